@@ -1,0 +1,137 @@
+"""``cadre-bot``: run the bot, talk to it offline, manage the database.
+
+Settings problems end with one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.settings import Settings, SettingsError
+from storage import Database, DatabaseError
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its lines carry the token in URLs
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cadre-bot", description="Telegram bot for grassroots party cadres")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("run", help="run the bot (long polling, or a webhook when TELEGRAM_WEBHOOK_URL is set)")
+
+    c = sub.add_parser("console", help="talk to the bot offline in this terminal (no token needed)")
+    c.add_argument("--db", help="SQLite file (default: CADRE_DB or ./cadre.db)")
+    c.add_argument("--user", type=int, default=10001, help="your Telegram user id in the console")
+    c.add_argument("--name", default="测试用户", help="your first name in the console")
+    c.add_argument("--chat", type=int, help="start in this chat (a negative id is a group)")
+    c.add_argument("--demo", action="store_true", help="fresh temporary database with a sample district")
+
+    db = sub.add_parser("db", help="database maintenance")
+    dbsub = db.add_subparsers(dest="db_command", required=True)
+    up = dbsub.add_parser("upgrade", help="apply pending migrations")
+    up.add_argument("--db")
+    bk = dbsub.add_parser("backup", help="copy the database safely while the bot runs")
+    bk.add_argument("path")
+    bk.add_argument("--db")
+    return p
+
+
+def load_settings(*, require_token: bool, db: str | None = None) -> Settings:
+    settings = Settings.from_env(require_token=require_token)
+    if db:
+        from dataclasses import replace
+
+        settings = replace(settings, db_path=Path(db))
+    return settings
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from telegram import Update
+
+    from bot.app import build_application
+
+    settings = load_settings(require_token=True)
+    configure_logging()
+    app = build_application(settings)
+    if settings.webhook_url:
+        app.run_webhook(
+            listen=settings.listen_host,
+            port=settings.listen_port,
+            webhook_url=settings.webhook_url,
+            secret_token=settings.webhook_secret,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    from bot.console import run_console
+
+    settings = load_settings(require_token=False, db=args.db)
+    if args.demo:
+        from dataclasses import replace
+
+        settings = replace(settings, db_path=Path(tempfile.mkdtemp(prefix="cadre-demo-")) / "demo.db")
+    configure_logging(logging.WARNING)
+    return asyncio.run(
+        run_console(settings, user_id=args.user, name=args.name, chat_id=args.chat, demo=args.demo)
+    )
+
+
+async def _db_upgrade(path: Path) -> list[int]:
+    db = await Database.open(path, upgrade=False)
+    try:
+        return await db.upgrade()
+    finally:
+        await db.close()
+
+
+async def _db_backup(path: Path, target: Path) -> None:
+    db = await Database.open(path, upgrade=False)
+    try:
+        await db.backup(target)
+    finally:
+        await db.close()
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    settings = load_settings(require_token=False, db=args.db)
+    if args.db_command == "upgrade":
+        applied = asyncio.run(_db_upgrade(settings.db_path))
+        print(f"{settings.db_path}: applied migrations {applied}" if applied else f"{settings.db_path}: up to date")
+    else:
+        asyncio.run(_db_backup(settings.db_path, Path(args.path)))
+        print(f"backed up {settings.db_path} to {args.path}")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "console": cmd_console, "db": cmd_db}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except SettingsError as exc:
+        print(f"cadre-bot: {exc}", file=sys.stderr)
+        return 2
+    except DatabaseError as exc:
+        print(f"cadre-bot: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

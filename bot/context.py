@@ -1,0 +1,52 @@
+"""The callback context every handler receives: services, the user's translator and person."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.i18n import Catalogs, Translator
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from storage import Repos
+    from storage.org import Person
+
+
+@dataclass
+class Services:
+    """What the handlers need besides Telegram: settings, catalogs, repositories."""
+
+    settings: Settings
+    catalogs: Catalogs
+    repos: Repos | None = None
+    extras: dict[str, object] = field(default_factory=dict)
+
+
+class CadreContext(CallbackContext[ExtBot, dict, dict, dict]):
+    """``context.services``, ``context.repos``, ``context.t`` and ``context.person``.
+
+    ``t`` and ``person`` are filled in per update by ``handlers.common.load_user`` (group -1).
+    """
+
+    def __init__(self, application: Application, chat_id: int | None = None, user_id: int | None = None):
+        super().__init__(application, chat_id=chat_id, user_id=user_id)
+        self.person: Person | None = None
+        self.lang: str = self.services.settings.locale
+        self.t: Translator = self.services.catalogs.get(self.lang)
+
+    @property
+    def services(self) -> Services:
+        return self.application.services  # type: ignore[attr-defined]
+
+    @property
+    def repos(self) -> Repos:
+        repos = self.services.repos
+        assert repos is not None, "the database is opened in Application.initialize()"
+        return repos
+
+    def set_lang(self, lang: str | None) -> None:
+        self.t = self.services.catalogs.get(lang or self.services.settings.locale)
+        self.lang = self.t.lang

@@ -1,0 +1,160 @@
+"""What every user meets: who they are (loaded per update), /start, /help, /lang, /cancel
+outside a conversation, and a polite answer to input nobody expected.
+
+Registered last (see ``handlers/__init__.py``): its catch-all must not shadow the features.
+"""
+
+from __future__ import annotations
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
+from telegram.constants import ChatType
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.context import CadreContext
+from bot.errors import on_error
+from handlers.auth import EVERYONE, command, commands_for
+
+START = command("start", EVERYONE)
+HELP = command("help", EVERYONE, group=True)
+LANG = command("lang", EVERYONE)
+CANCEL = command("cancel", EVERYONE)
+
+
+async def load_user(update: Update, context: CadreContext) -> None:
+    """Group -1: who is this, in which language; ignore updates nobody should see."""
+    if update.channel_post or update.edited_channel_post:
+        raise ApplicationHandlerStop
+    user = update.effective_user
+    if user is None or user.is_bot:
+        return
+    record = await context.repos.users.seen(user.id, user.first_name or "")
+    context.person = await context.repos.org.person_by_telegram(user.id)
+    in_group = update.effective_chat is not None and update.effective_chat.type != ChatType.PRIVATE
+    context.set_lang(None if in_group else record.lang)
+
+
+def is_private(update: Update) -> bool:
+    return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
+
+
+async def start(update: Update, context: CadreContext) -> None:
+    t = context.t
+    person = context.person
+    if person is None:
+        await update.effective_message.reply_text(t("start.unknown"))
+        return
+    await update.effective_message.reply_text(
+        t("start.known", name=person.name, role=t(f"role.{person.role}"))
+        + "\n\n"
+        + help_text(context, in_group=not is_private(update))
+    )
+
+
+def help_text(context: CadreContext, *, in_group: bool) -> str:
+    t = context.t
+    role = context.person.role if context.person else None
+    lines = [f"/{c.name} {t(c.help_key)}" for c in commands_for(role, in_group=in_group)]
+    return t("help.header") + "\n" + "\n".join(lines)
+
+
+async def help_command(update: Update, context: CadreContext) -> None:
+    text = help_text(context, in_group=not is_private(update))
+    if context.person is None and is_private(update):
+        text = context.t("help.unknown") + "\n\n" + text
+    await update.effective_message.reply_text(text)
+
+
+async def lang_command(update: Update, context: CadreContext) -> None:
+    buttons = [
+        InlineKeyboardButton(context.services.catalogs.get(lang)("lang.name"), callback_data=f"lang:set:{lang}")
+        for lang in context.services.catalogs.languages
+    ]
+    await update.effective_message.reply_text(
+        context.t("lang.choose"), reply_markup=InlineKeyboardMarkup([buttons])
+    )
+
+
+async def lang_chosen(update: Update, context: CadreContext) -> None:
+    query = update.callback_query
+    lang = (query.data or "").rsplit(":", 1)[-1]
+    if lang not in context.services.catalogs.languages:
+        await query.answer()
+        return
+    await context.repos.users.set_lang(query.from_user.id, lang)
+    context.set_lang(lang)
+    await query.answer()
+    await query.edit_message_text(context.t("lang.set"))
+    await publish_user_commands(context.application, query.from_user.id, context)
+
+
+async def cancel_outside(update: Update, context: CadreContext) -> None:
+    await update.effective_message.reply_text(context.t("cancel.nothing"))
+
+
+async def unexpected_private(update: Update, context: CadreContext) -> None:
+    """Input no feature is waiting for, in a private chat: say so kindly, point to /help."""
+    await update.effective_message.reply_text(context.t("unexpected.private"))
+
+
+async def stale_button(update: Update, context: CadreContext) -> None:
+    """A button from an old message whose conversation is over."""
+    await update.callback_query.answer(context.t("unexpected.stale_button"), show_alert=True)
+
+
+def menu(context_t, role: str | None, *, in_group: bool) -> list[BotCommand]:
+    return [BotCommand(c.name, context_t(c.help_key)[:256]) for c in commands_for(role, in_group=in_group)]
+
+
+async def publish_user_commands(app: Application, telegram_id: int, context: CadreContext) -> None:
+    """The command menu of one user's private chat, for their role and language."""
+    person = await context.repos.org.person_by_telegram(telegram_id)
+    commands = menu(context.t, person.role if person else None, in_group=False)
+    await app.bot.set_my_commands(commands, scope=BotCommandScopeChat(telegram_id))
+
+
+async def on_startup(app: Application) -> None:
+    """Default menus per language: private chats (as for a newcomer) and groups."""
+    catalogs = app.services.catalogs  # type: ignore[attr-defined]
+    for lang in catalogs.languages:
+        t = catalogs.get(lang)
+        code = None if lang == catalogs.default else lang.split("_")[0]
+        await app.bot.set_my_commands(
+            menu(t, None, in_group=False), scope=BotCommandScopeAllPrivateChats(), language_code=code
+        )
+        await app.bot.set_my_commands(
+            menu(t, "member", in_group=True), scope=BotCommandScopeAllGroupChats(), language_code=code
+        )
+
+
+def register_early(app: Application) -> None:
+    app.add_handler(TypeHandler(Update, load_user), group=-1)
+    app.add_error_handler(on_error)
+
+
+def register(app: Application) -> None:
+    private = filters.ChatType.PRIVATE
+    app.add_handler(CommandHandler("start", start, filters=private))
+    app.add_handler(CommandHandler("help", help_command))
+    app.add_handler(CommandHandler("lang", lang_command, filters=private))
+    app.add_handler(CallbackQueryHandler(lang_chosen, pattern=r"^lang:set:"))
+    app.add_handler(CommandHandler("cancel", cancel_outside, filters=private))
+    app.add_handler(
+        MessageHandler(private & filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL, unexpected_private)
+    )
+    app.add_handler(CallbackQueryHandler(stale_button))

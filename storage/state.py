@@ -1,0 +1,80 @@
+"""Storage for the bot framework's own state: user/chat/bot data and conversation states.
+
+Values are JSON text (never pickle): what the handlers keep in ``user_data`` must be plain
+JSON data (dicts, lists, strings, numbers).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from storage.db import Database
+
+
+class StateRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def _load_map(self, table: str, key: str) -> dict[int, Any]:
+        rows = await self.db.fetchall(f"SELECT {key}, data FROM {table}")
+        return {int(row[0]): json.loads(row[1]) for row in rows}
+
+    async def user_data(self) -> dict[int, Any]:
+        return await self._load_map("ptb_user_data", "user_id")
+
+    async def chat_data(self) -> dict[int, Any]:
+        return await self._load_map("ptb_chat_data", "chat_id")
+
+    async def _put(self, table: str, key: str, ident: int, data: Any) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                f"INSERT INTO {table} ({key}, data) VALUES (?, ?) "
+                f"ON CONFLICT ({key}) DO UPDATE SET data = excluded.data",
+                (ident, json.dumps(data, ensure_ascii=False)),
+            )
+
+    async def _drop(self, table: str, key: str, ident: int) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(f"DELETE FROM {table} WHERE {key} = ?", (ident,))
+
+    async def put_user_data(self, user_id: int, data: Any) -> None:
+        await self._put("ptb_user_data", "user_id", user_id, data)
+
+    async def put_chat_data(self, chat_id: int, data: Any) -> None:
+        await self._put("ptb_chat_data", "chat_id", chat_id, data)
+
+    async def drop_user_data(self, user_id: int) -> None:
+        await self._drop("ptb_user_data", "user_id", user_id)
+
+    async def drop_chat_data(self, chat_id: int) -> None:
+        await self._drop("ptb_chat_data", "chat_id", chat_id)
+
+    async def singleton(self, table: str) -> Any | None:
+        assert table in ("ptb_bot_data", "ptb_callback_data")
+        row = await self.db.fetchone(f"SELECT data FROM {table} WHERE id = 1")
+        return json.loads(row[0]) if row else None
+
+    async def put_singleton(self, table: str, data: Any) -> None:
+        assert table in ("ptb_bot_data", "ptb_callback_data")
+        await self._put(table, "id", 1, data)
+
+    async def conversations(self, name: str) -> dict[tuple[int | str, ...], Any]:
+        rows = await self.db.fetchall(
+            "SELECT key, state FROM ptb_conversations WHERE name = ?", (name,)
+        )
+        return {tuple(json.loads(row[0])): json.loads(row[1]) for row in rows}
+
+    async def put_conversation(self, name: str, key: tuple, state: Any | None) -> None:
+        encoded_key = json.dumps(list(key))
+        async with self.db.transaction() as conn:
+            if state is None:
+                await conn.execute(
+                    "DELETE FROM ptb_conversations WHERE name = ? AND key = ?", (name, encoded_key)
+                )
+            else:
+                await conn.execute(
+                    "INSERT INTO ptb_conversations (name, key, state) VALUES (?, ?, ?) "
+                    "ON CONFLICT (name, key) DO UPDATE SET state = excluded.state",
+                    (name, encoded_key, json.dumps(state)),
+                )
