@@ -246,6 +246,11 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
         self._seq = itertools.count()
         self._logger = logging.getLogger(__name__)
 
+    @property
+    def tracked_chats(self) -> int:
+        """How many per-chat windows are held in memory (for tests and monitoring)."""
+        return len(self._chats)
+
     async def initialize(self) -> None:
         """Nothing to set up."""
 

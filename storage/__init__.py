@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from storage.chats import ChatsRepo
 from storage.db import Database, DatabaseError
 from storage.org import OrgRepo
 from storage.state import StateRepo
@@ -18,10 +19,17 @@ class Repos:
     users: UsersRepo
     state: StateRepo
     org: OrgRepo
+    chats: ChatsRepo
 
     @classmethod
     def over(cls, db: Database) -> Repos:
-        return cls(db=db, users=UsersRepo(db), state=StateRepo(db), org=OrgRepo(db))
+        return cls(
+            db=db,
+            users=UsersRepo(db),
+            state=StateRepo(db),
+            org=OrgRepo(db),
+            chats=ChatsRepo(db),
+        )
 
 
 __all__ = ["Database", "DatabaseError", "Repos"]

@@ -1,0 +1,68 @@
+"""Charts as PNG bytes (matplotlib, Agg backend) with Chinese labels.
+
+The CJK font is Noto Sans CJK SC shipped by the ``mplfonts`` package (a dependency), registered
+with matplotlib's font manager on first use, so labels never render as tofu boxes whatever
+fonts the machine has. No Telegram here: callers send the bytes.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from matplotlib import font_manager  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+
+@lru_cache(maxsize=1)
+def cjk_font() -> font_manager.FontProperties:
+    """The registered CJK font; raises FileNotFoundError if the font file is missing."""
+    import mplfonts
+
+    path = Path(mplfonts.__file__).parent / "fonts" / "NotoSansCJKsc-Regular.otf"
+    if not path.is_file():
+        raise FileNotFoundError(f"CJK font not found at {path}")
+    font_manager.fontManager.addfont(str(path))
+    return font_manager.FontProperties(fname=str(path))
+
+
+def bar_chart(
+    labels: Sequence[str],
+    values: Sequence[float],
+    *,
+    title: str,
+    xlabel: str = "",
+    percent: bool = False,
+    groups: Sequence[str] | None = None,
+) -> bytes:
+    """A horizontal bar chart, one bar per label (top to bottom in the given order)."""
+    font = cjk_font()
+    height = max(2.5, 0.4 * len(labels) + 1.2)
+    fig = Figure(figsize=(7, height), dpi=110)
+    ax = fig.add_subplot()
+    positions = list(range(len(labels)))[::-1]
+    palette = ["#c0392b", "#e67e22", "#2980b9", "#27ae60", "#8e44ad", "#7f8c8d"]
+    colours = [palette[0]] * len(labels)
+    if groups is not None:
+        keys = list(dict.fromkeys(groups))
+        colours = [palette[keys.index(g) % len(palette)] for g in groups]
+    bars = ax.barh(positions, values, color=colours)
+    ax.set_yticks(positions, labels=list(labels), fontproperties=font)
+    ax.set_title(title, fontproperties=font)
+    if xlabel:
+        ax.set_xlabel(xlabel, fontproperties=font)
+    if percent:
+        ax.set_xlim(0, 100)
+    for bar, value in zip(bars, values, strict=True):
+        text = f"{value:.0f}%" if percent else f"{value:g}"
+        ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, " " + text, va="center", fontsize=8)
+    fig.tight_layout()
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    return out.getvalue()

@@ -1,0 +1,98 @@
+"""Group chats the bot is in: which unit each belongs to and what it receives."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from storage.db import Database
+
+KINDS = ("reminders", "notices", "bulletins")
+
+
+@dataclass(frozen=True)
+class Chat:
+    chat_id: int
+    title: str
+    unit_id: int | None
+    reminders: bool
+    notices: bool
+    bulletins: bool
+    bound_by: int | None
+    active: bool
+
+
+_COLS = "chat_id, title, unit_id, reminders, notices, bulletins, bound_by, active"
+
+
+def _chat(row) -> Chat:
+    return Chat(row[0], row[1], row[2], bool(row[3]), bool(row[4]), bool(row[5]), row[6], bool(row[7]))
+
+
+class ChatsRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, chat_id: int) -> Chat | None:
+        row = await self.db.fetchone(f"SELECT {_COLS} FROM chats WHERE chat_id = ?", (chat_id,))
+        return _chat(row) if row else None
+
+    async def seen(self, chat_id: int, title: str, *, active: bool = True, status: str = "member") -> None:
+        """The bot is in (or was removed from) this group."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO chats (chat_id, title, active, bot_status) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (chat_id) DO UPDATE SET title = excluded.title, active = excluded.active,"
+                " bot_status = excluded.bot_status,"
+                " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+                (chat_id, title, int(active), status),
+            )
+
+    async def bind(
+        self, chat_id: int, title: str, unit_id: int, bound_by: int, kinds: Iterable[str] = KINDS
+    ) -> Chat:
+        kinds = set(kinds)
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO chats (chat_id, title, unit_id, bound_by, reminders, notices, bulletins,"
+                " active) VALUES (?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (chat_id) DO UPDATE SET"
+                " title = excluded.title, unit_id = excluded.unit_id, bound_by = excluded.bound_by,"
+                " reminders = excluded.reminders, notices = excluded.notices,"
+                " bulletins = excluded.bulletins, active = 1,"
+                " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+                (chat_id, title, unit_id, bound_by, *(int(k in kinds) for k in KINDS)),
+            )
+        chat = await self.get(chat_id)
+        assert chat is not None
+        return chat
+
+    async def unbind(self, chat_id: int) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE chats SET unit_id = NULL, bound_by = NULL WHERE chat_id = ?", (chat_id,))
+
+    async def set_active(self, chat_id: int, active: bool) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE chats SET active = ? WHERE chat_id = ?", (int(active), chat_id))
+
+    async def migrate(self, old_chat_id: int, new_chat_id: int) -> None:
+        """A group became a supergroup: its id changed; keep its binding."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE chats SET chat_id = ? WHERE chat_id = ? AND NOT EXISTS"
+                " (SELECT 1 FROM chats WHERE chat_id = ?)",
+                (new_chat_id, old_chat_id, new_chat_id),
+            )
+
+    async def receiving(self, unit_ids: Iterable[int], kind: str) -> list[Chat]:
+        """Active bound chats of these units that receive ``kind`` (reminders/notices/bulletins)."""
+        assert kind in KINDS
+        ids = list(unit_ids)
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = await self.db.fetchall(
+            f"SELECT {_COLS} FROM chats WHERE active = 1 AND {kind} = 1 AND unit_id IN ({marks})"
+            " ORDER BY chat_id",
+            ids,
+        )
+        return [_chat(r) for r in rows]
