@@ -16,8 +16,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from matplotlib import font_manager  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+from matplotlib import font_manager
+from matplotlib.figure import Figure
 
 
 @lru_cache(maxsize=1)

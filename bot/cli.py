@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import secrets
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -67,7 +68,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             listen=settings.listen_host,
             port=settings.listen_port,
             webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret,
+            # Telegram sends it back in a header on every request; PTB refuses requests without it
+            secret_token=settings.webhook_secret or secrets.token_urlsafe(32),
             allowed_updates=Update.ALL_TYPES,
         )
     else:

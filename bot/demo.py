@@ -33,7 +33,7 @@ async def seed_demo(repos: Repos, *, console_user: int, console_name: str) -> No
         for index, village_name in enumerate(villages):
             village = await org.add_unit(village_name, "village", township.id, stars=(index % 5) + 1)
             first_village = first_village or village
-            for m in range(2):
+            for _ in range(2):
                 n += 1
                 member = await org.add_person(f"{SURNAMES[n % 10]}党员{n}(示例)", "member", village.id)
                 await repos.db.conn.execute("SELECT 1")  # keep the loop cooperative

@@ -27,10 +27,15 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path / "cadre.db")
 
 
-async def start_sim(settings: Settings, api: FakeBotAPI | None = None) -> Simulator:
+async def start_sim(
+    settings: Settings, api: FakeBotAPI | None = None, *, before_start=None, jobs: bool = False
+) -> Simulator:
+    """A started Simulator over the real Application; ``before_start(app)`` may add handlers."""
     api = api or FakeBotAPI()
     app = build_application(settings, request=api, rate_limit=False)
-    return await Simulator(app, api).start()
+    if before_start is not None:
+        before_start(app)
+    return await Simulator(app, api).start(jobs=jobs)
 
 
 @pytest.fixture

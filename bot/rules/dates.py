@@ -7,9 +7,14 @@ vocabulary only.
 
 Resolution rules (``today`` is the local date of ``now`` in ``tz``):
 
-* Common Chinese forms are parsed here first; anything else (English,
-  "last Friday", "tomorrow 3pm" ...) falls back to dateparser with languages
-  zh/en, ``TIMEZONE=tz`` and ``RELATIVE_BASE`` = ``now`` as naive local time.
+* Chinese and numeric forms are parsed by the grammar below.  Text without
+  Chinese characters whose every word is in a small English date vocabulary
+  ("yesterday", "last Friday", "tomorrow 3pm" ...) goes to dateparser with
+  languages zh/en, ``TIMEZONE=tz`` and ``RELATIVE_BASE`` = ``now`` as naive
+  local time; only day- or time-precision results are accepted.  Anything
+  else is ``"not_a_date"`` (dateparser alone reads noise such as "-9天" or
+  "sa" as dates).
+* Relative moments: 3小时前, 半小时后, 10分钟后 (``has_time``, minute precision).
 * Full-width characters are folded (NFKC), Chinese numerals become digits
   (三天前 = 3天前), blanks around Chinese text and trailing 。!? are ignored.
   A leading 截止/截至/到/于/在 and a trailing 前/之前/以前/为止 ("by") are
@@ -168,7 +173,7 @@ _REL_YEARS = {"前": -2, "去": -1, "今": 0, "本": 0, "明": 1, "后": 2}
 # Parsing vocabulary (not user-facing text): weekdays after 周/星期/礼拜.
 _WEEKDAYS = {"1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5, "7": 6, "日": 6}
 # Parsing vocabulary (not user-facing text): parts of a month.
-_MONTH_PARTS = "底|末|初|中|上旬|中旬|下旬"
+_MONTH_PARTS = "上旬|中旬|下旬|底|末|初|中"
 # Parsing vocabulary (not user-facing text): parts of the day before an hour.
 _PM_WORDS = ("下午", "傍晚", "晚上", "夜里", "夜间")
 _AM_WORDS = ("凌晨", "早上", "早晨", "清晨", "上午")
@@ -194,6 +199,9 @@ _P_TIME = re.compile(
     r"(?:(?P<h>\d{1,2})(?::(?P<mi>\d{2})"
     r"|(?:点|时)(?:(?P<half>半)|(?P<q>[1-3])刻|(?P<mi2>\d{1,2})分?)?)钟?)?"
 )
+_P_REL_TIME = re.compile(
+    r"(?P<n>\d{1,6}|半)个?(?P<unit>小时|钟头|分钟)(?P<dir>以前|之前|前|以后|之后|后|以内|之内|内)"
+)
 _REL_MONTH = {"上上": -2, "上": -1, "本": 0, "这": 0, None: 0, "下": 1, "下下": 2}
 
 
@@ -203,8 +211,12 @@ class _NotADate(Exception):
 
 @dataclass(frozen=True)
 class _Ctx:
-    today: date
+    now: datetime  # local, aware
     want: Want
+
+    @property
+    def today(self) -> date:
+        return self.now.date()
 
 
 def _mk_date(y: int, m: int, d: int) -> date:
@@ -407,6 +419,15 @@ def _time_of(rest: str) -> tuple[time | None] | None:
 
 
 def _grammar(s: str, ctx: _Ctx) -> tuple[date, time | None] | None:
+    m = _P_REL_TIME.fullmatch(s)
+    if m is not None:
+        n = 0.5 if m["n"] == "半" else int(m["n"])
+        minutes = n * (60 if m["unit"] in ("小时", "钟头") else 1)
+        if minutes > 60 * 24 * 366:
+            return None
+        sign = -1 if m["dir"].endswith("前") else 1
+        moment = (ctx.now + timedelta(minutes=sign * minutes)).replace(second=0, microsecond=0)
+        return moment.date(), moment.time()
     for day, rest in _date_prefix(s, ctx):
         t = _time_of(rest)
         if t is not None:
@@ -420,6 +441,20 @@ def _grammar(s: str, ctx: _Ctx) -> tuple[date, time | None] | None:
 # --------------------------------------------------------------------------- dateparser
 
 _DATEPARSER_LOCK = threading.Lock()
+
+# Parsing vocabulary (not user-facing text): English words passed to dateparser.
+_EN_WORDS = frozenset(
+    """
+    today tonight yesterday tomorrow now noon midnight morning afternoon evening night
+    last next this coming past ago in on at by the of a an and before after
+    day days week weeks fortnight month months year years
+    hour hours hr hrs minute minutes min mins am pm st nd rd th t
+    monday tuesday wednesday thursday friday saturday sunday
+    mon tue tues wed thu thur thurs fri sat sun
+    january february march april may june july august september october november december
+    jan feb mar apr jun jul aug sep sept oct nov dec
+    """.split()
+)
 
 
 @functools.lru_cache(maxsize=8)
@@ -448,8 +483,12 @@ def _fallback(s: str, now_local: datetime, want: Want, tz: str) -> tuple[datetim
     DateDataParser is built, so the cached parser gets a copy of its settings
     with the new RELATIVE_BASE under a lock before each call.
     """
-    if re.fullmatch(r"[\d\s]*", s):
-        return None  # "5" would be read as May
+    # dateparser reads much noise as dates ("-9天", "sa", "9d"), so it only gets
+    # Latin text whose every word is in the English vocabulary below; Chinese
+    # forms and bare numbers are the grammar's job.
+    words = re.findall(r"[a-z]+", s)
+    if not words or re.search(f"[{_CJK}]", s) or not set(words) <= _EN_WORDS:
+        return None
     parser, base = _dateparser(want, tz)
     naive_now = now_local.replace(tzinfo=None)
     with _DATEPARSER_LOCK:
@@ -498,7 +537,7 @@ def parse_when(
     if len(s) > _MAX_LEN:
         return _refuse("not_a_date")
 
-    ctx = _Ctx(today=now_local.date(), want=want)
+    ctx = _Ctx(now=now_local, want=want)
     value: datetime | None = None
     has_time = False
     try:

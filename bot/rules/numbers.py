@@ -207,6 +207,7 @@ class Participants:
 # Parsing vocabulary (not user-facing text): labels for the three groups.
 # 村民 is a synonym of 群众.
 _PARTICIPANT_LABELS: dict[str, str] = {
+    "两委干部": "cadres",
     "村干部": "cadres",
     "干部": "cadres",
     "党员": "members",
@@ -226,9 +227,7 @@ _LABEL_FIRST_RE = re.compile(
 _NUM_FIRST_RE = re.compile(
     rf"(?P<neg>-\s*)?(?P<num>{_NUM})\s*[{_PERSON_COUNTERS}]?\s*(?P<label>{_LABEL_ALT})"
 )
-_UNLABELLED_RE = re.compile(
-    rf"^\s*(?P<neg>-\s*)?(?P<num>{_NUM})\s*[{_PERSON_COUNTERS}]?\s*$"
-)
+_UNLABELLED_RE = re.compile(rf"^\s*(?P<neg>-\s*)?(?P<num>{_NUM})\s*[{_PERSON_COUNTERS}]?\s*$")
 
 
 def _clean(text: str) -> str:
@@ -243,12 +242,9 @@ def _only_separators(rest: str, fillers: tuple[str, ...]) -> bool:
     return re.fullmatch(rf"[{_SEP_CHARS}]*", rest) is not None
 
 
-def _read_labelled(
-    s: str, regex: re.Pattern[str]
-) -> tuple[list[float], bool] | str | None:
-    """Values (cadres, members, villagers) and a minus-sign flag; a reason code
-    if the items are readable but invalid; None if ``regex`` does not cover
-    the whole text."""
+def _read_labelled(s: str, regex: re.Pattern[str]) -> tuple[list[float], bool] | None:
+    """Values (cadres, members, villagers) and a minus-sign flag, or None unless
+    ``regex`` reads the whole text (each label once, integer counts)."""
     found: dict[str, float] = {}
     negative = False
     pieces: list[str] = []
@@ -293,7 +289,7 @@ def parse_participants(text: str) -> Participants | str:
     if len(s) > 200:
         return "not_understood"
 
-    values: list[float] | None = None
+    values: list[float]
     negative = False
     if any(label in s for label in _PARTICIPANT_LABELS):
         # Labelled form: all items label-first or all number-first.
@@ -303,8 +299,6 @@ def parse_participants(text: str) -> Participants | str:
                 break
         else:
             return "not_understood"
-        if isinstance(result, str):
-            return result
         values, negative = result
     else:
         parts = [p for p in re.split(rf"[{_SEP_CHARS}]+", s) if p]
