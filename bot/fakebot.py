@@ -103,14 +103,14 @@ class FakeBotAPI(BaseRequest):
         self.limits = limits
         self.clock = clock
         self.calls: list[Call] = []
-        self.forbidden_chats: set[int] = set(forbidden_chats or ())
+        self.forbidden_chats: set[int | str] = set(forbidden_chats or ())
         self.too_many_requests = 0
         self.files: dict[str, bytes] = {}
         self._message_ids: dict[int, itertools.count] = defaultdict(lambda: itertools.count(1))
         self._file_ids = itertools.count(1)
         self._messages: dict[tuple[int, int], dict[str, Any]] = {}
         self._sent_overall: deque[float] = deque()
-        self._sent_per_chat: dict[int, deque[float]] = defaultdict(deque)
+        self._sent_per_chat: dict[int | str, deque[float]] = defaultdict(deque)
 
     # -- BaseRequest ----------------------------------------------------------------------
     @property
@@ -186,7 +186,9 @@ class FakeBotAPI(BaseRequest):
     def _refusal(self, api_method: str, params: dict[str, Any]) -> tuple[int, dict] | None:
         if api_method not in SENDING_METHODS:
             return None
-        chat_id = int(params.get("chat_id", 0) or 0)
+        raw = params.get("chat_id", 0)
+        chat_id: int | str = int(raw) if str(raw).lstrip("-").isdigit() else str(raw)
+        is_group = isinstance(chat_id, str) or chat_id < 0  # "@channel" or a group id
         if chat_id in self.forbidden_chats:
             return 403, {
                 "ok": False,
@@ -199,7 +201,7 @@ class FakeBotAPI(BaseRequest):
         windows = [(self._sent_overall, 1.0, self.limits.per_second_overall)]
         chat_window = self._sent_per_chat[chat_id]
         windows.append((chat_window, 1.0, self.limits.per_second_per_chat))
-        if chat_id < 0:
+        if is_group:
             windows.append((chat_window, 60.0, self.limits.per_minute_per_group))
         for window, span, limit in windows:
             recent = [t for t in window if now - t < span]
@@ -218,6 +220,9 @@ class FakeBotAPI(BaseRequest):
             self._sent_overall.popleft()
         while chat_window and now - chat_window[0] >= 60.0:
             chat_window.popleft()
+        if len(self._sent_per_chat) > 1024:  # bounded memory: forget chats quiet for a minute
+            for key in [k for k, w in self._sent_per_chat.items() if not w or now - w[-1] >= 60.0]:
+                del self._sent_per_chat[key]
         return None
 
     # -- methods --------------------------------------------------------------------------
