@@ -32,7 +32,7 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser("console", help="talk to the bot offline in this terminal (no token needed)")
     c.add_argument("--db", help="SQLite file (default: CADRE_DB or ./cadre.db)")
     c.add_argument("--user", type=int, default=10001, help="your Telegram user id in the console")
-    c.add_argument("--name", default="测试用户", help="your first name in the console")
+    c.add_argument("--name", help="your first name in the console (default: a sample name)")
     c.add_argument("--chat", type=int, help="start in this chat (a negative id is a group)")
     c.add_argument("--demo", action="store_true", help="fresh temporary database with a sample district")
 

@@ -124,7 +124,7 @@ async def run_console(
     settings: Settings,
     *,
     user_id: int,
-    name: str,
+    name: str | None,
     chat_id: int | None = None,
     demo: bool = False,
     stdin: TextIO = sys.stdin,
@@ -137,6 +137,7 @@ async def run_console(
     await sim.start(jobs=True)
     try:
         t = app.services.catalogs.get(settings.locale)
+        name = name or t("console.default_name")
         if demo:
             from bot.demo import seed_demo
 

@@ -73,7 +73,7 @@ class Translator:
         return Locale.parse(self.lang)
 
     def date(self, value: date) -> str:
-        """A date in full, e.g. 2026年11月21日星期六 / Saturday, November 21, 2026."""
+        """A date in full, in the language's full format, weekday included."""
         return format_date(value, format="full", locale=self.babel_locale)
 
     def short_date(self, value: date) -> str:

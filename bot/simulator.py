@@ -69,7 +69,7 @@ class Simulator:
     # -- who ------------------------------------------------------------------------------
     def user(self, user_id: int, first_name: str | None = None) -> Person:
         if user_id not in self.people:
-            self.people[user_id] = Person(user_id, first_name or f"用户{user_id}")
+            self.people[user_id] = Person(user_id, first_name or f"User {user_id}")
         elif first_name:
             self.people[user_id].first_name = first_name
         return self.people[user_id]
@@ -77,7 +77,7 @@ class Simulator:
     def _chat(self, chat_id: int, user: Person) -> dict[str, Any]:
         if chat_id > 0:
             return {"id": chat_id, "type": "private", "first_name": user.first_name}
-        return {"id": chat_id, "type": "supergroup", "title": self.group_titles.get(chat_id, f"群{-chat_id}")}
+        return {"id": chat_id, "type": "supergroup", "title": self.group_titles.get(chat_id, f"Group {-chat_id}")}
 
     # -- feeding updates ------------------------------------------------------------------
     async def feed(self, payload: dict[str, Any]) -> list[Call]:
