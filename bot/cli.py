@@ -14,7 +14,11 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.orgcli import add_parsers as add_org_parsers
+from bot.orgcli import cmd_admin, cmd_org
 from bot.settings import Settings, SettingsError
+from handlers.export_sheets import add_cli_parser as add_export_parser
+from handlers.export_sheets import cmd_export
 from storage import Database, DatabaseError
 
 
@@ -43,6 +47,8 @@ def parser() -> argparse.ArgumentParser:
     bk = dbsub.add_parser("backup", help="copy the database safely while the bot runs")
     bk.add_argument("path")
     bk.add_argument("--db")
+    add_export_parser(sub)
+    add_org_parsers(sub)
     return p
 
 
@@ -118,7 +124,7 @@ def cmd_db(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "console": cmd_console, "db": cmd_db}
+COMMANDS = {"run": cmd_run, "console": cmd_console, "db": cmd_db, "export": cmd_export, "admin": cmd_admin, "org": cmd_org}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

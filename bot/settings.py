@@ -7,8 +7,10 @@ the CLI turns that into one line on stderr and exit code 2.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -33,6 +35,8 @@ class Settings:
     listen_port: int = 8443
     webhook_secret: str | None = None
     report_max_age_days: int = 60
+    bulletin_day: int = 1
+    bulletin_time: time = time(9, 0)
 
     @property
     def tz_name(self) -> str:
@@ -90,6 +94,13 @@ class Settings:
         if not max_age.isdigit() or int(max_age) < 1:
             raise SettingsError("CADRE_REPORT_MAX_AGE_DAYS must be a positive whole number")
 
+        bulletin_at = get("CADRE_BULLETIN_AT") or "1 09:00"
+        match = re.fullmatch(r"(\d{1,2})\s+(\d{1,2}):(\d{2})", bulletin_at)
+        if not match or not 1 <= int(match[1]) <= 28 or int(match[2]) > 23 or int(match[3]) > 59:
+            raise SettingsError(
+                f"CADRE_BULLETIN_AT={bulletin_at!r} must be 'DAY HH:MM' with DAY 1-28, e.g. '1 09:00'"
+            )
+
         return cls(
             token=token,
             db_path=Path(get("CADRE_DB") or "cadre.db"),
@@ -103,6 +114,8 @@ class Settings:
             listen_port=int(port),
             webhook_secret=get("TELEGRAM_WEBHOOK_SECRET"),
             report_max_age_days=int(max_age),
+            bulletin_day=int(match[1]),
+            bulletin_time=time(int(match[2]), int(match[3])),
         )
 
 

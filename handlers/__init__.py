@@ -12,7 +12,7 @@ from types import ModuleType
 
 from telegram.ext import Application
 
-FEATURES = ("handlers.common",)
+FEATURES = ("handlers.stars", "handlers.export", "handlers.bulletin", "handlers.review", "handlers.reports", "handlers.myreports", "handlers.admin_reports", "handlers.visits", "handlers.followups", "handlers.households", "handlers.coverage", "handlers.groups", "handlers.invites", "handlers.people", "handlers.roster", "handlers.join", "handlers.tasks_done", "handlers.tasks_list", "handlers.tasks_extend", "handlers.tasks", "handlers.schedule", "handlers.schedule_manage", "handlers.schedule_rsvp", "handlers.common",)
 
 
 def modules() -> list[ModuleType]:

@@ -6,9 +6,17 @@ from dataclasses import dataclass
 
 from storage.chats import ChatsRepo
 from storage.db import Database, DatabaseError
+from storage.events import EventsRepo
+from storage.invites import InvitesRepo
 from storage.org import OrgRepo
+from storage.oversight import OversightRepo
+from storage.pushes import PushesRepo
+from storage.reports import ReportsRepo
+from storage.roster import RosterRepo
 from storage.state import StateRepo
+from storage.tasks import TasksRepo
 from storage.users import UsersRepo
+from storage.visits import HouseholdsRepo, VisitsRepo
 
 
 @dataclass
@@ -20,6 +28,15 @@ class Repos:
     state: StateRepo
     org: OrgRepo
     chats: ChatsRepo
+    invites: InvitesRepo
+    roster: RosterRepo
+    households: HouseholdsRepo
+    visits: VisitsRepo
+    reports: ReportsRepo
+    tasks: TasksRepo
+    events: EventsRepo
+    pushes: PushesRepo
+    oversight: OversightRepo
 
     @classmethod
     def over(cls, db: Database) -> Repos:
@@ -29,6 +46,15 @@ class Repos:
             state=StateRepo(db),
             org=OrgRepo(db),
             chats=ChatsRepo(db),
+            invites=InvitesRepo(db),
+            roster=RosterRepo(db),
+            households=HouseholdsRepo(db),
+            visits=VisitsRepo(db),
+            reports=ReportsRepo(db),
+            tasks=TasksRepo(db),
+            events=EventsRepo(db),
+            pushes=PushesRepo(db),
+            oversight=OversightRepo(db),
         )
 
 

@@ -55,10 +55,12 @@ class ChatsRepo:
         async with self.db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO chats (chat_id, title, unit_id, bound_by, reminders, notices, bulletins,"
-                " active) VALUES (?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (chat_id) DO UPDATE SET"
+                " active, bound_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))"
+                " ON CONFLICT (chat_id) DO UPDATE SET"
                 " title = excluded.title, unit_id = excluded.unit_id, bound_by = excluded.bound_by,"
                 " reminders = excluded.reminders, notices = excluded.notices,"
                 " bulletins = excluded.bulletins, active = 1,"
+                " bound_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now'),"
                 " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
                 (chat_id, title, unit_id, bound_by, *(int(k in kinds) for k in KINDS)),
             )
@@ -68,20 +70,57 @@ class ChatsRepo:
 
     async def unbind(self, chat_id: int) -> None:
         async with self.db.transaction() as conn:
-            await conn.execute("UPDATE chats SET unit_id = NULL, bound_by = NULL WHERE chat_id = ?", (chat_id,))
+            await conn.execute(
+                "UPDATE chats SET unit_id = NULL, bound_by = NULL, bound_at = NULL,"
+                " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE chat_id = ?",
+                (chat_id,),
+            )
 
     async def set_active(self, chat_id: int, active: bool) -> None:
         async with self.db.transaction() as conn:
             await conn.execute("UPDATE chats SET active = ? WHERE chat_id = ?", (int(active), chat_id))
 
-    async def migrate(self, old_chat_id: int, new_chat_id: int) -> None:
-        """A group became a supergroup: its id changed; keep its binding."""
+    async def migrate(self, old_chat_id: int, new_chat_id: int) -> Chat | None:
+        """A group became a supergroup: its id changed; keep its binding and settings.
+
+        Telegram tells both chats (``migrate_to_chat_id`` in the old one, ``migrate_from_chat_id``
+        in the new one) in either order, and the new chat may already have a row (the bot saw
+        it first): the old row's binding wins over an unbound new row. Safe to repeat.
+        """
         async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE chats SET chat_id = ? WHERE chat_id = ? AND NOT EXISTS"
-                " (SELECT 1 FROM chats WHERE chat_id = ?)",
-                (new_chat_id, old_chat_id, new_chat_id),
-            )
+            async with conn.execute(f"SELECT {_COLS} FROM chats WHERE chat_id = ?", (old_chat_id,)) as cur:
+                old_row = await cur.fetchone()
+            async with conn.execute(f"SELECT {_COLS} FROM chats WHERE chat_id = ?", (new_chat_id,)) as cur:
+                new_row = await cur.fetchone()
+            if old_row is not None and new_row is None:
+                await conn.execute(
+                    "UPDATE chats SET chat_id = ?, active = 1,"
+                    " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE chat_id = ?",
+                    (new_chat_id, old_chat_id),
+                )
+            elif old_row is not None and new_row is not None:
+                old, new = _chat(old_row), _chat(new_row)
+                if new.unit_id is None and old.unit_id is not None:
+                    await conn.execute(
+                        "UPDATE chats SET unit_id = ?, bound_by = ?, reminders = ?, notices = ?,"
+                        " bulletins = ?, active = 1, bound_at = (SELECT bound_at FROM chats"
+                        " WHERE chat_id = ?) WHERE chat_id = ?",
+                        (old.unit_id, old.bound_by, int(old.reminders), int(old.notices),
+                         int(old.bulletins), old_chat_id, new_chat_id),
+                    )
+                await conn.execute("DELETE FROM chats WHERE chat_id = ?", (old_chat_id,))
+        return await self.get(new_chat_id)
+
+    async def bound_to(self, unit_ids: Iterable[int]) -> list[Chat]:
+        """Groups bound to these units (active or not), for listings."""
+        ids = list(unit_ids)
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = await self.db.fetchall(
+            f"SELECT {_COLS} FROM chats WHERE unit_id IN ({marks}) ORDER BY unit_id, chat_id", ids
+        )
+        return [_chat(r) for r in rows]
 
     async def receiving(self, unit_ids: Iterable[int], kind: str) -> list[Chat]:
         """Active bound chats of these units that receive ``kind`` (reminders/notices/bulletins)."""

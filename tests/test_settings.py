@@ -32,6 +32,7 @@ def test_every_variable_is_read() -> None:
         "CADRE_ADMIN_CHAT": "-100123",
         "TELEGRAM_WEBHOOK_URL": "https://example.org/hook",
         "CADRE_LISTEN": "0.0.0.0:9000",
+        "CADRE_BULLETIN_AT": "2 08:30",
     }
     s = Settings.from_env(env, dotenv=None)
     assert s.db_path == Path("/tmp/x.db") and s.tz_name == "Europe/Berlin" and s.locale == "en"
@@ -40,6 +41,7 @@ def test_every_variable_is_read() -> None:
     assert s.admin_chat == -100123
     assert s.webhook_url == "https://example.org/hook"
     assert (s.listen_host, s.listen_port) == ("0.0.0.0", 9000)
+    assert (s.bulletin_day, s.bulletin_time.hour, s.bulletin_time.minute) == (2, 8, 30)
 
 
 def test_missing_token_names_the_variable() -> None:
@@ -58,6 +60,8 @@ def test_missing_token_names_the_variable() -> None:
         ("CADRE_LISTEN", "localhost"),
         ("TELEGRAM_WEBHOOK_URL", "http://insecure.example"),
         ("CADRE_REPORT_MAX_AGE_DAYS", "-3"),
+        ("CADRE_BULLETIN_AT", "31 09:00"),
+        ("CADRE_BULLETIN_AT", "monthly"),
     ],
 )
 def test_malformed_values_name_the_variable(key: str, value: str) -> None:

@@ -39,19 +39,29 @@ CREATE TABLE households (
 CREATE UNIQUE INDEX households_village_head_address ON households (village_id, head, address);
 CREATE INDEX households_member ON households (member_id);
 
+-- An invite binds whoever opens it to a person (chosen from the roster, or named by the joiner)
+-- with a role in a unit. Moments are UTC ISO-8601 text (YYYY-MM-DDTHH:MM:SSZ): they compare
+-- correctly as text. A single-use invite records who used it; a multi-use one (party members
+-- of one village) counts its uses and each joiner picks their own name from the roster.
 CREATE TABLE invites (
     code TEXT PRIMARY KEY,
     unit_id INTEGER NOT NULL REFERENCES units(id),
     role TEXT NOT NULL
         CHECK (role IN ('district_admin', 'township_admin', 'secretary', 'member')),
+    first_secretary INTEGER NOT NULL DEFAULT 0,
     person_id INTEGER REFERENCES people(id),
     multi_use INTEGER NOT NULL DEFAULT 0,
     created_by INTEGER REFERENCES people(id),
     created_at TEXT NOT NULL,
     expires_at TEXT NOT NULL,
     revoked_at TEXT,
-    uses INTEGER NOT NULL DEFAULT 0
+    uses INTEGER NOT NULL DEFAULT 0,
+    used_by INTEGER,
+    used_at TEXT,
+    CHECK (multi_use = 0 OR person_id IS NULL)
 );
+CREATE INDEX invites_unit ON invites (unit_id, expires_at);
+CREATE INDEX invites_person ON invites (person_id);
 
 CREATE TABLE chats (
     chat_id INTEGER PRIMARY KEY,
@@ -63,6 +73,7 @@ CREATE TABLE chats (
     bound_by INTEGER REFERENCES people(id),
     active INTEGER NOT NULL DEFAULT 1,
     bot_status TEXT NOT NULL DEFAULT 'member',
+    bound_at TEXT,
     updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
 );
 CREATE INDEX chats_unit ON chats (unit_id);

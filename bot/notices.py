@@ -1,0 +1,232 @@
+"""The texts and buttons of what the scheduler pushes (task reminders, event notices) and of
+the phrases the task and schedule screens share: deadlines, days left, recurrences, leads.
+
+Every function takes the :class:`~bot.i18n.Translator` of the reader, so one push renders in
+each reader's language (groups get the default language).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, tzinfo
+
+from telegram import InlineKeyboardMarkup
+
+from bot.i18n import Translator
+from bot.rules.deadlines import days_left
+from bot.rules.recurrence import LAST, MONTHLY_DAY, MONTHLY_WEEKDAY, Lead, Rule
+from handlers.flow import cb, keyboard
+from storage.events import Event
+from storage.tasks import Task
+
+Rendered = tuple[str, InlineKeyboardMarkup | None]
+MAX_NAMES = 30  # names listed in one message before "and N more"
+NTH_KEYS = {
+    1: ("sched.rule.nth_1", "sched.rule.nth_1_every"),
+    2: ("sched.rule.nth_2", "sched.rule.nth_2_every"),
+    3: ("sched.rule.nth_3", "sched.rule.nth_3_every"),
+    4: ("sched.rule.nth_4", "sched.rule.nth_4_every"),
+    LAST: ("sched.rule.nth_last", "sched.rule.nth_last_every"),
+}
+# Why a typed deadline was refused (bot.rules.dates reasons) → the hint to show.
+DEADLINE_HINTS = {
+    "empty": "task.wrong.deadline_empty",
+    "not_a_date": "task.wrong.deadline_not_a_date",
+    "past": "task.wrong.deadline_past",
+    "future": "task.wrong.deadline_future",
+    "too_old": "task.wrong.deadline_too_old",
+}
+
+
+# -- shared phrases -------------------------------------------------------------------------
+def moment(t: Translator, value: datetime, zone: tzinfo) -> str:
+    """A date in full with its time: 2026年11月30日星期一 23:59."""
+    local = value.astimezone(zone)
+    return t("task.moment", date=t.date(local.date()), time=f"{local:%H:%M}")
+
+
+def left(t: Translator, deadline: datetime, now: datetime) -> str:
+    """还有3天 / 今天截止 / 明天截止 / 已逾期2天."""
+    if now >= deadline:
+        late = -days_left(deadline, now)
+        return t.n("task.left.overdue", late) if late > 0 else t("task.left.passed")
+    days = days_left(deadline, now)
+    if days == 0:
+        return t("task.left.today")
+    if days == 1:
+        return t("task.left.tomorrow")
+    return t.n("task.left.days", days)
+
+
+def names(t: Translator, items: Iterable[str]) -> str:
+    items = list(items)
+    if len(items) > MAX_NAMES:
+        return t("task.names_more", names=t("list.sep").join(items[:MAX_NAMES]), count=len(items))
+    return t("list.sep").join(items)
+
+
+def weekday_name(t: Translator, weekday: int) -> str:
+    return t.babel_locale.days["format"]["wide"][weekday]
+
+
+def describe_rule(t: Translator, rule: Rule) -> str:
+    """每月15日 14:30 / 每两个月的最后一天 9:00 / 每月第一个星期五 14:30 / 每周三 9:00."""
+    every = rule.every
+    suffix = "" if every == 1 else "_every"
+    if rule.kind == MONTHLY_DAY:
+        if rule.day == 31:
+            text = t(f"sched.rule.last_day{suffix}", every=every)
+        else:
+            text = t(f"sched.rule.day{suffix}", day=rule.day, every=every)
+    elif rule.kind == MONTHLY_WEEKDAY:
+        key = NTH_KEYS[rule.nth][every > 1]
+        text = t(key, weekday=weekday_name(t, rule.weekday), every=every)
+    else:
+        text = t(f"sched.rule.weekly{suffix}", weekday=weekday_name(t, rule.weekday), every=every)
+    return t("sched.rule.at", rule=text, time=f"{rule.hour:02d}:{rule.minute:02d}")
+
+
+def describe_lead(t: Translator, lead: Lead) -> str:
+    if lead.at is None:
+        if lead.minutes % 60 == 0:
+            return t.n("sched.lead.hours", lead.minutes // 60)
+        return t.n("sched.lead.minutes", lead.minutes)
+    if lead.days == 0:
+        return t("sched.lead.same_day", time=f"{lead.at:%H:%M}")
+    return t.n("sched.lead.days", lead.days, time=f"{lead.at:%H:%M}")
+
+
+def describe_leads(t: Translator, codes: Sequence[str]) -> str:
+    if not codes:
+        return t("sched.lead.none")
+    leads = sorted((Lead.parse(c) for c in codes), key=lambda lead: -lead.span())
+    return t("list.sep").join(describe_lead(t, lead) for lead in leads)
+
+
+# -- tasks ----------------------------------------------------------------------------------
+def done_markup(t: Translator, task_id: int, unit_id: int) -> InlineKeyboardMarkup:
+    return keyboard([[(t("task.btn.done"), cb("task", "done", f"{task_id}.{unit_id}"))]])
+
+
+def _compose(t: Translator, text: str, task: Task, action: str) -> str:
+    """The push, the task's description (if any), then what to do."""
+    if task.description:
+        text += "\n" + t("task.push.description", text=task.description)
+    return text + "\n" + t(action)
+
+
+def task_announce(
+    t: Translator, *, task: Task, unit: str, zone: tzinfo, now: datetime, unit_id: int
+) -> Rendered:
+    key = "task.push.extended" if task.extended else "task.push.new"
+    text = t(
+        key,
+        unit=unit,
+        title=task.title,
+        deadline=moment(t, task.deadline, zone),
+        left=left(t, task.deadline, now),
+    )
+    return _compose(t, text, task, "task.push.act_done"), done_markup(t, task.id, unit_id)
+
+
+def task_reminder(
+    t: Translator, *, task: Task, unit: str, zone: tzinfo, now: datetime, unit_id: int
+) -> Rendered:
+    text = t(
+        "task.push.remind",
+        unit=unit,
+        title=task.title,
+        deadline=moment(t, task.deadline, zone),
+        left=left(t, task.deadline, now),
+    )
+    return _compose(t, text, task, "task.push.act_if_done"), done_markup(t, task.id, unit_id)
+
+
+def task_overdue(
+    t: Translator, *, task: Task, unit: str, zone: tzinfo, now: datetime, unit_id: int
+) -> Rendered:
+    text = t(
+        "task.push.overdue",
+        unit=unit,
+        title=task.title,
+        deadline=moment(t, task.deadline, zone),
+    )
+    return text, done_markup(t, task.id, unit_id)
+
+
+def task_late_list(
+    t: Translator, *, task: Task, late: Sequence[str], done: int, total: int, zone: tzinfo
+) -> Rendered:
+    text = t(
+        "task.push.late_list",
+        title=task.title,
+        deadline=moment(t, task.deadline, zone),
+        done=done,
+        total=total,
+        late=names(t, late),
+    )
+    return text, None
+
+
+def task_nudge(
+    t: Translator, *, task: Task, unit: str, zone: tzinfo, now: datetime, unit_id: int
+) -> Rendered:
+    key = "task.push.nudge_late" if now >= task.deadline else "task.push.nudge"
+    text = t(
+        key,
+        unit=unit,
+        title=task.title,
+        deadline=moment(t, task.deadline, zone),
+        left=left(t, task.deadline, now),
+    )
+    return text, done_markup(t, task.id, unit_id)
+
+
+def task_done_notice(t: Translator, *, task: Task, unit: str, who: str, note: str, done: int, total: int) -> Rendered:
+    text = t("task.push.done", unit=unit, title=task.title, who=who, done=done, total=total)
+    if note:
+        text += "\n" + t("task.push.done_note", note=note)
+    return text, None
+
+
+# -- events ---------------------------------------------------------------------------------
+def rsvp_markup(t: Translator, event_id: int, occurrence: str) -> InlineKeyboardMarkup:
+    day = occurrence.replace("-", "")
+    return keyboard(
+        [
+            [
+                (t("sched.btn.yes"), cb("rsvp", "yes", f"{event_id}.{day}")),
+                (t("sched.btn.no"), cb("rsvp", "no", f"{event_id}.{day}")),
+            ]
+        ]
+    )
+
+
+def event_notice(
+    t: Translator,
+    *,
+    event: Event,
+    at: datetime,
+    zone: tzinfo,
+    counts: tuple[int, int],
+    soon: bool = False,
+    cancelled: bool = False,
+) -> Rendered:
+    """The notice of one occurrence, with the live count of answers."""
+    header = "sched.notice.soon" if soon else "sched.notice.header"
+    lines = [t(header, title=event.title), t("sched.notice.when", when=moment(t, at, zone))]
+    if event.place:
+        lines.append(t("sched.notice.place", place=event.place))
+    if event.speaker:
+        lines.append(t("sched.notice.speaker", speaker=event.speaker))
+    if cancelled:
+        lines.append("")
+        lines.append(t("sched.notice.cancelled"))
+        return "\n".join(lines), None
+    lines.append("")
+    lines.append(t("sched.notice.count", yes=counts[0], no=counts[1]))
+    return "\n".join(lines), rsvp_markup(t, event.id, at.astimezone(zone).date().isoformat())
+
+
+def chat_gone(t: Translator, *, title: str, unit: str) -> Rendered:
+    return t("sched.chat_gone", title=title or "-", unit=unit or "-"), None

@@ -1,0 +1,164 @@
+"""The draft of a clean-up report: plain JSON in ``user_data["report"]`` (so persistence keeps
+it across restarts), its conversation states, the reference time of an update, and the
+conversions between a draft and :class:`storage.reports.ReportFields`.
+
+Draft keys: ``token``, ``history`` (the questions asked, for 返回), ``mode`` ("new" or
+"correct"), ``report_id`` (when correcting), ``unit_id``/``unit_name``, ``several`` (whether
+the user has several villages), ``work_date`` (ISO), ``categories``, ``other_name``,
+``place``, ``lat``/``lon``, ``cadres``/``members``/``villagers``, ``amounts`` (field → value),
+``photos`` (dicts with file_id, file_unique_id, phase), ``phase``, ``albums`` (album id →
+photos not yet acknowledged), ``notes``, ``answered`` (questions answered), ``editing`` (the
+review was reached: answers return to it).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from telegram import Update
+
+from bot.context import CadreContext
+from bot.rules import reports as rules
+from handlers.flow import draft_of, new_draft
+from storage.reports import Report, ReportFields, ReportPhoto
+
+FLOW = "report"
+PARKED = "report_parked"  # a new report set aside while the user corrects an old one
+SEEN_AT = "report_seen_at"  # when the user last wrote to the report flows (ISO)
+
+# Conversation states: the questions (bot.rules.reports.STEPS) and these.
+VILLAGE, DATE, CATEGORY, PLACE, PEOPLE, AMOUNTS, PHOTOS, NOTES = rules.STEPS
+REVIEW = rules.REVIEW
+OTHER_NAME = "other_name"
+CADRES, MEMBERS, VILLAGERS = "people_cadres", "people_members", "people_villagers"
+EDIT = "edit"
+RESUME = "resume"
+MAIN_OF = {OTHER_NAME: CATEGORY, CADRES: PEOPLE, MEMBERS: PEOPLE, VILLAGERS: PEOPLE}
+AMOUNT_FIELDS = ("garbage_trucks", "garbage_tons", "area_m2", "walls", "ponds")
+
+
+def reference_time(update: Update, context: CadreContext) -> datetime:
+    """"Now" for this update, in CADRE_TZ: the date of the user's message.
+
+    A button press carries no time of its own, so it takes the time of the user's latest
+    message in the report flows (kept in user_data), else the date of the message the button
+    is on.
+    """
+    tz = context.services.settings.tz
+    message = update.effective_message
+    if update.callback_query is None and message is not None:
+        moment = message.date.astimezone(tz)
+        if context.user_data is not None:
+            context.user_data[SEEN_AT] = moment.isoformat()
+        return moment
+    seen = context.user_data.get(SEEN_AT) if context.user_data is not None else None
+    if seen:
+        return datetime.fromisoformat(seen).astimezone(tz)
+    assert message is not None, "button presses in the report flows come with their message"
+    return message.date.astimezone(tz)
+
+
+async def may_correct(context: CadreContext, report: Report, now: datetime) -> bool:
+    """The user's own active report, saved within 24 hours or returned to them by an admin."""
+    person = context.person
+    if person is None or not report.active or report.reporter_id != person.id:
+        return False
+    if rules.editable(report.created_at, now):
+        return True
+    # /review (another feature) may return a report for correction at any age.
+    oversight = getattr(context.repos, "oversight", None)
+    events = await oversight.history("report", report.id) if oversight is not None else []
+    return rules.correctable(report.created_at, now, returned=bool(events) and events[-1].action == "returned")
+
+
+def current(context: CadreContext) -> dict[str, Any] | None:
+    return draft_of(context, FLOW)
+
+
+def start_draft(context: CadreContext, **fields: Any) -> dict[str, Any]:
+    base = {
+        "mode": "new", "categories": [], "photos": [], "phase": "before", "albums": {},
+        "amounts": {}, "answered": [], "editing": False,
+    }
+    return new_draft(context, FLOW, **(base | fields))
+
+
+def step_of(draft: dict[str, Any]) -> str | None:
+    """The question being asked (RESUME while offering to resume; it is not in the history)."""
+    if draft.get("resuming"):
+        return RESUME
+    history = draft.get("history") or []
+    return history[-1] if history else None
+
+
+def answered(draft: dict[str, Any], step: str) -> None:
+    if step not in draft["answered"]:
+        draft["answered"].append(step)
+
+
+def work_date(draft: dict[str, Any]) -> date | None:
+    value = draft.get("work_date")
+    return date.fromisoformat(value) if value else None
+
+
+def missing_step(draft: dict[str, Any]) -> str | None:
+    """The first question a save still needs (village, date, category, participants)."""
+    if not draft.get("unit_id"):
+        return VILLAGE
+    if not draft.get("work_date"):
+        return DATE
+    if not draft.get("categories"):
+        return CATEGORY
+    if rules.OTHER in draft["categories"] and not draft.get("other_name"):
+        return OTHER_NAME
+    if PEOPLE not in draft["answered"]:
+        return PEOPLE
+    return None
+
+
+def fields_of(draft: dict[str, Any]) -> ReportFields:
+    amounts = draft.get("amounts") or {}
+    return ReportFields(
+        unit_id=int(draft.get("unit_id") or 0),
+        work_date=work_date(draft) or date.min,
+        categories=tuple(draft.get("categories") or ()),
+        other_name=draft.get("other_name") if rules.OTHER in draft.get("categories", ()) else None,
+        place=draft.get("place"),
+        latitude=draft.get("lat"),
+        longitude=draft.get("lon"),
+        cadres=int(draft.get("cadres") or 0),
+        members=int(draft.get("members") or 0),
+        villagers=int(draft.get("villagers") or 0),
+        notes=draft.get("notes"),
+        photos=tuple(
+            ReportPhoto(p["file_id"], p["file_unique_id"], p["phase"]) for p in draft.get("photos", ())
+        ),
+        **{name: amounts.get(name) for name in AMOUNT_FIELDS},
+    )
+
+
+def draft_values(report: Report) -> dict[str, Any]:
+    """A saved report as draft values (for a correction)."""
+    f = report.fields
+    return {
+        "unit_id": f.unit_id,
+        "unit_name": report.unit_name,
+        "work_date": f.work_date.isoformat(),
+        "categories": list(f.categories),
+        "other_name": f.other_name,
+        "place": f.place,
+        "lat": f.latitude,
+        "lon": f.longitude,
+        "cadres": f.cadres,
+        "members": f.members,
+        "villagers": f.villagers,
+        "amounts": {n: getattr(f, n) for n in AMOUNT_FIELDS if getattr(f, n) is not None},
+        "photos": [
+            {"file_id": p.file_id, "file_unique_id": p.file_unique_id, "phase": p.phase}
+            for p in f.photos
+        ],
+        "notes": f.notes,
+        "answered": list(rules.STEPS),
+        "editing": True,
+    }

@@ -1,0 +1,227 @@
+"""Recurring events (the monthly lecture, supervision, observation visits) and the answers
+(参加 / 请假) given to each occurrence."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from storage.db import Database
+from storage.timefmt import from_db, to_db
+
+AUDIENCES = ("secretaries", "everyone")
+ANSWERS = ("yes", "no")
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    title: str
+    rule: dict[str, Any]  # bot.rules.recurrence.Rule.to_dict()
+    place: str
+    speaker: str
+    leads: tuple[str, ...]
+    audience: str
+    organiser: int  # people.id
+    scope_unit_id: int
+    paused: bool
+    created_at: datetime
+    updated_at: datetime
+    unit_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Answer:
+    telegram_id: int
+    name: str
+    answer: str
+    answered_at: datetime
+
+
+_COLS = (
+    "e.id, e.title, e.rule, e.place, e.speaker, e.leads, e.audience, e.organiser, e.scope_unit_id,"
+    " e.paused, e.created_at, e.updated_at,"
+    " (SELECT group_concat(unit_id) FROM event_units eu WHERE eu.event_id = e.id)"
+)
+
+
+def _event(row) -> Event:
+    units = tuple(sorted(int(x) for x in row[12].split(","))) if row[12] else ()
+    return Event(
+        row[0],
+        row[1],
+        json.loads(row[2]),
+        row[3],
+        row[4],
+        tuple(json.loads(row[5])),
+        row[6],
+        row[7],
+        row[8],
+        bool(row[9]),
+        from_db(row[10]),  # type: ignore[arg-type]
+        from_db(row[11]),  # type: ignore[arg-type]
+        units,
+    )
+
+
+class EventsRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(
+        self,
+        *,
+        token: str,
+        title: str,
+        rule: dict[str, Any],
+        place: str,
+        speaker: str,
+        leads: Sequence[str],
+        audience: str,
+        organiser: int,
+        scope_unit_id: int,
+        unit_ids: Iterable[int],
+        now: datetime,
+    ) -> tuple[Event, bool]:
+        """Save an event once per draft ``token``; returns it and whether it is new."""
+        units = sorted(set(unit_ids))
+        if not units:
+            raise ValueError("an event needs at least one target unit")
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "INSERT OR IGNORE INTO events (token, title, rule, place, speaker, leads, audience,"
+                " organiser, scope_unit_id, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    token,
+                    title,
+                    json.dumps(rule),
+                    place,
+                    speaker,
+                    json.dumps(list(leads)),
+                    audience,
+                    organiser,
+                    scope_unit_id,
+                    to_db(now),
+                    to_db(now),
+                ),
+            )
+            created = cur.rowcount == 1
+            if created:
+                event_id = cur.lastrowid
+                await conn.executemany(
+                    "INSERT INTO event_units (event_id, unit_id) VALUES (?, ?)",
+                    [(event_id, unit_id) for unit_id in units],
+                )
+        row = await self.db.fetchone(f"SELECT {_COLS} FROM events e WHERE e.token = ?", (token,))
+        return _event(row), created
+
+    async def update(
+        self,
+        event_id: int,
+        *,
+        title: str,
+        rule: dict[str, Any],
+        place: str,
+        speaker: str,
+        leads: Sequence[str],
+        audience: str,
+        unit_ids: Iterable[int],
+        now: datetime,
+    ) -> Event | None:
+        units = sorted(set(unit_ids))
+        if not units:
+            raise ValueError("an event needs at least one target unit")
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE events SET title = ?, rule = ?, place = ?, speaker = ?, leads = ?,"
+                " audience = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL",
+                (title, json.dumps(rule), place, speaker, json.dumps(list(leads)), audience,
+                 to_db(now), event_id),
+            )
+            if cur.rowcount == 1:
+                await conn.execute("DELETE FROM event_units WHERE event_id = ?", (event_id,))
+                await conn.executemany(
+                    "INSERT INTO event_units (event_id, unit_id) VALUES (?, ?)",
+                    [(event_id, unit_id) for unit_id in units],
+                )
+        return await self.get(event_id)
+
+    async def get(self, event_id: int) -> Event | None:
+        row = await self.db.fetchone(
+            f"SELECT {_COLS} FROM events e WHERE e.id = ? AND e.deleted_at IS NULL", (event_id,)
+        )
+        return _event(row) if row else None
+
+    async def active(self) -> list[Event]:
+        """Events that are not paused or deleted."""
+        rows = await self.db.fetchall(
+            f"SELECT {_COLS} FROM events e WHERE e.deleted_at IS NULL AND e.paused = 0 ORDER BY e.id"
+        )
+        return [_event(r) for r in rows]
+
+    async def in_scope(self, unit_id: int) -> list[Event]:
+        """Events organised within the unit's subtree (paused ones too)."""
+        rows = await self.db.fetchall(
+            f"""
+            WITH RECURSIVE tree(id) AS (
+                SELECT id FROM units WHERE id = ?
+                UNION ALL SELECT u.id FROM units u JOIN tree ON u.parent_id = tree.id
+            )
+            SELECT {_COLS} FROM events e WHERE e.deleted_at IS NULL
+              AND e.scope_unit_id IN (SELECT id FROM tree) ORDER BY e.id
+            """,
+            (unit_id,),
+        )
+        return [_event(r) for r in rows]
+
+    async def set_paused(self, event_id: int, paused: bool, now: datetime) -> bool:
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE events SET paused = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL",
+                (int(paused), to_db(now), event_id),
+            )
+            return cur.rowcount == 1
+
+    async def delete(self, event_id: int, now: datetime) -> bool:
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE events SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL",
+                (to_db(now), event_id),
+            )
+            return cur.rowcount == 1
+
+    # -- answers --------------------------------------------------------------------------
+    async def answer(
+        self, event_id: int, occurrence: str, telegram_id: int, name: str, answer: str, now: datetime
+    ) -> None:
+        assert answer in ANSWERS
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO event_answers (event_id, occurrence, telegram_id, name, answer,"
+                " answered_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id, occurrence,"
+                " telegram_id) DO UPDATE SET answer = excluded.answer, name = excluded.name,"
+                " answered_at = excluded.answered_at",
+                (event_id, occurrence, telegram_id, name, answer, to_db(now)),
+            )
+
+    async def counts(self, event_id: int, occurrence: str) -> tuple[int, int]:
+        """(参加, 请假) for one occurrence."""
+        rows = await self.db.fetchall(
+            "SELECT answer, COUNT(*) FROM event_answers WHERE event_id = ? AND occurrence = ?"
+            " GROUP BY answer",
+            (event_id, occurrence),
+        )
+        counted = {row[0]: row[1] for row in rows}
+        return counted.get("yes", 0), counted.get("no", 0)
+
+    async def answers(self, event_id: int, occurrence: str) -> list[Answer]:
+        rows = await self.db.fetchall(
+            "SELECT telegram_id, name, answer, answered_at FROM event_answers"
+            " WHERE event_id = ? AND occurrence = ? ORDER BY answered_at, telegram_id",
+            (event_id, occurrence),
+        )
+        return [Answer(r[0], r[1], r[2], from_db(r[3])) for r in rows]  # type: ignore[arg-type]

@@ -1,0 +1,258 @@
+"""The Excel ledger's rows (台账), streamed: :class:`LedgerReader` yields them one at a time
+from a read-only ``sqlite3`` connection, for a worker thread (``asyncio.to_thread``), so that
+a 200,000-row ledger never sits in memory and the bot's event loop is never blocked.
+
+It reads the tables of the clean-up reports, visits and follow-ups, tasks and reviews; days
+are ``YYYY-MM-DD`` text and moments UTC text, as stored.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from storage.oversight import _SUBTREE, stamp
+
+
+# -- the ledger: streamed rows for a worker thread ------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ReviewStep:
+    action: str
+    at: str  # UTC text
+    by_name: str
+    comment: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReportLine:
+    id: int
+    township: str
+    village: str
+    work_date: str
+    categories: tuple[str, ...]
+    other_name: str | None
+    place: str | None
+    latitude: float | None
+    longitude: float | None
+    cadres: int
+    members: int
+    villagers: int
+    garbage_trucks: float | None
+    garbage_tons: float | None
+    area_m2: float | None
+    walls: int | None
+    ponds: int | None
+    notes: str | None
+    reporter: str
+    created_at: str
+    updated_at: str
+    photos_before: int
+    photos_after: int
+    corrections: int
+    reviews: tuple[ReviewStep, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class VisitLine:
+    id: int
+    township: str
+    village: str
+    grid: str
+    head: str
+    visited_on: str
+    member: str
+    roles: tuple[str, ...]
+    concern_text: str | None
+    concern_seconds: int | None  # a voice note's length (None: no voice note)
+    outcome: str
+    photos: int
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class FollowupLine:
+    id: int
+    township: str
+    village: str
+    head: str
+    member: str
+    visited_on: str
+    concern_text: str | None
+    due_on: str
+    due_at: str
+    closed_at: str | None
+    closed_by: str
+    resolution: str | None
+    resolution_voice: bool
+    reviews: tuple[ReviewStep, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskLine:
+    task_id: int
+    title: str
+    deadline: str
+    township: str
+    village: str
+    done_at: str | None
+    done_by: str
+    note: str
+    photos: int
+    closed: bool
+
+
+# The review trail of one item as text: steps joined by RS, fields by US (both never typed).
+_RS, _US = "\x1e", "\x1f"
+
+
+def _trail(kind: str, id_expr: str) -> str:
+    return (
+        "(SELECT group_concat(step, char(30)) FROM (SELECT e.action || char(31) || e.at"
+        " || char(31) || COALESCE(rp.name, '') || char(31) || e.comment AS step"
+        f" FROM review_events e LEFT JOIN people rp ON rp.id = e.by_person"
+        f" WHERE e.item_kind = '{kind}' AND e.item_id = {id_expr} ORDER BY e.id))"
+    )
+
+
+def _steps(text: str | None) -> tuple[ReviewStep, ...]:
+    if not text:
+        return ()
+    return tuple(ReviewStep(*step.split(_US, 3)) for step in text.split(_RS))
+
+
+# Townships and villages: a unit's village (itself, or the village above a grid) and township.
+_PLACE = """
+    LEFT JOIN units vu ON vu.id = CASE WHEN {u}.level = 'grid' THEN {u}.parent_id ELSE {u}.id END
+    LEFT JOIN units tu ON tu.id = CASE WHEN vu.level = 'village' THEN vu.parent_id ELSE vu.id END
+"""
+
+
+class LedgerReader:
+    """The ledger's rows as generators over a read-only ``sqlite3`` connection.
+
+    Made and used inside one worker thread (``asyncio.to_thread``): the bot's own aiosqlite
+    connection stays free, and rows go from the cursor into the workbook one at a time. The
+    database is in WAL mode, so this reader sees a consistent snapshot per query while the bot
+    keeps writing.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        self.conn.execute("PRAGMA busy_timeout = 5000")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> LedgerReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def units_at(self, name: str) -> list[tuple[int, str]]:
+        """Units called ``name`` (or matching a path 示例区/东风镇): (id, full path) each."""
+        parts = [p for p in name.replace("／", "/").split("/") if p]
+        if not parts:
+            return []
+        rows = self.conn.execute(
+            """
+            WITH RECURSIVE up(start, id, parent_id, name, depth) AS (
+                SELECT id, id, parent_id, name, 0 FROM units WHERE name = ?
+                UNION ALL SELECT up.start, u.id, u.parent_id, u.name, up.depth + 1
+                FROM units u JOIN up ON u.id = up.parent_id
+            )
+            SELECT start, group_concat(name, '/') FROM (SELECT * FROM up ORDER BY start, depth DESC)
+            GROUP BY start ORDER BY start
+            """,
+            (parts[-1],),
+        ).fetchall()
+        return [(r[0], r[1]) for r in rows if r[1].split("/")[-len(parts) :] == parts]
+
+    def _rows(self, sql: str, params: dict) -> Iterable[tuple]:
+        cur = self.conn.execute(sql, params)
+        try:
+            while batch := cur.fetchmany(500):
+                yield from batch
+        finally:
+            cur.close()
+
+    def reports(self, unit_id: int, start: date, end: date) -> Iterable[ReportLine]:
+        sql = f"""{_SUBTREE}
+            SELECT r.id, COALESCE(tu.name, ''), COALESCE(vu.name, ''), r.work_date, r.categories,
+                   r.other_name, r.place, r.latitude, r.longitude, r.cadres, r.members,
+                   r.villagers, r.garbage_trucks, r.garbage_tons, r.area_m2, r.walls, r.ponds,
+                   r.notes, p.name, r.created_at, r.updated_at,
+                   (SELECT COUNT(*) FROM report_photos ph WHERE ph.report_id = r.id AND ph.phase = 'before'),
+                   (SELECT COUNT(*) FROM report_photos ph WHERE ph.report_id = r.id AND ph.phase = 'after'),
+                   (SELECT COUNT(*) FROM report_changes c WHERE c.report_id = r.id AND c.action = 'correct'),
+                   {_trail('report', 'r.id')}
+            FROM reports r JOIN units ru ON ru.id = r.unit_id {_PLACE.format(u='ru')}
+            JOIN people p ON p.id = r.reporter_id
+            WHERE r.status = 'active' AND r.unit_id IN (SELECT id FROM tree)
+              AND r.work_date >= :start AND r.work_date < :end
+            ORDER BY tu.name, vu.name, r.work_date, r.id
+        """
+        for row in self._rows(sql, {"unit": unit_id, "start": start.isoformat(), "end": end.isoformat()}):
+            yield ReportLine(*row[:4], tuple(json.loads(row[4])), *row[5:24], _steps(row[24]))
+
+    def visits(self, unit_id: int, start: date, end: date) -> Iterable[VisitLine]:
+        sql = f"""{_SUBTREE}
+            SELECT v.id, COALESCE(tu.name, ''), COALESCE(vu.name, ''), h.grid, h.head,
+                   v.visited_on, p.name, v.roles, v.concern_text,
+                   CASE WHEN v.concern_voice IS NULL THEN NULL ELSE COALESCE(v.concern_seconds, 0) END,
+                   v.outcome, v.photo IS NOT NULL, v.created_at
+            FROM visits v JOIN households h ON h.id = v.household_id
+            JOIN units hu ON hu.id = h.village_id {_PLACE.format(u='hu')}
+            JOIN people p ON p.id = v.member_id
+            WHERE h.village_id IN (SELECT id FROM tree)
+              AND v.visited_on >= :start AND v.visited_on < :end
+            ORDER BY tu.name, vu.name, v.visited_on, v.id
+        """
+        for row in self._rows(sql, {"unit": unit_id, "start": start.isoformat(), "end": end.isoformat()}):
+            roles = tuple(r for r in str(row[7]).split(",") if r)
+            yield VisitLine(*row[:7], roles, *row[8:11], int(row[11]), row[12])
+
+    def followups(self, unit_id: int, start: date, end: date, start_at: datetime, end_at: datetime) -> Iterable[FollowupLine]:
+        """Follow-ups raised on a visit in the range, or closed in it (``*_at``: its bounds)."""
+        sql = f"""{_SUBTREE}
+            SELECT f.id, COALESCE(tu.name, ''), COALESCE(vu.name, ''), h.head, p.name,
+                   v.visited_on, v.concern_text, f.due_on, f.due_at, f.closed_at,
+                   COALESCE(cp.name, ''), f.resolution, f.resolution_voice IS NOT NULL,
+                   {_trail('followup', 'f.id')}
+            FROM followups f JOIN households h ON h.id = f.household_id
+            JOIN visits v ON v.id = f.visit_id
+            JOIN units hu ON hu.id = h.village_id {_PLACE.format(u='hu')}
+            JOIN people p ON p.id = f.member_id LEFT JOIN people cp ON cp.id = f.closed_by
+            WHERE h.village_id IN (SELECT id FROM tree)
+              AND ((v.visited_on >= :start AND v.visited_on < :end)
+                   OR (f.closed_at >= :start_at AND f.closed_at < :end_at))
+            ORDER BY tu.name, vu.name, v.visited_on, f.id
+        """
+        params = {
+            "unit": unit_id, "start": start.isoformat(), "end": end.isoformat(),
+            "start_at": stamp(start_at), "end_at": stamp(end_at),
+        }
+        for row in self._rows(sql, params):
+            yield FollowupLine(*row[:12], bool(row[12]), _steps(row[13]))
+
+    def tasks(self, unit_id: int, start_at: datetime, end_at: datetime) -> Iterable[TaskLine]:
+        """Each unit's part of the tasks due in the range or done in it."""
+        sql = f"""{_SUBTREE}
+            SELECT t.id, t.title, t.deadline, COALESCE(tu.name, ''),
+                   CASE WHEN vu.level = 'village' THEN vu.name ELSE '' END,
+                   x.done_at, COALESCE(dp.name, ''), x.note, x.photo_file_id IS NOT NULL,
+                   t.status = 'closed'
+            FROM task_units x JOIN tasks t ON t.id = x.task_id
+            JOIN units xu ON xu.id = x.unit_id {_PLACE.format(u='xu')}
+            LEFT JOIN people dp ON dp.id = x.done_by
+            WHERE x.unit_id IN (SELECT id FROM tree)
+              AND ((t.deadline >= :start_at AND t.deadline < :end_at)
+                   OR (x.done_at >= :start_at AND x.done_at < :end_at))
+            ORDER BY t.deadline, t.id, tu.name, vu.name
+        """
+        params = {"unit": unit_id, "start_at": stamp(start_at), "end_at": stamp(end_at)}
+        for row in self._rows(sql, params):
+            yield TaskLine(*row[:8], int(row[8]), bool(row[9]))

@@ -1,0 +1,394 @@
+"""Sanitation clean-up reports: saving (once per client token), reading, correcting with an
+audit trail, deleting (soft), and the queries of the ledgers (by unit, category and month)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from storage.db import Database
+
+STAMP = "%Y-%m-%dT%H:%M:%SZ"
+
+
+@dataclass(frozen=True)
+class ReportPhoto:
+    file_id: str
+    file_unique_id: str
+    phase: str  # "before" (整治前) or "after" (整治后)
+
+
+@dataclass(frozen=True)
+class ReportFields:
+    """Everything a reporter answers; what a correction may change."""
+
+    unit_id: int
+    work_date: date
+    categories: tuple[str, ...]
+    other_name: str | None = None
+    place: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    cadres: int = 0
+    members: int = 0
+    villagers: int = 0
+    garbage_trucks: float | None = None
+    garbage_tons: float | None = None
+    area_m2: float | None = None
+    walls: int | None = None
+    ponds: int | None = None
+    notes: str | None = None
+    photos: tuple[ReportPhoto, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["work_date"] = self.work_date.isoformat()
+        data["categories"] = list(self.categories)
+        return data
+
+
+@dataclass(frozen=True)
+class Report:
+    id: int
+    token: str
+    reporter_id: int
+    reporter_name: str
+    unit_name: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    fields: ReportFields
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+
+@dataclass(frozen=True)
+class ReportChange:
+    id: int
+    report_id: int
+    token: str | None
+    action: str  # "correct" or "delete"
+    changed_by: int
+    changed_at: datetime
+    old_values: dict[str, Any]
+    new_values: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class ReportQuery:
+    """Reports in a unit's subtree, optionally of one category and one month (YYYYMM)."""
+
+    unit_id: int
+    category: str | None = None
+    month_start: date | None = None
+    month_end: date | None = None  # exclusive
+
+
+@dataclass(frozen=True)
+class ReportTotals:
+    reports: int = 0
+    villages: int = 0
+    cadres: int = 0
+    members: int = 0
+    villagers: int = 0
+    garbage_trucks: float = 0.0
+    garbage_tons: float = 0.0
+    area_m2: float = 0.0
+    walls: int = 0
+    ponds: int = 0
+
+    @property
+    def people(self) -> int:
+        return self.cadres + self.members + self.villagers
+
+
+def stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime(STAMP)
+
+
+def unstamp(text: str) -> datetime:
+    return datetime.strptime(text, STAMP).replace(tzinfo=UTC)
+
+
+_COLS = (
+    "r.id, r.token, r.reporter_id, p.name, u.name, r.status, r.created_at, r.updated_at,"
+    " r.unit_id, r.work_date, r.categories, r.other_name, r.place, r.latitude, r.longitude,"
+    " r.cadres, r.members, r.villagers, r.garbage_trucks, r.garbage_tons, r.area_m2, r.walls,"
+    " r.ponds, r.notes"
+)
+_FROM = "reports r JOIN units u ON u.id = r.unit_id JOIN people p ON p.id = r.reporter_id"
+_VALUE_COLS = (
+    "unit_id", "work_date", "categories", "other_name", "place", "latitude", "longitude",
+    "cadres", "members", "villagers", "garbage_trucks", "garbage_tons", "area_m2", "walls",
+    "ponds", "notes",
+)
+_SUBTREE = """
+    WITH RECURSIVE tree(id) AS (
+        SELECT id FROM units WHERE id = :unit
+        UNION ALL SELECT u.id FROM units u JOIN tree t ON u.parent_id = t.id
+    )
+"""
+
+
+def _values(fields: ReportFields) -> tuple[Any, ...]:
+    return (
+        fields.unit_id, fields.work_date.isoformat(), json.dumps(list(fields.categories)),
+        fields.other_name, fields.place, fields.latitude, fields.longitude, fields.cadres,
+        fields.members, fields.villagers, fields.garbage_trucks, fields.garbage_tons,
+        fields.area_m2, fields.walls, fields.ponds, fields.notes,
+    )
+
+
+def _report(row: Any, photos: tuple[ReportPhoto, ...]) -> Report:
+    fields = ReportFields(
+        unit_id=row[8],
+        work_date=date.fromisoformat(row[9]),
+        categories=tuple(json.loads(row[10])),
+        other_name=row[11],
+        place=row[12],
+        latitude=row[13],
+        longitude=row[14],
+        cadres=row[15],
+        members=row[16],
+        villagers=row[17],
+        garbage_trucks=row[18],
+        garbage_tons=row[19],
+        area_m2=row[20],
+        walls=row[21],
+        ponds=row[22],
+        notes=row[23],
+        photos=photos,
+    )
+    return Report(
+        id=row[0], token=row[1], reporter_id=row[2], reporter_name=row[3], unit_name=row[4],
+        status=row[5], created_at=unstamp(row[6]), updated_at=unstamp(row[7]), fields=fields,
+    )
+
+
+class ReportsRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- writing --------------------------------------------------------------------------
+    async def create(
+        self, fields: ReportFields, *, reporter_id: int, token: str, at: datetime
+    ) -> tuple[Report, bool]:
+        """Save a new report once per ``token``: (the report, whether this call created it)."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                f"INSERT INTO reports (token, reporter_id, created_at, updated_at,"
+                f" {', '.join(_VALUE_COLS)}) VALUES (?, ?, ?, ?, {', '.join('?' * len(_VALUE_COLS))})"
+                " ON CONFLICT (token) DO NOTHING",
+                (token, reporter_id, stamp(at), stamp(at), *_values(fields)),
+            )
+            created = cur.rowcount == 1
+            if created:
+                await self._write_parts(conn, cur.lastrowid, fields)
+        report = await self.by_token(token)
+        assert report is not None
+        return report, created
+
+    async def _write_parts(self, conn: Any, report_id: int, fields: ReportFields) -> None:
+        await conn.execute("DELETE FROM report_categories WHERE report_id = ?", (report_id,))
+        await conn.executemany(
+            "INSERT INTO report_categories (report_id, category, work_date) VALUES (?, ?, ?)",
+            [(report_id, c, fields.work_date.isoformat()) for c in dict.fromkeys(fields.categories)],
+        )
+        await conn.execute("DELETE FROM report_photos WHERE report_id = ?", (report_id,))
+        await conn.executemany(
+            "INSERT INTO report_photos (report_id, position, phase, file_id, file_unique_id)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [
+                (report_id, i, p.phase, p.file_id, p.file_unique_id)
+                for i, p in enumerate(fields.photos)
+            ],
+        )
+
+    async def correct(
+        self, report_id: int, fields: ReportFields, *, by: int, at: datetime, token: str
+    ) -> tuple[Report, bool]:
+        """Replace a report's answers, keeping the old ones in the audit trail; once per token."""
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "SELECT 1 FROM report_changes WHERE token = ?", (token,)
+            ) as cur:
+                done = await cur.fetchone() is not None
+            if not done:
+                before = await self.get(report_id)
+                if before is None or not before.active:
+                    raise LookupError(f"report {report_id} cannot be corrected")
+                await conn.execute(
+                    f"UPDATE reports SET {', '.join(c + ' = ?' for c in _VALUE_COLS)},"
+                    " updated_at = ? WHERE id = ?",
+                    (*_values(fields), stamp(at), report_id),
+                )
+                await self._write_parts(conn, report_id, fields)
+                await self._audit(conn, report_id, token, "correct", by, at, before.fields, fields)
+        report = await self.get(report_id)
+        assert report is not None
+        return report, not done
+
+    async def delete(self, report_id: int, *, by: int, at: datetime) -> bool:
+        """Mark a report deleted (kept for the audit trail); False if it was not active."""
+        before = await self.get(report_id)
+        if before is None or not before.active:
+            return False
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE reports SET status = 'deleted', updated_at = ? WHERE id = ? AND status = 'active'",
+                (stamp(at), report_id),
+            )
+            if cur.rowcount != 1:
+                return False
+            await self._audit(conn, report_id, None, "delete", by, at, before.fields, None)
+        return True
+
+    @staticmethod
+    async def _audit(
+        conn: Any,
+        report_id: int,
+        token: str | None,
+        action: str,
+        by: int,
+        at: datetime,
+        old: ReportFields,
+        new: ReportFields | None,
+    ) -> None:
+        await conn.execute(
+            "INSERT INTO report_changes (report_id, token, action, changed_by, changed_at,"
+            " old_values, new_values) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                report_id, token, action, by, stamp(at),
+                json.dumps(old.as_json(), ensure_ascii=False),
+                None if new is None else json.dumps(new.as_json(), ensure_ascii=False),
+            ),
+        )
+
+    # -- reading --------------------------------------------------------------------------
+    async def _photos(self, report_ids: list[int]) -> dict[int, tuple[ReportPhoto, ...]]:
+        if not report_ids:
+            return {}
+        marks = ",".join("?" * len(report_ids))
+        rows = await self.db.fetchall(
+            f"SELECT report_id, file_id, file_unique_id, phase FROM report_photos"
+            f" WHERE report_id IN ({marks}) ORDER BY report_id, position",
+            report_ids,
+        )
+        out: dict[int, list[ReportPhoto]] = {}
+        for row in rows:
+            out.setdefault(row[0], []).append(ReportPhoto(row[1], row[2], row[3]))
+        return {k: tuple(v) for k, v in out.items()}
+
+    async def _many(self, sql: str, params: Any) -> list[Report]:
+        rows = await self.db.fetchall(sql, params)
+        photos = await self._photos([row[0] for row in rows])
+        return [_report(row, photos.get(row[0], ())) for row in rows]
+
+    async def get(self, report_id: int) -> Report | None:
+        found = await self._many(f"SELECT {_COLS} FROM {_FROM} WHERE r.id = ?", (report_id,))
+        return found[0] if found else None
+
+    async def by_token(self, token: str) -> Report | None:
+        found = await self._many(f"SELECT {_COLS} FROM {_FROM} WHERE r.token = ?", (token,))
+        return found[0] if found else None
+
+    async def change_by_token(self, token: str) -> ReportChange | None:
+        row = await self.db.fetchone(
+            "SELECT id, report_id, token, action, changed_by, changed_at, old_values, new_values"
+            " FROM report_changes WHERE token = ?",
+            (token,),
+        )
+        return _change(row) if row else None
+
+    async def changes(self, report_id: int) -> list[ReportChange]:
+        rows = await self.db.fetchall(
+            "SELECT id, report_id, token, action, changed_by, changed_at, old_values, new_values"
+            " FROM report_changes WHERE report_id = ? ORDER BY id",
+            (report_id,),
+        )
+        return [_change(r) for r in rows]
+
+    async def last_by_reporter(self, reporter_id: int, *, exclude: int | None = None) -> Report | None:
+        """The reporter's latest active report (for the 同上次 buttons)."""
+        found = await self._many(
+            f"SELECT {_COLS} FROM {_FROM} WHERE r.reporter_id = ? AND r.status = 'active'"
+            " AND r.id != ? ORDER BY r.created_at DESC, r.id DESC LIMIT 1",
+            (reporter_id, exclude or 0),
+        )
+        return found[0] if found else None
+
+    async def by_reporter(
+        self, reporter_id: int, *, limit: int, offset: int = 0
+    ) -> tuple[list[Report], int]:
+        """The reporter's active reports, newest saved first, and how many there are."""
+        reports = await self._many(
+            f"SELECT {_COLS} FROM {_FROM} WHERE r.reporter_id = ? AND r.status = 'active'"
+            " ORDER BY r.created_at DESC, r.id DESC LIMIT ? OFFSET ?",
+            (reporter_id, limit, offset),
+        )
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) FROM reports WHERE reporter_id = ? AND status = 'active'",
+            (reporter_id,),
+        )
+        return reports, int(row[0]) if row else 0
+
+    @staticmethod
+    def _where(query: ReportQuery) -> tuple[str, dict[str, Any]]:
+        clauses = ["r.status = 'active'", "r.unit_id IN (SELECT id FROM tree)"]
+        params: dict[str, Any] = {"unit": query.unit_id}
+        if query.month_start is not None and query.month_end is not None:
+            clauses.append("r.work_date >= :start AND r.work_date < :end")
+            params |= {"start": query.month_start.isoformat(), "end": query.month_end.isoformat()}
+        if query.category is not None:
+            clauses.append(
+                "r.id IN (SELECT report_id FROM report_categories WHERE category = :category"
+                + (" AND work_date >= :start AND work_date < :end" if "start" in params else "")
+                + ")"
+            )
+            params["category"] = query.category
+        return " AND ".join(clauses), params
+
+    async def search(self, query: ReportQuery, *, limit: int, offset: int = 0) -> list[Report]:
+        """Reports matching ``query``, latest work first."""
+        where, params = self._where(query)
+        return await self._many(
+            f"{_SUBTREE} SELECT {_COLS} FROM {_FROM} WHERE {where}"
+            " ORDER BY r.work_date DESC, r.id DESC LIMIT :limit OFFSET :offset",
+            params | {"limit": limit, "offset": offset},
+        )
+
+    async def totals(self, query: ReportQuery) -> ReportTotals:
+        where, params = self._where(query)
+        row = await self.db.fetchone(
+            f"{_SUBTREE} SELECT COUNT(*), COUNT(DISTINCT r.unit_id), COALESCE(SUM(r.cadres), 0),"
+            " COALESCE(SUM(r.members), 0), COALESCE(SUM(r.villagers), 0),"
+            " COALESCE(SUM(r.garbage_trucks), 0), COALESCE(SUM(r.garbage_tons), 0),"
+            " COALESCE(SUM(r.area_m2), 0), COALESCE(SUM(r.walls), 0), COALESCE(SUM(r.ponds), 0)"
+            f" FROM reports r WHERE {where}",
+            params,
+        )
+        assert row is not None
+        return ReportTotals(*row)
+
+
+def _change(row: Any) -> ReportChange:
+    return ReportChange(
+        id=row[0], report_id=row[1], token=row[2], action=row[3], changed_by=row[4],
+        changed_at=unstamp(row[5]), old_values=json.loads(row[6]),
+        new_values=None if row[7] is None else json.loads(row[7]),
+    )
+
+
+__all__ = [
+    "Report",
+    "ReportChange",
+    "ReportFields",
+    "ReportPhoto",
+    "ReportQuery",
+    "ReportTotals",
+    "ReportsRepo",
+]

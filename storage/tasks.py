@@ -1,0 +1,270 @@
+"""Tasks with deadlines given to units, and which units have done them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from storage.db import Database
+from storage.timefmt import from_db, to_db
+
+
+@dataclass(frozen=True)
+class Task:
+    id: int
+    title: str
+    description: str
+    deadline: datetime  # aware, UTC
+    leads: tuple[str, ...]  # lead codes (bot.rules.recurrence.Lead)
+    created_by: int  # people.id
+    scope_unit_id: int  # the creator's unit
+    status: str
+    created_at: datetime
+    planned_from: datetime  # reminders before this instant are not sent (creation/extension)
+    extended: bool = False
+    closed_at: datetime | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.status == "open"
+
+
+@dataclass(frozen=True)
+class Leader:
+    """Someone who answers for a unit and can be reached privately."""
+
+    unit_id: int
+    person_id: int
+    name: str
+    telegram_id: int
+
+
+# Who answers for a unit of each level: its party secretaries (first secretaries included),
+# or the admins of a township or district.
+LEADER_ROLES = {"village": ("secretary",), "grid": ("secretary",), "township": ("township_admin",),
+                "district": ("district_admin",)}
+
+
+@dataclass(frozen=True)
+class TaskUnit:
+    task_id: int
+    unit_id: int
+    unit_name: str
+    parent_id: int | None
+    level: str
+    done_at: datetime | None
+    done_by: int | None
+    note: str
+    photo_file_id: str | None
+
+    @property
+    def done(self) -> bool:
+        return self.done_at is not None
+
+
+_TASK_COLS = (
+    "t.id, t.title, t.description, t.deadline, t.leads, t.created_by, t.scope_unit_id, t.status,"
+    " t.created_at, t.planned_from, t.extended, t.closed_at"
+)
+_UNIT_COLS = (
+    "tu.task_id, tu.unit_id, u.name, u.parent_id, u.level, tu.done_at, tu.done_by, tu.note,"
+    " tu.photo_file_id"
+)
+
+
+def _task(row) -> Task:
+    return Task(
+        row[0],
+        row[1],
+        row[2],
+        from_db(row[3]),  # type: ignore[arg-type]
+        tuple(json.loads(row[4])),
+        row[5],
+        row[6],
+        row[7],
+        from_db(row[8]),  # type: ignore[arg-type]
+        from_db(row[9]),  # type: ignore[arg-type]
+        bool(row[10]),
+        from_db(row[11]),
+    )
+
+
+def _unit(row) -> TaskUnit:
+    return TaskUnit(row[0], row[1], row[2], row[3], row[4], from_db(row[5]), row[6], row[7], row[8])
+
+
+class TasksRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(
+        self,
+        *,
+        token: str,
+        title: str,
+        description: str,
+        deadline: datetime,
+        leads: Sequence[str],
+        created_by: int,
+        scope_unit_id: int,
+        unit_ids: Iterable[int],
+        now: datetime,
+    ) -> tuple[Task, bool]:
+        """Save a task once per draft ``token``; returns the task and whether it is new."""
+        units = sorted(set(unit_ids))
+        if not units:
+            raise ValueError("a task needs at least one unit")
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "INSERT OR IGNORE INTO tasks (token, title, description, deadline, leads, created_by,"
+                " scope_unit_id, created_at, planned_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    token,
+                    title,
+                    description,
+                    to_db(deadline),
+                    json.dumps(list(leads)),
+                    created_by,
+                    scope_unit_id,
+                    to_db(now),
+                    to_db(now),
+                ),
+            )
+            created = cur.rowcount == 1
+            if created:
+                task_id = cur.lastrowid
+                await conn.executemany(
+                    "INSERT INTO task_units (task_id, unit_id) VALUES (?, ?)",
+                    [(task_id, unit_id) for unit_id in units],
+                )
+        row = await self.db.fetchone(f"SELECT {_TASK_COLS} FROM tasks t WHERE t.token = ?", (token,))
+        return _task(row), created
+
+    async def get(self, task_id: int) -> Task | None:
+        row = await self.db.fetchone(f"SELECT {_TASK_COLS} FROM tasks t WHERE t.id = ?", (task_id,))
+        return _task(row) if row else None
+
+    async def open_tasks(self) -> list[Task]:
+        rows = await self.db.fetchall(
+            f"SELECT {_TASK_COLS} FROM tasks t WHERE t.status = 'open' ORDER BY t.deadline, t.id"
+        )
+        return [_task(r) for r in rows]
+
+    async def units(self, task_id: int) -> list[TaskUnit]:
+        return (await self.units_of([task_id])).get(task_id, [])
+
+    async def units_of(self, task_ids: Sequence[int]) -> dict[int, list[TaskUnit]]:
+        """The units of each task, by name."""
+        if not task_ids:
+            return {}
+        marks = ",".join("?" * len(task_ids))
+        rows = await self.db.fetchall(
+            f"SELECT {_UNIT_COLS} FROM task_units tu JOIN units u ON u.id = tu.unit_id"
+            f" WHERE tu.task_id IN ({marks}) ORDER BY tu.task_id, u.name",
+            list(task_ids),
+        )
+        out: dict[int, list[TaskUnit]] = {task_id: [] for task_id in task_ids}
+        for row in rows:
+            out[row[0]].append(_unit(row))
+        return out
+
+    async def leaders(self, unit_ids: Iterable[int]) -> list[Leader]:
+        """The reachable leaders (with a Telegram id) of each unit, by unit and name."""
+        ids = sorted(set(unit_ids))
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = await self.db.fetchall(
+            f"SELECT p.unit_id, p.id, p.name, p.telegram_id, p.role, u.level FROM people p"
+            f" JOIN units u ON u.id = p.unit_id WHERE p.unit_id IN ({marks}) AND p.active = 1"
+            " AND p.telegram_id IS NOT NULL ORDER BY p.unit_id, p.name",
+            ids,
+        )
+        return [
+            Leader(r[0], r[1], r[2], r[3]) for r in rows if r[4] in LEADER_ROLES.get(r[5], ())
+        ]
+
+    async def task_unit(self, task_id: int, unit_id: int) -> TaskUnit | None:
+        row = await self.db.fetchone(
+            f"SELECT {_UNIT_COLS} FROM task_units tu JOIN units u ON u.id = tu.unit_id"
+            " WHERE tu.task_id = ? AND tu.unit_id = ?",
+            (task_id, unit_id),
+        )
+        return _unit(row) if row else None
+
+    async def open_for_unit(self, unit_id: int) -> list[tuple[Task, TaskUnit]]:
+        """Open tasks the unit must do, soonest deadline first."""
+        rows = await self.db.fetchall(
+            f"SELECT {_TASK_COLS}, {_UNIT_COLS} FROM tasks t"
+            " JOIN task_units tu ON tu.task_id = t.id JOIN units u ON u.id = tu.unit_id"
+            " WHERE t.status = 'open' AND tu.unit_id = ? ORDER BY t.deadline, t.id",
+            (unit_id,),
+        )
+        return [(_task(r[:12]), _unit(r[12:])) for r in rows]
+
+    async def visible_to(self, person_id: int, unit_id: int) -> list[Task]:
+        """Open tasks an admin follows: created by them, or given to a unit under their unit."""
+        rows = await self.db.fetchall(
+            f"""
+            WITH RECURSIVE tree(id) AS (
+                SELECT id FROM units WHERE id = ?
+                UNION ALL SELECT u.id FROM units u JOIN tree ON u.parent_id = tree.id
+            )
+            SELECT {_TASK_COLS} FROM tasks t WHERE t.status = 'open' AND (t.created_by = ?
+              OR EXISTS (SELECT 1 FROM task_units tu WHERE tu.task_id = t.id
+                         AND tu.unit_id IN (SELECT id FROM tree)))
+            ORDER BY t.deadline, t.id
+            """,
+            (unit_id, person_id),
+        )
+        return [_task(r) for r in rows]
+
+    async def mark_done(
+        self,
+        task_id: int,
+        unit_id: int,
+        person_id: int,
+        now: datetime,
+        *,
+        note: str = "",
+        photo_file_id: str | None = None,
+    ) -> bool:
+        """Mark the unit's part done; False if it already was (or is not the unit's task)."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE task_units SET done_at = ?, done_by = ?, note = ?, photo_file_id = ?"
+                " WHERE task_id = ? AND unit_id = ? AND done_at IS NULL",
+                (to_db(now), person_id, note, photo_file_id, task_id, unit_id),
+            )
+            return cur.rowcount == 1
+
+    async def set_note(
+        self, task_id: int, unit_id: int, *, note: str, photo_file_id: str | None
+    ) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE task_units SET note = ?, photo_file_id = COALESCE(?, photo_file_id)"
+                " WHERE task_id = ? AND unit_id = ?",
+                (note, photo_file_id, task_id, unit_id),
+            )
+
+    async def extend(self, task_id: int, deadline: datetime, now: datetime) -> Task | None:
+        """A new deadline; reminders are planned again from now."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE tasks SET deadline = ?, planned_from = ?, extended = 1"
+                " WHERE id = ? AND status = 'open'",
+                (to_db(deadline), to_db(now), task_id),
+            )
+        return await self.get(task_id)
+
+    async def close(self, task_id: int, person_id: int, now: datetime) -> bool:
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE tasks SET status = 'closed', closed_at = ?, closed_by = ?"
+                " WHERE id = ? AND status = 'open'",
+                (to_db(now), person_id, task_id),
+            )
+            return cur.rowcount == 1

@@ -1,0 +1,661 @@
+"""Households (党员联户), the visit log and follow-ups: every SQL statement of the feature.
+
+Two repositories: :class:`HouseholdsRepo` (a village's households, who holds them, search,
+archive) and :class:`VisitsRepo` (visits saved once per draft token, follow-ups, the rows the
+coverage rules need). Days are local calendar days (``date``); moments are aware
+``datetime`` values stored as UTC text.
+
+For the scheduler: :meth:`VisitsRepo.followups_due` lists open follow-ups due by a moment
+(with the member's Telegram id), :meth:`VisitsRepo.close_followup` closes one.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from bot.rules.coverage import FollowUpRow, HouseholdRow, PersonRow, VisitRow
+from storage.db import Database
+
+ROLE_CODES = ("survey", "policy", "mediation", "expert")
+OUTCOMES = ("solved", "follow_up", "none")
+EDITABLE = ("head", "address", "grid", "phone")
+_UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def to_utc_text(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("moments must be timezone-aware")
+    return moment.astimezone(UTC).strftime(_UTC_FORMAT)
+
+
+def from_utc_text(text: str | None) -> datetime | None:
+    return None if text is None else datetime.strptime(text, _UTC_FORMAT).replace(tzinfo=UTC)
+
+
+def _day(text: str | None) -> date | None:
+    return None if text is None else date.fromisoformat(text)
+
+
+def _ids(values: Iterable[int]) -> str:
+    """A JSON array for ``IN (SELECT value FROM json_each(?))``: no limit on how many."""
+    return json.dumps(sorted({int(v) for v in values}))
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+# -- households ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Household:
+    id: int
+    village_id: int
+    head: str
+    address: str
+    grid: str
+    phone: str | None
+    member_id: int | None
+    archived: bool
+
+
+@dataclass(frozen=True)
+class HouseholdStatus:
+    """A household with its last visit and how many follow-ups are open."""
+
+    household: Household
+    last_visit: date | None
+    open_followups: int
+
+    def days_unvisited(self, today: date) -> int | None:
+        return None if self.last_visit is None else max(0, (today - self.last_visit).days)
+
+
+@dataclass(frozen=True)
+class Member:
+    """A party member (or the secretary) of a village who can hold households."""
+
+    id: int
+    name: str
+    role: str
+    village_id: int
+    telegram_id: int | None
+
+
+class DuplicateHousehold(Exception):
+    """The village already has a household with this head at this address."""
+
+    def __init__(self, existing: Household | None) -> None:
+        super().__init__("duplicate household")
+        self.existing = existing
+
+
+_HH_COLS = "h.id, h.village_id, h.head, h.address, h.grid, h.phone, h.member_id, h.archived"
+_LAST_VISIT = "(SELECT MAX(v.visited_on) FROM visits v WHERE v.household_id = h.id)"
+_OPEN_FU = (
+    "(SELECT COUNT(*) FROM followups f WHERE f.household_id = h.id AND f.closed_at IS NULL)"
+)
+# Members of a village: people whose unit is the village or one of its grids.
+_VILLAGE_OF_PERSON = (
+    "CASE WHEN u.level = 'grid' THEN u.parent_id ELSE u.id END"
+)
+
+
+def _household(row: Sequence) -> Household:
+    return Household(row[0], row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7]))
+
+
+def _status(row: Sequence) -> HouseholdStatus:
+    return HouseholdStatus(_household(row), _day(row[8]), int(row[9]))
+
+
+def _member(row: Sequence) -> Member:
+    return Member(row[0], row[1], row[2], row[3], row[4])
+
+
+class HouseholdsRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, household_id: int) -> Household | None:
+        row = await self.db.fetchone(f"SELECT {_HH_COLS} FROM households h WHERE h.id = ?", (household_id,))
+        return _household(row) if row else None
+
+    async def status(self, household_id: int) -> HouseholdStatus | None:
+        row = await self.db.fetchone(
+            f"SELECT {_HH_COLS}, {_LAST_VISIT}, {_OPEN_FU} FROM households h WHERE h.id = ?",
+            (household_id,),
+        )
+        return _status(row) if row else None
+
+    async def of_member(self, member_id: int) -> list[HouseholdStatus]:
+        """The member's active households, longest unvisited first (never visited first)."""
+        rows = await self.db.fetchall(
+            f"""
+            SELECT {_HH_COLS}, {_LAST_VISIT} AS last, {_OPEN_FU}
+            FROM households h WHERE h.member_id = ? AND h.archived = 0
+            ORDER BY last IS NOT NULL, last, h.head, h.id
+            """,
+            (member_id,),
+        )
+        return [_status(r) for r in rows]
+
+    async def in_village(
+        self,
+        village_id: int,
+        *,
+        member_id: int | None = None,
+        unlinked: bool = False,
+        archived: bool = False,
+        search: str | None = None,
+    ) -> list[HouseholdStatus]:
+        """A village's households (active, or only archived), optionally one member's, the
+        ones nobody holds, or those matching ``search`` in head, address, grid or phone."""
+        where = ["h.village_id = ?", "h.archived = ?"]
+        params: list[object] = [village_id, int(archived)]
+        if member_id is not None:
+            where.append("h.member_id = ?")
+            params.append(member_id)
+        if unlinked:
+            where.append("h.member_id IS NULL")
+        if search:
+            where.append(
+                "(h.head LIKE ? ESCAPE '\\' OR h.address LIKE ? ESCAPE '\\'"
+                " OR h.grid LIKE ? ESCAPE '\\' OR COALESCE(h.phone, '') LIKE ? ESCAPE '\\')"
+            )
+            params.extend([_like(search)] * 4)
+        rows = await self.db.fetchall(
+            f"SELECT {_HH_COLS}, {_LAST_VISIT}, {_OPEN_FU} FROM households h"
+            f" WHERE {' AND '.join(where)} ORDER BY h.head, h.address, h.id",
+            params,
+        )
+        return [_status(r) for r in rows]
+
+    async def search(self, village_id: int, text: str) -> list[HouseholdStatus]:
+        """Active and archived households of the village matching ``text``."""
+        active = await self.in_village(village_id, search=text)
+        return active + await self.in_village(village_id, search=text, archived=True)
+
+    async def counts(self, village_id: int) -> dict[int | None, int]:
+        """Active households per member id (None: nobody holds them)."""
+        rows = await self.db.fetchall(
+            "SELECT member_id, COUNT(*) FROM households WHERE village_id = ? AND archived = 0"
+            " GROUP BY member_id",
+            (village_id,),
+        )
+        return {row[0]: int(row[1]) for row in rows}
+
+    async def archived_count(self, village_id: int) -> int:
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) FROM households WHERE village_id = ? AND archived = 1", (village_id,)
+        )
+        return int(row[0]) if row else 0
+
+    async def count_of(self, member_id: int) -> int:
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) FROM households WHERE member_id = ? AND archived = 0", (member_id,)
+        )
+        return int(row[0]) if row else 0
+
+    async def grids(self, village_id: int) -> list[str]:
+        rows = await self.db.fetchall(
+            "SELECT DISTINCT grid FROM households WHERE village_id = ? AND grid <> '' ORDER BY grid",
+            (village_id,),
+        )
+        return [r[0] for r in rows]
+
+    async def add(
+        self,
+        village_id: int,
+        head: str,
+        *,
+        address: str = "",
+        grid: str = "",
+        phone: str | None = None,
+        member_id: int | None = None,
+    ) -> Household:
+        try:
+            async with self.db.transaction() as conn:
+                cur = await conn.execute(
+                    "INSERT INTO households (village_id, head, address, grid, phone, member_id)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (village_id, head, address, grid, phone, member_id),
+                )
+                household_id = int(cur.lastrowid or 0)
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateHousehold(await self.find(village_id, head, address)) from exc
+        return Household(household_id, village_id, head, address, grid, phone, member_id, False)
+
+    async def find(self, village_id: int, head: str, address: str) -> Household | None:
+        row = await self.db.fetchone(
+            f"SELECT {_HH_COLS} FROM households h WHERE h.village_id = ? AND h.head = ? AND h.address = ?",
+            (village_id, head, address),
+        )
+        return _household(row) if row else None
+
+    async def update(self, household_id: int, field: str, value: str | None) -> Household | None:
+        """Change one of head, address, grid, phone; DuplicateHousehold if it clashes."""
+        if field not in EDITABLE:
+            raise ValueError(f"cannot edit {field!r}")
+        if field != "phone":
+            value = value or ""
+        try:
+            async with self.db.transaction() as conn:
+                await conn.execute(
+                    f"UPDATE households SET {field} = ?,"
+                    " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
+                    (value, household_id),
+                )
+        except sqlite3.IntegrityError as exc:
+            current = await self.get(household_id)
+            existing = None
+            if current is not None:
+                existing = await self.find(current.village_id, current.head, current.address)
+            raise DuplicateHousehold(existing) from exc
+        return await self.get(household_id)
+
+    async def set_archived(self, household_id: int, archived: bool) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE households SET archived = ?,"
+                " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
+                (int(archived), household_id),
+            )
+
+    async def link(self, household_id: int, member_id: int | None) -> None:
+        """Give the household to a member (None: to nobody)."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE households SET member_id = ?,"
+                " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
+                (member_id, household_id),
+            )
+
+    # -- people and places the feature needs ------------------------------------------------
+    async def village_of(self, unit_id: int) -> int | None:
+        """The village of a unit: itself, or the village above a grid."""
+        row = await self.db.fetchone(
+            """
+            WITH RECURSIVE up(id, parent_id, level) AS (
+                SELECT id, parent_id, level FROM units WHERE id = ?
+                UNION ALL SELECT u.id, u.parent_id, u.level FROM units u JOIN up ON u.id = up.parent_id
+            )
+            SELECT id FROM up WHERE level = 'village' LIMIT 1
+            """,
+            (unit_id,),
+        )
+        return int(row[0]) if row else None
+
+    async def members(self, village_id: int) -> list[Member]:
+        """Active party members and secretaries of the village (and of its grids)."""
+        rows = await self.db.fetchall(
+            f"""
+            SELECT p.id, p.name, p.role, {_VILLAGE_OF_PERSON}, p.telegram_id
+            FROM people p JOIN units u ON u.id = p.unit_id
+            WHERE p.active = 1 AND p.role IN ('member', 'secretary')
+              AND {_VILLAGE_OF_PERSON} = ?
+            ORDER BY p.role = 'secretary', p.name, p.id
+            """,
+            (village_id,),
+        )
+        return [_member(r) for r in rows]
+
+    async def member(self, person_id: int) -> Member | None:
+        row = await self.db.fetchone(
+            f"""
+            SELECT p.id, p.name, p.role, {_VILLAGE_OF_PERSON}, p.telegram_id
+            FROM people p JOIN units u ON u.id = p.unit_id
+            WHERE p.id = ? AND p.active = 1 AND p.role IN ('member', 'secretary')
+            """,
+            (person_id,),
+        )
+        return _member(row) if row else None
+
+    async def secretaries(self, village_id: int) -> list[str]:
+        """Names of the village's party secretaries (whom a member asks about households)."""
+        rows = await self.db.fetchall(
+            "SELECT name FROM people WHERE unit_id = ? AND role = 'secretary' AND active = 1"
+            " ORDER BY first_secretary, name",
+            (village_id,),
+        )
+        return [r[0] for r in rows]
+
+
+# -- visits and follow-ups -----------------------------------------------------------------
+@dataclass(frozen=True)
+class Closing:
+    """A follow-up closed on a visit: what was done (text, or a voice note's file_id)."""
+
+    followup_id: int
+    text: str | None = None
+    voice: str | None = None
+
+
+@dataclass(frozen=True)
+class NewVisit:
+    token: str
+    member_id: int
+    household_id: int
+    visited_on: date
+    roles: tuple[str, ...]
+    outcome: str
+    concern_text: str | None = None
+    concern_voice: str | None = None
+    concern_seconds: int | None = None
+    photo: str | None = None
+    due_on: date | None = None
+    due_at: datetime | None = None
+    closes: tuple[Closing, ...] = ()
+
+
+@dataclass(frozen=True)
+class Visit:
+    id: int
+    token: str
+    member_id: int
+    household_id: int
+    visited_on: date
+    roles: tuple[str, ...]
+    outcome: str
+    concern_text: str | None
+    concern_voice: str | None
+    photo: str | None
+
+
+@dataclass(frozen=True)
+class Saved:
+    visit: Visit
+    created: bool  # False: this draft was saved before (a double tap); nothing new stored
+    followup_id: int | None
+
+
+class VisitRefused(Exception):
+    """The visit cannot be stored: ``reason`` is "not_yours", "archived" or "bad"."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    id: int
+    visit_id: int
+    household_id: int
+    household_head: str
+    village_id: int
+    member_id: int
+    member_name: str
+    concern_text: str | None
+    concern_voice: str | None
+    visited_on: date
+    due_on: date
+    due_at: datetime
+    closed_at: datetime | None
+    resolution: str | None
+
+    def overdue(self, now: datetime) -> bool:
+        return self.closed_at is None and self.due_at < now
+
+
+@dataclass(frozen=True)
+class DueFollowUp:
+    """An open follow-up due by some moment, for reminders (issue 6's scheduler)."""
+
+    followup_id: int
+    member_id: int
+    member_telegram_id: int | None  # None: the member has not joined the bot yet
+    member_name: str
+    household_id: int
+    household_head: str
+    village_id: int
+    concern_text: str | None
+    due_on: date
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class CoverageInput:
+    households: list[HouseholdRow]
+    visits: list[VisitRow]
+    people: list[PersonRow]
+    followups: list[FollowUpRow]
+
+
+_VISIT_COLS = (
+    "v.id, v.token, v.member_id, v.household_id, v.visited_on, v.roles, v.outcome,"
+    " v.concern_text, v.concern_voice, v.photo"
+)
+_FU_COLS = (
+    "f.id, f.visit_id, f.household_id, h.head, h.village_id, f.member_id, p.name,"
+    " v.concern_text, v.concern_voice, v.visited_on, f.due_on, f.due_at, f.closed_at, f.resolution"
+)
+_FU_FROM = (
+    "followups f JOIN households h ON h.id = f.household_id"
+    " JOIN people p ON p.id = f.member_id JOIN visits v ON v.id = f.visit_id"
+)
+
+
+def _visit(row: Sequence) -> Visit:
+    roles = tuple(r for r in str(row[5]).split(",") if r)
+    return Visit(row[0], row[1], row[2], row[3], date.fromisoformat(row[4]), roles, row[6], row[7], row[8], row[9])
+
+
+def _followup(row: Sequence) -> FollowUp:
+    return FollowUp(
+        row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8],
+        date.fromisoformat(row[9]), date.fromisoformat(row[10]),
+        from_utc_text(row[11]),  # type: ignore[arg-type]
+        from_utc_text(row[12]), row[13],
+    )
+
+
+class VisitsRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def by_token(self, token: str) -> Visit | None:
+        row = await self.db.fetchone(f"SELECT {_VISIT_COLS} FROM visits v WHERE v.token = ?", (token,))
+        return _visit(row) if row else None
+
+    async def get(self, visit_id: int) -> Visit | None:
+        row = await self.db.fetchone(f"SELECT {_VISIT_COLS} FROM visits v WHERE v.id = ?", (visit_id,))
+        return _visit(row) if row else None
+
+    async def of_household(self, household_id: int, limit: int = 5) -> list[Visit]:
+        rows = await self.db.fetchall(
+            f"SELECT {_VISIT_COLS} FROM visits v WHERE v.household_id = ?"
+            " ORDER BY v.visited_on DESC, v.id DESC LIMIT ?",
+            (household_id, limit),
+        )
+        return [_visit(r) for r in rows]
+
+    async def save(self, new: NewVisit, *, now: datetime) -> Saved:
+        """Store the visit, its follow-up and the follow-ups it closes, all or nothing.
+
+        Once per ``token``: saving the same draft again returns the first visit with
+        ``created=False``. Refuses (:class:`VisitRefused`) a household that is not the
+        member's or is archived, checked inside the same transaction.
+        """
+        if not new.roles or any(r not in ROLE_CODES for r in new.roles) or new.outcome not in OUTCOMES:
+            raise VisitRefused("bad")
+        if (new.outcome == "follow_up") != (new.due_at is not None and new.due_on is not None):
+            raise VisitRefused("bad")
+        async with self.db.transaction() as conn:
+            async with conn.execute("SELECT id FROM visits WHERE token = ?", (new.token,)) as cur:
+                existing = await cur.fetchone()
+            if existing is None:
+                async with conn.execute(
+                    "SELECT member_id, archived FROM households WHERE id = ?", (new.household_id,)
+                ) as cur:
+                    household = await cur.fetchone()
+                if household is None or household[0] != new.member_id:
+                    raise VisitRefused("not_yours")
+                if household[1]:
+                    raise VisitRefused("archived")
+                cur = await conn.execute(
+                    "INSERT INTO visits (token, member_id, household_id, visited_on, roles,"
+                    " concern_text, concern_voice, concern_seconds, outcome, photo)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        new.token, new.member_id, new.household_id, new.visited_on.isoformat(),
+                        ",".join(new.roles), new.concern_text, new.concern_voice,
+                        new.concern_seconds, new.outcome, new.photo,
+                    ),
+                )
+                visit_id = int(cur.lastrowid or 0)
+                if new.outcome == "follow_up":
+                    await conn.execute(
+                        "INSERT INTO followups (visit_id, household_id, member_id, due_on, due_at)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        (
+                            visit_id, new.household_id, new.member_id,
+                            new.due_on.isoformat(), to_utc_text(new.due_at),  # type: ignore[union-attr,arg-type]
+                        ),
+                    )
+                for closing in new.closes:
+                    await conn.execute(
+                        "UPDATE followups SET closed_at = ?, closed_by = ?, closed_visit_id = ?,"
+                        " resolution = ?, resolution_voice = ?"
+                        " WHERE id = ? AND household_id = ? AND closed_at IS NULL",
+                        (
+                            to_utc_text(now), new.member_id, visit_id, closing.text,
+                            closing.voice, closing.followup_id, new.household_id,
+                        ),
+                    )
+                created = True
+            else:
+                visit_id, created = int(existing[0]), False
+        visit = await self.get(visit_id)
+        assert visit is not None
+        row = await self.db.fetchone("SELECT id FROM followups WHERE visit_id = ?", (visit_id,))
+        return Saved(visit, created, int(row[0]) if row else None)
+
+    # -- follow-ups ---------------------------------------------------------------------------
+    async def followup(self, followup_id: int) -> FollowUp | None:
+        row = await self.db.fetchone(f"SELECT {_FU_COLS} FROM {_FU_FROM} WHERE f.id = ?", (followup_id,))
+        return _followup(row) if row else None
+
+    async def open_followups(
+        self,
+        *,
+        household_id: int | None = None,
+        member_id: int | None = None,
+        village_id: int | None = None,
+    ) -> list[FollowUp]:
+        """Open follow-ups of active households, the earliest due first."""
+        where = ["f.closed_at IS NULL", "h.archived = 0"]
+        params: list[object] = []
+        for column, value in (("f.household_id", household_id), ("f.member_id", member_id), ("h.village_id", village_id)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        rows = await self.db.fetchall(
+            f"SELECT {_FU_COLS} FROM {_FU_FROM} WHERE {' AND '.join(where)} ORDER BY f.due_at, f.id",
+            params,
+        )
+        return [_followup(r) for r in rows]
+
+    async def followups_due(self, until: datetime) -> list[DueFollowUp]:
+        """Open follow-ups of active households due at or before ``until``, earliest first.
+
+        For reminders: each carries the member's Telegram id (None if not joined) and name,
+        the household head and the due day. Inactive members' follow-ups are left out.
+        """
+        rows = await self.db.fetchall(
+            """
+            SELECT f.id, f.member_id, p.telegram_id, p.name, h.id, h.head, h.village_id,
+                   v.concern_text, f.due_on, f.due_at
+            FROM followups f JOIN households h ON h.id = f.household_id
+            JOIN people p ON p.id = f.member_id JOIN visits v ON v.id = f.visit_id
+            WHERE f.closed_at IS NULL AND h.archived = 0 AND p.active = 1 AND f.due_at <= ?
+            ORDER BY f.due_at, f.id
+            """,
+            (to_utc_text(until),),
+        )
+        return [
+            DueFollowUp(
+                r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7],
+                date.fromisoformat(r[8]), from_utc_text(r[9]),  # type: ignore[arg-type]
+            )
+            for r in rows
+        ]
+
+    async def close_followup(
+        self,
+        followup_id: int,
+        *,
+        by_person_id: int,
+        closed_at: datetime,
+        text: str | None = None,
+        voice: str | None = None,
+    ) -> bool:
+        """Close an open follow-up with what was done; False if it was already closed."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE followups SET closed_at = ?, closed_by = ?, resolution = ?, resolution_voice = ?"
+                " WHERE id = ? AND closed_at IS NULL",
+                (to_utc_text(closed_at), by_person_id, text, voice, followup_id),
+            )
+            return cur.rowcount == 1
+
+    # -- coverage -------------------------------------------------------------------------
+    async def coverage_input(self, village_ids: Iterable[int], *, today: date) -> CoverageInput:
+        """What :func:`bot.rules.coverage.compute` needs about these villages.
+
+        Active households with their last visit up to ``today``, this month's visits, the
+        villages' members and secretaries, and the open follow-ups of active households.
+        """
+        ids = _ids(village_ids)
+        month_start = today.replace(day=1).isoformat()
+        households = await self.db.fetchall(
+            """
+            SELECT h.id, h.village_id, h.member_id, h.head,
+                   (SELECT MAX(v.visited_on) FROM visits v WHERE v.household_id = h.id AND v.visited_on <= ?)
+            FROM households h
+            WHERE h.archived = 0 AND h.village_id IN (SELECT value FROM json_each(?))
+            ORDER BY h.village_id, h.head, h.id
+            """,
+            (today.isoformat(), ids),
+        )
+        visits = await self.db.fetchall(
+            """
+            SELECT v.household_id, v.member_id, v.visited_on
+            FROM visits v JOIN households h ON h.id = v.household_id
+            WHERE h.archived = 0 AND h.village_id IN (SELECT value FROM json_each(?))
+              AND v.visited_on BETWEEN ? AND ?
+            """,
+            (ids, month_start, today.isoformat()),
+        )
+        people = await self.db.fetchall(
+            f"""
+            SELECT p.id, p.name, {_VILLAGE_OF_PERSON} AS village, p.role
+            FROM people p JOIN units u ON u.id = p.unit_id
+            WHERE p.active = 1 AND p.role IN ('member', 'secretary')
+              AND {_VILLAGE_OF_PERSON} IN (SELECT value FROM json_each(?))
+            ORDER BY village, p.name, p.id
+            """,
+            (ids,),
+        )
+        followups = await self.db.fetchall(
+            """
+            SELECT f.id, f.household_id, f.member_id, h.village_id, h.head, f.due_at
+            FROM followups f JOIN households h ON h.id = f.household_id
+            WHERE f.closed_at IS NULL AND h.archived = 0
+              AND h.village_id IN (SELECT value FROM json_each(?))
+            """,
+            (ids,),
+        )
+        return CoverageInput(
+            households=[HouseholdRow(r[0], r[1], r[2], r[3], _day(r[4])) for r in households],
+            visits=[VisitRow(r[0], r[1], date.fromisoformat(r[2])) for r in visits],
+            people=[PersonRow(r[0], r[1], r[2], r[3]) for r in people],
+            followups=[
+                FollowUpRow(r[0], r[1], r[2], r[3], r[4], from_utc_text(r[5]))  # type: ignore[arg-type]
+                for r in followups
+            ],
+        )

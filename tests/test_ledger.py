@@ -1,0 +1,362 @@
+"""The Excel ledger (台账): the streaming writer on its own, then whole workbooks written from a
+database seeded through the features' own repositories and read back cell by cell; /export
+and ``cadre-bot export`` deliver the same workbook."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import openpyxl
+import pytest
+
+from bot.i18n import Catalogs
+from bot.rules.ledger import Column, Link, Sheet, bot_link, display_width, write_workbook
+from bot.simulator import Simulator, texts
+from handlers.export_sheets import LedgerRequest, write_ledger
+from storage import Repos
+from storage.reports import ReportFields, ReportPhoto
+from storage.visits import NewVisit
+from tests.conftest import DISTRICT_ADMIN, MEMBER, SECRETARY, TOWNSHIP_ADMIN, Org
+
+TZ = ZoneInfo("Asia/Shanghai")
+ZH = Catalogs().get("zh_CN")
+
+
+def local(*args: int) -> datetime:
+    return datetime(*args, tzinfo=TZ)
+
+
+# -- the writer on its own -----------------------------------------------------------------------
+def write(tmp_path: Path, sheets: list[Sheet], **kw) -> openpyxl.Workbook:
+    path = tmp_path / "w.xlsx"
+    write_workbook(path, sheets, tz=TZ, **kw)
+    return openpyxl.load_workbook(path)
+
+
+def test_header_is_frozen_filtered_and_widths_fit_cjk(tmp_path: Path) -> None:
+    columns = [Column("村"), Column("Notes"), Column("人数", "int")]
+    rows = iter([["红旗村红旗村红旗村", "abc", 3], ["向阳村", "a" * 20, 12]])
+    ws = write(tmp_path, [Sheet("台账", columns, rows)])["台账"]
+    assert ws.freeze_panes == "A2"
+    assert ws.auto_filter.ref == "A1:C3"
+    assert [c.value for c in ws[1]] == ["村", "Notes", "人数"]
+    assert ws[1][0].font.b
+    # nine CJK characters take 18 columns (+2 of padding); 20 Latin letters take 20 (+2)
+    assert ws.column_dimensions["A"].width == 20
+    assert ws.column_dimensions["B"].width == 22
+    assert ws.column_dimensions["C"].width == 6  # the minimum
+    assert display_width("红旗村 ab") == 9
+
+
+def test_widths_come_from_the_first_rows_only(tmp_path: Path) -> None:
+    rows = iter([["短"]] * 3 + [["很长很长很长很长很长很长很长很长很长很长"]])
+    ws = write(tmp_path, [Sheet("s", [Column("名")], rows)], sample_rows=3)["s"]
+    assert ws.column_dimensions["A"].width == 6
+    assert ws.max_row == 5  # every row is written, not only the sample
+
+
+def test_dates_are_real_excel_dates_in_local_time(tmp_path: Path) -> None:
+    columns = [Column("提交时间", "datetime"), Column("日期", "date"), Column("文本时间", "datetime")]
+    rows = iter([[datetime(2026, 11, 20, 17, 30, tzinfo=UTC), date(2026, 11, 21), "2026-11-20T16:05:00Z"]])
+    ws = write(tmp_path, [Sheet("s", columns, rows)])["s"]
+    moment, day, text = ws[2]
+    assert moment.value == datetime(2026, 11, 21, 1, 30)  # 17:30 UTC is 01:30 the next day in Beijing
+    assert moment.number_format == "yyyy-mm-dd hh:mm" and moment.is_date
+    assert day.value == datetime(2026, 11, 21) and day.number_format == "yyyy-mm-dd"
+    assert text.value == datetime(2026, 11, 21, 0, 5)
+
+
+def test_user_text_is_never_a_formula_and_links_are(tmp_path: Path) -> None:
+    url = bot_link("cadre_demo_bot", "rpt_7")
+    columns = [Column("备注"), Column("查看", "link"), Column("比例", "percent")]
+    rows = iter([['=HYPERLINK("http://evil")', Link(url, "查看"), 0.5], ["\x07铃声", None, None]])
+    ws = write(tmp_path, [Sheet("s", columns, rows)])["s"]
+    note, link, share = ws[2]
+    assert note.value == '=HYPERLINK("http://evil")' and note.data_type == "s"
+    assert link.data_type == "f"
+    assert link.value == '=HYPERLINK("https://t.me/cadre_demo_bot?start=rpt_7","查看")'
+    assert share.value == 0.5 and share.number_format == "0%"
+    assert ws["A3"].value == "铃声"  # control characters Excel refuses are dropped
+
+
+def test_sheet_titles_are_made_valid_and_unique(tmp_path: Path) -> None:
+    column = [Column("a")]
+    wb = write(tmp_path, [Sheet("整治:报告/11月", column, iter([])), Sheet("整治:报告/11月", column, iter([]))])
+    assert wb.sheetnames == ["整治_报告_11月", "整治_报告_11月(2)"]
+    assert wb["整治_报告_11月"].auto_filter.ref == "A1:A1"
+
+
+def test_bad_input_is_refused() -> None:
+    with pytest.raises(ValueError):
+        Column("x", "colour")
+    with pytest.raises(ValueError):
+        bot_link("cadre_demo_bot", "has space")
+    with pytest.raises(ValueError):
+        write_workbook(io.BytesIO(), [], tz=TZ)
+    with pytest.raises(ValueError, match="2 values for 1 columns"):
+        write_workbook(io.BytesIO(), [Sheet("s", [Column("a")], iter([[1, 2]]))], tz=TZ)
+
+
+def test_a_failure_midway_leaves_no_temporary_files() -> None:
+    from openpyxl.worksheet._writer import ALL_TEMP_FILES
+
+    def rows():
+        yield [1]
+        raise RuntimeError("the database went away")
+
+    before = list(ALL_TEMP_FILES)
+    sheets = [Sheet("a", [Column("x", "int")], iter([[1]])), Sheet("b", [Column("x", "int")], rows())]
+    with pytest.raises(RuntimeError):
+        write_workbook(io.BytesIO(), sheets, tz=TZ)
+    assert ALL_TEMP_FILES == before
+
+
+# -- a seeded database -------------------------------------------------------------------------
+@dataclass
+class Seed:
+    reports: list[int]
+    october_report: int
+    visits: list[int]
+    followup: int
+    open_followup: int
+    tasks: list[int]
+
+
+async def seed(repos: Repos, org: Org) -> Seed:
+    """November 2026 in 东风镇: 红旗村 is active, 向阳村 has only an undone task."""
+    hh = repos.households
+    member, other = org.member, org.other_member
+    h1 = await hh.add(org.village.id, "王大山", address="一组", grid="一网格", phone="13900000001", member_id=member.id)
+    h2 = await hh.add(org.village.id, "刘二妹", address="二组", grid="一网格", phone="13900000002", member_id=member.id)
+    h3 = await hh.add(org.village.id, "陈三", address="三组", grid="二网格", member_id=member.id)
+    await hh.add(org.village.id, "赵四", address="四组", member_id=member.id)
+    await hh.add(org.other_village.id, "周五", address="一组", member_id=other.id)
+
+    def visit(token: str, household, day: date, outcome: str, **kw) -> NewVisit:
+        return NewVisit(token=token, member_id=member.id, household_id=household.id, visited_on=day,
+                        roles=kw.pop("roles", ("survey",)), outcome=outcome, **kw)
+
+    saves = [
+        await repos.visits.save(visit("v1", h1, date(2026, 11, 2), "solved", roles=("survey", "policy"),
+                                      concern_text="路灯坏了"), now=local(2026, 11, 2, 10)),
+        await repos.visits.save(visit("v2", h2, date(2026, 11, 3), "follow_up", concern_text="低保申请",
+                                      due_on=date(2026, 11, 10), due_at=local(2026, 11, 10, 23, 59)),
+                                now=local(2026, 11, 3, 9)),
+        await repos.visits.save(visit("v3", h3, date(2026, 11, 4), "follow_up", concern_text="漏水",
+                                      due_on=date(2026, 11, 25), due_at=local(2026, 11, 25, 23, 59)),
+                                now=local(2026, 11, 4, 9)),
+        await repos.visits.save(visit("v4", h3, date(2026, 10, 20), "none"), now=local(2026, 10, 20, 9)),
+    ]
+    followup, open_followup = saves[1].followup_id, saves[2].followup_id
+    assert followup and open_followup
+    await repos.visits.close_followup(followup, by_person_id=member.id, closed_at=local(2026, 11, 8, 15, 20),
+                                      text="已帮助提交材料")
+
+    def fields(day: date, **kw) -> ReportFields:
+        return ReportFields(unit_id=org.village.id, work_date=day, **kw)
+
+    r1, _ = await repos.reports.create(
+        fields(date(2026, 11, 3), categories=("garbage", "other"), other_name="清理河道", place="村东头",
+               latitude=34.5, longitude=109.5, cadres=3, members=5, villagers=20, garbage_trucks=4.5,
+               notes='=cmd|"/c calc"!A1',
+               photos=(ReportPhoto("f1", "u1", "before"), ReportPhoto("f2", "u2", "before"),
+                       ReportPhoto("f3", "u3", "after"))),
+        reporter_id=org.secretary.id, token="r1", at=local(2026, 11, 3, 18, 5))
+    r2, _ = await repos.reports.create(
+        fields(date(2026, 11, 12), categories=("walls",), cadres=2, villagers=6, walls=3),
+        reporter_id=org.secretary.id, token="r2", at=local(2026, 11, 12, 8))
+    r0, _ = await repos.reports.create(
+        fields(date(2026, 10, 30), categories=("weeds",), villagers=4),
+        reporter_id=org.secretary.id, token="r0", at=local(2026, 10, 30, 8))
+    # a review: returned with a comment, corrected and resubmitted, then verified
+    ov = repos.oversight
+    await ov.record_review("report", r1.id, "returned", by=org.township_admin.id, at=local(2026, 11, 4, 9),
+                           comment="请补充整治后照片")
+    await repos.reports.correct(r1.id, r1.fields, by=org.secretary.id, at=local(2026, 11, 4, 10), token="c1")
+    await ov.record_review("report", r1.id, "resubmitted", by=org.secretary.id, at=local(2026, 11, 4, 10))
+    await ov.record_review("report", r1.id, "verified", by=org.township_admin.id, at=local(2026, 11, 5, 9))
+    await ov.record_review("followup", followup, "verified", by=org.township_admin.id, at=local(2026, 11, 9, 9))
+
+    tasks = repos.tasks
+    t1, _ = await tasks.create(token="t1", title="清理村内垃圾死角", description="", deadline=local(2026, 11, 15, 23, 59),
+                               leads=(), created_by=org.township_admin.id, scope_unit_id=org.township.id,
+                               unit_ids=[org.village.id, org.other_village.id], now=local(2026, 11, 1, 9))
+    t2, _ = await tasks.create(token="t2", title="上报联户名单", description="", deadline=local(2026, 11, 20, 18),
+                               leads=(), created_by=org.township_admin.id, scope_unit_id=org.township.id,
+                               unit_ids=[org.village.id], now=local(2026, 11, 1, 9))
+    await tasks.mark_done(t1.id, org.village.id, org.secretary.id, local(2026, 11, 14, 16), note="已清理5处")
+    await tasks.mark_done(t2.id, org.village.id, org.secretary.id, local(2026, 11, 21, 10))
+    return Seed([r1.id, r2.id], r0.id, [s.visit.id for s in saves[:3]], followup, open_followup, [t1.id, t2.id])
+
+
+def rows_of(ws) -> list[list[object]]:
+    return [[c.value for c in row] for row in ws.iter_rows(min_row=2)]
+
+
+def headers(ws) -> list[str]:
+    return [c.value for c in ws[1]]
+
+
+NOVEMBER = dict(start=date(2026, 11, 1), end=date(2026, 12, 1), tz=TZ, now=local(2026, 11, 30, 20))
+
+
+async def test_workbook_matches_the_seeded_database_cell_by_cell(sim: Simulator, org: Org, tmp_path: Path) -> None:
+    repos = sim.app.services.repos
+    s = await seed(repos, org)
+    path = tmp_path / "ledger.xlsx"
+    request = LedgerRequest(unit_id=org.township.id, bot_username="cadre_demo_bot", **NOVEMBER)
+    counts = write_ledger(repos.db.path, request, ZH, path)
+    assert counts == {"人居环境整治": 2, "党员联户走访": 3, "诉求跟进办理": 2, "任务完成情况": 3}
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == list(counts)
+
+    reports = wb["人居环境整治"]
+    assert headers(reports) == [
+        "编号", "乡镇(街道)", "村(社区)", "整治日期", "整治类别", "地点", "干部(人)", "党员(人)",
+        "群众(人)", "参与合计(人)", "清运垃圾(车)", "清运垃圾(吨)", "整治面积(平方米)",
+        "拆除残垣断壁(处)", "治理坑塘(个)", "整治前照片(张)", "整治后照片(张)", "备注", "上报人",
+        "上报时间", "修改次数", "审核状态", "审核记录", "在机器人中查看",
+    ]
+    link = '=HYPERLINK("https://t.me/cadre_demo_bot?start=rpt_{}","查看")'
+    assert rows_of(reports) == [
+        [s.reports[0], "东风镇", "红旗村", datetime(2026, 11, 3), "垃圾清除、清理河道",
+         "村东头 (34.50000, 109.50000)", 3, 5, 20, 28, 4.5, None, None, None, None, 2, 1,
+         '=cmd|"/c calc"!A1', "孙书记", datetime(2026, 11, 3, 18, 5), 1, "已核实",
+         "2026-11-04 09:00 钱镇长 已退回:请补充整治后照片\n2026-11-04 10:00 孙书记 已重新提交\n"
+         "2026-11-05 09:00 钱镇长 已核实", link.format(s.reports[0])],
+        [s.reports[1], "东风镇", "红旗村", datetime(2026, 11, 12), "残垣断壁拆除", None, 2, 0, 6, 8,
+         None, None, None, 3, None, 0, 0, None, "孙书记", datetime(2026, 11, 12, 8), 0, "未审核",
+         None, link.format(s.reports[1])],
+    ]
+    assert reports["R2"].data_type == "s"  # the notes that look like a formula stay text
+    assert reports.freeze_panes == "A2" and reports.auto_filter.ref == "A1:X3"
+
+    visits = wb["党员联户走访"]
+    assert headers(visits)[:12] == [
+        "编号", "乡镇(街道)", "村(社区)", "网格", "户主", "走访日期", "联户党员", "走访身份",
+        "群众诉求", "办理情况", "照片(张)", "录入时间",
+    ]
+    got = rows_of(visits)
+    assert [r[0] for r in got] == s.visits  # October's visit is not in November's ledger
+    assert got[0][3:11] == ["一网格", "王大山", datetime(2026, 11, 2), "李党员",
+                            "社情民意调研、政策法规宣传", "路灯坏了", "当场解决", 0]
+    assert got[1][9] == "需要跟进"
+
+    followups = wb["诉求跟进办理"]
+    got = rows_of(followups)
+    assert [r[0] for r in got] == [s.followup, s.open_followup]
+    assert got[0][3:14] == ["刘二妹", "李党员", datetime(2026, 11, 3), "低保申请", datetime(2026, 11, 10),
+                            "已办结", datetime(2026, 11, 8, 15, 20), "李党员", "已帮助提交材料", "已核实",
+                            "2026-11-09 09:00 钱镇长 已核实"]
+    assert got[1][8] == "逾期未办结" and got[1][9] is None and got[1][12] == "未审核"
+
+    tasks = wb["任务完成情况"]
+    got = rows_of(tasks)
+    assert [(r[0], r[4], r[5]) for r in got] == [
+        (s.tasks[0], "向阳村", "逾期未完成"), (s.tasks[0], "红旗村", "按时完成"), (s.tasks[1], "红旗村", "逾期完成"),
+    ]
+    assert got[1][1:4] == ["清理村内垃圾死角", datetime(2026, 11, 15, 23, 59), "东风镇"]
+    assert got[1][6:10] == [datetime(2026, 11, 14, 16), "孙书记", "已清理5处", 0]
+
+    # household phone numbers never reach a ledger
+    everything = [str(c.value) for ws in wb for row in ws.iter_rows() for c in row]
+    assert not any("1390000000" in v for v in everything)
+
+
+async def test_a_village_sees_only_its_own_rows_and_english_headers(sim: Simulator, org: Org, tmp_path: Path) -> None:
+    repos = sim.app.services.repos
+    await seed(repos, org)
+    en = Catalogs().get("en")
+    path = tmp_path / "v.xlsx"
+    counts = write_ledger(repos.db.path, LedgerRequest(unit_id=org.other_village.id, **NOVEMBER), en, path)
+    assert counts == {"Clean-up reports": 0, "Household visits": 0, "Follow-ups": 0, "Tasks": 1}
+    wb = openpyxl.load_workbook(path)
+    assert headers(wb["Tasks"])[:3] == ["Task No.", "Task", "Deadline"]
+    assert "View in the bot" not in headers(wb["Clean-up reports"])  # no bot name: no links
+
+
+async def test_export_command_sends_the_workbook_as_a_document(sim: Simulator, org: Org) -> None:
+    repos = sim.app.services.repos
+    s = await seed(repos, org)
+    sim.clock = lambda: local(2026, 12, 2, 9).timestamp()
+    calls = await sim.send("/export", TOWNSHIP_ADMIN)
+    assert "导出东风镇哪段时间的台账" in texts(calls)[-1]
+    calls = await sim.press("2026年11月", TOWNSHIP_ADMIN)
+    documents = [c for c in calls if c.method == "sendDocument"]
+    assert len(documents) == 1
+    doc = documents[0]
+    assert doc.params["caption"].startswith("东风镇2026年11月台账:人居环境整治 2 条,联户走访 3 条")
+    wb = openpyxl.load_workbook(io.BytesIO(doc.files["document"]))
+    assert [r[0] for r in rows_of(wb["人居环境整治"])] == s.reports
+
+
+async def test_export_takes_a_typed_range_and_refuses_nonsense(sim: Simulator, org: Org) -> None:
+    repos = sim.app.services.repos
+    s = await seed(repos, org)
+    sim.clock = lambda: local(2026, 11, 30, 9).timestamp()
+    await sim.send("/export", TOWNSHIP_ADMIN)
+    calls = await sim.send("随便", TOWNSHIP_ADMIN)
+    assert "没看懂这个时间段" in texts(calls)[0]
+    calls = await sim.send("11月10日到11月13日", TOWNSHIP_ADMIN)
+    doc = next(c for c in calls if c.method == "sendDocument")
+    assert "2026-11-10至2026-11-13" in doc.params["caption"]
+    wb = openpyxl.load_workbook(io.BytesIO(doc.files["document"]))
+    assert [r[0] for r in rows_of(wb["人居环境整治"])] == [s.reports[1]]
+
+
+async def test_district_admin_picks_a_township_and_month_in_the_command(sim: Simulator, org: Org) -> None:
+    repos = sim.app.services.repos
+    await seed(repos, org)
+    sim.clock = lambda: local(2026, 12, 2, 9).timestamp()
+    calls = await sim.send("/export 2026年10月", DISTRICT_ADMIN)
+    assert "导出哪个单位的台账" in texts(calls)[-1]
+    calls = await sim.press("东风镇", DISTRICT_ADMIN)
+    doc = next(c for c in calls if c.method == "sendDocument")
+    assert "2026年10月" in doc.params["caption"]
+    wb = openpyxl.load_workbook(io.BytesIO(doc.files["document"]))
+    assert len(rows_of(wb["人居环境整治"])) == 1 and len(rows_of(wb["党员联户走访"])) == 1
+
+
+async def test_export_cancel_and_roles(sim: Simulator, org: Org) -> None:
+    await sim.send("/export", TOWNSHIP_ADMIN)
+    calls = await sim.send("/cancel", TOWNSHIP_ADMIN)
+    assert texts(calls) == ["已取消导出。"]
+    for user in (SECRETARY, MEMBER):
+        assert "仅限" in texts(await sim.send("/export", user))[0]
+
+
+async def test_cli_export_writes_the_same_workbook(sim: Simulator, org: Org, tmp_path: Path, monkeypatch) -> None:
+    from bot.cli import main
+
+    repos = sim.app.services.repos
+    s = await seed(repos, org)
+    out = tmp_path / "cli.xlsx"
+    monkeypatch.setenv("CADRE_DB", str(repos.db.path))
+    code = await asyncio.to_thread(
+        main, ["export", "--unit", "东风镇", "--month", "2026-11", "--out", str(out), "--bot", "cadre_demo_bot"]
+    )
+    assert code == 0
+    wb = openpyxl.load_workbook(out)
+    assert [r[0] for r in rows_of(wb["人居环境整治"])] == s.reports
+
+
+async def test_cli_export_says_plainly_what_is_wrong(sim: Simulator, org: Org, tmp_path: Path, monkeypatch, capsys) -> None:
+    from bot.cli import main
+
+    repos = sim.app.services.repos
+    await repos.org.add_unit("东风镇", "township", (await repos.org.add_unit("另一区", "district")).id)
+    monkeypatch.setenv("CADRE_DB", str(repos.db.path))
+    out = str(tmp_path / "x.xlsx")
+    assert await asyncio.to_thread(main, ["export", "--unit", "东风镇", "--month", "2026-11", "--out", out]) == 1
+    err = capsys.readouterr().err
+    assert "several units are named '东风镇'" in err and "示例区/东风镇" in err and "另一区/东风镇" in err
+    assert await asyncio.to_thread(main, ["export", "--unit", "示例区/东风镇", "--month", "2026-11", "--out", out]) == 0
+    assert await asyncio.to_thread(main, ["export", "--unit", "无此镇", "--month", "2026-11", "--out", out]) == 1
+    assert await asyncio.to_thread(main, ["export", "--unit", "东风镇", "--month", "11", "--out", out]) == 2
+    assert await asyncio.to_thread(
+        main, ["export", "--unit", "示例区/东风镇", "--from", "2026-11-01", "--to", "2026-11-15", "--out", out]) == 0

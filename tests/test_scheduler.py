@@ -1,0 +1,436 @@
+"""The scheduler through the real Application: reminders at the right local times, exactly once
+through restarts, crashes and two instances; missed pushes caught up or dropped; groups that
+removed the bot. Time is chosen by the tests (``run_due(app, now)``), never waited for."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from telegram.request import RequestData
+
+from bot import scheduler
+from bot.app import build_application
+from bot.fakebot import FakeBotAPI
+from bot.rules.deadlines import DEFAULT_TASK_LEADS
+from bot.rules.recurrence import DEFAULT_EVENT_LEADS, MONTHLY_WEEKDAY, Rule
+from bot.simulator import Simulator
+from storage.pushes import PushKey
+from tests.conftest import MEMBER, SECRETARY, TOWNSHIP_ADMIN, Org
+
+TZ = ZoneInfo("Asia/Shanghai")
+OTHER_SECRETARY = 106
+RED_GROUP, SUN_GROUP, TOWN_GROUP = -100101, -100102, -100100
+
+
+def at(*args: int) -> datetime:
+    return datetime(*args, tzinfo=TZ)
+
+
+class Clock:
+    """The bot's idea of now (``services.extras["clock"]``), moved by the test."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def start_clocked(settings, clock: Clock, api: FakeBotAPI | None = None) -> Simulator:
+    """A Simulator whose application reads ``clock`` from the start (before on_startup)."""
+    api = api or FakeBotAPI()
+    app = build_application(settings, request=api, rate_limit=False)
+    app.services.extras["clock"] = clock
+    return await Simulator(app, api).start()
+
+
+async def setup_groups(sim: Simulator, org: Org) -> None:
+    """红旗村 and 向阳村 each have a bound group; 东风镇 has its secretaries' group; 向阳村 a secretary."""
+    repos = sim.app.services.repos
+    await repos.org.add_person("吴书记", "secretary", org.other_village.id, telegram_id=OTHER_SECRETARY)
+    await repos.chats.bind(RED_GROUP, "红旗村党员群", org.village.id, org.secretary.id)
+    await repos.chats.bind(SUN_GROUP, "向阳村党员群", org.other_village.id, org.township_admin.id)
+    await repos.chats.bind(TOWN_GROUP, "东风镇书记群", org.township.id, org.township_admin.id)
+
+
+async def add_task(sim: Simulator, org: Org, *, deadline: datetime, created: datetime, title: str = "软弱涣散村整顿摘帽"):
+    task, _ = await sim.app.services.repos.tasks.create(
+        token=f"t-{title}-{deadline.isoformat()}",
+        title=title,
+        description="",
+        deadline=deadline,
+        leads=[lead.code for lead in DEFAULT_TASK_LEADS],
+        created_by=org.township_admin.id,
+        scope_unit_id=org.township.id,
+        unit_ids=[org.village.id, org.other_village.id],
+        now=created,
+    )
+    return task
+
+
+async def add_lecture(sim: Simulator, org: Org, created: datetime):
+    rule = Rule(MONTHLY_WEEKDAY, nth=1, weekday=4, hour=14, minute=30)  # 每月第一个周五 14:30
+    event, _ = await sim.app.services.repos.events.create(
+        token="lecture",
+        title="五星支部创建大讲堂",
+        rule=rule.to_dict(),
+        place="镇党委会议室",
+        speaker="红旗村孙书记",
+        leads=[lead.code for lead in DEFAULT_EVENT_LEADS],
+        audience="secretaries",
+        organiser=org.township_admin.id,
+        scope_unit_id=org.township.id,
+        unit_ids=[org.township.id],
+        now=created,
+    )
+    return event
+
+
+def sends(sim: Simulator) -> list[tuple[int, str]]:
+    """(chat, text) of every message the bot sent so far, then forget them."""
+    out = [(c.chat_id, c.text) for c in sim.api.calls if c.method in ("sendMessage", "sendPhoto") and not isinstance(c.result, tuple)]
+    sim.api.clear()
+    return out
+
+
+@pytest.fixture
+async def groups(sim: Simulator, org: Org) -> Org:
+    await setup_groups(sim, org)
+    return org
+
+
+# -- tasks ----------------------------------------------------------------------------------
+async def test_a_new_task_is_announced_once_to_each_units_groups_and_secretaries(sim: Simulator, groups: Org) -> None:
+    created = at(2026, 11, 22, 10)
+    await add_task(sim, groups, deadline=at(2026, 11, 30, 23, 59), created=created)
+    sim.api.clear()
+    outcome = await scheduler.run_due(sim.app, created)
+    (call,) = [c for c in sim.api.calls if c.chat_id == SECRETARY]
+    assert call.buttons() == [{"text": "✅ 已完成", "callback_data": f"task:done:1.{groups.village.id}"}]
+    got = sends(sim)
+    assert sorted(chat for chat, _ in got) == sorted([RED_GROUP, SECRETARY, SUN_GROUP, OTHER_SECRETARY])
+    assert len(outcome.sent) == 4
+    text = dict(got)[SECRETARY]
+    assert "新任务" in text and "红旗村" in text and "2026年11月30日星期一 23:59" in text and "还有8天" in text
+    assert TOWN_GROUP not in dict(got)  # the township group is not a responsible unit
+    await scheduler.run_due(sim.app, created + timedelta(minutes=5))
+    assert sends(sim) == []
+
+
+@pytest.mark.parametrize(
+    ("created", "deadline", "expected"),
+    [
+        # across the year boundary
+        (at(2026, 12, 20, 10), at(2027, 1, 2, 23, 59),
+         [at(2026, 12, 26, 9), at(2026, 12, 30, 9), at(2027, 1, 1, 9), at(2027, 1, 2, 9)]),
+        # across the end of February (2027: 28 days)
+        (at(2027, 2, 10, 10), at(2027, 3, 2, 23, 59),
+         [at(2027, 2, 23, 9), at(2027, 2, 27, 9), at(2027, 3, 1, 9), at(2027, 3, 2, 9)]),
+        # 月底前 in a leap February
+        (at(2028, 2, 3, 10), at(2028, 2, 29, 23, 59),
+         [at(2028, 2, 22, 9), at(2028, 2, 26, 9), at(2028, 2, 28, 9), at(2028, 2, 29, 9)]),
+    ],
+)
+async def test_reminders_fall_due_at_nine_local_time_and_nowhere_else(sim, groups, created, deadline, expected) -> None:
+    await add_task(sim, groups, deadline=deadline, created=created)
+    await scheduler.run_due(sim.app, created)
+    sends(sim)  # the announcement
+    moments = []
+    now = created.replace(minute=0) + timedelta(hours=1)
+    while now < deadline + timedelta(hours=2):
+        assert await scheduler.next_push_at(sim.app, now - timedelta(minutes=1)) >= now - timedelta(minutes=1)
+        await scheduler.run_due(sim.app, now)
+        got = sends(sim)
+        if got:
+            moments.append(now)
+            assert sorted(c for c, _ in got) == sorted([RED_GROUP, SECRETARY, SUN_GROUP, OTHER_SECRETARY])
+            assert all("任务提醒" in text for _, text in got)
+        now += timedelta(hours=1)
+    assert moments == expected
+
+
+async def test_the_wake_up_job_is_planned_from_the_database(sim, groups) -> None:
+    created = at(2026, 12, 20, 10)
+    await add_task(sim, groups, deadline=at(2027, 1, 2, 23, 59), created=created)
+    assert await scheduler.plan(sim.app, created) == at(2026, 12, 26, 9)
+    (job,) = sim.app.job_queue.get_jobs_by_name(scheduler.WAKE)
+    assert job.job.trigger.run_date == at(2026, 12, 26, 9)
+
+
+async def test_units_that_are_done_are_not_reminded(sim, groups) -> None:
+    created = at(2026, 11, 22, 10)
+    task = await add_task(sim, groups, deadline=at(2026, 11, 30, 23, 59), created=created)
+    await scheduler.run_due(sim.app, created)
+    sends(sim)
+    await sim.app.services.repos.tasks.mark_done(task.id, groups.village.id, groups.secretary.id, created)
+    await scheduler.run_due(sim.app, at(2026, 11, 23, 9))
+    assert sorted(c for c, _ in sends(sim)) == sorted([SUN_GROUP, OTHER_SECRETARY])
+
+
+async def test_after_the_deadline_a_daily_overdue_notice_and_a_list_of_who_is_late(sim, groups) -> None:
+    created = at(2026, 11, 22, 10)
+    task = await add_task(sim, groups, deadline=at(2026, 11, 30, 23, 59), created=created)
+    await sim.app.services.repos.tasks.mark_done(task.id, groups.village.id, groups.secretary.id, created)
+    await scheduler.run_due(sim.app, at(2026, 12, 1, 8, 59))
+    assert sends(sim) == []  # the night after the deadline: nothing yet
+    await scheduler.run_due(sim.app, at(2026, 12, 1, 9))
+    got = sends(sim)
+    assert sorted(c for c, _ in got) == sorted([SUN_GROUP, OTHER_SECRETARY, TOWNSHIP_ADMIN, TOWN_GROUP])
+    notice = dict(got)[SUN_GROUP]
+    assert "温馨提示" in notice and "向阳村" in notice and "已完成" in notice
+    for word in ("批评", "通报", "排名", "倒数"):  # polite: no shaming, no ranking
+        assert word not in notice
+    late = dict(got)[TOWN_GROUP]
+    assert "已完成:1/2" in late and "尚未标记完成:向阳村" in late and "红旗村" not in late.split("尚未标记完成")[1]
+    assert dict(got)[TOWNSHIP_ADMIN] == late
+    await scheduler.run_due(sim.app, at(2026, 12, 1, 15))
+    assert sends(sim) == []  # once a day
+    await scheduler.run_due(sim.app, at(2026, 12, 2, 9))
+    assert len(sends(sim)) == 4
+    await sim.app.services.repos.tasks.close(task.id, groups.township_admin.id, at(2026, 12, 2, 10))
+    await scheduler.run_due(sim.app, at(2026, 12, 3, 9))
+    assert sends(sim) == []
+
+
+# -- restarts, outages, crashes, two instances ------------------------------------------------
+async def test_a_restart_sends_nothing_twice_and_rebuilds_the_jobs(settings, org) -> None:
+    clock = Clock(at(2026, 11, 22, 10))
+    first = await start_clocked(settings, clock)
+    await setup_groups(first, org)
+    await add_task(first, org, deadline=at(2026, 11, 30, 23, 59), created=clock.now)
+    await add_lecture(first, org, clock.now)
+    clock.now = at(2026, 11, 23, 9)
+    await scheduler.run_due(first.app, clock.now)
+    before = sends(first)
+    assert before  # reminders and the lecture notice went out
+    await first.stop()
+
+    second = await start_clocked(settings, clock)
+    try:
+        (job,) = second.app.job_queue.get_jobs_by_name(scheduler.WAKE)
+        assert job.job.trigger.run_date == at(2026, 11, 27, 9)  # the next push, from the database
+        assert second.app.job_queue.get_jobs_by_name(scheduler.SWEEP)
+        second.api.clear()
+        for minutes in (0, 1, 30, 120):
+            await scheduler.run_due(second.app, clock.now + timedelta(minutes=minutes))
+        assert sends(second) == []
+    finally:
+        await second.stop()
+
+
+async def test_the_jobs_rebuilt_at_start_catch_up_and_wake_on_time(settings, org) -> None:
+    """What the JobQueue would run, run directly: the first sweep after a restart sends what
+    fell due while the bot was down; the wake-up job sends the next push at its time."""
+    clock = Clock(at(2026, 11, 22, 10))
+    first = await start_clocked(settings, clock)
+    await setup_groups(first, org)
+    await add_task(first, org, deadline=at(2026, 11, 30, 23, 59), created=clock.now)
+    await scheduler.run_due(first.app, clock.now)
+    await first.stop()
+    clock.now = at(2026, 11, 23, 11)  # down over the 7-day reminder (23 November 09:00)
+    second = await start_clocked(settings, clock)
+    try:
+        second.api.clear()
+        (sweep,) = second.app.job_queue.get_jobs_by_name(scheduler.SWEEP)
+        await sweep.run(second.app)
+        assert sorted(c for c, _ in sends(second)) == sorted([RED_GROUP, SECRETARY, SUN_GROUP, OTHER_SECRETARY])
+        (wake,) = second.app.job_queue.get_jobs_by_name(scheduler.WAKE)
+        assert wake.job.trigger.run_date == at(2026, 11, 27, 9)
+        clock.now = at(2026, 11, 27, 9) - timedelta(seconds=2)  # the clock lags the job a little
+        await wake.run(second.app)
+        got = sends(second)
+        assert len(got) == 4 and all("还有3天" in text for _, text in got)
+    finally:
+        await second.stop()
+
+
+async def test_pushes_missed_while_down_are_caught_up_if_still_useful(sim, groups) -> None:
+    created = at(2026, 12, 20, 10)
+    await add_task(sim, groups, deadline=at(2027, 1, 2, 23, 59), created=created)
+    await scheduler.run_due(sim.app, created)
+    sends(sim)
+    # down from before the 7-day and the 3-day reminder until the evening after the 3-day one:
+    # only the newest (3 days) goes out, once
+    outcome = await scheduler.run_due(sim.app, at(2026, 12, 30, 20))
+    assert {k.slot for k in outcome.sent} == {"d3@09:00"} and len(outcome.sent) == 4
+    assert all("还有3天" in text for _, text in sends(sim))
+    # down across the deadline: the reminders are dropped; the overdue notice goes at 09:00
+    assert (await scheduler.run_due(sim.app, at(2027, 1, 3, 8))).sent == []
+    outcome = await scheduler.run_due(sim.app, at(2027, 1, 3, 11))
+    assert {k.kind for k in outcome.sent} == {"task_overdue", "task_late"}
+
+
+async def test_event_notices_missed_while_down_are_sent_only_before_the_event(sim, groups) -> None:
+    await add_lecture(sim, groups, at(2026, 11, 20, 10))
+    # the notice of Friday 4 December was due on 1 December 09:00; the bot is back on the 3rd
+    outcome = await scheduler.run_due(sim.app, at(2026, 12, 3, 18))
+    assert [(k.chat_id, k.occurrence, k.slot) for k in outcome.sent] == [(TOWN_GROUP, "2026-12-04", "d3@09:00")]
+    (notice,) = [text for _, text in sends(sim)]
+    assert "五星支部创建大讲堂" in notice and "2026年12月4日星期五 14:30" in notice and "镇党委会议室" in notice
+    outcome = await scheduler.run_due(sim.app, at(2026, 12, 4, 13))
+    assert [k.slot for k in outcome.sent] == ["m120"]
+    assert "即将开始" in sends(sim)[0][1]
+    # back only after the lecture began: nothing for it (the next one is a month away)
+    assert (await scheduler.run_due(sim.app, at(2026, 12, 4, 15))).sent == []
+
+
+async def test_two_instances_over_one_database_send_each_push_once(settings, org) -> None:
+    clock = Clock(at(2026, 11, 22, 10))
+    one = await start_clocked(settings, clock)
+    two = await start_clocked(settings, clock)
+    try:
+        await setup_groups(one, org)
+        await add_task(one, org, deadline=at(2026, 11, 30, 23, 59), created=clock.now)
+        await add_lecture(one, org, clock.now)
+        for now in (at(2026, 11, 22, 10), at(2026, 11, 23, 9), at(2026, 11, 27, 9)):
+            await asyncio.gather(scheduler.run_due(one.app, now), scheduler.run_due(two.app, now))
+        got = sends(one) + sends(two)
+        records = await one.app.services.repos.pushes.records()
+        assert len(got) == len(records) == len({(r.key.group, r.key.chat_id) for r in records})
+        assert all(r.status == "sent" for r in records)
+    finally:
+        await two.stop()
+        await one.stop()
+
+
+class FlakyAPI(FakeBotAPI):
+    """Answers 502 Bad Gateway to the first send to each chat in ``flaky``; hangs forever on
+    sends to ``hang`` (a process that dies there)."""
+
+    def __init__(self, *, flaky: set[int] = frozenset(), hang: set[int] = frozenset(), **kw) -> None:
+        super().__init__(**kw)
+        self.flaky, self.hang = set(flaky), set(hang)
+        self.started = asyncio.Event()
+
+    async def do_request(self, url, method, request_data: RequestData | None = None, *args, **kwargs):
+        chat = int((request_data.parameters if request_data else {}).get("chat_id", 0) or 0)
+        if url.endswith("/sendMessage") and chat in self.hang:
+            self.started.set()
+            await asyncio.Event().wait()
+        if url.endswith("/sendMessage") and chat in self.flaky:
+            self.flaky.discard(chat)
+            return 502, json.dumps({"ok": False, "error_code": 502, "description": "Bad Gateway"}).encode()
+        return await super().do_request(url, method, request_data, *args, **kwargs)
+
+
+async def test_a_failed_send_is_retried_not_lost(settings, org) -> None:
+    clock = Clock(at(2026, 11, 22, 10))
+    sim = await start_clocked(settings, clock, FlakyAPI(flaky={SUN_GROUP}))
+    try:
+        await setup_groups(sim, org)
+        await add_task(sim, org, deadline=at(2026, 11, 30, 23, 59), created=clock.now)
+        outcome = await scheduler.run_due(sim.app, clock.now)
+        assert [k.chat_id for k in outcome.failed] == [SUN_GROUP]
+        assert sim.app.job_queue.get_jobs_by_name(scheduler.RETRY)  # a retry is planned
+        assert SUN_GROUP not in dict(sends(sim))
+        outcome = await scheduler.run_due(sim.app, clock.now + timedelta(minutes=1))
+        assert [k.chat_id for k in outcome.sent] == [SUN_GROUP]
+        assert [c for c, _ in sends(sim)] == [SUN_GROUP]
+    finally:
+        await sim.stop()
+
+
+async def test_a_crash_mid_burst_neither_loses_nor_repeats_a_push(settings, org) -> None:
+    clock = Clock(at(2026, 11, 22, 10))
+    api = FlakyAPI(hang={SUN_GROUP})
+    first = await start_clocked(settings, clock, api)
+    await setup_groups(first, org)
+    await add_task(first, org, deadline=at(2026, 11, 30, 23, 59), created=clock.now)
+    burst = asyncio.ensure_future(scheduler.run_due(first.app, clock.now))
+    await api.started.wait()
+    repos = first.app.services.repos
+    for _ in range(1000):  # until the three other sends are recorded (each check awaits the database)
+        if sum(r.status == "sent" for r in await repos.pushes.records()) == 3:
+            break
+    burst.cancel()  # the process dies while one send is in flight
+    with pytest.raises(asyncio.CancelledError):
+        await burst
+    delivered = {c for c, _ in sends(first)}
+    assert delivered == {RED_GROUP, SECRETARY, OTHER_SECRETARY}
+    # a process killed outright leaves its claim behind: simulate one for the secretary's reminder
+    orphan = PushKey("task_new", 1, "2026-11-30T23:59", "", 107)
+    await repos.org.add_person("郑书记", "secretary", org.other_village.id, telegram_id=107)
+    assert await repos.pushes.claim(orphan, clock.now, scheduler.LEASE)
+    await first.stop()
+
+    second = await start_clocked(settings, clock)
+    try:
+        outcome = await scheduler.run_due(second.app, clock.now + timedelta(minutes=1))
+        assert [k.chat_id for k in outcome.sent] == [SUN_GROUP]  # the interrupted one, not the others
+        outcome = await scheduler.run_due(second.app, clock.now + scheduler.LEASE + timedelta(minutes=1))
+        assert [k.chat_id for k in outcome.sent] == [107]  # the orphaned claim, after its lease
+        assert sorted(c for c, _ in sends(second)) == sorted([SUN_GROUP, 107])
+    finally:
+        await second.stop()
+
+
+async def test_a_group_that_removed_the_bot_is_skipped_and_its_binder_told_once(settings, org) -> None:
+    clock = Clock(at(2026, 11, 22, 10))
+    sim = await start_clocked(settings, clock, FakeBotAPI(forbidden_chats={SUN_GROUP}))
+    try:
+        await setup_groups(sim, org)
+        await add_task(sim, org, deadline=at(2026, 11, 30, 23, 59), created=clock.now)
+        await add_task(sim, org, deadline=at(2026, 12, 31, 23, 59), created=clock.now, title="储备项目")
+        outcome = await scheduler.run_due(sim.app, clock.now)
+        assert outcome.gone_chats == [SUN_GROUP]
+        chat = await sim.app.services.repos.chats.get(SUN_GROUP)
+        assert chat is not None and not chat.active
+        got = sends(sim)
+        told = [text for chat_id, text in got if chat_id == TOWNSHIP_ADMIN]
+        assert len(told) == 1 and "向阳村党员群" in told[0] and "重新" in told[0]
+        await scheduler.run_due(sim.app, at(2026, 11, 23, 9))
+        assert [c for c in sim.api.calls if c.chat_id == SUN_GROUP] == []
+        assert TOWNSHIP_ADMIN not in dict(sends(sim))
+        assert OTHER_SECRETARY in {k.chat_id for k in outcome.sent}  # the unit's secretary still is
+    finally:
+        await sim.stop()
+
+
+async def test_private_pushes_carry_only_inline_buttons_and_keep_a_conversation_going(sim, groups) -> None:
+    """A reminder arriving in the middle of /schedule does not disturb it."""
+    created = at(2026, 11, 22, 10)
+    sim.app.services.extras["clock"] = Clock(created)
+    await sim.send("/schedule", TOWNSHIP_ADMIN)
+    await sim.press("新建", TOWNSHIP_ADMIN)
+    task = await add_task(sim, groups, deadline=at(2026, 11, 30, 23, 59), created=created)
+    await sim.app.services.repos.tasks.mark_done(task.id, groups.village.id, groups.secretary.id, created)
+    sim.api.clear()
+    await scheduler.run_due(sim.app, at(2026, 12, 1, 9))  # the late list goes to the admin privately
+    (late,) = [c for c in sim.api.calls if c.chat_id == TOWNSHIP_ADMIN]
+    assert late.reply_markup is None
+    (reminder,) = [c for c in sim.api.calls if c.chat_id == OTHER_SECRETARY]
+    assert set(reminder.reply_markup) == {"inline_keyboard"}
+    replies = await sim.send("五星支部创建大讲堂", TOWNSHIP_ADMIN)  # the answer to the title question
+    assert "多久举行一次" in replies[-1].text
+
+
+async def test_a_due_follow_up_is_reminded_privately_to_its_member_once(sim, org) -> None:
+    from datetime import date
+
+    from storage.visits import NewVisit
+
+    repos = sim.app.services.repos
+    household = await repos.households.add(org.village.id, "张三", phone="13900000000", member_id=org.member.id)
+    saved = await repos.visits.save(
+        NewVisit(
+            token="v1", member_id=org.member.id, household_id=household.id, visited_on=date(2026, 11, 20),
+            roles=("survey",), outcome="follow_up", concern_text="院墙倒塌需要清理",
+            due_on=date(2026, 11, 25), due_at=at(2026, 11, 25, 23, 59),
+        ),
+        now=at(2026, 11, 20, 16),
+    )
+    assert await scheduler.next_push_at(sim.app, at(2026, 11, 24, 12)) == at(2026, 11, 25, 9)
+    sim.api.clear()
+    assert (await scheduler.run_due(sim.app, at(2026, 11, 25, 8, 59))).sent == []
+    await scheduler.run_due(sim.app, at(2026, 11, 25, 9))
+    ((chat, text),) = sends(sim)
+    assert chat == MEMBER and "张三" in text and "院墙倒塌需要清理" in text and "/followups" in text
+    assert "13900000000" not in text
+    await scheduler.run_due(sim.app, at(2026, 11, 26, 9))
+    assert sends(sim) == []  # once
+    await repos.visits.close_followup(saved.followup_id, by_person_id=org.member.id, closed_at=at(2026, 11, 26, 10))
+    assert await scheduler.next_push_at(sim.app, at(2026, 11, 26, 12)) is None

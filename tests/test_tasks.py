@@ -1,0 +1,149 @@
+"""/newtask: a township admin gives villages a task in a few taps, with the deadline typed in
+Chinese; review, edit, back, cancel, resume after a restart; one task per draft."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import scheduler
+from bot.simulator import Simulator, texts
+from tests.conftest import DISTRICT_ADMIN, SECRETARY, STRANGER, TOWNSHIP_ADMIN, Org
+from tests.test_scheduler import (
+    OTHER_SECRETARY,
+    RED_GROUP,
+    SUN_GROUP,
+    TOWN_GROUP,
+    Clock,
+    at,
+    setup_groups,
+    start_clocked,
+)
+
+NOW = at(2026, 11, 22, 10)  # a Sunday
+
+
+@pytest.fixture
+async def admin(sim: Simulator, org: Org) -> Org:
+    sim.app.services.extras["clock"] = Clock(NOW)
+    await setup_groups(sim, org)
+    return org
+
+
+def last_text(calls) -> str:
+    return [c.text for c in calls if c.method in ("sendMessage", "editMessageText")][-1]
+
+
+def alerts(calls) -> list[str]:
+    return [c.params.get("text", "") for c in calls if c.method == "answerCallbackQuery" and c.params.get("text")]
+
+
+async def walk_to_review(sim: Simulator, title: str = "软弱涣散村整顿摘帽") -> list:
+    await sim.send("/newtask", TOWNSHIP_ADMIN)
+    await sim.send(title, TOWNSHIP_ADMIN)
+    await sim.press("全选", TOWNSHIP_ADMIN)
+    await sim.press("下一步", TOWNSHIP_ADMIN)
+    await sim.send("11月底前", TOWNSHIP_ADMIN)
+    return await sim.press("跳过", TOWNSHIP_ADMIN)
+
+
+async def test_a_task_in_a_few_taps_with_the_deadline_echoed_in_full(sim: Simulator, admin: Org) -> None:
+    assert "任务名称" in texts(await sim.send("/newtask", TOWNSHIP_ADMIN))[0]
+    units = await sim.send("软弱涣散村整顿摘帽", TOWNSHIP_ADMIN)
+    labels = [b["text"] for b in units[-1].buttons()]
+    assert "☐ 红旗村" in labels and "☐ 向阳村" in labels and "东风镇(本级)" not in " ".join(labels)
+    assert alerts(await sim.press("下一步", TOWNSHIP_ADMIN)) == ["请至少选择一个负责单位。"]
+    calls = await sim.press("全选", TOWNSHIP_ADMIN)
+    assert {"☑ 红旗村", "☑ 向阳村"} <= {b["text"] for b in calls[-1].buttons()}
+    assert "截止时间是什么时候" in last_text(await sim.press("下一步", TOWNSHIP_ADMIN))
+    assert "没看懂" in texts(await sim.send("尽快", TOWNSHIP_ADMIN))[0]
+    assert "已经过去" in texts(await sim.send("2024年底", TOWNSHIP_ADMIN))[0]
+    echoed = last_text(await sim.send("11月底前", TOWNSHIP_ADMIN))
+    assert "2026年11月30日星期一 23:59" in echoed and "还有8天" in echoed
+    review = last_text(await sim.press("跳过", TOWNSHIP_ADMIN))
+    assert "软弱涣散村整顿摘帽" in review and "东风镇全部2个村" in review
+    assert "提前7天 09:00、提前3天 09:00、提前1天 09:00、当天 09:00" in review
+    await sim.press("改截止时间", TOWNSHIP_ADMIN)
+    review = last_text(await sim.send("12月15日", TOWNSHIP_ADMIN))
+    assert "请核对任务" in review and "2026年12月15日星期二 23:59" in review
+    published = await sim.press("发布任务", TOWNSHIP_ADMIN)
+    assert "已发布" in last_text(published)
+    assert alerts(await sim.click("newtask:save:", TOWNSHIP_ADMIN, message_call=published[-1]))  # double tap
+    (task,) = await sim.app.services.repos.tasks.open_tasks()
+    assert task.title == "软弱涣散村整顿摘帽" and task.deadline == at(2026, 12, 15, 23, 59)
+    assert len(await sim.app.services.repos.tasks.units(task.id)) == 2
+    sim.api.clear()
+    await scheduler.run_due(sim.app, NOW)
+    assert {c.chat_id for c in sim.api.sent()} == {RED_GROUP, SUN_GROUP, SECRETARY, OTHER_SECRETARY}
+
+
+async def test_reminder_times_can_be_changed_on_the_review(sim: Simulator, admin: Org) -> None:
+    await walk_to_review(sim)
+    await sim.press("改提醒时间", TOWNSHIP_ADMIN)
+    await sim.press("提前7天", TOWNSHIP_ADMIN)
+    await sim.press("提前14天", TOWNSHIP_ADMIN)
+    review = last_text(await sim.press("好了", TOWNSHIP_ADMIN))
+    assert "提前14天 09:00、提前3天 09:00、提前1天 09:00、当天 09:00" in review
+    await sim.press("发布任务", TOWNSHIP_ADMIN)
+    (task,) = await sim.app.services.repos.tasks.open_tasks()
+    assert sorted(task.leads) == ["d0@09:00", "d14@09:00", "d1@09:00", "d3@09:00"]
+
+
+async def test_back_and_cancel_at_every_step(sim: Simulator, admin: Org) -> None:
+    await sim.send("/newtask", TOWNSHIP_ADMIN)
+    await sim.send("任务甲", TOWNSHIP_ADMIN)
+    assert "任务名称" in last_text(await sim.press("返回", TOWNSHIP_ADMIN))
+    await sim.send("任务乙", TOWNSHIP_ADMIN)
+    await sim.press("红旗村", TOWNSHIP_ADMIN)
+    await sim.press("下一步", TOWNSHIP_ADMIN)
+    assert "哪些单位" in last_text(await sim.press("返回", TOWNSHIP_ADMIN))
+    assert texts(await sim.send("/cancel", TOWNSHIP_ADMIN)) == ["已取消,没有保存任何内容。"]
+    assert await sim.app.services.repos.tasks.open_tasks() == []
+    assert "任务名称" in texts(await sim.send("/newtask", TOWNSHIP_ADMIN))[0]  # a fresh start
+
+
+async def test_only_admins_give_tasks(sim: Simulator, admin: Org) -> None:
+    assert "仅限" in texts(await sim.send("/newtask", SECRETARY))[0]
+    assert "还没有加入" in texts(await sim.send("/newtask", STRANGER))[0]
+
+
+async def test_a_district_admin_can_give_a_township_a_task(sim: Simulator, admin: Org) -> None:
+    await sim.send("/newtask", DISTRICT_ADMIN)
+    await sim.send("每个乡储备项目不少于3个", DISTRICT_ADMIN)
+    await sim.press("东风镇 ›", DISTRICT_ADMIN)
+    await sim.press("东风镇(本级)", DISTRICT_ADMIN)
+    await sim.press("下一步", DISTRICT_ADMIN)
+    await sim.send("年底前", DISTRICT_ADMIN)
+    await sim.press("跳过", DISTRICT_ADMIN)
+    await sim.press("发布任务", DISTRICT_ADMIN)
+    (task,) = await sim.app.services.repos.tasks.open_tasks()
+    assert [u.unit_name for u in await sim.app.services.repos.tasks.units(task.id)] == ["东风镇"]
+    sim.api.clear()
+    await scheduler.run_due(sim.app, NOW)
+    assert {c.chat_id for c in sim.api.sent()} == {TOWNSHIP_ADMIN, TOWN_GROUP}
+
+
+async def test_an_interrupted_task_resumes_after_a_restart(settings, org: Org) -> None:
+    clock = Clock(NOW)
+    first = await start_clocked(settings, clock)
+    await setup_groups(first, org)
+    await first.send("/newtask", TOWNSHIP_ADMIN)
+    await first.send("整改三清单一台账", TOWNSHIP_ADMIN)
+    await first.stop()
+    second = await start_clocked(settings, clock)
+    try:
+        await second.click(f"newtask:ua:{org.township.id}", TOWNSHIP_ADMIN)
+        assert "截止时间" in last_text(await second.click("newtask:uk:", TOWNSHIP_ADMIN))
+        resumed = texts(await second.send("/newtask", TOWNSHIP_ADMIN))
+        assert "整改三清单一台账" in resumed[0]
+        assert "截止时间" in last_text(await second.press("继续填写", TOWNSHIP_ADMIN))
+    finally:
+        await second.stop()
+
+
+async def test_the_save_is_refused_if_the_deadline_passed_meanwhile(sim: Simulator, admin: Org) -> None:
+    await walk_to_review(sim)
+    sim.app.services.extras["clock"] = Clock(at(2026, 12, 2, 9))
+    calls = await sim.press("发布任务", TOWNSHIP_ADMIN)
+    assert alerts(calls) and "已经过去" in alerts(calls)[0]
+    assert await sim.app.services.repos.tasks.open_tasks() == []
+    assert "截止时间是什么时候" in last_text(calls)

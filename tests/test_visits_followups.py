@@ -1,0 +1,89 @@
+"""/followups and the follow-up storage the scheduler uses: overdue first, closing asks what
+was done and stores it, a member closes only their own, a secretary their village's."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.simulator import Simulator, texts
+from tests.conftest import MEMBER, OTHER_MEMBER, SECRETARY, Org
+from tests.test_visits import NOW, SH, TODAY, add_households, at, keyboard_labels, log_visit
+
+
+async def seed(sim: Simulator, org: Org):
+    at(sim, NOW)
+    zhang, li = await add_households(sim, org.village.id, org.member.id, "张三", "李四")
+    (zhao,) = await add_households(sim, org.other_village.id, org.other_member.id, "赵六")
+    await log_visit(sim, org.member.id, zhang.id, TODAY - timedelta(days=10), due=TODAY + timedelta(days=3), concern="想申请低保")
+    await log_visit(sim, org.member.id, li.id, TODAY - timedelta(days=9), due=TODAY - timedelta(days=2), concern="屋顶漏雨")
+    await log_visit(sim, org.other_member.id, zhao.id, TODAY - timedelta(days=5), due=TODAY - timedelta(days=1), concern="外村的事")
+    return zhang, li, zhao
+
+
+async def test_my_followups_overdue_first_and_closing_stores_what_was_done(sim: Simulator, org: Org) -> None:
+    zhang, li, _ = await seed(sim, org)
+    (listing,) = texts(await sim.send("/followups", MEMBER))
+    assert "共 2 项,其中逾期 1 项" in listing
+    first, second = listing.splitlines()[1:3]
+    assert first.startswith("1. 李四家:屋顶漏雨") and "已逾期2天" in first
+    assert second.startswith("2. 张三家:想申请低保") and "逾期" not in second
+    assert "外村的事" not in listing
+    (q,) = texts(await sim.press("办结第1项", MEMBER))
+    assert "屋顶漏雨" in q and "办了什么" in q
+    hint_text, = texts(await sim.sticker(MEMBER))
+    assert "办了什么" in hint_text
+    done, listing = texts(await sim.send("找人把屋顶补好了", MEMBER))
+    assert "已办结:李四家「屋顶漏雨」" in done and "共 1 项" in listing
+    repo = sim.app.services.repos.visits
+    assert [f.household_id for f in await repo.open_followups(member_id=org.member.id)] == [zhang.id]
+    closed = (await repo.followups_due(NOW + timedelta(days=30)))
+    assert li.id not in {d.household_id for d in closed}
+
+
+async def test_a_secretary_sees_and_closes_the_villages_followups(sim: Simulator, org: Org) -> None:
+    await seed(sim, org)
+    (listing,) = texts(await sim.send("/followups", SECRETARY))
+    assert "李党员" in listing and "屋顶漏雨" in listing and "外村的事" not in listing
+    await sim.press("办结第2项", SECRETARY)
+    await sim.voice(SECRETARY)
+    (left,) = await sim.app.services.repos.visits.open_followups(village_id=org.village.id)
+    assert left.concern_text == "屋顶漏雨"
+
+
+async def test_closing_someone_elses_followup_by_a_forged_payload_is_refused(sim: Simulator, org: Org) -> None:
+    _, _, zhao = await seed(sim, org)
+    (theirs,) = await sim.app.services.repos.visits.open_followups(household_id=zhao.id)
+    await sim.send("/followups", MEMBER)
+    calls = await sim.click(f"followup:close:{theirs.id}", MEMBER)
+    assert [c.params.get("text") for c in calls if c.method == "answerCallbackQuery"] == ["这条跟进事项不归您管,不能办结。"]
+    await sim.send("我来办结", MEMBER)  # not taken as a resolution for it
+    assert len(await sim.app.services.repos.visits.open_followups(household_id=zhao.id)) == 1
+    await sim.send("/followups", SECRETARY)
+    await sim.click(f"followup:close:{theirs.id}", SECRETARY)  # another village's
+    assert len(await sim.app.services.repos.visits.open_followups(household_id=zhao.id)) == 1
+
+
+async def test_nothing_open(sim: Simulator, org: Org) -> None:
+    (reply,) = texts(await sim.send("/followups", OTHER_MEMBER))
+    assert reply == "没有待办的跟进事项。👍"
+    assert keyboard_labels(sim, OTHER_MEMBER) == []
+
+
+async def test_followups_due_and_close_for_the_scheduler(sim: Simulator, org: Org) -> None:
+    _, _, zhao = await seed(sim, org)
+    repo = sim.app.services.repos.visits
+    due = await repo.followups_due(NOW)
+    assert [(d.household_head, d.member_telegram_id, d.due_on) for d in due] == [
+        ("李四", MEMBER, TODAY - timedelta(days=2)),
+        ("赵六", OTHER_MEMBER, TODAY - timedelta(days=1)),
+    ]
+    assert due[0].due_at == datetime.combine(TODAY - timedelta(days=2), datetime.min.time(), SH).replace(hour=23, minute=59)
+    assert due[0].concern_text == "屋顶漏雨" and due[0].member_name == "李党员"
+    later = await repo.followups_due(NOW + timedelta(days=4))
+    assert [d.household_head for d in later] == ["李四", "赵六", "张三"]
+    assert await repo.close_followup(due[0].followup_id, by_person_id=org.member.id, closed_at=NOW, text="已修好")
+    assert not await repo.close_followup(due[0].followup_id, by_person_id=org.member.id, closed_at=NOW, text="再次")
+    closed = await repo.followup(due[0].followup_id)
+    assert closed.resolution == "已修好" and closed.closed_at == NOW
+    await sim.app.services.repos.households.set_archived(zhao.id, True)
+    assert [d.household_head for d in await repo.followups_due(NOW + timedelta(days=4))] == ["张三"]
