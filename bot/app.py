@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
+from telegram.warnings import PTBUserWarning
 
 from bot.context import CadreContext, Services
 from bot.i18n import Catalogs
@@ -89,6 +91,9 @@ def build_application(
     """Build the whole bot. ``request`` replaces the network (tests and the console)."""
     from handlers import register_all
 
+    # Our conversations track callback queries per user on purpose (their buttons carry
+    # flow:action:id payloads and drafts live in user_data), so PTB's per_message hint is noise.
+    warnings.filterwarnings("ignore", message=r"If 'per_message=False'", category=PTBUserWarning)
     services = Services(settings=settings, catalogs=catalogs or Catalogs(settings.locale))
     services.repos = repos
     persistence = SQLitePersistence(lambda: services.repos.state)  # type: ignore[union-attr]
