@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,9 @@ class Services:
     catalogs: Catalogs
     repos: Repos | None = None
     extras: dict[str, object] = field(default_factory=dict)
+    # tasks started outside an update (e.g. handlers.flow.hand_over); kept so that they are not
+    # garbage-collected mid-flight and so that tests and the console can wait for them
+    background: set[asyncio.Task] = field(default_factory=set)
 
 
 class CadreContext(CallbackContext[ExtBot, dict, dict, dict]):

@@ -8,6 +8,7 @@ production) and returns what the bot answered, as recorded by :class:`bot.fakebo
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from collections.abc import Callable
@@ -86,7 +87,14 @@ class Simulator:
         data = {"update_id": next(self._update_ids), **payload}
         update = Update.de_json(data, self.app.bot)
         await self.app.update_processor.process_update(update, self.app.process_update(update))
+        await self.settle()
         return self.api.calls[before:]
+
+    async def settle(self) -> None:
+        """Wait for work the update started in the background (e.g. a handed-over command)."""
+        background = self.app.services.background
+        while background:
+            await asyncio.gather(*list(background), return_exceptions=True)
 
     def _message(self, user_id: int, chat_id: int | None, **content: Any) -> dict[str, Any]:
         user = self.user(user_id)

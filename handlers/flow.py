@@ -11,10 +11,14 @@ Conventions every conversation follows:
 * Every question can be answered again: ``back`` pops the step history kept in the draft.
 * Wrong input (a sticker where text is asked, text where a button is expected) gets
   :func:`hint` and the same question again.
+* Another command in the middle of a conversation pauses it (the draft stays, so the
+  conversation's own command offers to go on) and then runs at once: :func:`hand_over`.
+  Nobody is asked to send a command twice, and no answer lands in a forgotten conversation.
 """
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Sequence
 from typing import Any
@@ -112,6 +116,25 @@ async def hint(update: Update, context: CadreContext, key: str, **kwargs: object
         await update.callback_query.answer(context.t(key, **kwargs), show_alert=True)
     elif update.effective_message is not None:
         await update.effective_message.reply_text(context.t(key, **kwargs))
+
+
+def hand_over(update: Update, context: CadreContext) -> None:
+    """Process ``update`` (a command) again once the current handling of it is over.
+
+    The caller ends its conversation (``return ConversationHandler.END``). The update goes
+    through the application's update processor, which runs a chat's updates one at a time in
+    order, so when it runs again the conversation is over and the command reaches its own
+    handler.
+    """
+    app = context.application
+
+    async def again() -> None:
+        await app.update_processor.process_update(update, app.process_update(update))
+
+    background = context.services.background
+    task = asyncio.get_running_loop().create_task(again())
+    background.add(task)
+    task.add_done_callback(background.discard)
 
 
 async def answer(update: Update) -> None:

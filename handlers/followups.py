@@ -30,6 +30,7 @@ from handlers.flow import (
     cb,
     draft_of,
     drop_draft,
+    hand_over,
     hint,
     keyboard,
     new_draft,
@@ -166,8 +167,8 @@ async def finish(update: Update, context: CadreContext) -> int:
 
 async def ended_by_command(update: Update, context: CadreContext) -> int:
     drop_draft(context, FLOW)
-    command_text = (update.effective_message.text or "").split()[0]
-    await update.effective_message.reply_text(context.t("followups.ended_for_command", command=command_text))
+    await update.effective_message.reply_text(context.t("followups.ended_for_command"))
+    hand_over(update, context)
     return ConversationHandler.END
 
 

@@ -32,6 +32,7 @@ from handlers.flow import (
     ask,
     cb,
     drop_draft,
+    hand_over,
     hint,
     keyboard,
     new_draft,
@@ -133,8 +134,8 @@ async def done(update: Update, context: CadreContext) -> int:
 
 async def ended_by_command(update: Update, context: CadreContext) -> int:
     drop_draft(context, FLOW)
-    command_text = (update.effective_message.text or "").split()[0]
-    await update.effective_message.reply_text(context.t("hh.ended_for_command", command=command_text))
+    await update.effective_message.reply_text(context.t("hh.ended_for_command"))
+    hand_over(update, context)
     return ConversationHandler.END
 
 

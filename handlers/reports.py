@@ -32,7 +32,7 @@ from handlers import report_photos as photos
 from handlers import report_review as review
 from handlers import report_steps as steps
 from handlers.auth import LEADERS, command, requires
-from handlers.flow import IDLE_MINUTES, answer, ask, drop_draft, parse_cb
+from handlers.flow import IDLE_MINUTES, answer, ask, drop_draft, hand_over, parse_cb
 from handlers.report_ask import again, back, show
 from handlers.report_draft import (
     AMOUNTS,
@@ -163,6 +163,14 @@ async def wrong_input(update: Update, context: CadreContext) -> str | int:
     return await again(update, context, draft, hint_for(step_of(draft), message))
 
 
+async def paused_by_command(update: Update, context: CadreContext) -> int:
+    """Another command in the middle of /report: keep the draft, end, run that command."""
+    if current(context) is not None:
+        await update.effective_message.reply_text(context.t("report.paused"))
+    hand_over(update, context)
+    return END
+
+
 # -- wiring ---------------------------------------------------------------------------------
 def with_draft(callback: Any) -> Any:
     """A step's handler runs only with the draft (lost only if user_data was wiped)."""
@@ -228,6 +236,7 @@ def conversation() -> ConversationHandler:
         },
         fallbacks=[
             CommandHandler("cancel", cancel),
+            MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, paused_by_command),
             CallbackQueryHandler(cancel, pattern=r"^report:cancel:$"),
             button(go_back, "back:$"),
             button(save, "save:"),

@@ -41,6 +41,7 @@ from handlers.flow import (
     ask,
     draft_of,
     drop_draft,
+    hand_over,
     hint,
     new_draft,
     parse_cb,
@@ -195,8 +196,8 @@ async def cancel(update: Update, context: CadreContext) -> int:
 
 
 async def paused_by_command(update: Update, context: CadreContext) -> int:
-    command_text = (update.effective_message.text or "").split()[0]
-    await update.effective_message.reply_text(context.t("task.paused", command=command_text))
+    await update.effective_message.reply_text(context.t("task.paused"))
+    hand_over(update, context)
     return ConversationHandler.END
 
 

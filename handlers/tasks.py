@@ -36,6 +36,7 @@ from handlers.flow import (
     ask,
     draft_of,
     drop_draft,
+    hand_over,
     hint,
     new_draft,
     parse_cb,
@@ -266,9 +267,9 @@ async def cancel(update: Update, context: CadreContext) -> int:
 
 
 async def paused_by_command(update: Update, context: CadreContext) -> int:
-    """Another command in the middle: keep the draft, end, say how to go on."""
-    command_text = (update.effective_message.text or "").split()[0]
-    await update.effective_message.reply_text(context.t("task.paused", command=command_text))
+    """Another command in the middle: keep the draft, end, run that command."""
+    await update.effective_message.reply_text(context.t("task.paused"))
+    hand_over(update, context)
     return ConversationHandler.END
 
 

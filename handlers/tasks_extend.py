@@ -20,7 +20,18 @@ from bot import notices, scheduler
 from bot.context import CadreContext
 from bot.rules.dates import parse_when
 from handlers.auth import requires
-from handlers.flow import answer, ask, cb, draft_of, drop_draft, hint, keyboard, new_draft, parse_cb
+from handlers.flow import (
+    answer,
+    ask,
+    cb,
+    draft_of,
+    drop_draft,
+    hand_over,
+    hint,
+    keyboard,
+    new_draft,
+    parse_cb,
+)
 from handlers.tasks_list import EXTEND_FLOW, MANAGE, may_manage, task_or_alert
 from handlers.tasks_steps import QUICK_DEADLINES
 
@@ -126,8 +137,8 @@ async def extend_cancel(update: Update, context: CadreContext) -> int:
 
 async def extend_paused(update: Update, context: CadreContext) -> int:
     drop_draft(context, EXTEND_FLOW)
-    command_text = (update.effective_message.text or "").split()[0]
-    await update.effective_message.reply_text(context.t("task.extend.dropped", command=command_text))
+    await update.effective_message.reply_text(context.t("task.extend.dropped"))
+    hand_over(update, context)
     return ConversationHandler.END
 
 

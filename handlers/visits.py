@@ -35,6 +35,7 @@ from handlers.flow import (
     answer,
     draft_of,
     drop_draft,
+    hand_over,
     hint,
     new_draft,
     parse_cb,
@@ -187,9 +188,9 @@ async def cancel(update: Update, context: CadreContext) -> int:
 
 
 async def paused_by_command(update: Update, context: CadreContext) -> int:
-    """Another command in the middle of /visit: keep the draft, end, ask to send it again."""
-    command_text = (update.effective_message.text or "").split()[0]
-    await update.effective_message.reply_text(context.t("visit.paused_for_command", command=command_text))
+    """Another command in the middle of /visit: keep the draft, end, run that command."""
+    await update.effective_message.reply_text(context.t("visit.paused_for_command"))
+    hand_over(update, context)
     return ConversationHandler.END
 
 

@@ -343,7 +343,7 @@ async def test_a_crash_mid_burst_neither_loses_nor_repeats_a_push(settings, org)
     burst = asyncio.ensure_future(scheduler.run_due(first.app, clock.now))
     await api.started.wait()
     repos = first.app.services.repos
-    for _ in range(1000):  # until the three other sends are recorded (each check awaits the database)
+    for _ in range(20000):  # until the three other sends are recorded (each check awaits the database)
         if sum(r.status == "sent" for r in await repos.pushes.records()) == 3:
             break
     burst.cancel()  # the process dies while one send is in flight

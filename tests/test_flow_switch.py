@@ -1,0 +1,37 @@
+"""A command in the middle of a conversation pauses it and runs at once; later answers go to
+the conversation the user is in now, never to a forgotten one."""
+
+from __future__ import annotations
+
+from bot.simulator import Simulator, texts
+from tests.conftest import SECRETARY, Org
+
+
+async def test_visit_command_during_a_report_pauses_the_report_and_starts_the_visit(sim: Simulator, org: Org) -> None:
+    await sim.send("/report", SECRETARY)
+    await sim.send("昨天", SECRETARY)
+
+    replies = texts(await sim.send("/households", SECRETARY))
+    assert "上报先暂停" in replies[0]
+    assert "红旗村" in replies[1]  # the household list answered right away
+    (found,) = texts(await sim.send("张三", SECRETARY))  # typed text goes to the household search
+    assert "张三" in found and "农户" in found
+
+    # /report offers to go on with the kept draft
+    (offer,) = texts(await sim.send("/report", SECRETARY))
+    assert "还没保存的上报" in offer and "日期:" in offer
+    assert [b["text"] for b in sim.last_keyboard(SECRETARY)[1]] == ["继续上次", "重新开始"]
+
+
+
+async def test_help_during_a_task_runs_help_and_keeps_the_draft(sim: Simulator, org: Org) -> None:
+    from tests.conftest import TOWNSHIP_ADMIN
+
+    await sim.send("/newtask", TOWNSHIP_ADMIN)
+    await sim.send("拿出特色产业发展措施", TOWNSHIP_ADMIN)
+    paused, help_text = texts(await sim.send("/help", TOWNSHIP_ADMIN))
+    assert "暂停" in paused and "/newtask" in help_text
+    (offer,) = texts(await sim.send("/newtask", TOWNSHIP_ADMIN))
+    assert "拿出特色产业发展措施" in offer or any(
+        "接着" in b["text"] or "继续" in b["text"] for b in sim.last_keyboard(TOWNSHIP_ADMIN)[1]
+    )
