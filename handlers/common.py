@@ -28,7 +28,7 @@ from telegram.ext import (
 
 from bot.context import CadreContext
 from bot.errors import on_error
-from handlers.auth import EVERYONE, command, commands_for
+from handlers.auth import COMMANDS, EVERYONE, command, commands_for
 
 START = command("start", EVERYONE)
 HELP = command("help", EVERYONE, group=True)
@@ -112,6 +112,12 @@ async def unexpected_private(update: Update, context: CadreContext) -> None:
     await update.effective_message.reply_text(context.t("unexpected.private"))
 
 
+async def private_only_here(update: Update, context: CadreContext) -> None:
+    """A private-only command sent in a group: say where it works (and show nothing else)."""
+    name = (update.effective_message.text or "/").split()[0][1:].split("@")[0].lower()
+    await update.effective_message.reply_text(context.t("auth.private_only", command=name))
+
+
 async def stale_button(update: Update, context: CadreContext) -> None:
     """A button from an old message whose conversation is over."""
     await update.callback_query.answer(context.t("unexpected.stale_button"), show_alert=True)
@@ -154,6 +160,9 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("lang", lang_command, filters=private))
     app.add_handler(CallbackQueryHandler(lang_chosen, pattern=r"^lang:set:"))
     app.add_handler(CommandHandler("cancel", cancel_outside, filters=private))
+    # every feature is registered by now: commands of the table that no group handler took
+    private_only = sorted(c.name for c in COMMANDS.values() if not c.group)
+    app.add_handler(CommandHandler(private_only, private_only_here, filters=filters.ChatType.GROUPS))
     app.add_handler(
         MessageHandler(private & filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL, unexpected_private)
     )
