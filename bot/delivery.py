@@ -83,7 +83,7 @@ class Push:
 
     key: PushKey
     render: Callable[[Translator], Rendered]
-    photo: str | None = None  # a Telegram file id: sent as a photo with the text as caption
+    photo: str | bytes | None = None  # a file id or PNG bytes: sent as a photo, the text as caption
 
 
 @dataclass

@@ -35,3 +35,13 @@ async def test_help_during_a_task_runs_help_and_keeps_the_draft(sim: Simulator, 
     assert "拿出特色产业发展措施" in offer or any(
         "接着" in b["text"] or "继续" in b["text"] for b in sim.last_keyboard(TOWNSHIP_ADMIN)[1]
     )
+
+
+async def test_text_that_looks_like_an_invite_code_stays_in_the_conversation(sim: Simulator, org: Org) -> None:
+    from tests.conftest import TOWNSHIP_ADMIN
+
+    await sim.send("/newtask", TOWNSHIP_ADMIN)
+    replies = texts(await sim.send("ABCD2345", TOWNSHIP_ADMIN))  # the task's title, not a join code
+    assert not any("邀请码" in r for r in replies)
+    assert sim.app.user_data[TOWNSHIP_ADMIN]["newtask"]["title"] == "ABCD2345"
+    assert "哪些单位负责" in replies[0]  # and the conversation went on to its next question
