@@ -92,7 +92,8 @@ class Simulator:
 
     async def settle(self) -> None:
         """Wait for work the update started in the background (e.g. a handed-over command)."""
-        background = self.app.services.background
+        services = getattr(self.app, "services", None)  # a bare Application (benchmarks) has none
+        background = services.background if services is not None else ()
         while background:
             await asyncio.gather(*list(background), return_exceptions=True)
 

@@ -1,0 +1,30 @@
+"""The benchmark scripts still run (tiny sizes; their figures are not checked here: speed is
+measured by running them in full, never by timed tests)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+RUNS = [
+    ("concurrency.py", ["--users", "4", "--sequential-users", "2", "--latency", "0.001"]),
+    ("reports.py", ["--reports", "3", "--users", "2", "--warmup", "1"]),
+    ("broadcast.py", ["--groups", "5", "--skip-stock"]),
+    ("notice.py", ["--groups", "3", "--skip-direct"]),
+    ("export.py", ["--sizes", "50"]),
+]
+
+
+@pytest.mark.parametrize(("script", "args"), RUNS, ids=[r[0] for r in RUNS])
+def test_benchmark_runs(script: str, args: list[str], tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), *args],
+        capture_output=True, text=True, timeout=240, cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert result.stdout.strip()
