@@ -34,6 +34,7 @@ from handlers.auth import ADMINS, command, requires
 from handlers.export_sheets import LedgerRequest, write_ledger
 from handlers.flow import (
     Button,
+    Conversation,
     answer,
     ask,
     cb,
@@ -263,7 +264,7 @@ def register(app: Application) -> None:
     private = filters.ChatType.PRIVATE
     text = filters.TEXT & ~filters.COMMAND
     app.add_handler(
-        ConversationHandler(
+        Conversation(
             entry_points=[CommandHandler("export", export_command, filters=private)],
             states={
                 SCOPE: [CallbackQueryHandler(unit_chosen, pattern=r"^export:unit:")],

@@ -82,16 +82,22 @@ class Sheets:
         return datetime.fromisoformat(utc_text).astimezone(self.request.tz).strftime("%Y-%m-%d %H:%M")
 
     def trail(self, steps: tuple[ReviewStep, ...]) -> tuple[str, str]:
-        """(current review state, the history one step a line)."""
+        """(current review state, the history one step a line).
+
+        A returned follow-up's trail also holds the closing that was returned (a ``closed``
+        step, kept when it was reopened), so the history reads: closed, returned,
+        resubmitted (closed again: what was done is in the resolution column), verified.
+        """
         t = self.t
-        if not steps:
+        reviewed = [s.action for s in steps if s.action != "closed"]
+        if not reviewed:
             return t("ledger.review.none"), ""
         lines = []
         for s in steps:
             key = "ledger.trail_comment" if s.comment else "ledger.trail"
             lines.append(t(key, at=self.local(s.at), by=s.by_name, action=t(f"ledger.review.{s.action}"),
                            comment=s.comment))
-        return t(f"ledger.review.{steps[-1].action}"), "\n".join(lines)
+        return t(f"ledger.review.{reviewed[-1]}"), "\n".join(lines)
 
     # -- clean-up reports ---------------------------------------------------------------------
     def reports(self, lines: Iterable[ReportLine]) -> Sheet:

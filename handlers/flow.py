@@ -25,6 +25,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
+from telegram.ext import Application, ConversationHandler
 
 from bot.context import CadreContext
 
@@ -116,6 +117,44 @@ async def hint(update: Update, context: CadreContext, key: str, **kwargs: object
         await update.callback_query.answer(context.t(key, **kwargs), show_alert=True)
     elif update.effective_message is not None:
         await update.effective_message.reply_text(context.t(key, **kwargs))
+
+
+class Conversation(ConversationHandler):
+    """A ConversationHandler that, when it starts, pauses the user's other conversations.
+
+    A user is in one conversation at a time: starting one (by a command or by a button such as
+    the correction button of a returned report) ends any other the user had open in this chat,
+    keeping its draft in ``user_data`` so that its own command offers to go on. Without this, text typed later
+    would go to whichever open conversation was registered first, not to the one on screen.
+    (Uses ConversationHandler's ``_get_key``/``_update_state``; PTB is pinned to 22.x.)
+    """
+
+    async def handle_update(self, update, application, check_result, context):  # type: ignore[no-untyped-def]
+        starting = check_result[0] is None  # no state yet for this chat and user: an entry point
+        key = check_result[1]
+        try:
+            return await super().handle_update(update, application, check_result, context)
+        finally:
+            if starting and self._conversations.get(key) is not None:
+                pause_others(application, self, update)
+
+
+def pause_others(application: Application, current: ConversationHandler, update: Update) -> None:
+    """End the user's other open conversations in this chat (quietly: their drafts stay)."""
+    for handlers in application.handlers.values():
+        for handler in handlers:
+            if handler is current or not isinstance(handler, ConversationHandler):
+                continue
+            try:
+                key = handler._get_key(update)
+            except RuntimeError:  # the update has no chat or user for this handler's key
+                continue
+            if handler._conversations.get(key) is None:
+                continue
+            job = handler.timeout_jobs.pop(key, None)
+            if job is not None:
+                job.schedule_removal()
+            handler._update_state(ConversationHandler.END, key)
 
 
 def hand_over(update: Update, context: CadreContext) -> None:

@@ -3,6 +3,11 @@ first; closing one asks what was done and stores it.
 
 The same follow-ups show first in /visit when their household is chosen; the scheduler
 reminds members of due ones (``VisitsRepo.followups_due``).
+
+A follow-up a reviewer returned (/review) is open again: its author's 重新办理 button
+(``followup:redo:<id>``, :func:`redo_payload`) enters this conversation straight at its
+closing step, which shows the reason and the earlier answer; closing it again is marked
+resubmitted and the reviewer is told (:func:`handlers.review_queue.sync_followups`).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from bot.context import CadreContext
 from handlers.auth import MEMBERS, command, requires
 from handlers.flow import (
     IDLE_MINUTES,
+    Conversation,
     answer,
     ask,
     cb,
@@ -36,6 +42,7 @@ from handlers.flow import (
     new_draft,
     parse_cb,
 )
+from handlers.review_queue import sync_followups
 from handlers.visit_common import (
     PAGE_SIZE,
     concern_of,
@@ -62,6 +69,24 @@ async def visible(context: CadreContext) -> tuple[list[FollowUp], bool]:
         if village is not None:
             return await context.repos.visits.open_followups(village_id=village), True
     return await context.repos.visits.open_followups(member_id=person.id), False
+
+
+def redo_payload(followup_id: int) -> str:
+    """The button that takes a returned follow-up's author to its closing step."""
+    return cb(FLOW, "redo", followup_id)
+
+
+async def returned(context: CadreContext, followup: FollowUp) -> tuple[str, str] | None:
+    """(the reviewer's reason, what was answered before) if the follow-up was returned and
+    waits to be closed again; else None."""
+    events = await context.repos.oversight.history("followup", followup.id)
+    if followup.closed_at is not None or not events or events[-1].action != "returned":
+        return None
+    before = next((e for e in reversed(events) if e.action == "closed"), None)
+    earlier = ""
+    if before is not None:
+        earlier = before.comment or (context.t("ledger.voice_note") if before.voice else "")
+    return events[-1].comment, earlier or context.t("review.no_resolution")
 
 
 async def may_close(context: CadreContext, followup: FollowUp) -> bool:
@@ -109,8 +134,9 @@ async def page_chosen(update: Update, context: CadreContext) -> str | int | None
 
 @requires(FOLLOWUPS)
 async def close_chosen(update: Update, context: CadreContext) -> str | None:
-    draft = draft_of(context, FLOW) or new_draft(context, FLOW)
-    _, _, arg = parse_cb(update.callback_query.data)
+    """办结第n项 in the list, or 重新办理 under a returned follow-up (which may start the
+    conversation): ask what was done."""
+    _, action, arg = parse_cb(update.callback_query.data)
     followup = await context.repos.visits.followup(int(arg) if arg.isdigit() else 0)
     if followup is None or not await may_close(context, followup):
         await hint(update, context, "followups.not_yours")
@@ -119,10 +145,17 @@ async def close_chosen(update: Update, context: CadreContext) -> str | None:
         await hint(update, context, "followups.already_closed")
         return None
     await answer(update)
+    draft = draft_of(context, FLOW) or new_draft(context, FLOW)
     draft["closing"] = followup.id
     t = context.t
-    text = t("followups.ask_done", concern=concern_of(t, followup), household=followup.household_head)
-    await ask(update, context, text, keyboard([[(t("visit.btn.back"), cb(FLOW, "back"))]]))
+    was = await returned(context, followup)
+    if was is None:
+        text = t("followups.ask_done", concern=concern_of(t, followup), household=followup.household_head)
+    else:
+        text = t("followups.ask_redo", concern=concern_of(t, followup), household=followup.household_head,
+                 reason=was[0], earlier=was[1])
+    # under the reviewer's message the question comes as a new message, leaving that one
+    await ask(update, context, text, keyboard([[(t("visit.btn.back"), cb(FLOW, "back"))]]), edit=action != "redo")
     return DONE
 
 
@@ -138,12 +171,17 @@ async def done_given(update: Update, context: CadreContext) -> str | int | None:
     message = update.message
     text = None if message.voice else (message.text or "").strip()[:MAX_TEXT]
     voice = message.voice.file_id if message.voice else None
+    redone = await returned(context, followup) is not None
     closed = await context.repos.visits.close_followup(
         followup.id, by_person_id=context.person.id, closed_at=now, text=text, voice=voice  # type: ignore[union-attr]
     )
     t = context.t
     key = "followups.closed" if closed else "followups.already_closed"
+    if closed and redone:
+        key = "followups.resubmitted"
     await message.reply_text(t(key, household=followup.household_head, concern=concern_of(t, followup)))
+    if closed and redone:  # done again after a review returned it: back to the reviewer
+        await sync_followups(context.application, followup.id)
     return await show_list(update, context, draft, edit=False)
 
 
@@ -191,10 +229,10 @@ def register(app: Application) -> None:
     def button(callback, action: str) -> CallbackQueryHandler:
         return CallbackQueryHandler(callback, pattern=rf"^{FLOW}:{action}:")
 
-    listing = [button(close_chosen, "close"), button(page_chosen, "page")]
+    listing = [button(close_chosen, "close"), button(close_chosen, "redo"), button(page_chosen, "page")]
     app.add_handler(
-        ConversationHandler(
-            entry_points=[CommandHandler("followups", start)],
+        Conversation(
+            entry_points=[CommandHandler("followups", start), button(close_chosen, "redo")],
             states={
                 LIST: listing,
                 DONE: [MessageHandler(MSG & ((filters.TEXT & ~filters.COMMAND) | filters.VOICE), done_given), *listing],

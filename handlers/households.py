@@ -28,6 +28,7 @@ from handlers import household_edit as change
 from handlers.auth import requires
 from handlers.flow import (
     IDLE_MINUTES,
+    Conversation,
     answer,
     ask,
     cb,
@@ -174,7 +175,7 @@ def register(app: Application) -> None:
     ]
     adding = [MessageHandler(TEXT, change.add_typed)]
     app.add_handler(
-        ConversationHandler(
+        Conversation(
             entry_points=[CommandHandler("households", start)],
             states={
                 MENU: [MessageHandler(TEXT, search_typed)],

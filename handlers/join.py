@@ -27,7 +27,7 @@ from telegram.ext import (
 from bot.context import CadreContext
 from handlers.auth import requires
 from handlers.common import START, help_text, publish_user_commands
-from handlers.flow import Button, answer, ask, cb, chunk, keyboard, parse_cb
+from handlers.flow import Button, Conversation, answer, ask, cb, chunk, keyboard, parse_cb
 from handlers.org_ui import (
     local_date,
     now,
@@ -299,7 +299,7 @@ async def refuse(update: Update, context: CadreContext, result: Redeemed) -> Non
 
 def register(app: Application) -> None:
     private = filters.ChatType.PRIVATE
-    conversation = ConversationHandler(
+    conversation = Conversation(
         entry_points=[
             CommandHandler("start", start_with_code, filters=private & filters.Regex(START_CODE)),
             MessageHandler(private & filters.TEXT & filters.Regex(CODE_TEXT), code_typed),

@@ -32,7 +32,7 @@ from handlers import report_photos as photos
 from handlers import report_review as review
 from handlers import report_steps as steps
 from handlers.auth import LEADERS, command, requires
-from handlers.flow import IDLE_MINUTES, answer, ask, drop_draft, hand_over, parse_cb
+from handlers.flow import IDLE_MINUTES, Conversation, answer, ask, drop_draft, hand_over, parse_cb
 from handlers.report_ask import again, back, show
 from handlers.report_draft import (
     AMOUNTS,
@@ -194,7 +194,7 @@ def conversation() -> ConversationHandler:
         return MessageHandler(filters.UpdateType.MESSAGE & ~filters.COMMAND & kind, with_draft(callback))
 
     same, skip = button(people.same_as_last, "same:"), button(people.skipped, "skip:")
-    return ConversationHandler(
+    return Conversation(
         entry_points=[
             CommandHandler("report", start),
             CallbackQueryHandler(resumed, pattern=r"^report:resume:$"),

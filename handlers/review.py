@@ -6,8 +6,14 @@ The loop: a returned item goes to its author with the reason. A report's author 
 the /report conversation itself (its 更正 button, ``report:correct:<id>``); the correction is
 noticed (:func:`handlers.review_queue.sync_corrections`, every two minutes and whenever
 /review opens), marked resubmitted and announced to whoever returned it. The author may also
-press 重新提交 with a short note (also the way back for a follow-up, whose closing cannot be
-redone yet).
+press 重新提交 with a short note.
+
+A returned follow-up is reopened (:meth:`storage.visits.VisitsRepo.reopen_followup`: its
+closing stays in the trail) and its author gets a button into the /followups closing
+conversation for it (``followup:redo:<id>``), which asks again what was done; closing it
+again (there, or on a visit) is marked resubmitted and announced the same way
+(:func:`handlers.review_queue.sync_followups`). Follow-ups returned before reopening existed
+are still closed and are resubmitted with a note.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from bot.rules.reports import editable
 from bot.scheduler import now_of as clock
 from handlers.auth import requires
 from handlers.flow import (
+    Conversation,
     answer,
     ask,
     cb,
@@ -36,6 +43,7 @@ from handlers.flow import (
     new_draft,
     parse_cb,
 )
+from handlers.followups import redo_payload
 from handlers.review_queue import (
     REVIEW,
     SYNC,
@@ -126,14 +134,22 @@ async def return_sent(update: Update, context: CadreContext) -> int:
         drop_draft(context, FLOW)
         return END
     await answer(update)
-    await context.repos.oversight.record_review(
-        item.kind, item.id, "returned", by=context.person.id, at=now_of(update, context),  # type: ignore[union-attr]
-        comment=draft["comment"], token=token,
-    )
+    person = context.person
+    assert person is not None
+    at = now_of(update, context)
+    if item.followup is not None:  # reopened for its member to do again, its closing kept
+        await context.repos.visits.reopen_followup(item.id, by=person.id, at=at, reason=draft["comment"], token=token)
+    else:
+        await context.repos.oversight.record_review(
+            item.kind, item.id, "returned", by=person.id, at=at, comment=draft["comment"], token=token
+        )
     drop_draft(context, FLOW)
-    told = await tell_author(context.application, item, draft["comment"], context.person.name)  # type: ignore[union-attr]
+    told = await tell_author(context.application, item, draft["comment"], person.name)
     author = await context.repos.org.person(item.author_id)
     key = "review.returned" if told else "review.returned_not_told"
+    if item.followup is not None:
+        key = "review.returned_followup" if told else "review.returned_followup_not_told"
+        item = await load(context, item.kind, item.id) or item
     text, rows = await show_item(update, context, item, note=context.t(key, author=author.name if author else ""))
     await ask(update, context, text, keyboard(rows))
     return END
@@ -156,10 +172,10 @@ async def tell_author(app: Application, item: Item, comment: str, reviewer: str)
         else:  # the /report conversation corrects a report only within a day of saving it
             rows = [resubmit]
             key = "review.to_author.report_old"
-    else:
+    else:  # reopened: the button asks again, in /followups, what was done
         assert item.followup is not None
         what = t("review.what.followup", number=item.id, head=item.followup.household_head)
-        rows = [[(t("review.btn.resubmit_note"), cb(FLOW, "resub", item.code))]]
+        rows = [[(t("review.btn.redo"), redo_payload(item.id))]]
         key = "review.to_author.followup"
     await app.bot.send_message(author.telegram_id, t(key, what=what, reviewer=reviewer, comment=comment),
                                reply_markup=keyboard(rows))
@@ -179,6 +195,9 @@ async def resubmit_asked(update: Update, context: CadreContext) -> int:
     events = await context.repos.oversight.history(item.kind, item.id)
     if not events or events[-1].action != "returned":
         await update.callback_query.answer(t("review.not_returned"), show_alert=True)
+        return END
+    if item.followup is not None and item.followup.closed_at is None:  # reopened: done again, not noted
+        await update.callback_query.answer(t("review.redo_instead"), show_alert=True)
         return END
     await answer(update)
     new_draft(context, FLOW, mode="resubmit", item=item.code)
@@ -204,6 +223,9 @@ async def note_given(update: Update, context: CadreContext) -> int:
     drop_draft(context, FLOW)
     if item is None:
         await ask(update, context, context.t("review.not_found"))
+        return END
+    if item.followup is not None and item.followup.closed_at is None:  # reopened meanwhile
+        await ask(update, context, context.t("review.redo_instead"))
         return END
     events = await context.repos.oversight.history(item.kind, item.id)
     if events and events[-1].action == "returned":
@@ -240,7 +262,7 @@ def register(app: Application) -> None:
     text = private & filters.TEXT & ~filters.COMMAND
     register_links(app)
     app.add_handler(
-        ConversationHandler(
+        Conversation(
             entry_points=[
                 CallbackQueryHandler(return_asked, pattern=r"^review:ret:"),
                 CallbackQueryHandler(resubmit_asked, pattern=r"^review:resub:"),

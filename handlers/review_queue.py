@@ -1,7 +1,8 @@
 """The review queue (核实) of township and district admins: what waits for a first check
 (of the last :data:`WINDOW_DAYS` days) and what was returned, each item with 已核实 / 退回
-buttons; and :func:`sync_corrections`, which notices reports corrected in /report after
-being returned and tells whoever returned them.
+buttons; and :func:`sync_corrections`, which notices reports corrected in /report and
+follow-ups closed again (in /followups, or on a visit) after being returned, marks them
+resubmitted and tells whoever returned them.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from handlers.review_view import (
     FLOW,
     Item,
     load,
+    may_look,
     may_review,
     may_see,
     parse_item,
     pictures,
+    resolution_of,
     show_item,
 )
 
@@ -135,7 +138,7 @@ async def browse(update: Update, context: CadreContext) -> None:
         text, rows = await home(update, context)
         await ask(update, context, text, keyboard(rows))
         return
-    item = await reviewable(update, context, arg)
+    item = await reviewable(update, context, arg, look=action == "item")
     if item is None:
         return
     note = ""
@@ -164,16 +167,23 @@ async def photos_pressed(update: Update, context: CadreContext) -> None:
     await pictures(update, context, item)
 
 
-async def reviewable(update: Update, context: CadreContext, arg: str) -> Item | None:
+async def reviewable(update: Update, context: CadreContext, arg: str, *, look: bool = False) -> Item | None:
+    """The item of a payload if the user may review it (``look``: may look at it); else None,
+    and the press is answered."""
     parsed = parse_item(arg)
     item = await load(context, *parsed) if parsed else None
-    if item is None or not await may_review(context, item):
+    allowed = may_look if look else may_review
+    if item is None or not await allowed(context, item):
         await update.callback_query.answer(context.t("review.not_yours"), show_alert=True)
         return None
     return item
 
 
-async def tell_reviewer(app: Application, item: Item, reviewer_id: int | None, note: str) -> None:
+async def tell_reviewer(
+    app: Application, item: Item, reviewer_id: int | None, note: str, *, redone: bool = False
+) -> None:
+    """Tell whoever returned ``item`` that it is back, with the author's note if any
+    (``redone``: a follow-up closed again, with what was done now)."""
     repos = app.services.repos  # type: ignore[attr-defined]
     reviewer = await repos.org.person(reviewer_id) if reviewer_id else None
     author = await repos.org.person(item.author_id)
@@ -181,11 +191,15 @@ async def tell_reviewer(app: Application, item: Item, reviewer_id: int | None, n
         return
     user = await repos.users.get(reviewer.telegram_id)
     t = app.services.catalogs.get(user.lang if user else None)  # type: ignore[attr-defined]
+    key = "review.to_reviewer_note" if note else "review.to_reviewer"
     if item.report is not None:
         what = t("review.what.report", number=item.id, day=t.short_date(item.report.fields.work_date))
     else:
-        what = t("review.what.followup", number=item.id, head=item.followup.household_head)  # type: ignore[union-attr]
-    key = "review.to_reviewer_note" if note else "review.to_reviewer"
+        f = item.followup
+        assert f is not None
+        what = t("review.what.followup", number=item.id, head=f.household_head)
+        if redone:
+            key, note = "review.to_reviewer_redone", resolution_of(t, f)
     text = t(key, what=what, author=author.name if author else "", note=note)
     await app.bot.send_message(reviewer.telegram_id, text,
                                reply_markup=keyboard([[(t("review.btn.look"), cb(FLOW, "item", item.code))]]))
@@ -193,9 +207,10 @@ async def tell_reviewer(app: Application, item: Item, reviewer_id: int | None, n
 
 async def sync_corrections(app: Application, now: datetime | None = None) -> int:
     """Reports corrected in /report after being returned: mark them resubmitted (at the time
-    of the correction, by its author) and tell whoever returned them. Returns how many."""
+    of the correction, by its author) and tell whoever returned them; the same for follow-ups
+    closed again (:func:`sync_followups`). Returns how many."""
     repos = app.services.repos  # type: ignore[attr-defined]
-    done = 0
+    done = await sync_followups(app)
     for report_id, change_id, returned_by, at, corrected_by in await repos.oversight.corrected_after_return():
         _, created = await repos.oversight.record_review(
             "report", report_id, "resubmitted", by=corrected_by, at=at, token=f"correction:{change_id}"
@@ -204,6 +219,24 @@ async def sync_corrections(app: Application, now: datetime | None = None) -> int
         if created and report is not None:
             item = Item("report", report_id, report.fields.unit_id, report.reporter_id, report=report)
             await tell_reviewer(app, item, returned_by, "")
+            done += 1
+    return done
+
+
+async def sync_followups(app: Application, followup_id: int | None = None) -> int:
+    """Follow-ups returned, reopened and closed again since (all, or only ``followup_id``):
+    mark each resubmitted (when and by whom it was closed again), once per return, and tell
+    whoever returned it what was done now. Returns how many."""
+    repos = app.services.repos  # type: ignore[attr-defined]
+    done = 0
+    for fid, returned_id, returned_by, at, closed_by in await repos.oversight.reclosed_after_return(followup_id):
+        _, created = await repos.oversight.record_review(
+            "followup", fid, "resubmitted", by=closed_by, at=at, token=f"reclosed:{returned_id}"
+        )
+        followup = await repos.visits.followup(fid)
+        if created and followup is not None:
+            item = Item("followup", fid, followup.village_id, closed_by, followup=followup)
+            await tell_reviewer(app, item, returned_by, "", redone=True)
             done += 1
     return done
 

@@ -2,6 +2,9 @@
 who may see and review it, and the "view in the bot" deep links of the ledger
 (``/start rpt_12``, ``/start fu_5``, ``/start vst_9``).
 
+A returned follow-up is open again (its member does it anew in /followups): admins still see
+it, with the earlier closing in its trail, but there is nothing to review until it is closed.
+
 Payload items are ``r<id>`` (report) and ``f<id>`` (follow-up).
 """
 
@@ -60,14 +63,19 @@ async def load(context: CadreContext, kind: str, item_id: int) -> Item | None:
     return Item(kind, item_id, followup.village_id, closer or followup.member_id, followup=followup)
 
 
-async def may_review(context: CadreContext, item: Item) -> bool:
-    """Admins of a unit above the item; a follow-up only once it has been closed."""
+async def may_look(context: CadreContext, item: Item) -> bool:
+    """Admins of a unit above the item (who review it once there is something to review)."""
     person = context.person
     if person is None or not person.is_admin:
         return False
+    return await context.repos.org.contains(person.unit_id, item.unit_id)
+
+
+async def may_review(context: CadreContext, item: Item) -> bool:
+    """Admins of a unit above the item; a follow-up only while it is closed."""
     if item.followup is not None and item.followup.closed_at is None:
         return False
-    return await context.repos.org.contains(person.unit_id, item.unit_id)
+    return await may_look(context, item)
 
 
 async def may_see(context: CadreContext, item: Item) -> bool:
@@ -86,10 +94,18 @@ def trail_lines(t: Translator, events: list[ReviewEvent], tz) -> list[str]:
         return [t("review.state.none")]
     lines = [t("review.trail_title")]
     for e in events:
-        key = "ledger.trail_comment" if e.comment else "ledger.trail"
+        comment = e.comment or (t("ledger.voice_note") if e.voice else "")
+        key = "ledger.trail_comment" if comment else "ledger.trail"
         at = e.at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-        lines.append("· " + t(key, at=at, by=e.by_name, action=t(f"ledger.review.{e.action}"), comment=e.comment))
+        lines.append("· " + t(key, at=at, by=e.by_name, action=t(f"ledger.review.{e.action}"), comment=comment))
     return lines
+
+
+def resolution_of(t: Translator, followup: FollowUp) -> str:
+    """What was done: the text, a voice note's mark, or "not written"."""
+    if followup.resolution:
+        return followup.resolution
+    return t("ledger.voice_note") if followup.resolution_voice else t("review.no_resolution")
 
 
 def item_text(t: Translator, item: Item, events: list[ReviewEvent], tz) -> str:
@@ -102,7 +118,7 @@ def item_text(t: Translator, item: Item, events: list[ReviewEvent], tz) -> str:
         body = t(
             "review.followup_detail", number=f.id, head=f.household_head, member=f.member_name,
             visited=t.short_date(f.visited_on), concern=concern_of(t, f), due=t.short_date(f.due_on),
-            closed=closed or t("review.not_closed"), resolution=f.resolution or t("review.no_resolution"),
+            closed=closed or t("review.not_closed"), resolution=resolution_of(t, f),
         )
     return body + "\n\n" + "\n".join(trail_lines(t, events, tz))
 
@@ -126,8 +142,11 @@ async def show_item(update: Update, context: CadreContext, item: Item, *, note: 
     rows: list[list[Button]] = []
     if await may_review(context, item):
         rows = review_buttons(t, item, events[-1].action if events else None)
-    elif item.report is not None and item.report.fields.photos:
-        rows = [[(t("review.btn.photos", count=len(item.report.fields.photos)), cb(FLOW, "pics", item.code))]]
+    else:
+        if item.report is not None and item.report.fields.photos:
+            rows = [[(t("review.btn.photos", count=len(item.report.fields.photos)), cb(FLOW, "pics", item.code))]]
+        if await may_look(context, item):  # e.g. a returned follow-up being done again
+            rows.append([(t("review.btn.home"), cb(FLOW, "home"))])
     return text, rows
 
 

@@ -37,6 +37,7 @@ from handlers import unit_picker
 from handlers.auth import requires
 from handlers.flow import (
     IDLE_MINUTES,
+    Conversation,
     answer,
     ask,
     draft_of,
@@ -220,7 +221,7 @@ def conversation() -> ConversationHandler:
     def button(callback, action: str) -> CallbackQueryHandler:
         return CallbackQueryHandler(callback, pattern=rf"^{FLOW}:{action}(:|$)")
 
-    return ConversationHandler(
+    return Conversation(
         entry_points=[button(new_pressed, "new"), button(edit_pressed, "edit_event")],
         states={
             RESUME: [button(resume_chosen, "resume")],

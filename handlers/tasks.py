@@ -32,6 +32,7 @@ from handlers import unit_picker
 from handlers.auth import requires
 from handlers.flow import (
     IDLE_MINUTES,
+    Conversation,
     answer,
     ask,
     draft_of,
@@ -294,7 +295,7 @@ def conversation() -> ConversationHandler:
         return CallbackQueryHandler(callback, pattern=rf"^{FLOW}:{action}(:|$)")
 
     private = filters.ChatType.PRIVATE
-    return ConversationHandler(
+    return Conversation(
         entry_points=[CommandHandler("newtask", start, filters=private)],
         states={
             RESUME: [button(resume_chosen, "resume")],

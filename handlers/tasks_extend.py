@@ -21,6 +21,7 @@ from bot.context import CadreContext
 from bot.rules.dates import parse_when
 from handlers.auth import requires
 from handlers.flow import (
+    Conversation,
     answer,
     ask,
     cb,
@@ -151,7 +152,7 @@ def extend_conversation() -> ConversationHandler:
     def button(callback, action: str) -> CallbackQueryHandler:
         return CallbackQueryHandler(callback, pattern=rf"^{EXTEND_FLOW}:{action}(:|$)")
 
-    return ConversationHandler(
+    return Conversation(
         entry_points=[button(extend_start, "start")],
         states={
             EXTEND: [MessageHandler(TEXT, extend_typed), button(extend_quick, "dl")],

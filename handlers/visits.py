@@ -32,6 +32,7 @@ from handlers import visit_save
 from handlers.auth import requires
 from handlers.flow import (
     IDLE_MINUTES,
+    Conversation,
     answer,
     draft_of,
     drop_draft,
@@ -221,7 +222,7 @@ def conversation() -> ConversationHandler:
     def button(callback, action: str) -> CallbackQueryHandler:
         return CallbackQueryHandler(callback, pattern=rf"^{FLOW}:{action}:")
 
-    return ConversationHandler(
+    return Conversation(
         entry_points=[CommandHandler("visit", start)],
         states={
             RESUME: [button(resume_chosen, "resume")],

@@ -24,6 +24,8 @@ from storage.org import Unit
 
 STAMP = "%Y-%m-%dT%H:%M:%SZ"
 ITEM_KINDS = ("report", "followup")
+# The steps record_review stores. The trail also holds 'closed' steps: a follow-up's closing
+# that was returned, kept when it was reopened (storage.visits.VisitsRepo.reopen_followup).
 ACTIONS = ("verified", "returned", "resubmitted")
 
 
@@ -94,6 +96,8 @@ class ReviewEvent:
     by_name: str
     comment: str
     at: datetime
+    voice: str | None = None  # a 'closed' step done by voice note: its Telegram file_id
+    visit_id: int | None = None  # a 'closed' step done on a visit: the visit
 
 
 _VILLAGE_COLS = "v.id, v.name, v.stars, t.id, COALESCE(t.name, '')"
@@ -127,13 +131,13 @@ def _pair(row: Sequence) -> HelpPair:
 
 
 _EVENT_COLS = (
-    "e.id, e.item_kind, e.item_id, e.action, e.by_person, COALESCE(p.name, ''), e.comment, e.at"
+    "e.id, e.item_kind, e.item_id, e.action, e.by_person, COALESCE(p.name, ''), e.comment, e.at, e.voice, e.visit_id"
 )
 _EVENT_FROM = "review_events e LEFT JOIN people p ON p.id = e.by_person"
 
 
 def _event(row: Sequence) -> ReviewEvent:
-    return ReviewEvent(row[0], row[1], row[2], row[3], row[4], row[5], row[6], unstamp(row[7]))  # type: ignore[arg-type]
+    return ReviewEvent(row[0], row[1], row[2], row[3], row[4], row[5], row[6], unstamp(row[7]), row[8], row[9])  # type: ignore[arg-type]
 
 
 class OversightRepo:
@@ -311,7 +315,8 @@ class OversightRepo:
 
         ``state``: ``pending`` (never reviewed, or resubmitted since it was returned; reports
         whose work is from ``since`` on, follow-ups closed from ``since`` on) or ``returned``
-        (waiting for their author, whatever their age). Reports deleted since are left out.
+        (waiting for their author, whatever their age; a returned follow-up is open again
+        until its member closes it anew). Reports deleted since are left out.
         """
         if kind not in ITEM_KINDS or state not in ("pending", "returned"):
             raise ValueError(f"bad queue {kind}/{state}")
@@ -328,12 +333,12 @@ class OversightRepo:
         else:
             source = (
                 "FROM followups x JOIN households h ON h.id = x.household_id"
-                " LEFT JOIN last ON last.item_id = x.id WHERE x.closed_at IS NOT NULL"
-                " AND h.village_id IN (SELECT id FROM tree) AND " + cond.format(age="x.closed_at >= :since")
+                " LEFT JOIN last ON last.item_id = x.id WHERE h.village_id IN (SELECT id FROM tree) AND "
+                + cond.format(age="x.closed_at IS NOT NULL AND x.closed_at >= :since")
             )
-            order = "x.closed_at DESC, x.id DESC"
+            order = "COALESCE(x.closed_at, last.at) DESC, x.id DESC"
         head = (
-            f"{_SUBTREE}, last AS (SELECT item_id, action FROM review_events WHERE id IN"
+            f"{_SUBTREE}, last AS (SELECT item_id, action, at FROM review_events WHERE id IN"
             " (SELECT MAX(id) FROM review_events WHERE item_kind = :kind GROUP BY item_id))"
         )
         params = {"unit": unit_id, "kind": kind, "since": since.isoformat(), "limit": limit, "offset": offset}
@@ -363,6 +368,33 @@ class OversightRepo:
                           AND c2.action = 'correct' AND c2.changed_at >= e.at)
             ORDER BY c.id
             """
+        )
+        return [(r[0], r[1], r[2], unstamp(r[3]), r[4]) for r in rows]  # type: ignore[misc]
+
+    async def reclosed_after_return(
+        self, followup_id: int | None = None
+    ) -> list[tuple[int, int, int | None, datetime, int]]:
+        """Follow-ups returned, reopened and closed again since, not yet marked resubmitted
+        (all of them, or only ``followup_id``): (follow-up id, the 'returned' step's id, who
+        returned it, when closed again, who closed it).
+
+        Reopened means the 'returned' step follows a 'closed' step (both stored by
+        :meth:`storage.visits.VisitsRepo.reopen_followup`); a follow-up returned before
+        reopening existed is still closed and is left out.
+        """
+        rows = await self.db.fetchall(
+            """
+            SELECT f.id, e.id, e.by_person, f.closed_at, f.closed_by
+            FROM review_events e JOIN followups f ON f.id = e.item_id
+            WHERE e.item_kind = 'followup' AND e.action = 'returned' AND f.closed_at IS NOT NULL
+              AND (:one IS NULL OR f.id = :one)
+              AND e.id = (SELECT MAX(id) FROM review_events m WHERE m.item_kind = 'followup'
+                          AND m.item_id = e.item_id)
+              AND (SELECT p.action FROM review_events p WHERE p.item_kind = 'followup'
+                   AND p.item_id = e.item_id AND p.id < e.id ORDER BY p.id DESC LIMIT 1) = 'closed'
+            ORDER BY e.id
+            """,
+            {"one": followup_id},
         )
         return [(r[0], r[1], r[2], unstamp(r[3]), r[4]) for r in rows]  # type: ignore[misc]
 

@@ -6,7 +6,8 @@ coverage rules need). Days are local calendar days (``date``); moments are aware
 ``datetime`` values stored as UTC text.
 
 For the scheduler: :meth:`VisitsRepo.followups_due` lists open follow-ups due by a moment
-(with the member's Telegram id), :meth:`VisitsRepo.close_followup` closes one.
+(with the member's Telegram id), :meth:`VisitsRepo.close_followup` closes one. For review:
+:meth:`VisitsRepo.reopen_followup` reopens a returned one, keeping its closing in the trail.
 """
 
 from __future__ import annotations
@@ -397,6 +398,7 @@ class FollowUp:
     due_at: datetime
     closed_at: datetime | None
     resolution: str | None
+    resolution_voice: str | None = None  # what was done, said in a voice note (its file_id)
 
     def overdue(self, now: datetime) -> bool:
         return self.closed_at is None and self.due_at < now
@@ -432,7 +434,8 @@ _VISIT_COLS = (
 )
 _FU_COLS = (
     "f.id, f.visit_id, f.household_id, h.head, h.village_id, f.member_id, p.name,"
-    " v.concern_text, v.concern_voice, v.visited_on, f.due_on, f.due_at, f.closed_at, f.resolution"
+    " v.concern_text, v.concern_voice, v.visited_on, f.due_on, f.due_at, f.closed_at, f.resolution,"
+    " f.resolution_voice"
 )
 _FU_FROM = (
     "followups f JOIN households h ON h.id = f.household_id"
@@ -450,7 +453,7 @@ def _followup(row: Sequence) -> FollowUp:
         row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8],
         date.fromisoformat(row[9]), date.fromisoformat(row[10]),
         from_utc_text(row[11]),  # type: ignore[arg-type]
-        from_utc_text(row[12]), row[13],
+        from_utc_text(row[12]), row[13], row[14],
     )
 
 
@@ -602,6 +605,55 @@ class VisitsRepo:
                 (to_utc_text(closed_at), by_person_id, text, voice, followup_id),
             )
             return cur.rowcount == 1
+
+    async def reopen_followup(
+        self,
+        followup_id: int,
+        *,
+        by: int | None = None,
+        at: datetime | None = None,
+        reason: str = "",
+        token: str | None = None,
+    ) -> bool:
+        """A reviewer returns a closed follow-up: reopen it so that its member does it again.
+
+        One transaction: the closing (who closed it, when, what was done: text or a voice
+        note, on which visit) is appended to the review trail as a ``closed`` step, then the ``returned`` step
+        (``by`` the reviewer ``at`` a moment, default now, with ``reason``; stored once per
+        ``token``), then the closing is cleared. False, and nothing stored, if the follow-up is
+        not closed or the token was stored already (a double tap).
+        """
+        when = to_utc_text(at or datetime.now(UTC))
+        async with self.db.transaction() as conn:
+            if token is not None:
+                async with conn.execute("SELECT 1 FROM review_events WHERE token = ?", (token,)) as cur:
+                    if await cur.fetchone() is not None:
+                        return False
+            async with conn.execute(
+                "SELECT closed_at, closed_by, resolution, resolution_voice, closed_visit_id FROM followups"
+                " WHERE id = ? AND closed_at IS NOT NULL",
+                (followup_id,),
+            ) as cur:
+                closing = await cur.fetchone()
+            if closing is None:
+                return False
+            closed_at, closed_by, text, voice, visit_id = closing
+            await conn.execute(
+                "INSERT INTO review_events (item_kind, item_id, action, by_person, comment, at, voice, visit_id)"
+                " VALUES ('followup', ?, 'closed', ?, ?, ?, ?, ?)",
+                (followup_id, closed_by, text or "", closed_at, voice, visit_id),
+            )
+            await conn.execute(
+                "INSERT INTO review_events (item_kind, item_id, action, by_person, comment, at, token)"
+                " VALUES ('followup', ?, 'returned', ?, ?, ?, ?)",
+                (followup_id, by, reason, when, token),
+            )
+            await conn.execute(
+                "UPDATE followups SET closed_at = NULL, closed_by = NULL, closed_visit_id = NULL,"
+                " resolution = NULL, resolution_voice = NULL WHERE id = ?",
+                (followup_id,),
+            )
+        return True
 
     # -- coverage -------------------------------------------------------------------------
     async def coverage_input(self, village_ids: Iterable[int], *, today: date) -> CoverageInput:

@@ -45,3 +45,17 @@ async def test_text_that_looks_like_an_invite_code_stays_in_the_conversation(sim
     assert not any("邀请码" in r for r in replies)
     assert sim.app.user_data[TOWNSHIP_ADMIN]["newtask"]["title"] == "ABCD2345"
     assert "哪些单位负责" in replies[0]  # and the conversation went on to its next question
+
+
+async def test_starting_a_conversation_closes_the_one_left_open(sim: Simulator, org: Org) -> None:
+    """/report (registered before /newtask) started in the middle of /newtask: once the report
+    is cancelled, later text is not swallowed as the forgotten task's title."""
+    from tests.conftest import TOWNSHIP_ADMIN
+
+    await sim.send("/newtask", TOWNSHIP_ADMIN)
+    await sim.send("/report", TOWNSHIP_ADMIN)
+    await sim.send("/cancel", TOWNSHIP_ADMIN)
+    (reply,) = texts(await sim.send("整顿摘帽", TOWNSHIP_ADMIN))
+    assert "没看懂" in reply
+    (offer,) = texts(await sim.send("/newtask", TOWNSHIP_ADMIN))  # its draft is still offered
+    assert "任务名称" in offer or any("继续" in b["text"] or "接着" in b["text"] for b in sim.last_keyboard(TOWNSHIP_ADMIN)[1])

@@ -1,6 +1,7 @@
 """Review (核实): an admin verifies or returns a report or a closed follow-up; the author gets
 it back, corrects it in the /report conversation (or resubmits with a note) and the admin
-checks it again. Every step is kept and shows in the ledger."""
+checks it again. A returned follow-up is reopened and done again in /followups. Every step
+is kept and shows in the ledger."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from bot.simulator import Simulator, texts
 from handlers.export_sheets import LedgerRequest, write_ledger
 from handlers.review_queue import sync_corrections
 from storage.reports import ReportFields, ReportPhoto
-from storage.visits import NewVisit
+from storage.visits import Closing, NewVisit
 from tests.conftest import DISTRICT_ADMIN, MEMBER, OTHER_MEMBER, SECRETARY, TOWNSHIP_ADMIN, Org
 from tests.test_ledger import TZ, local
 
@@ -103,11 +104,25 @@ async def test_return_correct_resubmit_and_verify_end_to_end(sim: Simulator, org
     )
 
 
-async def test_a_followup_is_returned_and_resubmitted_with_a_note(sim: Simulator, org: Org) -> None:
+def at(sim: Simulator, moment: datetime) -> None:
+    sim.clock = lambda: moment.timestamp()
+    sim.app.services.extras["clock"] = lambda: moment
+
+
+async def return_followup(sim: Simulator, fid: int, reason: str = "诉求尚未真正解决") -> list:
+    """The township admin returns the follow-up from its screen; the calls of 确认退回."""
+    await sim.click(f"review:item:f{fid}", TOWNSHIP_ADMIN)
+    await sim.press("退回", TOWNSHIP_ADMIN)
+    await sim.send(reason, TOWNSHIP_ADMIN)
+    return await sim.press("确认退回", TOWNSHIP_ADMIN)
+
+
+async def test_a_returned_followup_is_reopened_done_again_and_verified_end_to_end(
+    sim: Simulator, org: Org, tmp_path: Path
+) -> None:
     repos = sim.app.services.repos
-    fid = await a_closed_followup(sim, org)
-    sim.clock = lambda: NOW.timestamp()
-    sim.app.services.extras["clock"] = lambda: NOW
+    fid = await a_closed_followup(sim, org)  # closed by 李党员 on 11-15 09:00
+    at(sim, NOW)
     await sim.send("/review", TOWNSHIP_ADMIN)
     await sim.press("待核实的诉求办结", TOWNSHIP_ADMIN)
     shown = texts(await sim.press("王大山", TOWNSHIP_ADMIN))[-1]
@@ -115,22 +130,155 @@ async def test_a_followup_is_returned_and_resubmitted_with_a_note(sim: Simulator
     await sim.press("退回", TOWNSHIP_ADMIN)
     await sim.press("诉求尚未真正解决", TOWNSHIP_ADMIN)
     calls = await sim.press("确认退回", TOWNSHIP_ADMIN)
+
+    # the member gets the reason and one button into the /followups closing step
     to_member = [c for c in calls if c.chat_id == MEMBER]
-    assert "王大山家诉求的办结情况" in to_member[0].text and "诉求尚未真正解决" in to_member[0].text
-    # another member cannot resubmit it
-    calls = await sim.click(f"review:resub:f{fid}", OTHER_MEMBER)
+    assert len(to_member) == 1
+    assert "王大山家诉求的办结情况" in to_member[0].text and "理由:诉求尚未真正解决" in to_member[0].text
+    assert "已重新打开" in to_member[0].text
+    assert keyboard_data(to_member) == [f"followup:redo:{fid}"]
+    admin_view = texts(calls)[-1]
+    assert "已退回,这件诉求已重新打开,并已通知李党员重新办理" in admin_view
+    assert "尚未办结" in admin_view and "已核实" not in keyboard_data(calls)
+    assert f"review:ok:f{fid}" not in keyboard_data(calls)  # nothing to verify while it is open
+
+    # it is open again, and its earlier closing is kept in the trail
+    followup = await repos.visits.followup(fid)
+    assert followup.closed_at is None and followup.resolution is None
+    assert [f.id for f in await repos.visits.open_followups(member_id=org.member.id)] == [fid]
+    assert [(e.action, e.by_name, e.comment) for e in await repos.oversight.history("followup", fid)] == [
+        ("closed", "李党员", "已联系施工队修好"), ("returned", "钱镇长", "诉求尚未真正解决"),
+    ]
+    home = texts(await sim.send("/review", TOWNSHIP_ADMIN))[0]
+    assert "诉求办结 0 件" in home and "等待重新提交:1 件" in home
+    await sim.press("已退回的诉求", TOWNSHIP_ADMIN)
+    shown = texts(await sim.press("王大山", TOWNSHIP_ADMIN))[-1]
+    assert "李党员 已办结:已联系施工队修好" in shown and "钱镇长 已退回:诉求尚未真正解决" in shown
+    calls = await sim.click(f"review:ok:f{fid}", TOWNSHIP_ADMIN)  # a forged 已核实 while it is open
+    assert any("不归您核实" in str(c.params.get("text")) for c in calls)
+
+    # the member does it again through the same conversation as closing it
+    asked = texts(await sim.press("重新办理", MEMBER))[-1]
+    assert "王大山家「屋顶漏雨」被退回了,理由:诉求尚未真正解决" in asked
+    assert "上次说的办理情况:已联系施工队修好" in asked and "这次办了什么" in asked
+    later = local(2026, 11, 21, 15)
+    at(sim, later)
+    calls = await sim.send("又去看了,屋顶已经不漏了", MEMBER)
+    assert "已重新办结:王大山家「屋顶漏雨」,已重新提交给乡镇核实" in texts([c for c in calls if c.chat_id == MEMBER])[0]
+    told = [c for c in calls if c.chat_id == TOWNSHIP_ADMIN]
+    assert len(told) == 1
+    assert "李党员重新办理了王大山家诉求的办结情况" in told[0].text
+    assert "办理情况:又去看了,屋顶已经不漏了" in told[0].text
+    assert keyboard_data(told) == [f"review:item:f{fid}"]
+    followup = await repos.visits.followup(fid)
+    assert followup.closed_at == later and followup.resolution == "又去看了,屋顶已经不漏了"
+    assert await sync_corrections(sim.app) == 0  # marked resubmitted once, already
+
+    # the admin checks it again and verifies it
+    shown = texts(await sim.press("查看并核实", TOWNSHIP_ADMIN))[-1]
+    assert "办理结果:又去看了,屋顶已经不漏了" in shown and "李党员 已重新提交" in shown
+    assert texts(await sim.press("已核实", TOWNSHIP_ADMIN))[-1].startswith("✅ 已核实")
+    assert [e.action for e in await repos.oversight.history("followup", fid)] == [
+        "closed", "returned", "resubmitted", "verified",
+    ]
+    assert "诉求办结 0 件" in texts(await sim.send("/review", TOWNSHIP_ADMIN))[0]
+    # the old button does nothing more
+    calls = await sim.click(f"followup:redo:{fid}", MEMBER)
+    assert any("已经办结了" in str(c.params.get("text")) for c in calls)
+
+    # the ledger shows the whole loop in the follow-up's row
+    path = tmp_path / "l.xlsx"
+    write_ledger(repos.db.path, LedgerRequest(org.township.id, date(2026, 11, 1), date(2026, 12, 1), TZ, later),
+                 Catalogs().get("zh_CN"), path)
+    sheet = openpyxl.load_workbook(path)["诉求跟进办理"]
+    header = [c.value for c in sheet[1]]
+    row = dict(zip(header, [c.value for c in sheet[2]], strict=True))
+    assert row["状态"] == "已办结" and row["办理结果"] == "又去看了,屋顶已经不漏了"
+    assert row["审核状态"] == "已核实"
+    assert row["审核记录"] == (
+        "2026-11-15 09:00 李党员 已办结:已联系施工队修好\n"
+        "2026-11-21 10:00 钱镇长 已退回:诉求尚未真正解决\n"
+        "2026-11-21 15:00 李党员 已重新提交\n"
+        "2026-11-21 15:00 钱镇长 已核实"
+    )
+
+
+async def test_only_the_member_or_their_secretary_may_do_a_returned_followup_again(sim: Simulator, org: Org) -> None:
+    repos = sim.app.services.repos
+    fid = await a_closed_followup(sim, org)
+    at(sim, NOW)
+    await return_followup(sim, fid)
+    # a forged payload from a member of another village is refused, and what they type next
+    # is not taken as what was done
+    calls = await sim.click(f"followup:redo:{fid}", OTHER_MEMBER)
+    assert [c.params.get("text") for c in calls if c.method == "answerCallbackQuery"] == ["这条跟进事项不归您管,不能办结。"]
+    await sim.send("我来办结", OTHER_MEMBER)
+    calls = await sim.click(f"followup:redo:{fid}", TOWNSHIP_ADMIN)  # not a member at all
+    assert any("仅限" in str(c.params.get("text")) for c in calls)
+    calls = await sim.click("followup:redo:x1", MEMBER)  # garbage
+    assert any("不归您管" in str(c.params.get("text")) for c in calls)
+    assert (await repos.visits.followup(fid)).closed_at is None
+    assert [e.action for e in await repos.oversight.history("followup", fid)] == ["closed", "returned"]
+    # the old "resubmit with a note" button (of follow-ups returned before) points to the redo
+    calls = await sim.click(f"review:resub:f{fid}", MEMBER)
+    assert any("重新办理" in str(c.params.get("text")) for c in calls)
+    # the village secretary may: by voice this time
+    assert "被退回了" in texts(await sim.click(f"followup:redo:{fid}", SECRETARY))[-1]
+    calls = await sim.voice(SECRETARY)
+    assert "已重新提交给乡镇核实" in texts(calls)[0]
+    told = [c for c in calls if c.chat_id == TOWNSHIP_ADMIN]
+    assert "孙书记重新办理了" in told[0].text and "办理情况:[语音]" in told[0].text
+    history = await repos.oversight.history("followup", fid)
+    assert [(e.action, e.by_name) for e in history][-1] == ("resubmitted", "孙书记")
+
+
+async def test_a_returned_followup_closed_again_on_a_visit_is_resubmitted_by_the_sync(sim: Simulator, org: Org) -> None:
+    repos = sim.app.services.repos
+    fid = await a_closed_followup(sim, org)
+    at(sim, NOW)
+    await return_followup(sim, fid, "请写清楚找的哪个施工队")
+    assert await sync_corrections(sim.app) == 0  # still open: nothing to resubmit
+    followup = await repos.visits.followup(fid)
+    await repos.visits.save(NewVisit(
+        token="v2", member_id=org.member.id, household_id=followup.household_id, visited_on=date(2026, 11, 21),
+        roles=("survey",), outcome="solved", closes=(Closing(fid, text="镇上的李师傅来修的"),)),
+        now=local(2026, 11, 21, 16))
+    before = len(sim.api.calls)
+    assert await sync_corrections(sim.app) == 1
+    told = [c for c in sim.api.calls[before:] if c.chat_id == TOWNSHIP_ADMIN]
+    assert len(told) == 1 and "办理情况:镇上的李师傅来修的" in told[0].text
+    assert await sync_corrections(sim.app) == 0
+    history = await repos.oversight.history("followup", fid)
+    assert [e.action for e in history] == ["closed", "returned", "resubmitted"]
+    assert history[-1].at == local(2026, 11, 21, 16) and history[-1].by_name == "李党员"
+    assert "诉求办结 1 件" in texts(await sim.send("/review", TOWNSHIP_ADMIN))[0]
+    # returned a second time: the second closing joins the trail too
+    await return_followup(sim, fid, "还要附上维修单")
+    assert [(e.action, e.comment) for e in await repos.oversight.history("followup", fid)] == [
+        ("closed", "已联系施工队修好"), ("returned", "请写清楚找的哪个施工队"), ("resubmitted", ""),
+        ("closed", "镇上的李师傅来修的"), ("returned", "还要附上维修单"),
+    ]
+
+
+async def test_a_followup_returned_before_reopening_existed_is_resubmitted_with_a_note(sim: Simulator, org: Org) -> None:
+    """Follow-ups returned by an earlier version stayed closed: their 重新提交 button still works."""
+    repos = sim.app.services.repos
+    fid = await a_closed_followup(sim, org)
+    at(sim, NOW)
+    await repos.oversight.record_review("followup", fid, "returned", by=org.township_admin.id, at=NOW,
+                                        comment="诉求尚未真正解决")
+    calls = await sim.click(f"review:resub:f{fid}", OTHER_MEMBER)  # not theirs
     assert any("不归您" in str(c.params.get("text")) for c in calls)
-    asked = texts(await sim.press("重新提交", MEMBER))[-1]
+    asked = texts(await sim.click(f"review:resub:f{fid}", MEMBER))[-1]
     assert "退回理由:诉求尚未真正解决" in asked
     calls = await sim.send("又去看了,屋顶已经不漏了", MEMBER)
     assert "已重新提交" in texts(calls)[-1]
     told = [c for c in calls if c.chat_id == TOWNSHIP_ADMIN]
     assert "李党员已重新提交" in told[0].text and "说明:又去看了,屋顶已经不漏了" in told[0].text
-    history = await repos.oversight.history("followup", fid)
-    assert [(e.action, e.comment) for e in history] == [
+    assert [(e.action, e.comment) for e in await repos.oversight.history("followup", fid)] == [
         ("returned", "诉求尚未真正解决"), ("resubmitted", "又去看了,屋顶已经不漏了"),
     ]
-    # pressing the old button again stores nothing more
+    assert await sync_corrections(sim.app) == 0  # never reopened: not taken for a new closing
     calls = await sim.click(f"review:resub:f{fid}", MEMBER)
     assert any("不需要重新提交" in str(c.params.get("text")) for c in calls)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.simulator import Simulator, texts
+from storage.visits import Closing, NewVisit
 from tests.conftest import MEMBER, OTHER_MEMBER, SECRETARY, Org
 from tests.test_visits import NOW, SH, TODAY, add_households, at, keyboard_labels, log_visit
 
@@ -87,3 +88,42 @@ async def test_followups_due_and_close_for_the_scheduler(sim: Simulator, org: Or
     assert closed.resolution == "已修好" and closed.closed_at == NOW
     await sim.app.services.repos.households.set_archived(zhao.id, True)
     assert [d.household_head for d in await repo.followups_due(NOW + timedelta(days=4))] == ["张三"]
+
+
+
+async def test_reopening_keeps_the_closing_in_the_trail_once(sim: Simulator, org: Org) -> None:
+    """A reviewer returns a closed follow-up: it is open again (lists and reminders see it),
+    and the closing it had (text or voice, on which visit) stays in the review trail."""
+    zhang, li, _ = await seed(sim, org)
+    repos = sim.app.services.repos
+    repo = repos.visits
+    fid = next(f.id for f in await repo.open_followups(member_id=org.member.id) if f.household_id == li.id)
+    assert not await repo.reopen_followup(fid, by=org.township_admin.id, at=NOW)  # open: nothing to reopen
+    saved = await repo.save(NewVisit(
+        token="again", member_id=org.member.id, household_id=li.id, visited_on=TODAY, roles=("survey",),
+        outcome="solved", closes=(Closing(fid, voice="vf1"),)), now=NOW - timedelta(hours=2))
+    returned_at = NOW + timedelta(hours=1)
+    assert await repo.reopen_followup(fid, by=org.township_admin.id, at=returned_at, reason="没说清楚", token="t1")
+    assert not await repo.reopen_followup(fid, by=org.township_admin.id, at=returned_at, reason="没说清楚", token="t1")
+    reopened = await repo.followup(fid)
+    assert reopened.closed_at is None and reopened.resolution is None and reopened.resolution_voice is None
+    assert fid in {d.followup_id for d in await repo.followups_due(NOW)}  # overdue again: reminded again
+    closed, returned = await repos.oversight.history("followup", fid)
+    assert (closed.action, closed.by_name, closed.comment, closed.voice, closed.visit_id, closed.at) == (
+        "closed", "李党员", "", "vf1", saved.visit.id, NOW - timedelta(hours=2),
+    )
+    assert (returned.action, returned.by_name, returned.comment, returned.at) == ("returned", "钱镇长", "没说清楚", returned_at)
+    # the member sees it in /followups again; closing it from the list asks it as a redo
+    (listing,) = texts(await sim.send("/followups", MEMBER))
+    assert "屋顶漏雨" in listing and "共 2 项" in listing
+    (q,) = texts(await sim.press("办结第1项", MEMBER))
+    assert "被退回了,理由:没说清楚" in q and "上次说的办理情况:[语音]" in q
+    done = texts([c for c in await sim.send("补好了,拍了照片给书记", MEMBER) if c.chat_id == MEMBER])[0]
+    assert "已重新办结:李四家「屋顶漏雨」" in done
+    assert [e.action for e in await repos.oversight.history("followup", fid)] == ["closed", "returned", "resubmitted"]
+    # an ordinary follow-up closes as before, with nothing in a review trail
+    await sim.send("/followups", MEMBER)
+    (q,) = texts(await sim.press("办结第1项", MEMBER))
+    assert "张三家" in q and "退回" not in q
+    assert "已办结:张三家" in texts(await sim.send("递交了低保申请", MEMBER))[0]
+    assert [f for f in await repo.open_followups() if f.household_id == zhang.id] == []
