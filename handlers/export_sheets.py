@@ -94,9 +94,10 @@ class Sheets:
             return t("ledger.review.none"), ""
         lines = []
         for s in steps:
-            key = "ledger.trail_comment" if s.comment else "ledger.trail"
+            comment = s.comment or (t("ledger.voice_note") if s.voice else "")
+            key = "ledger.trail_comment" if comment else "ledger.trail"
             lines.append(t(key, at=self.local(s.at), by=s.by_name, action=t(f"ledger.review.{s.action}"),
-                           comment=s.comment))
+                           comment=comment))
         return t(f"ledger.review.{reviewed[-1]}"), "\n".join(lines)
 
     # -- clean-up reports ---------------------------------------------------------------------

@@ -24,6 +24,7 @@ class ReviewStep:
     at: str  # UTC text
     by_name: str
     comment: str
+    voice: bool = False  # the step carried a voice note (a returned closing answered by voice)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +112,8 @@ _RS, _US = "\x1e", "\x1f"
 def _trail(kind: str, id_expr: str) -> str:
     return (
         "(SELECT group_concat(step, char(30)) FROM (SELECT e.action || char(31) || e.at"
-        " || char(31) || COALESCE(rp.name, '') || char(31) || e.comment AS step"
+        " || char(31) || COALESCE(rp.name, '') || char(31) || e.comment"
+        " || char(31) || (e.voice IS NOT NULL) AS step"
         f" FROM review_events e LEFT JOIN people rp ON rp.id = e.by_person"
         f" WHERE e.item_kind = '{kind}' AND e.item_id = {id_expr} ORDER BY e.id))"
     )
@@ -120,7 +122,11 @@ def _trail(kind: str, id_expr: str) -> str:
 def _steps(text: str | None) -> tuple[ReviewStep, ...]:
     if not text:
         return ()
-    return tuple(ReviewStep(*step.split(_US, 3)) for step in text.split(_RS))
+    steps = []
+    for step in text.split(_RS):
+        action, at, by_name, comment, voice = step.split(_US, 4)
+        steps.append(ReviewStep(action, at, by_name, comment, voice == "1"))
+    return tuple(steps)
 
 
 # Townships and villages: a unit's village (itself, or the village above a grid) and township.

@@ -232,6 +232,25 @@ async def test_only_the_member_or_their_secretary_may_do_a_returned_followup_aga
     assert [(e.action, e.by_name) for e in history][-1] == ("resubmitted", "孙书记")
 
 
+async def test_a_closing_by_voice_that_was_returned_shows_as_voice_in_the_ledger(
+    sim: Simulator, org: Org, tmp_path: Path
+) -> None:
+    repos = sim.app.services.repos
+    fid = await a_closed_followup(sim, org)
+    at(sim, NOW)
+    await return_followup(sim, fid)
+    await sim.click(f"followup:redo:{fid}", MEMBER)
+    await sim.voice(MEMBER)  # done again, by voice
+    await return_followup(sim, fid, "语音听不清,请写几句")
+    path = tmp_path / "v.xlsx"
+    write_ledger(repos.db.path, LedgerRequest(org.township.id, date(2026, 11, 1), date(2026, 12, 1), TZ, NOW),
+                 Catalogs().get("zh_CN"), path)
+    sheet = openpyxl.load_workbook(path)["诉求跟进办理"]
+    row = dict(zip([c.value for c in sheet[1]], [c.value for c in sheet[2]], strict=True))
+    trail = row["审核记录"].splitlines()
+    assert [line.split(" ", 3)[3] for line in trail][-2:] == ["已办结:[语音]", "已退回:语音听不清,请写几句"]
+
+
 async def test_a_returned_followup_closed_again_on_a_visit_is_resubmitted_by_the_sync(sim: Simulator, org: Org) -> None:
     repos = sim.app.services.repos
     fid = await a_closed_followup(sim, org)
