@@ -40,13 +40,13 @@ DEADLINE_HINTS = {
 
 # -- shared phrases -------------------------------------------------------------------------
 def moment(t: Translator, value: datetime, zone: tzinfo) -> str:
-    """A date in full with its time: 2026年11月30日星期一 23:59."""
+    """A date in full with its time (the language's full date, then HH:MM)."""
     local = value.astimezone(zone)
     return t("task.moment", date=t.date(local.date()), time=f"{local:%H:%M}")
 
 
 def left(t: Translator, deadline: datetime, now: datetime) -> str:
-    """还有3天 / 今天截止 / 明天截止 / 已逾期2天."""
+    """Days left, due today, due tomorrow, or days overdue, in the user's language."""
     if now >= deadline:
         late = -days_left(deadline, now)
         return t.n("task.left.overdue", late) if late > 0 else t("task.left.passed")
@@ -70,7 +70,7 @@ def weekday_name(t: Translator, weekday: int) -> str:
 
 
 def describe_rule(t: Translator, rule: Rule) -> str:
-    """每月15日 14:30 / 每两个月的最后一天 9:00 / 每月第一个星期五 14:30 / 每周三 9:00."""
+    """A recurrence in words (monthly on a day, the last day every two months, the Nth weekday, weekly)."""
     every = rule.every
     suffix = "" if every == 1 else "_every"
     if rule.kind == MONTHLY_DAY:

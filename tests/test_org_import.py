@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.demo import DISTRICT, UNITS, roster_csv, seed_demo
+from bot.demo import demo_data, roster_csv, seed_demo
 from bot.rules.roster import parse_roster
 from bot.simulator import Simulator, texts
 from storage import Database, Repos
@@ -118,15 +118,15 @@ async def test_level_mismatch_and_missing_district(repos: Repos) -> None:
 async def test_the_demo_district_is_built_by_the_roster_import(repos: Repos) -> None:
     result = await seed_demo(repos, console_user=4242, console_name="测试书记")
     assert result.committed and not result.errors
-    district = (await repos.org.units_named(DISTRICT))[0]
+    district = (await repos.org.units_named(demo_data().district))[0]
     townships = await repos.org.children(district.id)
-    assert [t.name for t in townships] == [name for name, _ in UNITS]
+    assert [t.name for t in townships] == [name for name, _ in demo_data().units]
     villages = await repos.org.subtree(district.id, "village")
     assert len(villages) == 12 and all(v.stars for v in villages)
     secretary = await repos.org.person_by_telegram(4242)
     assert secretary is not None and secretary.role == "secretary" and secretary.name == "测试书记"
     first = await repos.org.unit(secretary.unit_id)
-    assert first is not None and first.name == UNITS[0][1][0]
+    assert first is not None and first.name == demo_data().units[0][1][0]
     members = await repos.org.people_in(district.id, "member")
     held = [await repos.org.households_held(m.id) for m in members]
     assert len(members) == 24 and all(5 <= n <= 10 for n in held)
