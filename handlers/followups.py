@@ -89,6 +89,14 @@ async def returned(context: CadreContext, followup: FollowUp) -> tuple[str, str]
     return events[-1].comment, earlier or context.t("review.no_resolution")
 
 
+async def returned_reasons(context: CadreContext, followups: list[FollowUp]) -> dict[int, str]:
+    """{id: the reviewer's reason} of the open follow-ups whose latest review step returned
+    them (one query for the whole page)."""
+    latest = await context.repos.oversight.latest("followup", [f.id for f in followups])
+    open_ids = {f.id for f in followups if f.closed_at is None}
+    return {fid: e.comment for fid, e in latest.items() if fid in open_ids and e.action == "returned"}
+
+
 async def may_close(context: CadreContext, followup: FollowUp) -> bool:
     person = context.person
     assert person is not None
@@ -109,7 +117,11 @@ async def show_list(update: Update, context: CadreContext, draft: dict[str, Any]
     rows, page = paged(buttons, int(draft.get("page", 0)), FLOW, t)
     draft["page"] = page
     shown = followups[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
-    lines = [followup_line(t, page * PAGE_SIZE + n, f, now, who=village_wide) for n, f in enumerate(shown, start=1)]
+    reasons = await returned_reasons(context, shown)
+    lines = [
+        followup_line(t, page * PAGE_SIZE + n, f, now, who=village_wide, returned=reasons.get(f.id))
+        for n, f in enumerate(shown, start=1)
+    ]
     overdue = sum(1 for f in followups if f.overdue(now))
     rows.append([(t("followups.btn.finish"), cb(FLOW, "finish"))])
     text = t.n("followups.header", len(followups), overdue=overdue) + "\n" + "\n".join(lines)

@@ -72,8 +72,29 @@ def concern_of(t: Translator, followup: FollowUp) -> str:
     return t("visit.concern.none_short")
 
 
-def followup_line(t: Translator, n: int, followup: FollowUp, now: datetime, *, who: bool = False) -> str:
-    """One numbered line: household, what was raised, due day, overdue by how many days."""
+RETURN_REASON_CHARS = 60  # a long reason is cut in a list; the closing step shows it whole
+
+
+def returned_note(t: Translator, reason: str) -> str:
+    """"   ↩︎ 被退回:<reason>,请重新办理" under a follow-up a reviewer returned."""
+    reason = reason.strip()
+    if not reason:
+        return t("visit.fu.returned_no_reason")
+    if len(reason) > RETURN_REASON_CHARS:
+        reason = reason[: RETURN_REASON_CHARS - 1] + "…"
+    return t("visit.fu.returned", reason=reason)
+
+
+def followup_line(
+    t: Translator, n: int, followup: FollowUp, now: datetime, *, who: bool = False, returned: str | None = None
+) -> str:
+    """One numbered line: household, what was raised, due day, overdue by how many days; with
+    ``returned`` (the reviewer's reason) a second line says it was returned and why."""
+    line = _followup_line(t, n, followup, now, who=who)
+    return line if returned is None else f"{line}\n{returned_note(t, returned)}"
+
+
+def _followup_line(t: Translator, n: int, followup: FollowUp, now: datetime, *, who: bool) -> str:
     today = now.date()
     due = t.short_date(followup.due_on)
     concern = concern_of(t, followup)

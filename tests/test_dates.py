@@ -252,6 +252,79 @@ def test_future_forms(text: str, expected: datetime | str, has_time: bool) -> No
     _check(parse_when(text, NOW, want="future"), expected, has_time)
 
 
+# ---------------------------------------------------------------- deadlines as notices write them
+
+
+@pytest.mark.parametrize(
+    ("now", "text", "want", "expected", "has_time"),
+    [
+        # before a holiday: the day before it, 23:59 for a deadline
+        (NOW, "国庆节前", "future", dl(2027, 9, 30), False),
+        (at(2026, 9, 1, 9), "国庆节前", "future", dl(2026, 9, 30), False),
+        (at(2026, 9, 1, 9), "国庆前", "future", dl(2026, 9, 30), False),
+        (at(2026, 9, 1, 9), "国庆节之前", "future", dl(2026, 9, 30), False),
+        (at(2026, 9, 30, 20), "国庆节前", "future", dl(2026, 9, 30), False),  # today
+        (at(2026, 10, 5, 9), "国庆节前", "future", dl(2027, 9, 30), False),  # rollover
+        (at(2026, 10, 1, 0, 5), "国庆前", "future", dl(2027, 9, 30), False),
+        (at(2026, 9, 1, 9), "2027年国庆节前", "future", dl(2027, 9, 30), False),
+        (at(2026, 9, 1, 9), "今年国庆节前", "future", dl(2026, 9, 30), False),
+        (NOW, "元旦前", "future", dl(2026, 12, 31), False),
+        (NOW, "元旦节前", "future", dl(2026, 12, 31), False),
+        (at(2027, 1, 1, 9), "元旦前", "future", dl(2027, 12, 31), False),
+        (NOW, "2027年元旦前", "future", dl(2026, 12, 31), False),  # eve of 2027-01-01
+        (NOW, "五一前", "future", dl(2027, 4, 30), False),
+        (at(2026, 3, 2, 9), "五一前", "future", dl(2026, 4, 30), False),
+        (at(2026, 3, 2, 9), "劳动节前", "future", dl(2026, 4, 30), False),
+        (at(2026, 3, 2, 9), "五一劳动节前", "future", dl(2026, 4, 30), False),
+        (at(2026, 3, 2, 9), "五一节之前", "future", dl(2026, 4, 30), False),
+        # Spring Festival 2027 is 6 February, 2026's was 17 February
+        (NOW, "春节前", "future", dl(2027, 2, 5), False),
+        (NOW, "年前", "future", dl(2027, 2, 5), False),
+        (NOW, "过年前", "future", dl(2027, 2, 5), False),
+        (NOW, "明年春节前", "future", dl(2027, 2, 5), False),
+        (at(2026, 1, 10, 9), "春节前", "future", dl(2026, 2, 16), False),
+        (at(2026, 2, 17, 9), "春节前", "future", dl(2027, 2, 5), False),  # on the day
+        (at(2026, 2, 16, 9), "年前", "future", dl(2026, 2, 16), False),  # the eve itself
+        (NOW, "2026年春节前", "future", "past", False),
+        (NOW, "去年国庆节前", "future", "past", False),
+        (NOW, "2100年春节前", "future", "not_a_date", False),  # beyond lunardate
+        (NOW, "明年年前", "future", "not_a_date", False),
+        (NOW, "3年前", "future", "not_a_date", False),  # years ago: not a holiday
+        (NOW, "十一前", "future", "not_a_date", False),  # 11 what?
+        (NOW, "国庆节", "future", "not_a_date", False),  # only "before" is a deadline
+        # ... and for past dates the most recent such day
+        (NOW, "国庆节前", "past", at(2026, 9, 30), False),
+        (NOW, "元旦前", "past", "too_old", False),
+        (NOW, "春节前", "past", "too_old", False),
+        # 24点 / 24时 is the end of that day
+        (NOW, "12月31日24时", "future", at(2026, 12, 31, 23, 59), True),
+        (NOW, "12月31日24点前", "future", at(2026, 12, 31, 23, 59), True),
+        (NOW, "24点", "future", at(2026, 11, 22, 23, 59), True),
+        (NOW, "今晚24点", "future", at(2026, 11, 22, 23, 59), True),
+        (NOW, "明天24:00", "future", at(2026, 11, 23, 23, 59), True),
+        (NOW, "昨天24点", "past", at(2026, 11, 21, 23, 59), True),
+        (NOW, "24点半", "future", "not_a_date", False),
+        (NOW, "上午24点", "future", "not_a_date", False),
+        (NOW, "25点", "future", "not_a_date", False),
+        # 下班前 is 18:00 (end of the working day), 中午前 is 12:00
+        (NOW, "周五下班前", "future", at(2026, 11, 27, 18), True),
+        (NOW, "下周五下班之前", "future", at(2026, 11, 27, 18), True),
+        (NOW, "下班前", "future", at(2026, 11, 22, 18), True),
+        (at(2026, 11, 22, 18, 30), "下班前", "future", "past", True),  # never tomorrow
+        (NOW, "中午前", "future", at(2026, 11, 22, 12), True),
+        (NOW, "明天中午以前", "future", at(2026, 11, 23, 12), True),
+        (at(2026, 11, 22, 12, 0), "中午前", "future", "past", True),
+        (NOW, "明天中午", "future", dl(2026, 11, 23), False),  # no "before": the day
+        (NOW, "昨天下班前", "past", at(2026, 11, 21, 18), True),
+        (NOW, "下班", "future", "not_a_date", False),
+    ],
+)
+def test_notice_deadlines(
+    now: datetime, text: str, want: str, expected: datetime | str, has_time: bool
+) -> None:
+    _check(parse_when(text, now, want=want, max_age_days=60), expected, has_time)  # type: ignore[arg-type]
+
+
 # ---------------------------------------------------------------- boundaries
 
 

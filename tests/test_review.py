@@ -203,6 +203,44 @@ async def test_a_returned_followup_is_reopened_done_again_and_verified_end_to_en
     )
 
 
+async def test_followups_lists_mark_a_returned_followup_with_the_reason(sim: Simulator, org: Org) -> None:
+    """In /followups a follow-up a reviewer returned says so (and why) under its line; an
+    ordinary open one does not; once done again it leaves the list and the mark with it."""
+    repos = sim.app.services.repos
+    fid = await a_closed_followup(sim, org)  # 王大山家「屋顶漏雨」
+    h = await repos.households.add(org.village.id, "陈小河", member_id=org.member.id)
+    await repos.visits.save(NewVisit(
+        token="v2", member_id=org.member.id, household_id=h.id, visited_on=date(2026, 11, 18),
+        roles=("survey",), outcome="follow_up", concern_text="想办医保", due_on=date(2026, 11, 30),
+        due_at=datetime.combine(date(2026, 11, 30), time(23, 59), TZ)), now=local(2026, 11, 18, 9))
+    at(sim, NOW)
+
+    listing = texts(await sim.send("/followups", MEMBER))[0]
+    assert "王大山家" not in listing and "陈小河家" in listing and "退回" not in listing
+
+    await return_followup(sim, fid, reason="群众反映屋顶还在漏,请再去看看")
+    listing = texts(await sim.send("/followups", MEMBER))[0].splitlines()
+    assert listing[0].startswith("待办的跟进事项共 2 项")
+    first = listing.index(next(line for line in listing if "王大山家:屋顶漏雨" in line))
+    assert listing[first + 1] == "   ↩︎ 被退回:群众反映屋顶还在漏,请再去看看,请重新办理"
+    other = next(line for line in listing if "陈小河家:想办医保" in line)
+    assert sum("被退回" in line for line in listing) == 1 and "退回" not in other
+    # the secretary's village-wide list marks it too; and English has its own words
+    assert "↩︎ 被退回:群众反映屋顶还在漏" in texts(await sim.send("/followups", SECRETARY))[0]
+    await sim.send("/lang", MEMBER)
+    await sim.click("lang:set:en", MEMBER)
+    english = texts(await sim.send("/followups", MEMBER))[-1]
+    assert "↩︎ Returned by the reviewer: 群众反映屋顶还在漏,请再去看看. Please do it again" in english
+
+    # done again: it leaves the list and so does the mark
+    await sim.send("/lang", MEMBER)
+    await sim.click("lang:set:zh_CN", MEMBER)
+    await sim.click(f"followup:redo:{fid}", MEMBER)
+    await sim.send("又去看了,已经补好了", MEMBER)
+    listing = texts(await sim.send("/followups", MEMBER))[0]
+    assert "王大山家" not in listing and "陈小河家" in listing and "退回" not in listing
+
+
 async def test_only_the_member_or_their_secretary_may_do_a_returned_followup_again(sim: Simulator, org: Org) -> None:
     repos = sim.app.services.repos
     fid = await a_closed_followup(sim, org)

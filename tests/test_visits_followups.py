@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bot.i18n import Catalogs
 from bot.simulator import Simulator, texts
+from handlers.visit_common import RETURN_REASON_CHARS, returned_note
 from storage.visits import Closing, NewVisit
 from tests.conftest import MEMBER, OTHER_MEMBER, SECRETARY, Org
 from tests.test_visits import NOW, SH, TODAY, add_households, at, keyboard_labels, log_visit
@@ -116,6 +118,7 @@ async def test_reopening_keeps_the_closing_in_the_trail_once(sim: Simulator, org
     # the member sees it in /followups again; closing it from the list asks it as a redo
     (listing,) = texts(await sim.send("/followups", MEMBER))
     assert "屋顶漏雨" in listing and "共 2 项" in listing
+    assert "↩︎ 被退回:没说清楚,请重新办理" in listing and listing.count("被退回") == 1
     (q,) = texts(await sim.press("办结第1项", MEMBER))
     assert "被退回了,理由:没说清楚" in q and "上次说的办理情况:[语音]" in q
     done = texts([c for c in await sim.send("补好了,拍了照片给书记", MEMBER) if c.chat_id == MEMBER])[0]
@@ -127,3 +130,11 @@ async def test_reopening_keeps_the_closing_in_the_trail_once(sim: Simulator, org
     assert "张三家" in q and "退回" not in q
     assert "已办结:张三家" in texts(await sim.send("递交了低保申请", MEMBER))[0]
     assert [f for f in await repo.open_followups() if f.household_id == zhang.id] == []
+
+
+def test_the_returned_note_without_a_reason_and_with_a_long_one() -> None:
+    t = Catalogs().get("zh_CN")
+    assert returned_note(t, "  ") == "   ↩︎ 被退回,请重新办理"
+    long = returned_note(t, "理" * 200)
+    assert long == "   ↩︎ 被退回:" + "理" * (RETURN_REASON_CHARS - 1) + "…,请重新办理"
+    assert returned_note(Catalogs().get("en"), "") == "   ↩︎ Returned by the reviewer. Please do it again"

@@ -33,8 +33,16 @@ Resolution rules (``today`` is the local date of ``now`` in ``tz``):
   1st for past; 上旬/中旬/下旬 = the 10th/20th/last day for future and the
   1st/11th/21st for past.  月底/本月底 = this month, 下月/下个月 = next month,
   上月 = last month.  年底/年末/今年底 = 31 December; 2024年底 = 31 Dec 2024.
+* Before a holiday (a deadline as government notices write it) is the day
+  before it, the nearest such day in the wanted direction: 国庆(节)前 = 30
+  September, 元旦前 = 31 December, 五一前/劳动节前 = 30 April, 春节前/过年前/年前
+  = the eve of the lunar new year (from the ``lunardate`` library; years it
+  does not cover are refused).  A year names the holiday's year: 2027年元旦前 is
+  2026-12-31, 明年春节前 the eve of next year's Spring Festival.
 * Times: 17:00, 3点, 3点半, 3点15(分), 3点1刻; 下午/傍晚/晚上/夜里 add 12 to
   hours 1..11, 中午 adds 12 to hours 1..2, 晚上12点 is refused as ambiguous.
+  24点/24时/24:00 is the end of the day, 23:59 of that day.  中午前 is 12:00
+  and 下班前 is 18:00 (the end of the working day); both are times.
   A bare hour (3点) is read on the 24-hour clock.  A time without a date is
   today (it never rolls over to tomorrow).  A part of the day without an hour
   (昨天下午) keeps only the date.
@@ -127,7 +135,14 @@ _SHORTHANDS = (
     ("礼拜日", "周日"),
     ("礼拜天", "周日"),
     ("周天", "周日"),
+    ("国庆节", "国庆"),
+    ("元旦节", "元旦"),
+    ("五一劳动节", "劳动节"),
+    ("五一节", "劳动节"),
 )
+# Parsing vocabulary (not user-facing text): 五一 (May Day) before "before",
+# renamed before Chinese numerals become digits (五一 would read as 51).
+_MAY_DAY = re.compile(r"五一(?=(?:之前|以前|前))")
 # Parsing vocabulary (not user-facing text): leading words meaning "by / on".
 _LEADING_FILLER = re.compile(r"^(?:截止到|截止|截至|到|于|在)")
 # Parsing vocabulary (not user-facing text): trailing words meaning "before / by".
@@ -149,6 +164,7 @@ def _normalize(text: str) -> str:
     s = re.sub(r"\s+", " ", s)
     for short, full in _SHORTHANDS:
         s = s.replace(short, full)
+    s = _MAY_DAY.sub("劳动节", s)
     return _numerals_to_digits(s)
 
 
@@ -192,6 +208,9 @@ _P_SLASH_MD = re.compile(r"(?P<m>\d{1,2})[/.](?P<d>\d{1,2})(?![\d/.])")
 _P_DAY_ONLY = re.compile(r"(?P<d>\d{1,2})(?:日|号)")
 _P_MONTH_PART = re.compile(rf"{_YEAR}?(?P<m>\d{{1,2}})月份?(?P<p>{_MONTH_PARTS})")
 _P_REL_MONTH_PART = re.compile(rf"(?P<rm>上上|上|本|这|下下|下)?个?月(?P<p>{_MONTH_PARTS})")
+# Parsing vocabulary (not user-facing text): holidays whose eve is a deadline.
+_HOLIDAYS = "国庆|元旦|劳动节|春节|过年|年"
+_P_HOLIDAY_EVE = re.compile(rf"{_YEAR}?(?P<h>{_HOLIDAYS})(?:之前|以前|前)")
 _P_YEAR_END = re.compile(r"(?:(?P<y>\d{4}|\d{2})|(?P<ry>[前去今本明后]))?年年?(?:底|末|终)")
 
 _P_TIME = re.compile(
@@ -199,6 +218,11 @@ _P_TIME = re.compile(
     r"(?:(?P<h>\d{1,2})(?::(?P<mi>\d{2})"
     r"|(?:点|时)(?:(?P<half>半)|(?P<q>[1-3])刻|(?P<mi2>\d{1,2})分?)?)钟?)?"
 )
+# Parsing vocabulary (not user-facing text): "before noon" / "before the end of
+# the working day" and the times they mean.
+_P_DAY_END = re.compile(r"(?P<w>中午|下班)(?:之前|以前|前)")
+_DAY_END_TIMES = {"中午": time(12, 0), "下班": time(18, 0)}
+_END_OF_DAY_PODS = (None, "晚上", "夜里", "夜间")
 _P_REL_TIME = re.compile(
     r"(?P<n>\d{1,6}|半)个?(?P<unit>小时|钟头|分钟)(?P<dir>以前|之前|前|以后|之后|后|以内|之内|内)"
 )
@@ -255,6 +279,19 @@ def _month_part_day(y: int, mon: int, part: str, want: Want) -> int:
         "中旬": 20 if future else 11,
         "下旬": last if future else 21,
     }[part]
+
+
+def _holiday(name: str, year: int) -> date:
+    """The day of holiday ``name`` in ``year`` (ValueError outside lunardate's years)."""
+    if name == "国庆":
+        return _mk_date(year, 10, 1)
+    if name == "元旦":
+        return _mk_date(year, 1, 1)
+    if name == "劳动节":
+        return _mk_date(year, 5, 1)
+    from lunardate import LunarDate  # 春节 / 过年 / 年: lunar new year's day
+
+    return LunarDate(year, 1, 1).to_solar_date()
 
 
 def _nearest_year(ctx: _Ctx, make: Any) -> date:
@@ -359,6 +396,15 @@ def _date_prefix(s: str, ctx: _Ctx) -> list[tuple[date, str]]:
         y, mon = _add_months(today.year, today.month, _REL_MONTH[m["rm"]])
         return _mk_date(y, mon, _month_part_day(y, mon, m["p"], ctx.want))
 
+    def holiday_eve(m: re.Match[str]) -> date:
+        name = m["h"]
+        y = _year_of(m, today)
+        if y is not None:
+            if name == "年":  # 明年年前 says nothing clear
+                raise _NotADate
+            return _holiday(name, y) - timedelta(days=1)
+        return _nearest_year(ctx, lambda yy: _holiday(name, yy) - timedelta(days=1))
+
     def year_end(m: re.Match[str]) -> date:
         y = _year_of(m, today)
         return _mk_date(today.year if y is None else y, 12, 31)
@@ -374,6 +420,7 @@ def _date_prefix(s: str, ctx: _Ctx) -> list[tuple[date, str]]:
     add(_P_MONTH_PART.match(s), month_part)
     add(_P_REL_MONTH_PART.match(s), rel_month_part)
     add(_P_YEAR_END.match(s), year_end)
+    add(_P_HOLIDAY_EVE.match(s), holiday_eve)
     return out
 
 
@@ -384,6 +431,9 @@ def _time_of(rest: str) -> tuple[time | None] | None:
         rest = rest[1:]
     if not rest:
         return (None,)
+    end = _P_DAY_END.fullmatch(rest)
+    if end is not None:
+        return (_DAY_END_TIMES[end["w"]],)
     m = _P_TIME.fullmatch(rest)
     if m is None or (not m["pod"] and m["h"] is None):
         return None
@@ -401,6 +451,8 @@ def _time_of(rest: str) -> tuple[time | None] | None:
     else:
         mi = 0
     pod = m["pod"]
+    if h == 24 and mi == 0 and pod in _END_OF_DAY_PODS:
+        return (_DEADLINE_TIME,)  # 24点: the end of that day
     if pod in _PM_WORDS:
         if h == 12 and pod in ("晚上", "夜里", "夜间"):
             return None  # midnight of which day?
