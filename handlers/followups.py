@@ -49,6 +49,7 @@ from handlers.visit_common import (
     followup_line,
     paged,
     reference_now,
+    returned_reasons,
     village_of,
 )
 from storage.visits import FollowUp
@@ -87,14 +88,6 @@ async def returned(context: CadreContext, followup: FollowUp) -> tuple[str, str]
     if before is not None:
         earlier = before.comment or (context.t("ledger.voice_note") if before.voice else "")
     return events[-1].comment, earlier or context.t("review.no_resolution")
-
-
-async def returned_reasons(context: CadreContext, followups: list[FollowUp]) -> dict[int, str]:
-    """{id: the reviewer's reason} of the open follow-ups whose latest review step returned
-    them (one query for the whole page)."""
-    latest = await context.repos.oversight.latest("followup", [f.id for f in followups])
-    open_ids = {f.id for f in followups if f.closed_at is None}
-    return {fid: e.comment for fid, e in latest.items() if fid in open_ids and e.action == "returned"}
 
 
 async def may_close(context: CadreContext, followup: FollowUp) -> bool:

@@ -17,7 +17,14 @@ from bot.context import CadreContext
 from bot.rules.dates import EXAMPLES_PAST
 from handlers.auth import MEMBERS, command
 from handlers.flow import Button, ask, cb, keyboard, push_step
-from handlers.visit_common import concern_of, followup_line, household_label, paged, reference_now
+from handlers.visit_common import (
+    concern_of,
+    followup_line,
+    household_label,
+    paged,
+    reference_now,
+    returned_reasons,
+)
 from storage.visits import ROLE_CODES
 
 FLOW = "visit"
@@ -65,9 +72,10 @@ async def ask_followups(update: Update, context: CadreContext, draft: dict[str, 
     now = reference_now(update, context, draft)
     followups = await context.repos.visits.open_followups(household_id=draft["household_id"])
     closes: dict[str, Any] = draft.setdefault("closes", {})
+    reasons = await returned_reasons(context, followups)
     lines, rows = [], []
     for n, followup in enumerate(followups, start=1):
-        lines.append(followup_line(t, n, followup, now))
+        lines.append(followup_line(t, n, followup, now, returned=reasons.get(followup.id)))
         if str(followup.id) in closes:
             lines.append(t("visit.fu.will_close", done=closes[str(followup.id)].get("text") or t("visit.concern.voice_short")))
             rows.append([(t("visit.btn.fu_undo", n=n), cb(FLOW, "fu", followup.id))])

@@ -85,6 +85,14 @@ def returned_note(t: Translator, reason: str) -> str:
     return t("visit.fu.returned", reason=reason)
 
 
+async def returned_reasons(context: CadreContext, followups: list[FollowUp]) -> dict[int, str]:
+    """{id: the reviewer's reason} of the open follow-ups whose latest review step returned
+    them (one query for the whole page)."""
+    latest = await context.repos.oversight.latest("followup", [f.id for f in followups])
+    open_ids = {f.id for f in followups if f.closed_at is None}
+    return {fid: e.comment for fid, e in latest.items() if fid in open_ids and e.action == "returned"}
+
+
 def followup_line(
     t: Translator, n: int, followup: FollowUp, now: datetime, *, who: bool = False, returned: str | None = None
 ) -> str:

@@ -317,6 +317,15 @@ async def test_a_returned_followup_closed_again_on_a_visit_is_resubmitted_by_the
     ]
 
 
+async def test_visit_to_the_household_shows_the_returned_followup_with_its_reason(sim: Simulator, org: Org) -> None:
+    fid = await a_closed_followup(sim, org)  # 王大山家「屋顶漏雨」
+    at(sim, NOW)
+    await return_followup(sim, fid, reason="群众反映屋顶还在漏")
+    await sim.send("/visit", MEMBER)
+    asked = texts(await sim.press("王大山", MEMBER))[-1]
+    assert "屋顶漏雨" in asked and "↩︎ 被退回:群众反映屋顶还在漏,请重新办理" in asked
+
+
 async def test_a_followup_returned_before_reopening_existed_is_resubmitted_with_a_note(sim: Simulator, org: Org) -> None:
     """Follow-ups returned by an earlier version stayed closed: their 重新提交 button still works."""
     repos = sim.app.services.repos
