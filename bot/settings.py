@@ -36,6 +36,7 @@ class Settings:
     webhook_secret: str | None = None
     report_max_age_days: int = 60
     bulletin_day: int = 1
+    invite_days: int = 7
     bulletin_time: time = time(9, 0)
 
     @property
@@ -94,6 +95,10 @@ class Settings:
         if not max_age.isdigit() or int(max_age) < 1:
             raise SettingsError("CADRE_REPORT_MAX_AGE_DAYS must be a positive whole number")
 
+        invite_days = get("CADRE_INVITE_DAYS") or "7"
+        if not invite_days.isdigit() or not 1 <= int(invite_days) <= 90:
+            raise SettingsError("CADRE_INVITE_DAYS must be a whole number of days from 1 to 90")
+
         bulletin_at = get("CADRE_BULLETIN_AT") or "1 09:00"
         match = re.fullmatch(r"(\d{1,2})\s+(\d{1,2}):(\d{2})", bulletin_at)
         if not match or not 1 <= int(match[1]) <= 28 or int(match[2]) > 23 or int(match[3]) > 59:
@@ -114,6 +119,7 @@ class Settings:
             listen_port=int(port),
             webhook_secret=get("TELEGRAM_WEBHOOK_SECRET"),
             report_max_age_days=int(max_age),
+            invite_days=int(invite_days),
             bulletin_day=int(match[1]),
             bulletin_time=time(int(match[2]), int(match[3])),
         )

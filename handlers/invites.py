@@ -202,7 +202,7 @@ async def invite_made(update: Update, context: CadreContext) -> None:
             return
         invite = await repos.invites.open_for_person(person.id, now()) or await repos.invites.create(
             unit.id, person.role, created_by=me.id, now=now(), person_id=person.id,
-            first_secretary=person.first_secretary,
+            first_secretary=person.first_secretary, days=context.services.settings.invite_days,
         )
     else:
         unit_id, _, code = target.partition("-")
@@ -214,11 +214,15 @@ async def invite_made(update: Update, context: CadreContext) -> None:
                 await update.callback_query.answer(t("org.not_yours"), show_alert=True)
                 return
             invite = await repos.invites.open_multi(unit.id, now()) or await repos.invites.create(
-                unit.id, "member", created_by=me.id, now=now(), multi_use=True
+                unit.id, "member", created_by=me.id, now=now(), multi_use=True,
+                days=context.services.settings.invite_days,
             )
         elif code in invitable(me, unit.level):
             role, first = ROLE_CODES[code]
-            invite = await repos.invites.create(unit.id, role, created_by=me.id, now=now(), first_secretary=first)
+            invite = await repos.invites.create(
+                unit.id, role, created_by=me.id, now=now(), first_secretary=first,
+                days=context.services.settings.invite_days,
+            )
     if invite is None:
         await update.callback_query.answer(t("org.not_yours"), show_alert=True)
         return

@@ -205,7 +205,7 @@ async def person_action(update: Update, context: CadreContext, action: str, arg:
             return
         invite = await repos.invites.open_for_person(person.id, now()) or await repos.invites.create(
             unit.id, person.role, created_by=me.id, now=now(), person_id=person.id,
-            first_secretary=person.first_secretary,
+            first_secretary=person.first_secretary, days=context.services.settings.invite_days,
         )
         await answer(update)
         await send_invite(update, context, invite)

@@ -251,3 +251,26 @@ async def test_english_speakers_are_greeted_in_english(sim: Simulator, org: Org)
     sim.user(NEWCOMER).language_code = "en"
     calls = await sim.send(f"/start {code}", NEWCOMER)
     assert texts(calls)[0].startswith("🎉 Welcome, Li Ming!")
+
+
+async def test_invite_lifetime_follows_the_setting(settings) -> None:
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from tests.conftest import start_sim
+
+    sim = await start_sim(replace(settings, invite_days=3))  # CADRE_INVITE_DAYS=3
+    try:
+        repos = sim.app.services.repos
+        district = await repos.org.add_unit("示例区", "district")
+        township = await repos.org.add_unit("东风镇", "township", district.id)
+        village = await repos.org.add_unit("红旗村", "village", township.id)
+        await repos.org.add_person("孙书记", "secretary", village.id, telegram_id=SECRETARY)
+        await repos.org.add_person("钱多多", "member", village.id)
+        await sim.send("/invite", SECRETARY)
+        code = code_of(await sim.press("钱多多", SECRETARY))
+        invite = await repos.invites.get(code)
+        assert invite is not None
+        assert timedelta(days=3) - timedelta(minutes=5) < invite.expires_at - invite.created_at <= timedelta(days=3)
+    finally:
+        await sim.stop()

@@ -33,6 +33,7 @@ def test_every_variable_is_read() -> None:
         "TELEGRAM_WEBHOOK_URL": "https://example.org/hook",
         "CADRE_LISTEN": "0.0.0.0:9000",
         "CADRE_BULLETIN_AT": "2 08:30",
+        "CADRE_INVITE_DAYS": "14",
     }
     s = Settings.from_env(env, dotenv=None)
     assert s.db_path == Path("/tmp/x.db") and s.tz_name == "Europe/Berlin" and s.locale == "en"
@@ -42,6 +43,7 @@ def test_every_variable_is_read() -> None:
     assert s.webhook_url == "https://example.org/hook"
     assert (s.listen_host, s.listen_port) == ("0.0.0.0", 9000)
     assert (s.bulletin_day, s.bulletin_time.hour, s.bulletin_time.minute) == (2, 8, 30)
+    assert s.invite_days == 14
 
 
 def test_missing_token_names_the_variable() -> None:
@@ -62,6 +64,8 @@ def test_missing_token_names_the_variable() -> None:
         ("CADRE_REPORT_MAX_AGE_DAYS", "-3"),
         ("CADRE_BULLETIN_AT", "31 09:00"),
         ("CADRE_BULLETIN_AT", "monthly"),
+        ("CADRE_INVITE_DAYS", "0"),
+        ("CADRE_INVITE_DAYS", "a week"),
     ],
 )
 def test_malformed_values_name_the_variable(key: str, value: str) -> None:
