@@ -198,12 +198,13 @@ class Sheets:
 
         def rows() -> Iterator[list[object]]:
             for x in lines:
-                yield [
+                row: list[object] = [
                     x.task_id, x.title, x.deadline, x.township, x.village,
                     t(f"ledger.task.{task_state(x, now)}"), x.done_at, x.done_by, x.note, x.photos,
                 ]
+                yield self.with_link(row, f"tsk_{x.task_id}")
 
-        return Sheet(t("ledger.sheet.tasks"), columns, rows())
+        return Sheet(t("ledger.sheet.tasks"), self.linked(columns), rows())
 
 
 def task_state(x: TaskLine, now: datetime) -> str:

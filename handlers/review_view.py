@@ -20,6 +20,7 @@ from bot.i18n import Translator
 from handlers.flow import Button, cb, keyboard
 from handlers.myreports import send_photos
 from handlers.report_render import detail
+from handlers.tasks_list import task_screen
 from handlers.visit_common import concern_of
 from storage.oversight import ReviewEvent
 from storage.reports import Report
@@ -152,7 +153,8 @@ async def show_item(update: Update, context: CadreContext, item: Item, *, note: 
 
 # -- the ledger's deep links --------------------------------------------------------------------
 async def deep_link(update: Update, context: CadreContext) -> None:
-    """``/start rpt_12`` (a report), ``fu_5`` (a follow-up), ``vst_9`` (a visit) from the ledger."""
+    """``/start rpt_12`` (a report), ``fu_5`` (a follow-up), ``vst_9`` (a visit), ``tsk_3`` (a
+    task) from the ledger."""
     t = context.t
     payload = (context.args or [""])[0]
     prefix, _, number = payload.partition("_")
@@ -162,12 +164,28 @@ async def deep_link(update: Update, context: CadreContext) -> None:
     if prefix == "vst":
         await show_visit(update, context, int(number))
         return
+    if prefix == "tsk":
+        await show_task(update, context, int(number))
+        return
     item = await load(context, "report" if prefix == "rpt" else "followup", int(number))
     if item is None or not await may_see(context, item):
         await update.effective_message.reply_text(t("review.not_found"))
         return
     text, rows = await show_item(update, context, item)
     await update.effective_message.reply_text(text, reply_markup=keyboard(rows) if rows else None)
+
+
+async def show_task(update: Update, context: CadreContext, task_id: int) -> None:
+    """The task's page (/tasks) for whoever may see the task."""
+    person = context.person
+    assert person is not None
+    visible = {x.id for x in await context.repos.tasks.visible_to(person.id, person.unit_id)}
+    task = await context.repos.tasks.get(task_id) if task_id in visible else None
+    if task is None:
+        await update.effective_message.reply_text(context.t("review.not_found"))
+        return
+    text, markup = await task_screen(context, task)
+    await update.effective_message.reply_text(text, reply_markup=markup)
 
 
 async def show_visit(update: Update, context: CadreContext, visit_id: int) -> None:
@@ -205,6 +223,6 @@ async def pictures(update: Update, context: CadreContext, item: Item) -> None:
 def register_links(app: Application) -> None:
     app.add_handler(
         CommandHandler(
-            "start", deep_link, filters=filters.ChatType.PRIVATE & filters.Regex(r"^/start (rpt|fu|vst)_\d{1,12}$")
+            "start", deep_link, filters=filters.ChatType.PRIVATE & filters.Regex(r"^/start (rpt|fu|vst|tsk)_\d{1,12}$")
         )
     )

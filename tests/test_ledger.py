@@ -262,6 +262,7 @@ async def test_workbook_matches_the_seeded_database_cell_by_cell(sim: Simulator,
     ]
     assert got[1][1:4] == ["清理村内垃圾死角", datetime(2026, 11, 15, 23, 59), "东风镇"]
     assert got[1][6:10] == [datetime(2026, 11, 14, 16), "孙书记", "已清理5处", 0]
+    assert got[1][10] == f'=HYPERLINK("https://t.me/cadre_demo_bot?start=tsk_{s.tasks[0]}","查看")'
 
     # household phone numbers never reach a ledger
     everything = [str(c.value) for ws in wb for row in ws.iter_rows() for c in row]

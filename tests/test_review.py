@@ -399,6 +399,14 @@ async def test_ledger_links_open_the_item_for_those_who_may_see_it(sim: Simulato
     visit = await sim.app.services.repos.visits.by_token("v1")
     assert "走访记录" in texts(await sim.send(f"/start vst_{visit.id}", MEMBER))[0]
     assert "没有找到" in texts(await sim.send(f"/start vst_{visit.id}", OTHER_MEMBER))[0]
+    task, _ = await sim.app.services.repos.tasks.create(
+        token="t1", title="整顿摘帽", description="", deadline=local(2026, 11, 30, 23, 59), leads=("d1",),
+        created_by=org.township_admin.id, scope_unit_id=org.township.id, unit_ids=[org.village.id], now=NOW,
+    )
+    calls = await sim.send(f"/start tsk_{task.id}", TOWNSHIP_ADMIN)
+    assert "整顿摘帽" in texts(calls)[0] and f"tasks:close:{task.id}" in keyboard_data(calls)
+    assert "整顿摘帽" in texts(await sim.send(f"/start tsk_{task.id}", SECRETARY))[0]
+    assert "没有找到" in texts(await sim.send(f"/start tsk_{task.id}", OTHER_MEMBER))[0]  # another village
 
 
 async def test_an_old_report_is_returned_without_the_correct_button(sim: Simulator, org: Org) -> None:
