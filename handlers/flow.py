@@ -19,9 +19,10 @@ Conventions every conversation follows:
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
@@ -31,6 +32,12 @@ from bot.context import CadreContext
 
 MAX_CALLBACK_BYTES = 64
 IDLE_MINUTES = 30
+
+Draft = dict[str, Any]
+R = TypeVar("R")
+M = TypeVar("M")
+Handler = Callable[[Update, CadreContext], Awaitable[R]]
+StepHandler = Callable[[Update, CadreContext, Draft], Awaitable[R]]
 
 
 def cb(flow: str, action: str, arg: object = "") -> str:
@@ -183,3 +190,31 @@ async def answer(update: Update) -> None:
             await update.callback_query.answer()
         except BadRequest:
             pass
+
+
+def step(
+    flow: str, on_missing: Handler[M], *, ack: bool = True
+) -> Callable[[StepHandler[R]], Handler[R | M]]:
+    """Run a step's callback with the flow's draft as its third argument.
+
+    With ``ack`` the button press is acknowledged first (:func:`answer`; harmless for
+    messages); a callback that may answer the press with an alert of its own passes
+    ``ack=False``. Without a draft (a button of an older message, or user_data wiped) the
+    module's own ``on_missing(update, context)`` runs instead and its result is returned, so
+    each conversation keeps its own way of saying so and its own state (END, None...).
+    Put it below ``@requires(...)``, which stays the outer decorator.
+    """
+
+    def decorate(callback: StepHandler[R]) -> Handler[R | M]:
+        @functools.wraps(callback)
+        async def wrapper(update: Update, context: CadreContext) -> R | M:
+            if ack:
+                await answer(update)
+            draft = draft_of(context, flow)
+            if draft is None:
+                return await on_missing(update, context)
+            return await callback(update, context, draft)
+
+        return wrapper
+
+    return decorate

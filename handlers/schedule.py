@@ -38,6 +38,7 @@ from handlers.auth import requires
 from handlers.flow import (
     IDLE_MINUTES,
     Conversation,
+    Draft,
     answer,
     ask,
     draft_of,
@@ -47,8 +48,9 @@ from handlers.flow import (
     new_draft,
     parse_cb,
     pop_step,
+    step,
 )
-from handlers.schedule_answers import EDITOR, RULE_FIELDS, current, stale
+from handlers.schedule_answers import EDITOR, RULE_FIELDS, stale
 from handlers.schedule_steps import (
     AUDIENCE,
     DAY,
@@ -136,11 +138,9 @@ async def resume_chosen(update: Update, context: CadreContext) -> str:
 
 
 @requires(EDITOR)
-async def save(update: Update, context: CadreContext) -> str | int:
+@step(FLOW, stale, ack=False)
+async def save(update: Update, context: CadreContext, draft: Draft) -> str | int:
     t = context.t
-    draft = await current(update, context)
-    if draft is None:
-        return ConversationHandler.END
     rule = rule_of(draft)
     person = context.person
     assert person is not None
@@ -181,11 +181,8 @@ async def save(update: Update, context: CadreContext) -> str | int:
 
 # -- navigation -----------------------------------------------------------------------------
 @requires(EDITOR)
-async def back(update: Update, context: CadreContext) -> str | int:
-    await answer(update)
-    draft = await current(update, context)
-    if draft is None:
-        return ConversationHandler.END
+@step(FLOW, stale)
+async def back(update: Update, context: CadreContext, draft: Draft) -> str | int:
     return await goto(update, context, draft, pop_step(draft) or TITLE)
 
 
@@ -208,10 +205,8 @@ async def timed_out(update: Update, context: CadreContext) -> None:
         await context.bot.send_message(chat.id, context.t("task.timeout", minutes=IDLE_MINUTES))
 
 
-async def wrong_input(update: Update, context: CadreContext) -> str | int:
-    draft = await current(update, context)
-    if draft is None:
-        return ConversationHandler.END
+@step(FLOW, stale, ack=False)
+async def wrong_input(update: Update, context: CadreContext, draft: Draft) -> str | int:
     step = (draft.get("history") or [TITLE])[-1]
     await hint(update, context, "task.wrong.input")
     return await goto(update, context, draft, step if step in STEPS else TITLE)

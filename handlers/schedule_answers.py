@@ -16,7 +16,7 @@ from bot.context import CadreContext
 from bot.rules.recurrence import LAST, MONTHLY_DAY, MONTHLY_WEEKDAY, parse_rule
 from handlers import unit_picker
 from handlers.auth import ADMINS, Command, requires
-from handlers.flow import answer, draft_of, hint, parse_cb
+from handlers.flow import Draft, answer, draft_of, hint, parse_cb, step
 from handlers.schedule_steps import (
     DAY,
     FLOW,
@@ -61,10 +61,8 @@ async def current(update: Update, context: CadreContext) -> dict[str, Any] | Non
 
 # -- answers --------------------------------------------------------------------------------
 @requires(EDITOR)
-async def title_typed(update: Update, context: CadreContext) -> str | int:
-    draft = await current(update, context)
-    if draft is None:
-        return ConversationHandler.END
+@step(FLOW, stale, ack=False)
+async def title_typed(update: Update, context: CadreContext, draft: Draft) -> str | int:
     text = " ".join((update.effective_message.text or "").split())
     if not text or len(text) > MAX_TITLE:
         await hint(update, context, "task.wrong.title", max=MAX_TITLE)
@@ -79,11 +77,8 @@ def _clear_rule(draft: dict[str, Any]) -> None:
 
 
 @requires(EDITOR)
-async def kind_chosen(update: Update, context: CadreContext) -> str | int:
-    await answer(update)
-    draft = await current(update, context)
-    if draft is None:
-        return ConversationHandler.END
+@step(FLOW, stale)
+async def kind_chosen(update: Update, context: CadreContext, draft: Draft) -> str | int:
     _, _, code = parse_cb(update.callback_query.data)
     choice = next(((kind, every) for c, kind, every in KIND_CHOICES if c == code), None)
     if choice is None:
@@ -94,11 +89,9 @@ async def kind_chosen(update: Update, context: CadreContext) -> str | int:
 
 
 @requires(EDITOR)
-async def rule_typed(update: Update, context: CadreContext) -> str | int:
+@step(FLOW, stale, ack=False)
+async def rule_typed(update: Update, context: CadreContext, draft: Draft) -> str | int:
     """每月第一个周五下午2点半 typed instead of pressing buttons."""
-    draft = await current(update, context)
-    if draft is None:
-        return ConversationHandler.END
     tz = context.services.settings.tz
     now = scheduler.now_of(context.application).astimezone(tz)
     parsed = parse_rule(update.effective_message.text or "", anchor=now.date())
@@ -230,10 +223,8 @@ async def skipped(update: Update, context: CadreContext) -> str | int:
 
 
 @requires(EDITOR)
-async def unit_pressed(update: Update, context: CadreContext) -> str | int | None:
-    draft = await current(update, context)
-    if draft is None:
-        return ConversationHandler.END
+@step(FLOW, stale, ack=False)
+async def unit_pressed(update: Update, context: CadreContext, draft: Draft) -> str | int | None:
     _, action, arg = parse_cb(update.callback_query.data)
     result = await unit_picker.press(context, draft, action, arg)
     if result in ("empty", "denied"):
@@ -246,11 +237,8 @@ async def unit_pressed(update: Update, context: CadreContext) -> str | int | Non
 
 
 @requires(EDITOR)
-async def lead_toggled(update: Update, context: CadreContext) -> str | int:
-    await answer(update)
-    draft = await current(update, context)
-    if draft is None:
-        return ConversationHandler.END
+@step(FLOW, stale)
+async def lead_toggled(update: Update, context: CadreContext, draft: Draft) -> str | int:
     _, _, code = parse_cb(update.callback_query.data)
     if code in {lead.code for lead in LEAD_CHOICES}:
         draft["leads"] = sorted(set(draft.get("leads") or []) ^ {code})
@@ -258,11 +246,8 @@ async def lead_toggled(update: Update, context: CadreContext) -> str | int:
 
 
 @requires(EDITOR)
-async def to_review(update: Update, context: CadreContext) -> str | int:
-    await answer(update)
-    draft = await current(update, context)
-    if draft is None:
-        return ConversationHandler.END
+@step(FLOW, stale)
+async def to_review(update: Update, context: CadreContext, draft: Draft) -> str | int:
     _, action, arg = parse_cb(update.callback_query.data)
     if action == "aud" and arg in AUDIENCES:
         draft["audience"] = arg
@@ -270,10 +255,7 @@ async def to_review(update: Update, context: CadreContext) -> str | int:
 
 
 @requires(EDITOR)
-async def edit_chosen(update: Update, context: CadreContext) -> str | int:
-    await answer(update)
-    draft = await current(update, context)
-    if draft is None:
-        return ConversationHandler.END
+@step(FLOW, stale)
+async def edit_chosen(update: Update, context: CadreContext, draft: Draft) -> str | int:
     _, _, step = parse_cb(update.callback_query.data)
     return await goto(update, context, draft, step if step in STEPS else REVIEW)

@@ -33,6 +33,7 @@ from handlers.auth import requires
 from handlers.flow import (
     IDLE_MINUTES,
     Conversation,
+    Draft,
     answer,
     ask,
     draft_of,
@@ -42,6 +43,7 @@ from handlers.flow import (
     new_draft,
     parse_cb,
     pop_step,
+    step,
 )
 from handlers.tasks_steps import (
     DEADLINE,
@@ -99,10 +101,8 @@ async def resume_chosen(update: Update, context: CadreContext) -> str | int:
 
 # -- answers --------------------------------------------------------------------------------
 @requires(NEWTASK)
-async def title_typed(update: Update, context: CadreContext) -> str | int:
-    draft = draft_of(context, FLOW)
-    if draft is None:
-        return await stale(update, context)
+@step(FLOW, stale, ack=False)
+async def title_typed(update: Update, context: CadreContext, draft: Draft) -> str | int:
     text = " ".join((update.effective_message.text or "").split())
     if not text or len(text) > MAX_TITLE:
         await hint(update, context, "task.wrong.title", max=MAX_TITLE)
@@ -112,10 +112,8 @@ async def title_typed(update: Update, context: CadreContext) -> str | int:
 
 
 @requires(NEWTASK)
-async def unit_pressed(update: Update, context: CadreContext) -> str | int | None:
-    draft = draft_of(context, FLOW)
-    if draft is None:
-        return await stale(update, context)
+@step(FLOW, stale, ack=False)
+async def unit_pressed(update: Update, context: CadreContext, draft: Draft) -> str | int | None:
     _, action, arg = parse_cb(update.callback_query.data)
     result = await unit_picker.press(context, draft, action, arg)
     if result == "empty":
@@ -156,10 +154,8 @@ async def deadline_button(update: Update, context: CadreContext) -> str | int:
 
 
 @requires(NEWTASK)
-async def description_typed(update: Update, context: CadreContext) -> str | int:
-    draft = draft_of(context, FLOW)
-    if draft is None:
-        return await stale(update, context)
+@step(FLOW, stale, ack=False)
+async def description_typed(update: Update, context: CadreContext, draft: Draft) -> str | int:
     text = (update.effective_message.text or "").strip()
     if len(text) > MAX_DESCRIPTION:
         await hint(update, context, "task.wrong.description", max=MAX_DESCRIPTION)
@@ -169,21 +165,15 @@ async def description_typed(update: Update, context: CadreContext) -> str | int:
 
 
 @requires(NEWTASK)
-async def description_skipped(update: Update, context: CadreContext) -> str | int:
-    await answer(update)
-    draft = draft_of(context, FLOW)
-    if draft is None:
-        return await stale(update, context)
+@step(FLOW, stale)
+async def description_skipped(update: Update, context: CadreContext, draft: Draft) -> str | int:
     draft["description"] = ""
     return await advance(update, context, draft, DESCRIPTION)
 
 
 @requires(NEWTASK)
-async def lead_toggled(update: Update, context: CadreContext) -> str | int:
-    await answer(update)
-    draft = draft_of(context, FLOW)
-    if draft is None:
-        return await stale(update, context)
+@step(FLOW, stale)
+async def lead_toggled(update: Update, context: CadreContext, draft: Draft) -> str | int:
     _, _, code = parse_cb(update.callback_query.data)
     if code in {lead.code for lead in LEAD_CHOICES}:
         draft["leads"] = sorted(set(draft.get("leads") or []) ^ {code})
@@ -191,29 +181,21 @@ async def lead_toggled(update: Update, context: CadreContext) -> str | int:
 
 
 @requires(NEWTASK)
-async def leads_done(update: Update, context: CadreContext) -> str | int:
-    await answer(update)
-    draft = draft_of(context, FLOW)
-    if draft is None:
-        return await stale(update, context)
+@step(FLOW, stale)
+async def leads_done(update: Update, context: CadreContext, draft: Draft) -> str | int:
     return await goto(update, context, draft, REVIEW)
 
 
 @requires(NEWTASK)
-async def edit_chosen(update: Update, context: CadreContext) -> str | int:
-    await answer(update)
-    draft = draft_of(context, FLOW)
-    if draft is None:
-        return await stale(update, context)
+@step(FLOW, stale)
+async def edit_chosen(update: Update, context: CadreContext, draft: Draft) -> str | int:
     _, _, step = parse_cb(update.callback_query.data)
     return await goto(update, context, draft, step if step in STEPS else REVIEW)
 
 
 @requires(NEWTASK)
-async def save(update: Update, context: CadreContext) -> str | int:
-    draft = draft_of(context, FLOW)
-    if draft is None:
-        return await stale(update, context)
+@step(FLOW, stale, ack=False)
+async def save(update: Update, context: CadreContext, draft: Draft) -> str | int:
     person = context.person
     assert person is not None
     now = scheduler.now_of(context.application)
@@ -251,11 +233,8 @@ async def save(update: Update, context: CadreContext) -> str | int:
 
 # -- navigation -----------------------------------------------------------------------------
 @requires(NEWTASK)
-async def back(update: Update, context: CadreContext) -> str | int:
-    await answer(update)
-    draft = draft_of(context, FLOW)
-    if draft is None:
-        return await stale(update, context)
+@step(FLOW, stale)
+async def back(update: Update, context: CadreContext, draft: Draft) -> str | int:
     previous = pop_step(draft) or TITLE
     return await goto(update, context, draft, previous)
 
@@ -280,10 +259,8 @@ async def timed_out(update: Update, context: CadreContext) -> None:
         await context.bot.send_message(chat.id, context.t("task.timeout", minutes=IDLE_MINUTES))
 
 
-async def wrong_input(update: Update, context: CadreContext) -> str | int:
-    draft = draft_of(context, FLOW)
-    if draft is None:
-        return await stale(update, context)
+@step(FLOW, stale, ack=False)
+async def wrong_input(update: Update, context: CadreContext, draft: Draft) -> str | int:
     step = (draft.get("history") or [TITLE])[-1]
     step = step if step in STEPS else TITLE
     await hint(update, context, "task.wrong.input")

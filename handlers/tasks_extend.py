@@ -22,6 +22,7 @@ from bot.rules.dates import parse_when
 from handlers.auth import requires
 from handlers.flow import (
     Conversation,
+    Draft,
     answer,
     ask,
     cb,
@@ -32,6 +33,7 @@ from handlers.flow import (
     keyboard,
     new_draft,
     parse_cb,
+    step,
 )
 from handlers.tasks_list import EXTEND_FLOW, MANAGE, may_manage, task_or_alert
 from handlers.tasks_steps import QUICK_DEADLINES
@@ -95,12 +97,14 @@ async def extend_quick(update: Update, context: CadreContext) -> str | int:
     return await _extend_to(update, context, QUICK_DEADLINES.get(code, ""))
 
 
+async def _ended(update: Update, context: CadreContext) -> int:
+    """No draft (a button of an older 延期 message): end quietly."""
+    return ConversationHandler.END
+
+
 @requires(MANAGE)
-async def extend_again(update: Update, context: CadreContext) -> str | int:
-    await answer(update)
-    draft = draft_of(context, EXTEND_FLOW)
-    if draft is None:
-        return ConversationHandler.END
+@step(EXTEND_FLOW, _ended)
+async def extend_again(update: Update, context: CadreContext, draft: Draft) -> str | int:
     return await _extend_ask(update, context, draft)
 
 

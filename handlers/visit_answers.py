@@ -12,7 +12,7 @@ from telegram import Update
 from bot.context import CadreContext
 from bot.rules.dates import EXAMPLES_FUTURE, EXAMPLES_PAST, parse_when
 from handlers.auth import requires
-from handlers.flow import answer, draft_of, hint, parse_cb
+from handlers.flow import Draft, answer, draft_of, hint, parse_cb, step
 from handlers.visit_ask import (
     CONCERN,
     DATE,
@@ -77,10 +77,8 @@ async def current(update: Update, context: CadreContext) -> dict[str, Any] | Non
 
 # -- follow-ups closed on this visit -----------------------------------------------------------
 @requires(VISIT)
-async def followup_resolution(update: Update, context: CadreContext) -> str | None:
-    draft = await current(update, context)
-    if draft is None:
-        return None
+@step(FLOW, stale, ack=False)
+async def followup_resolution(update: Update, context: CadreContext, draft: Draft) -> str | None:
     followup = await context.repos.visits.followup(int(draft.pop("closing", 0) or 0))
     if followup is None or followup.household_id != draft.get("household_id"):
         return await goto(update, context, draft, FOLLOWUPS)
@@ -97,10 +95,8 @@ async def followup_resolution(update: Update, context: CadreContext) -> str | No
 
 # -- date ----------------------------------------------------------------------------------------
 @requires(VISIT)
-async def date_button(update: Update, context: CadreContext) -> str | None:
-    draft = await current(update, context)
-    if draft is None:
-        return None
+@step(FLOW, stale, ack=False)
+async def date_button(update: Update, context: CadreContext, draft: Draft) -> str | None:
     await answer(update)
     _, _, arg = parse_cb(update.callback_query.data)
     today = reference_now(update, context, draft).date()
@@ -109,10 +105,8 @@ async def date_button(update: Update, context: CadreContext) -> str | None:
 
 
 @requires(VISIT)
-async def date_typed(update: Update, context: CadreContext) -> str | None:
-    draft = await current(update, context)
-    if draft is None:
-        return None
+@step(FLOW, stale, ack=False)
+async def date_typed(update: Update, context: CadreContext, draft: Draft) -> str | None:
     settings = context.services.settings
     now = reference_now(update, context, draft)
     max_age = settings.report_max_age_days
@@ -127,10 +121,8 @@ async def date_typed(update: Update, context: CadreContext) -> str | None:
 
 # -- roles ---------------------------------------------------------------------------------------
 @requires(VISIT)
-async def role_toggled(update: Update, context: CadreContext) -> str | None:
-    draft = await current(update, context)
-    if draft is None:
-        return None
+@step(FLOW, stale, ack=False)
+async def role_toggled(update: Update, context: CadreContext, draft: Draft) -> str | None:
     _, _, code = parse_cb(update.callback_query.data)
     if code not in ROLE_CODES:
         await hint(update, context, "visit.stale_in_flow")
@@ -142,10 +134,8 @@ async def role_toggled(update: Update, context: CadreContext) -> str | None:
 
 
 @requires(VISIT)
-async def roles_done(update: Update, context: CadreContext) -> str | None:
-    draft = await current(update, context)
-    if draft is None:
-        return None
+@step(FLOW, stale, ack=False)
+async def roles_done(update: Update, context: CadreContext, draft: Draft) -> str | None:
     if not draft.get("roles"):
         await hint(update, context, "visit.roles.none")
         return None
@@ -164,19 +154,15 @@ async def concern_given(update: Update, context: CadreContext, draft: dict[str, 
 
 
 @requires(VISIT)
-async def concern_none(update: Update, context: CadreContext) -> str | None:
-    draft = await current(update, context)
-    if draft is None:
-        return None
+@step(FLOW, stale, ack=False)
+async def concern_none(update: Update, context: CadreContext, draft: Draft) -> str | None:
     await answer(update)
     return await concern_given(update, context, draft, {"none": True})
 
 
 @requires(VISIT)
-async def concern_typed(update: Update, context: CadreContext) -> str | None:
-    draft = await current(update, context)
-    if draft is None:
-        return None
+@step(FLOW, stale, ack=False)
+async def concern_typed(update: Update, context: CadreContext, draft: Draft) -> str | None:
     reference_now(update, context, draft)
     text = (update.message.text or "").strip()
     if words(text) in NONE_WORDS:
@@ -185,21 +171,17 @@ async def concern_typed(update: Update, context: CadreContext) -> str | None:
 
 
 @requires(VISIT)
-async def concern_voice(update: Update, context: CadreContext) -> str | None:
+@step(FLOW, stale, ack=False)
+async def concern_voice(update: Update, context: CadreContext, draft: Draft) -> str | None:
     """A voice note is the 诉求 itself (kept by file_id), for those who would rather talk."""
-    draft = await current(update, context)
-    if draft is None:
-        return None
     reference_now(update, context, draft)
     audio = update.message.voice or update.message.audio
     return await concern_given(update, context, draft, {"voice": audio.file_id, "seconds": audio.duration or 0})
 
 
 @requires(VISIT)
-async def outcome_chosen(update: Update, context: CadreContext) -> str | None:
-    draft = await current(update, context)
-    if draft is None:
-        return None
+@step(FLOW, stale, ack=False)
+async def outcome_chosen(update: Update, context: CadreContext, draft: Draft) -> str | None:
     _, _, outcome = parse_cb(update.callback_query.data)
     if outcome not in ("solved", "follow_up"):
         await hint(update, context, "visit.stale_in_flow")
@@ -212,10 +194,8 @@ async def outcome_chosen(update: Update, context: CadreContext) -> str | None:
 
 
 @requires(VISIT)
-async def due_typed(update: Update, context: CadreContext) -> str | None:
-    draft = await current(update, context)
-    if draft is None:
-        return None
+@step(FLOW, stale, ack=False)
+async def due_typed(update: Update, context: CadreContext, draft: Draft) -> str | None:
     now = reference_now(update, context, draft)
     t = context.t
     when = parse_when(update.message.text, now, want="future", tz=context.services.settings.tz_name)
@@ -233,20 +213,16 @@ async def due_typed(update: Update, context: CadreContext) -> str | None:
 
 # -- photo ---------------------------------------------------------------------------------------
 @requires(VISIT)
-async def photo_received(update: Update, context: CadreContext) -> str | None:
-    draft = await current(update, context)
-    if draft is None:
-        return None
+@step(FLOW, stale, ack=False)
+async def photo_received(update: Update, context: CadreContext, draft: Draft) -> str | None:
     reference_now(update, context, draft)
     draft["photo"] = update.message.photo[-1].file_id
     return await goto(update, context, draft, next_step(draft, PHOTO))
 
 
 @requires(VISIT)
-async def photo_button(update: Update, context: CadreContext) -> str | None:
-    draft = await current(update, context)
-    if draft is None:
-        return None
+@step(FLOW, stale, ack=False)
+async def photo_button(update: Update, context: CadreContext, draft: Draft) -> str | None:
     await answer(update)
     _, _, arg = parse_cb(update.callback_query.data)
     if arg in ("skip", "drop"):
@@ -255,10 +231,8 @@ async def photo_button(update: Update, context: CadreContext) -> str | None:
 
 
 @requires(VISIT)
-async def photo_text(update: Update, context: CadreContext) -> str | None:
-    draft = await current(update, context)
-    if draft is None:
-        return None
+@step(FLOW, stale, ack=False)
+async def photo_text(update: Update, context: CadreContext, draft: Draft) -> str | None:
     reference_now(update, context, draft)
     if words(update.message.text) in SKIP_WORDS:
         draft["photo"] = None

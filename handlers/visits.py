@@ -33,6 +33,7 @@ from handlers.auth import requires
 from handlers.flow import (
     IDLE_MINUTES,
     Conversation,
+    Draft,
     answer,
     draft_of,
     drop_draft,
@@ -41,6 +42,7 @@ from handlers.flow import (
     new_draft,
     parse_cb,
     pop_step,
+    step,
 )
 from handlers.visit_answers import my_household, stale
 from handlers.visit_ask import (
@@ -110,10 +112,8 @@ async def resume_chosen(update: Update, context: CadreContext) -> str | int | No
 
 
 @requires(VISIT)
-async def household_chosen(update: Update, context: CadreContext) -> str | None:
-    draft = draft_of(context, FLOW)
-    if draft is None:
-        return await stale(update, context)
+@step(FLOW, stale, ack=False)
+async def household_chosen(update: Update, context: CadreContext, draft: Draft) -> str | None:
     _, _, arg = parse_cb(update.callback_query.data)
     status = await my_household(update, context, int(arg) if arg.isdigit() else 0)
     if status is None:
@@ -130,22 +130,17 @@ async def household_chosen(update: Update, context: CadreContext) -> str | None:
 
 
 @requires(VISIT)
-async def page_chosen(update: Update, context: CadreContext) -> str | None:
-    await answer(update)
-    draft = draft_of(context, FLOW)
-    if draft is None:
-        return await stale(update, context)
+@step(FLOW, stale)
+async def page_chosen(update: Update, context: CadreContext, draft: Draft) -> str | None:
     _, _, arg = parse_cb(update.callback_query.data)
     draft["page"] = int(arg) if arg.isdigit() else 0
     return await goto(update, context, draft, HOUSEHOLD)
 
 
 @requires(VISIT)
-async def followup_toggled(update: Update, context: CadreContext) -> str | None:
+@step(FLOW, stale, ack=False)
+async def followup_toggled(update: Update, context: CadreContext, draft: Draft) -> str | None:
     """✅ 第N项已办结: ask what was done; pressed again: not closed after all."""
-    draft = draft_of(context, FLOW)
-    if draft is None:
-        return await stale(update, context)
     _, _, arg = parse_cb(update.callback_query.data)
     followup = await context.repos.visits.followup(int(arg) if arg.isdigit() else 0)
     if followup is None or followup.household_id != draft.get("household_id") or followup.closed_at:
@@ -160,20 +155,14 @@ async def followup_toggled(update: Update, context: CadreContext) -> str | None:
 
 
 @requires(VISIT)
-async def followups_continue(update: Update, context: CadreContext) -> str | None:
-    await answer(update)
-    draft = draft_of(context, FLOW)
-    if draft is None:
-        return await stale(update, context)
+@step(FLOW, stale)
+async def followups_continue(update: Update, context: CadreContext, draft: Draft) -> str | None:
     return await goto(update, context, draft, next_step(draft, FOLLOWUPS))
 
 
 @requires(VISIT)
-async def back(update: Update, context: CadreContext) -> str | None:
-    await answer(update)
-    draft = draft_of(context, FLOW)
-    if draft is None:
-        return await stale(update, context)
+@step(FLOW, stale)
+async def back(update: Update, context: CadreContext, draft: Draft) -> str | None:
     previous = pop_step(draft) or HOUSEHOLD
     return await goto(update, context, draft, previous)
 
@@ -208,11 +197,9 @@ async def timed_out(update: Update, context: CadreContext) -> None:
         await context.bot.send_message(chat.id, context.t(key, minutes=IDLE_MINUTES, household=(draft or {}).get("head") or ""))
 
 
-async def wrong_input(update: Update, context: CadreContext) -> str | None:
+@step(FLOW, stale, ack=False)
+async def wrong_input(update: Update, context: CadreContext, draft: Draft) -> str | None:
     """Input the current question does not take: a short hint and the question again."""
-    draft = draft_of(context, FLOW)
-    if draft is None:
-        return await stale(update, context)
     step = (draft.get("history") or [HOUSEHOLD])[-1]
     await hint(update, context, f"visit.wrong.{step if step in STEPS else HOUSEHOLD}")
     return await goto(update, context, draft, step if step in STEPS else HOUSEHOLD)
