@@ -23,6 +23,7 @@ from storage.roster import ImportResult
 
 MEMBERS_PER_VILLAGE = 2
 HOUSEHOLDS_PER_MEMBER = 6
+SECRETARY_HOUSEHOLDS = 3
 
 
 @dataclass(frozen=True)
@@ -101,4 +102,9 @@ async def seed_demo(repos: Repos, *, console_user: int, console_name: str) -> Im
     secretary = await repos.org.find_person(village.id, console_name, "secretary")
     assert secretary is not None
     await repos.org.bind_telegram(secretary.id, console_user)
+    # secretaries are linked to households too: give the console user a few, so /visit works
+    for n in range(SECRETARY_HOUSEHOLDS):
+        await repos.households.add(
+            village.id, name(500 + n), address=d.group.format(n=4), member_id=secretary.id
+        )
     return result

@@ -140,6 +140,9 @@ async def test_the_demo_console_user_acts_as_secretary(sim: Simulator) -> None:
     text = texts(await sim.send("/people", 4242))[0]
     assert "示例区 › 东风乡 › 红旗村" in text and "共 3 人:已加入 1,未加入 2" in text  # her and two members
     assert "红旗村" in texts(await sim.send("/me", 4242))[0]
+    # and has households of her own, so the demo shows /visit at once
+    await sim.send("/visit", 4242)
+    assert len([b for b in sim.last_keyboard(4242)[1] if "未走访" in b["text"]]) == 3
 
 
 def test_command_line_bootstrap_and_import(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch) -> None:
