@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -79,6 +79,12 @@ def draft_of(context: CadreContext, flow: str) -> dict[str, Any] | None:
 
 def drop_draft(context: CadreContext, flow: str) -> None:
     context.user_data.pop(flow, None)
+
+
+def toggle(draft: dict[str, Any], key: str, code: str, allowed: Iterable[str]) -> None:
+    """A multi-choice button pressed: add or remove ``code`` in ``draft[key]`` (kept sorted)."""
+    if code in set(allowed):
+        draft[key] = sorted(set(draft.get(key) or []) ^ {code})
 
 
 def push_step(draft: dict[str, Any], step: str) -> None:

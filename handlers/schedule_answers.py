@@ -16,7 +16,7 @@ from bot.context import CadreContext
 from bot.rules.recurrence import LAST, MONTHLY_DAY, MONTHLY_WEEKDAY, parse_rule
 from handlers import unit_picker
 from handlers.auth import ADMINS, Command, requires
-from handlers.flow import Draft, answer, draft_of, hint, parse_cb, step
+from handlers.flow import Draft, answer, draft_of, hint, parse_cb, step, toggle
 from handlers.schedule_steps import (
     DAY,
     FLOW,
@@ -240,8 +240,7 @@ async def unit_pressed(update: Update, context: CadreContext, draft: Draft) -> s
 @step(FLOW, stale)
 async def lead_toggled(update: Update, context: CadreContext, draft: Draft) -> str | int:
     _, _, code = parse_cb(update.callback_query.data)
-    if code in {lead.code for lead in LEAD_CHOICES}:
-        draft["leads"] = sorted(set(draft.get("leads") or []) ^ {code})
+    toggle(draft, "leads", code, (lead.code for lead in LEAD_CHOICES))
     return await goto(update, context, draft, LEADS)
 
 

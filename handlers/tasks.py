@@ -44,6 +44,7 @@ from handlers.flow import (
     parse_cb,
     pop_step,
     step,
+    toggle,
 )
 from handlers.tasks_steps import (
     DEADLINE,
@@ -175,8 +176,7 @@ async def description_skipped(update: Update, context: CadreContext, draft: Draf
 @step(FLOW, stale)
 async def lead_toggled(update: Update, context: CadreContext, draft: Draft) -> str | int:
     _, _, code = parse_cb(update.callback_query.data)
-    if code in {lead.code for lead in LEAD_CHOICES}:
-        draft["leads"] = sorted(set(draft.get("leads") or []) ^ {code})
+    toggle(draft, "leads", code, (lead.code for lead in LEAD_CHOICES))
     return await goto(update, context, draft, LEADS)
 
 

@@ -35,7 +35,7 @@ from handlers.flow import (
     parse_cb,
     step,
 )
-from handlers.tasks_list import EXTEND_FLOW, MANAGE, may_manage, task_or_alert
+from handlers.tasks_list import EXTEND_FLOW, MANAGE, managed_task_or_alert
 from handlers.tasks_steps import QUICK_DEADLINES
 
 EXTEND, CONFIRM = "extend", "confirm"
@@ -55,11 +55,8 @@ async def _extend_ask(update: Update, context: CadreContext, draft: dict[str, An
 
 @requires(MANAGE)
 async def extend_start(update: Update, context: CadreContext) -> str | int:
-    task = await task_or_alert(update, context)
+    task = await managed_task_or_alert(update, context)
     if task is None:
-        return ConversationHandler.END
-    if not await may_manage(context, task):
-        await update.callback_query.answer(context.t("task.not_manager"), show_alert=True)
         return ConversationHandler.END
     await answer(update)
     draft = new_draft(context, EXTEND_FLOW, task=task.id)

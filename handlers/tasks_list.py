@@ -154,6 +154,17 @@ async def task_or_alert(update: Update, context: CadreContext) -> Task | None:
     return task
 
 
+async def managed_task_or_alert(update: Update, context: CadreContext) -> Task | None:
+    """The pressed button's task if it is open and the user may manage it; else an alert."""
+    task = await task_or_alert(update, context)
+    if task is None:
+        return None
+    if not await may_manage(context, task):
+        await update.callback_query.answer(context.t("task.not_manager"), show_alert=True)
+        return None
+    return task
+
+
 @requires(MANAGE)
 async def view_pressed(update: Update, context: CadreContext) -> None:
     task = await task_or_alert(update, context)
@@ -181,11 +192,8 @@ async def list_pressed(update: Update, context: CadreContext) -> None:
 async def nudge_pressed(update: Update, context: CadreContext) -> None:
     """Remind the units that have not finished, now (at most once an hour per task)."""
     t = context.t
-    task = await task_or_alert(update, context)
+    task = await managed_task_or_alert(update, context)
     if task is None:
-        return
-    if not await may_manage(context, task):
-        await update.callback_query.answer(t("task.not_manager"), show_alert=True)
         return
     app = context.application
     repos = context.repos
@@ -214,11 +222,8 @@ async def nudge_pressed(update: Update, context: CadreContext) -> None:
 @requires(MANAGE)
 async def close_pressed(update: Update, context: CadreContext) -> None:
     t = context.t
-    task = await task_or_alert(update, context)
+    task = await managed_task_or_alert(update, context)
     if task is None:
-        return
-    if not await may_manage(context, task):
-        await update.callback_query.answer(t("task.not_manager"), show_alert=True)
         return
     await answer(update)
     rows = [[(t("task.btn.close_confirm"), cb(FLOW, "closeok", task.id)), (t("task.btn.back"), cb(FLOW, "view", task.id))]]
@@ -228,11 +233,8 @@ async def close_pressed(update: Update, context: CadreContext) -> None:
 @requires(MANAGE)
 async def close_confirmed(update: Update, context: CadreContext) -> None:
     t = context.t
-    task = await task_or_alert(update, context)
+    task = await managed_task_or_alert(update, context)
     if task is None:
-        return
-    if not await may_manage(context, task):
-        await update.callback_query.answer(t("task.not_manager"), show_alert=True)
         return
     await answer(update)
     await context.repos.tasks.close(task.id, context.person.id, scheduler.now_of(context.application))  # type: ignore[union-attr]
