@@ -208,8 +208,12 @@ async def timed_out(update: Update, context: CadreContext) -> None:
 @step(FLOW, stale, ack=False)
 async def wrong_input(update: Update, context: CadreContext, draft: Draft) -> str | int:
     step = (draft.get("history") or [TITLE])[-1]
-    await hint(update, context, "task.wrong.input")
-    return await goto(update, context, draft, step if step in STEPS else TITLE)
+    step = step if step in STEPS else TITLE
+    await hint(update, context, "task.wrong.input" if step in TEXT_STEPS else "task.wrong.buttons")
+    return await goto(update, context, draft, step)
+
+
+TEXT_STEPS = frozenset({TITLE, KIND, DAY, TIME, PLACE, SPEAKER})  # the others: buttons only
 
 
 def conversation() -> ConversationHandler:

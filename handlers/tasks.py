@@ -263,8 +263,11 @@ async def timed_out(update: Update, context: CadreContext) -> None:
 async def wrong_input(update: Update, context: CadreContext, draft: Draft) -> str | int:
     step = (draft.get("history") or [TITLE])[-1]
     step = step if step in STEPS else TITLE
-    await hint(update, context, "task.wrong.input")
+    await hint(update, context, "task.wrong.input" if step in TEXT_STEPS else "task.wrong.buttons")
     return await goto(update, context, draft, step)
+
+
+TEXT_STEPS = frozenset({TITLE, DEADLINE, DESCRIPTION})  # the others are answered with buttons only
 
 
 def conversation() -> ConversationHandler:

@@ -147,3 +147,15 @@ async def test_the_save_is_refused_if_the_deadline_passed_meanwhile(sim: Simulat
     assert alerts(calls) and "已经过去" in alerts(calls)[0]
     assert await sim.app.services.repos.tasks.open_tasks() == []
     assert "截止时间是什么时候" in last_text(calls)
+
+
+async def test_typing_where_only_buttons_answer_says_to_use_the_buttons(sim: Simulator, admin: Org) -> None:
+    await sim.send("/newtask", TOWNSHIP_ADMIN)
+    await sim.send("拿出特色产业发展措施", TOWNSHIP_ADMIN)  # the title; next: units, by buttons
+    hint, question = texts(await sim.send("红旗村", TOWNSHIP_ADMIN))
+    assert hint == "这一步请点上面的按钮来选择。"
+    assert "哪些单位负责" in question
+    await sim.press("红旗村", TOWNSHIP_ADMIN)
+    await sim.press("下一步", TOWNSHIP_ADMIN)
+    calls = await sim.sticker(TOWNSHIP_ADMIN)  # the deadline takes text: the general hint
+    assert texts(calls)[0] == "这一步需要您输入文字或点按钮,请按提示操作。"
