@@ -8,7 +8,7 @@ clean-up reports (with photos, corrections and review steps), 30% household visi
 follow-ups and 15% task entries. The rows are written with bulk INSERTs straight into the
 features' tables (their repositories save one record per transaction, far too slow for
 200,000 rows); the export itself runs the bot's own code path,
-:func:`handlers.export_sheets.write_ledger` (the one ``/export`` and ``cadre-bot export``
+:func:`bot.services.ledger.write_ledger` (the one ``/export`` and ``cadre-bot export``
 use), in a fresh subprocess per size (seeding runs in a subprocess of its own), so that each
 peak RSS (``VmHWM`` of ``/proc/self/status``, else ``ru_maxrss``) is that export's alone. The baseline is the 10k run of the same invocation: time should grow linearly with the
 rows (ratio ≈ size ratio) and memory should stay flat (ratio ≈ 1).
@@ -201,7 +201,7 @@ def peak_kb() -> int:
 def child(db: str, unit_id: int, out: str) -> None:
     """One export in this process; prints JSON with the time and memory."""
     from bot.i18n import Catalogs
-    from handlers.export_sheets import LedgerRequest, write_ledger
+    from bot.services.ledger import LedgerRequest, write_ledger
 
     t = Catalogs().get("zh_CN")
     baseline = peak_kb()

@@ -3,7 +3,7 @@
 Usage: ``python bench/notice.py [--groups 1000] [--skip-direct]``
 
 A district with ``groups`` villages, each with a bound group chat, and a monthly lecture
-aimed at all of them. The scheduler's own send path (``bot.scheduler.run_due``: collect the
+aimed at all of them. The scheduler's own send path (``bot.services.scheduler.run_due``: collect the
 due pushes from the database, claim each in the push log, send, mark sent) runs once,
 through ``build_application`` with its production rate limiter, against ``FakeBotAPI``
 simulating Telegram's flood limits as sliding windows (429 with retry_after when more than 30
@@ -28,10 +28,10 @@ from zoneinfo import ZoneInfo
 
 from telegram.warnings import PTBUserWarning
 
-from bot import scheduler
 from bot.app import build_application
 from bot.fakebot import FakeBotAPI, FloodLimits
 from bot.rules.recurrence import DEFAULT_EVENT_LEADS, MONTHLY_WEEKDAY, Rule
+from bot.services import scheduler
 from bot.settings import Settings
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from bot.orgcli import add_parsers as add_org_parsers
 from bot.orgcli import cmd_admin, cmd_org
+from bot.services.ledger import add_cli_parser as add_export_parser
+from bot.services.ledger import cmd_export
 from bot.settings import Settings, SettingsError
-from handlers.export_sheets import add_cli_parser as add_export_parser
-from handlers.export_sheets import cmd_export
 from storage import Database, DatabaseError
 
 

@@ -32,7 +32,7 @@ class Services:
 class CadreContext(CallbackContext[ExtBot, dict, dict, dict]):
     """``context.services``, ``context.repos``, ``context.t`` and ``context.person``.
 
-    ``t`` and ``person`` are filled in per update by ``handlers.common.load_user`` (group -1).
+    ``t`` and ``person`` are filled in per update by ``handlers.general.commands.load_user`` (group -1).
     """
 
     def __init__(self, application: Application, chat_id: int | None = None, user_id: int | None = None):

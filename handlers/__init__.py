@@ -1,7 +1,7 @@
 """Feature modules, one per conversation or feature, each with ``register(app)``.
 
 The order matters: within a handler group the first matching handler wins, so features come
-first and :mod:`handlers.common` (with its catch-all for unexpected input) comes last. Joining
+first and :mod:`handlers.general.commands` (with its catch-all for unexpected input) comes last. Joining
 by a typed invite code comes just before it, after every conversation, so that text a user
 types inside a conversation is never taken for a code.
 A module may also define ``async def on_startup(app)`` (rebuild jobs from the database...).
@@ -15,30 +15,30 @@ from types import ModuleType
 from telegram.ext import Application
 
 FEATURES = (
-    "handlers.stars",
-    "handlers.export",
-    "handlers.bulletin",
-    "handlers.review",
-    "handlers.reports",
-    "handlers.myreports",
-    "handlers.admin_reports",
-    "handlers.visits",
-    "handlers.followups",
-    "handlers.households",
-    "handlers.coverage",
-    "handlers.groups",
-    "handlers.invites",
-    "handlers.people",
-    "handlers.roster",
-    "handlers.tasks_done",
-    "handlers.tasks_list",
-    "handlers.tasks_extend",
-    "handlers.tasks",
-    "handlers.schedule",
-    "handlers.schedule_manage",
-    "handlers.schedule_rsvp",
-    "handlers.join",
-    "handlers.common",
+    "handlers.oversight.stars",
+    "handlers.oversight.export",
+    "handlers.oversight.bulletin",
+    "handlers.oversight.review",
+    "handlers.reports.conversation",
+    "handlers.reports.mine",
+    "handlers.reports.admin",
+    "handlers.visits.conversation",
+    "handlers.visits.followups",
+    "handlers.households.conversation",
+    "handlers.visits.coverage",
+    "handlers.org.groups",
+    "handlers.org.invites",
+    "handlers.org.people",
+    "handlers.org.roster",
+    "handlers.tasks.done",
+    "handlers.tasks.listing",
+    "handlers.tasks.extend",
+    "handlers.tasks.newtask",
+    "handlers.schedule.conversation",
+    "handlers.schedule.manage",
+    "handlers.schedule.rsvp",
+    "handlers.org.join",
+    "handlers.general.commands",
 )
 
 

@@ -8,7 +8,6 @@ import random
 import warnings
 from datetime import date, datetime, time, timedelta
 
-from bot.charts import cjk_font
 from bot.rules.bulletin import (
     VillageMonth,
     compute,
@@ -17,9 +16,10 @@ from bot.rules.bulletin import (
     percent,
     previous_month,
 )
+from bot.services.bulletin import render, split
+from bot.services.charts import cjk_font
 from bot.simulator import Simulator, texts
-from handlers.bulletin import send_monthly
-from handlers.bulletin_text import render, split
+from handlers.oversight.bulletin import send_monthly
 from storage import Repos
 from storage.reports import ReportFields, ReportQuery
 from storage.visits import NewVisit

@@ -13,8 +13,8 @@ from datetime import date, datetime, time, timedelta
 import pytest
 from matplotlib.ft2font import FT2Font
 
-import handlers.coverage
-from bot.charts import bar_chart, cjk_font
+import handlers.visits.coverage
+from bot.services.charts import bar_chart, cjk_font
 from bot.simulator import Simulator, texts
 from storage.visits import NewVisit
 from tests.conftest import DISTRICT_ADMIN, MEMBER, SECRETARY, TOWNSHIP_ADMIN, Org
@@ -168,7 +168,7 @@ async def seeded(sim: Simulator, org: Org) -> Seeded:
 
 async def test_secretary_sees_their_village_per_member(sim: Simulator, org: Org, seeded: Seeded, monkeypatch) -> None:
     charts = []
-    monkeypatch.setattr(handlers.coverage, "bar_chart", lambda labels, values, **kw: charts.append((labels, values, kw)) or bar_chart(labels, values, **kw))
+    monkeypatch.setattr(handlers.visits.coverage, "bar_chart", lambda labels, values, **kw: charts.append((labels, values, kw)) or bar_chart(labels, values, **kw))
     calls = await sim.send("/coverage", SECRETARY)
     text = texts(calls)[0]
     want = expected(seeded, {org.village.id})

@@ -16,8 +16,8 @@ import pytest
 
 from bot.i18n import Catalogs
 from bot.rules.ledger import Column, Link, Sheet, bot_link, display_width, write_workbook
+from bot.services.ledger import LedgerRequest, write_ledger
 from bot.simulator import Simulator, texts
-from handlers.export_sheets import LedgerRequest, write_ledger
 from storage import Repos
 from storage.reports import ReportFields, ReportPhoto
 from storage.visits import NewVisit

@@ -9,7 +9,7 @@ import pytest
 
 from bot.i18n import Catalogs
 from bot.settings import SUPPORTED_LOCALES
-from handlers.people import FILTERS
+from handlers.org.people import FILTERS
 from storage.chats import KINDS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,7 +25,7 @@ def codes(pattern: str, *files: str) -> set[str]:
 
 ROW_ERRORS = codes(r'RowError\([^)]*?"([a-z_]+)"', "bot/rules/roster.py", "storage/roster.py")
 FILE_ERRORS = codes(
-    r'RosterFileError\("([a-z_]+)"', "bot/rules/roster.py", "bot/rules/roster_files.py", "handlers/roster.py"
+    r'RosterFileError\("([a-z_]+)"', "bot/rules/roster.py", "bot/rules/roster_files.py", "handlers/org/roster.py"
 )
 ADMIN_STATUSES = codes(r'AdminAdded\("([a-z_]+)"', "storage/org.py") | {"added", "bound", "already", "bound_elsewhere"}
 DYNAMIC = (

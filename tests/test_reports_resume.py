@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.simulator import Simulator
-from handlers.report_photos import ALBUM_JOB
+from handlers.reports.photos import ALBUM_JOB
 from tests.conftest import SECRETARY, Org, start_sim
 from tests.test_reports import (
     ANSWERS,

@@ -12,9 +12,9 @@ from pathlib import Path
 import openpyxl
 
 from bot.i18n import Catalogs
+from bot.services.ledger import LedgerRequest, write_ledger
 from bot.simulator import Simulator, texts
-from handlers.export_sheets import LedgerRequest, write_ledger
-from handlers.review_queue import sync_corrections
+from handlers.oversight.review_queue import sync_corrections
 from storage.reports import ReportFields, ReportPhoto
 from storage.visits import Closing, NewVisit
 from tests.conftest import DISTRICT_ADMIN, MEMBER, OTHER_MEMBER, SECRETARY, TOWNSHIP_ADMIN, Org

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from bot import scheduler
+from bot.services import scheduler
 from bot.simulator import Simulator, texts
 from tests.conftest import SECRETARY, TOWNSHIP_ADMIN, Org
 from tests.test_scheduler import OTHER_SECRETARY, TOWN_GROUP, Clock, add_lecture, at, setup_groups

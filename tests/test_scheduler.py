@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from telegram.request import RequestData
 
-from bot import scheduler
 from bot.app import build_application
 from bot.fakebot import FakeBotAPI
 from bot.rules.deadlines import DEFAULT_TASK_LEADS
 from bot.rules.recurrence import DEFAULT_EVENT_LEADS, MONTHLY_WEEKDAY, Rule
+from bot.services import scheduler
 from bot.simulator import Simulator
 from storage.pushes import PushKey
 from tests.conftest import MEMBER, SECRETARY, TOWNSHIP_ADMIN, Org

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot import scheduler
+from bot.services import scheduler
 from bot.simulator import Simulator, texts
 from tests.conftest import DISTRICT_ADMIN, SECRETARY, STRANGER, TOWNSHIP_ADMIN, Org
 from tests.test_scheduler import (

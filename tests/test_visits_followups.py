@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from bot.i18n import Catalogs
 from bot.simulator import Simulator, texts
-from handlers.visit_common import RETURN_REASON_CHARS, returned_note
+from handlers.visits.common import RETURN_REASON_CHARS, returned_note
 from storage.visits import Closing, NewVisit
 from tests.conftest import MEMBER, OTHER_MEMBER, SECRETARY, Org
 from tests.test_visits import NOW, SH, TODAY, add_households, at, keyboard_labels, log_visit

@@ -1,0 +1,250 @@
+"""Sending pushes exactly once, through the push log; editing notices already sent.
+
+Every push has a key (what, which occurrence and slot, which chat) in the push log
+(:class:`storage.pushes.PushesRepo`). :func:`deliver` first *claims* the key (an atomic
+insert), then sends, then marks it sent; a failed send gives the claim back to be retried by a
+later run; a claim left behind by a process that died mid-send is taken back after
+:data:`LEASE`. So a restart, a crash in the middle of a burst, or two instances over one
+database do not send a push twice (the one gap: a process that dies after Telegram accepted a
+message but before it was marked sent; that push is sent again after the lease). At most
+:data:`CONCURRENCY` sends are in flight, which bounds that gap; the rate limiter paces them.
+
+A chat the bot may no longer post in (``Forbidden``, "chat not found"...) is never retried; a
+group is marked inactive and whoever bound it is told, once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+
+from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
+from telegram.ext import Application
+
+from bot.i18n import Translator
+from bot.rules.recurrence import Rule, occurrence_on
+from bot.services import notices
+from bot.services.notices import Rendered
+from storage import Repos
+from storage.events import Event
+from storage.pushes import PushKey
+
+log = logging.getLogger("cadre.scheduler")
+
+LEASE = timedelta(minutes=30)  # a claim older than this, never marked sent, is taken back
+MAX_ATTEMPTS = 5  # failed sends of one push before it is given up
+CONCURRENCY = 40  # sends in flight at once (the rate limiter paces them)
+# Parts of Telegram's error descriptions meaning the bot cannot post in that chat any more.
+GONE_ERRORS = (
+    "chat not found",
+    "bot was kicked",
+    "bot is not a member",
+    "not enough rights",
+    "have no rights",
+    "chat_write_forbidden",
+    "group chat was deactivated",
+    "chat was deleted",
+)
+
+
+
+
+# -- time -----------------------------------------------------------------------------------
+def zone(app: Application) -> tzinfo:
+    return app.services.settings.tz  # type: ignore[attr-defined]
+
+
+def now_of(app: Application) -> datetime:
+    """The current moment: ``services.extras["clock"]()`` if set (tests), else the wall clock."""
+    clock = app.services.extras.get("clock")  # type: ignore[attr-defined]
+    if callable(clock):
+        return clock()
+    return datetime.now(zone(app))
+
+
+def repos_of(app: Application) -> Repos:
+    repos = app.services.repos  # type: ignore[attr-defined]
+    assert repos is not None, "the database is opened in Application.initialize()"
+    return repos
+
+
+def translator(app: Application, lang: str | None = None) -> Translator:
+    return app.services.catalogs.get(lang)  # type: ignore[attr-defined]
+
+
+# -- pushes ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Push:
+    """One message to one chat, under its push-log key; ``render`` makes it in a language."""
+
+    key: PushKey
+    render: Callable[[Translator], Rendered]
+    photo: str | bytes | None = None  # a file id or PNG bytes: sent as a photo, the text as caption
+
+
+@dataclass
+class Outcome:
+    sent: list[PushKey] = field(default_factory=list)
+    skipped: int = 0  # already sent, given up, or being sent by someone else
+    failed: list[PushKey] = field(default_factory=list)  # will be retried
+    dropped: list[PushKey] = field(default_factory=list)  # never retried
+    gone_chats: list[int] = field(default_factory=list)
+
+    def merge(self, other: Outcome) -> None:
+        self.sent += other.sent
+        self.skipped += other.skipped
+        self.failed += other.failed
+        self.dropped += other.dropped
+        self.gone_chats += other.gone_chats
+
+
+
+# -- sending --------------------------------------------------------------------------------
+async def deliver(app: Application, pushes: Iterable[Push], now: datetime) -> Outcome:
+    """Send each push that nobody has sent yet: claim, send, mark sent (or give back)."""
+    repos = repos_of(app)
+    outcome = Outcome()
+    unique: dict[PushKey, Push] = {}
+    for push in pushes:
+        unique.setdefault(push.key, push)
+    settled: dict[tuple[str, int, str, str], set[int]] = {}
+    todo = []
+    for push in unique.values():
+        group = push.key.group
+        if group not in settled:
+            settled[group] = await repos.pushes.settled(group, now, LEASE)
+        if push.key.chat_id in settled[group]:
+            outcome.skipped += 1
+        else:
+            todo.append(push)
+    if not todo:
+        return outcome
+    langs = await repos.users.langs(sorted({p.key.chat_id for p in todo if p.key.chat_id > 0}))
+    limit = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(push: Push) -> None:
+        async with limit:
+            await _send(app, push, now, langs, outcome)
+
+    results = await asyncio.gather(*(one(push) for push in todo), return_exceptions=True)
+    errors = [r for r in results if isinstance(r, BaseException)]
+    if outcome.gone_chats:
+        outcome.merge(await deliver(app, await _gone_notes(app, outcome.gone_chats, now), now))
+    if errors:
+        raise errors[0]
+    return outcome
+
+
+async def _send(app: Application, push: Push, now: datetime, langs: dict[int, str], outcome: Outcome) -> None:
+    repos = repos_of(app)
+    key = push.key
+    if key.chat_id in outcome.gone_chats:  # found gone earlier in this burst
+        outcome.skipped += 1
+        return
+    if not await repos.pushes.claim(key, now, LEASE):
+        outcome.skipped += 1
+        return
+    try:
+        text, markup = push.render(translator(app, langs.get(key.chat_id) if key.chat_id > 0 else None))
+        if push.photo:
+            message = await app.bot.send_photo(key.chat_id, push.photo, caption=text, reply_markup=markup)
+        else:
+            message = await app.bot.send_message(key.chat_id, text, reply_markup=markup)
+    except Forbidden as exc:
+        await _gone(repos, key, str(exc), outcome)
+    except ChatMigrated as exc:
+        await repos.chats.migrate(key.chat_id, exc.new_chat_id)
+        await repos.pushes.dropped(key, f"migrated to {exc.new_chat_id}")
+        outcome.failed.append(key)  # the next run sends it to the new chat id
+    except BadRequest as exc:
+        if any(part in str(exc).lower() for part in GONE_ERRORS):
+            await _gone(repos, key, str(exc), outcome)
+        else:
+            log.error("push %s refused: %s", key, exc)
+            await repos.pushes.dropped(key, str(exc))
+            outcome.dropped.append(key)
+    except TelegramError as exc:  # network trouble, timeouts, flood control after retries
+        attempts = await repos.pushes.failed(key, f"{type(exc).__name__}: {exc}")
+        if attempts >= MAX_ATTEMPTS:
+            log.warning("push %s given up after %d attempts: %s", key, attempts, exc)
+            await repos.pushes.dropped(key, f"{type(exc).__name__}: {exc}")
+            outcome.dropped.append(key)
+        else:
+            log.info("push %s failed (attempt %d), will retry: %s", key, attempts, exc)
+            outcome.failed.append(key)
+    except BaseException as exc:
+        await repos.pushes.failed(key, f"{type(exc).__name__}: {exc}")
+        raise
+    else:
+        await repos.pushes.sent(key, message.message_id, now)
+        outcome.sent.append(key)
+
+
+async def _gone(repos: Repos, key: PushKey, error: str, outcome: Outcome) -> None:
+    """The bot cannot post there any more: never retry; a group is marked inactive."""
+    first = key.chat_id < 0 and key.chat_id not in outcome.gone_chats
+    if first:
+        outcome.gone_chats.append(key.chat_id)  # before any await: concurrent sends see it
+    await repos.pushes.dropped(key, error)
+    outcome.dropped.append(key)
+    if first:
+        await repos.chats.set_active(key.chat_id, False)
+        log.warning("group %s removed or blocked the bot: marked inactive", key.chat_id)
+
+
+async def _gone_notes(app: Application, chat_ids: Iterable[int], now: datetime) -> list[Push]:
+    """Tell whoever bound each lost group, once (one push-log key per group and day)."""
+    repos, tz = repos_of(app), zone(app)
+    out = []
+    for chat_id in chat_ids:
+        chat = await repos.chats.get(chat_id)
+        if chat is None or chat.bound_by is None:
+            continue
+        binder = await repos.org.person(chat.bound_by)
+        if binder is None or binder.telegram_id is None or not binder.active:
+            continue
+        unit = await repos.org.unit(chat.unit_id) if chat.unit_id is not None else None
+        draw = functools.partial(notices.chat_gone, title=chat.title, unit=unit.name if unit else "")
+        day = now.astimezone(tz).date().isoformat()
+        out.append(Push(PushKey("chat_gone", chat_id, day, "", binder.telegram_id), draw))
+    return out
+
+
+# -- edits of sent notices ------------------------------------------------------------------
+async def refresh_notices(app: Application, event: Event, now: datetime, *, cancelled: bool = False) -> int:
+    """Edit the sent notices of the event's coming occurrences to its current details (or to
+    cancelled, if the event was deleted/paused or the day is no longer one of its days).
+    Returns how many messages were edited."""
+    repos, tz = repos_of(app), zone(app)
+    t = translator(app)
+    rule = Rule.from_dict(event.rule)
+    today = now.astimezone(tz).date()
+    edited = 0
+    for record in await repos.pushes.messages("event_notice", event.id):
+        day = date.fromisoformat(record.key.occurrence)
+        if day < today or record.message_id is None:
+            continue
+        at = occurrence_on(rule, day, tz)
+        still = not cancelled and rule.is_day(day) and at > now
+        counts = await repos.events.counts(event.id, record.key.occurrence)
+        text, markup = notices.event_notice(
+            t,
+            event=event,
+            at=at,
+            zone=tz,
+            counts=counts,
+            soon=record.key.slot.startswith("m"),
+            cancelled=not still,
+        )
+        try:
+            await app.bot.edit_message_text(
+                text, chat_id=record.key.chat_id, message_id=record.message_id, reply_markup=markup
+            )
+            edited += 1
+        except TelegramError as exc:
+            log.info("could not edit notice %s: %s", record.key, exc)
+    return edited

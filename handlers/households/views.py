@@ -1,0 +1,202 @@
+"""What /households shows a village secretary: the overview, lists, a household's card, the
+member picker. Every screen is drawn from the database alone, for the secretary's own village.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+
+from bot.context import CadreContext
+from bot.i18n import Translator
+from handlers.auth import SECRETARIES, command
+from handlers.flow import Button, ask, cb, hint, keyboard
+from handlers.visits.common import FEW_HOUSEHOLDS, MANY_HOUSEHOLDS, paged, reference_now, village_of
+from storage.visits import Household, HouseholdStatus, Member
+
+HOUSEHOLDS = command("households", SECRETARIES)
+FLOW = "hh"
+MENU, EDIT = "menu", "edit"
+ADD_HEAD, ADD_ADDRESS, ADD_GRID, ADD_PHONE, ADD_MEMBER, ADD_REVIEW = (
+    "add_head", "add_address", "add_grid", "add_phone", "add_member", "add_review",
+)
+MAX_GRIDS = 12
+
+
+async def my_village(context: CadreContext) -> int | None:
+    assert context.person is not None  # behind @requires
+    return await village_of(context, context.person)
+
+
+async def own_household(update: Update, context: CadreContext, household_id: int) -> Household | None:
+    """The household if it belongs to the secretary's village; otherwise refuse and None."""
+    household = await context.repos.households.get(household_id)
+    if household is None or household.village_id != await my_village(context):
+        await hint(update, context, "hh.not_yours")
+        return None
+    return household
+
+
+async def own_member(update: Update, context: CadreContext, member_id: int) -> Member | None:
+    member = await context.repos.households.member(member_id)
+    if member is None or member.village_id != await my_village(context):
+        await hint(update, context, "hh.member_not_here")
+        return None
+    return member
+
+
+def item_label(t: Translator, household: Household) -> str:
+    if household.address:
+        return t("hh.item", head=household.head, address=household.address)
+    return t("hh.item_bare", head=household.head)
+
+
+def member_line(t: Translator, key: str, name: str, count: int) -> str:
+    """The overview line (``hh.overview``) or button (``hh.member``) for a member's count."""
+    if count < FEW_HOUSEHOLDS:
+        return t(f"{key}_few", name=name, count=count, few=FEW_HOUSEHOLDS)
+    if count > MANY_HOUSEHOLDS:
+        return t(f"{key}_many", name=name, count=count, many=MANY_HOUSEHOLDS)
+    return t(key, name=name, count=count)
+
+
+def holders(members: list[Member], counts: dict[int | None, int]) -> list[Member]:
+    """Members who should hold households: every party member, the secretary if they do."""
+    return [m for m in members if m.role == "member" or counts.get(m.id)]
+
+
+async def show_menu(update: Update, context: CadreContext, *, edit: bool = True, notice: str = "") -> str:
+    t = context.t
+    village = await my_village(context)
+    unit = await context.repos.org.unit(village) if village else None
+    if unit is None:
+        await ask(update, context, t("hh.no_village"), edit=edit)
+        return MENU
+    repo = context.repos.households
+    counts = await repo.counts(unit.id)
+    lines = [
+        t("hh.overview", village=unit.name, total=sum(counts.values()), archived=await repo.archived_count(unit.id))
+    ]
+    for member in holders(await repo.members(unit.id), counts):
+        held = counts.get(member.id, 0)
+        if member.role == "member":
+            lines.append(member_line(t, "hh.overview.member", member.name, held))
+        else:
+            lines.append(t("hh.overview.member", name=member.name, count=held))
+    if counts.get(None):
+        lines.append(t("hh.overview.unlinked", count=counts[None]))
+    lines.append(t("hh.overview.hint"))
+    rows = [
+        [(t("hh.btn.add"), cb(FLOW, "add")), (t("hh.btn.find"), cb(FLOW, "find"))],
+        [(t("hh.btn.by_member"), cb(FLOW, "members")), (t("hh.btn.unlinked"), cb(FLOW, "list", "u.0"))],
+        [(t("hh.btn.archived"), cb(FLOW, "list", "a.0")), (t("hh.btn.done"), cb(FLOW, "done"))],
+    ]
+    text = "\n".join(lines)
+    await ask(update, context, f"{notice}\n\n{text}" if notice else text, keyboard(rows), edit=edit)
+    return MENU
+
+
+async def member_buttons(context: CadreContext, action: str, prefix: str = "") -> list[Button]:
+    t = context.t
+    village = await my_village(context)
+    repo = context.repos.households
+    counts = await repo.counts(village) if village else {}
+    members = await repo.members(village) if village else []
+    out = []
+    for m in members:
+        held = counts.get(m.id, 0)
+        # the secretary holds households only by choice: no 5-to-10 warning for them
+        label = t("hh.member", name=m.name, count=held) if m.role == "secretary" else member_line(t, "hh.member", m.name, held)
+        out.append((label, cb(FLOW, action, f"{prefix}{m.id}")))
+    return out
+
+
+async def show_members(update: Update, context: CadreContext) -> str:
+    t = context.t
+    buttons = await member_buttons(context, "list", "m")
+    rows = [[b] for b in buttons]
+    rows.append([(t("hh.btn.menu"), cb(FLOW, "menu"))])
+    await ask(update, context, t("hh.ask.member_list") if buttons else t("hh.no_members"), keyboard(rows))
+    return MENU
+
+
+async def show_list(update: Update, context: CadreContext, draft: dict[str, Any], spec: str) -> str:
+    """``spec`` is ``<kind>.<page>``: m<member id>, u (nobody holds them), a (archived), q (search)."""
+    t = context.t
+    kind, _, page_text = spec.partition(".")
+    page = int(page_text) if page_text.isdigit() else 0
+    village = await my_village(context)
+    repo = context.repos.households
+    statuses: list[HouseholdStatus] = []
+    title = t("hh.list.unlinked")
+    if village is None:
+        pass
+    elif kind.startswith("m") and kind[1:].isdigit():
+        member = await own_member(update, context, int(kind[1:]))
+        if member is None:
+            return MENU
+        statuses = await repo.in_village(village, member_id=member.id)
+        title = member_line(t, "hh.list.member", member.name, len(statuses))
+    elif kind == "a":
+        statuses, title = await repo.in_village(village, archived=True), t("hh.list.archived")
+    elif kind == "q":
+        query = str(draft.get("query") or "")
+        statuses = await repo.search(village, query) if query else []
+        title = t("hh.list.found", query=query, count=len(statuses)) if statuses else t("hh.list.not_found", query=query)
+    else:
+        statuses = await repo.in_village(village, unlinked=True)
+    buttons = [(item_label(t, s.household), cb(FLOW, "card", s.household.id)) for s in statuses]
+    rows, _ = paged(buttons, page, FLOW, t, action="list", prefix=f"{kind}.")
+    rows.append([(t("hh.btn.menu"), cb(FLOW, "menu"))])
+    if not statuses and kind != "q":
+        title += "\n" + t("hh.list.empty")
+    await ask(update, context, title, keyboard(rows))
+    return MENU
+
+
+async def card_text(update: Update, context: CadreContext, draft: dict[str, Any], status: HouseholdStatus) -> str:
+    t = context.t
+    household = status.household
+    holder = await context.repos.households.member(household.member_id) if household.member_id else None
+    today = reference_now(update, context, draft).date()
+    days = status.days_unvisited(today)
+    if status.last_visit is None:
+        last = t("hh.card.never")
+    else:
+        last = t("hh.card.last", date=t.date(status.last_visit), days=days)
+    text = t(
+        "hh.card",
+        head=household.head,
+        address=household.address or "-",
+        grid=household.grid or "-",
+        phone=household.phone or "-",
+        member=holder.name if holder else t("hh.card.nobody"),
+        last=last,
+        followups=status.open_followups,
+    )
+    if household.archived:
+        text = t("hh.card.archived") + "\n" + text
+    return text
+
+
+async def show_card(
+    update: Update, context: CadreContext, draft: dict[str, Any], household_id: int, *, notice: str = "", edit: bool = True
+) -> str:
+    t = context.t
+    status = await context.repos.households.status(household_id)
+    if status is None:
+        return await show_menu(update, context, edit=edit)
+    hid = status.household.id
+    rows = [
+        [(t("hh.btn.edit_head"), cb(FLOW, "edit", f"head.{hid}")), (t("hh.btn.edit_address"), cb(FLOW, "edit", f"address.{hid}"))],
+        [(t("hh.btn.edit_grid"), cb(FLOW, "edit", f"grid.{hid}")), (t("hh.btn.edit_phone"), cb(FLOW, "edit", f"phone.{hid}"))],
+    ]
+    if status.household.archived:
+        rows.append([(t("hh.btn.restore"), cb(FLOW, "restore", hid))])
+    else:
+        rows.append([(t("hh.btn.link"), cb(FLOW, "link", hid)), (t("hh.btn.archive"), cb(FLOW, "arch", hid))])
+    rows.append([(t("hh.btn.menu"), cb(FLOW, "menu"))])
+    text = await card_text(update, context, draft, status)
+    await ask(update, context, f"{notice}\n\n{text}" if notice else text, keyboard(rows), edit=edit)
+    return MENU

@@ -1,0 +1,323 @@
+"""Joining with an invite: ``/start <code>`` (the deep link), or the bare code typed in.
+
+A code made for a roster person binds at once; a code made without a person asks the joiner's
+name (one question); a village's multi-use code lets each joiner pick their own name from the
+village roster (and confirm it). Someone who already is somebody else in the bot is asked
+before they switch. The joiner is greeted with what they can do now and gets a command menu
+for their role; whoever made the invite is told. Registered before ``handlers.general.commands`` so that
+``/start <code>`` reaches it first; ``/start`` with anything but a code-shaped argument (other
+deep links) is left to other handlers.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from telegram import Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.context import CadreContext
+from handlers.auth import requires
+from handlers.flow import Button, Conversation, answer, ask, cb, chunk, keyboard, parse_cb
+from handlers.general.commands import START, help_text, publish_user_commands
+from handlers.org.ui import (
+    local_date,
+    now,
+    pager,
+    pages_of,
+    person_role,
+    role_label,
+    tell,
+    unit_path,
+)
+from storage.invites import CODE_ALPHABET, CODE_LENGTH, Invite, Redeemed, normalise_code
+
+NAME = "name"
+MAX_FAILURES = 5
+FAILURE_WINDOW = 15 * 60  # seconds
+MAX_NAME = 20
+# a message that is nothing but a code (letters and digits of the code alphabet, at least one
+# digit so that ordinary words are not taken for codes), optionally split by a space or dash
+_SYMBOLS = re.escape(CODE_ALPHABET + CODE_ALPHABET.lower())
+CODE_TEXT = re.compile(
+    rf"^\s*(?=[^\d]*[2-9])[{_SYMBOLS}]{{4}}[\s-]?[{_SYMBOLS}]{{{CODE_LENGTH - 4}}}\s*$"
+)
+# /start with a code-shaped argument only: other deep links (start=rpt_7...) are not invites
+START_CODE = re.compile(rf"^/start(@\w+)?\s+[{_SYMBOLS}]{{{CODE_LENGTH}}}\s*$")
+_NAME_OK = re.compile(r"^[^\W\d_][^\d_@/#$%^&*=+<>{}\[\]|\\]*$")
+
+
+def too_many_failures(context: CadreContext) -> bool:
+    recent = [s for s in context.user_data.get("join_failures", []) if time.time() - s < FAILURE_WINDOW]
+    context.user_data["join_failures"] = recent
+    return len(recent) >= MAX_FAILURES
+
+
+def record_failure(context: CadreContext) -> None:
+    context.user_data.setdefault("join_failures", []).append(time.time())
+
+
+# -- arriving with a code -------------------------------------------------------------------------
+@requires(START)
+async def start_with_code(update: Update, context: CadreContext) -> object:
+    return await arrive(update, context, "".join(context.args or []))
+
+
+@requires(START)
+async def code_typed(update: Update, context: CadreContext) -> object:
+    return await arrive(update, context, update.effective_message.text or "")
+
+
+async def arrive(update: Update, context: CadreContext, typed: str) -> object:
+    t, repos = context.t, context.repos
+    if too_many_failures(context):
+        await update.effective_message.reply_text(t("join.too_many"))
+        return ConversationHandler.END
+    code = normalise_code(typed)
+    invite = await repos.invites.get(code) if code else None
+    if invite is None:
+        record_failure(context)
+        await update.effective_message.reply_text(t("join.not_found", code=typed.strip()[:20]))
+        return ConversationHandler.END
+    status = invite.status(now())
+    if status == "used" and invite.used_by == update.effective_user.id:
+        await redeem(update, context, code)  # their own link again: "you have joined already"
+        return ConversationHandler.END
+    if status != "open":
+        await refuse(update, context, Redeemed(status, invite))
+        return ConversationHandler.END
+    if invite.multi_use:
+        await show_roster(update, context, invite, 0)
+        return ConversationHandler.END
+    if invite.person_id is None:
+        context.user_data["join"] = {"code": code}
+        unit = await unit_path(context, invite.unit_id)
+        role = role_label(t, invite.role, invite.first_secretary)
+        await update.effective_message.reply_text(t("join.ask_name", unit=unit, role=role))
+        return NAME
+    await redeem(update, context, code)
+    return ConversationHandler.END
+
+
+async def name_given(update: Update, context: CadreContext) -> object:
+    t = context.t
+    name = " ".join((update.effective_message.text or "").split())
+    draft = context.user_data.get("join") or {}
+    if not draft.get("code"):
+        return ConversationHandler.END
+    if not name or len(name) > MAX_NAME or not _NAME_OK.match(name):
+        await update.effective_message.reply_text(t("join.bad_name", max=MAX_NAME))
+        return NAME
+    draft["name"] = name
+    rows = [[(t("join.name_ok"), cb("join", "named", draft["code"]))],
+            [(t("join.name_again"), cb("join", "rename", draft["code"]))]]
+    await update.effective_message.reply_text(t("join.confirm_typed_name", name=name), reply_markup=keyboard(rows))
+    return NAME
+
+
+@requires(START)
+async def name_confirmed(update: Update, context: CadreContext) -> object:
+    """``join:named`` (join with the name typed) or ``join:rename`` (type it again)."""
+    _, action, code = parse_cb(update.callback_query.data)
+    draft = context.user_data.get("join") or {}
+    await answer(update)
+    if draft.get("code") != code or not draft.get("name"):
+        await ask(update, context, context.t("unexpected.stale_button"))
+        return ConversationHandler.END
+    if action == "rename":
+        await ask(update, context, context.t("join.type_name_again"))
+        return NAME
+    result = await redeem(update, context, code, name=draft["name"])
+    if result in ("joined", "already"):
+        context.user_data.pop("join", None)
+    return ConversationHandler.END
+
+
+async def not_a_name(update: Update, context: CadreContext) -> object:
+    await update.effective_message.reply_text(context.t("join.bad_name", max=MAX_NAME))
+    return NAME
+
+
+async def join_cancelled(update: Update, context: CadreContext) -> object:
+    context.user_data.pop("join", None)
+    await update.effective_message.reply_text(context.t("join.cancelled"))
+    return ConversationHandler.END
+
+
+# -- a village's multi-use code: pick your name ----------------------------------------------------
+async def show_roster(update: Update, context: CadreContext, invite: Invite, page: int) -> None:
+    t = context.t
+    waiting = await context.repos.org.waiting(invite.unit_id, invite.role)
+    unit = await unit_path(context, invite.unit_id)
+    if not waiting:
+        await ask(update, context, t("join.roster_empty", unit=unit))
+        return
+    pages = pages_of(len(waiting))
+    page = min(max(page, 0), pages - 1)
+    buttons: list[Button] = [
+        (p.name, cb("join", "pick", f"{invite.code}.{p.id}")) for p in waiting[page * 8 : (page + 1) * 8]
+    ]
+    rows = chunk(buttons, 2)
+    rows.append(pager("join", "list", invite.code, page, pages, t))
+    rows.append([(t("join.not_listed_button"), cb("join", "none", invite.code))])
+    await ask(update, context, t("join.pick_name", unit=unit), keyboard(rows))
+
+
+@requires(START)
+async def join_pressed(update: Update, context: CadreContext) -> None:
+    _, action, arg = parse_cb(update.callback_query.data)
+    t, repos = context.t, context.repos
+    head, _, tail = arg.partition(".")
+    invite = await repos.invites.get(head)
+    if invite is None or invite.status(now()) not in ("open", "used"):
+        await answer(update)
+        await refuse(update, context, Redeemed(invite.status(now()) if invite else "not_found", invite))
+        return
+    await answer(update)
+    if action == "list":
+        await show_roster(update, context, invite, int(tail) if tail.isdigit() else 0)
+    elif action == "none":
+        await ask(update, context, t("join.not_listed", unit=await unit_path(context, invite.unit_id)))
+    elif action == "pick" and tail.isdigit():
+        person = await repos.org.person(int(tail))
+        if person is None or person.unit_id != invite.unit_id:
+            await ask(update, context, t("join.bad_pick"))
+            return
+        rows = [[(t("join.yes_its_me"), cb("join", "yes", arg))],
+                [(t("join.not_me"), cb("join", "list", f"{invite.code}.0"))]]
+        await ask(update, context, t("join.confirm_name", name=person.name), keyboard(rows))
+    elif action == "yes" and tail.isdigit():
+        await redeem(update, context, invite.code, person_id=int(tail))
+    elif action == "switch":
+        person_id = int(tail) if tail.isdigit() else None
+        name = (context.user_data.get("join") or {}).get("name")
+        if await redeem(update, context, invite.code, person_id=person_id, name=name, switch=True) == "joined":
+            context.user_data.pop("join", None)
+    elif action == "stay":
+        context.user_data.pop("join", None)
+        await ask(update, context, t("join.stayed"))
+
+
+# -- binding ------------------------------------------------------------------------------------------
+async def redeem(
+    update: Update,
+    context: CadreContext,
+    code: str,
+    *,
+    person_id: int | None = None,
+    name: str | None = None,
+    switch: bool = False,
+) -> str:
+    user = update.effective_user
+    result = await context.repos.invites.redeem(
+        code, user.id, now(), person_id=person_id, name=name, switch=switch
+    )
+    if result.status == "joined":
+        await welcome(update, context, result)
+    elif result.status == "already":
+        assert result.person is not None
+        context.person = result.person
+        text = context.t("join.already", name=result.person.name, role=person_role(context.t, result.person))
+        await ask(update, context, text + "\n\n" + help_text(context, in_group=False))
+    elif result.status == "has_other":
+        await ask_switch(update, context, result, person_id)
+    else:
+        await refuse(update, context, result)
+    return result.status
+
+
+async def ask_switch(update: Update, context: CadreContext, result: Redeemed, person_id: int | None) -> None:
+    t = context.t
+    assert result.invite is not None and result.previous is not None
+    current = result.previous
+    tail = f".{person_id}" if person_id else ""
+    rows = [[(t("join.switch_yes"), cb("join", "switch", f"{result.invite.code}{tail}"))],
+            [(t("join.switch_no"), cb("join", "stay", result.invite.code))]]
+    text = t(
+        "join.ask_switch",
+        current_role=person_role(t, current),
+        current_unit=await unit_path(context, current.unit_id),
+        role=role_label(t, result.invite.role, result.invite.first_secretary),
+        unit=await unit_path(context, result.invite.unit_id),
+    )
+    await ask(update, context, text, keyboard(rows))
+
+
+async def welcome(update: Update, context: CadreContext, result: Redeemed) -> None:
+    person, invite = result.person, result.invite
+    assert person is not None and invite is not None
+    user = update.effective_user
+    repos = context.repos
+    record = await repos.users.get(user.id)
+    if (record is None or record.lang is None) and (user.language_code or "").startswith("en"):
+        await repos.users.set_lang(user.id, "en")
+        context.set_lang("en")
+    context.person = person
+    t = context.t
+    unit = await unit_path(context, person.unit_id)
+    text = t("join.welcome", name=person.name, role=person_role(t, person), unit=unit)
+    await ask(update, context, text + "\n\n" + help_text(context, in_group=False))
+    await publish_user_commands(context.application, user.id, context)
+    creator = await repos.org.person(invite.created_by) if invite.created_by else None
+    if creator is not None and creator.telegram_id not in (None, user.id):
+        await tell(
+            context.application, creator.telegram_id, "invite.joined_notice",
+            name=person.name, role=role_label(t, person.role, person.first_secretary), unit=unit,
+        )
+
+
+async def refuse(update: Update, context: CadreContext, result: Redeemed) -> None:
+    """A code that cannot be used: say why, in words; tell the admin when it matters."""
+    t = context.t
+    invite = result.invite
+    if result.status in ("not_found", "needs_name", "needs_pick"):
+        record_failure(context)
+        await ask(update, context, t("join.not_found", code=invite.code if invite else ""))
+        return
+    if result.status == "expired" and invite is not None:
+        await ask(update, context, t("join.expired", date=local_date(context, invite.expires_at)))
+    elif result.status == "bound_elsewhere" and invite is not None and result.person is not None:
+        await ask(update, context, t("join.bound_elsewhere", name=result.person.name))
+        creator = await context.repos.org.person(invite.created_by) if invite.created_by else None
+        if creator is not None:
+            await tell(
+                context.application, creator.telegram_id, "invite.bound_elsewhere_notice",
+                name=result.person.name, code=invite.code,
+                user=update.effective_user.full_name, user_id=update.effective_user.id,
+            )
+    else:  # revoked, used, bad_pick
+        await ask(update, context, t(f"join.{result.status}"))
+
+
+def register(app: Application) -> None:
+    private = filters.ChatType.PRIVATE
+    conversation = Conversation(
+        entry_points=[
+            CommandHandler("start", start_with_code, filters=private & filters.Regex(START_CODE)),
+            MessageHandler(private & filters.TEXT & filters.Regex(CODE_TEXT), code_typed),
+        ],
+        states={
+            NAME: [
+                CallbackQueryHandler(name_confirmed, pattern=r"^join:(named|rename):"),
+                MessageHandler(private & filters.TEXT & ~filters.COMMAND, name_given),
+                MessageHandler(private & ~filters.COMMAND & ~filters.StatusUpdate.ALL, not_a_name),
+            ]
+        },
+        fallbacks=[
+            CommandHandler("cancel", join_cancelled, filters=private),
+            CommandHandler("start", start_with_code, filters=private & filters.Regex(START_CODE)),
+        ],
+        name="join",
+        persistent=True,
+        allow_reentry=True,
+    )
+    app.add_handler(conversation)
+    app.add_handler(CallbackQueryHandler(join_pressed, pattern=r"^join:(list|none|pick|yes|switch|stay):"))

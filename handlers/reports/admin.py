@@ -1,0 +1,227 @@
+"""/reports for township and district admins: the clean-up reports of their area, filtered by
+unit, category and month, with what they add up to, paged with buttons.
+
+The filter travels in the callback payload (``unit.category.month.page``, ``-`` for "all"),
+so a list survives restarts and needs no state; every payload is checked against the admin's
+own area (a forged unit id is refused).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.context import CadreContext
+from bot.rules import reports as rules
+from handlers.auth import ADMINS, command, requires
+from handlers.flow import Button, answer, ask, cb, chunk, keyboard, parse_cb
+from handlers.reports.draft import reference_time
+from handlers.reports.mine import paging_row, send_photos
+from handlers.reports.render import detail, list_line
+from storage.org import Unit
+from storage.reports import ReportQuery, ReportTotals
+
+REPORTS = command("reports", ADMINS)
+PER_PAGE = 8
+UNITS_PER_PAGE = 18
+ALL = "-"
+
+
+@dataclass(frozen=True)
+class Filter:
+    unit_id: int
+    category: str = ALL
+    month: str = ALL  # YYYYMM
+    page: int = 0
+
+    def encode(self) -> str:
+        return f"{self.unit_id}.{self.category}.{self.month}.{self.page}"
+
+    @classmethod
+    def decode(cls, text: str) -> Filter | None:
+        parts = text.split(".")
+        if len(parts) != 4 or not parts[0].isdigit() or not parts[3].isdigit():
+            return None
+        unit, category, month, page = parts
+        if category != ALL and category not in rules.CATEGORIES:
+            return None
+        if month != ALL and rules.parse_month_key(month) is None:
+            return None
+        return cls(int(unit), category, month, int(page))
+
+    def query(self) -> ReportQuery:
+        start, end = rules.parse_month_key(self.month) or (None, None)
+        return ReportQuery(
+            self.unit_id, None if self.category == ALL else self.category, start, end
+        )
+
+
+def month_label(context: CadreContext, key: str) -> str:
+    if key == ALL:
+        return context.t("reports.all_months")
+    return context.t("reports.month", year=int(key[:4]), month=int(key[4:]))
+
+
+def category_label(context: CadreContext, code: str) -> str:
+    return context.t("reports.all_categories") if code == ALL else context.t(f"report.cat.{code}")
+
+
+async def allowed_filter(update: Update, context: CadreContext, arg: str) -> tuple[Filter, Unit] | None:
+    """The payload's filter if its unit is in the admin's area; else an alert and None."""
+    found = Filter.decode(arg)
+    org = context.repos.org
+    unit = await org.unit(found.unit_id) if found else None
+    if found is None or unit is None or not await org.contains(context.person.unit_id, unit.id):
+        await update.callback_query.answer(context.t("reports.not_your_area"), show_alert=True)
+        return None
+    return found, unit
+
+
+def totals_text(context: CadreContext, totals: ReportTotals) -> str:
+    t = context.t
+    text = t(
+        "reports.totals",
+        reports=totals.reports,
+        villages=totals.villages,
+        people=totals.people,
+        villagers=totals.villagers,
+    )
+    amounts = [
+        t(f"report.amount.{name}", value=rules.short_number(getattr(totals, name)))
+        for name in ("garbage_trucks", "garbage_tons", "area_m2", "walls", "ponds")
+        if getattr(totals, name)
+    ]
+    if amounts:
+        text += "\n" + t("reports.totals_amounts", value=t("list.sep").join(amounts))
+    return text
+
+
+async def show_list(update: Update, context: CadreContext, flt: Filter, unit: Unit, *, edit: bool) -> None:
+    t = context.t
+    repo = context.repos.reports
+    query = flt.query()
+    totals = await repo.totals(query)
+    pages = max(1, -(-totals.reports // PER_PAGE))
+    flt = replace(flt, page=min(flt.page, pages - 1))
+    reports = await repo.search(query, limit=PER_PAGE, offset=flt.page * PER_PAGE)
+    lines = [
+        t(
+            "reports.header",
+            unit=unit.name,
+            category=category_label(context, flt.category),
+            month=month_label(context, flt.month),
+        ),
+        totals_text(context, totals),
+    ]
+    if reports:
+        lines.append("")
+        lines += [list_line(t, r) for r in reports]
+        lines.append(t("reports.page", page=flt.page + 1, pages=pages))
+    else:
+        lines.append(t("reports.none"))
+    state = flt.encode()
+    rows: list[list[Button]] = [
+        [
+            (t("reports.btn.unit", value=unit.name), cb("reports", "u", f"{replace(flt, page=0).encode()}:0")),
+            (t("reports.btn.category", value=category_label(context, flt.category)), cb("reports", "c", state)),
+            (t("reports.btn.month", value=month_label(context, flt.month)), cb("reports", "m", state)),
+        ]
+    ]
+    rows += chunk([(t("report.btn.view", number=r.id), cb("reports", "v", f"{r.id}:{state}")) for r in reports], 4)
+    rows.append(paging_row(context, "reports", "l", flt.page, pages, suffix=f"{flt.unit_id}.{flt.category}.{flt.month}."))
+    await ask(update, context, "\n".join(lines), keyboard(rows), edit=edit)
+
+
+@requires(REPORTS)
+async def reports_command(update: Update, context: CadreContext) -> None:
+    today = reference_time(update, context).date()
+    unit = await context.repos.org.unit(context.person.unit_id)
+    await show_list(update, context, Filter(unit.id, ALL, rules.month_key(today)), unit, edit=False)
+
+
+@requires(REPORTS)
+async def list_shown(update: Update, context: CadreContext) -> None:
+    found = await allowed_filter(update, context, parse_cb(update.callback_query.data)[2])
+    if found is not None:
+        await answer(update)
+        await show_list(update, context, *found, edit=True)
+
+
+@requires(REPORTS)
+async def pick_unit(update: Update, context: CadreContext) -> None:
+    arg = parse_cb(update.callback_query.data)[2]
+    state, _, page_text = arg.rpartition(":")
+    found = await allowed_filter(update, context, state)
+    if found is None:
+        return
+    await answer(update)
+    flt, unit = found
+    t = context.t
+    org = context.repos.org
+    children = [u for u in await org.subtree(unit.id) if u.parent_id == unit.id and u.level != "grid"]
+    page = int(page_text) if page_text.isdigit() else 0
+    pages = max(1, -(-len(children) // UNITS_PER_PAGE))
+    page = min(page, pages - 1)
+    shown = children[page * UNITS_PER_PAGE : (page + 1) * UNITS_PER_PAGE]
+    rows = [[(t("reports.btn.whole", value=unit.name), cb("reports", "l", flt.encode()))]]
+    rows += chunk([(u.name, cb("reports", "l", replace(flt, unit_id=u.id).encode())) for u in shown], 3)
+    if unit.id != context.person.unit_id and unit.parent_id is not None:
+        parent = replace(flt, unit_id=unit.parent_id)
+        rows.append([(t("reports.btn.up"), cb("reports", "u", f"{parent.encode()}:0"))])
+    rows.append(paging_row(context, "reports", "u", page, pages, suffix=f"{flt.encode()}:"))
+    await ask(update, context, t("reports.pick_unit", unit=unit.name), keyboard(rows))
+
+
+@requires(REPORTS)
+async def pick_category(update: Update, context: CadreContext) -> None:
+    found = await allowed_filter(update, context, parse_cb(update.callback_query.data)[2])
+    if found is None:
+        return
+    await answer(update)
+    flt, _unit = found
+    options = [ALL, *rules.CATEGORIES]
+    buttons = [(category_label(context, c), cb("reports", "l", replace(flt, category=c, page=0).encode())) for c in options]
+    await ask(update, context, context.t("reports.pick_category"), keyboard(chunk(buttons, 2)))
+
+
+@requires(REPORTS)
+async def pick_month(update: Update, context: CadreContext) -> None:
+    found = await allowed_filter(update, context, parse_cb(update.callback_query.data)[2])
+    if found is None:
+        return
+    await answer(update)
+    flt, _unit = found
+    today = reference_time(update, context).date()
+    options = [ALL, *rules.recent_months(today, 12)]
+    buttons = [(month_label(context, m), cb("reports", "l", replace(flt, month=m, page=0).encode())) for m in options]
+    await ask(update, context, context.t("reports.pick_month"), keyboard(chunk(buttons, 3)))
+
+
+@requires(REPORTS)
+async def view(update: Update, context: CadreContext) -> None:
+    arg = parse_cb(update.callback_query.data)[2]
+    number, _, state = arg.partition(":")
+    found = await allowed_filter(update, context, state)
+    if found is None:
+        return
+    report = await context.repos.reports.get(int(number)) if number.isdigit() else None
+    org = context.repos.org
+    if report is None or not report.active or not await org.contains(context.person.unit_id, report.fields.unit_id):
+        await update.callback_query.answer(context.t("myreports.gone"), show_alert=True)
+        return
+    await answer(update)
+    chat_id = update.effective_chat.id
+    await send_photos(context, chat_id, report)
+    rows = [[(context.t("myreports.btn.back_to_list"), cb("reports", "l", state))]]
+    await context.bot.send_message(chat_id, detail(context.t, report), reply_markup=keyboard(rows))
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("reports", reports_command))
+    app.add_handler(CallbackQueryHandler(list_shown, pattern=r"^reports:l:"))
+    app.add_handler(CallbackQueryHandler(pick_unit, pattern=r"^reports:u:"))
+    app.add_handler(CallbackQueryHandler(pick_category, pattern=r"^reports:c:"))
+    app.add_handler(CallbackQueryHandler(pick_month, pattern=r"^reports:m:"))
+    app.add_handler(CallbackQueryHandler(view, pattern=r"^reports:v:"))

@@ -1,0 +1,173 @@
+"""/myreports: the user's own reports, newest first, paged; each viewable with its photos
+(resent by file_id) and, within 24 hours of saving, correctable (the /report conversation
+started at the review) or deletable (kept with the audit trail)."""
+
+from __future__ import annotations
+
+from telegram import InputMediaPhoto, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.context import CadreContext
+from bot.rules import reports as rules
+from handlers.auth import LEADERS, command, requires
+from handlers.flow import Button, answer, ask, cb, chunk, keyboard, parse_cb
+from handlers.reports.draft import may_correct, reference_time
+from handlers.reports.render import detail, list_line
+from storage.reports import Report
+
+MYREPORTS = command("myreports", LEADERS)
+PER_PAGE = 8
+
+
+async def send_photos(context: CadreContext, chat_id: int, report: Report) -> None:
+    """The report's photos by file_id: one photo, or albums of up to 10."""
+    t = context.t
+    photos = report.fields.photos
+    if len(photos) == 1:
+        await context.bot.send_photo(chat_id, photos[0].file_id, caption=t(f"report.phase.{photos[0].phase}"))
+        return
+    for start in range(0, len(photos), 10):
+        media = [
+            InputMediaPhoto(p.file_id, caption=t(f"report.phase.{p.phase}"))
+            for p in photos[start : start + 10]
+        ]
+        await context.bot.send_media_group(chat_id, media)
+
+
+def paging_row(context: CadreContext, flow: str, action: str, page: int, pages: int, suffix: str = "") -> list[Button]:
+    t = context.t
+    row: list[Button] = []
+    if page > 0:
+        row.append((t("report.btn.prev_page"), cb(flow, action, f"{suffix}{page - 1}")))
+    if page + 1 < pages:
+        row.append((t("report.btn.next_page"), cb(flow, action, f"{suffix}{page + 1}")))
+    return row
+
+
+async def show_list(update: Update, context: CadreContext, page: int, *, edit: bool) -> None:
+    t = context.t
+    reports, total = await context.repos.reports.by_reporter(
+        context.person.id, limit=PER_PAGE, offset=page * PER_PAGE
+    )
+    if total == 0:
+        await ask(update, context, t("myreports.empty"), None, edit=edit)
+        return
+    pages = -(-total // PER_PAGE)
+    lines = [t("myreports.header", total=total, page=page + 1, pages=pages)]
+    lines += [list_line(t, r) for r in reports]
+    rows = chunk([(t("report.btn.view", number=r.id), cb("myreports", "view", r.id)) for r in reports], 4)
+    rows.append(paging_row(context, "myreports", "list", page, pages))
+    await ask(update, context, "\n".join(lines), keyboard(rows), edit=edit)
+
+
+@requires(MYREPORTS)
+async def my_reports(update: Update, context: CadreContext) -> None:
+    reference_time(update, context)
+    await show_list(update, context, 0, edit=False)
+
+
+@requires(MYREPORTS)
+async def list_page(update: Update, context: CadreContext) -> None:
+    await answer(update)
+    arg = parse_cb(update.callback_query.data)[2]
+    await show_list(update, context, int(arg) if arg.isdigit() else 0, edit=True)
+
+
+async def own_report(update: Update, context: CadreContext) -> Report | None:
+    """The report named by the button, if it is the user's and not deleted; else say so."""
+    arg = parse_cb(update.callback_query.data)[2]
+    report = await context.repos.reports.get(int(arg)) if arg.isdigit() else None
+    if report is None or not report.active or report.reporter_id != context.person.id:
+        await update.callback_query.answer(context.t("myreports.gone"), show_alert=True)
+        return None
+    return report
+
+
+async def detail_screen(update: Update, context: CadreContext, report: Report) -> tuple[str, list[list[Button]]]:
+    t = context.t
+    now = reference_time(update, context)
+    text = detail(t, report)
+    rows: list[list[Button]] = []
+    if rules.editable(report.created_at, now):
+        until = (report.created_at + rules.EDIT_WINDOW).astimezone(now.tzinfo)
+        text += "\n\n" + t("myreports.editable_until", time=t.datetime(until))
+        rows.append(
+            [
+                (t("myreports.btn.correct"), cb("report", "correct", report.id)),
+                (t("myreports.btn.delete"), cb("myreports", "del", report.id)),
+            ]
+        )
+    elif await may_correct(context, report, now):  # returned for correction by an admin
+        rows.append([(t("myreports.btn.correct"), cb("report", "correct", report.id))])
+    else:
+        text += "\n\n" + t("myreports.locked")
+    rows.append([(t("myreports.btn.back_to_list"), cb("myreports", "list", 0))])
+    return text, rows
+
+
+@requires(MYREPORTS)
+async def view(update: Update, context: CadreContext) -> None:
+    """Photos first (by file_id), then the report with its buttons below them."""
+    report = await own_report(update, context)
+    if report is None:
+        return
+    await answer(update)
+    chat_id = update.effective_chat.id
+    await send_photos(context, chat_id, report)
+    text, rows = await detail_screen(update, context, report)
+    await context.bot.send_message(chat_id, text, reply_markup=keyboard(rows))
+
+
+@requires(MYREPORTS)
+async def show_again(update: Update, context: CadreContext) -> None:
+    report = await own_report(update, context)
+    if report is None:
+        return
+    await answer(update)
+    text, rows = await detail_screen(update, context, report)
+    await ask(update, context, text, keyboard(rows))
+
+
+@requires(MYREPORTS)
+async def delete_asked(update: Update, context: CadreContext) -> None:
+    report = await own_report(update, context)
+    if report is None:
+        return
+    t = context.t
+    if not rules.editable(report.created_at, reference_time(update, context)):
+        await update.callback_query.answer(t("myreports.too_late"), show_alert=True)
+        return
+    await answer(update)
+    rows = [
+        [
+            (t("myreports.btn.delete_yes"), cb("myreports", "delok", report.id)),
+            (t("myreports.btn.delete_no"), cb("myreports", "show", report.id)),
+        ]
+    ]
+    await ask(update, context, t("myreports.confirm_delete", number=report.id) + "\n" + list_line(t, report), keyboard(rows))
+
+
+@requires(MYREPORTS)
+async def delete_confirmed(update: Update, context: CadreContext) -> None:
+    report = await own_report(update, context)
+    if report is None:
+        return
+    t = context.t
+    at = reference_time(update, context)
+    if not rules.editable(report.created_at, at):
+        await update.callback_query.answer(t("myreports.too_late"), show_alert=True)
+        return
+    await context.repos.reports.delete(report.id, by=context.person.id, at=at)
+    await answer(update)
+    rows = [[(t("myreports.btn.back_to_list"), cb("myreports", "list", 0))]]
+    await ask(update, context, t("myreports.deleted", number=report.id), keyboard(rows))
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("myreports", my_reports))
+    app.add_handler(CallbackQueryHandler(list_page, pattern=r"^myreports:list:\d+$"))
+    app.add_handler(CallbackQueryHandler(view, pattern=r"^myreports:view:\d+$"))
+    app.add_handler(CallbackQueryHandler(show_again, pattern=r"^myreports:show:\d+$"))
+    app.add_handler(CallbackQueryHandler(delete_asked, pattern=r"^myreports:del:\d+$"))
+    app.add_handler(CallbackQueryHandler(delete_confirmed, pattern=r"^myreports:delok:\d+$"))
+

@@ -1,0 +1,232 @@
+"""/schedule: the admin's recurring events: list, a page per event, pause/resume, delete, and
+who answered the notice of the coming date (参加 / 请假 / not yet). 新建 and 修改 hand over to
+the conversation in :mod:`handlers.schedule.conversation`."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+
+from bot.context import CadreContext
+from bot.rules.recurrence import Rule, occurrence_on, upcoming
+from bot.services import notices, scheduler
+from handlers import unit_picker
+from handlers.auth import ADMINS, command, requires
+from handlers.flow import Button, answer, ask, cb, chunk, keyboard, parse_cb
+from storage.events import Event
+from storage.org import Person
+
+SCHEDULE = command("schedule", ADMINS)
+FLOW = "sched"
+AUDIENCE_ROLES = {"secretaries": ("secretary",), "everyone": ("secretary", "member")}
+
+
+async def may_edit(context: CadreContext, event: Event) -> bool:
+    person = context.person
+    if person is None or person.role not in ADMINS:
+        return False
+    return person.id == event.organiser or await context.repos.org.contains(person.unit_id, event.scope_unit_id)
+
+
+async def list_screen(context: CadreContext) -> tuple[str, object]:
+    t = context.t
+    person = context.person
+    assert person is not None
+    tz = context.services.settings.tz
+    now = scheduler.now_of(context.application)
+    events = await context.repos.events.in_scope(person.unit_id)
+    lines = [t("sched.list.header")] if events else [t("sched.list.empty")]
+    buttons: list[Button] = []
+    for n, event in enumerate(events, start=1):
+        rule = Rule.from_dict(event.rule)
+        nxt = upcoming(rule, now, tz, 1)
+        key = "sched.list.line_paused" if event.paused else "sched.list.line"
+        lines.append(t(key, n=n, title=event.title, rule=notices.describe_rule(t, rule),
+                       next=notices.moment(t, nxt[0], tz) if nxt else "-"))
+        buttons.append((str(n), cb(FLOW, "view", event.id)))
+    rows = chunk(buttons, 6)
+    rows.append([(t("sched.btn.new"), cb(FLOW, "new"))])
+    return "\n\n".join(lines), keyboard(rows)
+
+
+@requires(SCHEDULE)
+async def schedule_command(update: Update, context: CadreContext) -> None:
+    text, markup = await list_screen(context)
+    await update.effective_message.reply_text(text, reply_markup=markup)
+
+
+@requires(SCHEDULE)
+async def list_pressed(update: Update, context: CadreContext) -> None:
+    await answer(update)
+    text, markup = await list_screen(context)
+    await ask(update, context, text, markup)  # type: ignore[arg-type]
+
+
+async def _event(update: Update, context: CadreContext) -> Event | None:
+    _, _, arg = parse_cb(update.callback_query.data)
+    event = await context.repos.events.get(int(arg) if arg.isdigit() else 0)
+    if event is None or not await may_edit(context, event):
+        await update.callback_query.answer(context.t("task.stale"), show_alert=True)
+        return None
+    return event
+
+
+async def event_screen(context: CadreContext, event: Event) -> tuple[str, object]:
+    t = context.t
+    tz = context.services.settings.tz
+    rule = Rule.from_dict(event.rule)
+    now = scheduler.now_of(context.application)
+    nexts = upcoming(rule, now, tz, 3)
+    text = t(
+        "sched.view",
+        title=event.title,
+        state=t("sched.state.paused" if event.paused else "sched.state.active"),
+        rule=notices.describe_rule(t, rule),
+        next=t("list.sep").join(notices.moment(t, at, tz) for at in nexts) or "-",
+        place=event.place or t("sched.review.none"),
+        speaker=event.speaker or t("sched.review.none"),
+        units=await unit_picker.summary(context, list(event.unit_ids)),
+        leads=notices.describe_leads(t, event.leads),
+        audience=t(f"sched.audience.{event.audience}"),
+    )
+    pause = ("sched.btn.unpause", "unpause") if event.paused else ("sched.btn.pause", "pause")
+    rows = [
+        [(t(pause[0]), cb(FLOW, pause[1], event.id)), (t("sched.btn.edit"), cb(FLOW, "edit_event", event.id))],
+        [(t("sched.btn.answers"), cb(FLOW, "ans", event.id)), (t("sched.btn.delete"), cb(FLOW, "del", event.id))],
+        [(t("task.btn.to_list"), cb(FLOW, "list"))],
+    ]
+    return text, keyboard(rows)
+
+
+@requires(SCHEDULE)
+async def view_pressed(update: Update, context: CadreContext) -> None:
+    event = await _event(update, context)
+    if event is None:
+        return
+    await answer(update)
+    text, markup = await event_screen(context, event)
+    await ask(update, context, text, markup)  # type: ignore[arg-type]
+
+
+@requires(SCHEDULE)
+async def pause_pressed(update: Update, context: CadreContext) -> None:
+    event = await _event(update, context)
+    if event is None:
+        return
+    _, action, _ = parse_cb(update.callback_query.data)
+    app = context.application
+    paused = action == "pause"
+    await context.repos.events.set_paused(event.id, paused, scheduler.now_of(app))
+    await update.callback_query.answer(context.t("sched.paused" if paused else "sched.unpaused"), show_alert=True)
+    if not paused:
+        scheduler.poke(app)
+    event = await context.repos.events.get(event.id)
+    if event is not None:
+        text, markup = await event_screen(context, event)
+        await ask(update, context, text, markup)  # type: ignore[arg-type]
+
+
+@requires(SCHEDULE)
+async def delete_pressed(update: Update, context: CadreContext) -> None:
+    t = context.t
+    event = await _event(update, context)
+    if event is None:
+        return
+    await answer(update)
+    rows = [[(t("sched.btn.delete_confirm"), cb(FLOW, "delok", event.id)), (t("task.btn.back"), cb(FLOW, "view", event.id))]]
+    await ask(update, context, t("sched.delete.confirm", title=event.title), keyboard(rows))
+
+
+@requires(SCHEDULE)
+async def delete_confirmed(update: Update, context: CadreContext) -> None:
+    event = await _event(update, context)
+    if event is None:
+        return
+    await answer(update)
+    app = context.application
+    now = scheduler.now_of(app)
+    await context.repos.events.delete(event.id, now)
+    edited = await scheduler.refresh_notices(app, event, now, cancelled=True)
+    await ask(update, context, context.t("sched.deleted", title=event.title, count=edited))
+
+
+async def focus_occurrence(context: CadreContext, event: Event, now: datetime) -> date | None:
+    """The date whose answers matter: the first coming date already announced, else the
+    last announced one, else the next date."""
+    tz = context.services.settings.tz
+    today = now.astimezone(tz).date()
+    announced = sorted({date.fromisoformat(r.key.occurrence) for r in await context.repos.pushes.messages("event_notice", event.id)})
+    coming = [d for d in announced if d >= today]
+    if coming:
+        return coming[0]
+    if announced:
+        return announced[-1]
+    nxt = upcoming(Rule.from_dict(event.rule), now, tz, 1)
+    return nxt[0].astimezone(tz).date() if nxt else None
+
+
+async def audience(context: CadreContext, event: Event) -> list[Person]:
+    """Who is expected to answer: secretaries (or everyone) of the target units, joined."""
+    seen: dict[int, Person] = {}
+    for unit_id in event.unit_ids:
+        for role in AUDIENCE_ROLES.get(event.audience, ("secretary",)):
+            for person in await context.repos.org.people_in(unit_id, role):
+                if person.telegram_id is not None:
+                    seen.setdefault(person.id, person)
+    return sorted(seen.values(), key=lambda p: (p.unit_id, p.name))
+
+
+@requires(SCHEDULE)
+async def answers_pressed(update: Update, context: CadreContext) -> None:
+    """Who answered 参加 / 请假 for the coming date, and who has not answered yet."""
+    t = context.t
+    event = await _event(update, context)
+    if event is None:
+        return
+    await answer(update)
+    tz = context.services.settings.tz
+    now = scheduler.now_of(context.application)
+    day = await focus_occurrence(context, event, now)
+    if day is None:
+        await ask(update, context, t("sched.answers.none"), keyboard([[(t("task.btn.back"), cb(FLOW, "view", event.id))]]))
+        return
+    answers = await context.repos.events.answers(event.id, day.isoformat())
+    expected = await audience(context, event)
+    names: dict[int, str] = {p.telegram_id: p.name for p in expected if p.telegram_id is not None}
+    for a in answers:
+        if a.telegram_id not in names:
+            person = await context.repos.org.person_by_telegram(a.telegram_id)
+            names[a.telegram_id] = person.name if person else a.name
+    yes = [names[a.telegram_id] for a in answers if a.answer == "yes"]
+    no = [names[a.telegram_id] for a in answers if a.answer == "no"]
+    answered = {a.telegram_id for a in answers}
+    silent = [p.name for p in expected if p.telegram_id not in answered]
+    rule = Rule.from_dict(event.rule)
+    text = t(
+        "sched.answers",
+        title=event.title,
+        when=notices.moment(t, occurrence_on(rule, day, tz), tz),
+        yes_count=len(yes),
+        yes=notices.names(t, yes) or "-",
+        no_count=len(no),
+        no=notices.names(t, no) or "-",
+        silent_count=len(silent),
+        silent=notices.names(t, silent) or "-",
+    )
+    await ask(update, context, text, keyboard([[(t("task.btn.back"), cb(FLOW, "view", event.id))]]))
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("schedule", schedule_command, filters=filters.ChatType.PRIVATE))
+    for action, callback in (
+        ("list", list_pressed),
+        ("view", view_pressed),
+        ("pause", pause_pressed),
+        ("unpause", pause_pressed),
+        ("del", delete_pressed),
+        ("delok", delete_confirmed),
+        ("ans", answers_pressed),
+    ):
+        app.add_handler(CallbackQueryHandler(callback, pattern=rf"^{FLOW}:{action}(:|$)"))

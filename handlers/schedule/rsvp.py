@@ -1,0 +1,71 @@
+"""参加 / 请假 under an event notice: record the answer (one per person and date, the last tap
+counts) and edit the notice to show the live count. Anyone in the group may answer; the
+organiser sees the names in /schedule → 回复情况."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from telegram import Message, Update
+from telegram.error import BadRequest
+from telegram.ext import Application, CallbackQueryHandler
+
+from bot.context import CadreContext
+from bot.rules.recurrence import Rule, occurrence_on
+from bot.services import notices, scheduler
+from handlers.flow import parse_cb
+
+FLOW = "rsvp"
+
+
+def _parse(arg: str) -> tuple[int, date] | None:
+    event_id, _, day = arg.partition(".")
+    try:
+        return int(event_id), date(int(day[:4]), int(day[4:6]), int(day[6:8]))
+    except ValueError:
+        return None
+
+
+async def rsvp_pressed(update: Update, context: CadreContext) -> None:
+    t = context.t
+    query = update.callback_query
+    _, action, arg = parse_cb(query.data)
+    parsed = _parse(arg)
+    event = await context.repos.events.get(parsed[0]) if parsed else None
+    if parsed is None or event is None or action not in ("yes", "no"):
+        await query.answer(t("sched.rsvp.gone"), show_alert=True)
+        return
+    app = context.application
+    tz = context.services.settings.tz
+    now = scheduler.now_of(app)
+    day = parsed[1]
+    at = occurrence_on(Rule.from_dict(event.rule), day, tz)
+    if at <= now:
+        await query.answer(t("sched.rsvp.over"), show_alert=True)
+        return
+    user = query.from_user
+    name = context.person.name if context.person else (user.first_name or str(user.id))
+    occurrence = day.isoformat()
+    await context.repos.events.answer(event.id, occurrence, user.id, name, action, now)
+    await query.answer(t("sched.rsvp.recorded_yes" if action == "yes" else "sched.rsvp.recorded_no"))
+    message = query.message
+    if not isinstance(message, Message):
+        return
+    soon = any(
+        r.key.slot.startswith("m")
+        for r in await context.repos.pushes.messages("event_notice", event.id, occurrence)
+        if r.key.chat_id == message.chat_id and r.message_id == message.message_id
+    )
+    group_t = context.services.catalogs.get(None) if message.chat_id < 0 else t
+    text, markup = notices.event_notice(
+        group_t, event=event, at=at, zone=tz, counts=await context.repos.events.counts(event.id, occurrence), soon=soon
+    )
+    try:
+        await query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            raise
+
+
+def register(app: Application) -> None:
+    app.add_handler(CallbackQueryHandler(rsvp_pressed, pattern=rf"^{FLOW}:(yes|no):"))
