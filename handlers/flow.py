@@ -183,7 +183,8 @@ def env_of(update: Update, context: CadreContext) -> Env:
 def form_refusal(form: Form, update: Update, context: CadreContext) -> str | None:
     from handlers.auth import refusal_for
 
-    return refusal_for(form.command, update, context) if form.command is not None else None
+    cmd = form.command or form.allowed
+    return refusal_for(cmd, update, context) if cmd is not None else None
 
 
 async def answer(update: Update) -> None:

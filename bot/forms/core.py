@@ -166,6 +166,7 @@ class Text(Step):
     min_len: int = 1
     one_line: bool = True
     check: Callable[[str], tuple[Any, str | None]] | None = None  # -> (value, complaint key)
+    hint: str = "form.wrong.length"  # the complaint about the length (gets {max})
     kind = "text"
 
     def read(self, text: str) -> tuple[Any, str | None]:
@@ -173,7 +174,7 @@ class Text(Step):
         if self.check is not None:
             return self.check(text)
         if len(text) < self.min_len or len(text) > self.max_len:
-            return None, "form.wrong.length"
+            return None, self.hint
         return text, None
 
 
@@ -189,6 +190,7 @@ class When(Step):
     want: str = "future"  # or "past"
     quick: Sequence[tuple[str, str, str]] = ()  # (code, label key, the words the button stands for)
     hints: dict[str, str] = field(default_factory=dict)  # parse_when reason -> catalog key
+    echo: Callable[[Env, datetime], str] | None = None  # how the answer is echoed (default: the day)
     kind = "text"
 
 
@@ -260,6 +262,7 @@ class Form:
     save: Callable[[Env, Draft], Awaitable[Saved | Retry]]
     review: Callable[[Env, Draft], Awaitable[str]] | None = None  # None: save after the last step
     command: Any = None  # e.g. handlers.auth.Command: its ``name`` opens the form
+    allowed: Any = None  # the Command whose roles may use a form that has no command of its own
     entry: str | None = None  # the action of an entry button (``<form>:<entry>:<arg>``)
     setup: Callable[[Env, Draft], Awaitable[str | None]] | None = None  # fill a new draft; or refuse (a key)
     keys: dict[str, str] = field(default_factory=dict)  # overrides of the form.* keys
@@ -285,7 +288,8 @@ def current(draft: Draft) -> str:
 
 
 def answered(form: Form, draft: Draft) -> bool:
-    return any(s.name in draft for s in form.steps)
+    """At least one question was answered (the user got past the first one)."""
+    return len([h for h in draft.get("history") or [] if h != RESUME]) > 1
 
 
 def new_draft(arg: str = "") -> Draft:
@@ -439,6 +443,15 @@ async def save(form: Form, env: Env, draft: Draft, *, echo: str = "") -> Reply:
     return Reply(None, None, screen, record=result.record)
 
 
+DATE_HINTS = {
+    "empty": "form.wrong.date_empty",
+    "not_a_date": "form.wrong.date_not_a_date",
+    "past": "form.wrong.date_past",
+    "future": "form.wrong.date_future",
+    "too_old": "form.wrong.date_too_old",
+}
+
+
 def _echo(form: Form, env: Env, step: Step, shown: str) -> str:
     return _t(form, env, "form.echo", field=env.t(step.label), value=shown) if step.label else ""
 
@@ -457,7 +470,7 @@ async def restart(form: Form, env: Env, arg: str = "") -> Reply:
     if form.setup is not None:
         refusal = await form.setup(env, draft)
         if refusal:
-            return Reply(None, None, alert=env.t(refusal), notes=[env.t(refusal)])
+            return Reply(None, None, alert=env.t(refusal))
     first = next_step(form, draft, "")
     if first is None:
         return await advance(form, env, draft, "")
@@ -495,7 +508,7 @@ async def handle(form: Form, env: Env, draft: Draft | None, inp: Input) -> Reply
         if inp.command == "cancel":
             return cancel(form, env)
         if form.command is not None and inp.command == form.command.name:
-            return await goto(form, env, draft, current(draft), edit=False)
+            return await open_form(form, env, draft, str(draft.get("arg") or ""))
         key = "form.paused" if form.command is not None else "form.paused_plain"
         return Reply(draft, None, notes=[_t(form, env, key, command=_command(form))], hand_over=True)
     elif inp.kind == "text" and is_cancel_words(inp.text):
@@ -532,7 +545,7 @@ async def handle(form: Form, env: Env, draft: Draft | None, inp: Input) -> Reply
         draft[step.name] = None
         return await advance(form, env, draft, name)
     if isinstance(step, Custom):
-        if step.handle is None:
+        if step.handle is None or (step.kind == "buttons" and inp.kind != "button"):
             return await _wrong(form, env, draft, step.kind, inp)
         outcome = await step.handle(env, draft, inp)
         if outcome.done:
@@ -556,9 +569,12 @@ async def handle(form: Form, env: Env, draft: Draft | None, inp: Input) -> Reply
         when = parse_when(typed, env.now, want=step.want, tz=env.tz)  # type: ignore[arg-type]
         if when.value is None:
             reason = when.reason or "not_a_date"
-            return await _hint(form, env, draft, inp, step.hints.get(reason, f"form.wrong.date_{reason}"))
+            return await _hint(form, env, draft, inp, step.hints.get(reason) or DATE_HINTS.get(reason, DATE_HINTS["not_a_date"]))
         draft[name] = when.value.isoformat()
-        shown = day_and_time(env.t, when.value, env.now) if step.want == "future" else day_label(env.t, when.value, env.now)
+        if step.echo is not None:
+            shown = step.echo(env, when.value)
+        else:
+            shown = day_and_time(env.t, when.value, env.now) if step.want == "future" else day_label(env.t, when.value, env.now)
         return await advance(form, env, draft, name, echo=_echo(form, env, step, shown))
     if isinstance(step, Choice) and inp.kind == "button":
         return await _choice(form, env, draft, step, inp)
