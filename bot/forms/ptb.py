@@ -108,8 +108,8 @@ async def show(update: Update, context: Any, reply: Reply) -> Message | None:
         except BadRequest:
             pass
     notes = list(reply.notes)
-    if reply.alert and query is None and reply.screen is None and not notes:
-        notes.append(reply.alert)
+    if reply.alert and query is None:  # a message gets the alert as a note
+        notes.insert(0, reply.alert)
     if chat is None:
         return None
     for note in notes:
