@@ -39,7 +39,7 @@ Draft = dict[str, Any]
 MAX_PAYLOAD = 64
 IDLE_MINUTES = 30
 RESUME, REVIEW = "resume", "review"
-RESERVED = frozenset({"token", "history", "asked", "editing", "arg", "page"})
+RESERVED = frozenset({"token", "history", "asked", "editing", "arg", "page", "album"})
 # The engine's own button actions; any other action at a Custom step goes to its handler.
 BACK, CANCEL, SKIP, SAVE, EDIT, GO, PICK, OK, PAGE, QUICK = (
     "back", "cancel", "skip", "save", "edit", "resume", "pick", "ok", "pg", "q"
@@ -223,6 +223,7 @@ class Outcome:
     done: bool = False
     alert: str | None = None
     note: str | None = None
+    echo: str = ""  # the answer as shown back ("✅ 网格:一网格"), for a typed one
 
 
 @dataclass
@@ -549,7 +550,7 @@ async def handle(form: Form, env: Env, draft: Draft | None, inp: Input) -> Reply
             return await _wrong(form, env, draft, step.kind, inp)
         outcome = await step.handle(env, draft, inp)
         if outcome.done:
-            return await advance(form, env, draft, name)
+            return await advance(form, env, draft, name, echo=_echo(form, env, step, outcome.echo) if outcome.echo else "")
         return await goto(form, env, draft, name, notes=[outcome.note] if outcome.note else (),
                           alert=outcome.alert, edit=inp.kind == "button" and not outcome.note)
     if isinstance(step, Text) and inp.kind == "text":
@@ -579,7 +580,11 @@ async def handle(form: Form, env: Env, draft: Draft | None, inp: Input) -> Reply
     if isinstance(step, Choice) and inp.kind == "button":
         return await _choice(form, env, draft, step, inp)
     if isinstance(step, Photos) and inp.kind == "photos":
+        same_album = inp.album is not None and draft.get("album") == inp.album
+        draft["album"] = inp.album
         draft[name] = [*(draft.get(name) or []), *inp.photos][: step.max_photos]
+        if same_album:  # an album is acknowledged once, by its first photo
+            return Reply(draft, state)
         return await goto(form, env, draft, name, edit=False)
     if isinstance(step, Photos) and inp.kind == "button" and inp.action == OK and draft.get(name):
         return await advance(form, env, draft, name)

@@ -162,7 +162,7 @@ async def grid_handle(env: Env, draft: dict[str, Any], inp: core.Input) -> Outco
         if problem:
             return Outcome(note=env.t(problem))
         draft["grid"] = value
-        return Outcome(done=True)
+        return Outcome(done=True, echo=value or "-")
     return Outcome(alert=env.t("form.stale")) if inp.kind == "button" else Outcome(note=env.t("form.wrong.text"))
 
 

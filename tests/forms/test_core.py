@@ -10,7 +10,19 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from bot.forms import core
-from bot.forms.core import Count, Env, Form, Input, Saved, Screen, Text, When
+from bot.forms.core import (
+    Choice,
+    Count,
+    Env,
+    Form,
+    Input,
+    Location,
+    Photos,
+    Saved,
+    Screen,
+    Text,
+    When,
+)
 from bot.i18n import Catalogs
 
 # -- the toy form: a meeting with a title, an optional head count and a day ---------------------
@@ -214,3 +226,57 @@ def test_buttons_fit_in_64_bytes() -> None:
 def test_the_core_never_imports_telegram() -> None:
     code = "import sys, bot.forms.core; sys.exit('telegram' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+# -- the other step kinds, on a second small form: a paged choice, photos only when they apply,
+#    an optional location, and no review (saved after the last answer) --------------------------
+async def kinds(env: Env, draft: dict) -> list[tuple[str, str]]:
+    return [(c, f"kind {c}") for c in ("a", "b", "c", "d", "none")]
+
+
+async def snap_save(env: Env, draft: dict) -> Saved:
+    return Saved(Screen(f"snap saved: {draft['kind']} {len(draft.get('pics') or [])} {draft.get('where')}"))
+
+
+SNAP = Form(
+    "snap",
+    steps=[
+        Choice("kind", ask="snap.ask.kind", options=kinds, page_size=2),
+        Photos("pics", ask="snap.ask.pics", when=lambda draft: draft.get("kind") != "none"),
+        Location("where", ask="snap.ask.where", optional=True),
+    ],
+    save=snap_save,
+)
+
+
+async def test_a_paged_choice_an_album_acknowledged_once_and_a_location() -> None:
+    user = User(SNAP)
+    await user.open()
+    assert user.labels()[:3] == ["kind a", "kind b", "下一页 ›"]
+    reply = await user.say("kind a")
+    assert reply.notes == ["这一步请点上面的按钮来选择。"]
+    await user.press("下一页")
+    assert user.labels()[:4] == ["kind c", "kind d", "‹ 上一页", "下一页 ›"]
+    await user.press("kind c")
+    assert user.state == "snap:pics"
+    assert (await user.say("照片在这")).notes == ["这一步请发送照片,或点上面的按钮。"]
+    replies = [await user.go(Input("photos", photos=(f"f{i}",), album="g1")) for i in range(3)]
+    assert [r.screen is not None for r in replies] == [True, False, False] and user.draft["pics"] == ["f0", "f1", "f2"]
+    await user.go(Input("photos", photos=("f3",)))  # a single photo later is acknowledged
+    await user.press("好了")
+    assert user.state == "snap:where"
+    assert (await user.say("村口")).notes == ["这一步请发送位置(点 📎 → 位置),或点上面的按钮。"]
+    reply = await user.go(Input("location", location=(34.5, 109.5)))
+    assert reply.state is None and reply.screen.text == "snap saved: c 4 {'lat': 34.5, 'lon': 109.5}"
+
+
+async def test_a_step_that_does_not_apply_is_skipped_and_not_counted() -> None:
+    user = User(SNAP)
+    await user.open()
+    assert "(第1步,共3步)" in user.text()
+    await user.press("下一页")
+    await user.press("下一页")
+    await user.press("kind none")
+    assert user.state == "snap:where" and "(第2步,共2步)" in user.text()
+    reply = await user.press("跳过")
+    assert reply.screen.text == "snap saved: none 0 None"
