@@ -144,12 +144,26 @@ class Conversation(ConversationHandler):
     conversation the user is in now (:func:`hand_over`). No private PTB attribute is used.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for handler in self.entry_points:  # claim the marker once an entry point started the conversation
+            handler.callback = self._claiming(handler.callback)
+
+    def _claiming(self, callback: Callable[..., Awaitable[object]]) -> Callable[..., Awaitable[object]]:
+        name = self.name or ""
+
+        @functools.wraps(callback)
+        async def started(update: Update, context: CadreContext) -> object:
+            state = await callback(update, context)
+            if state is not None and state != ConversationHandler.END:
+                claim(context.user_data, name)
+            return state
+
+        return started
+
     async def handle_update(self, update, application, check_result, context):  # type: ignore[no-untyped-def]
         state, key, handler, _ = check_result
-        name = self.name or ""
-        if handler in self.entry_points:
-            claim(context.user_data, name)
-        elif state is not None and not owns(context.user_data, name):
+        if state is not None and handler not in self.entry_points and not owns(context.user_data, self.name or ""):
             hand_over(update, context)
             check_result = (state, key, _YIELD, None)
         return await super().handle_update(update, application, check_result, context)
