@@ -174,3 +174,18 @@ async def test_closing_a_task_stops_its_reminders(sim, org, task) -> None:
     await scheduler.run_due(sim.app, at(2026, 11, 27, 9))
     assert sim.api.sent() == []
     assert "已经结束" in alerts(await sim.click(f"task:done:{task.id}.{org.village.id}", SECRETARY))[0]
+
+
+async def test_an_extension_paused_by_a_command_is_offered_again_by_its_button(sim, org, task) -> None:
+    await sim.send("/tasks", TOWNSHIP_ADMIN)
+    page = await sim.press("第1项", TOWNSHIP_ADMIN)
+    await sim.press("延期", TOWNSHIP_ADMIN)
+    await sim.send("12月20日", TOWNSHIP_ADMIN)
+    paused, _ = texts(await sim.send("/help", TOWNSHIP_ADMIN))
+    assert "延期先暂停" in paused and "📅 延期" in paused
+    extend = next(b["callback_data"] for b in page[-1].buttons() if "延期" in b["text"])
+    offer = await sim.click(extend, TOWNSHIP_ADMIN, message_call=page[-1])
+    assert "软弱涣散村整顿摘帽" in last_text(offer) and "继续填写" in str(offer[-1].buttons())
+    review = await sim.press("继续填写", TOWNSHIP_ADMIN)
+    assert "12月20日(周日) 23:59" in last_text(review)
+    assert "已延期" in last_text(await sim.press("确认延期", TOWNSHIP_ADMIN))

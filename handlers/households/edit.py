@@ -220,6 +220,7 @@ ADD_FORM = Form(
     review=add_review,
     save=add_save,
     setup=add_setup,
+    keys={"form.paused_plain": "hh.add.paused", "form.timeout_plain": "hh.add.timeout"},
 )
 
 ASK_FIELD = {"head": "hh.ask.head", "address": "hh.ask.address", "grid": "hh.ask.grid", "phone": "hh.ask.phone"}

@@ -53,7 +53,8 @@ FORM = Form(
     review=review,
     save=save,
     setup=setup,
-    keys={"form.btn.save": "task.btn.extend_confirm", "form.cancelled": "task.extend.cancelled"},
+    keys={"form.btn.save": "task.btn.extend_confirm", "form.cancelled": "task.extend.cancelled",
+          "form.paused_plain": "task.extend.paused", "form.timeout_plain": "task.extend.timeout"},
     title=lambda draft: str(draft.get("title") or ""),
 )
 FORMS = (FORM,)
