@@ -393,7 +393,9 @@ async def goto(form: Form, env: Env, draft: Draft, name: str, *, notes: Sequence
                echo: str = "", alert: str | None = None, edit: bool = True) -> Reply:
     """Ask ``name`` (a step, the review or the resume offer) and remember it in the history."""
     history = draft.setdefault("history", [])
-    if not history or history[-1] != name:
+    if name == REVIEW and REVIEW in history:  # back to the review: forget the edits' detours
+        del history[history.index(REVIEW) + 1 :]
+    elif not history or history[-1] != name:
         history.append(name)
     if name == REVIEW:
         draft["editing"] = False

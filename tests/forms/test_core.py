@@ -280,3 +280,15 @@ async def test_a_step_that_does_not_apply_is_skipped_and_not_counted() -> None:
     assert user.state == "snap:where" and "(第2步,共2步)" in user.text()
     reply = await user.press("跳过")
     assert reply.screen.text == "snap saved: none 0 None"
+
+
+async def test_back_from_the_review_after_edits_goes_to_the_last_question() -> None:
+    user = User()
+    await walk_to_review(user)
+    await user.press("改toy.field.title")
+    await user.say("党员大会")
+    await user.press("改toy.field.people")
+    await user.say("20")
+    assert user.draft["history"] == ["title", "people", "day", "review"]
+    await user.press("返回")
+    assert user.state == "toy:day"
