@@ -160,3 +160,17 @@ async def test_typing_where_only_buttons_answer_says_to_use_the_buttons(sim: Sim
     await sim.press("下一步", TOWNSHIP_ADMIN)
     calls = await sim.sticker(TOWNSHIP_ADMIN)  # the deadline takes text: the general hint
     assert texts(calls)[0] == "这一步需要您输入文字或点按钮,请按提示操作。"
+
+
+async def test_a_draft_left_by_the_old_newtask_conversation_gets_one_resume_offer(sim: Simulator, admin: Org) -> None:
+    """Before the engine, /newtask kept the same draft shape (answers under the step names, a
+    history of step names); a user mid-flow at the upgrade is offered to go on."""
+    await sim.send("/help", TOWNSHIP_ADMIN)
+    sim.app.user_data[TOWNSHIP_ADMIN]["newtask"] = {
+        "token": "0123456789abcdef", "history": ["title", "units"], "title": "旧的任务", "units": [],
+        "browse": admin.township.id, "page": 0, "leads": ["d1@09:00"],
+    }
+    assert "没看懂" in texts(await sim.send("11月底前", TOWNSHIP_ADMIN))[0]  # the old state is gone
+    (offer,) = texts(await sim.send("/newtask", TOWNSHIP_ADMIN))
+    assert "旧的任务" in offer
+    assert "哪些单位负责" in last_text(await sim.press("继续填写", TOWNSHIP_ADMIN))

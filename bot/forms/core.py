@@ -502,7 +502,9 @@ async def handle(form: Form, env: Env, draft: Draft | None, inp: Input) -> Reply
         return stale(form, env, None, None) if inp.kind == "button" else Reply(None, None)
     state = form.state(current(draft))
     if inp.kind == "button":
-        flow, action, _ = parse_payload(inp.payload)
+        flow, action, arg = parse_payload(inp.payload)
+        if flow == form.name and form.entry and action == form.entry:  # its entry button, from any message
+            return await open_form(form, env, draft, arg)
         if flow != form.name or (draft.get("asked") is not None and inp.message_id != draft.get("asked")):
             return stale(form, env, draft, state)
         if action == CANCEL:

@@ -292,3 +292,17 @@ async def test_back_from_the_review_after_edits_goes_to_the_last_question() -> N
     assert user.draft["history"] == ["title", "people", "day", "review"]
     await user.press("返回")
     assert user.state == "toy:day"
+
+
+async def test_an_entry_button_pressed_inside_its_form_opens_it_for_that_argument() -> None:
+    from dataclasses import replace
+
+    form = replace(TOY, entry="start")  # e.g. 延期 on a task's page: toy:start:<task id>
+    user = User(form)
+    await user.go(core.open_form(form, ENV, None, "1"))
+    await user.say("会议")
+    await user.go(Input("button", payload="toy:start:2", message_id=99))  # another task's button
+    assert user.state == "toy:title" and user.draft["arg"] == "2"
+    await user.say("别的会")
+    await user.go(Input("button", payload="toy:start:2", message_id=99))
+    assert user.state == "toy:resume" and "“别的会”" in user.text()
