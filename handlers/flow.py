@@ -1,6 +1,9 @@
-"""Shared pieces of the step-by-step conversations (reports, visits, tasks, schedules).
+"""Shared pieces of the step-by-step conversations.
 
-Conventions every conversation follows:
+New step-by-step conversations are forms of the engine (:mod:`bot.forms`: /newtask, 延期,
+household add and edit); :func:`register_forms` registers the one handler that runs them all,
+with the bot's permission table and clock. The flows not yet ported (reports, visits,
+schedule, followups, review, export, join) use the pieces below; their conventions:
 
 * Callback payloads are ``flow:action:arg`` (:func:`cb`), under Telegram's 64-byte limit;
   handlers route on them (``pattern=r"^report:date:"``), never on translated button text.
@@ -14,6 +17,8 @@ Conventions every conversation follows:
 * Another command in the middle of a conversation pauses it (the draft stays, so the
   conversation's own command offers to go on) and then runs at once: :func:`hand_over`.
   Nobody is asked to send a command twice, and no answer lands in a forgotten conversation.
+* One conversation at a time, engine forms included: :class:`Conversation` and the engine
+  share a public marker in ``user_data`` (see :mod:`bot.forms.ptb`).
 """
 
 from __future__ import annotations
