@@ -51,6 +51,9 @@ def register_all(app: Application) -> None:
     for module in features:
         if hasattr(module, "register_early"):
             module.register_early(app)
+    from handlers.flow import register_forms  # every engine form (a module's FORMS), one handler
+
+    register_forms(app, [form for module in features for form in getattr(module, "FORMS", ())])
     for module in features:
         module.register(app)
 

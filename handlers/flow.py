@@ -1,6 +1,9 @@
-"""Shared pieces of the step-by-step conversations (reports, visits, tasks, schedules).
+"""Shared pieces of the step-by-step conversations.
 
-Conventions every conversation follows:
+New step-by-step conversations are forms of the engine (:mod:`bot.forms`: /newtask, 延期,
+household add and edit); :func:`register_forms` registers the one handler that runs them all,
+with the bot's permission table and clock. The flows not yet ported (reports, visits,
+schedule, followups, review, export, join) use the pieces below; their conventions:
 
 * Callback payloads are ``flow:action:arg`` (:func:`cb`), under Telegram's 64-byte limit;
   handlers route on them (``pattern=r"^report:date:"``), never on translated button text.
@@ -14,11 +17,12 @@ Conventions every conversation follows:
 * Another command in the middle of a conversation pauses it (the draft stays, so the
   conversation's own command offers to go on) and then runs at once: :func:`hand_over`.
   Nobody is asked to send a command twice, and no answer lands in a forgotten conversation.
+* One conversation at a time, engine forms included: :class:`Conversation` and the engine
+  share a public marker in ``user_data`` (see :mod:`bot.forms.ptb`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import secrets
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -26,9 +30,11 @@ from typing import Any, TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
-from telegram.ext import Application, ConversationHandler
+from telegram.ext import Application, ConversationHandler, TypeHandler
 
 from bot.context import CadreContext
+from bot.forms.core import Env, Form
+from bot.forms.ptb import Forms, claim, hand_over, owns
 
 MAX_CALLBACK_BYTES = 64
 IDLE_MINUTES = 30
@@ -133,60 +139,71 @@ async def hint(update: Update, context: CadreContext, key: str, **kwargs: object
 
 
 class Conversation(ConversationHandler):
-    """A ConversationHandler that, when it starts, pauses the user's other conversations.
+    """A ConversationHandler of a flow not yet on the form engine, one conversation at a time.
 
-    A user is in one conversation at a time: starting one (by a command or by a button such as
-    the correction button of a returned report) ends any other the user had open in this chat,
-    keeping its draft in ``user_data`` so that its own command offers to go on. Without this, text typed later
-    would go to whichever open conversation was registered first, not to the one on screen.
-    (Uses ConversationHandler's ``_get_key``/``_update_state``; PTB is pinned to 22.x.)
+    A user is in one conversation at a time, through the public marker of
+    :mod:`bot.forms.ptb` (``user_data["active_flow"]``): starting this conversation claims it;
+    if an update reaches this conversation while the marker names another one (an engine form
+    or another old conversation started since), this one ends quietly, keeping its draft in
+    ``user_data`` so that its own command offers to go on, and the update goes on to the
+    conversation the user is in now (:func:`hand_over`). No private PTB attribute is used.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for handler in self.entry_points:  # claim the marker once an entry point started the conversation
+            handler.callback = self._claiming(handler.callback)
+
+    def _claiming(self, callback: Callable[..., Awaitable[object]]) -> Callable[..., Awaitable[object]]:
+        name = self.name or ""
+
+        @functools.wraps(callback)
+        async def started(update: Update, context: CadreContext) -> object:
+            state = await callback(update, context)
+            if state is not None and state != ConversationHandler.END:
+                claim(context.user_data, name)
+            return state
+
+        return started
 
     async def handle_update(self, update, application, check_result, context):  # type: ignore[no-untyped-def]
-        starting = check_result[0] is None  # no state yet for this chat and user: an entry point
-        key = check_result[1]
-        try:
-            return await super().handle_update(update, application, check_result, context)
-        finally:
-            if starting and self._conversations.get(key) is not None:
-                pause_others(application, self, update)
+        state, key, handler, _ = check_result
+        if state is not None and handler not in self.entry_points and not owns(context.user_data, self.name or ""):
+            hand_over(update, context)
+            check_result = (state, key, _YIELD, None)
+        return await super().handle_update(update, application, check_result, context)
 
 
-def pause_others(application: Application, current: ConversationHandler, update: Update) -> None:
-    """End the user's other open conversations in this chat (quietly: their drafts stay)."""
-    for handlers in application.handlers.values():
-        for handler in handlers:
-            if handler is current or not isinstance(handler, ConversationHandler):
-                continue
-            try:
-                key = handler._get_key(update)
-            except RuntimeError:  # the update has no chat or user for this handler's key
-                continue
-            if handler._conversations.get(key) is None:
-                continue
-            job = handler.timeout_jobs.pop(key, None)
-            if job is not None:
-                job.schedule_removal()
-            handler._update_state(ConversationHandler.END, key)
+async def _yielded(update: Update, context: CadreContext) -> int:
+    return ConversationHandler.END
 
 
-def hand_over(update: Update, context: CadreContext) -> None:
-    """Process ``update`` (a command) again once the current handling of it is over.
+_YIELD = TypeHandler(Update, _yielded)
 
-    The caller ends its conversation (``return ConversationHandler.END``). The update goes
-    through the application's update processor, which runs a chat's updates one at a time in
-    order, so when it runs again the conversation is over and the command reaches its own
-    handler.
-    """
-    app = context.application
 
-    async def again() -> None:
-        await app.update_processor.process_update(update, app.process_update(update))
+EXTRA_FORMS: list[Form] = []  # forms outside handlers/ (the engine's tests add their toy form)
 
-    background = context.services.background
-    task = asyncio.get_running_loop().create_task(again())
-    background.add(task)
-    task.add_done_callback(background.discard)
+
+def register_forms(app: Application, forms: Sequence[Form]) -> None:
+    """The one ConversationHandler of every engine form, with the bot's permission table and
+    clock (the engine itself knows neither)."""
+    every = [*forms, *EXTRA_FORMS]
+    if every:
+        Forms(every, env_of=env_of, refusal=form_refusal).register(app)
+
+
+def env_of(update: Update, context: CadreContext) -> Env:
+    from bot.services import scheduler
+
+    settings = context.services.settings
+    return Env(t=context.t, now=scheduler.now_of(context.application), tz=settings.tz_name, ctx=context)
+
+
+def form_refusal(form: Form, update: Update, context: CadreContext) -> str | None:
+    from handlers.auth import refusal_for
+
+    cmd = form.command or form.allowed
+    return refusal_for(cmd, update, context) if cmd is not None else None
 
 
 async def answer(update: Update) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 from telegram import InlineKeyboardMarkup
 
 from bot.context import CadreContext
+from bot.forms import core
 from handlers.flow import Button, cb, chunk, keyboard
 from storage.org import Unit
 
@@ -42,6 +43,34 @@ def start(draft: dict[str, Any], root: Unit, selected: list[int] | None = None) 
 async def render(
     context: CadreContext, draft: dict[str, Any], flow: str, prompt: str, *, allow_root: bool
 ) -> tuple[str, InlineKeyboardMarkup]:
+    """The picker with the conversation's own 返回/取消 row (/schedule, not yet on the engine)."""
+    t = context.t
+    text, rows = await picker(context, draft, flow, prompt, allow_root=allow_root)
+    rows.append([(t("task.btn.back"), cb(flow, "back")), (t("task.btn.cancel"), cb(flow, "cancel"))])
+    return text, keyboard(rows)
+
+
+def form_step(flow: str, *, ask: str, label: str, allow_root: bool, name: str = "units") -> core.Custom:
+    """The picker as a Custom step of an engine form (the engine adds 返回/取消)."""
+
+    async def show(env: core.Env, draft: dict[str, Any]) -> core.Screen:
+        text, rows = await picker(env.ctx, draft, flow, env.t(ask), allow_root=allow_root)
+        return core.Screen(text, [[core.Button(text_, data) for text_, data in row] for row in rows])
+
+    async def handle(env: core.Env, draft: dict[str, Any], inp: core.Input) -> core.Outcome:
+        result = await press(env.ctx, draft, inp.action, inp.arg)
+        if result == "empty":
+            return core.Outcome(alert=env.t("task.wrong.no_units"))
+        if result == "denied":
+            return core.Outcome(alert=env.t("task.wrong.unit_denied"))
+        return core.Outcome(done=result == "done")
+
+    return core.Custom(name, label=label, show=show, handle=handle)
+
+
+async def picker(
+    context: CadreContext, draft: dict[str, Any], flow: str, prompt: str, *, allow_root: bool
+) -> tuple[str, list[list[Button]]]:
     t = context.t
     org = context.repos.org
     root_id = context.person.unit_id if context.person else 0
@@ -86,11 +115,10 @@ async def render(
         bottom.append((t("task.pick.up"), cb(flow, "uo", browse.parent_id)))
     bottom.append((t("task.pick.done", count=len(selected)), cb(flow, "uk")))
     rows.append(bottom)
-    rows.append([(t("task.btn.back"), cb(flow, "back")), (t("task.btn.cancel"), cb(flow, "cancel"))])
     text = prompt
     if selected:
         text += "\n\n" + t("task.pick.chosen", names=await summary(context, sorted(selected)))
-    return text, keyboard(rows)
+    return text, rows
 
 
 async def press(context: CadreContext, draft: dict[str, Any], action: str, arg: str) -> str | None:

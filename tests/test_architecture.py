@@ -1,5 +1,5 @@
-"""House rules that code review would otherwise have to catch: Telegram stays at the edge and
-all SQL lives in storage/."""
+"""House rules that code review would otherwise have to catch: Telegram stays at the edge, all
+SQL lives in storage/, and imports point down the layers (a new upward import fails)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,103 @@ def imports(path: Path) -> set[str]:
 
 
 def pure_files() -> list[Path]:
-    return [*(ROOT / "storage").rglob("*.py"), *(ROOT / "bot" / "rules").rglob("*.py"), ROOT / "bot" / "services" / "charts.py"]
+    return [
+        *(ROOT / "storage").rglob("*.py"),
+        *(ROOT / "bot" / "rules").rglob("*.py"),
+        ROOT / "bot" / "services" / "charts.py",
+        ROOT / "bot" / "forms" / "core.py",  # the engine's core is channel-free
+    ]
+
+
+# The import layers, lowest first: a module may import its own layer and the ones below.
+# A module belongs to the layer of the longest prefix that names it.
+LAYERS: list[tuple[str, tuple[str, ...]]] = [
+    ("rules", ("bot.rules",)),  # pure rules: dates, numbers, coverage, recurrence...
+    ("storage", ("storage",)),  # all SQL
+    # what every layer above shares: settings, catalogs, the callback context, persistence,
+    # the update processor, the in-memory Bot API and the simulator, the demo data
+    ("support", ("bot.settings", "bot.i18n", "bot.context", "bot.persistence", "bot.processor",
+                 "bot.ratelimit", "bot.fakebot", "bot.simulator", "bot.demo", "bot.errors")),
+    ("services", ("bot.services",)),  # scheduler, delivery, notices, ledger export, charts
+    ("engine", ("bot.forms",)),  # the form engine: core + python-telegram-bot adapter
+    ("handlers", ("handlers",)),  # one package per feature
+    ("app", ("bot", "bot.app", "bot.cli", "bot.console", "bot.orgcli", "bot.__main__")),
+]
+# Upward imports that predate the table, owned elsewhere; each is to be removed, none added.
+KNOWN_UPWARD = {
+    ("bot.services.notices", "handlers.flow"),  # cb/keyboard for the notices' buttons
+    ("bot.services.ledger", "bot.cli"),  # load_settings, imported inside a function
+    ("bot.errors", "bot.app"),  # describe(update), imported inside the error handler
+}
+# Nothing in bot/ imports handlers/ except the composition root (and, for now, these).
+KNOWN_BOT_TO_HANDLERS = {("bot.orgcli", "handlers.org.roster"), ("bot.services.notices", "handlers.flow")}
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def layer_of(module: str) -> int | None:
+    best: tuple[int, int] | None = None
+    for index, (_, prefixes) in enumerate(LAYERS):
+        for prefix in prefixes:
+            if module == prefix or module.startswith(prefix + "."):
+                if best is None or len(prefix) > best[0]:
+                    best = (len(prefix), index)
+    return None if best is None else best[1]
+
+
+def internal_imports() -> list[tuple[str, str]]:
+    """(importer, imported) for every import between the project's own modules."""
+    out = []
+    for folder in ("bot", "handlers", "storage"):
+        for path in (ROOT / folder).rglob("*.py"):
+            importer = module_name(path)
+            for name in imports(path):
+                if name.split(".")[0] in {"bot", "handlers", "storage"}:
+                    out.append((importer, name))
+    return out
+
+
+def upward(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    found = []
+    for importer, imported in pairs:
+        low, high = layer_of(importer), layer_of(imported)
+        if low is None or high is None:
+            found.append((importer, imported))  # every module must have a layer
+        elif high > low and (importer, imported) not in KNOWN_UPWARD:
+            found.append((importer, imported))
+    return found
+
+
+def test_every_module_has_a_layer_and_imports_point_down() -> None:
+    assert upward(internal_imports()) == []
+
+
+def test_the_layer_check_can_fail() -> None:
+    """A rule importing storage, storage importing the engine, the engine importing a handler."""
+    assert upward([("bot.rules.dates", "storage.db"), ("storage.tasks", "bot.forms.core"),
+                   ("bot.forms.ptb", "handlers.flow"), ("handlers.tasks.newtask", "bot.app")]) == [
+        ("bot.rules.dates", "storage.db"), ("storage.tasks", "bot.forms.core"),
+        ("bot.forms.ptb", "handlers.flow"), ("handlers.tasks.newtask", "bot.app")]
+    assert upward([("handlers.tasks.newtask", "bot.forms.core"), ("bot.forms.core", "bot.rules.dates")]) == []
+
+
+def test_only_the_composition_root_imports_handlers() -> None:
+    offenders = {
+        (importer, imported)
+        for importer, imported in internal_imports()
+        if importer.startswith("bot") and imported.split(".")[0] == "handlers" and importer != "bot.app"
+    }
+    assert offenders - KNOWN_BOT_TO_HANDLERS == set()
+
+
+def test_the_engine_core_imports_neither_telegram_nor_the_adapter() -> None:
+    names = imports(ROOT / "bot" / "forms" / "core.py")
+    assert not {n for n in names if n.split(".")[0] in {"telegram", "handlers"} or n == "bot.forms.ptb"}
 
 
 def test_rules_and_storage_never_import_telegram() -> None:

@@ -50,6 +50,109 @@ def test_every_key_used_in_code_is_translated(lang: str) -> None:
     assert not empty, f"empty in {lang}: {empty}"
 
 
+def fstring_prefixes() -> dict[str, list[str]]:
+    """Keys built with f-strings (``t(f"hh.bad.{field}")``): the literal text before the first
+    placeholder, when it starts like a key of a known domain, with where each is built."""
+    prefixes = {key.split(".")[0] for key in CATALOGS.keys("zh_CN")}
+    found: dict[str, list[str]] = {}
+    for folder in ("bot", "handlers"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.JoinedStr) or not node.values:
+                    continue
+                head = node.values[0]
+                if isinstance(head, ast.Constant) and isinstance(head.value, str) and "." in head.value:
+                    if re.match(r"^[a-z][a-z0-9_]*\.[a-z0-9_.]*$", head.value) and head.value.split(".")[0] in prefixes:
+                        found.setdefault(head.value, []).append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    return found
+
+
+def families() -> dict[str, tuple[str, ...] | None]:
+    """Every family of keys built from a prefix, with the values the code may put after it
+    (taken from the code's own constants where there are some). ``None``: the values are spread
+    over the code (error codes, statuses); then at least the prefix must name keys."""
+    from bot.rules import bulletin, reports
+    from handlers.households.edit import LIMITS
+    from handlers.org.people import FILTERS
+    from handlers.oversight.review import REASONS
+    from handlers.reports.render import AMOUNT_FIELDS
+    from handlers.reports.steps import QUICK_LABELS
+    from handlers.schedule.steps import KIND_CHOICES
+    from handlers.visits.ask import STEPS as VISIT_STEPS
+    from storage.chats import KINDS as CHAT_KINDS
+    from storage.events import AUDIENCES
+    from storage.oversight import ACTIONS
+    from storage.visits import OUTCOMES, ROLE_CODES
+
+    every = ("", "_every")
+    return {
+        "bind.kind.": tuple(CHAT_KINDS),
+        "bulletin.praise.": tuple(bulletin.PRAISES),
+        "cmd.": tuple(c.name for c in COMMANDS.values()),
+        "export.bad.": None,
+        "hh.bad.": (*LIMITS, "phone"),
+        "join.": ("revoked", "used", "bad_pick"),
+        "ledger.col.": None,
+        "ledger.review.": tuple(ACTIONS),
+        "ledger.task.": ("on_time", "late", "overdue", "open"),
+        "orgcli.admin.": None,
+        "people.filter.": tuple(FILTERS),
+        "report.amount.": tuple(AMOUNT_FIELDS),
+        "report.btn.": tuple(QUICK_LABELS.values()),
+        "report.cat.": tuple(reports.CATEGORIES),
+        "report.field.": tuple(reports.EDITABLE),
+        "report.phase.": tuple(reports.PHASES),
+        "review.list.": None,
+        "review.reason.": tuple(str(n) for n in range(1, REASONS + 1)),
+        "role.": tuple(ROLES),
+        "roster.err.": None,
+        "roster.file.": None,
+        "sched.audience.": tuple(AUDIENCES),
+        "sched.kind.": tuple(code for code, _, _ in KIND_CHOICES),
+        "sched.nth.": ("1", "2", "3", "4", "last"),
+        "sched.rule.day": every,
+        "sched.rule.last_day": every,
+        "sched.rule.weekly": every,
+        "stars.level.": ("1", "2", "3", "4", "5"),
+        "stars.problem.": None,
+        "visit.outcome.": tuple(OUTCOMES),
+        "visit.refused.": None,
+        "visit.role.": tuple(ROLE_CODES),
+        "visit.step.": tuple(VISIT_STEPS),
+        "visit.wrong.": tuple(VISIT_STEPS),
+    }
+
+
+def test_keys_built_from_a_prefix_are_declared() -> None:
+    """A new f-string key family fails until its values are declared in families()."""
+    modules()
+    undeclared = {p: where for p, where in fstring_prefixes().items() if p not in families()}
+    assert undeclared == {}
+
+
+def missing_from(messages: dict, declared: dict[str, tuple[str, ...] | None]) -> list[str]:
+    missing = []
+    for prefix, values in declared.items():
+        if values is None:
+            if not any(key.startswith(prefix) for key in messages):
+                missing.append(prefix + "*")
+            continue
+        missing += [prefix + str(v) for v in values if not messages.get(prefix + str(v))]
+    return missing
+
+
+@pytest.mark.parametrize("lang", SUPPORTED_LOCALES)
+def test_keys_built_from_a_prefix_are_translated(lang: str) -> None:
+    modules()
+    assert missing_from(CATALOGS.keys(lang), families()) == []
+
+
+def test_the_prefix_checks_can_fail() -> None:
+    assert "hh.bad." in fstring_prefixes()  # clean() builds hh.bad.<field>
+    assert missing_from(CATALOGS.keys("zh_CN"), {"hh.bad.": ("head", "nope"), "nokey.": None}) == [
+        "hh.bad.nope", "nokey.*"]
+
+
 def test_languages_define_the_same_keys_and_placeholders() -> None:
     zh, en = CATALOGS.keys("zh_CN"), CATALOGS.keys("en")
     assert sorted(set(zh) ^ set(en)) == []

@@ -115,7 +115,7 @@ async def test_done_in_the_middle_of_another_conversation_does_not_break_it(sim,
     assert (await sim.app.services.repos.tasks.task_unit(district_task.id, org.township.id)).note == "已储备4个项目"
     assert any(c.chat_id == DISTRICT_ADMIN for c in noted)
     answer = await sim.send("12月15日", TOWNSHIP_ADMIN)  # the /newtask question, still waiting
-    assert "2026年12月15日星期二 23:59" in last_text(answer)
+    assert "12月15日(周二) 23:59" in last_text(answer)
 
 
 async def test_my_tasks_show_the_days_left(sim, org, task) -> None:
@@ -151,10 +151,10 @@ async def test_an_admin_sees_completion_and_reminds_the_late_ones_now(sim, org, 
 async def test_extend_asks_for_a_date_confirms_and_tells_the_units(sim, org, task) -> None:
     await sim.send("/tasks", TOWNSHIP_ADMIN)
     await sim.press("第1项", TOWNSHIP_ADMIN)
-    assert "目前的截止时间是2026年11月30日" in last_text(await sim.press("延期", TOWNSHIP_ADMIN))
+    assert "目前的截止时间是11月30日(周一) 23:59" in last_text(await sim.press("延期", TOWNSHIP_ADMIN))
     assert "没看懂" in texts(await sim.send("过几天", TOWNSHIP_ADMIN))[0]
     confirm = await sim.send("12月20日", TOWNSHIP_ADMIN)
-    assert "2026年12月20日星期日 23:59" in last_text(confirm)
+    assert "12月20日(周日) 23:59" in last_text(confirm)
     assert "已延期" in last_text(await sim.press("确认延期", TOWNSHIP_ADMIN))
     updated = await sim.app.services.repos.tasks.get(task.id)
     assert updated.deadline == at(2026, 12, 20, 23, 59) and updated.extended
@@ -174,3 +174,18 @@ async def test_closing_a_task_stops_its_reminders(sim, org, task) -> None:
     await scheduler.run_due(sim.app, at(2026, 11, 27, 9))
     assert sim.api.sent() == []
     assert "已经结束" in alerts(await sim.click(f"task:done:{task.id}.{org.village.id}", SECRETARY))[0]
+
+
+async def test_an_extension_paused_by_a_command_is_offered_again_by_its_button(sim, org, task) -> None:
+    await sim.send("/tasks", TOWNSHIP_ADMIN)
+    page = await sim.press("第1项", TOWNSHIP_ADMIN)
+    await sim.press("延期", TOWNSHIP_ADMIN)
+    await sim.send("12月20日", TOWNSHIP_ADMIN)
+    paused, _ = texts(await sim.send("/help", TOWNSHIP_ADMIN))
+    assert "延期先暂停" in paused and "📅 延期" in paused
+    extend = next(b["callback_data"] for b in page[-1].buttons() if "延期" in b["text"])
+    offer = await sim.click(extend, TOWNSHIP_ADMIN, message_call=page[-1])
+    assert "软弱涣散村整顿摘帽" in last_text(offer) and "继续填写" in str(offer[-1].buttons())
+    review = await sim.press("继续填写", TOWNSHIP_ADMIN)
+    assert "12月20日(周日) 23:59" in last_text(review)
+    assert "已延期" in last_text(await sim.press("确认延期", TOWNSHIP_ADMIN))

@@ -129,7 +129,7 @@ async def test_forged_payloads_for_another_village_are_refused(sim: Simulator, o
     (theirs,) = await add_households(sim, org.other_village.id, org.other_member.id, "外村户", phone="13700000000")
     (mine,) = await add_households(sim, org.village.id, org.member.id, "张三")
     await sim.send("/households", SECRETARY)
-    for payload in (f"hh:card:{theirs.id}", f"hh:edit:phone.{theirs.id}", f"hh:archyes:{theirs.id}", f"hh:to:{theirs.id}.{org.member.id}"):
+    for payload in (f"hh:card:{theirs.id}", f"hhedit:start:phone.{theirs.id}", f"hh:archyes:{theirs.id}", f"hh:to:{theirs.id}.{org.member.id}"):
         calls = await sim.click(payload, SECRETARY)
         assert alerts(calls) == ["这一户不是您村里的,不能查看或修改。"], payload
         assert "13700000000" not in str([c.params for c in calls])

@@ -40,13 +40,6 @@ from handlers.flow import (
 )
 from handlers.households import edit as change
 from handlers.households.views import (
-    ADD_ADDRESS,
-    ADD_GRID,
-    ADD_HEAD,
-    ADD_MEMBER,
-    ADD_PHONE,
-    ADD_REVIEW,
-    EDIT,
     FLOW,
     HOUSEHOLDS,
     MENU,
@@ -61,6 +54,7 @@ from handlers.visits.common import my_int, reference_now
 MSG = filters.UpdateType.MESSAGE
 TEXT = MSG & filters.TEXT & ~filters.COMMAND
 MAX_QUERY = 20
+FORMS = change.FORMS  # adding a household and editing a field run on the form engine
 
 
 @requires(HOUSEHOLDS)
@@ -73,9 +67,7 @@ async def start(update: Update, context: CadreContext) -> str:
 @requires(HOUSEHOLDS)
 async def menu_chosen(update: Update, context: CadreContext) -> str:
     await answer(update)
-    draft = change.session(context)
-    for key in ("new", "edit", "history"):
-        draft.pop(key, None)
+    change.session(context)
     return await show_menu(update, context)
 
 
@@ -96,7 +88,7 @@ async def list_chosen(update: Update, context: CadreContext) -> str:
 async def find_chosen(update: Update, context: CadreContext) -> str:
     await answer(update)
     t = context.t
-    change.session(context).pop("new", None)
+    change.session(context)
     await ask(update, context, t("hh.ask.find"), keyboard([[(t("hh.btn.menu"), cb(FLOW, "menu"))]]))
     return MENU
 
@@ -118,9 +110,7 @@ async def card_chosen(update: Update, context: CadreContext) -> str | None:
     if household is None:
         return None
     await answer(update)
-    draft = change.session(context)
-    draft.pop("edit", None)
-    return await show_card(update, context, draft, household.id)
+    return await show_card(update, context, change.session(context), household.id)
 
 
 async def done(update: Update, context: CadreContext) -> int:
@@ -158,33 +148,26 @@ def register(app: Application) -> None:
     def button(callback, action: str) -> CallbackQueryHandler:
         return CallbackQueryHandler(callback, pattern=rf"^{FLOW}:{action}:")
 
+    # The overview's and the cards' buttons work from any message (each checks the village), and
+    # (re)open the overview conversation, e.g. on a card shown by the add or edit form.
     buttons = [
         button(menu_chosen, "menu"),
         button(members_chosen, "members"),
         button(list_chosen, "list"),
         button(find_chosen, "find"),
         button(card_chosen, "card"),
-        button(change.edit_chosen, "edit"),
         button(change.link_chosen, "link"),
         button(change.linked, "to"),
         CallbackQueryHandler(change.archive_chosen, pattern=rf"^{FLOW}:(arch|archyes|restore):"),
-        button(change.add_start, "add"),
-        CallbackQueryHandler(change.add_button, pattern=rf"^{FLOW}:(grid|addto|skip):"),
-        button(change.add_back, "back"),
-        button(change.add_save, "addsave"),
     ]
-    adding = [MessageHandler(TEXT, change.add_typed)]
     app.add_handler(
         Conversation(
-            entry_points=[CommandHandler("households", start)],
+            entry_points=[CommandHandler("households", start), *buttons],
             states={
                 MENU: [MessageHandler(TEXT, search_typed)],
-                EDIT: [MessageHandler(TEXT, change.edit_typed)],
-                **{step: adding for step in (ADD_HEAD, ADD_ADDRESS, ADD_GRID, ADD_PHONE, ADD_MEMBER, ADD_REVIEW)},
                 ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
             },
             fallbacks=[
-                *buttons,
                 button(done, "done"),
                 CommandHandler("cancel", done),
                 MessageHandler(MSG & filters.COMMAND, ended_by_command),

@@ -1,44 +1,34 @@
-"""/households changes: edit one field, link or re-link a member (with the 5-to-10 warning),
-archive and restore, and adding a household step by step with a review before saving."""
+"""/households changes: link or re-link a member (with the 5-to-10 warning), archive and
+restore; and two engine forms (bot/forms): adding a household step by step with a review
+(``hhadd``), and editing one field of a household (``hhedit``)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from telegram import Update
 
 from bot.context import CadreContext
+from bot.forms import core
+from bot.forms.core import Choice, Custom, Env, Form, Outcome, Retry, Saved, Screen, Text
 from handlers.auth import requires
-from handlers.flow import (
-    answer,
-    ask,
-    cb,
-    draft_of,
-    hint,
-    keyboard,
-    new_draft,
-    parse_cb,
-    pop_step,
-    push_step,
-)
+from handlers.flow import answer, ask, cb, draft_of, hint, keyboard, new_draft, parse_cb
 from handlers.households.views import (
-    ADD_ADDRESS,
-    ADD_GRID,
-    ADD_HEAD,
-    ADD_MEMBER,
-    ADD_PHONE,
-    ADD_REVIEW,
-    EDIT,
+    ADD_FLOW,
+    EDIT_FLOW,
     FLOW,
     HOUSEHOLDS,
     MAX_GRIDS,
     MENU,
+    card_screen,
     member_buttons,
+    member_options,
+    my_village,
     own_household,
     own_member,
     show_card,
-    show_menu,
 )
 from handlers.visits.common import count_warning, my_int
 from storage.visits import EDITABLE, DuplicateHousehold
@@ -75,44 +65,6 @@ async def warnings_for(context: CadreContext, *member_ids: int | None) -> list[s
             if note:
                 out.append(note)
     return out
-
-
-# -- one field of a household ------------------------------------------------------------------
-@requires(HOUSEHOLDS)
-async def edit_chosen(update: Update, context: CadreContext) -> str | None:
-    _, _, arg = parse_cb(update.callback_query.data)
-    field, _, hid = arg.partition(".")
-    household = await own_household(update, context, my_int(hid))
-    if household is None or field not in EDITABLE:
-        return None
-    await answer(update)
-    session(context)["edit"] = {"field": field, "id": household.id}
-    t = context.t
-    current = getattr(household, field) or "-"
-    rows = [[(t("hh.btn.back"), cb(FLOW, "card", household.id))]]
-    await ask(update, context, t(f"hh.ask.{field}", head=household.head, current=current), keyboard(rows))
-    return EDIT
-
-
-@requires(HOUSEHOLDS)
-async def edit_typed(update: Update, context: CadreContext) -> str | None:
-    draft = session(context)
-    target = draft.get("edit") or {}
-    household = await own_household(update, context, int(target.get("id") or 0))
-    if household is None or target.get("field") not in EDITABLE:
-        return await show_menu(update, context, edit=False)
-    field = target["field"]
-    value, problem = clean(field, update.message.text)
-    if problem:
-        await hint(update, context, problem)
-        return EDIT
-    try:
-        await context.repos.households.update(household.id, field, value)
-    except DuplicateHousehold:
-        await hint(update, context, "hh.duplicate_edit")
-        return EDIT
-    draft.pop("edit", None)
-    return await show_card(update, context, draft, household.id, notice=context.t("hh.saved_field"), edit=False)
 
 
 # -- who holds it --------------------------------------------------------------------------------
@@ -171,138 +123,150 @@ async def archive_chosen(update: Update, context: CadreContext) -> str | None:
     return await show_card(update, context, session(context), household.id, notice="\n".join(notes))
 
 
-# -- adding a household --------------------------------------------------------------------------
-async def ask_add(update: Update, context: CadreContext, draft: dict[str, Any], step: str) -> str:
-    t = context.t
-    push_step(draft, step)
-    new = draft.setdefault("new", {})
-    back = [(t("hh.btn.back"), cb(FLOW, "back")), (t("hh.btn.cancel_add"), cb(FLOW, "menu"))]
-    skip = [(t("hh.btn.skip"), cb(FLOW, "skip"))]
-    rows: list[list[tuple[str, str]]] = []
-    if step == ADD_HEAD:
-        text = t("hh.add.head")
-    elif step == ADD_ADDRESS:
-        text, rows = t("hh.add.address", head=new["head"]), [skip]
-    elif step == ADD_GRID:
-        village = (await context.repos.households.village_of(context.person.unit_id)) or 0  # type: ignore[union-attr]
-        grids = (await context.repos.households.grids(village))[:MAX_GRIDS]
-        draft["grids"] = grids
-        rows = [[(g, cb(FLOW, "grid", i))] for i, g in enumerate(grids)] + [skip]
-        text = t("hh.add.grid")
-    elif step == ADD_PHONE:
-        text, rows = t("hh.add.phone"), [skip]
-    elif step == ADD_MEMBER:
-        rows = [[b] for b in await member_buttons(context, "addto")]
-        rows.append([(t("hh.btn.nobody"), cb(FLOW, "addto", 0))])
-        text = t("hh.add.member", head=new["head"])
-    else:
-        holder = await context.repos.households.member(new["member_id"]) if new.get("member_id") else None
-        text = t(
-            "hh.add.review",
-            head=new["head"],
-            address=new.get("address") or "-",
-            grid=new.get("grid") or "-",
-            phone=new.get("phone") or "-",
-            member=holder.name if holder else t("hh.card.nobody"),
-        )
-        rows = [[(t("hh.btn.save"), cb(FLOW, "addsave", draft["token"]))]]
-    rows.append(back)
-    await ask(update, context, text, keyboard(rows))
-    return step
+# -- the engine forms ----------------------------------------------------------------------------
+def as_screen(screen: tuple[str, list[list[tuple[str, str]]]]) -> Screen:
+    text, rows = screen
+    return Screen(text, [[core.Button(label, data) for label, data in row] for row in rows])
 
 
-ADD_ORDER = (ADD_HEAD, ADD_ADDRESS, ADD_GRID, ADD_PHONE, ADD_MEMBER, ADD_REVIEW)
+async def card_or_notice(env: Env, household_id: int, notice: str) -> Screen:
+    card = await card_screen(env.ctx, household_id, env.now.date(), notice=notice)
+    return as_screen(card) if card else Screen(notice, [[core.Button(env.t("hh.btn.menu"), cb(FLOW, "menu"))]])
 
 
-def after(step: str) -> str:
-    return ADD_ORDER[min(ADD_ORDER.index(step) + 1, len(ADD_ORDER) - 1)]
+def checked(field: str) -> Callable[[str], tuple[str | None, str | None]]:
+    """A Text step's check: :func:`clean` for ``field``."""
+    return lambda text: clean(field, text)
 
 
-@requires(HOUSEHOLDS)
-async def add_start(update: Update, context: CadreContext) -> str:
-    await answer(update)
-    draft = new_draft(context, FLOW, new={})
-    return await ask_add(update, context, draft, ADD_HEAD)
+async def add_setup(env: Env, draft: dict[str, Any]) -> str | None:
+    return None if await my_village(env.ctx) else "hh.no_village"
 
 
-@requires(HOUSEHOLDS)
-async def add_typed(update: Update, context: CadreContext) -> str | None:
-    draft = session(context)
-    step = (draft.get("history") or [ADD_HEAD])[-1]
-    field = {ADD_HEAD: "head", ADD_ADDRESS: "address", ADD_GRID: "grid", ADD_PHONE: "phone"}.get(step)
-    if field is None:
-        await hint(update, context, "hh.wrong.button")
-        return await ask_add(update, context, draft, step)
-    value, problem = clean(field, update.message.text)
-    if problem:
-        await hint(update, context, problem)
-        return await ask_add(update, context, draft, step)
-    draft.setdefault("new", {})[field] = value
-    return await ask_add(update, context, draft, after(step))
+async def grid_show(env: Env, draft: dict[str, Any]) -> Screen:
+    context = env.ctx
+    village = await my_village(context) or 0
+    grids = (await context.repos.households.grids(village))[:MAX_GRIDS]
+    draft["grids"] = grids
+    return Screen(env.t("hh.add.grid_form"), [[core.Button(g, core.payload(ADD_FLOW, "grid", i))] for i, g in enumerate(grids)])
 
 
-@requires(HOUSEHOLDS)
-async def add_button(update: Update, context: CadreContext) -> str | None:
-    """跳过, a grid of the list, or the member (0: nobody yet)."""
-    draft = draft_of(context, FLOW)
-    if draft is None or "new" not in draft or not draft.get("history"):
-        await hint(update, context, "hh.stale")
-        return None
-    _, action, arg = parse_cb(update.callback_query.data)
-    step = draft["history"][-1]
-    new = draft["new"]
-    if action == "grid" and step == ADD_GRID and my_int(arg) < len(draft.get("grids") or []):
-        new["grid"] = draft["grids"][my_int(arg)]
-    elif action == "addto" and step == ADD_MEMBER:
-        if my_int(arg) and await own_member(update, context, my_int(arg)) is None:
-            return None
-        new["member_id"] = my_int(arg) or None
-    elif action == "skip" and step in (ADD_ADDRESS, ADD_GRID, ADD_PHONE):
-        new[{ADD_ADDRESS: "address", ADD_GRID: "grid", ADD_PHONE: "phone"}[step]] = None
-    else:
-        await hint(update, context, "hh.stale")
-        return None
-    await answer(update)
-    return await ask_add(update, context, draft, after(step))
+async def grid_handle(env: Env, draft: dict[str, Any], inp: core.Input) -> Outcome:
+    """A grid of the list, or one typed."""
+    grids = draft.get("grids") or []
+    if inp.kind == "button" and inp.action == "grid" and inp.arg.isdigit() and int(inp.arg) < len(grids):
+        draft["grid"] = grids[int(inp.arg)]
+        return Outcome(done=True)
+    if inp.kind == "text":
+        value, problem = clean("grid", inp.text)
+        if problem:
+            return Outcome(note=env.t(problem))
+        draft["grid"] = value
+        return Outcome(done=True, echo=value or "-")
+    return Outcome(alert=env.t("form.stale")) if inp.kind == "button" else Outcome(note=env.t("form.wrong.text"))
 
 
-@requires(HOUSEHOLDS)
-async def add_back(update: Update, context: CadreContext) -> str | None:
-    await answer(update)
-    draft = draft_of(context, FLOW)
-    if draft is None or "new" not in draft:
-        return await show_menu(update, context)
-    previous = pop_step(draft)
-    if previous is None:
-        return await show_menu(update, context)
-    return await ask_add(update, context, draft, previous)
+async def member_choices(env: Env, draft: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(str(mid), label) for mid, label in await member_options(env.ctx)] + [("0", env.t("hh.btn.nobody"))]
 
 
-@requires(HOUSEHOLDS)
-async def add_save(update: Update, context: CadreContext) -> str | None:
-    draft = draft_of(context, FLOW)
-    _, _, token = parse_cb(update.callback_query.data)
-    if draft is None or draft.get("token") != token or "new" not in draft:
-        await hint(update, context, "hh.already_added")
-        return None
-    village = await context.repos.households.village_of(context.person.unit_id)  # type: ignore[union-attr]
-    new = draft["new"]
-    member_id = new.get("member_id")
-    if village is None or (member_id and await own_member(update, context, member_id) is None):
-        return None
-    await answer(update)
-    t = context.t
+def member_id(draft: dict[str, Any]) -> int | None:
+    value = str(draft.get("member") or "0")
+    return int(value) if value.isdigit() and value != "0" else None
+
+
+async def add_review(env: Env, draft: dict[str, Any]) -> str:
+    t = env.t
+    holder = await env.ctx.repos.households.member(member_id(draft)) if member_id(draft) else None
+    return t(
+        "hh.add.review_form",
+        head=draft["head"],
+        address=draft.get("address") or "-",
+        grid=draft.get("grid") or "-",
+        phone=draft.get("phone") or "-",
+        member=holder.name if holder else t("hh.card.nobody"),
+    )
+
+
+async def add_save(env: Env, draft: dict[str, Any]) -> Saved:
+    context, t = env.ctx, env.t
+    village = await my_village(context)
+    holder = member_id(draft)
+    if village is None:
+        return Saved(Screen(t("hh.no_village")))
     try:
         household = await context.repos.households.add(
-            village, new["head"], address=new.get("address") or "", grid=new.get("grid") or "",
-            phone=new.get("phone"), member_id=member_id,
+            village, draft["head"], address=draft.get("address") or "", grid=draft.get("grid") or "",
+            phone=draft.get("phone"), member_id=holder,
         )
     except DuplicateHousehold as exc:
-        draft.pop("new", None)
-        if exc.existing is None:
-            return await show_menu(update, context, notice=t("hh.duplicate", head=new["head"]))
-        return await show_card(update, context, draft, exc.existing.id, notice=t("hh.duplicate", head=new["head"]))
-    draft.pop("new", None)
-    draft["token"] = None  # a second tap on 保存 finds no draft token and says it was saved
-    notes = [t("hh.added", head=household.head)] + await warnings_for(context, member_id)
-    return await show_card(update, context, draft, household.id, notice="\n".join(notes))
+        notice = t("hh.duplicate", head=draft["head"])
+        return Saved(await card_or_notice(env, exc.existing.id if exc.existing else 0, notice))
+    notes = [t("hh.added", head=household.head)] + await warnings_for(context, holder)
+    return Saved(await card_or_notice(env, household.id, "\n".join(notes)), record=household.id)
+
+
+ADD_FORM = Form(
+    ADD_FLOW,
+    allowed=HOUSEHOLDS,
+    entry="start",  # the 添加农户 button of the overview
+    steps=[
+        Text("head", ask="hh.add.head", label="hh.field.head", check=checked("head")),
+        Text("address", ask="hh.add.address_form", label="hh.field.address", optional=True, check=checked("address")),
+        Custom("grid", label="hh.field.grid", optional=True, kind_="text", show=grid_show, handle=grid_handle),
+        Text("phone", ask="hh.add.phone", label="hh.field.phone", optional=True, check=checked("phone")),
+        Choice("member", ask="hh.add.member", label="hh.field.member", options=member_choices, per_row=1, page_size=20),
+    ],
+    review=add_review,
+    save=add_save,
+    setup=add_setup,
+    keys={"form.paused_plain": "hh.add.paused", "form.timeout_plain": "hh.add.timeout"},
+)
+
+ASK_FIELD = {"head": "hh.ask.head", "address": "hh.ask.address", "grid": "hh.ask.grid", "phone": "hh.ask.phone"}
+
+
+async def edit_setup(env: Env, draft: dict[str, Any]) -> str | None:
+    """The pressed button's household (``<field>.<id>``) if it is in the secretary's village."""
+    field, _, hid = str(draft.get("arg") or "").partition(".")
+    household = await env.ctx.repos.households.get(my_int(hid))
+    if household is None or household.village_id != await my_village(env.ctx):
+        return "hh.not_yours"
+    if field not in EDITABLE or field not in ASK_FIELD:
+        return "form.stale"
+    draft.update(field=field, id=household.id, head=household.head, current=getattr(household, field) or "-")
+    return None
+
+
+async def value_show(env: Env, draft: dict[str, Any]) -> Screen:
+    return Screen(env.t(ASK_FIELD[draft["field"]], head=draft["head"], current=draft["current"]))
+
+
+async def value_handle(env: Env, draft: dict[str, Any], inp: core.Input) -> Outcome:
+    if inp.kind != "text":
+        return Outcome(alert=env.t("form.stale")) if inp.kind == "button" else Outcome(note=env.t("form.wrong.text"))
+    value, problem = clean(draft["field"], inp.text)
+    if problem:
+        return Outcome(note=env.t(problem))
+    draft["value"] = value
+    return Outcome(done=True)
+
+
+async def edit_save(env: Env, draft: dict[str, Any]) -> Saved | Retry:
+    try:
+        await env.ctx.repos.households.update(draft["id"], draft["field"], draft.get("value"))
+    except DuplicateHousehold:
+        return Retry("value", "hh.duplicate_edit")
+    return Saved(await card_or_notice(env, draft["id"], env.t("hh.saved_field")), record=draft["id"])
+
+
+EDIT_FORM = Form(
+    EDIT_FLOW,
+    allowed=HOUSEHOLDS,
+    entry="start",  # the 改户主/改地址/... buttons of a card: hhedit:start:<field>.<id>
+    steps=[Custom("value", kind_="text", show=value_show, handle=value_handle)],
+    save=edit_save,
+    setup=edit_setup,
+    title=lambda draft: str(draft.get("head") or ""),
+)
+FORMS = (ADD_FORM, EDIT_FORM)

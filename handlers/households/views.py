@@ -4,6 +4,7 @@ member picker. Every screen is drawn from the database alone, for the secretary'
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from telegram import Update
@@ -17,10 +18,8 @@ from storage.visits import Household, HouseholdStatus, Member
 
 HOUSEHOLDS = command("households", SECRETARIES)
 FLOW = "hh"
-MENU, EDIT = "menu", "edit"
-ADD_HEAD, ADD_ADDRESS, ADD_GRID, ADD_PHONE, ADD_MEMBER, ADD_REVIEW = (
-    "add_head", "add_address", "add_grid", "add_phone", "add_member", "add_review",
-)
+ADD_FLOW, EDIT_FLOW = "hhadd", "hhedit"  # the engine forms of handlers.households.edit
+MENU = "menu"
 MAX_GRIDS = 12
 
 
@@ -88,7 +87,7 @@ async def show_menu(update: Update, context: CadreContext, *, edit: bool = True,
         lines.append(t("hh.overview.unlinked", count=counts[None]))
     lines.append(t("hh.overview.hint"))
     rows = [
-        [(t("hh.btn.add"), cb(FLOW, "add")), (t("hh.btn.find"), cb(FLOW, "find"))],
+        [(t("hh.btn.add"), cb(ADD_FLOW, "start")), (t("hh.btn.find"), cb(FLOW, "find"))],
         [(t("hh.btn.by_member"), cb(FLOW, "members")), (t("hh.btn.unlinked"), cb(FLOW, "list", "u.0"))],
         [(t("hh.btn.archived"), cb(FLOW, "list", "a.0")), (t("hh.btn.done"), cb(FLOW, "done"))],
     ]
@@ -97,7 +96,8 @@ async def show_menu(update: Update, context: CadreContext, *, edit: bool = True,
     return MENU
 
 
-async def member_buttons(context: CadreContext, action: str, prefix: str = "") -> list[Button]:
+async def member_options(context: CadreContext) -> list[tuple[int, str]]:
+    """(member id, "李党员(4户)" with the 5-to-10 warning) for the village's members."""
     t = context.t
     village = await my_village(context)
     repo = context.repos.households
@@ -108,8 +108,12 @@ async def member_buttons(context: CadreContext, action: str, prefix: str = "") -
         held = counts.get(m.id, 0)
         # the secretary holds households only by choice: no 5-to-10 warning for them
         label = t("hh.member", name=m.name, count=held) if m.role == "secretary" else member_line(t, "hh.member", m.name, held)
-        out.append((label, cb(FLOW, action, f"{prefix}{m.id}")))
+        out.append((m.id, label))
     return out
+
+
+async def member_buttons(context: CadreContext, action: str, prefix: str = "") -> list[Button]:
+    return [(label, cb(FLOW, action, f"{prefix}{mid}")) for mid, label in await member_options(context)]
 
 
 async def show_members(update: Update, context: CadreContext) -> str:
@@ -155,11 +159,10 @@ async def show_list(update: Update, context: CadreContext, draft: dict[str, Any]
     return MENU
 
 
-async def card_text(update: Update, context: CadreContext, draft: dict[str, Any], status: HouseholdStatus) -> str:
+async def card_text(context: CadreContext, status: HouseholdStatus, today: date) -> str:
     t = context.t
     household = status.household
     holder = await context.repos.households.member(household.member_id) if household.member_id else None
-    today = reference_now(update, context, draft).date()
     days = status.days_unvisited(today)
     if status.last_visit is None:
         last = t("hh.card.never")
@@ -183,20 +186,34 @@ async def card_text(update: Update, context: CadreContext, draft: dict[str, Any]
 async def show_card(
     update: Update, context: CadreContext, draft: dict[str, Any], household_id: int, *, notice: str = "", edit: bool = True
 ) -> str:
+    screen = await card_screen(context, household_id, reference_now(update, context, draft).date(), notice=notice)
+    if screen is None:
+        return await show_menu(update, context, edit=edit)
+    await ask(update, context, screen[0], keyboard(screen[1]), edit=edit)
+    return MENU
+
+
+async def card_screen(
+    context: CadreContext, household_id: int, today: date, *, notice: str = ""
+) -> tuple[str, list[list[Button]]] | None:
+    """A household's card: its text and buttons (also shown by the engine forms' saves)."""
     t = context.t
     status = await context.repos.households.status(household_id)
     if status is None:
-        return await show_menu(update, context, edit=edit)
+        return None
     hid = status.household.id
+
+    def edit(key: str, field: str) -> Button:
+        return (t(key), cb(EDIT_FLOW, "start", f"{field}.{hid}"))
+
     rows = [
-        [(t("hh.btn.edit_head"), cb(FLOW, "edit", f"head.{hid}")), (t("hh.btn.edit_address"), cb(FLOW, "edit", f"address.{hid}"))],
-        [(t("hh.btn.edit_grid"), cb(FLOW, "edit", f"grid.{hid}")), (t("hh.btn.edit_phone"), cb(FLOW, "edit", f"phone.{hid}"))],
+        [edit("hh.btn.edit_head", "head"), edit("hh.btn.edit_address", "address")],
+        [edit("hh.btn.edit_grid", "grid"), edit("hh.btn.edit_phone", "phone")],
     ]
     if status.household.archived:
         rows.append([(t("hh.btn.restore"), cb(FLOW, "restore", hid))])
     else:
         rows.append([(t("hh.btn.link"), cb(FLOW, "link", hid)), (t("hh.btn.archive"), cb(FLOW, "arch", hid))])
     rows.append([(t("hh.btn.menu"), cb(FLOW, "menu"))])
-    text = await card_text(update, context, draft, status)
-    await ask(update, context, f"{notice}\n\n{text}" if notice else text, keyboard(rows), edit=edit)
-    return MENU
+    text = await card_text(context, status, today)
+    return (f"{notice}\n\n{text}" if notice else text), rows

@@ -1,0 +1,665 @@
+"""The form engine's core: a form is data; given (form, draft, input) it returns what to store
+and what to show next. Channel-free: no ``telegram`` import (tests/test_architecture.py).
+
+A *form* is a list of steps (:class:`Text`, :class:`Count`, :class:`When`, :class:`Choice`,
+:class:`Photos`, :class:`Location`, :class:`Custom`), a review and a save. The engine does
+everything generic, once, for every form:
+
+* state names ``"<form>:<step>"``; the next step skips the ones whose ``when`` is false;
+* 返回 pops the history kept in the draft; 跳过 for optional steps; 修改 on the review jumps
+  to a step and, once answered, comes back to the review;
+* a kept draft gets the resume offer (继续 / 重新开始) when the form is opened again;
+* a button is stale unless it belongs to the message that asked the current question (its id
+  is kept in the draft) and carries the form's own prefix;
+* wrong input gets a hint derived from the step kind (text where buttons are expected...);
+* /cancel, the cancel button and typed cancel words end the form at any step;
+* another command pauses it (the draft stays; ``Reply.hand_over`` asks the adapter to run the
+  command), and an idle timeout does the same (:func:`timeout`);
+* the progress line (第2步,共5步) and the echo of a typed answer (✅ 日期:…);
+* save once per draft token: the draft ends with the save, a second tap finds it gone.
+
+The draft is a JSON dict kept by the adapter (``user_data[form.name]``): the answers under the
+steps' names, plus ``token``, ``history`` (the steps asked, in order), ``asked`` (the id of
+the message that asked), ``editing`` (a step opened from the review) and ``arg`` (the entry
+button's argument).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.rules.dates import parse_when
+from bot.rules.numbers import parse_count
+
+Draft = dict[str, Any]
+MAX_PAYLOAD = 64
+IDLE_MINUTES = 30
+RESUME, REVIEW = "resume", "review"
+RESERVED = frozenset({"token", "history", "asked", "editing", "arg", "page", "album"})
+# The engine's own button actions; any other action at a Custom step goes to its handler.
+BACK, CANCEL, SKIP, SAVE, EDIT, GO, PICK, OK, PAGE, QUICK = (
+    "back", "cancel", "skip", "save", "edit", "resume", "pick", "ok", "pg", "q"
+)
+# Parsing vocabulary, not UI text: what users type to leave a form (取消, 算了,不报了...).
+CANCEL_WORDS = ("取消", "算了", "不报了", "不填了", "退出", "不要了", "cancel", "quit")
+
+
+PUNCTUATION = frozenset(",,。.!!~、;;…")
+
+
+def is_cancel_words(text: str) -> bool:
+    """True for a short message made of cancel words and punctuation ("算了,不报了")."""
+    rest = "".join(text.split()).lower()
+    if not rest or len(rest) > 12:
+        return False
+    for word in sorted(CANCEL_WORDS, key=len, reverse=True):
+        rest = rest.replace(word, "")
+    return all(ch in PUNCTUATION for ch in rest)
+
+
+def payload(form: str, action: str, arg: object = "") -> str:
+    data = f"{form}:{action}:{arg}"
+    if len(data.encode()) >= MAX_PAYLOAD:
+        raise ValueError(f"payload of {MAX_PAYLOAD} bytes or more: {data!r}")
+    return data
+
+
+def parse_payload(data: str) -> tuple[str, str, str]:
+    flow, _, rest = (data or "").partition(":")
+    action, _, arg = rest.partition(":")
+    return flow, action, arg
+
+
+# -- what goes in and what comes out -----------------------------------------------------------
+@dataclass(frozen=True)
+class Button:
+    label: str
+    payload: str
+
+
+@dataclass
+class Screen:
+    """A message: text and rows of buttons, in neutral terms."""
+
+    text: str
+    buttons: list[list[Button]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Input:
+    """One thing the user did. ``kind``: text, button, photos, location, command or other."""
+
+    kind: str
+    text: str = ""
+    payload: str = ""
+    message_id: int | None = None  # the message whose button was pressed
+    photos: tuple[str, ...] = ()
+    location: tuple[float, float] | None = None
+    album: str | None = None  # photos sent together
+
+    @property
+    def action(self) -> str:
+        return parse_payload(self.payload)[1]
+
+    @property
+    def arg(self) -> str:
+        return parse_payload(self.payload)[2]
+
+    @property
+    def command(self) -> str:
+        return self.text.split()[0].lstrip("/").split("@")[0] if self.kind == "command" and self.text else ""
+
+
+@dataclass
+class Reply:
+    """What the adapter does: show ``notes`` then ``screen`` (editing the pressed message when
+    ``edit``), answer a press with ``alert``, keep ``draft`` (None: drop it), go to ``state``
+    (None: the form is over), and with ``hand_over`` run the input (a command) again."""
+
+    draft: Draft | None
+    state: str | None
+    screen: Screen | None = None
+    notes: list[str] = field(default_factory=list)
+    alert: str | None = None
+    edit: bool = True
+    hand_over: bool = False
+    record: Any = None
+
+
+@dataclass
+class Env:
+    """What a form's functions get: the translator, the time, and the adapter's own context
+    (``ctx``; in python-telegram-bot the CadreContext) for the form's storage calls."""
+
+    t: Callable[..., str]
+    now: datetime
+    tz: str = "Asia/Shanghai"
+    ctx: Any = None
+
+
+# -- steps -----------------------------------------------------------------------------------------
+Options = Callable[[Env, Draft], Awaitable[Sequence[tuple[str, str]]]]  # (code, label)
+
+
+@dataclass
+class Step:
+    name: str
+    ask: str = ""  # catalog key of the question (gets the draft's answers as placeholders)
+    label: str = ""  # catalog key of the field's name, for the echo and the review's 修改 button
+    optional: bool = False
+    when: Callable[[Draft], bool] | None = None
+    review_only: bool = False  # not asked in order; reached from the review's 修改 button
+    editable: bool = True  # offered on the review
+    kind = "buttons"  # what a wrong input is told: "text", "buttons", "photos", "location"
+
+    def applies(self, draft: Draft) -> bool:
+        return self.when is None or bool(self.when(draft))
+
+
+@dataclass
+class Text(Step):
+    max_len: int = 80
+    min_len: int = 1
+    one_line: bool = True
+    check: Callable[[str], tuple[Any, str | None]] | None = None  # -> (value, complaint key)
+    hint: str = "form.wrong.length"  # the complaint about the length (gets {max})
+    kind = "text"
+
+    def read(self, text: str) -> tuple[Any, str | None]:
+        text = " ".join(text.split()) if self.one_line else text.strip()
+        if self.check is not None:
+            return self.check(text)
+        if len(text) < self.min_len or len(text) > self.max_len:
+            return None, self.hint
+        return text, None
+
+
+@dataclass
+class Count(Step):
+    low: int = 0
+    high: int = 100_000
+    kind = "text"
+
+
+@dataclass
+class When(Step):
+    want: str = "future"  # or "past"
+    quick: Sequence[tuple[str, str, str]] = ()  # (code, label key, the words the button stands for)
+    hints: dict[str, str] = field(default_factory=dict)  # parse_when reason -> catalog key
+    echo: Callable[[Env, datetime], str] | None = None  # how the answer is echoed (default: the day)
+    kind = "text"
+
+
+@dataclass
+class Choice(Step):
+    options: Options | None = None
+    multi: bool = False
+    per_row: int = 2
+    page_size: int = 8
+    min_chosen: int = 1
+    done: str = "form.btn.done"  # the multi choice's confirm button
+
+
+@dataclass
+class Photos(Step):
+    max_photos: int = 10
+    kind = "photos"
+
+
+@dataclass
+class Location(Step):
+    kind = "location"
+
+
+@dataclass
+class Outcome:
+    """What a Custom step's handler decided: ``done`` moves on; otherwise the question is asked
+    again, with an optional ``alert`` (button) or ``note`` (message)."""
+
+    done: bool = False
+    alert: str | None = None
+    note: str | None = None
+    echo: str = ""  # the answer as shown back ("✅ 网格:一网格"), for a typed one
+
+
+@dataclass
+class Custom(Step):
+    """The escape hatch: ``show(env, draft) -> Screen`` (the engine adds the navigation row) and
+    ``handle(env, draft, input) -> Outcome`` for every input that is not generic."""
+
+    show: Callable[[Env, Draft], Awaitable[Screen]] | None = None
+    handle: Callable[[Env, Draft, Input], Awaitable[Outcome]] | None = None
+    kind_: str = "buttons"
+
+    @property
+    def kind(self) -> str:  # type: ignore[override]
+        return self.kind_
+
+
+@dataclass
+class Saved:
+    """The save's answer: the final message (the form is over) and the record."""
+
+    screen: Screen
+    record: Any = None
+
+
+@dataclass
+class Retry:
+    """The save refused: ask ``step`` again with ``hint`` (the draft stays)."""
+
+    step: str
+    hint: str
+
+
+@dataclass
+class Form:
+    name: str  # the payload prefix and the key of the draft
+    steps: Sequence[Step]
+    save: Callable[[Env, Draft], Awaitable[Saved | Retry]]
+    review: Callable[[Env, Draft], Awaitable[str]] | None = None  # None: save after the last step
+    command: Any = None  # e.g. handlers.auth.Command: its ``name`` opens the form
+    allowed: Any = None  # the Command whose roles may use a form that has no command of its own
+    entry: str | None = None  # the action of an entry button (``<form>:<entry>:<arg>``)
+    setup: Callable[[Env, Draft], Awaitable[str | None]] | None = None  # fill a new draft; or refuse (a key)
+    keys: dict[str, str] = field(default_factory=dict)  # overrides of the form.* keys
+    title: Callable[[Draft], str] | None = None  # for the resume offer; default: the first answer
+
+    def key(self, key: str) -> str:
+        return self.keys.get(key, key)
+
+    def step(self, name: str) -> Step | None:
+        return next((s for s in self.steps if s.name == name), None)
+
+    def state(self, step: str) -> str:
+        return f"{self.name}:{step}"
+
+    @property
+    def states(self) -> list[str]:
+        return [self.state(s.name) for s in self.steps] + [self.state(RESUME), self.state(REVIEW)]
+
+
+def current(draft: Draft) -> str:
+    history = draft.get("history") or []
+    return history[-1] if history else ""
+
+
+def answered(form: Form, draft: Draft) -> bool:
+    """At least one question was answered (the user got past the first one)."""
+    return len([h for h in draft.get("history") or [] if h != RESUME]) > 1
+
+
+def new_draft(arg: str = "") -> Draft:
+    return {"token": secrets.token_hex(8), "history": [], "arg": arg}
+
+
+# -- screens ----------------------------------------------------------------------------------------
+def _t(form: Form, env: Env, key: str, **kw: Any) -> str:
+    return env.t(form.key(key), **kw)
+
+
+def _fields(draft: Draft) -> dict[str, Any]:
+    return {k: ("" if v is None else v) for k, v in draft.items() if k not in RESERVED}
+
+
+def sequence(form: Form, draft: Draft) -> list[Step]:
+    return [s for s in form.steps if not s.review_only and s.applies(draft)]
+
+
+def progress(form: Form, env: Env, draft: Draft, step: Step) -> str:
+    steps = sequence(form, draft)
+    if step not in steps or len(steps) < 2:
+        return ""
+    return _t(form, env, "form.progress", n=steps.index(step) + 1, total=len(steps))
+
+
+def nav_row(form: Form, env: Env, draft: Draft, step: Step | None) -> list[Button]:
+    row = []
+    if len(draft.get("history") or []) > 1 or draft.get("editing"):
+        row.append(Button(_t(form, env, "form.btn.back"), payload(form.name, BACK)))
+    if step is not None and step.optional:
+        row.append(Button(_t(form, env, "form.btn.skip"), payload(form.name, SKIP)))
+    row.append(Button(_t(form, env, "form.btn.cancel"), payload(form.name, CANCEL)))
+    return row
+
+
+async def options_of(step: Choice, env: Env, draft: Draft) -> list[tuple[str, str]]:
+    return list(await step.options(env, draft)) if step.options else []
+
+
+async def _step_screen(form: Form, env: Env, draft: Draft, step: Step) -> Screen:
+    t = env.t
+    rows: list[list[Button]] = []
+    if isinstance(step, Custom) and step.show is not None:
+        screen = await step.show(env, draft)
+        text, rows = screen.text, list(screen.buttons)
+    else:
+        text = t(step.ask, **_fields(draft)) if step.ask else ""
+    if isinstance(step, When) and step.quick:
+        rows.append([Button(t(label), payload(form.name, QUICK, code)) for code, label, _ in step.quick])
+    elif isinstance(step, Choice):
+        options = await options_of(step, env, draft)
+        chosen = set(draft.get(step.name) or []) if step.multi else {draft.get(step.name)}
+        page = int(draft.get("page") or 0) if len(options) > step.page_size else 0
+        shown = options[page * step.page_size : (page + 1) * step.page_size]
+        buttons = []
+        for code, label in shown:
+            mark = "form.selected" if code in chosen else "form.unselected"
+            buttons.append(Button(_t(form, env, mark, name=label) if step.multi else label, payload(form.name, PICK, code)))
+        rows += [buttons[i : i + step.per_row] for i in range(0, len(buttons), step.per_row)]
+        pager = []
+        if page > 0:
+            pager.append(Button(_t(form, env, "form.btn.prev"), payload(form.name, PAGE, page - 1)))
+        if (page + 1) * step.page_size < len(options):
+            pager.append(Button(_t(form, env, "form.btn.more"), payload(form.name, PAGE, page + 1)))
+        if pager:
+            rows.append(pager)
+        if step.multi:
+            rows.append([Button(_t(form, env, step.done), payload(form.name, OK))])
+    elif isinstance(step, Photos) and draft.get(step.name):
+        rows.append([Button(_t(form, env, "form.btn.done"), payload(form.name, OK))])
+    rows.append(nav_row(form, env, draft, step))
+    head = progress(form, env, draft, step)
+    return Screen(f"{head}\n{text}" if head else text, rows)
+
+
+async def review_screen(form: Form, env: Env, draft: Draft) -> Screen:
+    if form.review is None:
+        raise ValueError(f"form {form.name} has no review")
+    rows = [[Button(_t(form, env, "form.btn.save"), payload(form.name, SAVE, draft["token"]))]]
+    edits = [
+        Button(_t(form, env, "form.btn.edit", field=env.t(s.label)), payload(form.name, EDIT, s.name))
+        for s in form.steps
+        if s.editable and s.label and s.applies(draft)
+    ]
+    rows += [edits[i : i + 2] for i in range(0, len(edits), 2)]
+    rows.append(nav_row(form, env, draft, None))
+    return Screen(await form.review(env, draft), rows)
+
+
+def resume_screen(form: Form, env: Env, draft: Draft) -> Screen:
+    first = next((draft[s.name] for s in form.steps if draft.get(s.name) not in (None, "", [])), "")
+    title = form.title(draft) if form.title else str(first)
+    rows = [[Button(_t(form, env, "form.btn.resume"), payload(form.name, GO, "go")),
+             Button(_t(form, env, "form.btn.restart"), payload(form.name, GO, "new"))]]
+    return Screen(_t(form, env, "form.ask.resume", title=title), rows)
+
+
+async def goto(form: Form, env: Env, draft: Draft, name: str, *, notes: Sequence[str] = (),
+               echo: str = "", alert: str | None = None, edit: bool = True) -> Reply:
+    """Ask ``name`` (a step, the review or the resume offer) and remember it in the history."""
+    history = draft.setdefault("history", [])
+    if name == REVIEW and REVIEW in history:  # back to the review: forget the edits' detours
+        del history[history.index(REVIEW) + 1 :]
+    elif not history or history[-1] != name:
+        history.append(name)
+    if name == REVIEW:
+        draft["editing"] = False
+        screen = await review_screen(form, env, draft)
+    elif name == RESUME:
+        screen = resume_screen(form, env, draft)
+    else:
+        step = form.step(name)
+        if step is None:
+            raise ValueError(f"form {form.name} has no step {name!r}")
+        screen = await _step_screen(form, env, draft, step)
+    if echo:
+        screen = Screen(f"{echo}\n\n{screen.text}", screen.buttons)
+    return Reply(draft, form.state(name), screen, list(notes), alert, edit)
+
+
+def next_step(form: Form, draft: Draft, done: str) -> str | None:
+    """The step after ``done`` that applies (None: all asked)."""
+    names = [s.name for s in form.steps]
+    after = names.index(done) + 1 if done in names else 0
+    for step in form.steps[after:]:
+        if not step.review_only and step.applies(draft) and not (draft.get("editing") and step.name in draft):
+            return step.name
+    return None
+
+
+async def advance(form: Form, env: Env, draft: Draft, done: str, *, echo: str = "") -> Reply:
+    """After an answer: the next question; once all are asked (or after an edit), the review."""
+    editing = bool(draft.get("editing"))
+    following = next_step(form, draft, done)
+    if editing and following is not None and form.step(following) and form.step(following).when is None:  # type: ignore[union-attr]
+        following = None  # an edit goes back to the review unless it opened a conditional step
+    if following is not None:
+        return await goto(form, env, draft, following, echo=echo)
+    if form.review is None:
+        return await save(form, env, draft, echo=echo)
+    return await goto(form, env, draft, REVIEW, echo=echo)
+
+
+async def save(form: Form, env: Env, draft: Draft, *, echo: str = "") -> Reply:
+    result = await form.save(env, draft)
+    if isinstance(result, Retry):
+        draft["editing"] = True
+        return await goto(form, env, draft, result.step, alert=env.t(result.hint), echo=echo)
+    screen = result.screen
+    if echo:
+        screen = Screen(f"{echo}\n\n{screen.text}", screen.buttons)
+    return Reply(None, None, screen, record=result.record)
+
+
+DATE_HINTS = {
+    "empty": "form.wrong.date_empty",
+    "not_a_date": "form.wrong.date_not_a_date",
+    "past": "form.wrong.date_past",
+    "future": "form.wrong.date_future",
+    "too_old": "form.wrong.date_too_old",
+}
+
+
+def _echo(form: Form, env: Env, step: Step, shown: str) -> str:
+    return _t(form, env, "form.echo", field=env.t(step.label), value=shown) if step.label else ""
+
+
+# -- the entry points --------------------------------------------------------------------------------
+async def open_form(form: Form, env: Env, draft: Draft | None, arg: str = "") -> Reply:
+    """The form's command or entry button: the resume offer for a kept draft, else a new one."""
+    if draft is not None and answered(form, draft) and str(draft.get("arg") or "") == arg and current(draft):
+        draft.pop("asked", None)
+        return await goto(form, env, draft, RESUME, edit=False)
+    return await restart(form, env, arg)
+
+
+async def restart(form: Form, env: Env, arg: str = "") -> Reply:
+    draft = new_draft(arg)
+    if form.setup is not None:
+        refusal = await form.setup(env, draft)
+        if refusal:
+            return Reply(None, None, alert=env.t(refusal))
+    first = next_step(form, draft, "")
+    if first is None:
+        return await advance(form, env, draft, "")
+    return await goto(form, env, draft, first)
+
+
+def stale(form: Form, env: Env, draft: Draft | None, state: str | None) -> Reply:
+    """A button of an older message or of a form not open: refused politely, nothing changes."""
+    return Reply(draft, state, alert=_t(form, env, "form.stale"))
+
+
+def timeout(form: Form, env: Env, draft: Draft | None) -> Reply:
+    """Idle too long: the form pauses, the draft stays for the resume offer."""
+    key = "form.timeout" if form.command is not None else "form.timeout_plain"
+    return Reply(draft, None, notes=[_t(form, env, key, command=_command(form), minutes=IDLE_MINUTES)])
+
+
+def _command(form: Form) -> str:
+    return f"/{form.command.name}" if form.command is not None else ""
+
+
+# -- one input ---------------------------------------------------------------------------------------
+async def handle(form: Form, env: Env, draft: Draft | None, inp: Input) -> Reply:
+    """Handle one input while the form is open (its state is ``<form>:<current step>``)."""
+    if draft is None or not current(draft):
+        return stale(form, env, None, None) if inp.kind == "button" else Reply(None, None)
+    state = form.state(current(draft))
+    if inp.kind == "button":
+        flow, action, arg = parse_payload(inp.payload)
+        if flow == form.name and form.entry and action == form.entry:  # its entry button, from any message
+            return await open_form(form, env, draft, arg)
+        if flow != form.name or (draft.get("asked") is not None and inp.message_id != draft.get("asked")):
+            return stale(form, env, draft, state)
+        if action == CANCEL:
+            return cancel(form, env)
+    elif inp.kind == "command":
+        if inp.command == "cancel":
+            return cancel(form, env)
+        if form.command is not None and inp.command == form.command.name:
+            return await open_form(form, env, draft, str(draft.get("arg") or ""))
+        key = "form.paused" if form.command is not None else "form.paused_plain"
+        return Reply(draft, None, notes=[_t(form, env, key, command=_command(form))], hand_over=True)
+    elif inp.kind == "text" and is_cancel_words(inp.text):
+        return cancel(form, env)
+
+    name = current(draft)
+    if name == RESUME:
+        if inp.kind == "button" and inp.action == GO:
+            if inp.arg == "new":
+                return await restart(form, env, str(draft.get("arg") or ""))
+            history = [h for h in draft.get("history") or [] if h != RESUME and (h == REVIEW or form.step(h))]
+            draft["history"] = history
+            return await goto(form, env, draft, history[-1] if history else (next_step(form, draft, "") or REVIEW))
+        return await _wrong(form, env, draft, "buttons", inp)
+    if inp.kind == "button" and inp.action == BACK:
+        return await back(form, env, draft)
+    if name == REVIEW:
+        if inp.kind != "button":
+            return await _wrong(form, env, draft, "buttons", inp)
+        if inp.action == SAVE:
+            if inp.arg != draft.get("token"):
+                return stale(form, env, draft, state)
+            return await save(form, env, draft)
+        if inp.action == EDIT and form.step(inp.arg) is not None:
+            draft["editing"] = True
+            return await goto(form, env, draft, inp.arg)
+        return stale(form, env, draft, state)
+
+    step = form.step(name)
+    if step is None:  # a step the form no longer has (an old draft): start its questions again
+        draft["history"] = []
+        return await goto(form, env, draft, next_step(form, draft, "") or REVIEW)
+    if inp.kind == "button" and inp.action == SKIP and step.optional:
+        draft[step.name] = None
+        return await advance(form, env, draft, name)
+    if isinstance(step, Custom):
+        if step.handle is None or (step.kind == "buttons" and inp.kind != "button"):
+            return await _wrong(form, env, draft, step.kind, inp)
+        outcome = await step.handle(env, draft, inp)
+        if outcome.done:
+            return await advance(form, env, draft, name, echo=_echo(form, env, step, outcome.echo) if outcome.echo else "")
+        return await goto(form, env, draft, name, notes=[outcome.note] if outcome.note else (),
+                          alert=outcome.alert, edit=inp.kind == "button" and not outcome.note)
+    if isinstance(step, Text) and inp.kind == "text":
+        value, problem = step.read(inp.text)
+        if problem:
+            return await _hint(form, env, draft, inp, problem, max=step.max_len)
+        draft[name] = value
+        return await advance(form, env, draft, name, echo=_echo(form, env, step, str(value or "-")))
+    if isinstance(step, Count) and inp.kind == "text":
+        count = parse_count(inp.text)
+        if count is None or not step.low <= count <= step.high:
+            return await _hint(form, env, draft, inp, "form.wrong.count", low=step.low, high=step.high)
+        draft[name] = count
+        return await advance(form, env, draft, name, echo=_echo(form, env, step, str(count)))
+    if isinstance(step, When) and (inp.kind == "text" or (inp.kind == "button" and inp.action == QUICK)):
+        typed = inp.text if inp.kind == "text" else next((w for c, _, w in step.quick if c == inp.arg), "")
+        when = parse_when(typed, env.now, want=step.want, tz=env.tz)  # type: ignore[arg-type]
+        if when.value is None:
+            reason = when.reason or "not_a_date"
+            return await _hint(form, env, draft, inp, step.hints.get(reason) or DATE_HINTS.get(reason, DATE_HINTS["not_a_date"]))
+        draft[name] = when.value.isoformat()
+        if step.echo is not None:
+            shown = step.echo(env, when.value)
+        else:
+            shown = day_and_time(env.t, when.value, env.now) if step.want == "future" else day_label(env.t, when.value, env.now)
+        return await advance(form, env, draft, name, echo=_echo(form, env, step, shown))
+    if isinstance(step, Choice) and inp.kind == "button":
+        return await _choice(form, env, draft, step, inp)
+    if isinstance(step, Photos) and inp.kind == "photos":
+        same_album = inp.album is not None and draft.get("album") == inp.album
+        draft["album"] = inp.album
+        draft[name] = [*(draft.get(name) or []), *inp.photos][: step.max_photos]
+        if same_album:  # an album is acknowledged once, by its first photo
+            return Reply(draft, state)
+        return await goto(form, env, draft, name, edit=False)
+    if isinstance(step, Photos) and inp.kind == "button" and inp.action == OK and draft.get(name):
+        return await advance(form, env, draft, name)
+    if isinstance(step, Location) and inp.kind == "location" and inp.location:
+        draft[name] = {"lat": inp.location[0], "lon": inp.location[1]}
+        return await advance(form, env, draft, name)
+    if inp.kind == "button":
+        return stale(form, env, draft, state)
+    return await _wrong(form, env, draft, step.kind, inp)
+
+
+async def _choice(form: Form, env: Env, draft: Draft, step: Choice, inp: Input) -> Reply:
+    codes = [code for code, _ in await options_of(step, env, draft)]
+    if inp.action == PAGE:
+        draft["page"] = max(0, int(inp.arg) if inp.arg.isdigit() else 0)
+        return await goto(form, env, draft, step.name)
+    if inp.action == PICK and inp.arg in codes:
+        if not step.multi:
+            draft[step.name] = inp.arg
+            draft.pop("page", None)
+            return await advance(form, env, draft, step.name)
+        chosen = set(draft.get(step.name) or []) ^ {inp.arg}
+        draft[step.name] = [c for c in codes if c in chosen]
+        return await goto(form, env, draft, step.name)
+    if inp.action == OK and step.multi:
+        if len(draft.get(step.name) or []) < step.min_chosen:
+            return await goto(form, env, draft, step.name, alert=_t(form, env, "form.wrong.none_chosen"))
+        draft.pop("page", None)
+        return await advance(form, env, draft, step.name)
+    return stale(form, env, draft, form.state(step.name))
+
+
+async def back(form: Form, env: Env, draft: Draft) -> Reply:
+    history = draft.setdefault("history", [])
+    if draft.get("editing") and len(history) > 1:
+        history.pop()
+        draft["editing"] = False
+        return await goto(form, env, draft, REVIEW if REVIEW in history else history[-1])
+    if len(history) > 1:
+        history.pop()
+    draft["editing"] = False
+    return await goto(form, env, draft, history[-1] if history else (next_step(form, draft, "") or REVIEW))
+
+
+def cancel(form: Form, env: Env) -> Reply:
+    return Reply(None, None, Screen(_t(form, env, "form.cancelled")))
+
+
+async def _hint(form: Form, env: Env, draft: Draft, inp: Input, key: str, **kw: Any) -> Reply:
+    """A polite note about the answer, then the same question again."""
+    text = _t(form, env, key, **kw)
+    if inp.kind == "button":
+        return await goto(form, env, draft, current(draft), alert=text)
+    return await goto(form, env, draft, current(draft), notes=[text], edit=False)
+
+
+async def _wrong(form: Form, env: Env, draft: Draft, kind: str, inp: Input) -> Reply:
+    wanted = {"text": "form.wrong.text", "photos": "form.wrong.photos", "location": "form.wrong.location"}
+    return await _hint(form, env, draft, inp, wanted.get(kind, "form.wrong.buttons"))
+
+
+# -- one date format for questions and reviews --------------------------------------------------------
+def day_label(t: Callable[..., str], value: datetime, now: datetime) -> str:
+    """11月27日(周五); with the year only when it is not this year."""
+    from babel.dates import format_date
+
+    local = value.astimezone(now.tzinfo) if value.tzinfo and now.tzinfo else value
+    key = "form.date" if local.year == now.year else "form.date_year"
+    return format_date(local.date(), format=t(key), locale=getattr(t, "babel_locale", "zh_CN"))
+
+
+def day_and_time(t: Callable[..., str], value: datetime, now: datetime) -> str:
+    local = value.astimezone(now.tzinfo) if value.tzinfo and now.tzinfo else value
+    return t("form.date_time", date=day_label(t, local, now), time=f"{local:%H:%M}")

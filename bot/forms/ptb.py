@@ -1,0 +1,258 @@
+"""The python-telegram-bot adapter of the form engine: ONE ConversationHandler for every form.
+
+Entry points are every form's command, its entry button and, last, any payload of a form (a
+button of a form that is not open is stale). The states are every ``"<form>:<step>"``; in a
+state, the form's own buttons and every private message (text, photos, a location, a
+command...) become an :class:`~bot.forms.core.Input` for :func:`bot.forms.core.handle`, and
+the :class:`~bot.forms.core.Reply` becomes send/edit calls. One idle timeout for all forms.
+
+One conversation at a time, by a public marker: ``user_data[ACTIVE]`` names the conversation
+the user is in (a form, or an old ``handlers.flow.Conversation``). Whoever starts claims it;
+a conversation that receives an update while the marker names another one ends quietly (its
+draft stays) and lets the update go on (:func:`hand_over`). The marker outlives the
+conversation that set it, so a conversation left open before it never wakes up again. Nothing here touches PTB's private
+attributes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest
+from telegram.ext import (
+    Application,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.forms import core
+from bot.forms.core import Env, Form, Input, Reply
+
+IDLE_MINUTES = 30
+NAME = "forms"
+ACTIVE = "active_flow"  # user_data: the conversation the user is in now
+OPEN = "open_form"  # user_data: the engine form in a state (for the timeout)
+
+EnvOf = Callable[[Update, Any], Env]
+RefusalOf = Callable[[Form, Update, Any], "str | None"]
+
+
+# -- the one-conversation-at-a-time marker ---------------------------------------------------------
+def claim(user_data: dict | None, name: str) -> None:
+    if user_data is not None:
+        user_data[ACTIVE] = name
+
+
+def owns(user_data: dict | None, name: str) -> bool:
+    """True unless another conversation started since ``name`` did."""
+    return user_data is None or user_data.get(ACTIVE) in (None, name)
+
+
+def hand_over(update: Update, context: Any) -> None:
+    """Process ``update`` again once its current handling is over (the caller ends its
+    conversation). The application's update processor runs a chat's updates in order, so when
+    it runs again the conversation is over and the update reaches its own handler."""
+    app = context.application
+
+    async def again() -> None:
+        await app.update_processor.process_update(update, app.process_update(update))
+
+    task = asyncio.get_running_loop().create_task(again())
+    background = getattr(getattr(app, "services", None), "background", None)
+    if background is not None:
+        background.add(task)
+        task.add_done_callback(background.discard)
+
+
+# -- updates in, screens out ------------------------------------------------------------------------
+def to_input(update: Update) -> Input:
+    query = update.callback_query
+    if query is not None:
+        message_id = query.message.message_id if query.message is not None else None
+        return Input("button", payload=query.data or "", message_id=message_id)
+    message = update.effective_message
+    if message is None:
+        return Input("other")
+    if message.text and message.text.startswith("/"):
+        return Input("command", text=message.text)
+    if message.text:
+        return Input("text", text=message.text)
+    if message.photo:
+        return Input("photos", photos=(message.photo[-1].file_id,), album=message.media_group_id, text=message.caption or "")
+    if message.location:
+        return Input("location", location=(message.location.latitude, message.location.longitude))
+    return Input("other")
+
+
+def markup(screen: core.Screen) -> InlineKeyboardMarkup | None:
+    rows = [[InlineKeyboardButton(b.label, callback_data=b.payload) for b in row] for row in screen.buttons if row]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+async def show(update: Update, context: Any, reply: Reply) -> Message | None:
+    """Answer the press, send the notes, then the screen (editing the pressed message)."""
+    query = update.callback_query
+    chat = update.effective_chat
+    if query is not None:
+        try:
+            await query.answer(reply.alert, show_alert=bool(reply.alert))
+        except BadRequest:
+            pass
+    notes = list(reply.notes)
+    if reply.alert and query is None:  # a message gets the alert as a note
+        notes.insert(0, reply.alert)
+    if chat is None:
+        return None
+    for note in notes:
+        await context.bot.send_message(chat.id, note)
+    screen = reply.screen
+    if screen is None:
+        return None
+    keyboard = markup(screen)
+    if query is not None and query.message is not None and reply.edit and not notes:
+        try:
+            result = await query.edit_message_text(screen.text, reply_markup=keyboard)
+            return result if isinstance(result, Message) else None
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():
+                return query.message if isinstance(query.message, Message) else None
+    return await context.bot.send_message(chat.id, screen.text, reply_markup=keyboard)
+
+
+class Forms:
+    """The forms of the bot and the one ConversationHandler that runs them."""
+
+    def __init__(self, forms: Sequence[Form], *, env_of: EnvOf, refusal: RefusalOf) -> None:
+        self.forms = {f.name: f for f in forms}
+        if len(self.forms) != len(forms):
+            raise ValueError("two forms with one name")
+        self.env_of = env_of
+        self.refusal = refusal
+
+    # -- the callbacks -------------------------------------------------------------------------
+    async def apply(self, update: Update, context: Any, form: Form, reply: Reply) -> object:
+        user_data = context.user_data
+        if reply.draft is None:
+            user_data.pop(form.name, None)
+        else:
+            user_data[form.name] = reply.draft
+        if reply.state is None:  # the marker stays: an old conversation left open must not wake up
+            user_data.pop(OPEN, None)
+        else:
+            claim(user_data, form.name)
+            user_data[OPEN] = form.name
+        message = await show(update, context, reply)
+        if reply.draft is not None and reply.state is not None and reply.screen is not None and message is not None:
+            reply.draft["asked"] = message.message_id
+        if reply.hand_over:
+            hand_over(update, context)
+        return reply.state if reply.state is not None else ConversationHandler.END
+
+    async def refused(self, update: Update, context: Any, form: Form) -> str | None:
+        refusal = self.refusal(form, update, context)
+        if refusal is not None:
+            if update.callback_query is not None:
+                await update.callback_query.answer(refusal, show_alert=True)
+            elif update.effective_message is not None:
+                await update.effective_message.reply_text(refusal)
+        return refusal
+
+    def opener(self, form: Form) -> Callable[[Update, Any], Any]:
+        async def open_(update: Update, context: Any) -> object:
+            if await self.refused(update, context, form):
+                return ConversationHandler.END
+            env = self.env_of(update, context)
+            inp = to_input(update)
+            arg = inp.arg if inp.kind == "button" else ""
+            return await self.apply(update, context, form, await core.open_form(form, env, context.user_data.get(form.name), arg))
+
+        return open_
+
+    def stepper(self, form: Form) -> Callable[[Update, Any], Any]:
+        async def step(update: Update, context: Any) -> object:
+            if not owns(context.user_data, form.name):  # another conversation started meanwhile
+                context.user_data.pop(OPEN, None)
+                hand_over(update, context)
+                return ConversationHandler.END
+            if await self.refused(update, context, form):
+                return ConversationHandler.END
+            env = self.env_of(update, context)
+            reply = await core.handle(form, env, context.user_data.get(form.name), to_input(update))
+            return await self.apply(update, context, form, reply)
+
+        return step
+
+    async def elsewhere(self, update: Update, context: Any) -> object:
+        """A form's button while no form (or another one) is open: an entry button of another
+        form pauses this one and starts that one; any other is stale."""
+        data = update.callback_query.data if update.callback_query else ""
+        flow, action, _ = core.parse_payload(data or "")
+        target = self.forms.get(flow)
+        open_name = context.user_data.get(OPEN)
+        if target is not None and target.entry == action and open_name and open_name != flow:
+            context.user_data.pop(OPEN, None)
+            hand_over(update, context)
+            return ConversationHandler.END
+        if target is not None and await self.refused(update, context, target):
+            return None
+        env = self.env_of(update, context)
+        await show(update, context, core.stale(target or next(iter(self.forms.values())), env, None, None))
+        return None
+
+    async def timed_out(self, update: Update, context: Any) -> None:
+        name = context.user_data.get(OPEN)
+        form = self.forms.get(name or "")
+        context.user_data.pop(OPEN, None)
+        if form is None:
+            return
+        env = self.env_of(update, context)
+        reply = core.timeout(form, env, context.user_data.get(form.name))
+        chat = update.effective_chat
+        if chat is not None:
+            for note in reply.notes:
+                await context.bot.send_message(chat.id, note)
+
+    # -- the handler -----------------------------------------------------------------------------
+    def prefixes(self) -> str:
+        return "|".join(sorted(self.forms))
+
+    def conversation(self) -> ConversationHandler:
+        private = filters.ChatType.PRIVATE
+        entry: list[BaseHandler] = []
+        for form in self.forms.values():
+            if form.command is not None:
+                entry.append(CommandHandler(form.command.name, self.opener(form), filters=private))
+            if form.entry:
+                entry.append(CallbackQueryHandler(self.opener(form), pattern=rf"^{form.name}:{form.entry}:"))
+        entry.append(CallbackQueryHandler(self.elsewhere, pattern=rf"^({self.prefixes()}):"))
+        states: dict[object, list[BaseHandler]] = {}
+        for form in self.forms.values():
+            step = self.stepper(form)
+            handlers: list[BaseHandler] = [
+                CallbackQueryHandler(step, pattern=rf"^{form.name}:"),
+                MessageHandler(filters.UpdateType.MESSAGE & private, step),
+            ]
+            for state in form.states:
+                states[state] = handlers
+        states[ConversationHandler.TIMEOUT] = [TypeHandler(Update, self.timed_out)]
+        return ConversationHandler(
+            entry_points=entry,
+            states=states,
+            fallbacks=[CallbackQueryHandler(self.elsewhere, pattern=rf"^({self.prefixes()}):")],
+            name=NAME,
+            persistent=True,
+            allow_reentry=False,
+            conversation_timeout=timedelta(minutes=IDLE_MINUTES),
+        )
+
+    def register(self, app: Application, group: int = 0) -> None:
+        app.add_handler(self.conversation(), group=group)

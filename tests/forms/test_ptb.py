@@ -1,0 +1,192 @@
+"""The toy form of test_core through the real Application and the in-memory Bot API: every
+generic behaviour of the engine, tested once, here."""
+
+from __future__ import annotations
+
+import pytest
+from test_core import RECORDS, TOY
+
+from bot.simulator import Simulator, texts
+from handlers import flow
+from handlers.auth import Command
+from tests.conftest import SECRETARY, TOWNSHIP_ADMIN, Org, start_sim
+from tests.test_scheduler import Clock, at
+
+NOW = at(2026, 11, 22, 10)
+USER = SECRETARY
+
+
+def use_toy(monkeypatch) -> None:
+    """Register the toy form, with a command of the bot's table (anybody may use it)."""
+    monkeypatch.setattr(flow, "EXTRA_FORMS", [TOY])
+    monkeypatch.setattr(TOY, "command", Command("toy"))
+
+
+@pytest.fixture
+async def sim(settings, monkeypatch):
+    use_toy(monkeypatch)
+    simulator = await start_sim(settings, jobs=True)
+    simulator.app.services.extras["clock"] = Clock(NOW)
+    try:
+        yield simulator
+    finally:
+        await simulator.stop()
+
+
+def labels(sim: Simulator, user: int = USER) -> list[str]:
+    return [b["text"] for b in sim.last_keyboard(user)[1]]
+
+
+def alerts(calls) -> list[str]:
+    return [c.params.get("text", "") for c in calls if c.method == "answerCallbackQuery" and c.params.get("text")]
+
+
+def draft(sim: Simulator, user: int = USER) -> dict | None:
+    return sim.app.user_data[user].get("toy")
+
+
+async def to_review(sim: Simulator) -> None:
+    await sim.send("/toy", USER)
+    await sim.send("村民代表会", USER)
+    await sim.send("12", USER)
+    await sim.send("下周五", USER)
+
+
+async def test_walk_back_skip_edit_and_a_double_tapped_save(sim: Simulator) -> None:
+    (q,) = texts(await sim.send("/toy", USER))
+    assert "(第1步,共3步)" in q and "toy.ask.title" in q
+    (q,) = texts(await sim.send("会议", USER))
+    assert "✅ toy.field.title:会议" in q and "toy.ask.people" in q
+    (q,) = texts(await sim.press("返回", USER))
+    assert "toy.ask.title" in q
+    await sim.send("村民代表会", USER)
+    await sim.press("跳过", USER)
+    (review,) = texts(await sim.send("下周五", USER))
+    assert "✅ toy.field.day:11月27日(周五) 23:59" in review and "review: 村民代表会 / None / 2026-11-27" in review
+    await sim.press("改toy.field.people", USER)
+    (review,) = texts(await sim.send("十二", USER))
+    assert "review: 村民代表会 / 12" in review
+    token = draft(sim)["token"]
+    saved = await sim.press("保存", USER)
+    assert texts(saved) == ["saved: 村民代表会"] and draft(sim) is None
+    again = await sim.click(f"toy:save:{token}", USER, message_call=saved[-1])  # double tap
+    assert alerts(again) == ["这个按钮已经失效了,请看最新的一条消息,或重新发送命令。"]
+    assert list(RECORDS).count(token) == 1 and RECORDS[token]["people"] == 12
+
+
+async def test_stale_buttons_and_payloads_of_a_form_never_opened(sim: Simulator) -> None:
+    assert alerts(await sim.click("toy:save:abc", USER))  # never opened
+    first = await sim.send("/toy", USER)
+    await sim.send("会议", USER)
+    calls = await sim.click("toy:back:", USER, message_call=first[-1])  # the first question's message
+    assert alerts(calls) == ["这个按钮已经失效了,请看最新的一条消息,或重新发送命令。"]
+    assert draft(sim)["history"] == ["title", "people"]
+
+
+@pytest.mark.parametrize("words", ["取消", "算了,不报了"])
+async def test_typed_cancel_at_a_text_step_and_a_count_step(sim: Simulator, words: str) -> None:
+    await sim.send("/toy", USER)
+    assert texts(await sim.send(words, USER)) == ["已取消,没有保存任何内容。"]
+    assert draft(sim) is None
+    await sim.send("/toy", USER)
+    await sim.send("会议", USER)
+    assert texts(await sim.send(words, USER)) == ["已取消,没有保存任何内容。"]
+    assert draft(sim) is None
+    assert "没看懂" in texts(await sim.send("会议", USER))[0]  # nothing listens any more
+
+
+async def test_cancel_button_and_command(sim: Simulator) -> None:
+    await sim.send("/toy", USER)
+    assert texts(await sim.press("取消", USER)) == ["已取消,没有保存任何内容。"]
+    await sim.send("/toy", USER)
+    assert texts(await sim.send("/cancel", USER)) == ["已取消,没有保存任何内容。"]
+
+
+async def test_a_command_pauses_runs_at_once_and_the_form_offers_to_go_on(sim: Simulator) -> None:
+    await sim.send("/toy", USER)
+    await sim.send("会议", USER)
+    paused, helped = texts(await sim.send("/help", USER))
+    assert paused == "⏸ 填写先暂停,内容都保留着;之后发送 /toy 可以接着填写。" and "/help" not in paused and helped
+    assert "没看懂" in texts(await sim.send("12", USER))[0]  # the form no longer listens
+    (offer,) = texts(await sim.send("/toy", USER))
+    assert "“会议”" in offer and labels(sim) == ["继续填写", "重新开始"]
+    (q,) = texts(await sim.press("继续填写", USER))
+    assert "toy.ask.people" in q
+
+
+async def test_wrong_input_hints(sim: Simulator) -> None:
+    await sim.send("/toy", USER)
+    hint, q = texts(await sim.sticker(USER))
+    assert hint == "这一步需要您输入文字或点按钮,请按提示操作。" and "toy.ask.title" in q
+    await sim.send("会议", USER)
+    hint, _ = texts(await sim.send("很多", USER))
+    assert "没看懂这个数" in hint
+
+
+async def test_resume_after_a_restart(settings, monkeypatch) -> None:
+    use_toy(monkeypatch)
+    first = await start_sim(settings)
+    first.app.services.extras["clock"] = Clock(NOW)
+    await first.send("/toy", USER)
+    asked = await first.send("会议", USER)
+    await first.stop()
+    second = await start_sim(settings)
+    second.app.services.extras["clock"] = Clock(NOW)
+    try:
+        (q,) = texts(await second.send("8", USER))  # the answer lands in the step it was asked in
+        assert "✅ toy.field.people:8" in q and "toy.ask.day" in q
+        stale = await second.click("toy:skip:", USER, message_call=asked[-1])
+        assert alerts(stale)  # the people question's message is older than the day question
+        (offer,) = texts(await second.send("/toy", USER))  # its own command inside: the offer
+        assert "“会议”" in offer
+        (q,) = texts(await second.press("继续填写", USER))
+        assert "toy.ask.day" in q
+    finally:
+        await second.stop()
+
+
+async def test_timeout_pauses_and_keeps_the_draft(sim: Simulator) -> None:
+    await sim.send("/toy", USER)
+    await sim.send("会议", USER)
+    (job,) = [j for j in sim.app.job_queue.jobs() if j.name == "_trigger_timeout"]
+    sim.api.clear()
+    await job.run(sim.app)
+    assert "30分钟" in sim.api.sent()[0].text
+    assert draft(sim)["title"] == "会议"
+    assert "没看懂" in texts(await sim.send("12", USER))[0]
+    (offer,) = texts(await sim.send("/toy", USER))
+    assert "“会议”" in offer
+
+
+async def test_one_conversation_at_a_time_with_the_old_flows(sim: Simulator, org: Org) -> None:
+    # an old conversation, then a form: once the form is over, the old one no longer listens
+    await sim.send("/report", USER)
+    await sim.send("/toy", USER)
+    assert "toy.ask.title" in texts(await sim.send("/toy", USER))[0]
+    await sim.send("/cancel", USER)
+    assert "没看懂" in texts(await sim.send("昨天", USER))[0]
+    # a form, then an old conversation: the form is paused, its draft kept
+    await sim.send("/toy", USER)
+    await sim.send("会议", USER)
+    replies = texts(await sim.send("/report", USER))
+    assert replies[0].startswith("⏸") and len(replies) >= 2
+    await sim.send("/cancel", USER)
+    assert "没看懂" in texts(await sim.send("12", USER))[0]
+    assert draft(sim)["title"] == "会议"
+
+
+async def test_the_form_s_permission_check(sim: Simulator, org: Org, monkeypatch) -> None:
+    from handlers.auth import ADMINS
+
+    monkeypatch.setattr(TOY, "command", Command("toy", ADMINS))
+    assert "仅限" in texts(await sim.send("/toy", USER))[0]
+    assert "toy.ask.title" in texts(await sim.send("/toy", TOWNSHIP_ADMIN))[0]
+
+
+async def test_an_old_conversation_started_by_a_button_takes_over_from_a_form(sim: Simulator, org: Org) -> None:
+    await sim.send("/toy", USER)
+    await sim.send("会议", USER)
+    await sim.click("hh:menu:", USER)  # a button that opens the /households overview
+    (found,) = texts(await sim.send("张三", USER))  # typed text goes to the household search
+    assert "张三" in found and "toy.ask" not in found
+    assert draft(sim)["title"] == "会议"  # the form was paused, its draft kept
