@@ -34,7 +34,7 @@ from bot.processor import ChatOrderedUpdateProcessor
 from bot.ratelimit import SlidingWindowRateLimiter
 from bot.settings import Settings
 from storage import Database, Repos
-from storage.db import lock_notice
+from storage.db import StorageError, lock_notice
 from storage.inbox import InboxRepo
 
 log = logging.getLogger("cadre.updates")
@@ -86,11 +86,18 @@ class CadreApplication(Application):
 
     async def finish_update(self, update: object) -> None:
         """After an update: stage the state (PTB's flush), then commit it with the inbox mark."""
+        lock_notice.set(None)  # the answer is out: a wait for the lock now needs no "one moment"
         await super().update_persistence()
         done = None
         if isinstance(update, Update) and update.update_id in self._from_inbox:
             done = update.update_id
-        await self.persistence.commit(done=done)  # type: ignore[union-attr]
+        try:
+            await self.persistence.commit(done=done)  # type: ignore[union-attr]
+        except StorageError:
+            # a lock held too long or a full disk: the state and the "done" mark stay staged for
+            # the next commit; until then a restart handles the update again (harmless)
+            log.warning("could not save the state after update %s", getattr(update, "update_id", "-"), exc_info=True)
+            return
         if done is not None:
             self._from_inbox.discard(done)
             self._commits += 1

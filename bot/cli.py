@@ -22,7 +22,7 @@ from bot.services.ledger import add_cli_parser as add_export_parser
 from bot.services.ledger import cmd_export
 from bot.settings import Settings, SettingsError
 from storage import Database, DatabaseError
-from storage.db import DatabaseDamaged, integrity_check
+from storage.db import DatabaseDamaged, check_file, integrity_check
 
 
 def configure_logging(level: int = logging.INFO, token: str | None = None) -> None:
@@ -76,6 +76,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bot.app import build_application
 
     settings = load_settings(require_token=True)
+    check_file(settings.db_path)  # a damaged file: one line and exit 2 before anything starts
     configure_logging(LOG_LEVELS.get(os.environ.get("CADRE_LOG_LEVEL", "").upper(), logging.INFO), settings.token)
     app = build_application(settings)
     if settings.webhook_url:

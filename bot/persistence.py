@@ -49,15 +49,14 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
     async def commit(self, *, done: int | None = None) -> None:
         """Write everything staged (and mark inbox update ``done``) in one statement.
 
-        On failure the rows go back to the stage (unless something newer replaced them), so
-        the next commit writes them, and the error propagates.
+        On failure the rows (with the "done" mark) go back to the stage unless something newer
+        replaced them, so the next commit writes them all, and the error propagates.
         """
         taken, self._staged = self._staged, {}
-        rows = list(taken.values())
         if done is not None:
-            rows.append(("done", "", str(done), ""))
+            taken[("done", "", str(done))] = ("done", "", str(done), "")
         try:
-            await self.repo.write(rows)
+            await self.repo.write(list(taken.values()))
         except BaseException:
             for key, row in taken.items():
                 self._staged.setdefault(key, row)

@@ -192,6 +192,7 @@ class Database:
         self.path = path
         self._write_lock = asyncio.Lock()
         self.lock_wait = LOCK_WAIT_SECONDS  # how long a write waits for another process's lock
+        self.lock_notice_after = LOCK_NOTICE_AFTER
         self.generation = 0
         self._touched = False
         self._data_version: int | None = None
@@ -295,10 +296,10 @@ class Database:
         return applied
 
     async def _retry(self, attempt: Callable[[], Awaitable[T]]) -> T:
-        """Run ``attempt`` until another process's lock lets it through (up to LOCK_WAIT_SECONDS).
+        """Run ``attempt`` until another process's write lock lets it through.
 
-        Backoff from 50 ms to 1 s, for up to ``lock_wait`` seconds; after LOCK_NOTICE_AFTER seconds the update's
-        :data:`lock_notice` is awaited once. A full disk raises :class:`StorageFull`, a lock held
+        Backoff from 50 ms to 1 s, for up to ``lock_wait`` seconds; after ``lock_notice_after``
+        seconds the update's :data:`lock_notice` is awaited once. A full disk raises :class:`StorageFull`, a lock held
         too long :class:`StorageBusy`.
         """
         started = time.monotonic()
@@ -313,7 +314,7 @@ class Database:
                 waited = time.monotonic() - started
                 if waited >= self.lock_wait:
                     raise StorageBusy(f"the database stayed locked for {waited:.0f} s") from exc
-                if not noticed and waited >= LOCK_NOTICE_AFTER:
+                if not noticed and waited >= self.lock_notice_after:
                     noticed = True
                     notice = lock_notice.get()
                     if notice is not None:

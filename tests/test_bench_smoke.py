@@ -17,7 +17,7 @@ RUNS = [
     ("broadcast.py", ["--groups", "5", "--skip-stock"]),
     ("notice.py", ["--groups", "3", "--skip-direct"]),
     ("export.py", ["--sizes", "50"]),
-    ("crash.py", ["--flows", "report", "--every", "11"]),
+    ("crash.py", ["--flows", "report", "--every", "12"]),
 ]
 
 
