@@ -20,7 +20,6 @@ import asyncio
 import os
 import shutil
 import signal
-import sqlite3
 import sys
 import time
 from collections.abc import Iterable
@@ -30,6 +29,7 @@ from pathlib import Path
 from bot.apiserver import LocalBotAPIServer, RemoteUsers
 from bot.fakebot import SENDING_METHODS, Call
 from storage import Database, Repos
+from storage.inbox import done_in_file, records_in_file
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:DRILLabcdefghijklmnopqrstuvwxyz0123"
@@ -130,23 +130,11 @@ class BotProcess:
                 await self.wait()
 
 
-def inbox_done(db: Path, update_id: int) -> bool:
-    try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
-        try:
-            row = conn.execute("SELECT done FROM inbox WHERE update_id = ?", (update_id,)).fetchone()
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return False
-    return bool(row and row[0])
-
-
 async def wait_done(db: Path, update_id: int, bot: BotProcess, within: float = 60.0) -> None:
     """Poll the database until the inbox row of ``update_id`` is done (the bot must live)."""
     deadline = time.monotonic() + within
     delay = 0.005
-    while not inbox_done(db, update_id):
+    while not done_in_file(db, update_id):
         if bot.proc is not None and bot.proc.returncode is not None:
             raise RuntimeError(f"the bot exited ({bot.proc.returncode}); see {bot.log}")
         if time.monotonic() > deadline:
@@ -229,12 +217,7 @@ async def run_flow(
             armed["on"] = False
             await bot.stop()
         result.redelivered = sum(1 for n in server.delivered.values() if n > 1)
-    conn = sqlite3.connect(db)
-    try:
-        table = "reports" if flow == "report" else "visits"
-        result.records = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-    finally:
-        conn.close()
+    result.records = records_in_file(db)["reports" if flow == "report" else "visits"]
     return result
 
 

@@ -8,6 +8,9 @@ log for debugging), then pruned.
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
 from storage.db import Database
 
 KEEP = "-1 day"
@@ -48,3 +51,29 @@ class InboxRepo:
             "DELETE FROM inbox WHERE done = 1"
             f" AND received_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '{KEEP}')"
         )
+
+
+# -- read from another process (the crash drill watches a running bot's file) ------------------
+def done_in_file(path: str | Path, update_id: int) -> bool:
+    """Whether the inbox of the database file marks ``update_id`` done (read-only; False on error)."""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
+        try:
+            row = conn.execute("SELECT done FROM inbox WHERE update_id = ?", (update_id,)).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return False
+    return bool(row and row[0])
+
+
+def records_in_file(path: str | Path) -> dict[str, int]:
+    """How many reports and visits the database file holds."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    try:
+        return {
+            "reports": conn.execute("SELECT count(*) FROM reports").fetchone()[0],
+            "visits": conn.execute("SELECT count(*) FROM visits").fetchone()[0],
+        }
+    finally:
+        conn.close()
