@@ -5,10 +5,15 @@ catalogs, persistence, the update processor, the rate limiter, the handlers of e
 and the one error handler. The database is opened in ``initialize`` (before persistence is
 read) and closed in ``shutdown``; ``post_init`` publishes the command menus and rebuilds the
 schedules from the database.
+
+An update is handled once its effects are durable: see ``bot.inbox`` for the design (a durable
+inbox written before Telegram is told, marked done in the persistence flush that follows each
+update, replayed at start).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import warnings
@@ -21,36 +26,93 @@ from telegram.warnings import PTBUserWarning
 
 from bot.context import CadreContext, Services
 from bot.i18n import Catalogs
+from bot.inbox import DurableQueue
+from bot.jobs import CadreJobQueue
+from bot.logfilter import install_log_redaction
 from bot.persistence import SQLitePersistence
 from bot.processor import ChatOrderedUpdateProcessor
 from bot.ratelimit import SlidingWindowRateLimiter
 from bot.settings import Settings
 from storage import Database, Repos
+from storage.db import StorageError, lock_notice
+from storage.inbox import InboxRepo
 
 log = logging.getLogger("cadre.updates")
 
 
+PRUNE_EVERY = 1000  # commits between two prunings of the inbox
+
+
 class CadreApplication(Application):
-    """An Application that owns the database and logs one line per update."""
+    """An Application that owns the database, the durable inbox, and logs one line per update."""
 
     def __init__(self, *, services: Services, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.services = services
+        self.inbox: InboxRepo | None = None
+        self._from_inbox: set[int] = set()  # update ids in the inbox and not done yet
+        self._commits = 0
 
     async def initialize(self) -> None:
         if self.services.repos is None:
             db = await Database.open(self.services.settings.db_path)
             self.services.repos = Repos.over(db)
+        self.inbox = InboxRepo(self.services.repos.db)
         await super().initialize()
+        if isinstance(self.update_queue, DurableQueue):
+            await self.inbox.prune()
+            # updates not made durable before a stop or crash: handled again, in order, first
+            for update_id, data in await self.inbox.pending():
+                self._from_inbox.add(update_id)
+                self.update_queue.requeue(Update.de_json(json.loads(data), self.bot))
+            self.update_queue.accept = self.accept_update
 
     async def shutdown(self) -> None:
+        if isinstance(self.update_queue, DurableQueue):
+            self.update_queue.accept = None
         await super().shutdown()
         if self.services.repos is not None:
             await self.services.repos.db.close()
             self.services.repos = None
 
+    async def accept_update(self, update: Update) -> bool:
+        """Store an arriving update in the inbox; False for a redelivery already there."""
+        assert self.inbox is not None, "the inbox opens in initialize()"
+        chat_key = ChatOrderedUpdateProcessor.ordering_key(update)
+        if not await self.inbox.add(update.update_id, chat_key, update.to_json()):
+            return False
+        self._from_inbox.add(update.update_id)
+        return True
+
+    async def finish_update(self, update: object) -> None:
+        """After an update: stage the state (PTB's flush), then commit it with the inbox mark."""
+        lock_notice.set(None)  # the answer is out: a wait for the lock now needs no "one moment"
+        await super().update_persistence()
+        done = None
+        if isinstance(update, Update) and update.update_id in self._from_inbox:
+            done = update.update_id
+        try:
+            await self.persistence.commit(done=done)  # type: ignore[union-attr]
+        except StorageError:
+            # a lock held too long or a full disk: the state and the "done" mark stay staged for
+            # the next commit; until then a restart handles the update again (harmless)
+            log.warning("could not save the state after update %s", getattr(update, "update_id", "-"), exc_info=True)
+            return
+        if done is not None:
+            self._from_inbox.discard(done)
+            self._commits += 1
+            if self._commits % PRUNE_EVERY == 0 and self.inbox is not None:
+                await self.inbox.prune()
+
+    async def update_persistence(self) -> None:
+        await super().update_persistence()
+        if self.persistence is not None:
+            await self.persistence.commit()  # type: ignore[attr-defined]
+
     async def process_update(self, update: object) -> None:
         started = time.perf_counter()
+        if isinstance(update, Update) and update.effective_chat is not None:
+            lock_notice.set(self._lock_notice(update))
         try:
             await super().process_update(update)
         finally:
@@ -63,6 +125,24 @@ class CadreApplication(Application):
                     describe(update),
                     (time.perf_counter() - started) * 1000,
                 )
+
+    def _lock_notice(self, update: Update) -> Any:
+        """Tell the chat "one moment" (once per update) when a write waits for a lock."""
+        told = False
+
+        async def notice() -> None:
+            nonlocal told
+            if told:
+                return
+            told = True
+            repos = self.services.repos
+            user = update.effective_user
+            lang = repos.users.cached_lang(user.id) if repos is not None and user is not None else None
+            in_group = update.effective_chat.type != "private"
+            t = self.services.catalogs.get(None if in_group else lang)
+            await self.bot.send_message(update.effective_chat.id, t("db.wait"))
+
+        return notice
 
 
 def describe(update: Update) -> str:
@@ -96,6 +176,7 @@ def build_application(
     warnings.filterwarnings("ignore", message=r"If 'per_message=False'", category=PTBUserWarning)
     services = Services(settings=settings, catalogs=catalogs or Catalogs(settings.locale))
     services.repos = repos
+    install_log_redaction(settings.token)
     persistence = SQLitePersistence(lambda: services.repos.state)  # type: ignore[union-attr]
 
     builder = (
@@ -107,6 +188,8 @@ def build_application(
         .defaults(Defaults(tzinfo=settings.tz, block=True))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
+        .update_queue(DurableQueue())
+        .job_queue(CadreJobQueue())
     )
     processor = ChatOrderedUpdateProcessor(256)
     builder = builder.concurrent_updates(processor)
@@ -119,7 +202,7 @@ def build_application(
     if settings.base_file_url:
         builder = builder.base_file_url(settings.base_file_url)
     app: CadreApplication = builder.build()  # type: ignore[assignment]
-    processor.after_update = app.update_persistence
+    processor.finish_update = app.finish_update
     register_all(app)
     return app
 

@@ -8,23 +8,30 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import secrets
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.logfilter import install_log_redaction
 from bot.orgcli import add_parsers as add_org_parsers
 from bot.orgcli import cmd_admin, cmd_org
 from bot.services.ledger import add_cli_parser as add_export_parser
 from bot.services.ledger import cmd_export
 from bot.settings import Settings, SettingsError
 from storage import Database, DatabaseError
+from storage.db import DatabaseDamaged, check_file, integrity_check
 
 
-def configure_logging(level: int = logging.INFO) -> None:
+def configure_logging(level: int = logging.INFO, token: str | None = None) -> None:
+    install_log_redaction(token)  # no token, no phone number, no message text in any log line
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its lines carry the token in URLs
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
+
+
+LOG_LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARNING": logging.WARNING, "ERROR": logging.ERROR}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -47,6 +54,8 @@ def parser() -> argparse.ArgumentParser:
     bk = dbsub.add_parser("backup", help="copy the database safely while the bot runs")
     bk.add_argument("path")
     bk.add_argument("--db")
+    ck = dbsub.add_parser("check", help="run SQLite's integrity check on the database file")
+    ck.add_argument("--db")
     add_export_parser(sub)
     add_org_parsers(sub)
     return p
@@ -67,7 +76,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bot.app import build_application
 
     settings = load_settings(require_token=True)
-    configure_logging()
+    check_file(settings.db_path)  # a damaged file: one line and exit 2 before anything starts
+    configure_logging(LOG_LEVELS.get(os.environ.get("CADRE_LOG_LEVEL", "").upper(), logging.INFO), settings.token)
     app = build_application(settings)
     if settings.webhook_url:
         app.run_webhook(
@@ -115,6 +125,15 @@ async def _db_backup(path: Path, target: Path) -> None:
 
 def cmd_db(args: argparse.Namespace) -> int:
     settings = load_settings(require_token=False, db=args.db)
+    if args.db_command == "check":
+        problems = integrity_check(settings.db_path)
+        if problems == ["ok"]:
+            print(f"{settings.db_path}: ok")
+            return 0
+        for line in problems[:20]:
+            print(f"{settings.db_path}: {line}")
+        print(f"{settings.db_path} is damaged: restore it from a copy made with `cadre-bot db backup`")
+        return 2
     if args.db_command == "upgrade":
         applied = asyncio.run(_db_upgrade(settings.db_path))
         print(f"{settings.db_path}: applied migrations {applied}" if applied else f"{settings.db_path}: up to date")
@@ -132,6 +151,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except SettingsError as exc:
+        print(f"cadre-bot: {exc}", file=sys.stderr)
+        return 2
+    except DatabaseDamaged as exc:  # the file was not written to
         print(f"cadre-bot: {exc}", file=sys.stderr)
         return 2
     except DatabaseError as exc:

@@ -9,6 +9,7 @@ from telegram import Update
 from telegram.error import Forbidden, NetworkError, TelegramError
 
 from bot.context import CadreContext
+from storage.db import StorageBusy, StorageFull
 
 log = logging.getLogger("cadre.errors")
 
@@ -21,16 +22,23 @@ async def on_error(update: object, context: CadreContext) -> None:
     user_lang = None
     if isinstance(update, Update) and update.effective_user is not None:
         try:
-            user = await context.repos.users.get(update.effective_user.id)
-            user_lang = user.lang if user else None
+            user_lang = context.repos.users.cached_lang(update.effective_user.id)
+            if user_lang is None:
+                user = await context.repos.users.get(update.effective_user.id)
+                user_lang = user.lang if user else None
         except Exception:  # the database may be what failed
             log.debug("could not read the user's language", exc_info=True)
     t = context.services.catalogs.get(user_lang)
+    key = "error.sorry"
+    if isinstance(error, StorageFull):
+        key = "db.full"  # the transaction was rolled back: nothing half-saved
+    elif isinstance(error, StorageBusy):
+        key = "db.busy"
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
             if update.callback_query is not None:
                 await update.callback_query.answer()
-            await context.bot.send_message(update.effective_chat.id, t("error.sorry"))
+            await context.bot.send_message(update.effective_chat.id, t(key))
         except TelegramError:
             log.warning("could not tell the user about the error", exc_info=True)
     admin_chat = context.services.settings.admin_chat

@@ -1,13 +1,17 @@
 """PTB persistence in the bot's own SQLite file (JSON values, never pickle).
 
-Conversation states, ``user_data``, ``chat_data``, ``bot_data`` and callback data go to the
-``ptb_*`` tables through :class:`storage.state.StateRepo`. The application flushes after every
-update (see ``bot.app``), so a crash or restart in the middle of a conversation resumes at the
-same step.
+Conversation states, ``user_data``, ``chat_data``, ``bot_data`` go to the ``ptb_*`` tables
+through :class:`storage.state.StateRepo`. PTB's ``update_*`` calls only *stage* the changes in
+memory; :meth:`SQLitePersistence.commit` writes everything staged as one statement (one
+implicit transaction, one thread hop), together with the inbox row of the update it finishes
+(see ``bot.inbox``). The application commits after every update, so a crash or restart in the
+middle of a conversation resumes at the same step, and the update is handled again if its
+effects were not all made durable.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from copy import deepcopy
 
@@ -15,6 +19,8 @@ from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
 from storage.state import StateRepo
+
+Row = tuple[str, str, str, str]
 
 
 class SQLitePersistence(BasePersistence[dict, dict, dict]):
@@ -25,10 +31,36 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
         self._chat_data: dict[int, dict] | None = None
         self._bot_data: dict | None = None
         self._conversations: dict[str, ConversationDict] = {}
+        # what is waiting for the next commit, by the row it replaces (the newest wins)
+        self._staged: dict[tuple[str, str, str], Row] = {}
 
     @property
     def repo(self) -> StateRepo:
         return self._repo()
+
+    @property
+    def staged(self) -> int:
+        """How many writes wait for :meth:`commit`."""
+        return len(self._staged)
+
+    def _stage(self, table: str, name: str, key: str, row: Row) -> None:
+        self._staged[(table, name, key)] = row
+
+    async def commit(self, *, done: int | None = None) -> None:
+        """Write everything staged (and mark inbox update ``done``) in one statement.
+
+        On failure the rows (with the "done" mark) go back to the stage unless something newer
+        replaced them, so the next commit writes them all, and the error propagates.
+        """
+        taken, self._staged = self._staged, {}
+        if done is not None:
+            taken[("done", "", str(done))] = ("done", "", str(done), "")
+        try:
+            await self.repo.write(list(taken.values()))
+        except BaseException:
+            for key, row in taken.items():
+                self._staged.setdefault(key, row)
+            raise
 
     async def get_user_data(self) -> dict[int, dict]:
         if self._user_data is None:
@@ -59,31 +91,34 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
         known = self._conversations.setdefault(name, {})
         if known.get(key) == new_state and (new_state is not None or key not in known):
             return
+        encoded = json.dumps(list(key))
         if new_state is None:
             known.pop(key, None)
+            self._stage("conv", name, encoded, ("conv_drop", name, encoded, ""))
         else:
             known[key] = new_state
-        await self.repo.put_conversation(name, key, new_state)
+            self._stage("conv", name, encoded, ("conv", name, encoded, json.dumps(new_state)))
 
     async def update_user_data(self, user_id: int, data: dict) -> None:
-        if self._user_data is not None and self._user_data.get(user_id) == data:
-            return
+        # PTB hands over a deep copy made for this call: keep it, no second copy
         if self._user_data is not None:
-            self._user_data[user_id] = deepcopy(data)
-        await self.repo.put_user_data(user_id, data)
+            if self._user_data.get(user_id) == data:
+                return
+            self._user_data[user_id] = data
+        self._stage("user", "", str(user_id), ("user", "", str(user_id), json.dumps(data, ensure_ascii=False)))
 
     async def update_chat_data(self, chat_id: int, data: dict) -> None:
-        if self._chat_data is not None and self._chat_data.get(chat_id) == data:
-            return
         if self._chat_data is not None:
-            self._chat_data[chat_id] = deepcopy(data)
-        await self.repo.put_chat_data(chat_id, data)
+            if self._chat_data.get(chat_id) == data:
+                return
+            self._chat_data[chat_id] = data
+        self._stage("chat", "", str(chat_id), ("chat", "", str(chat_id), json.dumps(data, ensure_ascii=False)))
 
     async def update_bot_data(self, data: dict) -> None:
         if self._bot_data == data:
             return
-        self._bot_data = deepcopy(data)
-        await self.repo.put_singleton("ptb_bot_data", data)
+        self._bot_data = data
+        self._stage("bot", "", "1", ("bot", "", "1", json.dumps(data, ensure_ascii=False)))
 
     async def update_callback_data(self, data: CDCData) -> None:
         return None
@@ -91,12 +126,12 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
     async def drop_chat_data(self, chat_id: int) -> None:
         if self._chat_data is not None:
             self._chat_data.pop(chat_id, None)
-        await self.repo.drop_chat_data(chat_id)
+        self._stage("chat", "", str(chat_id), ("chat_drop", "", str(chat_id), ""))
 
     async def drop_user_data(self, user_id: int) -> None:
         if self._user_data is not None:
             self._user_data.pop(user_id, None)
-        await self.repo.drop_user_data(user_id)
+        self._stage("user", "", str(user_id), ("user_drop", "", str(user_id), ""))
 
     async def refresh_user_data(self, user_id: int, user_data: dict) -> None:
         return None
@@ -108,5 +143,4 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
         return None
 
     async def flush(self) -> None:
-        return None
-
+        await self.commit()

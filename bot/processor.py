@@ -68,13 +68,14 @@ class ChatOrderedUpdateProcessor(BaseUpdateProcessor):
             lock and its concurrency slot. Exceptions it raises propagate like those of the
             update (``Application`` hands them to its error handlers). The application uses it
             to flush persistence (``application.update_persistence()``). It may be assigned
-            later, e.g. once the ``Application`` exists.
+            later, e.g. once the ``Application`` exists. ``finish_update``, when set, is
+            awaited instead, with the update (the application marks its inbox row done).
 
     The ordering key of an update is :meth:`ordering_key`: the chat id, else the user id, else
     none (such updates are only subject to the concurrency limit).
     """
 
-    __slots__ = ("_chats", "after_update")
+    __slots__ = ("_chats", "after_update", "finish_update")
 
     def __init__(
         self,
@@ -84,6 +85,8 @@ class ChatOrderedUpdateProcessor(BaseUpdateProcessor):
     ) -> None:
         super().__init__(max_concurrent_updates)
         self.after_update = after_update
+        # like after_update, but given the update (the application commits its inbox mark)
+        self.finish_update: Callable[[object], Awaitable[object]] | None = None
         self._chats: dict[int, _ChatQueue] = {}
 
     @staticmethod
@@ -144,7 +147,9 @@ class ChatOrderedUpdateProcessor(BaseUpdateProcessor):
         try:
             await coroutine
         finally:
-            if self.after_update is not None:
+            if self.finish_update is not None:
+                await self.finish_update(update)
+            elif self.after_update is not None:
                 await self.after_update()
 
     async def initialize(self) -> None:

@@ -44,6 +44,9 @@ class Simulator:
         self.people: dict[int, Person] = {}
         self.group_titles: dict[int, str] = {}
         self.started = False
+        # True: every update first goes into the application's durable inbox, as the polling
+        # and webhook paths do (``CadreApplication.accept_update``)
+        self.durable = False
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self, *, jobs: bool = False) -> Simulator:
@@ -86,6 +89,8 @@ class Simulator:
         before = len(self.api.calls)
         data = {"update_id": next(self._update_ids), **payload}
         update = Update.de_json(data, self.app.bot)
+        if self.durable and not await self.app.accept_update(update):
+            return []
         await self.app.update_processor.process_update(update, self.app.process_update(update))
         await self.settle()
         return self.api.calls[before:]

@@ -9,21 +9,120 @@ database at the previous version.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import aiosqlite
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-BUSY_TIMEOUT_MS = 5000
+# SQLite's own wait for a lock blocks the one database thread (every chat waits behind it), so
+# it is kept short; longer waits for another process's write lock happen in :meth:`_retry`,
+# on the event loop, with backoff.
+BUSY_TIMEOUT_MS = 100
+LOCK_WAIT_SECONDS = 30.0
+LOCK_NOTICE_AFTER = 2.0
+
+# Set per update by the application: awaited once when a write has waited LOCK_NOTICE_AFTER
+# seconds for another process's lock (the bot tells the user to wait a moment).
+lock_notice: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar("lock_notice", default=None)
+
+log = logging.getLogger("cadre.db")
+T = TypeVar("T")
 
 
 class DatabaseError(Exception):
     """The database cannot be opened or upgraded; the message says why, for a person."""
+
+
+class DatabaseDamaged(DatabaseError):
+    """The database file is not a (complete) SQLite database; it was left untouched."""
+
+
+class StorageError(sqlite3.OperationalError):
+    """A write could not be made; nothing of it was saved (its transaction was rolled back).
+
+    A subclass of ``sqlite3.OperationalError``, so code that catches that still catches it.
+    """
+
+
+class StorageBusy(StorageError):
+    """Another program held the database's write lock for longer than LOCK_WAIT_SECONDS."""
+
+
+class StorageFull(StorageError):
+    """The disk or the database is full."""
+
+
+def _is_locked(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
+def _is_full(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and "full" in str(exc).lower()
+
+
+def _translate(exc: BaseException) -> BaseException:
+    if _is_full(exc):
+        return StorageFull(str(exc))
+    if _is_locked(exc):
+        return StorageBusy(str(exc))
+    return exc
+
+
+def check_file(path: str | Path) -> None:
+    """Refuse a file that is not a whole SQLite database, without writing to it.
+
+    Reads the 100-byte header only: the magic string, the page size and the page count the
+    header promises (valid when its version-valid-for field matches the change counter). A
+    garbage file or one cut short raises :class:`DatabaseDamaged`; a missing or empty file is
+    a new database.
+    """
+    path = Path(path)
+    if str(path) == ":memory:" or not path.is_file():
+        return
+    size = path.stat().st_size
+    if size == 0:
+        return
+    with path.open("rb") as f:
+        header = f.read(100)
+    advice = f"restore it from a copy made with `cadre-bot db backup` (see `cadre-bot db check --db {path}`)"
+    if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
+        raise DatabaseDamaged(f"the database file {path} is damaged (not an SQLite database): {advice}")
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    change_counter = int.from_bytes(header[24:28], "big")
+    pages = int.from_bytes(header[28:32], "big")
+    valid_for = int.from_bytes(header[92:96], "big")
+    if page_size < 512 or page_size & (page_size - 1):
+        raise DatabaseDamaged(f"the database file {path} is damaged (bad header): {advice}")
+    if pages and valid_for == change_counter and size < pages * page_size:
+        raise DatabaseDamaged(
+            f"the database file {path} is damaged (cut short: {size} of {pages * page_size} bytes): {advice}"
+        )
+
+
+def integrity_check(path: str | Path) -> list[str]:
+    """SQLite's ``PRAGMA integrity_check`` on the file, read-only: ``["ok"]`` when healthy."""
+    path = Path(path)
+    if not path.is_file():
+        return [f"{path}: no such file"]
+    try:
+        conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
+        try:
+            return [str(row[0]) for row in conn.execute("PRAGMA integrity_check")]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        return [str(exc)]
 
 
 @dataclass(frozen=True)
@@ -46,13 +145,79 @@ def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     return found
 
 
+# Writes whose SQL names these tables change who a Telegram user is (see ``generation``).
+_WATCHED = re.compile(r"\b(people|units)\b", re.IGNORECASE)
+OTHER_WRITERS_CHECK_SECONDS = 1.0
+
+
+class _WatchedConnection:
+    """The connection as a transaction body sees it: notes writes to the watched tables."""
+
+    __slots__ = ("_conn", "_db")
+
+    def __init__(self, conn: aiosqlite.Connection, db: Database) -> None:
+        self._conn = conn
+        self._db = db
+
+    def execute(self, sql: str, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        self._db._note(sql)
+        return self._conn.execute(sql, *args, **kwargs)
+
+    def executemany(self, sql: str, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        self._db._note(sql)
+        return self._conn.executemany(sql, *args, **kwargs)
+
+    def execute_fetchall(self, sql: str, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        self._db._note(sql)
+        return self._conn.execute_fetchall(sql, *args, **kwargs)
+
+    def execute_insert(self, sql: str, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        self._db._note(sql)
+        return self._conn.execute_insert(sql, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._conn, name)
+
+
 class Database:
-    """One aiosqlite connection; writes go through :meth:`transaction` (serialised)."""
+    """One aiosqlite connection; writes go through :meth:`transaction` (serialised).
+
+    ``generation`` grows whenever a write may have changed who a Telegram user is (a write
+    naming ``people`` or ``units``, or any commit by another process, seen through
+    ``PRAGMA data_version`` at most once a second): caches of users and people compare it.
+    """
 
     def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
         self.conn = conn
         self.path = path
         self._write_lock = asyncio.Lock()
+        self.lock_wait = LOCK_WAIT_SECONDS  # how long a write waits for another process's lock
+        self.lock_notice_after = LOCK_NOTICE_AFTER
+        self.generation = 0
+        self._touched = False
+        self._data_version: int | None = None
+        self._checked_at = 0.0
+
+    def _note(self, sql: str) -> None:
+        if not self._touched and _WATCHED.search(sql):
+            self._touched = True
+
+    def _settle_generation(self) -> None:
+        if self._touched:
+            self._touched = False
+            self.generation += 1
+
+    async def current_generation(self) -> int:
+        """``generation``, after looking (at most once a second) for other processes' commits."""
+        now = time.monotonic()
+        if now - self._checked_at >= OTHER_WRITERS_CHECK_SECONDS:
+            self._checked_at = now
+            rows = await self.conn.execute_fetchall("PRAGMA data_version")
+            version = int(rows[0][0])
+            if self._data_version is not None and version != self._data_version:
+                self.generation += 1
+            self._data_version = version
+        return self.generation
 
     @classmethod
     async def open(cls, path: str | Path, *, upgrade: bool = True) -> Database:
@@ -61,6 +226,7 @@ class Database:
             parent = Path(path).resolve().parent
             if not parent.is_dir():
                 raise DatabaseError(f"the folder for the database does not exist: {parent}")
+            check_file(path)
         try:
             conn = await aiosqlite.connect(path, isolation_level=None)
         except sqlite3.Error as exc:
@@ -79,6 +245,12 @@ class Database:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise DatabaseError(f"the database {path} is locked by another program") from exc
             raise DatabaseError(f"cannot use the database {path}: {exc}") from exc
+        except sqlite3.DatabaseError as exc:  # "file is not a database", "malformed"
+            await conn.close()
+            raise DatabaseDamaged(
+                f"the database file {path} is damaged ({exc}): restore it from a copy made with"
+                f" `cadre-bot db backup` (see `cadre-bot db check --db {path}`)"
+            ) from exc
         except BaseException:
             await conn.close()
             raise
@@ -123,26 +295,79 @@ class Database:
                 applied.append(migration.version)
         return applied
 
+    async def _retry(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        """Run ``attempt`` until another process's write lock lets it through.
+
+        Backoff from 50 ms to 1 s, for up to ``lock_wait`` seconds; after ``lock_notice_after``
+        seconds the update's :data:`lock_notice` is awaited once. A full disk raises :class:`StorageFull`, a lock held
+        too long :class:`StorageBusy`.
+        """
+        started = time.monotonic()
+        delay = 0.05
+        noticed = False
+        while True:
+            try:
+                return await attempt()
+            except sqlite3.OperationalError as exc:
+                if not _is_locked(exc):
+                    raise _translate(exc) from exc
+                waited = time.monotonic() - started
+                if waited >= self.lock_wait:
+                    raise StorageBusy(f"the database stayed locked for {waited:.0f} s") from exc
+                if not noticed and waited >= self.lock_notice_after:
+                    noticed = True
+                    notice = lock_notice.get()
+                    if notice is not None:
+                        try:
+                            await notice()
+                        except Exception:  # telling the user is best effort
+                            log.warning("could not tell the user to wait", exc_info=True)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A write transaction; commits on success, rolls back on any exception."""
-        async with self._write_lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.conn
-            except BaseException:
-                await self.conn.execute("ROLLBACK")
-                raise
-            else:
-                await self.conn.execute("COMMIT")
+        """A write transaction; commits on success, rolls back on any exception.
 
+        Waits (see :meth:`_retry`) while another process holds the write lock. SQLite errors
+        of a full disk or a lock are raised as :class:`StorageFull` / :class:`StorageBusy`
+        after the rollback, so nothing of a failed transaction stays.
+        """
+        async with self._write_lock:
+            await self._retry(lambda: self.conn.execute("BEGIN IMMEDIATE"))
+            try:
+                yield _WatchedConnection(self.conn, self)  # type: ignore[misc]
+                await self.conn.execute("COMMIT")
+                self._settle_generation()
+            except BaseException as exc:
+                self._settle_generation()
+                if self.conn.in_transaction:
+                    await self.conn.execute("ROLLBACK")
+                translated = _translate(exc)
+                if translated is not exc:
+                    raise translated from exc
+                raise
+
+    async def write(self, sql: str, params: Sequence | dict = ()) -> list[aiosqlite.Row]:
+        """One write statement on its own (its own implicit transaction): one thread hop.
+
+        Returns the rows of a ``RETURNING`` clause. Waits for another process's lock like
+        :meth:`transaction`.
+        """
+        self._note(sql)
+        async with self._write_lock:
+            try:
+                return list(await self._retry(lambda: self.conn.execute_fetchall(sql, params)))
+            finally:
+                self._settle_generation()
+
+    # One thread hop per read (``execute`` + ``fetch`` + ``close`` of a cursor are three).
     async def fetchall(self, sql: str, params: Sequence | dict = ()) -> list[aiosqlite.Row]:
-        async with self.conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        return list(await self.conn.execute_fetchall(sql, params))
 
     async def fetchone(self, sql: str, params: Sequence | dict = ()) -> aiosqlite.Row | None:
-        async with self.conn.execute(sql, params) as cur:
-            return await cur.fetchone()
+        rows = await self.conn.execute_fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def backup(self, target: str | Path) -> None:
         """Copy the live database with SQLite's online backup API (safe while the bot runs)."""

@@ -6,7 +6,9 @@ JSON data (dicts, lists, strings, numbers).
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from storage.db import Database
@@ -78,3 +80,30 @@ class StateRepo:
                     "ON CONFLICT (name, key) DO UPDATE SET state = excluded.state",
                     (name, encoded_key, json.dumps(state)),
                 )
+
+    async def write(self, rows: Sequence[tuple[str, str, str, str]]) -> None:
+        """Apply a whole persistence flush at once: rows ``(kind, name, key, data)``.
+
+        kind is ``user``/``chat`` (key = id, data = JSON), ``user_drop``/``chat_drop``,
+        ``bot`` (data), ``conv`` (name, key = JSON list, data = JSON state), ``conv_drop`` or
+        ``done`` (key = an inbox update id). Up to :data:`ROWS_PER_STATEMENT` rows are one
+        INSERT into the ``state_writes`` view, whose triggers route each row: one statement,
+        one implicit transaction, one thread hop. More rows go in one explicit transaction.
+        """
+        if not rows:
+            return
+        if len(rows) <= ROWS_PER_STATEMENT:
+            await self.db.write(_state_insert(len(rows)), [v for row in rows for v in row])
+            return
+        async with self.db.transaction() as conn:
+            for start in range(0, len(rows), ROWS_PER_STATEMENT):
+                chunk = rows[start : start + ROWS_PER_STATEMENT]
+                await conn.execute(_state_insert(len(chunk)), [v for row in chunk for v in row])
+
+
+ROWS_PER_STATEMENT = 4000  # 4 parameters a row, under SQLite's 32766
+
+
+@functools.lru_cache(maxsize=64)
+def _state_insert(n: int) -> str:
+    return "INSERT INTO state_writes (kind, name, key, data) VALUES " + ", ".join(["(?, ?, ?, ?)"] * n)

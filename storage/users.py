@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from storage.db import Database
+
+CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True)
@@ -17,6 +22,36 @@ class User:
 class UsersRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # telegram id -> (db generation, user, person): who sent an update, without a query
+        self._who: OrderedDict[int, tuple[int, User, Any]] = OrderedDict()
+
+    async def who(
+        self, telegram_id: int, first_name: str, person_of: Callable[[int], Awaitable[Any]]
+    ) -> tuple[User, Any]:
+        """The user (recorded once, see :meth:`seen`) and ``person_of(telegram_id)``, cached.
+
+        The cache is keyed by the database's ``generation``, which moves on any write to
+        people or units (and on another process's commit, within a second); a language set
+        here drops the user's entry. So a change is seen at the next update. Lookups that fail raise: nobody is taken for a stranger by mistake.
+        """
+        generation = await self.db.current_generation()
+        cached = self._who.get(telegram_id)
+        if cached is not None and cached[0] == generation:
+            self._who.move_to_end(telegram_id)
+            return cached[1], cached[2]
+        user = await self.seen(telegram_id, first_name)
+        person = await person_of(telegram_id)
+        generation = await self.db.current_generation()
+        self._who[telegram_id] = (generation, user, person)
+        self._who.move_to_end(telegram_id)
+        while len(self._who) > CACHE_SIZE:
+            self._who.popitem(last=False)
+        return user, person
+
+    def cached_lang(self, telegram_id: int) -> str | None:
+        """The language of a user seen lately (no query; None if unknown)."""
+        cached = self._who.get(telegram_id)
+        return cached[1].lang if cached is not None else None
 
     async def get(self, telegram_id: int) -> User | None:
         row = await self.db.fetchone(
@@ -37,12 +72,14 @@ class UsersRepo:
         return User(telegram_id, first_name, None)
 
     async def set_lang(self, telegram_id: int, lang: str) -> None:
+        self._who.pop(telegram_id, None)
         async with self.db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO users (telegram_id, lang) VALUES (?, ?) "
                 "ON CONFLICT (telegram_id) DO UPDATE SET lang = excluded.lang",
                 (telegram_id, lang),
             )
+        self._who.pop(telegram_id, None)
 
     async def langs(self, telegram_ids: list[int]) -> dict[int, str]:
         if not telegram_ids:

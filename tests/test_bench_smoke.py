@@ -13,10 +13,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 RUNS = [
     ("concurrency.py", ["--users", "4", "--sequential-users", "2", "--latency", "0.001"]),
-    ("reports.py", ["--reports", "3", "--users", "2", "--warmup", "1"]),
+    ("reports.py", ["--rounds", "2", "--reports", "2", "--users", "2", "--warmup", "1"]),
     ("broadcast.py", ["--groups", "5", "--skip-stock"]),
     ("notice.py", ["--groups", "3", "--skip-direct"]),
     ("export.py", ["--sizes", "50"]),
+    ("crash.py", ["--flows", "report", "--every", "12"]),
 ]
 
 

@@ -25,7 +25,8 @@ async def test_empty_database_upgrades_to_latest(tmp_path: Path) -> None:
         assert {"users", "units", "people", "households", "chats", "ptb_conversations"} <= await tables(db)
         assert (await db.fetchone("PRAGMA journal_mode"))[0] == "wal"
         assert (await db.fetchone("PRAGMA foreign_keys"))[0] == 1
-        assert (await db.fetchone("PRAGMA busy_timeout"))[0] >= 1000
+        # short: longer waits for a lock happen with backoff on the event loop (storage.db._retry)
+        assert (await db.fetchone("PRAGMA busy_timeout"))[0] >= 50
         assert await db.upgrade() == []  # idempotent
     finally:
         await db.close()
@@ -117,6 +118,7 @@ async def test_locked_database_is_a_clear_error(tmp_path: Path) -> None:
     try:
         db = await Database.open(path, upgrade=False)
         await db.conn.execute("PRAGMA busy_timeout = 50")
+        db.lock_wait = 0.2
         with pytest.raises(sqlite3.OperationalError, match="locked"):
             async with db.transaction() as conn:
                 await conn.execute("INSERT INTO users (telegram_id) VALUES (1)")

@@ -6,6 +6,9 @@ Registered last (see ``handlers/__init__.py``): its catch-all must not shadow th
 
 from __future__ import annotations
 
+import contextlib
+import logging
+
 from telegram import (
     BotCommand,
     BotCommandScopeAllGroupChats,
@@ -16,6 +19,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -35,6 +39,8 @@ HELP = command("help", EVERYONE, group=True)
 LANG = command("lang", EVERYONE)
 CANCEL = command("cancel", EVERYONE)
 
+log = logging.getLogger("cadre.updates")
+
 
 async def load_user(update: Update, context: CadreContext) -> None:
     """Group -1: who is this, in which language; ignore updates nobody should see."""
@@ -43,8 +49,22 @@ async def load_user(update: Update, context: CadreContext) -> None:
     user = update.effective_user
     if user is None or user.is_bot:
         return
-    record = await context.repos.users.seen(user.id, user.first_name or "")
-    context.person = await context.repos.org.person_by_telegram(user.id)
+    # cached per user. A lookup that fails (a lock held past the wait, a full disk) stops the
+    # update with a message: it is never handled as if from a stranger.
+    try:
+        record, context.person = await context.repos.users.who(
+            user.id, user.first_name or "", context.repos.org.person_by_telegram
+        )
+    except Exception:
+        log.warning("could not tell who sent update %s", update.update_id, exc_info=True)
+        if update.effective_chat is not None:
+            lang = context.repos.users.cached_lang(user.id)
+            t = context.services.catalogs.get(lang)
+            with contextlib.suppress(TelegramError):
+                if update.callback_query is not None:
+                    await update.callback_query.answer()
+                await context.bot.send_message(update.effective_chat.id, t("db.busy"))
+        raise ApplicationHandlerStop from None
     in_group = update.effective_chat is not None and update.effective_chat.type != ChatType.PRIVATE
     context.set_lang(None if in_group else record.lang)
 

@@ -1,0 +1,67 @@
+"""An update counts as handled only once its effects are durable: the durable inbox.
+
+Telegram delivers each update at least once; PTB's ``Updater`` confirms an update (the next
+``getUpdates`` offset) as soon as it has put it on the application's ``update_queue``, and the
+webhook handler answers 200 as soon as it has put it there. The bot answers during handling and
+saves conversation state after it, so without more a crash in between lost the step.
+
+Design B of ``design/durability.md``, chosen here:
+
+* :class:`DurableQueue` is the application's ``update_queue`` (``ApplicationBuilder.update_queue``,
+  no private attribute of PTB touched). Its ``put`` first stores the update's JSON in the
+  ``inbox`` table (one statement, committed) and only then queues it. The ``Updater`` calls
+  ``put`` for each fetched update *before* it asks for the next batch with the higher offset
+  (the confirmation), and the webhook handler calls it before it answers 200: an update is
+  confirmed to Telegram only once it is in the inbox. A redelivered update already in the
+  inbox is not queued again.
+* After an update's handling, the processor's hook (``CadreApplication.finish_update``)
+  flushes the conversation state, ``user_data`` and ``chat_data`` and marks the inbox row done
+  in one statement (``SQLitePersistence.commit``): the state and the "done" mark are durable
+  together or not at all.
+* At start (``CadreApplication.initialize``) rows not done are queued again in update-id order,
+  before anything new is fetched, so each chat's updates are handled again in order.
+* Handling an update twice is harmless: the records an update writes are keyed (a report by
+  its draft token), a screen sent again is just sent again, and a button that already moved
+  the flow finds it moved (the conversation answers a stale button as such).
+
+Why B and not A (confirm late): with A the offset is the oldest update still in flight, so one
+slow update (a roster import, a chart) holds back the confirmation of every chat, and a crash
+re-delivers, and re-handles, everything behind it; ``getUpdates`` returns the in-flight updates
+at once on every poll, so the poll loop must be rewritten (PTB's ``Updater`` cannot do it) and
+the webhook must hold the HTTP answer for the whole handling, within Telegram's timeout. B keeps
+PTB's ``Updater`` and webhook as they are, re-handles only the updates whose state was not
+flushed, and gives a replay log. Its cost is measured by ``bench/reports.py`` (``--no-inbox``
+against the default): one insert per update (a single statement, one thread hop) while the
+"done" mark rides in the flush statement the bot makes anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import Update
+
+
+class DurableQueue(asyncio.Queue):
+    """The update queue whose ``put`` stores an update durably before queueing it.
+
+    ``accept`` (set once the database is open) is awaited with each arriving ``Update`` and
+    returns False for one that is already in the inbox (a redelivery), which is then dropped.
+    Anything else (e.g. a non-Update object put by a test) is queued as is.
+    """
+
+    def __init__(self, maxsize: int = 0) -> None:
+        super().__init__(maxsize)
+        self.accept: Callable[[Update], Awaitable[bool]] | None = None
+
+    async def put(self, item: Any) -> None:
+        if isinstance(item, Update) and self.accept is not None:
+            if not await self.accept(item):
+                return
+        await super().put(item)
+
+    def requeue(self, item: Any) -> None:
+        """Queue an update that is already in the inbox (handled again at start)."""
+        super().put_nowait(item)

@@ -1,0 +1,153 @@
+"""The durable inbox (bot/inbox.py): an update is in the database before Telegram is told,
+marked done in the same statement as the state it leaves, handled again at start if not done;
+the webhook answers only after the insert."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from pathlib import Path
+
+import httpx
+import pytest
+from telegram import Update
+
+from bot.apiserver import LocalBotAPIServer
+from bot.app import build_application
+from bot.fakebot import FakeBotAPI
+from bot.simulator import Simulator, texts
+from tests.conftest import SECRETARY, Org, make_settings, start_sim
+
+
+async def inbox_rows(sim: Simulator) -> list[tuple[int, int]]:
+    rows = await sim.app.services.repos.db.fetchall("SELECT update_id, done FROM inbox ORDER BY update_id")
+    return [(r[0], r[1]) for r in rows]
+
+
+def message_update(update_id: int, text: str, user: int = SECRETARY) -> dict:
+    content: dict = {"text": text}
+    if text.startswith("/"):
+        content["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 1_764_500_000,
+            "chat": {"id": user, "type": "private", "first_name": "孙"},
+            "from": {"id": user, "is_bot": False, "first_name": "孙"},
+            **content,
+        },
+    }
+
+
+async def wait_until(predicate, within: float = 10.0) -> None:
+    """Let the event loop run until ``predicate()`` (async) holds: no fixed sleep."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not await predicate():
+        assert loop.time() < deadline, "timed out"
+        await asyncio.sleep(0.005)
+
+
+async def test_an_update_is_stored_before_it_is_queued_and_a_redelivery_is_dropped(sim: Simulator, org: Org) -> None:
+    update = Update.de_json(message_update(41, "/report"), sim.app.bot)
+    await sim.app.update_queue.put(update)
+    assert await inbox_rows(sim) == [(41, 0)]
+    assert sim.app.update_queue.qsize() == 1
+    await sim.app.update_queue.put(Update.de_json(message_update(41, "/report"), sim.app.bot))  # again
+    assert sim.app.update_queue.qsize() == 1
+    assert await inbox_rows(sim) == [(41, 0)]
+
+
+async def test_handling_marks_the_row_done_with_the_state_it_leaves(sim: Simulator, org: Org) -> None:
+    sim.durable = True
+    (question,) = texts(await sim.send("/report", SECRETARY))
+    assert "哪一天" in question
+    [(_, done)] = await inbox_rows(sim)
+    assert done == 1
+    db = sim.app.services.repos.db
+    [state] = await db.fetchall("SELECT state FROM ptb_conversations WHERE name = 'report'")
+    assert json.loads(state[0]) is not None
+    [data] = await db.fetchall("SELECT data FROM ptb_user_data WHERE user_id = ?", (SECRETARY,))
+    assert "report" in json.loads(data[0])
+
+
+async def test_a_failed_flush_leaves_the_update_to_be_handled_again(sim: Simulator, org: Org, monkeypatch) -> None:
+    sim.durable = True
+    state = sim.app.services.repos.state
+
+    async def fail(rows) -> None:
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(state, "write", fail)
+    with pytest.raises(OSError):
+        await sim.send("/report", SECRETARY)
+    assert await inbox_rows(sim) == [(1, 0)]
+    assert sim.app.persistence.staged > 0  # kept for the next commit
+
+
+async def test_updates_not_done_are_handled_again_at_start_in_order(settings, org: Org, sim: Simulator) -> None:
+    # a bot that stored two updates and died before handling them
+    for update_id, text in ((7, "/report"), (8, "昨天")):
+        assert await sim.app.accept_update(Update.de_json(message_update(update_id, text), sim.app.bot))
+    await sim.stop()
+
+    api = FakeBotAPI()
+    again = await start_sim(settings, api, jobs=True)  # start(): the application reads its queue
+    try:
+        async def both_done() -> bool:
+            return await inbox_rows(again) == [(7, 1), (8, 1)]
+
+        await wait_until(both_done)
+        asked, dated = texts(api.calls)[-2:]
+        assert "哪一天" in asked
+        assert "✅ 日期" in dated  # "昨天" answered the date question: order kept
+        assert again.app.user_data[SECRETARY]["report"]["work_date"]
+    finally:
+        await again.stop()
+    sim.started = False
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_the_webhook_answers_only_after_the_update_is_stored(tmp_path: Path, org_db: Path) -> None:
+    async with LocalBotAPIServer() as server:
+        settings = make_settings(org_db, base_url=server.base_url)
+        app = build_application(settings, rate_limit=False)
+        await app.initialize()
+        port = free_port()
+        await app.updater.start_webhook(
+            listen="127.0.0.1", port=port, url_path="hook", webhook_url="https://bot.example/hook", secret_token="s3"
+        )
+        try:
+            async with httpx.AsyncClient() as client:
+                url = f"http://127.0.0.1:{port}/hook"
+                headers = {"X-Telegram-Bot-Api-Secret-Token": "s3"}
+                answer = await client.post(url, json=message_update(90, "/help"), headers=headers)
+                assert answer.status_code == 200
+                rows = await app.services.repos.db.fetchall("SELECT update_id FROM inbox")
+                assert [r[0] for r in rows] == [90]  # stored before the 200
+
+                async def refuse(update: Update) -> bool:
+                    raise OSError("disk gone")
+
+                app.update_queue.accept = refuse
+                answer = await client.post(url, json=message_update(91, "/help"), headers=headers)
+                assert answer.status_code != 200  # Telegram will send it again
+        finally:
+            await app.updater.stop()
+            await app.shutdown()
+
+
+@pytest.fixture
+async def org_db(tmp_path: Path) -> Path:
+    from bot.crashdrill import seed
+
+    path = tmp_path / "hook.db"
+    await seed(path)
+    return path
