@@ -17,6 +17,7 @@ RUNS = [
     ("broadcast.py", ["--groups", "5", "--skip-stock"]),
     ("notice.py", ["--groups", "3", "--skip-direct"]),
     ("export.py", ["--sizes", "50"]),
+    ("scale.py", ["--sizes", "20,40", "--events", "3,12", "--cache", "cache"]),
 ]
 
 
