@@ -438,6 +438,16 @@ async def measure(path: Path, quick: bool) -> dict[str, float]:
     statements[0] = 0
     await step("next_push_at", scheduler.next_push_at(app, NOW))
     out["next_push_at.sql"] = statements[0]
+    # steady state: what was due is sent; the sweeps five and ten minutes later
+    await scheduler.deliver(app, pushes, NOW)  # type: ignore[arg-type]
+    await scheduler.collect(app, NOW + timedelta(minutes=5))
+    statements[0] = 0
+    await step("sweep.steady", scheduler.collect(app, NOW + timedelta(minutes=10)))
+    out["sweep.steady.sql"] = statements[0]
+    statements[0] = 0
+    await step("next_push_at.steady", scheduler.next_push_at(app, NOW + timedelta(minutes=10)))
+    out["next_push_at.steady.sql"] = statements[0]
+    api.calls.clear()
     await app.services.repos.db.conn._execute(raw.set_trace_callback, None)  # type: ignore[attr-defined]
     if not quick:
         township_admin, district_admin = TOWNSHIP_ADMIN_TG, DISTRICT_ADMIN_TG
@@ -477,11 +487,15 @@ def run_measure(db: Path, work: Path, *, quick: bool = False, events: int = 0) -
 # -- the report -------------------------------------------------------------------------------
 ROWS = [
     ("startup", "start-up to ready", "s"),
-    ("sweep", "scheduler sweep (collect)", "s"),
+    ("sweep", "sweep, first (collect)", "s"),
     ("sweep.sql", "  SQL statements", "n"),
     ("sweep.pushes", "  pushes due", "n"),
-    ("next_push_at", "next_push_at", "s"),
+    ("next_push_at", "next_push_at, first", "s"),
     ("next_push_at.sql", "  SQL statements", "n"),
+    ("sweep.steady", "sweep, 10 min later", "s"),
+    ("sweep.steady.sql", "  SQL statements", "n"),
+    ("next_push_at.steady", "next_push_at, 10 min later", "s"),
+    ("next_push_at.steady.sql", "  SQL statements", "n"),
     ("coverage.township", "/coverage township", "s"),
     ("coverage.district", "/coverage district", "s"),
     ("bulletin.township", "/bulletin township", "s"),
