@@ -125,20 +125,22 @@ class PushesRepo:
 
     # -- read queries for the scheduler (one query whatever the number of pushes) ---------
     async def states(
-        self, groups: Iterable[tuple[str, int, str, str]]
-    ) -> dict[PushKey, tuple[str, datetime]]:
-        """The status and claim time of every push logged under these groups."""
+        self, groups: Iterable[tuple[str, int, str, str]], now: datetime, lease: timedelta
+    ) -> dict[PushKey, tuple[str, bool]]:
+        """Every push logged under these groups: its status and whether it is settled (sent,
+        dropped, or claimed within the lease: nobody else should send it now)."""
         todo = sorted(set(groups))
         if not todo:
             return {}
         rows = await self.db.fetchall(
-            "SELECT p.kind, p.ref_id, p.occurrence, p.slot, p.chat_id, p.status, p.claimed_at"
+            "SELECT p.kind, p.ref_id, p.occurrence, p.slot, p.chat_id, p.status,"
+            " p.status IN ('sent', 'dropped') OR (p.status = 'claimed' AND p.claimed_at >= ?)"
             " FROM json_each(?) j JOIN pushes p ON p.kind = json_extract(j.value, '$[0]')"
             " AND p.ref_id = json_extract(j.value, '$[1]')"
             " AND p.occurrence = json_extract(j.value, '$[2]') AND p.slot = json_extract(j.value, '$[3]')",
-            (json.dumps(todo),),
+            (to_db(now - lease), json.dumps(todo)),
         )
-        return {PushKey(r[0], r[1], r[2], r[3], r[4]): (r[5], from_db(r[6])) for r in rows}  # type: ignore[misc]
+        return {PushKey(r[0], r[1], r[2], r[3], r[4]): (r[5], bool(r[6])) for r in rows}
 
     async def followups_unsent(self, until: datetime, now: datetime, lease: timedelta) -> list[DueFollowUp]:
         """Open follow-ups of active households and joined members due at or before ``until``

@@ -100,7 +100,8 @@ def _task(row) -> Task:
 
 
 def _unit(row) -> TaskUnit:
-    return TaskUnit(row[0], row[1], row[2], row[3], row[4], from_db(row[5]), row[6], row[7], row[8])
+    done_at = datetime.fromisoformat(row[5]) if row[5] is not None else None  # from_db, faster
+    return TaskUnit(row[0], row[1], row[2], row[3], row[4], done_at, row[6], row[7], row[8])
 
 
 class TasksRepo:

@@ -110,9 +110,11 @@ class Targets:
     @classmethod
     def of_rows(cls, rows: Iterable[tuple[int, int]]) -> Targets:
         targets = cls()
-        for unit_id, chat_id in rows:
-            if chat_id not in targets.chats[unit_id]:
-                targets.chats[unit_id].append(chat_id)
+        seen = set()
+        for row in rows:
+            if row not in seen:
+                seen.add(row)
+                targets.chats[row[0]].append(row[1])
         return targets
 
     @classmethod
@@ -346,17 +348,16 @@ async def collect(app: Application, now: datetime) -> list[Push]:
     repos = repos_of(app)
     await _rewound(app, now)
     plans = [*await _task_plans(app, now), *await _event_plans(app, now)]
-    states = await repos.pushes.states({push.key.group for plan in plans for push in plan.pushes})
-    since = now - LEASE
+    states = await repos.pushes.states({push.key.group for plan in plans for push in plan.pushes}, now, LEASE)
     out: list[Push] = []
     done: dict[str, list[tuple[int, int, datetime | None]]] = {"tasks": [], "events": []}
     for plan in plans:
         finished = True
         for push in plan.pushes:
-            status, claimed_at = states.get(push.key, ("", now))
+            status, settled = states.get(push.key, ("", False))
             if status not in ("sent", "dropped"):
                 finished = False
-                if not (status == "claimed" and claimed_at >= since):
+                if not settled:
                     out.append(push)
         if finished:
             done[plan.table].append((plan.ref_id, plan.rev, plan.next_at))

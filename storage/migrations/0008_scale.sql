@@ -67,3 +67,10 @@ BEGIN
     UPDATE events SET next_at = '', plan_rev = plan_rev + 1
     WHERE id IN (SELECT event_id FROM event_units WHERE unit_id = NEW.unit_id);
 END;
+
+-- A village moved to another township: its tasks' lists of who is late go to another group.
+CREATE TRIGGER units_moved AFTER UPDATE OF parent_id ON units
+BEGIN
+    UPDATE tasks SET next_at = '', plan_rev = plan_rev + 1
+    WHERE status = 'open' AND id IN (SELECT task_id FROM task_units WHERE unit_id = NEW.id);
+END;
