@@ -12,6 +12,15 @@ still useful, and sends them through :func:`deliver`. PTB's JobQueue only decide
   :func:`plan` at start and after every run);
 * ``scheduler.poke`` right after an admin saved something (a new task is announced at once).
 
+By the work due: a sweep looks only at the tasks and events whose ``next_at`` has come
+(:meth:`storage.tasks.TasksRepo.due`, :meth:`storage.events.EventsRepo.due`); once every
+push a task or event owed is sent (or dropped), :func:`collect` plans it on to its next
+moment; whatever changes who a push goes to (a group bound, a leader joining, a unit done, an
+edit) resets it in the database (triggers in storage/migrations, and the repositories' updates).
+Its targets, the push log and the follow-ups are read in one set-based query each, so a
+sweep costs a few queries whatever the number of tasks, events, units and people, and
+:func:`next_push_at` is the earliest planned moment plus what is due now.
+
 Exactly once: see :mod:`bot.services.delivery` (every push is claimed in the push log before it
 is sent).
 
@@ -406,11 +415,15 @@ async def next_push_at(app: Application, now: datetime) -> datetime | None:
     for task, _ in tasks:
         if pending.get(task.id):
             moments.append(_task_next_at(task, [Lead.parse(code) for code in task.leads], tz, now))
-    for event, _ in await repos.events.due(now):
+    quiet = []  # events looked at afresh with nothing due now: planned on at once
+    for event, rev in await repos.events.due(now):
         slots = [slot for _, slot in event_slots(event_rule(event), event_leads(event), now, tz)]
         at = next_slot_at(slots, now)
         if at is not None:
             moments.append(at)
+        if not any(slot.due(now) for slot in slots):
+            quiet.append((event.id, rev, at))
+    await repos.events.advance(quiet)
     for due in await repos.pushes.followups_coming(now, now + timedelta(days=2)):
         at = followup_remind_at(due.due_on, due.due_at, tz)
         if at > now:
