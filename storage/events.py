@@ -14,6 +14,7 @@ from storage.timefmt import from_db, to_db
 
 AUDIENCES = ("secretaries", "everyone")
 ANSWERS = ("yes", "no")
+NEVER = "9999-12-31T23:59:59Z"  # next_at of an event with no occurrence left
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,8 @@ class EventsRepo:
         async with self.db.transaction() as conn:
             cur = await conn.execute(
                 "UPDATE events SET title = ?, rule = ?, place = ?, speaker = ?, leads = ?,"
-                " audience = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL",
+                " audience = ?, updated_at = ?, next_at = '', plan_rev = plan_rev + 1"
+                " WHERE id = ? AND deleted_at IS NULL",
                 (title, json.dumps(rule), place, speaker, json.dumps(list(leads)), audience,
                  to_db(now), event_id),
             )
@@ -163,6 +165,70 @@ class EventsRepo:
         )
         return [_event(r) for r in rows]
 
+    # -- for the scheduler: what is due ---------------------------------------------------
+    async def due(self, now: datetime) -> list[tuple[Event, int]]:
+        """Active events to look at ``now`` (new, changed, or with a push due), with their plan
+        revision (for :meth:`advance`)."""
+        rows = await self.db.fetchall(
+            f"SELECT {_COLS}, e.plan_rev FROM events e WHERE e.deleted_at IS NULL AND e.paused = 0"
+            " AND e.next_at <= ? ORDER BY e.id",
+            (to_db(now),),
+        )
+        return [(_event(r), r[13]) for r in rows]
+
+    async def next_planned(self, now: datetime) -> datetime | None:
+        """The earliest moment after ``now`` an active event next needs looking at."""
+        row = await self.db.fetchone(
+            "SELECT MIN(next_at) FROM events WHERE deleted_at IS NULL AND paused = 0"
+            " AND next_at > ? AND next_at < ?",
+            (to_db(now), NEVER),
+        )
+        return from_db(row[0]) if row and row[0] else None
+
+    async def advance(self, plans: Iterable[tuple[int, int, datetime | None]]) -> None:
+        """``(event_id, plan_rev, next_at)``: nothing is due for the event before ``next_at``
+        (None: never); skipped if the event changed since it was read."""
+        rows = [(to_db(at) if at is not None else NEVER, event_id, rev) for event_id, rev, at in plans]
+        if not rows:
+            return
+        async with self.db.transaction() as conn:
+            await conn.executemany("UPDATE events SET next_at = ? WHERE id = ? AND plan_rev = ?", rows)
+
+    async def replan_all(self) -> None:
+        """Every event is looked at again by the next sweep (the clock went back)."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE events SET next_at = '', plan_rev = plan_rev + 1 WHERE next_at <> ''"
+            )
+
+    async def notice_chats(self, event_ids: Iterable[int]) -> dict[int, list[int]]:
+        """The active bound groups receiving notices of each event's target units, by chat id."""
+        rows = await self.db.fetchall(
+            "SELECT DISTINCT eu.event_id, c.chat_id FROM event_units eu JOIN chats c"
+            " ON c.unit_id = eu.unit_id AND c.active = 1 AND c.notices = 1"
+            " WHERE eu.event_id IN (SELECT value FROM json_each(?)) ORDER BY eu.event_id, c.chat_id",
+            (json.dumps(sorted(set(event_ids))),),
+        )
+        out: dict[int, list[int]] = {}
+        for event_id, chat_id in rows:
+            out.setdefault(event_id, []).append(chat_id)
+        return out
+
+    async def counts_of(self, occurrences: Iterable[tuple[int, str]]) -> dict[tuple[int, str], tuple[int, int]]:
+        """(参加, 请假) of each ``(event_id, occurrence)``."""
+        pairs = sorted(set(occurrences))
+        rows = await self.db.fetchall(
+            "SELECT a.event_id, a.occurrence, a.answer, COUNT(*) FROM json_each(?) j"
+            " JOIN event_answers a ON a.event_id = json_extract(j.value, '$[0]')"
+            " AND a.occurrence = json_extract(j.value, '$[1]') GROUP BY 1, 2, 3",
+            (json.dumps(pairs),),
+        )
+        out = {pair: (0, 0) for pair in pairs}
+        for event_id, occurrence, answer, n in rows:
+            yes, no = out[(event_id, occurrence)]
+            out[(event_id, occurrence)] = (n, no) if answer == "yes" else (yes, n)
+        return out
+
     async def in_scope(self, unit_id: int) -> list[Event]:
         """Events organised within the unit's subtree (paused ones too)."""
         rows = await self.db.fetchall(
@@ -181,7 +247,8 @@ class EventsRepo:
     async def set_paused(self, event_id: int, paused: bool, now: datetime) -> bool:
         async with self.db.transaction() as conn:
             cur = await conn.execute(
-                "UPDATE events SET paused = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL",
+                "UPDATE events SET paused = ?, updated_at = ?, next_at = '', plan_rev = plan_rev + 1"
+                " WHERE id = ? AND deleted_at IS NULL",
                 (int(paused), to_db(now), event_id),
             )
             return cur.rowcount == 1

@@ -7,6 +7,8 @@ a village secretary's cover their village (and its grids); a party member manage
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from storage.db import Database
@@ -206,6 +208,13 @@ class OrgRepo:
             f"SELECT {_PERSON_COLS} FROM people WHERE id = ?", (person_id,)
         )
         return _person(row) if row else None
+
+    async def people_by_ids(self, person_ids: Iterable[int]) -> dict[int, Person]:
+        rows = await self.db.fetchall(
+            f"SELECT {_PERSON_COLS} FROM people WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted({int(i) for i in person_ids})),),
+        )
+        return {r[0]: _person(r) for r in rows}
 
     async def person_by_telegram(self, telegram_id: int) -> Person | None:
         row = await self.db.fetchone(

@@ -456,14 +456,25 @@ _FIGURES = """
         WHERE t.deadline >= :start_at AND t.deadline < :end_at AND x.unit_id IN (SELECT id FROM vil)
         GROUP BY x.unit_id
     )
-    SELECT vil.id, vil.name, vil.tid, vil.tname, vil.stars,
-           COALESCE(rep.n, 0), COALESCE(rep.cadres, 0), COALESCE(rep.members, 0),
-           COALESCE(rep.villagers, 0), COALESCE(hh.n, 0), COALESCE(vis.visited, 0),
-           COALESCE(vis.visits, 0), COALESCE(fu.closed, 0), COALESCE(fu.overdue, 0),
-           COALESCE(tk.on_time, 0), COALESCE(tk.late, 0), COALESCE(tk.not_done, 0)
-    FROM vil LEFT JOIN rep ON rep.vid = vil.id LEFT JOIN hh ON hh.vid = vil.id
-    LEFT JOIN vis ON vis.vid = vil.id LEFT JOIN fu ON fu.vid = vil.id LEFT JOIN tk ON tk.vid = vil.id
-    ORDER BY vil.tname, vil.name, vil.id
+    -- one row per village: the parts are stacked and summed (joining them by village would
+    -- make SQLite build an automatic index on each part)
+    SELECT vid, MAX(name), MAX(tid), MAX(tname), MAX(stars), SUM(rn), SUM(rc), SUM(rm), SUM(rv),
+           SUM(hn), SUM(vv), SUM(vn), SUM(fc), SUM(fo), SUM(ko), SUM(kl), SUM(kn)
+    FROM (
+        SELECT id AS vid, name, tid, tname, stars, 1 AS here, 0 AS rn, 0 AS rc, 0 AS rm, 0 AS rv,
+               0 AS hn, 0 AS vv, 0 AS vn, 0 AS fc, 0 AS fo, 0 AS ko, 0 AS kl, 0 AS kn FROM vil
+        UNION ALL SELECT vid, NULL, NULL, NULL, NULL, 0, n, cadres, members, villagers,
+               0, 0, 0, 0, 0, 0, 0, 0 FROM rep
+        UNION ALL SELECT vid, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, n, 0, 0, 0, 0, 0, 0, 0 FROM hh
+        UNION ALL SELECT vid, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, visited, visits,
+               0, 0, 0, 0, 0 FROM vis
+        UNION ALL SELECT vid, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, closed, overdue,
+               0, 0, 0 FROM fu
+        UNION ALL SELECT vid, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+               on_time, late, not_done FROM tk
+    )
+    GROUP BY vid HAVING MAX(here) = 1
+    ORDER BY MAX(tname), MAX(name), vid
 """
 
 

@@ -10,11 +10,14 @@ claim) or :meth:`dropped` (never retried: the chat is gone, or it failed too oft
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from storage.db import Database
 from storage.timefmt import from_db, to_db
+from storage.visits import DueFollowUp
 
 STATUSES = ("claimed", "sent", "failed", "dropped")
 
@@ -119,6 +122,62 @@ class PushesRepo:
             (*group, to_db(now - lease)),
         )
         return {row[0] for row in rows}
+
+    # -- read queries for the scheduler (one query whatever the number of pushes) ---------
+    async def states(
+        self, groups: Iterable[tuple[str, int, str, str]], now: datetime, lease: timedelta
+    ) -> dict[PushKey, tuple[str, bool]]:
+        """Every push logged under these groups: its status and whether it is settled (sent,
+        dropped, or claimed within the lease: nobody else should send it now)."""
+        todo = sorted(set(groups))
+        if not todo:
+            return {}
+        rows = await self.db.fetchall(
+            "SELECT p.kind, p.ref_id, p.occurrence, p.slot, p.chat_id, p.status,"
+            " p.status IN ('sent', 'dropped') OR (p.status = 'claimed' AND p.claimed_at >= ?)"
+            " FROM json_each(?) j JOIN pushes p ON p.kind = json_extract(j.value, '$[0]')"
+            " AND p.ref_id = json_extract(j.value, '$[1]')"
+            " AND p.occurrence = json_extract(j.value, '$[2]') AND p.slot = json_extract(j.value, '$[3]')",
+            (to_db(now - lease), json.dumps(todo)),
+        )
+        return {PushKey(r[0], r[1], r[2], r[3], r[4]): (r[5], bool(r[6])) for r in rows}
+
+    async def followups_unsent(self, until: datetime, now: datetime, lease: timedelta) -> list[DueFollowUp]:
+        """Open follow-ups of active households and joined members due at or before ``until``
+        whose reminder (kind ``visit_followup``, occurrence = due day) is not settled: not
+        sent, dropped, or claimed within the lease. Earliest first."""
+        return await self._followups(
+            "f.due_at <= :until AND p.telegram_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pushes s"
+            " WHERE s.kind = 'visit_followup' AND s.ref_id = f.id AND s.occurrence = f.due_on"
+            " AND s.slot = '' AND s.chat_id = p.telegram_id AND (s.status IN ('sent', 'dropped')"
+            " OR (s.status = 'claimed' AND s.claimed_at >= :since)))",
+            {"until": to_db(until), "since": to_db(now - lease)},
+        )
+
+    async def followups_coming(self, after: datetime, until: datetime) -> list[DueFollowUp]:
+        """Open follow-ups of active households and joined members due after ``after`` and at
+        or before ``until`` (their reminders are still to come)."""
+        return await self._followups(
+            "f.due_at > :after AND f.due_at <= :until AND p.telegram_id IS NOT NULL",
+            {"after": to_db(after), "until": to_db(until)},
+        )
+
+    async def _followups(self, where: str, params: dict) -> list[DueFollowUp]:
+        rows = await self.db.fetchall(
+            "SELECT f.id, f.member_id, p.telegram_id, p.name, h.id, h.head, h.village_id,"
+            " v.concern_text, f.due_on, f.due_at"
+            " FROM followups f JOIN households h ON h.id = f.household_id"
+            " JOIN people p ON p.id = f.member_id JOIN visits v ON v.id = f.visit_id"
+            f" WHERE f.closed_at IS NULL AND h.archived = 0 AND p.active = 1 AND {where}"
+            " ORDER BY f.due_at, f.id",
+            params,
+        )
+        return [
+            DueFollowUp(
+                r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], date.fromisoformat(r[8]), from_db(r[9])  # type: ignore[arg-type]
+            )
+            for r in rows
+        ]
 
     async def messages(
         self, kind: str, ref_id: int, occurrence: str | None = None

@@ -74,6 +74,14 @@ _UNIT_COLS = (
 )
 
 
+NEVER = "9999-12-31T23:59:59Z"  # next_at of a task with nothing left to push
+
+
+def _ids(values: Iterable[int]) -> str:
+    """A JSON array for ``IN (SELECT value FROM json_each(?))``: no limit on how many."""
+    return json.dumps(sorted({int(v) for v in values}))
+
+
 def _task(row) -> Task:
     return Task(
         row[0],
@@ -92,7 +100,8 @@ def _task(row) -> Task:
 
 
 def _unit(row) -> TaskUnit:
-    return TaskUnit(row[0], row[1], row[2], row[3], row[4], from_db(row[5]), row[6], row[7], row[8])
+    done_at = datetime.fromisoformat(row[5]) if row[5] is not None else None  # from_db, faster
+    return TaskUnit(row[0], row[1], row[2], row[3], row[4], done_at, row[6], row[7], row[8])
 
 
 class TasksRepo:
@@ -152,6 +161,80 @@ class TasksRepo:
         )
         return [_task(r) for r in rows]
 
+    # -- for the scheduler: what is due ---------------------------------------------------
+    async def due(self, now: datetime) -> list[tuple[Task, int]]:
+        """Open tasks to look at ``now`` (new, changed, or with a push due), with their plan
+        revision (for :meth:`advance`)."""
+        rows = await self.db.fetchall(
+            f"SELECT {_TASK_COLS}, t.plan_rev FROM tasks t WHERE t.status = 'open' AND t.next_at <= ?"
+            " ORDER BY t.deadline, t.id",
+            (to_db(now),),
+        )
+        return [(_task(r), r[12]) for r in rows]
+
+    async def next_planned(self, now: datetime) -> datetime | None:
+        """The earliest moment after ``now`` an open task next needs looking at."""
+        row = await self.db.fetchone(
+            "SELECT MIN(next_at) FROM tasks WHERE status = 'open' AND next_at > ? AND next_at < ?",
+            (to_db(now), NEVER),
+        )
+        return from_db(row[0]) if row and row[0] else None
+
+    async def advance(self, plans: Iterable[tuple[int, int, datetime | None]]) -> None:
+        """``(task_id, plan_rev, next_at)``: nothing is due for the task before ``next_at``
+        (None: never, all its units are done); skipped if the task changed since it was read."""
+        rows = [(to_db(at) if at is not None else NEVER, task_id, rev) for task_id, rev, at in plans]
+        if not rows:
+            return
+        async with self.db.transaction() as conn:
+            await conn.executemany("UPDATE tasks SET next_at = ? WHERE id = ? AND plan_rev = ?", rows)
+
+    async def replan_all(self) -> None:
+        """Every open task is looked at again by the next sweep (the clock went back)."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE tasks SET next_at = '', plan_rev = plan_rev + 1"
+                " WHERE status = 'open' AND next_at <> ''"
+            )
+
+    async def pending_counts(self, task_ids: Iterable[int]) -> dict[int, int]:
+        """How many units of each task are not done."""
+        rows = await self.db.fetchall(
+            "SELECT tu.task_id, COUNT(*) FROM task_units tu WHERE tu.task_id IN (SELECT value FROM"
+            " json_each(?)) AND tu.done_at IS NULL GROUP BY tu.task_id",
+            (_ids(task_ids),),
+        )
+        return {r[0]: r[1] for r in rows}
+
+    async def reach(
+        self, unit_ids: Iterable[int], kind: str = "reminders", *, leaders: bool = True
+    ) -> list[tuple[int, int]]:
+        """``(unit_id, chat_id)`` for each unit's active bound groups receiving ``kind`` (by
+        chat id), then (``leaders``) its reachable leaders' private chats (by name)."""
+        assert kind in ("reminders", "notices", "bulletins")
+        groups = (
+            "WITH ids(id) AS (SELECT value FROM json_each(?))"
+            " SELECT c.unit_id, c.chat_id, 0 AS part, '' AS name FROM chats c"
+            f" WHERE c.unit_id IN (SELECT id FROM ids) AND c.active = 1 AND c.{kind} = 1"
+        )
+        if not leaders:
+            rows = await self.db.fetchall(groups + " ORDER BY 1, 2", (_ids(unit_ids),))
+            return [(r[0], r[1]) for r in rows]
+        rows = await self.db.fetchall(
+            groups
+            + """
+            UNION ALL
+            SELECT p.unit_id, p.telegram_id, 1, p.name FROM ids JOIN units u ON u.id = ids.id
+            JOIN people p ON p.unit_id = u.id AND p.active = 1
+            WHERE p.telegram_id IS NOT NULL AND p.role = CASE u.level
+                WHEN 'township' THEN 'township_admin' WHEN 'district' THEN 'district_admin'
+                ELSE 'secretary' END
+            ORDER BY 1, 3, 4, 2
+            """,
+            (_ids(unit_ids),),
+        )
+        return [(r[0], r[1]) for r in rows]
+
     async def units(self, task_id: int) -> list[TaskUnit]:
         return (await self.units_of([task_id])).get(task_id, [])
 
@@ -159,11 +242,10 @@ class TasksRepo:
         """The units of each task, by name."""
         if not task_ids:
             return {}
-        marks = ",".join("?" * len(task_ids))
         rows = await self.db.fetchall(
             f"SELECT {_UNIT_COLS} FROM task_units tu JOIN units u ON u.id = tu.unit_id"
-            f" WHERE tu.task_id IN ({marks}) ORDER BY tu.task_id, u.name",
-            list(task_ids),
+            " WHERE tu.task_id IN (SELECT value FROM json_each(?)) ORDER BY tu.task_id, u.name",
+            (_ids(task_ids),),
         )
         out: dict[int, list[TaskUnit]] = {task_id: [] for task_id in task_ids}
         for row in rows:
@@ -175,12 +257,11 @@ class TasksRepo:
         ids = sorted(set(unit_ids))
         if not ids:
             return []
-        marks = ",".join("?" * len(ids))
         rows = await self.db.fetchall(
-            f"SELECT p.unit_id, p.id, p.name, p.telegram_id, p.role, u.level FROM people p"
-            f" JOIN units u ON u.id = p.unit_id WHERE p.unit_id IN ({marks}) AND p.active = 1"
-            " AND p.telegram_id IS NOT NULL ORDER BY p.unit_id, p.name",
-            ids,
+            "SELECT p.unit_id, p.id, p.name, p.telegram_id, p.role, u.level FROM people p"
+            " JOIN units u ON u.id = p.unit_id WHERE p.unit_id IN (SELECT value FROM json_each(?))"
+            " AND p.active = 1 AND p.telegram_id IS NOT NULL ORDER BY p.unit_id, p.name",
+            (_ids(ids),),
         )
         return [
             Leader(r[0], r[1], r[2], r[3]) for r in rows if r[4] in LEADER_ROLES.get(r[5], ())
@@ -254,8 +335,8 @@ class TasksRepo:
         """A new deadline; reminders are planned again from now."""
         async with self.db.transaction() as conn:
             await conn.execute(
-                "UPDATE tasks SET deadline = ?, planned_from = ?, extended = 1"
-                " WHERE id = ? AND status = 'open'",
+                "UPDATE tasks SET deadline = ?, planned_from = ?, extended = 1, next_at = '',"
+                " plan_rev = plan_rev + 1 WHERE id = ? AND status = 'open'",
                 (to_db(deadline), to_db(now), task_id),
             )
         return await self.get(task_id)

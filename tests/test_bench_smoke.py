@@ -18,6 +18,7 @@ RUNS = [
     ("notice.py", ["--groups", "3", "--skip-direct"]),
     ("export.py", ["--sizes", "50"]),
     ("crash.py", ["--flows", "report", "--every", "12"]),
+    ("scale.py", ["--sizes", "20,40", "--events", "3,12", "--cache", "cache"]),
 ]
 
 

@@ -434,3 +434,138 @@ async def test_a_due_follow_up_is_reminded_privately_to_its_member_once(sim, org
     assert sends(sim) == []  # once
     await repos.visits.close_followup(saved.followup_id, by_person_id=org.member.id, closed_at=at(2026, 11, 26, 10))
     assert await scheduler.next_push_at(sim.app, at(2026, 11, 26, 12)) is None
+
+
+# -- by the work due (issue 11) ---------------------------------------------------------------
+class Statements:
+    """Counts the SQL statements the application's connection runs."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self.db = sim.app.services.repos.db
+        self.n = 0
+
+    def _count(self, _sql: str) -> None:
+        self.n += 1
+
+    async def __aenter__(self) -> Statements:
+        await self.db.conn._execute(self.db.conn._conn.set_trace_callback, self._count)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.db.conn._execute(self.db.conn._conn.set_trace_callback, None)
+
+
+async def many_villages(sim: Simulator, org: Org, n: int) -> list[int]:
+    repo = sim.app.services.repos.org
+    ids = []
+    for k in range(n):
+        village = await repo.add_unit(f"第{k}村", "village", org.township.id)
+        await repo.add_person(f"书记{k}", "secretary", village.id, telegram_id=5000 + k)
+        await sim.app.services.repos.chats.bind(-5000 - k, f"群{k}", village.id, org.township_admin.id)
+        ids.append(village.id)
+    return ids
+
+
+async def sweep_statements(sim: Simulator, org: Org, villages: int, things: int) -> tuple[int, int, int]:
+    """SQL statements of the first sweep (all due) and of the next one, and the pushes due."""
+    created = at(2026, 11, 2, 10)
+    ids = await many_villages(sim, org, villages)
+    repos = sim.app.services.repos
+    rule = Rule(MONTHLY_WEEKDAY, nth=1, weekday=4, hour=14, minute=30)
+    for k in range(things):
+        await repos.tasks.create(
+            token=f"t{k}", title=f"任务{k}", description="", deadline=at(2026, 11, 30, 23, 59),
+            leads=[lead.code for lead in DEFAULT_TASK_LEADS], created_by=org.township_admin.id,
+            scope_unit_id=org.township.id, unit_ids=ids, now=created,
+        )
+        await repos.events.create(
+            token=f"e{k}", title=f"讲堂{k}", rule=rule.to_dict(), place="", speaker="",
+            leads=[lead.code for lead in DEFAULT_EVENT_LEADS], audience="secretaries",
+            organiser=org.township_admin.id, scope_unit_id=org.township.id, unit_ids=ids, now=created,
+        )
+    now = at(2026, 12, 1, 10)  # announcements, the 7-day reminder, the lecture's 3-day notice
+    async with Statements(sim) as first:
+        pushes = await scheduler.collect(sim.app, now)
+    await scheduler.deliver(sim.app, pushes, now)
+    assert await scheduler.collect(sim.app, now + timedelta(minutes=5)) == []  # sees them sent
+    async with Statements(sim) as later:
+        assert await scheduler.collect(sim.app, now + timedelta(minutes=10)) == []
+    return first.n, later.n, len(pushes)
+
+
+async def test_a_sweep_is_a_few_queries_whatever_the_number_of_tasks_events_and_units(settings, org) -> None:
+    small = await start_clocked(settings, Clock(at(2026, 11, 2, 10)))
+    try:
+        few = await sweep_statements(small, org, villages=2, things=1)
+    finally:
+        await small.stop()
+    big_settings = settings.__class__(**{**settings.__dict__, "db_path": settings.db_path.with_name("big.db")})
+    big = await start_clocked(big_settings, Clock(at(2026, 11, 2, 10)))
+    try:
+        big_org = await _org(big)
+        many = await sweep_statements(big, big_org, villages=30, things=8)
+    finally:
+        await big.stop()
+    assert many[2] > 10 * few[2]  # far more work due...
+    assert many[0] == few[0] <= 15  # ...in the same few queries
+    assert many[1] == few[1] <= 4  # and once all is sent, a sweep looks at nothing
+
+
+async def _org(sim: Simulator) -> Org:
+    repo = sim.app.services.repos.org
+    district = await repo.add_unit("示例区", "district")
+    township = await repo.add_unit("东风镇", "township", district.id)
+    village = await repo.add_unit("红旗村", "village", township.id, stars=3)
+    other = await repo.add_unit("向阳村", "village", township.id, stars=2)
+    return Org(
+        district, township, village, other,
+        await repo.add_person("赵区长", "district_admin", district.id, telegram_id=101),
+        await repo.add_person("钱镇长", "township_admin", township.id, telegram_id=102),
+        await repo.add_person("孙书记", "secretary", village.id, telegram_id=103),
+        await repo.add_person("李党员", "member", village.id, telegram_id=104),
+        await repo.add_person("周党员", "member", other.id, telegram_id=105),
+    )
+
+
+async def test_once_sent_a_task_is_not_looked_at_until_its_next_reminder(sim: Simulator, groups: Org) -> None:
+    created = at(2026, 11, 22, 10)
+    task = await add_task(sim, groups, deadline=at(2026, 11, 30, 23, 59), created=created)
+    repos = sim.app.services.repos
+    await scheduler.run_due(sim.app, created)
+    assert [t.id for t, _ in await repos.tasks.due(created + timedelta(minutes=5))] == [task.id]  # not yet seen sent
+    await scheduler.run_due(sim.app, created + timedelta(minutes=5))
+    assert await repos.tasks.due(created + timedelta(minutes=10)) == []
+    assert await repos.tasks.next_planned(created) == at(2026, 11, 23, 9)  # the 7-day reminder
+    assert await scheduler.next_push_at(sim.app, created + timedelta(minutes=10)) == at(2026, 11, 23, 9)
+
+
+async def test_a_group_bound_or_a_secretary_joining_later_still_gets_what_is_due(sim: Simulator, groups: Org) -> None:
+    created = at(2026, 11, 22, 10)
+    await add_task(sim, groups, deadline=at(2026, 11, 30, 23, 59), created=created)
+    await add_lecture(sim, groups, created)
+    await scheduler.run_due(sim.app, at(2026, 12, 1, 10))
+    await scheduler.run_due(sim.app, at(2026, 12, 1, 10, 5))  # all sent: planned on
+    sends(sim)
+    repos = sim.app.services.repos
+    assert await repos.tasks.due(at(2026, 12, 1, 10, 10)) == [] and await repos.events.due(at(2026, 12, 1, 10, 10)) == []
+    new_group, new_secretary = -100200, 107
+    await repos.chats.bind(new_group, "东风镇新群", groups.township.id, groups.township_admin.id)
+    await repos.org.add_person("郑书记", "secretary", groups.village.id, telegram_id=new_secretary)
+    await scheduler.run_due(sim.app, at(2026, 12, 1, 10, 10))
+    got = sends(sim)
+    assert {chat for chat, _ in got} == {new_group, new_secretary}
+    assert any("大讲堂" in text for chat, text in got if chat == new_group)  # the lecture's notice
+    assert any("已过" in text for chat, text in got if chat == new_secretary)  # the overdue notice
+    assert any("尚未标记完成" in text for chat, text in got if chat == new_group)  # who is late
+
+
+async def test_a_unit_done_leaves_no_wake_up_for_a_task_all_done(sim: Simulator, groups: Org) -> None:
+    created = at(2026, 11, 22, 10)
+    task = await add_task(sim, groups, deadline=at(2026, 11, 30, 23, 59), created=created)
+    repos = sim.app.services.repos
+    await scheduler.run_due(sim.app, created)
+    await scheduler.run_due(sim.app, created + timedelta(minutes=5))
+    assert await scheduler.next_push_at(sim.app, created + timedelta(minutes=6)) == at(2026, 11, 23, 9)
+    for village in (groups.village, groups.other_village):
+        assert await repos.tasks.mark_done(task.id, village.id, groups.secretary.id, created)
+    assert await scheduler.next_push_at(sim.app, created + timedelta(minutes=6)) is None

@@ -12,6 +12,15 @@ still useful, and sends them through :func:`deliver`. PTB's JobQueue only decide
   :func:`plan` at start and after every run);
 * ``scheduler.poke`` right after an admin saved something (a new task is announced at once).
 
+By the work due: a sweep looks only at the tasks and events whose ``next_at`` has come
+(:meth:`storage.tasks.TasksRepo.due`, :meth:`storage.events.EventsRepo.due`); once every
+push a task or event owed is sent (or dropped), :func:`collect` plans it on to its next
+moment; whatever changes who a push goes to (a group bound, a leader joining, a unit done, an
+edit) resets it in the database (triggers in storage/migrations, and the repositories' updates).
+Its targets, the push log and the follow-ups are read in one set-based query each, so a
+sweep costs a few queries whatever the number of tasks, events, units and people, and
+:func:`next_push_at` is the earliest planned moment plus what is due now.
+
 Exactly once: see :mod:`bot.services.delivery` (every push is claimed in the push log before it
 is sent).
 
@@ -30,6 +39,7 @@ import functools
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
@@ -53,6 +63,7 @@ from bot.services.delivery import (
 from bot.services.notices import Rendered
 from storage import Repos
 from storage.events import Event
+from storage.org import Person
 from storage.pushes import PushKey
 from storage.tasks import Task, TaskUnit
 
@@ -94,6 +105,11 @@ def deadline_key(deadline: datetime, tz: tzinfo) -> str:
 
 
 # -- what is due ----------------------------------------------------------------------------
+# A sweep costs a few set-based queries whatever the number of tasks, events, units and people:
+# only tasks and events whose ``next_at`` has come are looked at (storage.tasks / storage.events
+# keep it: the scheduler advances it once every push due is sent, and whatever changes who a
+# push goes to resets it), their targets and the push log are read in one query each, and
+# follow-ups come from one query that leaves out those already reminded.
 class Targets:
     """Where a unit's pushes go: its bound groups and its leaders' private chats."""
 
@@ -101,19 +117,32 @@ class Targets:
         self.chats: dict[int, list[int]] = defaultdict(list)
 
     @classmethod
-    async def load(cls, repos: Repos, unit_ids: Iterable[int], kind: str = "reminders") -> Targets:
-        ids = sorted(set(unit_ids))
+    def of_rows(cls, rows: Iterable[tuple[int, int]]) -> Targets:
         targets = cls()
-        for chat in await repos.chats.receiving(ids, kind):
-            if chat.unit_id is not None:
-                targets.chats[chat.unit_id].append(chat.chat_id)
-        for leader in await repos.tasks.leaders(ids):
-            if leader.telegram_id not in targets.chats[leader.unit_id]:
-                targets.chats[leader.unit_id].append(leader.telegram_id)
+        seen = set()
+        for row in rows:
+            if row not in seen:
+                seen.add(row)
+                targets.chats[row[0]].append(row[1])
         return targets
+
+    @classmethod
+    async def load(cls, repos: Repos, unit_ids: Iterable[int], kind: str = "reminders") -> Targets:
+        return cls.of_rows(await repos.tasks.reach(unit_ids, kind))
 
     def of(self, unit_id: int) -> list[int]:
         return self.chats.get(unit_id, [])
+
+
+@dataclass
+class _Plan:
+    """What one task or event owes at a sweep, and when it next needs looking at."""
+
+    table: str  # "tasks" or "events"
+    ref_id: int
+    rev: int
+    next_at: datetime | None
+    pushes: list[Push] = field(default_factory=list)
 
 
 def _per_unit(
@@ -138,13 +167,19 @@ def _per_unit(
     return out
 
 
-async def _late_lists(
-    repos: Repos, task: Task, units: Sequence[TaskUnit], *, occurrence: str, slot: str, tz: tzinfo
+def _late_lists(
+    task: Task,
+    units: Sequence[TaskUnit],
+    creator: Person | None,
+    parent_chats: Targets,
+    *,
+    occurrence: str,
+    slot: str,
+    tz: tzinfo,
 ) -> list[Push]:
     """Who is late, to the task's creator and to the group of each late unit's parent unit."""
     late = [u for u in units if not u.done]
     out = []
-    creator = await repos.org.person(task.created_by)
     if creator is not None and creator.active and creator.telegram_id is not None:
         draw = functools.partial(
             notices.task_late_list,
@@ -171,48 +206,69 @@ async def _late_lists(
             total=len(siblings),
             zone=tz,
         )
-        for chat in await repos.chats.receiving([parent_id], "reminders"):
-            if creator is not None and chat.chat_id == creator.telegram_id:
+        for chat_id in parent_chats.of(parent_id):
+            if creator is not None and chat_id == creator.telegram_id:
                 continue
-            out.append(Push(PushKey("task_late", task.id, occurrence, slot, chat.chat_id), draw))
+            out.append(Push(PushKey("task_late", task.id, occurrence, slot, chat_id), draw))
     return out
 
 
-async def task_pushes(app: Application, now: datetime) -> list[Push]:
+def _task_next_at(task: Task, leads: Sequence[Lead], tz: tzinfo, now: datetime) -> datetime:
+    """When an open task with units to do next needs looking at after ``now``."""
+    at = next_task_push_at(task.deadline.astimezone(tz), leads, task.planned_from, now)
+    return min(at, task.planned_from) if task.planned_from > now else at
+
+
+async def _task_plans(app: Application, now: datetime) -> list[_Plan]:
     repos, tz = repos_of(app), zone(app)
-    tasks = await repos.tasks.open_tasks()
-    if not tasks:
+    due = await repos.tasks.due(now)
+    if not due:
         return []
-    units_of = await repos.tasks.units_of([task.id for task in tasks])
-    unit_ids = {u.unit_id for units in units_of.values() for u in units if not u.done}
-    targets = await Targets.load(repos, unit_ids)
-    out: list[Push] = []
-    for task in tasks:
-        units = units_of.get(task.id, [])
-        pending = [u for u in units if not u.done]
+    units_of = await repos.tasks.units_of([task.id for task, _ in due])
+    pending_of = {task.id: [u for u in units_of.get(task.id, []) if not u.done] for task, _ in due}
+    targets = Targets.of_rows(await repos.tasks.reach({u.unit_id for us in pending_of.values() for u in us}))
+    leads_of = {task.id: [Lead.parse(code) for code in task.leads] for task, _ in due}
+    whats = {}
+    for task, _ in due:
+        if pending_of[task.id]:
+            whats[task.id] = task_due(task.deadline.astimezone(tz), leads_of[task.id], task.planned_from.astimezone(tz), now)
+    overdue = [task for task, _ in due if (whats.get(task.id) or ("",))[0] == "overdue"]
+    creators, parent_chats = {}, Targets()
+    if overdue:
+        creators = await repos.org.people_by_ids({task.created_by for task in overdue})
+        parents = {u.parent_id for task in overdue for u in units_of.get(task.id, []) if u.parent_id is not None}
+        parent_chats = Targets.of_rows(await repos.tasks.reach(parents, leaders=False))
+    plans = []
+    for task, rev in due:
+        pending = pending_of[task.id]
         if not pending:
+            plans.append(_Plan("tasks", task.id, rev, None))
             continue
+        plan = _Plan("tasks", task.id, rev, _task_next_at(task, leads_of[task.id], tz, now))
+        plans.append(plan)
         deadline = task.deadline.astimezone(tz)
         occurrence = deadline_key(deadline, tz)
         common = {"occurrence": occurrence, "tz": tz, "now": now}
         if task.planned_from <= now < deadline:
             kind = "task_extend" if task.extended else "task_new"
-            out += _per_unit(kind, task, pending, targets, slot="", render=notices.task_announce, **common)
-        leads = [Lead.parse(code) for code in task.leads]
-        due = task_due(deadline, leads, task.planned_from.astimezone(tz), now)
-        if due is None:
+            plan.pushes += _per_unit(kind, task, pending, targets, slot="", render=notices.task_announce, **common)
+        due_now = whats.get(task.id)
+        if due_now is None:
             continue
-        what, slot = due
+        what, slot = due_now
         if what == "remind":
-            out += _per_unit(
+            plan.pushes += _per_unit(
                 "task_remind", task, pending, targets, slot=slot.key, render=notices.task_reminder, **common
             )
         else:
-            out += _per_unit(
+            plan.pushes += _per_unit(
                 "task_overdue", task, pending, targets, slot=slot.key, render=notices.task_overdue, **common
             )
-            out += await _late_lists(repos, task, units, occurrence=occurrence, slot=slot.key, tz=tz)
-    return out
+            plan.pushes += _late_lists(
+                task, units_of.get(task.id, []), creators.get(task.created_by), parent_chats,
+                occurrence=occurrence, slot=slot.key, tz=tz,
+            )
+    return plans
 
 
 def event_rule(event: Event) -> Rule:
@@ -223,28 +279,36 @@ def event_leads(event: Event) -> list[Lead]:
     return [Lead.parse(code) for code in event.leads]
 
 
-async def event_pushes(app: Application, now: datetime) -> list[Push]:
+async def _event_plans(app: Application, now: datetime) -> list[_Plan]:
     repos, tz = repos_of(app), zone(app)
-    out: list[Push] = []
-    for event in await repos.events.active():
-        due = [(at, slot) for at, slot in event_slots(event_rule(event), event_leads(event), now, tz) if slot.due(now)]
-        if not due:
-            continue
-        chats = await repos.chats.receiving(event.unit_ids, "notices")
-        for at, slot in due:
+    due = await repos.events.due(now)
+    if not due:
+        return []
+    slots_of = {event.id: event_slots(event_rule(event), event_leads(event), now, tz) for event, _ in due}
+    due_of = {eid: [(at, slot) for at, slot in slots if slot.due(now)] for eid, slots in slots_of.items()}
+    with_due = [eid for eid, d in due_of.items() if d]
+    chats_of = await repos.events.notice_chats(with_due) if with_due else {}
+    counts = await repos.events.counts_of(
+        (eid, at.astimezone(tz).date().isoformat()) for eid in with_due for at, _ in due_of[eid]
+    )
+    plans = []
+    for event, rev in due:
+        plan = _Plan("events", event.id, rev, next_slot_at([slot for _, slot in slots_of[event.id]], now))
+        plans.append(plan)
+        chats = chats_of.get(event.id, [])
+        for at, slot in due_of[event.id]:
             occurrence = at.astimezone(tz).date().isoformat()
-            counts = await repos.events.counts(event.id, occurrence)
             draw = functools.partial(
                 notices.event_notice,
                 event=event,
                 at=at,
                 zone=tz,
-                counts=counts,
+                counts=counts[(event.id, occurrence)],
                 soon=Lead.parse(slot.key).at is None,
             )
-            for chat in chats:
-                out.append(Push(PushKey("event_notice", event.id, occurrence, slot.key, chat.chat_id), draw))
-    return out
+            for chat_id in chats:
+                plan.pushes.append(Push(PushKey("event_notice", event.id, occurrence, slot.key, chat_id), draw))
+    return plans
 
 
 def followup_remind_at(due_on: date, due_at: datetime, tz: tzinfo) -> datetime:
@@ -253,12 +317,10 @@ def followup_remind_at(due_on: date, due_at: datetime, tz: tzinfo) -> datetime:
 
 
 async def followup_pushes(app: Application, now: datetime) -> list[Push]:
+    """Reminders of due follow-ups not sent yet (one query, whatever the history)."""
     repos, tz = repos_of(app), zone(app)
-    visits = getattr(repos, "visits", None)
-    if visits is None or not hasattr(visits, "followups_due"):
-        return []
     out = []
-    for due in await visits.followups_due(now + timedelta(days=1)):
+    for due in await repos.pushes.followups_unsent(now + timedelta(days=1), now, LEASE):
         if due.member_telegram_id is None or followup_remind_at(due.due_on, due.due_at, tz) > now:
             continue
         draw = functools.partial(
@@ -276,14 +338,41 @@ def render_followup(t: Translator, *, head: str, concern: str, due_on: date) -> 
     return t(key, head=head, concern=concern, date=t.date(due_on)), None
 
 
+async def _rewound(app: Application, now: datetime) -> None:
+    """Tests (and a corrected clock) may go back in time: then everything is looked at again."""
+    extras: dict[str, Any] = app.services.extras  # type: ignore[attr-defined]
+    last = extras.get("scheduler.swept")
+    if last is not None and now < last:
+        repos = repos_of(app)
+        await repos.tasks.replan_all()
+        await repos.events.replan_all()
+    extras["scheduler.swept"] = now if last is None else max(last, now)
+
+
 async def collect(app: Application, now: datetime) -> list[Push]:
-    """Every push due at ``now`` and still useful (already-sent ones included: the push log
-    filters them)."""
-    return [
-        *await task_pushes(app, now),
-        *await event_pushes(app, now),
-        *await followup_pushes(app, now),
-    ]
+    """Every push due at ``now``, still useful and not settled in the push log (sent,
+    dropped, or being sent by someone within the lease; :func:`deliver` checks again when
+    it claims). Tasks and events whose due pushes are all sent or dropped are planned on to
+    their next moment."""
+    repos = repos_of(app)
+    await _rewound(app, now)
+    plans = [*await _task_plans(app, now), *await _event_plans(app, now)]
+    states = await repos.pushes.states({push.key.group for plan in plans for push in plan.pushes}, now, LEASE)
+    out: list[Push] = []
+    done: dict[str, list[tuple[int, int, datetime | None]]] = {"tasks": [], "events": []}
+    for plan in plans:
+        finished = True
+        for push in plan.pushes:
+            status, settled = states.get(push.key, ("", False))
+            if status not in ("sent", "dropped"):
+                finished = False
+                if not settled:
+                    out.append(push)
+        if finished:
+            done[plan.table].append((plan.ref_id, plan.rev, plan.next_at))
+    await repos.tasks.advance(done["tasks"])
+    await repos.events.advance(done["events"])
+    return [*out, *await followup_pushes(app, now)]
 
 
 # -- running --------------------------------------------------------------------------------
@@ -316,27 +405,29 @@ async def run_due(app: Application, now: datetime | None = None) -> Outcome:
 
 
 async def next_push_at(app: Application, now: datetime) -> datetime | None:
-    """The next moment after ``now`` at which some push falls due."""
+    """The next moment after ``now`` at which some push falls due: the earliest planned
+    moment of the tasks and events (one query each), computed afresh only for those due or
+    changed, and the coming follow-ups' reminders."""
     repos, tz = repos_of(app), zone(app)
-    moments: list[datetime] = []
-    tasks = await repos.tasks.open_tasks()
-    units_of = await repos.tasks.units_of([task.id for task in tasks])
-    for task in tasks:
-        if all(u.done for u in units_of.get(task.id, [])):
-            continue
-        leads = [Lead.parse(code) for code in task.leads]
-        moments.append(next_task_push_at(task.deadline.astimezone(tz), leads, task.planned_from, now))
-    for event in await repos.events.active():
+    moments = [at for at in (await repos.tasks.next_planned(now), await repos.events.next_planned(now)) if at]
+    tasks = await repos.tasks.due(now)
+    pending = await repos.tasks.pending_counts([task.id for task, _ in tasks]) if tasks else {}
+    for task, _ in tasks:
+        if pending.get(task.id):
+            moments.append(_task_next_at(task, [Lead.parse(code) for code in task.leads], tz, now))
+    quiet = []  # events looked at afresh with nothing due now: planned on at once
+    for event, rev in await repos.events.due(now):
         slots = [slot for _, slot in event_slots(event_rule(event), event_leads(event), now, tz)]
         at = next_slot_at(slots, now)
         if at is not None:
             moments.append(at)
-    visits = getattr(repos, "visits", None)
-    if visits is not None and hasattr(visits, "followups_due"):
-        for due in await visits.followups_due(now + timedelta(days=2)):
-            at = followup_remind_at(due.due_on, due.due_at, tz)
-            if at > now and due.member_telegram_id is not None:
-                moments.append(at)
+        if not any(slot.due(now) for slot in slots):
+            quiet.append((event.id, rev, at))
+    await repos.events.advance(quiet)
+    for due in await repos.pushes.followups_coming(now, now + timedelta(days=2)):
+        at = followup_remind_at(due.due_on, due.due_at, tz)
+        if at > now:
+            moments.append(at)
     return min(moments, default=None)
 
 
