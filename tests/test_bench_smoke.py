@@ -17,6 +17,7 @@ RUNS = [
     ("broadcast.py", ["--groups", "5", "--skip-stock"]),
     ("notice.py", ["--groups", "3", "--skip-direct"]),
     ("export.py", ["--sizes", "50"]),
+    ("admin_stall.py", ["--townships", "2", "--villages", "3", "--households", "5"]),
 ]
 
 
