@@ -177,7 +177,7 @@ async def run_mode(db: Path, mode: str) -> dict:
     if mode == "on-loop":
         from bot.services import offloop
 
-        async def on_loop(func, *args, progress=None, **kwargs):
+        async def on_loop(func, *args, progress=None, lane=None, **kwargs):
             return func(*args, **kwargs)
 
         offloop.run = on_loop  # type: ignore[assignment]
