@@ -325,3 +325,23 @@ async def test_a_missed_bulletin_is_sent_late_but_not_too_late(sim: Simulator, o
     assert {k.chat_id for k in outcome.sent if k.kind == "bulletin"} == {-1002, -1003, -1005}
     assert [k.chat_id for k in outcome.sent if k.kind != "bulletin"] == [TOWNSHIP_ADMIN]
     assert not (await repos.chats.get(-1001)).active
+
+
+def test_a_township_of_many_villages_charts_the_best_and_the_worst(monkeypatch) -> None:
+    import bot.services.bulletin as service
+    from bot.i18n import Catalogs
+    from storage.org import Unit
+
+    villages = [v(i, f"村{i:02d}", households=10, visited=i % 11, stars=1 + i % 5) for i in range(1, 41)]
+    b = compute(*NOV, villages)
+    drawn = []
+    monkeypatch.setattr(service, "bar_chart", lambda labels, values, **kw: drawn.append((labels, kw)) or b"png")
+    rendered = render(Catalogs().get("zh_CN"), Unit(9, 1, "township", "东风镇"), b)
+    (labels, kw), = drawn
+    assert len(labels) == 30
+    best, worst = {x.name for x in b.villages[:15]}, {x.name for x in b.villages[-15:]}
+    assert {label.split("(")[0] for label in labels} == best | worst
+    assert "最好和最差的各15个村" in rendered.caption
+    assert any("村40" in part or "村01" in part for part in rendered.parts), "the text still lists every village"
+    small = render(Catalogs().get("zh_CN"), Unit(9, 1, "township", "东风镇"), compute(*NOV, villages[:5]))
+    assert "最好和最差" not in small.caption

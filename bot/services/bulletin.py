@@ -36,6 +36,7 @@ from storage.oversight import FiguresReader
 MESSAGE_LIMIT = 4096
 NAMES_SHOWN = 30
 PAIRS_SHOWN = 15
+CHART_BARS = 30  # a township with more villages: the chart shows the best and the worst 15
 
 
 @dataclass(frozen=True)
@@ -207,10 +208,16 @@ def render(t: Translator, unit: Unit, b: Bulletin, *, partial_to: str | None = N
     else:
         lines = township_text(t, unit, b, partial_to)
         villages = [v for g in b.groups for v in g.villages] if b.groups else list(b.villages)
+        if len(villages) > CHART_BARS:  # never a hundred bars on a phone: the best and the worst
+            half = CHART_BARS // 2
+            keep = {v.village_id for v in (*b.villages[:half], *b.villages[-half:])}
+            villages = [v for v in villages if v.village_id in keep]
         labels = [t("stars.village", name=v.name, level=star_label(t, v.stars)) if b.groups else v.name
                   for v in villages]
         values = [100 * (v.coverage or 0) for v in villages]
         chart_title = t("bulletin.chart_villages", unit=unit.name, month=month)
+        if len(villages) < len(b.villages):
+            chart_title = t("bulletin.chart_villages_ends", unit=unit.name, month=month, count=CHART_BARS // 2)
         colour = [star_label(t, v.stars) for v in villages] if b.groups else None
     lines += ["", t("bulletin.footnote")]
     chart = bar_chart(labels, values, title=chart_title, xlabel=t("bulletin.chart_axis"), percent=True, groups=colour)
