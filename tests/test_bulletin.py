@@ -337,7 +337,7 @@ def test_a_township_of_many_villages_charts_the_best_and_the_worst(monkeypatch) 
     drawn = []
     monkeypatch.setattr(service, "bar_chart", lambda labels, values, **kw: drawn.append((labels, kw)) or b"png")
     rendered = render(Catalogs().get("zh_CN"), Unit(9, 1, "township", "东风镇"), b)
-    (labels, kw), = drawn
+    (labels, _kw), = drawn
     assert len(labels) == 30
     best, worst = {x.name for x in b.villages[:15]}, {x.name for x in b.villages[-15:]}
     assert {label.split("(")[0] for label in labels} == best | worst
