@@ -16,6 +16,7 @@ from bot.rules.bulletin import (
     percent,
     previous_month,
 )
+from bot.rules.coverage import Window
 from bot.services.bulletin import render, split
 from bot.services.charts import cjk_font
 from bot.simulator import Simulator, texts
@@ -129,7 +130,8 @@ async def expected(repos: Repos, org: Org, made: dict, cut: datetime) -> dict[in
     out = {}
     for village in (org.village, org.other_village):
         reports = await repos.reports.search(ReportQuery(village.id, month_start=start, month_end=end), limit=999)
-        cov = await repos.visits.coverage_input([village.id], today=date(2026, 11, 30))
+        # the month as the coverage rules' window: the one definition the bulletin uses too
+        cov = await repos.visits.coverage_input([village.id], today=date(2026, 11, 30), window=Window.month(*NOV))
         fus = [await repos.visits.followup(f) for f in made["followups"]]
         fus = [f for f in fus if f.village_id == village.id]
         active = {h.id for h in cov.households}
@@ -345,3 +347,29 @@ def test_a_township_of_many_villages_charts_the_best_and_the_worst(monkeypatch) 
     assert any("村40" in part or "村01" in part for part in rendered.parts), "the text still lists every village"
     small = render(Catalogs().get("zh_CN"), Unit(9, 1, "township", "东风镇"), compute(*NOV, villages[:5]))
     assert "最好和最差" not in small.caption
+
+
+async def test_a_slow_bulletin_says_it_is_being_made(sim: Simulator, org: Org, monkeypatch) -> None:
+    """Made in a worker thread: over PROGRESS_AFTER seconds "正在生成…" comes first (the worker
+    waits for it: no wall clock), then the bulletin and its chart."""
+    import time as clock
+
+    import handlers.oversight.bulletin as handler
+    from bot.services import offloop
+
+    sim.clock = lambda: local(2026, 12, 2, 9).timestamp()
+    make = handler.make
+
+    def slow(*args, **kwargs):
+        for _ in range(500):
+            if any("正在生成" in str(c.params) for c in list(sim.api.calls)):
+                return make(*args, **kwargs)
+            clock.sleep(0.01)
+        raise AssertionError("no progress message")
+
+    monkeypatch.setattr(handler, "make", slow)
+    monkeypatch.setattr(offloop, "PROGRESS_AFTER", 0.0)
+    calls = await sim.send("/bulletin", TOWNSHIP_ADMIN)
+    said = texts(calls)
+    assert "正在生成东风镇的通报" in said[0] and "2026年11月" in said[1]
+    assert calls[-1].method == "sendPhoto"
