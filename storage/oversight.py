@@ -14,11 +14,13 @@ stored as UTC text ``YYYY-MM-DDTHH:MM:SSZ`` like the rest of the project.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from bot.rules.bulletin import VillageMonth
+from bot.rules.coverage import Window
 from storage.db import Database
 from storage.org import Unit
 
@@ -436,7 +438,7 @@ _FIGURES = """
         SELECT h.village_id AS vid, COUNT(DISTINCT CASE WHEN h.archived = 0 THEN v.household_id END) AS visited,
                COUNT(*) AS visits
         FROM visits v JOIN households h ON h.id = v.household_id
-        WHERE v.visited_on >= :start AND v.visited_on < :end AND h.village_id IN (SELECT id FROM vil)
+        WHERE v.visited_on BETWEEN :first AND :last AND h.village_id IN (SELECT id FROM vil)
         GROUP BY h.village_id
     ),
     fu AS (
@@ -478,6 +480,18 @@ _FIGURES = """
 """
 
 
+def _figures_params(
+    unit_id: int, start: date, end: date, *, start_at: datetime, end_at: datetime, now: datetime
+) -> dict[str, object]:
+    cut = min(end_at, now)
+    window = Window.month(start, end)  # visit coverage: the one definition (bot.rules.coverage)
+    return {
+        "unit": unit_id, "start": start.isoformat(), "end": end.isoformat(),
+        "first": window.first.isoformat(), "last": window.last.isoformat(),
+        "start_at": stamp(start_at), "end_at": stamp(end_at), "cut": stamp(cut),
+    }
+
+
 async def month_figures(
     db: Database, unit_id: int, start: date, end: date, *, start_at: datetime, end_at: datetime, now: datetime
 ) -> list[VillageMonth]:
@@ -486,12 +500,30 @@ async def month_figures(
     ``start_at``/``end_at`` are the local month's bounds as moments; the month is looked at as
     of ``min(end_at, now)`` (a running month: as of now).
     """
-    cut = min(end_at, now)
-    rows = await db.fetchall(
-        _FIGURES,
-        {
-            "unit": unit_id, "start": start.isoformat(), "end": end.isoformat(),
-            "start_at": stamp(start_at), "end_at": stamp(end_at), "cut": stamp(cut),
-        },
-    )
+    params = _figures_params(unit_id, start, end, start_at=start_at, end_at=end_at, now=now)
+    rows = await db.fetchall(_FIGURES, params)
     return [VillageMonth(*r) for r in rows]
+
+
+class FiguresReader:
+    """The bulletin's figures over a read-only ``sqlite3`` connection, for a worker thread
+    (:func:`bot.services.bulletin.make`): the bot's own connection stays free."""
+
+    def __init__(self, path: str) -> None:
+        self.conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        self.conn.execute("PRAGMA busy_timeout = 5000")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> FiguresReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def month_figures(
+        self, unit_id: int, start: date, end: date, *, start_at: datetime, end_at: datetime, now: datetime
+    ) -> list[VillageMonth]:
+        params = _figures_params(unit_id, start, end, start_at=start_at, end_at=end_at, now=now)
+        return [VillageMonth(*r) for r in self.conn.execute(_FIGURES, params)]

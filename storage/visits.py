@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from bot.rules.coverage import FollowUpRow, HouseholdRow, PersonRow, VisitRow
+from bot.rules.coverage import FollowUpRow, HouseholdRow, PersonRow, VisitRow, Window
 from storage.db import Database
 
 ROLE_CODES = ("survey", "policy", "mediation", "expert")
@@ -666,58 +666,143 @@ class VisitsRepo:
         return True
 
     # -- coverage -------------------------------------------------------------------------
-    async def coverage_input(self, village_ids: Iterable[int], *, today: date) -> CoverageInput:
+    async def coverage_input(
+        self, village_ids: Iterable[int], *, today: date, window: Window | None = None
+    ) -> CoverageInput:
         """What :func:`bot.rules.coverage.compute` needs about these villages.
 
-        Active households with their last visit up to ``today``, this month's visits, the
-        villages' members and secretaries, and the open follow-ups of active households.
+        Active households with their last visit up to ``today``, the visits of ``window``
+        (default: the rolling window up to ``today``), the villages' members and secretaries,
+        and the open follow-ups of active households. /coverage itself reads through
+        :class:`CoverageReader` in a worker thread; this is the same SQL on the bot's connection.
         """
-        ids = _ids(village_ids)
-        month_start = today.replace(day=1).isoformat()
-        households = await self.db.fetchall(
-            """
-            SELECT h.id, h.village_id, h.member_id, h.head,
-                   (SELECT MAX(v.visited_on) FROM visits v WHERE v.household_id = h.id AND v.visited_on <= ?)
-            FROM households h
-            WHERE h.archived = 0 AND h.village_id IN (SELECT value FROM json_each(?))
-            ORDER BY h.village_id, h.head, h.id
-            """,
-            (today.isoformat(), ids),
-        )
-        visits = await self.db.fetchall(
-            """
-            SELECT v.household_id, v.member_id, v.visited_on
-            FROM visits v JOIN households h ON h.id = v.household_id
-            WHERE h.archived = 0 AND h.village_id IN (SELECT value FROM json_each(?))
-              AND v.visited_on BETWEEN ? AND ?
-            """,
-            (ids, month_start, today.isoformat()),
-        )
-        people = await self.db.fetchall(
-            f"""
-            SELECT p.id, p.name, {_VILLAGE_OF_PERSON} AS village, p.role
-            FROM people p JOIN units u ON u.id = p.unit_id
-            WHERE p.unit_id IN ({_units_of_villages("SELECT value FROM json_each(?)")})
-              AND p.active = 1 AND p.role IN ('member', 'secretary')
-            ORDER BY village, p.name, p.id
-            """,
-            (ids, ids),
-        )
-        followups = await self.db.fetchall(
-            """
-            SELECT f.id, f.household_id, f.member_id, h.village_id, h.head, f.due_at
-            FROM followups f JOIN households h ON h.id = f.household_id
-            WHERE f.closed_at IS NULL AND h.archived = 0
-              AND h.village_id IN (SELECT value FROM json_each(?))
-            """,
-            (ids,),
-        )
-        return CoverageInput(
-            households=[HouseholdRow(r[0], r[1], r[2], r[3], _day(r[4])) for r in households],
-            visits=[VisitRow(r[0], r[1], date.fromisoformat(r[2])) for r in visits],
-            people=[PersonRow(r[0], r[1], r[2], r[3]) for r in people],
-            followups=[
-                FollowUpRow(r[0], r[1], r[2], r[3], r[4], from_utc_text(r[5]))  # type: ignore[arg-type]
-                for r in followups
-            ],
-        )
+        window = window or Window.last_days(today)
+        params = {"ids": _ids(village_ids), "today": today.isoformat(),
+                  "first": window.first.isoformat(), "last": min(window.last, today).isoformat()}
+        scope = "SELECT value FROM json_each(:ids)"
+        rows = [await self.db.fetchall(sql.format(villages=scope, units=_UNITS_OF_VILLAGES.format(villages=scope)), params)
+                for sql in _COVERAGE_SQL]
+        return _coverage_input(*rows)
+
+
+# -- coverage, read in a worker thread --------------------------------------------------------
+_UNITS_OF_VILLAGES = (
+    "SELECT value FROM json_each(:ids) UNION ALL"
+    " SELECT g.id FROM units g WHERE g.level = 'grid' AND g.parent_id IN ({villages})"
+)
+# Households, visits of the window, people, open follow-ups: {villages} is a subquery of the
+# village ids, {units} of the villages and their grids (the units people belong to).
+_COVERAGE_SQL = (
+    """
+    SELECT h.id, h.village_id, h.member_id, h.head,
+           (SELECT MAX(v.visited_on) FROM visits v WHERE v.household_id = h.id AND v.visited_on <= :today)
+    FROM households h
+    WHERE h.archived = 0 AND h.village_id IN ({villages})
+    ORDER BY h.village_id, h.head, h.id
+    """,
+    """
+    SELECT v.household_id, v.member_id, v.visited_on
+    FROM households h JOIN visits v ON v.household_id = h.id
+    WHERE h.archived = 0 AND h.village_id IN ({villages})
+      AND v.visited_on BETWEEN :first AND :last
+    """,
+    f"""
+    SELECT p.id, p.name, {_VILLAGE_OF_PERSON} AS village, p.role, substr(p.created_at, 1, 10)
+    FROM people p JOIN units u ON u.id = p.unit_id
+    WHERE p.unit_id IN ({{units}}) AND p.active = 1 AND p.role IN ('member', 'secretary')
+    ORDER BY village, p.name, p.id
+    """,
+    """
+    SELECT f.id, f.household_id, f.member_id, h.village_id, h.head, f.due_at
+    FROM households h JOIN followups f ON f.household_id = h.id
+    WHERE f.closed_at IS NULL AND h.archived = 0 AND h.village_id IN ({villages})
+    """,
+)
+
+
+def _since(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _coverage_input(households: Sequence, visits: Sequence, people: Sequence, followups: Sequence) -> CoverageInput:
+    return CoverageInput(
+        households=[HouseholdRow(r[0], r[1], r[2], r[3], _day(r[4])) for r in households],
+        visits=[VisitRow(r[0], r[1], date.fromisoformat(r[2])) for r in visits],
+        people=[PersonRow(r[0], r[1], r[2], r[3], _since(r[4])) for r in people],
+        followups=[
+            FollowUpRow(r[0], r[1], r[2], r[3], r[4], from_utc_text(r[5]))  # type: ignore[arg-type]
+            for r in followups
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class ScopeUnit:
+    id: int
+    parent_id: int | None
+    level: str
+    name: str
+
+
+@dataclass(frozen=True)
+class CoverageScope:
+    """A unit's subtree (without grids) and what the coverage rules need about its villages."""
+
+    units: list[ScopeUnit]
+    data: CoverageInput
+
+
+class CoverageReader:
+    """Coverage rows over a read-only ``sqlite3`` connection, for a worker thread.
+
+    Every query is bounded by the unit's subtree (never the whole table), so a township's
+    figures cost the same in a district and in a province. Made and used inside one thread.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        self.conn.execute("PRAGMA busy_timeout = 5000")
+        self.conn.execute("PRAGMA query_only = 1")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> CoverageReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def scope(self, unit_id: int, *, today: date, window: Window) -> CoverageScope:
+        """The subtree of ``unit_id`` and its villages' coverage input (in one read snapshot)."""
+        self.conn.execute("BEGIN")
+        try:
+            units = [
+                ScopeUnit(*r)
+                for r in self.conn.execute(
+                    """
+                    WITH RECURSIVE tree(id) AS (
+                        SELECT id FROM units WHERE id = ?
+                        UNION ALL SELECT u.id FROM units u JOIN tree t ON u.parent_id = t.id
+                        WHERE u.level != 'grid'
+                    )
+                    SELECT u.id, u.parent_id, u.level, u.name FROM tree JOIN units u ON u.id = tree.id
+                    ORDER BY u.name, u.id
+                    """,
+                    (unit_id,),
+                )
+            ]
+            village_ids = [u.id for u in units if u.level == "village"]
+            params = {"ids": _ids(village_ids), "today": today.isoformat(),
+                      "first": window.first.isoformat(), "last": min(window.last, today).isoformat()}
+            scope = "SELECT value FROM json_each(:ids)"
+            rows = [
+                self.conn.execute(sql.format(villages=scope, units=_UNITS_OF_VILLAGES.format(villages=scope)), params).fetchall()
+                for sql in _COVERAGE_SQL
+            ]
+        finally:
+            self.conn.execute("COMMIT")
+        return CoverageScope(units, _coverage_input(*rows))

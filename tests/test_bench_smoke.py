@@ -19,6 +19,7 @@ RUNS = [
     ("export.py", ["--sizes", "50"]),
     ("crash.py", ["--flows", "report", "--every", "12"]),
     ("scale.py", ["--sizes", "20,40", "--events", "3,12", "--cache", "cache"]),
+    ("admin_stall.py", ["--townships", "2", "--villages", "3", "--households", "5"]),
 ]
 
 

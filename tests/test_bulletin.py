@@ -16,6 +16,7 @@ from bot.rules.bulletin import (
     percent,
     previous_month,
 )
+from bot.rules.coverage import Window
 from bot.services.bulletin import render, split
 from bot.services.charts import cjk_font
 from bot.simulator import Simulator, texts
@@ -129,7 +130,8 @@ async def expected(repos: Repos, org: Org, made: dict, cut: datetime) -> dict[in
     out = {}
     for village in (org.village, org.other_village):
         reports = await repos.reports.search(ReportQuery(village.id, month_start=start, month_end=end), limit=999)
-        cov = await repos.visits.coverage_input([village.id], today=date(2026, 11, 30))
+        # the month as the coverage rules' window: the one definition the bulletin uses too
+        cov = await repos.visits.coverage_input([village.id], today=date(2026, 11, 30), window=Window.month(*NOV))
         fus = [await repos.visits.followup(f) for f in made["followups"]]
         fus = [f for f in fus if f.village_id == village.id]
         active = {h.id for h in cov.households}
@@ -325,3 +327,49 @@ async def test_a_missed_bulletin_is_sent_late_but_not_too_late(sim: Simulator, o
     assert {k.chat_id for k in outcome.sent if k.kind == "bulletin"} == {-1002, -1003, -1005}
     assert [k.chat_id for k in outcome.sent if k.kind != "bulletin"] == [TOWNSHIP_ADMIN]
     assert not (await repos.chats.get(-1001)).active
+
+
+def test_a_township_of_many_villages_charts_the_best_and_the_worst(monkeypatch) -> None:
+    import bot.services.bulletin as service
+    from bot.i18n import Catalogs
+    from storage.org import Unit
+
+    villages = [v(i, f"村{i:02d}", households=10, visited=i % 11, stars=1 + i % 5) for i in range(1, 41)]
+    b = compute(*NOV, villages)
+    drawn = []
+    monkeypatch.setattr(service, "bar_chart", lambda labels, values, **kw: drawn.append((labels, kw)) or b"png")
+    rendered = render(Catalogs().get("zh_CN"), Unit(9, 1, "township", "东风镇"), b)
+    (labels, _kw), = drawn
+    assert len(labels) == 30
+    best, worst = {x.name for x in b.villages[:15]}, {x.name for x in b.villages[-15:]}
+    assert {label.split("(")[0] for label in labels} == best | worst
+    assert "最好和最差的各15个村" in rendered.caption
+    assert any("村40" in part or "村01" in part for part in rendered.parts), "the text still lists every village"
+    small = render(Catalogs().get("zh_CN"), Unit(9, 1, "township", "东风镇"), compute(*NOV, villages[:5]))
+    assert "最好和最差" not in small.caption
+
+
+async def test_a_slow_bulletin_says_it_is_being_made(sim: Simulator, org: Org, monkeypatch) -> None:
+    """Made in a worker thread: over PROGRESS_AFTER seconds "正在生成…" comes first (the worker
+    waits for it: no wall clock), then the bulletin and its chart."""
+    import time as clock
+
+    import handlers.oversight.bulletin as handler
+    from bot.services import offloop
+
+    sim.clock = lambda: local(2026, 12, 2, 9).timestamp()
+    make = handler.make
+
+    def slow(*args, **kwargs):
+        for _ in range(500):
+            if any("正在生成" in str(c.params) for c in list(sim.api.calls)):
+                return make(*args, **kwargs)
+            clock.sleep(0.01)
+        raise AssertionError("no progress message")
+
+    monkeypatch.setattr(handler, "make", slow)
+    monkeypatch.setattr(offloop, "PROGRESS_AFTER", 0.0)
+    calls = await sim.send("/bulletin", TOWNSHIP_ADMIN)
+    said = texts(calls)
+    assert "正在生成东风镇的通报" in said[0] and "2026年11月" in said[1]
+    assert calls[-1].method == "sendPhoto"

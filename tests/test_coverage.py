@@ -1,7 +1,8 @@
 """/coverage on a seeded database: the figures are checked against counts this test makes
 itself from what it seeded (never through bot.rules.coverage), for a secretary (per member)
-and for admins (per village of their units); the chart is a PNG whose Chinese labels the
-shipped CJK font can draw; phone numbers appear nowhere."""
+and for admins (per township or village of their units, drilling down with buttons); coverage
+is the rolling window of the last 30 days by the date of the visit; the chart is a PNG whose
+Chinese labels the shipped CJK font can draw; phone numbers appear nowhere."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from storage.visits import NewVisit
 from tests.conftest import DISTRICT_ADMIN, MEMBER, SECRETARY, TOWNSHIP_ADMIN, Org
 from tests.test_visits import NOW, SH, TODAY, at
 
-MONTH_START = TODAY.replace(day=1)
+WINDOW_START = TODAY - timedelta(days=29)  # the last 30 days, today included
 SURNAMES = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许何吕施张"
 
 
@@ -96,6 +97,8 @@ async def seed(sim: Simulator, org: Org) -> Seeded:
                         await repos.visits.close_followup(saved.followup_id, by_person_id=pid, closed_at=NOW, text="办好了")
                         fu["closed"] = True
                     data.followups.append(fu)
+    async with repos.db.transaction() as conn:  # everyone has been on the roster for months
+        await conn.execute("UPDATE people SET created_at = '2026-01-05T00:00:00Z'")
     # households nobody holds, re-linked ones (visits stay theirs), archived ones
     for village in (org.village.id, third.id):
         head = next(heads)
@@ -115,7 +118,7 @@ async def seed(sim: Simulator, org: Org) -> Seeded:
 def expected(data: Seeded, village_ids: set[int], stale_days: int = 30) -> dict:
     """Counts made directly from what was seeded."""
     active = {hid: h for hid, h in data.households.items() if not h["archived"] and h["village"] in village_ids}
-    this_month = [(hid, pid) for hid, pid, day in data.visits if MONTH_START <= day <= TODAY]
+    this_month = [(hid, pid) for hid, pid, day in data.visits if WINDOW_START <= day <= TODAY]
     visited = {hid for hid, _ in this_month if hid in active}
     last = {}
     for hid, _, day in data.visits:
@@ -172,14 +175,14 @@ async def test_secretary_sees_their_village_per_member(sim: Simulator, org: Org,
     calls = await sim.send("/coverage", SECRETARY)
     text = texts(calls)[0]
     want = expected(seeded, {org.village.id})
-    assert f"全村本月已走访 {want['visited']}/{want['households']} 户" in text
+    assert f"全村近30天已走访 {want['visited']}/{want['households']} 户" in text
     members = rows(text, r"· (\S+?):(\d+)/(\d+) 户")
     members |= {name: (0, 0) for name in re.findall(r"· (\S+?):还没有联系户", text)}
     unlinked_label = "未安排党员的农户"
     assert members.pop(unlinked_label) == want["unlinked"]
     assert members == want["per_member"]
     assert "联系户" in text and "还没有联系户的党员(1人)" in text
-    idle_line = next(line for line in text.splitlines() if line.startswith("本月还没走访过联系户的党员"))
+    idle_line = next(line for line in text.splitlines() if line.startswith("近30天一次也没走访过联系户的党员"))
     assert set(idle_line.split(":", 1)[1].split("、")) == want["idle"]
     assert f"超过30天没走访的农户({want['stale']}户" in text
     assert f"逾期没办结的跟进事项({want['overdue']}项)" in text
@@ -213,19 +216,51 @@ async def test_township_admin_sees_its_villages(sim: Simulator, org: Org, seeded
     want = expected(seeded, villages)
     got = rows(text, r"· (\S+?):(\d+)/(\d+) 户\(\d+%\),没走访的党员 (\d+) 人,久未走访 (\d+) 户,逾期跟进 (\d+) 项")
     assert got == want["per_village"]
-    assert f"本月已走访 {want['visited']}/{want['households']} 户" in text
+    assert f"近30天已走访 {want['visited']}/{want['households']} 户" in text
     assert f"超过30天没走访的 {want['stale']} 户;逾期跟进 {want['overdue']} 项" in text
     heads = {h["head"] for h in seeded.households.values()}
     assert not any(head in text for head in heads), "admins see figures, not households by name"
     assert not re.search(r"1[38]\d{9}", text)
 
 
-async def test_district_admin_sees_every_village(sim: Simulator, org: Org, seeded: Seeded) -> None:
+VILLAGE_ROW = r"· ([^\s(]+?):(\d+)/(\d+) 户\(\d+%\),没走访的党员 (\d+) 人,久未走访 (\d+) 户,逾期跟进 (\d+) 项"
+TOWNSHIP_ROW = r"· (\S+?)\((\d+)个村\):(\d+)/(\d+) 户\(\d+%\),没走访的党员 (\d+) 人,久未走访 (\d+) 户,逾期跟进 (\d+) 项"
+
+
+async def test_district_admin_drills_down_from_townships_to_a_village(sim: Simulator, org: Org, seeded: Seeded) -> None:
     calls = await sim.send("/coverage", DISTRICT_ADMIN)
     text = texts(calls)[0]
-    want = expected(seeded, set(seeded.villages))
-    assert rows(text, r"· (\S+?):(\d+)/(\d+) 户\(\d+%\),没走访的党员 (\d+) 人,久未走访 (\d+) 户,逾期跟进 (\d+) 项") == want["per_village"]
-    assert [c.method for c in calls] == ["sendMessage", "sendPhoto"]  # four villages: a chart
+    per = expected(seeded, set(seeded.villages))["per_village"]
+    dongfeng = [per[name] for name in ("红旗村", "向阳村", "团结村")]
+    assert rows(text, TOWNSHIP_ROW) == {
+        "东风镇": (3, *(sum(column) for column in zip(*dongfeng, strict=True))),
+        "西岭乡": (1, *per["青山村"]),
+    }
+    assert rows(text, VILLAGE_ROW) == {}, "the district's view lists townships, not villages"
+    assert [c.method for c in calls] == ["sendMessage"]  # two townships: no chart
+    text = texts(await sim.press("东风镇", DISTRICT_ADMIN))[0]
+    assert rows(text, VILLAGE_ROW) == {name: per[name] for name in ("红旗村", "向阳村", "团结村")}
+    calls = await sim.press("红旗村", DISTRICT_ADMIN)
+    text = texts(calls)[0]
+    want = expected(seeded, {org.village.id})
+    assert f"全村近30天已走访 {want['visited']}/{want['households']} 户" in text
+    idle_line = next(line for line in text.splitlines() if line.startswith("近30天一次也没走访过联系户的党员"))
+    assert set(idle_line.split(":", 1)[1].split("、")) == want["idle"], "admins manage the members: named"
+    heads = {h["head"] for h in seeded.households.values()}
+    assert not any(head in text for head in heads), "admins see figures, not households by name"
+    assert [c.method for c in calls][-1] == "sendPhoto"  # many members: a chart, the buttons under it
+    text = texts(await sim.press("返回上一级", DISTRICT_ADMIN))[0]
+    assert rows(text, VILLAGE_ROW) == {name: per[name] for name in ("红旗村", "向阳村", "团结村")}
+
+
+async def test_a_forged_unit_is_refused(sim: Simulator, org: Org, seeded: Seeded) -> None:
+    await sim.send("/coverage", TOWNSHIP_ADMIN)
+    far = next(vid for vid, name in seeded.villages.items() if name == "青山村")
+    calls = await sim.click(f"coverage:u:{far}.30.r.0", TOWNSHIP_ADMIN)
+    assert "不在您的管辖范围" in str([c.params for c in calls])
+    assert not [c for c in calls if c.method in ("sendMessage", "sendPhoto")]
+    calls = await sim.click(f"coverage:u:{org.other_village.id}.30.r.0", SECRETARY)
+    assert "不在您的管辖范围" in str([c.params for c in calls]), "a secretary sees only their own village"
 
 
 async def test_members_may_not_see_coverage(sim: Simulator, org: Org) -> None:
@@ -236,7 +271,7 @@ async def test_members_may_not_see_coverage(sim: Simulator, org: Org) -> None:
 async def test_few_rows_get_no_chart(sim: Simulator, org: Org) -> None:
     calls = await sim.send("/coverage", SECRETARY)
     assert [c.method for c in calls] == ["sendMessage"]
-    assert "全村本月已走访 0/0 户" in texts(calls)[0]
+    assert "全村近30天已走访 0/0 户" in texts(calls)[0]
 
 
 def test_the_chart_font_draws_the_chinese_labels() -> None:

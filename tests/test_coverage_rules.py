@@ -16,8 +16,11 @@ from bot.rules.coverage import (
     PersonRow,
     UnitRow,
     VisitRow,
+    Window,
     behind_first,
+    combine,
     compute,
+    ends,
 )
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -45,16 +48,38 @@ def test_stale_from_exactly_n_days_and_never_visited_first() -> None:
     assert [s.head for s in run(households, stale_days=29).stale][-1] == "二十九天"
 
 
-def test_visits_this_month_only_and_not_after_today() -> None:
-    households = [HouseholdRow(1, 10, 1, "甲户", None), HouseholdRow(2, 10, 1, "乙户", None), HouseholdRow(3, 10, 1, "丙户", None)]
+def test_visits_of_the_last_30_days_only_and_not_after_today() -> None:
+    """The rolling window (no longer the calendar month): 29 days ago counts, 30 days ago not."""
+    households = [HouseholdRow(i, 10, 1, f"{i}户", None) for i in range(1, 5)]
     visits = [
-        VisitRow(1, 1, date(2026, 11, 1)),
-        VisitRow(2, 1, date(2026, 10, 31)),  # last month
+        VisitRow(1, 1, TODAY - timedelta(days=29)),  # 2026-10-24: last month, inside the window
+        VisitRow(2, 1, TODAY - timedelta(days=30)),  # just outside
         VisitRow(3, 1, TODAY + timedelta(days=1)),  # not yet (a wrong clock elsewhere)
+        VisitRow(4, 1, TODAY),
     ]
     cov = run(households, visits)
-    assert (cov.total.visited, cov.total.households) == (1, 3)
-    assert cov.idle_members == ()
+    assert (cov.total.visited, cov.total.households) == (2, 4)
+    assert cov.idle_members == () and cov.window.days == 30
+    month = run(households, visits, window=Window.month(date(2026, 10, 1), date(2026, 11, 1)))
+    assert month.total.visited == 2  # 10-24 and 10-23: the calendar month of October
+
+
+def test_members_are_named_only_after_a_full_window() -> None:
+    new = PersonRow(4, "新", 10, since=TODAY - timedelta(days=10))
+    old = PersonRow(5, "老", 10, since=TODAY - timedelta(days=29))
+    households = [HouseholdRow(1, 10, 4, "甲户", None), HouseholdRow(2, 10, 5, "乙户", None)]
+    cov = run(households, people=(new, old))
+    assert [p.name for p in cov.idle_members] == ["新", "老"]
+    assert [p.name for p in cov.named_idle] == ["老"]
+
+
+def test_combine_and_ends() -> None:
+    rows = [CoverageRow(i, f"村{i}", 10, i, 1, 0, 1, 0) for i in range(11)]
+    town = combine(99, "镇", rows)
+    assert (town.households, town.visited, town.members, town.stale) == (110, 55, 11, 11)
+    shown, left = ends(rows, 4)
+    assert [r.key for r in shown] == [0, 1, 9, 10] and left == 7
+    assert ends(rows, 20) == (behind_first(rows), 0)
 
 
 def test_a_member_is_active_only_through_their_own_households() -> None:
@@ -112,12 +137,13 @@ def test_totals_match_a_naive_count(holders, visits, stale_days) -> None:
         last[v.household_id] = max(last.get(v.household_id, v.visited_on), v.visited_on)
     households = [HouseholdRow(i, 10, m, f"户{i}", last.get(i)) for i, m in enumerate(holders)]
     cov = run(households, visit_rows, stale_days=stale_days, group_by="village")
-    month = {v.household_id for v in visit_rows if v.visited_on >= TODAY.replace(day=1)}
+    first = TODAY - timedelta(days=29)
+    month = {v.household_id for v in visit_rows if v.visited_on >= first}
     assert cov.total.visited == len(month) == cov.rows[0].visited
     assert cov.total.households == len(holders)
     never = sum(1 for i in range(len(holders)) if i not in last)
     assert len(cov.stale) == never + sum(1 for d in last.values() if (TODAY - d).days >= stale_days)
     assert 0 <= cov.total.percent <= 100
     held = {m for m in holders if m}
-    active = {v.member_id for v in visit_rows if v.visited_on >= TODAY.replace(day=1) and holders[v.household_id] == v.member_id}
+    active = {v.member_id for v in visit_rows if v.visited_on >= first and holders[v.household_id] == v.member_id}
     assert {p.id for p in cov.idle_members} == held - active

@@ -5,14 +5,14 @@ month, pages), and the repository's guarantees (one report per token, totals).""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
 from bot.simulator import Simulator
 from storage.reports import ReportFields, ReportPhoto, ReportQuery
 from tests.conftest import DISTRICT_ADMIN, MEMBER, SECRETARY, TOWNSHIP_ADMIN, Org
-from tests.test_reports import NOW, QUESTION, alerts, at, go, labels, last_text, saved_reports
+from tests.test_reports import NOW, QUESTION, SH, alerts, at, go, labels, last_text, saved_reports
 
 
 @pytest.fixture(autouse=True)
@@ -266,3 +266,41 @@ async def test_one_report_per_token_and_totals(sim: Simulator, org: Org) -> None
     assert (totals.reports, totals.villages, totals.villagers, totals.walls) == (1, 1, 3, 2)
     assert (await repo.totals(ReportQuery(org.township.id, "ponds"))).reports == 0
     assert (await repo.totals(ReportQuery(org.other_village.id))).reports == 0
+
+
+# -- /reports in the first days of a month, review states, photos then the buttons (issue 13 item 5)
+async def test_in_the_first_days_of_a_month_reports_open_on_the_month_before(sim: Simulator, org: Org) -> None:
+    await seed(sim, org)
+    for day, month in ((1, "2026年11月"), (5, "2026年11月"), (6, "2026年12月")):
+        at(sim, datetime(2026, 12, day, 9, 0, tzinfo=SH))
+        calls = await sim.send("/reports", TOWNSHIP_ADMIN)
+        assert f"东风镇 · 全部类别 · {month}" in calls[-1].text, day
+    at(sim, datetime(2026, 12, 1, 9, 0, tzinfo=SH))
+    calls = await sim.send("/reports", TOWNSHIP_ADMIN)
+    assert "共13份上报" in calls[-1].text and "没有符合条件的上报" not in calls[-1].text
+
+
+async def test_the_list_shows_each_reports_review_state(sim: Simulator, org: Org) -> None:
+    await seed(sim, org)
+    oversight = sim.app.services.repos.oversight
+    await oversight.record_review("report", 12, "verified", by=org.township_admin.id, at=NOW)
+    await oversight.record_review("report", 11, "returned", by=org.township_admin.id, at=NOW, comment="照片看不清")
+    await oversight.record_review("report", 10, "returned", by=org.township_admin.id, at=NOW, comment="补充人数")
+    await oversight.record_review("report", 10, "resubmitted", by=org.secretary.id, at=NOW)
+    lines = {int(line.split()[0][1:]): line for line in (await sim.send("/reports", TOWNSHIP_ADMIN))[-1].text.splitlines()
+             if line.startswith("#")}
+    assert lines[12].endswith("✅已核实") and lines[11].endswith("↩️已退回")
+    assert lines[10].endswith("⏳待核实"), "resubmitted: to verify again"
+    assert lines[9].endswith("⏳待核实")
+
+
+async def test_after_the_photos_the_review_buttons_come_again(sim: Simulator, org: Org) -> None:
+    await seed(sim, org)
+    await sim.send("/start rpt_13", TOWNSHIP_ADMIN)
+    calls = await sim.press("看照片", TOWNSHIP_ADMIN)
+    methods = [c.method for c in calls if c.method != "answerCallbackQuery"]
+    assert methods == ["sendPhoto", "sendMessage"], methods
+    below = labels(sim, TOWNSHIP_ADMIN)
+    assert "✅ 已核实" in below and "↩️ 退回" in below
+    calls = await sim.press("✅ 已核实", TOWNSHIP_ADMIN)
+    assert "已核实" in calls[-1].text

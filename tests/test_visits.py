@@ -121,7 +121,7 @@ async def test_a_visit_from_start_to_save(sim: Simulator, org: Org, homes) -> No
     for part in ("张三家", "2026年11月21日星期六", "矛盾纠纷调解", "家门口的路灯坏了", "2026年11月25日星期三", "1张"):
         assert part in review, part
     (saved,) = texts(await sim.press("保存", MEMBER))
-    assert "已保存" in saved and "本月您已走访 2/3 户" in saved and "11月25日" in saved
+    assert "已保存" in saved and "近30天您已走访 2/3 户" in saved and "11月25日" in saved
 
     visits = await sim.app.services.repos.visits.of_household(homes[0].id)
     assert len(visits) == 2  # the seeded one 32 days ago and this one
@@ -426,7 +426,7 @@ async def test_a_secretary_logs_visits_to_their_own_linked_households(sim: Simul
     await sim.press("无诉求", SECRETARY)
     await sim.press("跳过", SECRETARY)
     (saved,) = texts(await sim.press("保存", SECRETARY))
-    assert "本月您已走访 1/1 户" in saved
+    assert "近30天您已走访 1/1 户" in saved
     (visit,) = await sim.app.services.repos.visits.of_household(own.id)
     assert visit.member_id == org.secretary.id and visit.roles == ("expert",)
 

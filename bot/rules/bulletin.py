@@ -11,7 +11,9 @@ check-ins. Report counts and the people mobilised are shown, never ranked.
 
 Definitions (tests check them against counts they make themselves):
 
-* coverage = households visited in the month / active households (None without households);
+* coverage = households visited in the month / active households (None without households):
+  the definition of :mod:`bot.rules.coverage` with the calendar month as its window
+  (``Window.month``), computed by :func:`bot.rules.coverage.fraction`;
 * problems solved = follow-ups closed in the month; *overdue* = follow-ups due before the end
   of the month (or before now, for the running month) and still open then;
 * tasks of the month = the village's tasks whose deadline falls in the month: done on time
@@ -28,6 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from bot.rules import coverage
 from bot.rules.numbers import chinese_int
 
 # -- 先进带后进 ------------------------------------------------------------------------------
@@ -157,7 +160,7 @@ class VillageMonth:
     @property
     def coverage(self) -> float | None:
         """Households visited in the month, 0..1 (None: the village has no households yet)."""
-        return self.visited / self.households if self.households else None
+        return coverage.fraction(self.visited, self.households)
 
     @property
     def tasks_due(self) -> int:
@@ -196,8 +199,7 @@ class StarGroup:
 
     @property
     def coverage(self) -> float | None:
-        households = sum(v.households for v in self.villages)
-        return sum(v.visited for v in self.villages) / households if households else None
+        return coverage.fraction(sum(v.visited for v in self.villages), sum(v.households for v in self.villages))
 
 
 @dataclass(frozen=True)

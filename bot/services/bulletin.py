@@ -4,29 +4,39 @@ A township's bulletin lists its villages (grouped by star level when stars are s
 district's lists its townships and names villages only where it praises them, lists those
 with nothing recorded, and shows the help pairs. Ranking is by outcomes only; the footnote
 says so. No Telegram here: the caller sends the text and the PNG.
+
+:func:`make` is the whole bulletin (figures read on a read-only connection of its own, the
+rules, the words and the chart) as one blocking call, for a worker thread
+(:func:`bot.services.offloop.run`): a district's bulletin never stalls the event loop.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, datetime, time
 
 from bot.i18n import Translator
 from bot.rules.bulletin import (
     Bulletin,
+    PairInput,
     PairProgress,
     StarGroup,
     VillageMonth,
+    compute,
     percent,
+    previous_month,
     ranked,
     total,
 )
 from bot.services.charts import bar_chart
 from storage.org import Unit
+from storage.oversight import FiguresReader
 
 MESSAGE_LIMIT = 4096
 NAMES_SHOWN = 30
 PAIRS_SHOWN = 15
+CHART_BARS = 30  # a township with more villages: the chart shows the best and the worst 15
 
 
 @dataclass(frozen=True)
@@ -198,11 +208,46 @@ def render(t: Translator, unit: Unit, b: Bulletin, *, partial_to: str | None = N
     else:
         lines = township_text(t, unit, b, partial_to)
         villages = [v for g in b.groups for v in g.villages] if b.groups else list(b.villages)
+        if len(villages) > CHART_BARS:  # never a hundred bars on a phone: the best and the worst
+            half = CHART_BARS // 2
+            keep = {v.village_id for v in (*b.villages[:half], *b.villages[-half:])}
+            villages = [v for v in villages if v.village_id in keep]
         labels = [t("stars.village", name=v.name, level=star_label(t, v.stars)) if b.groups else v.name
                   for v in villages]
         values = [100 * (v.coverage or 0) for v in villages]
         chart_title = t("bulletin.chart_villages", unit=unit.name, month=month)
+        if len(villages) < len(b.villages):
+            chart_title = t("bulletin.chart_villages_ends", unit=unit.name, month=month, count=CHART_BARS // 2)
         colour = [star_label(t, v.stars) for v in villages] if b.groups else None
     lines += ["", t("bulletin.footnote")]
     chart = bar_chart(labels, values, title=chart_title, xlabel=t("bulletin.chart_axis"), percent=True, groups=colour)
     return Rendered(split(lines), chart, chart_title)
+
+
+def figures(reader: FiguresReader, unit: Unit, start: date, end: date, now: datetime,
+            pairs: Sequence[PairInput] = ()) -> Bulletin:
+    """The bulletin of ``unit`` for the month [start, end) as of ``now`` (blocking)."""
+    tz = now.tzinfo
+
+    def bounds(a: date, b: date) -> tuple[datetime, datetime]:
+        return datetime.combine(a, time(0), tz), datetime.combine(b, time(0), tz)
+
+    start_at, end_at = bounds(start, end)
+    villages = reader.month_figures(unit.id, start, end, start_at=start_at, end_at=end_at, now=now)
+    before_start, before_end = previous_month(start)
+    b_start_at, b_end_at = bounds(before_start, before_end)
+    before = reader.month_figures(unit.id, before_start, before_end, start_at=b_start_at, end_at=b_end_at, now=now)
+    return compute(start, end, villages, before=before, pairs=pairs)
+
+
+def make(
+    db_path: str, t: Translator, unit: Unit, start: date, end: date, now: datetime,
+    pairs: Sequence[PairInput] = (), *, partial_to: str | None = None,
+) -> Rendered | None:
+    """Read, compute and render the bulletin in the calling (worker) thread; None when the
+    unit has no villages."""
+    with FiguresReader(db_path) as reader:
+        b = figures(reader, unit, start, end, now, pairs)
+    if not b.villages:
+        return None
+    return render(t, unit, b, partial_to=partial_to)

@@ -3,11 +3,15 @@
 The CJK font is Noto Sans CJK SC shipped by the ``mplfonts`` package (a dependency), registered
 with matplotlib's font manager on first use, so labels never render as tofu boxes whatever
 fonts the machine has. No Telegram here: callers send the bytes.
+
+Charts are drawn in worker threads (:mod:`bot.services.offloop`); matplotlib is not
+thread-safe, so one chart is drawn at a time (:data:`_drawing`).
 """
 
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -18,6 +22,8 @@ matplotlib.use("Agg")
 
 from matplotlib import font_manager
 from matplotlib.figure import Figure
+
+_drawing = threading.Lock()
 
 
 @lru_cache(maxsize=1)
@@ -42,6 +48,19 @@ def bar_chart(
     groups: Sequence[str] | None = None,
 ) -> bytes:
     """A horizontal bar chart, one bar per label (top to bottom in the given order)."""
+    with _drawing:
+        return _bar_chart(labels, values, title=title, xlabel=xlabel, percent=percent, groups=groups)
+
+
+def _bar_chart(
+    labels: Sequence[str],
+    values: Sequence[float],
+    *,
+    title: str,
+    xlabel: str,
+    percent: bool,
+    groups: Sequence[str] | None,
+) -> bytes:
     font = cjk_font()
     height = max(2.5, 0.4 * len(labels) + 1.2)
     fig = Figure(figsize=(7, height), dpi=110)

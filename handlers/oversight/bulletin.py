@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta
 
 from telegram import InputFile, Update
@@ -22,15 +23,14 @@ from telegram.ext import Application, CallbackContext, CallbackQueryHandler, Com
 from bot.context import CadreContext
 from bot.i18n import Translator
 from bot.rules.bulletin import (
-    Bulletin,
     PairInput,
-    compute,
     month_bounds,
     month_code,
     parse_month,
     previous_month,
 )
-from bot.services.bulletin import render
+from bot.services import offloop
+from bot.services.bulletin import Rendered, make
 from bot.services.scheduler import LEASE, Outcome, Push, deliver, now_of
 from handlers.auth import LEADERS, command, requires
 from handlers.flow import answer, cb, chunk, keyboard, parse_cb
@@ -48,26 +48,6 @@ MONTHLY, HOURLY = "bulletin:monthly", "bulletin:hourly"
 
 
 # -- figures ----------------------------------------------------------------------------------
-def bounds_at(start: date, end: date, tz) -> tuple[datetime, datetime]:
-    return datetime.combine(start, time(0), tz), datetime.combine(end, time(0), tz)
-
-
-async def bulletin_of(repos: Repos, unit: Unit, start: date, end: date, now: datetime) -> Bulletin:
-    """The bulletin of ``unit`` for the month [start, end), as of ``now``."""
-    tz = now.tzinfo
-    oversight = repos.oversight
-    start_at, end_at = bounds_at(start, end, tz)
-    villages = await oversight.month_figures(unit.id, start, end, start_at=start_at, end_at=end_at, now=now)
-    before_start, before_end = previous_month(start)
-    b_start_at, b_end_at = bounds_at(before_start, before_end, tz)
-    before = await oversight.month_figures(
-        unit.id, before_start, before_end, start_at=b_start_at, end_at=b_end_at, now=now
-    )
-    last_day = end - timedelta(days=1)
-    pairs = [PairInput(p.id, p.helper.id, p.helped.id) for p in await oversight.pairs(unit.id, on=last_day)]
-    return compute(start, end, villages, before=before, pairs=pairs)
-
-
 def partial_day(t: Translator, end: date, now: datetime) -> str | None:
     """For a month still running: the day the figures go to."""
     return t.short_date(now.date()) if now.date() < end else None
@@ -100,15 +80,35 @@ async def bulletin_command(update: Update, context: CadreContext) -> None:
     await show(update, context, unit, month[0], now)
 
 
+async def pairs_of(repos: Repos, unit: Unit, end: date) -> list[PairInput]:
+    """The help pairs running on the month's last day (a few rows: on the bot's connection)."""
+    last_day = end - timedelta(days=1)
+    return [PairInput(p.id, p.helper.id, p.helped.id) for p in await repos.oversight.pairs(unit.id, on=last_day)]
+
+
+async def made(
+    repos: Repos, t: Translator, unit: Unit, start: date, end: date, now: datetime, *,
+    partial_to: str | None = None, progress: Callable[[], Awaitable[object]] | None = None,
+) -> Rendered | None:
+    """The rendered bulletin, read and drawn in a worker thread (never on the event loop)."""
+    pairs = await pairs_of(repos, unit, end)
+    return await offloop.run(make, repos.db.path, t, unit, start, end, now, pairs, partial_to=partial_to,
+                             progress=progress)
+
+
 async def show(update: Update, context: CadreContext, unit: Unit, start: date, now: datetime) -> None:
     t = context.t
     start, end = month_bounds(start.year, start.month)
-    b = await bulletin_of(context.repos, unit, start, end, now)
     chat_id = update.effective_chat.id
-    if not b.villages:
+
+    async def progress() -> None:
+        await context.bot.send_message(chat_id, t("bulletin.working", unit=unit.name))
+
+    rendered = await made(context.repos, t, unit, start, end, now, partial_to=partial_day(t, end, now),
+                          progress=progress)
+    if rendered is None:
         await context.bot.send_message(chat_id, t("bulletin.no_villages", unit=unit.name))
         return
-    rendered = render(t, unit, b, partial_to=partial_day(t, end, now))
     markup = None
     if unit.level == "district":
         towns = await context.repos.oversight.townships(unit.id)
@@ -178,10 +178,9 @@ async def send_monthly(app: Application, now: datetime | None = None) -> Outcome
         settled = await repos.pushes.settled((KIND, unit.id, code, "chart"), now, LEASE)
         if set(chats) <= settled:
             continue
-        b = await bulletin_of(repos, unit, start, end, now)
-        if not b.villages:
+        rendered = await made(repos, t, unit, start, end, now)
+        if rendered is None:
             continue
-        rendered = render(t, unit, b)
         for n, part in enumerate(rendered.parts):
             draw = functools.partial(_part, text=part)
             outcome.merge(await deliver(app, [Push(PushKey(KIND, unit.id, code, f"text{n}", c), draw) for c in chats], now))

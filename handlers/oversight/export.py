@@ -9,7 +9,6 @@ temporary file and sent back as a document. ``/export 10月`` skips the period q
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import tempfile
@@ -30,6 +29,7 @@ from telegram.ext import (
 from bot.context import CadreContext
 from bot.rules.bulletin import month_bounds, parse_month, previous_month
 from bot.rules.dates import parse_date
+from bot.services import offloop
 from bot.services.ledger import LedgerRequest, write_ledger
 from handlers.auth import ADMINS, command, requires
 from handlers.flow import (
@@ -243,7 +243,7 @@ async def deliver(update: Update, context: CadreContext, draft: dict[str, Any]) 
     os.close(handle)
     try:
         db_path = context.repos.db.path
-        counts = await asyncio.to_thread(write_ledger, db_path, request, t, path)
+        counts = await offloop.run(write_ledger, db_path, request, t, path, lane=offloop.EXPORTS)
         size = os.path.getsize(path)
         if size > MAX_DOCUMENT_BYTES:
             await context.bot.send_message(chat_id, t("export.too_big", size=size // (1024 * 1024)))

@@ -165,6 +165,10 @@ async def photos_pressed(update: Update, context: CadreContext) -> None:
         return
     await answer(update)
     await pictures(update, context, item)
+    if await may_review(context, item):  # the review buttons again, below the album
+        _, rows = await show_item(update, context, item)
+        text = context.t("review.after_photos", item=label(context, item))
+        await context.bot.send_message(update.effective_chat.id, text, reply_markup=keyboard(rows))
 
 
 async def reviewable(update: Update, context: CadreContext, arg: str, *, look: bool = False) -> Item | None:

@@ -1,6 +1,10 @@
 """/reports for township and district admins: the clean-up reports of their area, filtered by
 unit, category and month, with what they add up to, paged with buttons.
 
+In the first days of a month (up to :data:`EARLY_DAYS`) the list opens on the month before:
+the month whose reports are being checked then, not an empty new one. Each report in the list
+shows its review state: 待核实 (not reviewed yet, or resubmitted), 已退回, 已核实.
+
 The filter travels in the callback payload (``unit.category.month.page``, ``-`` for "all"),
 so a list survives restarts and needs no state; every payload is checked against the admin's
 own area (a forged unit id is refused).
@@ -9,6 +13,7 @@ own area (a forged unit id is refused).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import date, timedelta
 
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
@@ -27,6 +32,15 @@ REPORTS = command("reports", ADMINS)
 PER_PAGE = 8
 UNITS_PER_PAGE = 18
 ALL = "-"
+EARLY_DAYS = 5  # on the 1st to the 5th, /reports opens on the month before
+REVIEW_STATES = {"verified": "verified", "returned": "returned"}  # anything else: pending
+
+
+def opening_month(today: date) -> str:
+    """The month /reports opens on: this month, or the month before in its first days."""
+    if today.day <= EARLY_DAYS:
+        return rules.month_key(today.replace(day=1) - timedelta(days=1))
+    return rules.month_key(today)
 
 
 @dataclass(frozen=True)
@@ -116,8 +130,12 @@ async def show_list(update: Update, context: CadreContext, flt: Filter, unit: Un
         totals_text(context, totals),
     ]
     if reports:
+        latest = await context.repos.oversight.latest("report", [r.id for r in reports])
         lines.append("")
-        lines += [list_line(t, r) for r in reports]
+        for r in reports:
+            event = latest.get(r.id)
+            state = REVIEW_STATES.get(event.action if event else "", "pending")
+            lines.append(t("reports.line_state", line=list_line(t, r), state=t(f"reports.state.{state}")))
         lines.append(t("reports.page", page=flt.page + 1, pages=pages))
     else:
         lines.append(t("reports.none"))
@@ -138,7 +156,7 @@ async def show_list(update: Update, context: CadreContext, flt: Filter, unit: Un
 async def reports_command(update: Update, context: CadreContext) -> None:
     today = reference_time(update, context).date()
     unit = await context.repos.org.unit(context.person.unit_id)
-    await show_list(update, context, Filter(unit.id, ALL, rules.month_key(today)), unit, edit=False)
+    await show_list(update, context, Filter(unit.id, ALL, opening_month(today)), unit, edit=False)
 
 
 @requires(REPORTS)

@@ -60,7 +60,9 @@ def household_label(t: Translator, status: HouseholdStatus, today: date) -> str:
     if days is None:
         return t("visit.hh.never", head=head, mark=mark)
     if days == 0:
-        return t("visit.hh.today", head=head, mark=mark)
+        return t("visit.hh.visited_today", head=head, mark=mark)
+    if days == 1:
+        return t("visit.hh.yesterday", head=head, mark=mark)
     return t.n("visit.hh.days", days, head=head, mark=mark)
 
 

@@ -9,6 +9,7 @@ from telegram import Update
 from telegram.ext import ConversationHandler
 
 from bot.context import CadreContext
+from bot.rules.coverage import Window
 from bot.rules.dates import EXAMPLES_FUTURE
 from handlers.auth import requires
 from handlers.flow import answer, ask, draft_of, drop_draft, hint, parse_cb
@@ -114,14 +115,16 @@ async def saved_text(context: CadreContext, draft: dict[str, Any], followup: boo
     t = context.t
     today = now.date()
     statuses = await context.repos.households.of_member(context.person.id)  # type: ignore[union-attr]
-    visited = sum(1 for s in statuses if s.last_visit and today.replace(day=1) <= s.last_visit <= today)
+    window = Window.last_days(today)  # the one definition of coverage (bot.rules.coverage)
+    visited = sum(1 for s in statuses if s.last_visit in window)
     lines = [
         t(
-            "visit.saved",
+            "visit.saved_in",
             household=draft["head"],
             date=t.date(date.fromisoformat(draft["date"])),
             visited=visited,
             total=len(statuses),
+            days=window.days,
         )
     ]
     if followup:
