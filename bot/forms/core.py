@@ -499,7 +499,8 @@ def _command(form: Form) -> str:
 async def handle(form: Form, env: Env, draft: Draft | None, inp: Input) -> Reply:
     """Handle one input while the form is open (its state is ``<form>:<current step>``)."""
     if draft is None or not current(draft):
-        return stale(form, env, None, None) if inp.kind == "button" else Reply(None, None)
+        # the draft is gone (user data wiped): a press is stale, anything else goes elsewhere
+        return stale(form, env, None, None) if inp.kind == "button" else Reply(None, None, hand_over=True)
     state = form.state(current(draft))
     if inp.kind == "button":
         flow, action, arg = parse_payload(inp.payload)
