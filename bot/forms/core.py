@@ -48,17 +48,21 @@ BACK, CANCEL, SKIP, SAVE, EDIT, GO, PICK, OK, PAGE, QUICK = (
 CANCEL_WORDS = ("取消", "算了", "不报了", "不填了", "退出", "不要了", "cancel", "quit")
 
 
-PUNCTUATION = frozenset(",,。.!!~、;;…")
+# Punctuation and filler characters that may surround the cancel words ("先不报了吧。").
+FILLERS = frozenset(",,。.!!~、;;… 了吧啊呀先就我")
 
 
 def is_cancel_words(text: str) -> bool:
-    """True for a short message made of cancel words and punctuation ("算了,不报了")."""
+    """True for a short message made of cancel words and fillers ("算了,不报了", "取消了")."""
     rest = "".join(text.split()).lower()
     if not rest or len(rest) > 12:
         return False
+    found = False
     for word in sorted(CANCEL_WORDS, key=len, reverse=True):
-        rest = rest.replace(word, "")
-    return all(ch in PUNCTUATION for ch in rest)
+        if word in rest:
+            found = True
+            rest = rest.replace(word, "")
+    return found and all(ch in FILLERS for ch in rest)
 
 
 def payload(form: str, action: str, arg: object = "") -> str:
