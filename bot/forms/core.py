@@ -146,7 +146,7 @@ class Env:
 
 
 # -- steps -----------------------------------------------------------------------------------------
-Options = Callable[[Env, Draft], Awaitable[Sequence[tuple[str, str]]]]  # (code, label)
+Options = Callable[[Env, Draft], Awaitable[Sequence[tuple[Any, str]]]]  # (code, label)
 
 
 @dataclass
@@ -332,7 +332,8 @@ def nav_row(form: Form, env: Env, draft: Draft, step: Step | None) -> list[Butto
 
 
 async def options_of(step: Choice, env: Env, draft: Draft) -> list[tuple[str, str]]:
-    return list(await step.options(env, draft)) if step.options else []
+    """The choice's (code, label) pairs; codes are text, as they travel in payloads."""
+    return [(str(code), label) for code, label in await step.options(env, draft)] if step.options else []
 
 
 async def _step_screen(form: Form, env: Env, draft: Draft, step: Step) -> Screen:
