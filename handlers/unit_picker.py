@@ -6,6 +6,9 @@ villages, or take all its villages at once). The unit browsed can itself be chos
 caller allows it (an event for the township's own group; a task for a township). The choice
 lives in the conversation's draft (``draft["units"]``), so it survives a restart.
 
+As a step of an engine form: :func:`form_step` (a Custom step; /newtask). /schedule, not yet
+on the engine, uses :func:`render` and :func:`press` directly.
+
 Payloads: ``<flow>:u<action>:<arg>`` with actions ``t`` toggle a unit, ``a`` toggle all
 villages under a unit, ``o`` open a unit, ``p`` page, ``k`` done.
 """

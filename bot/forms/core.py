@@ -48,17 +48,21 @@ BACK, CANCEL, SKIP, SAVE, EDIT, GO, PICK, OK, PAGE, QUICK = (
 CANCEL_WORDS = ("取消", "算了", "不报了", "不填了", "退出", "不要了", "cancel", "quit")
 
 
-PUNCTUATION = frozenset(",,。.!!~、;;…")
+# Punctuation and filler characters that may surround the cancel words ("先不报了吧。").
+FILLERS = frozenset(",,。.!!~、;;… 了吧啊呀先就我")
 
 
 def is_cancel_words(text: str) -> bool:
-    """True for a short message made of cancel words and punctuation ("算了,不报了")."""
+    """True for a short message made of cancel words and fillers ("算了,不报了", "取消了")."""
     rest = "".join(text.split()).lower()
     if not rest or len(rest) > 12:
         return False
+    found = False
     for word in sorted(CANCEL_WORDS, key=len, reverse=True):
-        rest = rest.replace(word, "")
-    return all(ch in PUNCTUATION for ch in rest)
+        if word in rest:
+            found = True
+            rest = rest.replace(word, "")
+    return found and all(ch in FILLERS for ch in rest)
 
 
 def payload(form: str, action: str, arg: object = "") -> str:
@@ -142,7 +146,7 @@ class Env:
 
 
 # -- steps -----------------------------------------------------------------------------------------
-Options = Callable[[Env, Draft], Awaitable[Sequence[tuple[str, str]]]]  # (code, label)
+Options = Callable[[Env, Draft], Awaitable[Sequence[tuple[Any, str]]]]  # (code, label)
 
 
 @dataclass
@@ -328,7 +332,8 @@ def nav_row(form: Form, env: Env, draft: Draft, step: Step | None) -> list[Butto
 
 
 async def options_of(step: Choice, env: Env, draft: Draft) -> list[tuple[str, str]]:
-    return list(await step.options(env, draft)) if step.options else []
+    """The choice's (code, label) pairs; codes are text, as they travel in payloads."""
+    return [(str(code), label) for code, label in await step.options(env, draft)] if step.options else []
 
 
 async def _step_screen(form: Form, env: Env, draft: Draft, step: Step) -> Screen:
@@ -499,7 +504,8 @@ def _command(form: Form) -> str:
 async def handle(form: Form, env: Env, draft: Draft | None, inp: Input) -> Reply:
     """Handle one input while the form is open (its state is ``<form>:<current step>``)."""
     if draft is None or not current(draft):
-        return stale(form, env, None, None) if inp.kind == "button" else Reply(None, None)
+        # the draft is gone (user data wiped): a press is stale, anything else goes elsewhere
+        return stale(form, env, None, None) if inp.kind == "button" else Reply(None, None, hand_over=True)
     state = form.state(current(draft))
     if inp.kind == "button":
         flow, action, arg = parse_payload(inp.payload)

@@ -160,7 +160,8 @@ async def test_stale_buttons_are_refused_and_change_nothing() -> None:
 
 
 async def test_typed_cancel_words_are_never_an_answer() -> None:
-    assert core.is_cancel_words("算了,不报了") and core.is_cancel_words("取消") and not core.is_cancel_words("取消的会")
+    assert core.is_cancel_words("算了,不报了") and core.is_cancel_words("取消") and core.is_cancel_words("先不填了吧。")
+    assert not core.is_cancel_words("取消的会") and not core.is_cancel_words("。") and not core.is_cancel_words("了")
     user = User()
     await user.open()
     reply = await user.say("算了,不报了")

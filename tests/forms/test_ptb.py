@@ -190,3 +190,11 @@ async def test_an_old_conversation_started_by_a_button_takes_over_from_a_form(si
     (found,) = texts(await sim.send("张三", USER))  # typed text goes to the household search
     assert "张三" in found and "toy.ask" not in found
     assert draft(sim)["title"] == "会议"  # the form was paused, its draft kept
+
+
+async def test_a_form_whose_draft_was_wiped_lets_the_message_go_on(sim: Simulator) -> None:
+    await sim.send("/toy", USER)
+    sim.app.user_data[USER].pop("toy")
+    assert "没看懂" in texts(await sim.send("会议", USER))[0]
+    assert alerts(await sim.press("取消", USER))  # the old question's button is stale
+    assert "toy.ask.title" in texts(await sim.send("/toy", USER))[0]
