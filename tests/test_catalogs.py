@@ -75,6 +75,7 @@ def families() -> dict[str, tuple[str, ...] | None]:
     from handlers.households.edit import LIMITS
     from handlers.org.people import FILTERS
     from handlers.oversight.review import REASONS
+    from handlers.reports.admin import REVIEW_STATES
     from handlers.reports.render import AMOUNT_FIELDS
     from handlers.reports.steps import QUICK_LABELS
     from handlers.schedule.steps import KIND_CHOICES
@@ -102,6 +103,7 @@ def families() -> dict[str, tuple[str, ...] | None]:
         "report.cat.": tuple(reports.CATEGORIES),
         "report.field.": tuple(reports.EDITABLE),
         "report.phase.": tuple(reports.PHASES),
+        "reports.state.": (*REVIEW_STATES.values(), "pending"),
         "review.list.": None,
         "review.reason.": tuple(str(n) for n in range(1, REASONS + 1)),
         "role.": tuple(ROLES),
