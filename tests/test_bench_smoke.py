@@ -17,6 +17,7 @@ RUNS = [
     ("broadcast.py", ["--groups", "5", "--skip-stock"]),
     ("notice.py", ["--groups", "3", "--skip-direct"]),
     ("export.py", ["--sizes", "50"]),
+    ("reader.py", ["--rounds", "1", "--cases", "20"]),
 ]
 
 

@@ -245,6 +245,21 @@ _NUM_FIRST_RE = re.compile(rf"{_COUNT}\s*(?P<label>{_LABEL_ALT})")
 _COUNT_ONLY_RE = re.compile(rf"^{_COUNT}$")
 
 
+# For readers of whole messages (bot.rules.reader): one count with its approximate words, as a
+# regex fragment with the groups pre, neg, num, post, tail; approx_form reads a match of it.
+COUNT_PATTERN = _COUNT
+NUMBER_PATTERN = _NUM
+
+
+def approx_form(m: re.Match[str]) -> str | None:
+    return _approx_form(m)
+
+
+def to_number(tok: str) -> float | None:
+    """A number token (Arabic, decimal or Chinese numeral) as a float; None if malformed."""
+    return _to_number(tok)
+
+
 def _approx_form(m: re.Match[str]) -> str | None:
     """"more", "about" or None (an exact count) from a match of ``_COUNT``."""
     words = [w for w in (m.group("pre"), m.group("post"), m.group("tail")) if w]
@@ -449,6 +464,7 @@ _FIXED_UNITS: dict[str, str] = {
     "平米": "area_m2",
     "平方": "area_m2",
     "m2": "area_m2",
+    "㎡": "area_m2",
     "车次": "garbage_trucks",
     "车": "garbage_trucks",
     "辆": "garbage_trucks",
@@ -462,6 +478,7 @@ _FIXED_UNITS: dict[str, str] = {
     "立方": "volume_m3",
     "方": "volume_m3",
     "m3": "volume_m3",
+    "㎥": "volume_m3",
     "延米": "length_m",
     "米": "length_m",
     "m": "length_m",
@@ -619,6 +636,51 @@ def read_amounts(text: str, categories: tuple[str, ...] | list[str] = ()) -> Amo
     if not found and rest is None:
         return "empty"
     return _amounts(found, rest)
+
+
+def find_amounts(
+    s: str, categories: tuple[str, ...] | list[str] = (), taken: list[tuple[int, int]] | None = None
+) -> list[tuple[str, float, int, int]]:
+    """Amounts inside a free message ``s`` (already NFKC-folded): (field, value, start, end) for
+    each number with a unit whose field is clear (the rules of :func:`parse_amounts`, with
+    keywords looked up in the same clause only); numbers without a unit, inside a ``taken``
+    span, or whose field is unclear are skipped (never guessed)."""
+    out: list[tuple[str, float, int, int]] = []
+    taken = taken or []
+    by_category = _category_field(categories)
+    s_low = s.lower()
+    matches = [m for m in _AMOUNT_RE.finditer(s_low) if m.group("unit")]
+    prev_end = 0
+    for m in matches:
+        start, end = m.start("num"), m.end()
+        if any(a < end and start < b for a, b in taken):
+            continue
+        if m.group("neg"):
+            continue
+        unit = m.group("unit")
+        clause_start = max(
+            prev_end, max((s_low.rfind(c, 0, start) + 1 for c in ",;。!?\n、"), default=0)
+        )
+        field: str | bool | None
+        if unit in _FIXED_UNITS:
+            field = _FIXED_UNITS[unit]
+        else:
+            field = _keyword_field(s_low[clause_start:start])
+            if field is None:
+                after = re.split(rf"[{_SEP_CHARS}。!?]", s_low[end : end + 8], maxsplit=1)[0]
+                field = _keyword_field(after)
+            if field is None:
+                field = by_category
+        prev_end = end
+        if not field:
+            continue
+        value = _to_number(m.group("num"))
+        if value is None or (field in INT_AMOUNT_FIELDS and value != int(value)):
+            continue
+        if value > AMOUNT_LIMITS[field]:
+            continue
+        out.append((field, value, start, end))
+    return out
 
 
 def _round2(v: float | None) -> float | None:
