@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 from bot.rules.reader import Household, ReaderContext, Reading, read  # noqa: E402
 
 CASES = ROOT / "tests" / "data" / "reader_cases.json"
+HELD_OUT = ROOT / "tests" / "data" / "reader_cases_heldout.json"
 # Fields whose value is free text: right when the two agree after folding, or when one contains
 # the other and is at least half as long (a place "主街" for "主街两侧").
 TEXT_FIELDS = {"place", "concern"}
@@ -139,12 +140,24 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--cases", type=int, default=0, help="only the first N cases (0: all)")
     parser.add_argument("--show-misses", action="store_true")
+    parser.add_argument(
+        "--cases-file", type=Path, default=None,
+        help="another case file (default: both reader_cases.json and the held-out set)",
+    )
     args = parser.parse_args()
-    cases, contexts = load()
+    if args.cases_file is None:
+        held_out, held_contexts = load(HELD_OUT)
+        held = score(held_out, held_contexts)
+        print(
+            f"held-out set ({HELD_OUT.relative_to(ROOT)}, {held['cases']} messages written after the"
+            f" reader): fields right {held['fields_right']:.1%},"
+            f" never invents {held['not_invented']:.1%}"
+        )
+    cases, contexts = load(args.cases_file or CASES)
     if args.cases:
         cases = cases[: args.cases]
     result = score(cases, contexts)
-    print(f"reader on {result['cases']} hand-written messages ({CASES.relative_to(ROOT)})")
+    print(f"reader on {result['cases']} hand-written messages ({args.cases_file or CASES.relative_to(ROOT)})")
     print(f"{'field':<12}{'stated':>8}{'right':>8}{'score':>8}")
     for name, (stated, right) in sorted(result["per_field"].items()):
         print(f"{name:<12}{stated:>8}{right:>8}{right / stated:>8.1%}")

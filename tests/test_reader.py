@@ -140,3 +140,13 @@ def test_the_household_is_always_one_of_the_senders(text: str, heads: list[str])
     ctx = ReaderContext(now=NOW, households=tuple(Household(i, h) for i, h in enumerate(heads, 1)))
     household = read_visit(text, ctx).values().get("household")
     assert household is None or household in {h.id for h in ctx.households}
+
+
+def test_the_held_out_messages_score_too() -> None:
+    from bench.reader import HELD_OUT
+
+    cases, contexts = load(HELD_OUT)
+    result = score(cases, contexts)
+    assert len(cases) >= 40
+    assert result["fields_right"] >= 0.90, result["wrong"]
+    assert result["not_invented"] >= 0.95, result["invented"]

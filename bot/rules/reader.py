@@ -169,7 +169,7 @@ def _one_date(found: list[tuple[Any, Span]]) -> tuple[Any, tuple[Span, ...]] | b
 _CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
     "yard": ("房前屋后", "屋前屋后", "房前院后", "门前屋后", "庭院", "院落", "美丽庭院", "门前三包", "院子"),
     "walls": ("残垣断壁", "残恒断壁", "残垣", "断壁", "残墙", "危墙", "危旧房", "危房", "旧房", "破房",
-              "土坯房", "废弃房", "烂房", "土坯", "危旧", "旧圈舍", "破墙", "断墙"),
+              "土坯房", "废弃房", "烂房", "土坯", "猪圈", "牛圈", "羊圈", "圈舍", "旱厕", "废弃厕所", "危旧", "旧圈舍", "破墙", "断墙"),
     "garbage": ("垃圾", "拉圾", "垃极", "清运", "卫生死角", "白色污染", "建筑垃圾", "生活垃圾"),
     "green": ("绿化", "亮化", "栽树", "种树", "植树", "栽植", "栽了", "行道树", "路灯", "太阳能灯",
               "花草", "苗木", "树苗", "补植", "绿篱", "花坛"),
@@ -194,6 +194,8 @@ _CAT_ANY_RE = re.compile(_CAT_ALT)
 # Parsing vocabulary (not user-facing text): words that name a category only when what follows
 # them does not name another one (清运垃圾, but 清运杂物 is clutter).
 _WEAK_WORDS = ("清运",)
+# The amount fields that belong to one category only.
+_IMPLIED = {"trees": "green", "lights": "green"}
 _CAT_OF = {w: code for code, ws in _CATEGORY_WORDS.items() for w in ws}
 
 
@@ -286,6 +288,8 @@ def _people(s: str, taken: Sequence[Span]) -> tuple[dict[str, Any] | None, list[
 
     def take(group: str, m: re.Match[str], form: str | None) -> None:
         nonlocal unclear
+        if m.group("num") == "一" and not re.search(_COUNTER + "$", m.group(0)):
+            return  # 群众一起, 党员一道: a word, not a count
         value = to_number(m.group("num"))
         if value is None or value != int(value) or value > 10000:
             return
@@ -372,7 +376,7 @@ def _village(s: str, villages: Sequence[str]) -> tuple[str, tuple[Span, ...]] | 
 # --------------------------------------------------------------------------- report
 
 # Parsing vocabulary (not user-facing text): words of a clean-up report.
-_REPORT_WORDS = re.compile(r"整治|清理|清运|拆除|打扫|清扫|治理|人居环境|环境卫生|大扫除|上报|美化|拉走|拉了")
+_REPORT_WORDS = re.compile(r"整治|清理|清运|拆除|拆了|拆掉|推倒|打扫|清扫|治理|人居环境|环境卫生|大扫除|美化|拉走|拉了|种了|栽了")
 
 
 def read_report(text: str, ctx: ReaderContext) -> Reading:
@@ -420,14 +424,20 @@ def _read_report(text: str, ctx: ReaderContext) -> Reading:
     if place is not None:
         fields["place"] = Found(*place)
         taken.extend(place[1])
+    worded = bool(_REPORT_WORDS.search(s))
     amounts, amount_spans, repeated = _amounts(s, codes, taken)
     if repeated:
         notes.append("repeated_amount")
     if amounts:
         fields["amounts"] = Found(amounts, tuple(amount_spans))
-    worded = bool(_REPORT_WORDS.search(s))
+    if not codes and amounts:
+        # trees and lights are counted only in greening (栽了100株): the unit names the category
+        implied = [c for c in _CATEGORY_ORDER if c in {_IMPLIED.get(f) for f in amounts}]
+        if implied:
+            codes = implied
+            fields["categories"] = Found(codes, tuple(amount_spans))
     score = 2 * bool(codes) + bool(amounts) + bool(people) + worded + (worded and "date" in fields)
-    kind = "report" if codes or score >= 2 else None
+    kind = "report" if codes or amounts or score >= 2 else None
     return Reading(kind=kind, fields=fields, notes=tuple(notes), score=score)
 
 
@@ -453,7 +463,7 @@ _CONCERN_RE = re.compile(
     r"[::,,]?\s*(?P<c>[^。!?;\n]{2,})"
 )
 # Parsing vocabulary (not user-facing text): the outcome of a visit.
-_SOLVED_RE = re.compile(r"(?<!没)(?<!未)(?<!没有)(?:已经?解决|当场解决|现场解决|解决了|办好了|处理好了|已办结|已经办了|当场化解|已化解|化解了|当场办了|落实了|修好了|弄好了|帮他办了|帮她办了)")
+_SOLVED_RE = re.compile(r"(?<!没)(?<!未)(?<!没有)(?:已经?解决|当场解决|现场解决|解决了|办好了|处理好了|已办结|已经办了|当场化解|已经?化解|化解了|当场办了|落实了|修好了|弄好了|帮他办了|帮她办了)")
 _FOLLOW_RE = re.compile(r"没解决|未解决|没有解决|还没解决|待解决|需要跟进|要跟进|需跟进|跟进|回头再|下次再|再去|再来|回访|还得|需要协调|上报|反馈给")
 _NONE_RE = re.compile(r"没什么诉求|没有诉求|无诉求|没啥诉求|没提什么|一切正常|没啥事|没什么事|没有什么问题|没什么问题|无特殊情况")
 _CONCERN_TRIM = " ,,::“”\"'的了"  # characters trimmed from a concern
