@@ -84,10 +84,15 @@ def place_lines(t: Translator, fields: ReportFields) -> list[str]:
 
 
 def full_text(
-    t: Translator, fields: ReportFields, unit_name: str, marked: Collection[str] = ()
+    t: Translator,
+    fields: ReportFields,
+    unit_name: str,
+    marked: Collection[str] = (),
+    unanswered: Collection[str] = (),
 ) -> str:
     """Every answer, one per line (the review screen and the detail view); the lines of the
-    questions in ``marked`` (filled from the user's message) carry a mark."""
+    questions in ``marked`` (filled from the user's message) carry a mark, and who took part
+    reads 未填 while it is ``unanswered`` (not "0 people")."""
 
     def mark(step: str, lines: list[str]) -> list[str]:
         return [t("report.line.marked", line=line) for line in lines] if step in marked else lines
@@ -97,7 +102,7 @@ def full_text(
         *mark(rules.DATE, [t("report.line.date", value=t.date(fields.work_date) if fields.work_date.year > 1 else t("report.none"))]),
         *mark(rules.CATEGORY, [t("report.line.categories", value=categories_text(t, fields))]),
         *mark(rules.PLACE, place_lines(t, fields)),
-        *mark(rules.PEOPLE, [t("report.line.people", value=people_text(t, fields))]),
+        *mark(rules.PEOPLE, [t("report.line.people", value=t("report.none") if rules.PEOPLE in unanswered else people_text(t, fields))]),
         *mark(rules.AMOUNTS, [t("report.line.amounts", value=amounts_text(t, fields) or t("report.none"))]),
         *mark(rules.PHOTOS, [t("report.line.photos", value=photos_text(t, fields))]),
         *mark(rules.NOTES, [t("report.line.notes", value=fields.notes or t("report.none"))]),

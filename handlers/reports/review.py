@@ -26,7 +26,11 @@ from handlers.reports.render import full_text
 
 def draft_text(context: CadreContext, draft: dict[str, Any]) -> str:
     unit_name = draft.get("unit_name") or context.t("report.none")
-    return full_text(context.t, fields_of(draft), unit_name, draft.get(FROM_TEXT) or ())
+    unanswered = () if rules.PEOPLE in draft.get("answered", rules.STEPS) else (rules.PEOPLE,)
+    text = full_text(context.t, fields_of(draft), unit_name, draft.get(FROM_TEXT) or (), unanswered)
+    if draft.get(FROM_TEXT):  # some answers were read from the user's message: say which
+        text += "\n\n" + context.t("report.offer.legend")
+    return text
 
 
 @question(REVIEW)
