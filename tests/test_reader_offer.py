@@ -35,7 +35,7 @@ async def test_one_sentence_and_one_tap(sim: Simulator, org: Org) -> None:
     f = report.fields
     assert (f.categories, f.place, f.garbage_trucks, f.villagers) == (("garbage",), "3组", 5, 20)
     assert f.notes == "今天组织党员群众清理了3组的垃圾,拉了5车"
-    assert f"#{report.id}" in last_text(sim, SECRETARY) or str(report.id) in last_text(sim, SECRETARY)
+    assert f"#{report.id}" in last_text(sim, SECRETARY) and "约27人参加,其中群众20余人" in last_text(sim, SECRETARY)
 
 
 async def test_a_complete_message_is_saved_in_one_tap(sim: Simulator, org: Org) -> None:

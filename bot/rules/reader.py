@@ -274,7 +274,8 @@ _LABEL_ALT = "|".join(sorted(_PEOPLE_LABELS, key=len, reverse=True))
 _FILLER = r"(?:共|有|是|计|达|达到|出动|参与|参加|合计|一共)?"
 _COUNTER = r"(?:人次|人|名|位|个)"
 _PEOPLE_LABEL_FIRST = re.compile(rf"(?P<label>{_LABEL_ALT})\s*[::]?\s*{_FILLER}\s*{COUNT_PATTERN}")
-_PEOPLE_NUM_FIRST = re.compile(rf"{COUNT_PATTERN.replace('(?P<tail>', '(?P<tail0>')}\s*{_COUNTER}?\s*(?P<label>{_LABEL_ALT})")
+# (the count starts where a number starts: no quadratic retries inside a long run of digits)
+_PEOPLE_NUM_FIRST = re.compile(rf"(?<![0-9.零〇一二三四五六七八九十两百千万]){COUNT_PATTERN.replace('(?P<tail>', '(?P<tail0>')}\s*{_COUNTER}?\s*(?P<label>{_LABEL_ALT})")
 _ABOUT = ("约", "大约", "大概", "近", "将近", "差不多", "来", "左右", "上下")
 
 
@@ -495,13 +496,14 @@ def _household(s: str, households: Sequence[Household]) -> tuple[Household | Non
                 fuzzy.setdefault(h.id, (h, (m.start(), m.end())))
         n = len(name)
         if n >= 3:
-            for i in range(len(s) - n + 1):
+            # one wrong character, in the given name only (a different surname is another
+            # family): only where the surname stands
+            i = s.find(name[0])
+            while 0 <= i <= len(s) - n and h.id not in fuzzy:
                 sub = s[i : i + n]
-                diff = sum(a != b for a, b in zip(sub, name, strict=True))
-                # one wrong character, in the given name only (a different surname is
-                # another family)
-                if diff == 1 and sub[0] == name[0] and not _NAME_STOP.search(sub):
-                    fuzzy.setdefault(h.id, (h, (i, i + n)))
+                if sum(a != b for a, b in zip(sub, name, strict=True)) == 1 and not _NAME_STOP.search(sub):
+                    fuzzy[h.id] = (h, (i, i + n))
+                i = s.find(name[0], i + 1)
     if len(fuzzy) == 1:
         h, span = next(iter(fuzzy.values()))
         return h, (span,), None

@@ -69,7 +69,7 @@ def participants_hint(reason: str) -> str:
     return {
         "negative": "report.hint.negative",
         "too_large": "report.hint.too_many_people",
-    }.get(reason, "report.hint.people_format")
+    }.get(reason, "report.hint.people_format_approx")
 
 
 async def people_typed(update: Update, context: CadreContext) -> str:

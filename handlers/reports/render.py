@@ -113,6 +113,17 @@ def full_text(
 def summary(t: Translator, report: Report) -> str:
     """One line after saving: date, village, categories, how many took part, photos."""
     f = report.fields
+    if f.people_approx:  # 约27人参加,其中群众20余人
+        forms = dict(f.people_approx)
+        return t(
+            "report.summary_approx",
+            date=t.short_date(f.work_date),
+            village=report.unit_name,
+            categories=categories_text(t, f),
+            total=t("report.count.about", n=f.cadres + f.members + f.villagers),
+            villagers=t(f"report.count.{forms.get('villagers', 'exact')}", n=f.villagers),
+            photos=len(f.photos),
+        )
     return t(
         "report.summary",
         date=t.short_date(f.work_date),
