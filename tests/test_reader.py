@@ -104,8 +104,10 @@ def test_a_visit_with_a_follow_up_and_its_due_date() -> None:
     }
 
 
-def test_a_secretary_is_never_read_a_visit() -> None:
-    assert read("今天去张大爷家走访", SECRETARY).kind is None
+def test_a_visit_by_someone_without_households_is_not_a_report() -> None:
+    reading = read("今天去张大爷家走访,他反映自家门前路灯不亮", SECRETARY)
+    assert reading.kind == "visit" and "household" not in reading.fields
+    assert "categories" not in reading.fields
 
 
 def test_a_very_long_text_is_read_up_to_the_limit() -> None:

@@ -126,3 +126,9 @@ async def test_an_unfinished_report_is_set_aside_and_comes_back(sim: Simulator, 
 async def test_a_future_date_is_not_taken(sim: Simulator, org: Org) -> None:
     text = (await sim.send("明天清理杂草", SECRETARY))[-1].text
     assert text.startswith(OFFER) and "还需要补充:日期" in text
+
+
+async def test_a_visit_is_not_offered_as_a_report(sim: Simulator, org: Org) -> None:
+    calls = await sim.send("今天去张大爷家走访,他反映自家门前路灯不亮", SECRETARY)
+    assert not any(OFFER in (c.text or "") for c in calls)
+    assert calls  # today's answer instead

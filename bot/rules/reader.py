@@ -610,14 +610,14 @@ def _read_visit(text: str, ctx: ReaderContext) -> Reading:
 
 
 def read(text: str, ctx: ReaderContext) -> Reading:
-    """A report or a visit, whichever the message reads as more strongly (a visit only for a
-    sender with households); a Reading of kind None if neither."""
+    """A report or a visit, whichever the message reads as more strongly; a Reading of kind
+    None if neither. A sender without households may still write a visit (走访张大爷,
+    他反映路灯不亮): it reads as a visit with no household, never as a report about lights."""
     report = read_report(text, ctx)
     best = report
-    if ctx.households:
-        visit = read_visit(text, ctx)
-        if visit.kind == "visit" and (report.kind is None or visit.score >= report.score):
-            best = visit
+    visit = read_visit(text, ctx)
+    if visit.kind == "visit" and (report.kind is None or visit.score >= report.score):
+        best = visit
     if best.kind is None:
         return Reading(kind=None, notes=best.notes)
     return best

@@ -26,7 +26,7 @@ from telegram.ext import Application, CallbackQueryHandler, ConversationHandler
 
 from bot.context import CadreContext
 from bot.rules import reports as rules
-from bot.rules.reader import ReaderContext, Reading, read_report
+from bot.rules.reader import Household, ReaderContext, Reading, read
 from handlers.flow import answer, ask, cb, keyboard, parse_cb
 from handlers.reports.ask import show
 from handlers.reports.draft import (
@@ -184,7 +184,7 @@ async def offer_report(update: Update, context: CadreContext) -> bool:
     villages = await villages_of(context)
     if not villages:
         return False
-    reading = read_text(update, context, text, villages) if text else None
+    reading = await read_text(update, context, text, villages) if text else None
     if not message.photo and (reading is None or reading.kind != "report"):
         return False
     offer = new_offer(len(villages) > 1)
@@ -201,15 +201,20 @@ async def offer_report(update: Update, context: CadreContext) -> bool:
     return True
 
 
-def read_text(update: Update, context: CadreContext, text: str, villages: list[Any]) -> Reading:
+async def read_text(update: Update, context: CadreContext, text: str, villages: list[Any]) -> Reading:
+    """The message read with the sender's villages and households: a text that reads more as a
+    visit than as a clean-up (走访张大爷,他反映路灯不亮) is not offered as a report."""
     settings = context.services.settings
+    person = context.person
+    households = await context.repos.households.of_member(person.id) if person is not None else []
     ctx = ReaderContext(
         now=reference_time(update, context),
         villages=tuple(u.name for u in villages),
+        households=tuple(Household(s.household.id, s.household.head) for s in households),
         max_age_days=settings.report_max_age_days,
         tz=settings.tz_name,
     )
-    return read_report(text, ctx)
+    return read(text, ctx)
 
 
 async def join_album(update: Update, context: CadreContext, offer: dict[str, Any], text: str) -> bool:
@@ -218,7 +223,7 @@ async def join_album(update: Update, context: CadreContext, offer: dict[str, Any
     message = update.effective_message
     if text and not offer.get("read_caption"):
         villages = await villages_of(context)
-        reading = read_text(update, context, text, villages)
+        reading = await read_text(update, context, text, villages)
         if reading.kind == "report":
             photos = offer.get("photos") or []
             fill(offer, reading, villages, text)
