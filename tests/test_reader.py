@@ -152,3 +152,25 @@ def test_the_held_out_messages_score_too() -> None:
     assert len(cases) >= 40
     assert result["fields_right"] >= 0.90, result["wrong"]
     assert result["not_invented"] >= 0.95, result["invented"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("十一月二十日清运垃圾十二车", {"date": "2026-11-20", "amounts": {"garbage_trucks": 12}}),
+        ("三天前拆除残墙两处", {"date": "2026-11-21", "amounts": {"walls": 2}}),
+        ("昨天 群众二十多人 党员五名", {"people": {"members": 5, "villagers": 20, "approx": {"villagers": "more"}}}),
+        ("清运垃圾５车,干部３人", {"amounts": {"garbage_trucks": 5}, "people": {"cadres": 3}}),  # full-width
+        ("栽树一百二十棵", {"amounts": {"trees": 120}}),
+    ],
+)
+def test_chinese_numerals_everywhere(text: str, expected: dict) -> None:
+    values = read_report(text, SECRETARY).values()
+    for name, value in expected.items():
+        assert values[name] == value, (text, name)
+
+
+def test_spans_index_the_text_as_typed() -> None:
+    text = "昨天清运垃圾５车"  # a full-width digit is folded without moving the spans
+    found = read_report(text, SECRETARY).fields["amounts"]
+    assert [text[a:b] for a, b in found.spans] == ["５车"]

@@ -23,6 +23,11 @@ Rules (see ``tests/data/reader_cases.json`` for 150+ worked messages):
   households has that surname. A name that matches none is never guessed
   (``"unknown_household"``), several candidates are not chosen between
   (``"ambiguous_household"``).
+
+A hand grammar over the seeds' vocabulary rather than a word segmenter: measured on these
+messages, jieba (from PyPI, 1 Dec 2026) needs 2.6 s to load its dictionary and 0.12 ms per
+message to segment alone (as long as this whole reader takes), and it glues a mistyped name to
+its 家 (王福责家 is one token), which is exactly where the reader must look inside words.
 """
 
 from __future__ import annotations
@@ -180,13 +185,6 @@ _CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
     "weeds": ("杂草", "杂物", "除草", "拔草", "柴草", "乱堆乱放", "柴堆", "秸秆", "杂树", "乱搭乱建"),
 }
 _CATEGORY_ORDER = ("yard", "walls", "garbage", "green", "idle", "ponds", "weeds")
-_CAT_RE = re.compile(
-    "|".join(
-        f"(?P<{code}_{i}>{re.escape(w)})"
-        for code in _CATEGORY_ORDER
-        for i, w in enumerate(sorted(_CATEGORY_WORDS[code], key=len, reverse=True))
-    )
-)
 _CAT_ALT = "|".join(
     re.escape(w) for w in sorted((w for ws in _CATEGORY_WORDS.values() for w in ws), key=len, reverse=True)
 )
