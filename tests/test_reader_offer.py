@@ -132,3 +132,12 @@ async def test_a_visit_is_not_offered_as_a_report(sim: Simulator, org: Org) -> N
     calls = await sim.send("今天去张大爷家走访,他反映自家门前路灯不亮", SECRETARY)
     assert not any(OFFER in (c.text or "") for c in calls)
     assert calls  # today's answer instead
+
+
+async def test_what_the_reader_could_not_place_is_said(sim: Simulator, org: Org) -> None:
+    text = (await sim.send("昨天3组清运垃圾5车;今天5组拆除残墙2处", SECRETARY))[-1].text
+    assert "消息里有两个日期" in text and "日期:未填" in text
+    text = (await sim.send("明天清理杂草", SECRETARY))[-1].text
+    assert "不能作为整治日期" in text
+    text = (await sim.send("今天党员群众共40人清理房前屋后", SECRETARY))[-1].text
+    assert "没分清是干部、党员还是群众" in text and "参加人员:未填" in text

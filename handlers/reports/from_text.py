@@ -46,6 +46,8 @@ from handlers.reports.review import draft_text
 from handlers.reports.steps import villages_of
 
 OFFER = "report_offer"  # user_data key of the offered draft
+# What the reader could not place, said on the offer (catalog keys report.offer.note.<code>).
+NOTES_SHOWN = ("several_dates", "future_date", "repeated_amount", "people_unclear", "truncated")
 END = ConversationHandler.END
 # Parsing vocabulary (not user-facing text): a caption that says which photos these are.
 _BEFORE = re.compile(r"整治前|之前|以前|原来|原貌")
@@ -105,6 +107,7 @@ def fill(draft: dict[str, Any], reading: Reading, villages: list[Any], text: str
         draft["notes"] = cleaned  # the message itself, so nothing it said is lost
         marked.append(rules.NOTES)
     draft[FROM_TEXT] = marked
+    draft["reader_notes"] = [n for n in reading.notes if n in NOTES_SHOWN]
     # what a save needs and the message gave: answered (villagers too: the seeds insist)
     answered = [s for s in marked if s != PEOPLE]
     if people and "villagers" in people:
@@ -136,6 +139,9 @@ def add_photo(offer: dict[str, Any], message: Message, phase: str) -> None:
 def offer_text(context: CadreContext, offer: dict[str, Any]) -> str:
     t = context.t
     lines = [t("report.offer.question"), "", draft_text(context, offer)]
+    notes = offer.get("reader_notes") or []
+    if notes:
+        lines += ["", *(t(f"report.offer.note.{code}") for code in notes)]
     missing = missing_steps(offer)
     if missing:
         names = t("list.sep").join(t(f"report.field.{step}") for step in missing)
@@ -268,7 +274,7 @@ async def accepted(update: Update, context: CadreContext) -> str | int:
             return END
         context.user_data[PARKED] = existing
     context.user_data.pop(OFFER, None)
-    for key in ("album", "message_id", "read_caption"):
+    for key in ("album", "message_id", "read_caption", "reader_notes"):
         offer.pop(key, None)
     context.user_data[FLOW] = offer
     offer["history"] = [REVIEW]
