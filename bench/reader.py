@@ -29,6 +29,7 @@ from bot.rules.reader import Household, ReaderContext, Reading, read  # noqa: E4
 
 CASES = ROOT / "tests" / "data" / "reader_cases.json"
 HELD_OUT = ROOT / "tests" / "data" / "reader_cases_heldout.json"
+BLIND = ROOT / "tests" / "data" / "reader_cases_blind.json"
 # Fields whose value is free text: right when the two agree after folding, or when one contains
 # the other and is at least half as long (a place "主街" for "主街两侧").
 TEXT_FIELDS = {"place", "concern"}
@@ -146,13 +147,14 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.cases_file is None:
-        held_out, held_contexts = load(HELD_OUT)
-        held = score(held_out, held_contexts)
-        print(
-            f"held-out set ({HELD_OUT.relative_to(ROOT)}, {held['cases']} messages written after the"
-            f" reader): fields right {held['fields_right']:.1%},"
-            f" never invents {held['not_invented']:.1%}"
-        )
+        for label, path in (("held-out set", HELD_OUT), ("blind set, never tuned on", BLIND)):
+            extra_cases, extra_contexts = load(path)
+            extra = score(extra_cases, extra_contexts)
+            print(
+                f"{label} ({path.relative_to(ROOT)}, {extra['cases']} messages written after the"
+                f" reader): fields right {extra['fields_right']:.1%},"
+                f" never invents {extra['not_invented']:.1%}"
+            )
     cases, contexts = load(args.cases_file or CASES)
     if args.cases:
         cases = cases[: args.cases]
