@@ -12,6 +12,11 @@ from tests.test_reports import fixed_clock as fixed_clock  # the clock of test_r
 OFFER = "要把这条作为整治上报吗?"
 
 
+def answered_once(calls) -> bool:
+    """Telegram refuses a second answer to one button press."""
+    return [c.method for c in calls].count("answerCallbackQuery") == 1
+
+
 async def test_one_sentence_and_one_tap(sim: Simulator, org: Org) -> None:
     calls = await sim.send("今天组织党员群众清理了3组的垃圾,拉了5车", SECRETARY)
     text = calls[-1].text
@@ -26,6 +31,7 @@ async def test_one_sentence_and_one_tap(sim: Simulator, org: Org) -> None:
     assert await saved_reports(sim, org.secretary.id) == []  # nothing saved without a tap
     # 保存 asks only for what is missing, then the review
     calls = await sim.press("保存", SECRETARY)
+    assert answered_once(calls)
     assert "有多少人参加" in last_text(sim, SECRETARY)
     await sim.send("干部2 党员5 群众二十多人", SECRETARY)
     review = last_text(sim, SECRETARY)
@@ -41,7 +47,7 @@ async def test_one_sentence_and_one_tap(sim: Simulator, org: Org) -> None:
 async def test_a_complete_message_is_saved_in_one_tap(sim: Simulator, org: Org) -> None:
     await sim.send("昨天在村东头拆除残墙3处,干部3个,党员6名,群众二十多人参加", SECRETARY)
     assert "还需要补充" not in last_text(sim, SECRETARY)
-    await sim.press("保存", SECRETARY)
+    assert answered_once(await sim.press("保存", SECRETARY))
     [report] = await saved_reports(sim, org.secretary.id)
     f = report.fields
     assert (f.work_date.isoformat(), f.categories, f.place, f.walls) == ("2026-11-21", ("walls",), "村东头", 3)
@@ -53,7 +59,7 @@ async def test_a_complete_message_is_saved_in_one_tap(sim: Simulator, org: Org) 
 
 async def test_edit_opens_the_normal_review_edit(sim: Simulator, org: Org) -> None:
     await sim.send("今天清运垃圾8车", SECRETARY)
-    await sim.press("修改", SECRETARY)
+    assert answered_once(await sim.press("修改", SECRETARY))
     assert "要修改哪一项" in last_text(sim, SECRETARY)
     await sim.press("地点", SECRETARY)
     await sim.send("村委会门口", SECRETARY)
@@ -65,6 +71,7 @@ async def test_edit_opens_the_normal_review_edit(sim: Simulator, org: Org) -> No
 async def test_not_a_report_saves_nothing(sim: Simulator, org: Org) -> None:
     await sim.send("今天清运垃圾8车", SECRETARY)
     calls = await sim.press("不是上报", SECRETARY)
+    assert answered_once(calls)
     assert "不作为上报" in calls[-1].text
     assert await saved_reports(sim, org.secretary.id) == []
     calls = await sim.click("offer:save:0000", SECRETARY)  # the old offer is gone

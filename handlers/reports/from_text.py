@@ -281,8 +281,8 @@ async def accepted(update: Update, context: CadreContext) -> str | int:
     if action == "edit":
         await answer(update)
         return await show(update, context, offer, EDIT)
-    await answer(update)
-    # a save still missing something asks it (then comes back to the review)
+    # save_draft answers the press itself (an alert when something is still missing, which it
+    # then asks, coming back to the review)
     return await save_draft(update, context, offer["token"])
 
 
