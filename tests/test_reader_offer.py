@@ -148,3 +148,57 @@ async def test_what_the_reader_could_not_place_is_said(sim: Simulator, org: Org)
     assert "不能作为整治日期" in text
     text = (await sim.send("今天党员群众共40人清理房前屋后", SECRETARY))[-1].text
     assert "没分清是干部、党员还是群众" in text and "参加人员:未填" in text
+
+
+# -- a visit from one message -----------------------------------------------------------------
+VISIT_OFFER = "要把这条作为走访记录吗?"
+
+
+async def member_homes(sim: Simulator, org: Org) -> list:
+    from tests.test_visits import add_households
+
+    return await add_households(sim, org.village.id, org.member.id, "张建国", "李秀英", "王福贵")
+
+
+async def saved_visits(sim: Simulator, household_id: int) -> list:
+    return await sim.app.services.repos.visits.of_household(household_id)
+
+
+async def test_a_member_logs_a_visit_in_one_sentence_with_a_follow_up(sim: Simulator, org: Org) -> None:
+    homes = await member_homes(sim, org)
+    calls = await sim.send("昨天到李秀英家宣传医保政策,她想申请低保,需要跟进,下周三前回复", MEMBER)
+    text = calls[-1].text
+    assert text.startswith(VISIT_OFFER) and "李秀英" in text and "申请低保" in text
+    assert "还需要补充" not in text
+    assert await saved_visits(sim, homes[1].id) == []  # nothing saved without a tap
+    calls = await sim.press("保存", MEMBER)
+    assert answered_once(calls)
+    [visit] = await saved_visits(sim, homes[1].id)
+    assert (visit.visited_on.isoformat(), visit.roles, visit.outcome, visit.concern_text) == (
+        "2026-11-21", ("policy",), "follow_up", "申请低保"
+    )
+    [followup] = await sim.app.services.repos.visits.open_followups(household_id=homes[1].id)
+    assert followup.due_on.isoformat() == "2026-11-25"  # 下周三 from Sunday 22 November
+
+
+async def test_a_visit_asks_only_what_is_missing(sim: Simulator, org: Org) -> None:
+    homes = await member_homes(sim, org)
+    text = (await sim.send("今天去王大爷家走访", MEMBER))[-1].text
+    assert text.startswith(VISIT_OFFER) and "还需要补充:走访身份、群众诉求、处理结果" in text
+    assert answered_once(await sim.press("保存", MEMBER))
+    assert "做了哪些工作" in last_text(sim, MEMBER)  # the roles question of /visit
+    assert await saved_visits(sim, homes[2].id) == []
+
+
+async def test_a_household_not_the_members_is_never_shown(sim: Simulator, org: Org) -> None:
+    await member_homes(sim, org)
+    text = (await sim.send("今天走访了周大爷家,宣传政策", MEMBER))[-1].text
+    assert text.startswith(VISIT_OFFER) and "不在您的联系户里" in text
+    assert "周大爷" not in text  # the household line names nobody
+    calls = await sim.press("不是走访", MEMBER)
+    assert "不作为走访记录" in calls[-1].text
+
+
+async def test_no_visit_offer_without_households(sim: Simulator, org: Org) -> None:
+    calls = await sim.send("今天去张大爷家走访", MEMBER)
+    assert not any(VISIT_OFFER in (c.text or "") for c in calls)

@@ -26,6 +26,7 @@ from telegram.ext import Application, CallbackQueryHandler, ConversationHandler
 
 from bot.context import CadreContext
 from bot.rules import reports as rules
+from bot.rules.dates import parse_when
 from bot.rules.reader import Household, ReaderContext, Reading, read
 from handlers.flow import answer, ask, cb, keyboard, parse_cb
 from handlers.reports.ask import show
@@ -63,6 +64,13 @@ def may_report(context: CadreContext) -> bool:
 
     person = context.person
     return person is not None and REPORT.allowed(person.role)
+
+
+def may_visit(context: CadreContext) -> bool:
+    from handlers.visits.ask import VISIT
+
+    person = context.person
+    return person is not None and VISIT.allowed(person.role)
 
 
 def photo_phase(text: str) -> str:
@@ -178,7 +186,7 @@ def offer_markup(context: CadreContext, offer: dict[str, Any]):
 async def offer_report(update: Update, context: CadreContext) -> bool:
     """Offer a text or photos sent outside any flow as a clean-up report; True if offered."""
     message = update.effective_message
-    if message is None or not is_private(update) or not may_report(context):
+    if message is None or not is_private(update) or not (may_report(context) or may_visit(context)):
         return False
     text = message.text or message.caption or ""
     if message.text and message.text.startswith("/"):
@@ -188,9 +196,13 @@ async def offer_report(update: Update, context: CadreContext) -> bool:
     if message.photo and album and isinstance(existing, dict) and existing.get("album") == album:
         return await join_album(update, context, existing, text)
     villages = await villages_of(context)
-    if not villages:
+    if not villages and not may_visit(context):
         return False
     reading = await read_text(update, context, text, villages) if text else None
+    if reading is not None and reading.kind == "visit":
+        return await offer_visit(update, context, reading)
+    if not may_report(context) or not villages:
+        return False
     if not message.photo and (reading is None or reading.kind != "report"):
         return False
     offer = new_offer(len(villages) > 1)
@@ -289,10 +301,120 @@ async def accepted(update: Update, context: CadreContext) -> str | int:
 async def declined(update: Update, context: CadreContext) -> None:
     """不是上报: the offer is dropped, nothing saved."""
     token = parse_cb(update.callback_query.data)[2]
+    visit = context.user_data.get(VISIT_OFFER)
+    if isinstance(visit, dict) and visit.get("token") == token:
+        context.user_data.pop(VISIT_OFFER, None)
+        await answer(update)
+        await ask(update, context, context.t("visit.offer.declined"), None)
+        return
     if offer_for(context, token) is not None:
         context.user_data.pop(OFFER, None)
     await answer(update)
     await ask(update, context, context.t("report.offer.declined"), None)
+
+
+# -- a visit from one message ------------------------------------------------------------------
+VISIT_OFFER = "visit_offer"  # user_data key of the offered visit draft
+VISIT_NOTES = ("unknown_household", "ambiguous_household", "several_dates", "future_date", "truncated")
+
+
+async def offer_visit(update: Update, context: CadreContext, reading: Reading) -> bool:
+    """A member's text that reads as a visit: "要把这条作为走访记录吗?" with the visit's review
+    and [保存] [修改] [不是走访]. The household is only ever one of the member's own."""
+    from handlers.visits.ask import review_text
+    from handlers.visits.common import reference_now
+
+    person = context.person
+    if not may_visit(context) or person is None or not await context.repos.households.count_of(person.id):
+        return False  # nobody to have visited: today's answer
+    values = reading.values()
+    draft: dict[str, Any] = {
+        "token": secrets.token_hex(8), "history": [], "v": 1, "roles": list(values.get("roles") or []),
+        "closes": {}, "page": 0, "reviewed": True,
+    }
+    now = reference_now(update, context, draft)
+    household_id = values.get("household")
+    if household_id is not None:
+        status = await context.repos.households.status(int(household_id))
+        if status is not None and status.household.member_id == person.id and not status.household.archived:
+            draft.update(household_id=status.household.id, head=status.household.head, has_followups=status.open_followups > 0)
+    if values.get("date"):
+        draft["date"] = values["date"]
+    outcome = values.get("outcome")
+    if outcome == "none":
+        draft["concern"], draft["outcome"], draft["due"] = {"none": True}, "none", None
+    else:
+        if values.get("concern"):
+            draft["concern"] = {"text": values["concern"]}
+        if outcome in ("solved", "follow_up"):
+            draft["outcome"] = outcome
+        if values.get("followup"):
+            settings = context.services.settings
+            due = parse_when(values["followup"], now, want="future", tz=settings.tz_name)
+            if due.value is not None:
+                draft["due"] = due.value.isoformat()
+                draft["outcome"] = "follow_up"
+    message = update.effective_message
+    if message.photo:
+        draft["photo"] = message.photo[-1].file_id
+    notes = [n for n in reading.notes if n in VISIT_NOTES]
+    t = context.t
+    lines = [t("visit.offer.question"), "", review_text(context, draft), "", t("visit.offer.legend")]
+    lines += [t(f"visit.offer.note.{n}") for n in notes]
+    missing = visit_missing(draft)
+    if missing:
+        lines += ["", t("visit.offer.missing", fields=t("list.sep").join(t(f"visit.step.{m}") for m in missing))]
+    token = draft["token"]
+    markup = keyboard(
+        [[
+            (t("visit.btn.save"), cb("offer", "vsave", token)),
+            (t("report.btn.edit"), cb("offer", "vedit", token)),
+            (t("visit.offer.btn.no"), cb("offer", "no", token)),
+        ]]
+    )
+    await message.reply_text("\n".join(lines), reply_markup=markup)
+    context.user_data[VISIT_OFFER] = draft
+    return True
+
+
+def visit_missing(draft: dict[str, Any]) -> list[str]:
+    """Every question a visit's save still needs, in the order /visit asks them (the save's own
+    check, handlers.visits.save.first_missing, asks them one at a time)."""
+    out = [step for step, key in (("household", "household_id"), ("date", "date"), ("roles", "roles"),
+                                  ("concern", "concern")) if not draft.get(key)]
+    if draft.get("outcome") not in ("solved", "follow_up", "none"):
+        out.append("outcome")
+    elif draft["outcome"] == "follow_up" and not draft.get("due"):
+        out.append("due")
+    return out
+
+
+async def visit_accepted(update: Update, context: CadreContext) -> str | int:
+    """保存 or 修改 on an offered visit: it becomes the /visit draft, then saves (asking what is
+    missing) or shows the visit's review with its edit buttons."""
+    from handlers.visits import save as visit_save
+    from handlers.visits.ask import FLOW as VISIT_FLOW
+    from handlers.visits.ask import REVIEW as VISIT_REVIEW
+    from handlers.visits.ask import goto
+
+    query = update.callback_query
+    _, action, token = parse_cb(query.data)
+    offer = context.user_data.get(VISIT_OFFER)
+    if not isinstance(offer, dict) or offer.get("token") != token or not may_visit(context):
+        await query.answer(context.t("report.hint.old_button"), show_alert=True)
+        return END
+    existing = context.user_data.get(VISIT_FLOW)
+    if isinstance(existing, dict) and existing.get("household_id"):
+        await query.answer(context.t("visit.offer.busy"), show_alert=True)
+        return END
+    context.user_data.pop(VISIT_OFFER, None)
+    context.user_data[VISIT_FLOW] = offer
+    offer["history"] = [VISIT_REVIEW]
+    if action == "vedit":
+        await answer(update)
+        return await goto(update, context, offer, VISIT_REVIEW)
+    result = await visit_save.save(update, context)
+    return END if result is None else result
 
 
 def register(app: Application) -> None:
