@@ -194,7 +194,8 @@ async def test_a_household_not_the_members_is_never_shown(sim: Simulator, org: O
     await member_homes(sim, org)
     text = (await sim.send("今天走访了周大爷家,宣传政策", MEMBER))[-1].text
     assert text.startswith(VISIT_OFFER) and "不在您的联系户里" in text
-    assert "周大爷" not in text  # the household line names nobody
+    assert "周大爷" not in text and "农户:未填\n" in text  # the household line names nobody
+    assert "结果:未填" in text  # not "无诉求": the message did not say
     calls = await sim.press("不是走访", MEMBER)
     assert "不作为走访记录" in calls[-1].text
 

@@ -321,7 +321,6 @@ VISIT_NOTES = ("unknown_household", "ambiguous_household", "several_dates", "fut
 async def offer_visit(update: Update, context: CadreContext, reading: Reading) -> bool:
     """A member's text that reads as a visit: "要把这条作为走访记录吗?" with the visit's review
     and [保存] [修改] [不是走访]. The household is only ever one of the member's own."""
-    from handlers.visits.ask import review_text
     from handlers.visits.common import reference_now
 
     person = context.person
@@ -359,7 +358,7 @@ async def offer_visit(update: Update, context: CadreContext, reading: Reading) -
         draft["photo"] = message.photo[-1].file_id
     notes = [n for n in reading.notes if n in VISIT_NOTES]
     t = context.t
-    lines = [t("visit.offer.question"), "", review_text(context, draft), "", t("visit.offer.legend")]
+    lines = [t("visit.offer.question"), "", visit_text(context, draft), "", t("visit.offer.legend")]
     lines += [t(f"visit.offer.note.{n}") for n in notes]
     missing = visit_missing(draft)
     if missing:
@@ -375,6 +374,28 @@ async def offer_visit(update: Update, context: CadreContext, reading: Reading) -
     await message.reply_text("\n".join(lines), reply_markup=markup)
     context.user_data[VISIT_OFFER] = draft
     return True
+
+
+def visit_text(context: CadreContext, draft: dict[str, Any]) -> str:
+    """The visit's review (its catalog text), with 未填 for what the message did not say rather
+    than the review's defaults (无诉求 is an answer, not a blank)."""
+    from datetime import date
+
+    from handlers.visits.ask import concern_text, outcome_text
+    from storage.visits import ROLE_CODES
+
+    t = context.t
+    none = t("report.none")
+    roles = t("list.sep").join(t(f"visit.role.{c}") for c in ROLE_CODES if c in (draft.get("roles") or []))
+    return t(
+        "visit.offer.review",
+        household=t("visit.offer.household", head=draft["head"]) if draft.get("head") else none,
+        date=t.date(date.fromisoformat(draft["date"])) if draft.get("date") else none,
+        roles=roles or none,
+        concern=concern_text(context, draft) if draft.get("concern") else none,
+        outcome=outcome_text(context, draft) if draft.get("outcome") else none,
+        photo=t("visit.photo.yes") if draft.get("photo") else t("visit.photo.no"),
+    )
 
 
 def visit_missing(draft: dict[str, Any]) -> list[str]:
