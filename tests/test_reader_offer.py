@@ -203,3 +203,18 @@ async def test_a_household_not_the_members_is_never_shown(sim: Simulator, org: O
 async def test_no_visit_offer_without_households(sim: Simulator, org: Org) -> None:
     calls = await sim.send("今天去张大爷家走访", MEMBER)
     assert not any(VISIT_OFFER in (c.text or "") for c in calls)
+
+
+async def test_edit_on_a_visit_opens_the_visit_review(sim: Simulator, org: Org) -> None:
+    homes = await member_homes(sim, org)
+    await sim.send("今天走访张建国家,调解邻里纠纷,当场解决", MEMBER)
+    calls = await sim.press("修改", MEMBER)
+    assert answered_once(calls)
+    assert "请核对这次走访" in last_text(sim, MEMBER)
+    assert {"改日期", "改诉求", "改结果"} <= set(labels(sim, MEMBER))
+    await sim.press("保存", MEMBER)
+    assert "农户反映了什么诉求" in last_text(sim, MEMBER)  # the one thing the message did not say
+    await sim.send("和邻居为宅基地吵架", MEMBER)
+    await sim.press("保存", MEMBER)
+    [visit] = await saved_visits(sim, homes[0].id)
+    assert (visit.roles, visit.outcome, visit.concern_text) == (("mediation",), "solved", "和邻居为宅基地吵架")
