@@ -218,3 +218,16 @@ async def test_edit_on_a_visit_opens_the_visit_review(sim: Simulator, org: Org) 
     await sim.press("保存", MEMBER)
     [visit] = await saved_visits(sim, homes[0].id)
     assert (visit.roles, visit.outcome, visit.concern_text) == (("mediation",), "solved", "和邻居为宅基地吵架")
+
+
+async def test_an_album_with_a_visit_caption_is_one_visit_offer(sim: Simulator, org: Org) -> None:
+    homes = await member_homes(sim, org)
+    await sim.photo(SECRETARY, caption="昨天3组清运垃圾5车", media_group_id="a2")
+    await sim.photo(SECRETARY, data=b"\x89PNG other", caption="群众10人", media_group_id="a2")
+    text = last_text(sim, SECRETARY)
+    assert "清运垃圾5车" in text  # the first caption is kept, a later one does not replace it
+    calls = await sim.photo(MEMBER, caption="今天走访张建国家,调解纠纷,当场解决", media_group_id="v1")
+    calls += await sim.photo(MEMBER, data=b"\x89PNG two", media_group_id="v1")
+    sent = [c.text for c in calls if c.method == "sendMessage"]
+    assert len(sent) == 1 and sent[0].startswith(VISIT_OFFER) and "照片:1张" in sent[0]
+    assert homes

@@ -195,6 +195,9 @@ async def offer_report(update: Update, context: CadreContext) -> bool:
     existing = context.user_data.get(OFFER)
     if message.photo and album and isinstance(existing, dict) and existing.get("album") == album:
         return await join_album(update, context, existing, text)
+    visit = context.user_data.get(VISIT_OFFER)
+    if message.photo and album and isinstance(visit, dict) and visit.get("album") == album:
+        return True  # the rest of an album offered as a visit (a visit keeps one photo)
     villages = await villages_of(context)
     if not villages and not may_visit(context):
         return False
@@ -210,6 +213,7 @@ async def offer_report(update: Update, context: CadreContext) -> bool:
         fill(offer, reading, villages, text)
     else:
         fill(offer, Reading(kind=None), villages, "")
+    offer["read_caption"] = bool(reading is not None and reading.kind == "report")
     if message.photo:
         offer["album"] = album
         add_photo(offer, message, photo_phase(text))
@@ -356,6 +360,7 @@ async def offer_visit(update: Update, context: CadreContext, reading: Reading) -
     message = update.effective_message
     if message.photo:
         draft["photo"] = message.photo[-1].file_id
+        draft["album"] = message.media_group_id
     notes = [n for n in reading.notes if n in VISIT_NOTES]
     t = context.t
     lines = [t("visit.offer.question"), "", visit_text(context, draft), "", t("visit.offer.legend")]
@@ -429,6 +434,7 @@ async def visit_accepted(update: Update, context: CadreContext) -> str | int:
         await query.answer(context.t("visit.offer.busy"), show_alert=True)
         return END
     context.user_data.pop(VISIT_OFFER, None)
+    offer.pop("album", None)
     context.user_data[VISIT_FLOW] = offer
     offer["history"] = [VISIT_REVIEW]
     if action == "vedit":
