@@ -38,6 +38,7 @@ FEATURES = (
     "handlers.schedule.manage",
     "handlers.schedule.rsvp",
     "handlers.org.join",
+    "handlers.reports.from_text",
     "handlers.general.commands",
 )
 

@@ -41,6 +41,11 @@ class ReportFields:
     ponds: int | None = None
     notes: str | None = None
     photos: tuple[ReportPhoto, ...] = ()
+    # (field, value) of the amounts beyond the five columns (trees, lights, length_m, area_mu,
+    # volume_m3) and ("text", words) for an amount kept as typed.
+    amounts_more: tuple[tuple[str, Any], ...] = ()
+    # (group, "more" | "about") of the participant counts that were approximate.
+    people_approx: tuple[tuple[str, str], ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -118,13 +123,13 @@ _COLS = (
     "r.id, r.token, r.reporter_id, p.name, u.name, r.status, r.created_at, r.updated_at,"
     " r.unit_id, r.work_date, r.categories, r.other_name, r.place, r.latitude, r.longitude,"
     " r.cadres, r.members, r.villagers, r.garbage_trucks, r.garbage_tons, r.area_m2, r.walls,"
-    " r.ponds, r.notes"
+    " r.ponds, r.notes, r.amounts_more, r.people_approx"
 )
 _FROM = "reports r JOIN units u ON u.id = r.unit_id JOIN people p ON p.id = r.reporter_id"
 _VALUE_COLS = (
     "unit_id", "work_date", "categories", "other_name", "place", "latitude", "longitude",
     "cadres", "members", "villagers", "garbage_trucks", "garbage_tons", "area_m2", "walls",
-    "ponds", "notes",
+    "ponds", "notes", "amounts_more", "people_approx",
 )
 _SUBTREE = """
     WITH RECURSIVE tree(id) AS (
@@ -140,7 +145,16 @@ def _values(fields: ReportFields) -> tuple[Any, ...]:
         fields.other_name, fields.place, fields.latitude, fields.longitude, fields.cadres,
         fields.members, fields.villagers, fields.garbage_trucks, fields.garbage_tons,
         fields.area_m2, fields.walls, fields.ponds, fields.notes,
+        _pairs_json(fields.amounts_more), _pairs_json(fields.people_approx),
     )
+
+
+def _pairs_json(pairs: tuple[tuple[str, Any], ...]) -> str | None:
+    return json.dumps(dict(pairs), ensure_ascii=False) if pairs else None
+
+
+def _pairs(text: str | None) -> tuple[tuple[str, Any], ...]:
+    return tuple(json.loads(text).items()) if text else ()
 
 
 def _report(row: Any, photos: tuple[ReportPhoto, ...]) -> Report:
@@ -162,6 +176,8 @@ def _report(row: Any, photos: tuple[ReportPhoto, ...]) -> Report:
         ponds=row[22],
         notes=row[23],
         photos=photos,
+        amounts_more=_pairs(row[24]),
+        people_approx=_pairs(row[25]),
     )
     return Report(
         id=row[0], token=row[1], reporter_id=row[2], reporter_name=row[3], unit_name=row[4],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,7 +18,9 @@ from bot.rules.numbers import (
     format_participants,
     parse_amounts,
     parse_count,
+    parse_count_approx,
     parse_participants,
+    read_amounts,
 )
 
 # ---------------------------------------------------------------- reference formatter
@@ -356,3 +360,112 @@ def test_parse_amounts_never_raises(text: str) -> None:
 @given(st.text(alphabet="垃圾车吨平方米㎡残墙处坑塘个0123456789.三十百万 ,-", max_size=30))
 def test_parse_amounts_never_raises_on_near_misses(text: str) -> None:
     assert isinstance(parse_amounts(text), (Amounts, str))
+
+
+# ---------------------------------------------------------------- as villages write them
+
+
+def PA(c: int, m: int, v: int, **approx: str) -> Participants:
+    return Participants(c, m, v, approx=tuple((g, approx[g]) for g in ("cadres", "members", "villagers") if g in approx))
+
+
+VILLAGE_PARTICIPANTS = [
+    ("干部3个,党员6名,群众二十多人", PA(3, 6, 20, villagers="more")),
+    ("群众20余人", PA(0, 0, 20, villagers="more")),
+    ("干部3人 党员十来个 群众五十人左右", PA(3, 10, 50, members="about", villagers="about")),
+    ("约30名群众", PA(0, 0, 30, villagers="about")),
+    ("两委干部5人,党员二十几人,村民100多人", PA(5, 20, 100, members="more", villagers="more")),
+    ("3 5 二十多", PA(3, 5, 20, villagers="more")),
+    ("干部3 党员5 群众20", P(3, 5, 20)),  # exact stays exact
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), VILLAGE_PARTICIPANTS)
+def test_participants_as_villages_write_them(text: str, expected: Participants) -> None:
+    assert parse_participants(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("12", (12, None)), ("十来个", (10, "about")), ("二十多人", (20, "more")), ("20余人", (20, "more")),
+     ("约15人", (15, "about")), ("很多", None), ("-3", None)],
+)
+def test_parse_count_approx(text: str, expected) -> None:
+    assert parse_count_approx(text) == expected
+
+
+FORMS = st.sampled_from([None, "more", "about"])
+
+
+@settings(max_examples=200)
+@given(COUNTS, COUNTS, COUNTS, FORMS, FORMS, FORMS)
+def test_approximate_participants_roundtrip(c: int, m: int, v: int, fc, fm, fv) -> None:
+    approx = tuple((g, f) for g, f in (("cadres", fc), ("members", fm), ("villagers", fv)) if f)
+    p = Participants(c, m, v, approx=approx)
+    assert parse_participants(format_participants(p)) == p
+
+
+CATEGORY_AMOUNTS = [
+    # (category codes, text, expected)
+    (("green",), "栽植行道树120棵,安装太阳能路灯15盏", Amounts(trees=120, lights=15)),
+    (("green",), "种树200株 路灯10个", Amounts(trees=200, lights=10)),
+    (("walls",), "拆除5处", Amounts(walls=5)),  # the category names the counter
+    (("walls",), "拆除残墙3处 共60米", Amounts(walls=3, length_m=60)),
+    (("ponds",), "整治2个 清淤30方 疏通沟渠200米", Amounts(ponds=2, volume_m3=30, length_m=200)),
+    (("idle",), "整治废弃地3亩", Amounts(area_mu=3)),
+    (("garbage",), "拉了5车", Amounts(garbage_trucks=5)),
+    ((), "整治5处", "not_understood"),  # without a category: walls or ponds?
+    (("walls", "ponds"), "整治5处", "not_understood"),
+]
+
+
+@pytest.mark.parametrize(("categories", "text", "expected"), CATEGORY_AMOUNTS)
+def test_amounts_in_each_categorys_units(categories, text: str, expected) -> None:
+    assert parse_amounts(text, categories) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("清运垃圾5车,拆了几间破房子", Amounts(garbage_trucks=5, text="拆了几间破房子")),
+        ("整治5处", Amounts(text="整治5处")),
+        ("干了一上午", Amounts(text="干了一上午")),
+        ("垃圾5车 垃圾3车", Amounts(garbage_trucks=5, text="垃圾3车")),
+        ("清运垃圾5车", Amounts(garbage_trucks=5)),
+        ("垃圾-5车", "negative"),
+        ("", "empty"),
+        ("好" * 250, "too_long"),
+    ],
+)
+def test_read_amounts_keeps_what_it_cannot_read(text: str, expected) -> None:
+    assert read_amounts(text) == expected
+
+
+@given(st.text(max_size=80), st.lists(st.sampled_from(["walls", "ponds", "green", "garbage"]), max_size=2))
+def test_read_amounts_is_never_a_dead_end(text: str, categories: list[str]) -> None:
+    result = read_amounts(text, categories)
+    if isinstance(result, str):
+        assert result in ("empty", "negative", "too_large", "too_long")
+    else:
+        assert not result.is_empty()
+        if result.text is not None:  # what is kept is words of the message, as typed
+            typed = unicodedata.normalize("NFKC", text)
+            for word in result.text.split(" "):
+                assert word in typed
+
+
+NEW_FIELDS = st.builds(
+    Amounts,
+    trees=_count(AMOUNT_LIMITS["trees"]),
+    lights=_count(AMOUNT_LIMITS["lights"]),
+    length_m=_cents(AMOUNT_LIMITS["length_m"]),
+    area_mu=_cents(AMOUNT_LIMITS["area_mu"]),
+    volume_m3=_cents(AMOUNT_LIMITS["volume_m3"]),
+    walls=_count(AMOUNT_LIMITS["walls"]),
+).filter(lambda a: not a.is_empty())
+
+
+@settings(max_examples=200)
+@given(NEW_FIELDS)
+def test_new_amounts_roundtrip(a: Amounts) -> None:
+    assert parse_amounts(format_amounts(a)) == a

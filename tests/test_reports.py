@@ -284,8 +284,6 @@ async def test_bad_participants_are_refused(sim: Simulator, org: Org, typed: str
 
 async def test_amounts_are_optional_and_checked(sim: Simulator, org: Org) -> None:
     await go(sim, SECRETARY, "amounts")
-    calls = await sim.send("干了一上午", SECRETARY)
-    assert "没看懂工作量" in calls[-1].text and QUESTION["amounts"] in calls[-1].text
     calls = await sim.send("清运垃圾-5车", SECRETARY)
     assert "不能是负数" in calls[-1].text
     await sim.press("跳过", SECRETARY)
@@ -572,3 +570,50 @@ async def test_the_conversation_speaks_english_when_chosen(sim: Simulator, org: 
     assert labels(sim, SECRETARY)[:3] == ["Today", "Yesterday", "Day before yesterday"]
     calls = await sim.send("last Friday", SECRETARY)
     assert "Friday, November 20, 2026" in calls[-1].text
+
+
+# -- amounts in each category's units and approximate head counts (issue 13 item 6) ----------
+async def test_greening_amounts_and_an_approximate_head_count(sim: Simulator, org: Org) -> None:
+    await sim.send("/report", SECRETARY)
+    await sim.send("昨天", SECRETARY)
+    await sim.press("村内绿化亮化", SECRETARY)
+    await sim.press("下一步", SECRETARY)
+    await sim.send("村主干道", SECRETARY)
+    calls = await sim.send("干部3个,党员6名,群众二十多人", SECRETARY)
+    assert "群众20余人" in calls[-1].text and "共约29人" in calls[-1].text
+    # the amounts question shows the category's own units
+    assert "栽植行道树120棵" in calls[-1].text
+    calls = await sim.send("栽植行道树120棵,安装太阳能路灯15盏", SECRETARY)
+    assert "✅ 工作量:栽树120棵、安装路灯15盏" in calls[-1].text
+    await sim.press("不发照片", SECRETARY)
+    await sim.press("跳过", SECRETARY)
+    review = last_text(sim, SECRETARY)
+    assert "群众20余人" in review and "栽树120棵、安装路灯15盏" in review
+    await sim.press("保存", SECRETARY)
+    [report] = await saved_reports(sim, org.secretary.id)
+    f = report.fields
+    assert (f.cadres, f.members, f.villagers) == (3, 6, 20)
+    assert f.people_approx == (("villagers", "more"),)
+    assert dict(f.amounts_more) == {"trees": 120, "lights": 15}
+
+
+async def test_an_amount_the_grammar_does_not_know_is_kept_as_text(sim: Simulator, org: Org) -> None:
+    await go(sim, SECRETARY, "amounts")
+    calls = await sim.send("清运垃圾5车,拆了几间破房子", SECRETARY)
+    assert "清运垃圾5车、“拆了几间破房子”(按原文记录)" in calls[-1].text
+    assert QUESTION["photos"] in calls[-1].text  # not a dead end: the next question
+    await sim.press("不发照片", SECRETARY)
+    await sim.press("跳过", SECRETARY)
+    await sim.press("保存", SECRETARY)
+    [report] = await saved_reports(sim, org.secretary.id)
+    assert report.fields.garbage_trucks == 5
+    assert dict(report.fields.amounts_more) == {"text": "拆了几间破房子"}
+
+
+async def test_one_count_at_a_time_may_be_approximate(sim: Simulator, org: Org) -> None:
+    await go(sim, SECRETARY, "people")
+    await sim.press("一项一项填", SECRETARY)
+    await sim.send("3", SECRETARY)
+    await sim.send("十来个", SECRETARY)
+    calls = await sim.send("20余人", SECRETARY)
+    assert "党员约10人" in calls[-1].text and "群众20余人" in calls[-1].text

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 __all__ = [
     "AMOUNT_LIMITS",
@@ -28,7 +28,9 @@ __all__ = [
     "format_participants",
     "parse_amounts",
     "parse_count",
+    "parse_count_approx",
     "parse_participants",
+    "read_amounts",
 ]
 
 # Longest run of Arabic digits accepted anywhere (keeps int() far from
@@ -193,11 +195,18 @@ def parse_count(text: str) -> int | None:
 MAX_PARTICIPANTS = 10000
 
 
+# How an approximate count reads: "more" (二十多, 20余: shown 20余人) or "about" (十来个,
+# 约20, 20左右: shown 约20人).
+APPROX_FORMS = ("more", "about")
+
+
 @dataclass(frozen=True)
 class Participants:
     cadres: int
     members: int
     villagers: int
+    # (group, form) for each group whose count was approximate, groups in field order.
+    approx: tuple[tuple[str, str], ...] = ()
 
     @property
     def total(self) -> int:
@@ -221,13 +230,43 @@ _PARTICIPANT_FILLERS = ("参会", "参加", "其中", "和", "及", "与", "共"
 
 _LABEL_ALT = "|".join(sorted(_PARTICIPANT_LABELS, key=len, reverse=True))
 _SEP_CHARS = r"\s,;、/|:=+"
-_LABEL_FIRST_RE = re.compile(
-    rf"(?P<label>{_LABEL_ALT})[\s:=]*(?P<neg>-\s*)?(?P<num>{_NUM})\s*[{_PERSON_COUNTERS}]?"
+# Parsing vocabulary (not user-facing text): words that make a count approximate, before the
+# number (约20) or after it (二十多, 20余, 十来个, 二十几, 20人左右).
+_APPROX_BEFORE = "大约|大概|约|近|将近|差不多"
+_APPROX_AFTER = "多|余|来|几"
+_APPROX_TAIL = "左右|上下"
+_APPROX_ABOUT_WORDS = ("约", "大约", "大概", "近", "将近", "差不多", "来", "左右", "上下")
+_COUNT = (
+    rf"(?P<pre>{_APPROX_BEFORE})?(?P<neg>-\s*)?(?P<num>{_NUM})(?P<post>{_APPROX_AFTER})?"
+    rf"\s*[{_PERSON_COUNTERS}]?(?P<tail>{_APPROX_TAIL})?"
 )
-_NUM_FIRST_RE = re.compile(
-    rf"(?P<neg>-\s*)?(?P<num>{_NUM})\s*[{_PERSON_COUNTERS}]?\s*(?P<label>{_LABEL_ALT})"
-)
-_UNLABELLED_RE = re.compile(rf"^\s*(?P<neg>-\s*)?(?P<num>{_NUM})\s*[{_PERSON_COUNTERS}]?\s*$")
+_LABEL_FIRST_RE = re.compile(rf"(?P<label>{_LABEL_ALT})[\s:=]*(?:有|是)?{_COUNT}")
+_NUM_FIRST_RE = re.compile(rf"{_COUNT}\s*(?P<label>{_LABEL_ALT})")
+_COUNT_ONLY_RE = re.compile(rf"^{_COUNT}$")
+
+
+# For readers of whole messages (bot.rules.reader): one count with its approximate words, as a
+# regex fragment with the groups pre, neg, num, post, tail; approx_form reads a match of it.
+COUNT_PATTERN = _COUNT
+NUMBER_PATTERN = _NUM
+
+
+def approx_form(m: re.Match[str]) -> str | None:
+    return _approx_form(m)
+
+
+def to_number(tok: str) -> float | None:
+    """A number token (Arabic, decimal or Chinese numeral) as a float; None if malformed."""
+    return _to_number(tok)
+
+
+def _approx_form(m: re.Match[str]) -> str | None:
+    """"more", "about" or None (an exact count) from a match of ``_COUNT``."""
+    words = [w for w in (m.group("pre"), m.group("post"), m.group("tail")) if w]
+    if not words:
+        return None
+    return "about" if any(w in _APPROX_ABOUT_WORDS for w in words) else "more"
+
 
 
 def _clean(text: str) -> str:
@@ -242,11 +281,15 @@ def _only_separators(rest: str, fillers: tuple[str, ...]) -> bool:
     return re.fullmatch(rf"[{_SEP_CHARS}]*", rest) is not None
 
 
-def _read_labelled(s: str, regex: re.Pattern[str]) -> tuple[list[float], bool] | None:
+def _read_labelled(
+    s: str, regex: re.Pattern[str], approx: dict[str, str]
+) -> tuple[list[float], bool] | None:
     """Values (cadres, members, villagers) and a minus-sign flag, or None unless
-    ``regex`` reads the whole text (each label once, integer counts)."""
+    ``regex`` reads the whole text (each label once, integer counts); the approximate
+    groups go into ``approx``."""
     found: dict[str, float] = {}
     negative = False
+    approx.clear()
     pieces: list[str] = []
     pos = 0
     for m in regex.finditer(s):
@@ -258,6 +301,9 @@ def _read_labelled(s: str, regex: re.Pattern[str]) -> tuple[list[float], bool] |
             return None
         negative = negative or bool(m.group("neg"))
         found[field] = value
+        form = _approx_form(m)
+        if form is not None:
+            approx[field] = form
         pieces.append(s[pos : m.start()])
         pos = m.end()
     pieces.append(s[pos:])
@@ -278,6 +324,9 @@ def parse_participants(text: str) -> Participants | str:
     * Unlabelled form: exactly three numbers in the fixed order cadres, members,
       villagers: ``"3 5 20"``, ``"3，5，20"``, ``"3、5、20"``.  One or two bare
       numbers are ambiguous and refused.  Labelled and bare numbers may not mix.
+    * A count may be approximate: 二十多, 20余, 二十几 (form "more", shown 20余人), 十来个,
+      约20, 20人左右 (form "about", shown 约20人); it is taken as its number and the group
+      is listed in ``approx``.  Counter words 人/名/位/个 may follow any count.
     * Each count is an integer in 0..10000 (above: ``"too_large"``); a minus sign
       gives ``"negative"``; all zeros is accepted (the caller may reject it).
     """
@@ -291,10 +340,11 @@ def parse_participants(text: str) -> Participants | str:
 
     values: list[float]
     negative = False
+    approx: dict[str, str] = {}
     if any(label in s for label in _PARTICIPANT_LABELS):
         # Labelled form: all items label-first or all number-first.
         for regex in (_LABEL_FIRST_RE, _NUM_FIRST_RE):
-            result = _read_labelled(s, regex)
+            result = _read_labelled(s, regex, approx)
             if result is not None:
                 break
         else:
@@ -305,8 +355,8 @@ def parse_participants(text: str) -> Participants | str:
         if len(parts) != 3:
             return "not_understood"
         values = []
-        for part in parts:
-            m = _UNLABELLED_RE.match(part)
+        for field, part in zip(("cadres", "members", "villagers"), parts, strict=True):
+            m = _COUNT_ONLY_RE.match(part)
             if m is None:
                 return "not_understood"
             value = _to_number(m.group("num"))
@@ -314,17 +364,48 @@ def parse_participants(text: str) -> Participants | str:
                 return "not_understood"
             negative = negative or bool(m.group("neg"))
             values.append(value)
+            form = _approx_form(m)
+            if form is not None:
+                approx[field] = form
     if negative:
         return "negative"
     if any(v > MAX_PARTICIPANTS for v in values):
         return "too_large"
     cadres, members, villagers = (int(v) for v in values)
-    return Participants(cadres=cadres, members=members, villagers=villagers)
+    marks = tuple((f, approx[f]) for f in ("cadres", "members", "villagers") if f in approx)
+    return Participants(cadres=cadres, members=members, villagers=villagers, approx=marks)
 
 
 def format_participants(p: Participants) -> str:
-    """Canonical text ``"干部3 党员5 群众20"``; ``parse_participants`` reads it back."""
-    return f"干部{p.cadres} 党员{p.members} 群众{p.villagers}"
+    """Canonical text ``"干部3 党员5 群众20"`` (``"群众20余"``, ``"群众约20"`` when approximate);
+    ``parse_participants`` reads it back."""
+    forms = dict(p.approx)
+
+    def one(field: str, value: int) -> str:
+        form = forms.get(field)
+        return f"约{value}" if form == "about" else f"{value}余" if form == "more" else str(value)
+
+    return f"干部{one('cadres', p.cadres)} 党员{one('members', p.members)} 群众{one('villagers', p.villagers)}"
+
+
+def parse_count_approx(text: str) -> tuple[int, str | None] | None:
+    """One count, maybe approximate: ``"12"`` → (12, None), ``"二十多人"`` → (20, "more"),
+    ``"十来个"`` → (10, "about"); None if not a count."""
+    if not isinstance(text, str):
+        return None
+    s = normalize(text).rstrip("。.!！").strip()
+    if len(s) > 40:
+        return None
+    exact = parse_count(s)
+    if exact is not None:
+        return exact, None
+    m = _COUNT_ONLY_RE.match(s)
+    if m is None or m.group("neg"):
+        return None
+    value = _to_number(m.group("num"))
+    if value is None or value != int(value):
+        return None
+    return int(value), _approx_form(m)
 
 
 # --------------------------------------------------------------------------- amounts
@@ -337,12 +418,30 @@ class Amounts:
     area_m2: float | None = None
     walls: int | None = None
     ponds: int | None = None
+    trees: int | None = None
+    lights: int | None = None
+    length_m: float | None = None
+    area_mu: float | None = None
+    volume_m3: float | None = None
+    # What the grammar did not read, kept as typed (never a dead end).
+    text: str | None = None
 
     def is_empty(self) -> bool:
-        return all(getattr(self, f) is None for f in _AMOUNT_FIELDS)
+        return self.text is None and all(getattr(self, f) is None for f in AMOUNT_FIELDS)
+
+    def values(self) -> dict[str, float | int]:
+        """The numeric fields that are set, in display order."""
+        return {f: getattr(self, f) for f in AMOUNT_FIELDS if getattr(self, f) is not None}
 
 
-_AMOUNT_FIELDS = ("garbage_trucks", "garbage_tons", "area_m2", "walls", "ponds")
+# The numeric amount fields in display order; the first five are the report's original columns.
+AMOUNT_FIELDS = (
+    "garbage_trucks", "garbage_tons", "area_m2", "walls", "ponds",
+    "trees", "lights", "length_m", "area_mu", "volume_m3",
+)
+_AMOUNT_FIELDS = AMOUNT_FIELDS
+INT_AMOUNT_FIELDS = frozenset({"walls", "ponds", "trees", "lights"})
+MAX_AMOUNT_TEXT = 200
 
 # Upper bounds for one report from one village.
 AMOUNT_LIMITS: dict[str, float] = {
@@ -351,27 +450,52 @@ AMOUNT_LIMITS: dict[str, float] = {
     "area_m2": 1_000_000,
     "walls": 1000,
     "ponds": 1000,
+    "trees": 100_000,
+    "lights": 10_000,
+    "length_m": 100_000,
+    "area_mu": 10_000,
+    "volume_m3": 100_000,
 }
 
 # Parsing vocabulary (not user-facing text): units that fix the field.
-# NFKC turns ㎡ and m² into "m2" before matching.
+# NFKC turns ㎡ and m² into "m2", ㎥ into "m3" before matching.
 _FIXED_UNITS: dict[str, str] = {
     "平方米": "area_m2",
     "平米": "area_m2",
     "平方": "area_m2",
     "m2": "area_m2",
+    "㎡": "area_m2",
     "车次": "garbage_trucks",
     "车": "garbage_trucks",
     "辆": "garbage_trucks",
+    "趟": "garbage_trucks",
     "吨": "garbage_tons",
     "t": "garbage_tons",
+    "棵": "trees",
+    "株": "trees",
+    "盏": "lights",
+    "立方米": "volume_m3",
+    "立方": "volume_m3",
+    "方": "volume_m3",
+    "m3": "volume_m3",
+    "㎥": "volume_m3",
+    "延米": "length_m",
+    "米": "length_m",
+    "m": "length_m",
+    "亩": "area_mu",
 }
-# Parsing vocabulary (not user-facing text): counters for walls or ponds; the
-# field then comes from a keyword next to the number.
-_COUNTER_UNITS = ("处", "个", "堵", "面", "段", "口", "座")
-# Parsing vocabulary (not user-facing text): keywords for walls and ponds.
-_WALL_KEYWORDS = ("墙", "垣", "壁")
-_POND_KEYWORDS = ("塘", "坑", "池")
+# Parsing vocabulary (not user-facing text): counters whose field comes from a keyword next
+# to the number (or from the report's category).
+_COUNTER_UNITS = ("处", "个", "堵", "面", "段", "口", "座", "条", "根", "间")
+# Parsing vocabulary (not user-facing text): keywords that name what a counter counts.
+_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "walls": ("墙", "垣", "壁", "危房", "旧房", "土房", "圈舍", "厕所"),
+    "ponds": ("塘", "坑", "池", "沟", "渠"),
+    "lights": ("灯",),
+    "trees": ("树", "苗"),
+}
+# Category code → the counter field it implies when no keyword says (bot.rules.reports).
+_CATEGORY_COUNTER = {"walls": "walls", "ponds": "ponds"}
 
 # Latin units must not run into a following letter/digit ("3 tons" is not 3t).
 _UNIT_ALT = "|".join(
@@ -379,41 +503,49 @@ _UNIT_ALT = "|".join(
     for u in sorted([*_FIXED_UNITS, *_COUNTER_UNITS], key=len, reverse=True)
 )
 _AMOUNT_RE = re.compile(rf"(?P<neg>-\s*)?(?P<num>{_NUM})\s*(?P<unit>{_UNIT_ALT})?")
+_CLAUSE_RE = re.compile(r"[^,;、\s。]+")
+_PHRASE_RE = re.compile(r"[^,;、。]+")
+# Parsing vocabulary (not user-facing text): words of a count without a number.
+_VAGUE_RE = re.compile(rf"几|些|若干|一批|大量|[{''.join(_COUNTER_UNITS)}棵株盏车吨亩]")
 
 
 def _keyword_field(snippet: str) -> str | bool | None:
-    """walls/ponds from keywords in ``snippet``; None if none, False if both."""
-    wall = any(k in snippet for k in _WALL_KEYWORDS)
-    pond = any(k in snippet for k in _POND_KEYWORDS)
-    if wall and pond:
+    """The counter's field from keywords in ``snippet``; None if none, False if several."""
+    hits = {field for field, words in _KEYWORDS.items() if any(w in snippet for w in words)}
+    if len(hits) > 1:
         return False
-    if wall:
-        return "walls"
-    if pond:
-        return "ponds"
-    return None
+    return hits.pop() if hits else None
 
 
-def parse_amounts(text: str) -> Amounts | str:
-    """Read clean-up work amounts, e.g. ``"清运垃圾5车 拆除残墙2处 整治坑塘1个"``.
+def _category_field(categories: tuple[str, ...] | list[str]) -> str | None:
+    fields = {_CATEGORY_COUNTER[c] for c in categories if c in _CATEGORY_COUNTER}
+    return fields.pop() if len(fields) == 1 else None
+
+
+def parse_amounts(text: str, categories: tuple[str, ...] | list[str] = ()) -> Amounts | str:
+    """Read clean-up work amounts, e.g. ``"清运垃圾5车 拆除残墙2处 整治坑塘1个"``; strict:
+    every number must be understood (see :func:`read_amounts` for the lenient reading).
 
     Rules:
 
-    * The unit decides the field: 车/车次/辆 → garbage_trucks, 吨 → garbage_tons,
-      平方米/平米/平方/㎡/m² → area_m2.
-    * Counters 处/个/堵/面/段/口/座 (or no unit at all) need a keyword: 墙/垣/壁
-      → walls, 塘/坑/池 → ponds, looked up first in the words before the number
-      (since the previous amount), else in the words right after it.
+    * The unit decides the field: 车/车次/辆/趟 → garbage_trucks, 吨 → garbage_tons,
+      平方米/平米/平方/㎡/m² → area_m2, 棵/株 → trees, 盏 → lights, 米/延米 → length_m,
+      亩 → area_mu, 方/立方(米)/㎥ → volume_m3.
+    * Counters 处/个/堵/面/段/口/座/条/根/间 (or no unit at all) need a keyword: 墙/垣/壁/危房
+      → walls, 塘/坑/池/沟/渠 → ponds, 灯 → lights, 树/苗 → trees, looked up first in the
+      words before the number (since the previous amount), else in the words right after
+      it; without a keyword, the report's category decides when it names one field
+      (``categories`` with 残垣断壁 → walls, 坑塘 → ponds).
     * Words around the numbers (清运, 拆除, 绿化 ...) are otherwise free.  Every
       number must be understood, each field may appear once, and at least one
       field must be given; otherwise ``"not_understood"``.
-    * Trucks, tons and area may have decimals (rounded to 0.01); walls and ponds
-      are integers.  Bounds in :data:`AMOUNT_LIMITS` (above: ``"too_large"``);
-      a minus sign: ``"negative"``.
+    * Trucks, tons, areas, lengths and volumes may have decimals (rounded to 0.01); walls,
+      ponds, trees and lights are integers.  Bounds in :data:`AMOUNT_LIMITS` (above:
+      ``"too_large"``); a minus sign: ``"negative"``.
     """
     if not isinstance(text, str):
         return "not_understood"
-    s = _clean(text).replace("m²", "m2")
+    s = _clean(text).replace("m²", "m2").replace("m³", "m3")
     if not s:
         return "empty"
     if len(s) > 300:
@@ -425,6 +557,7 @@ def parse_amounts(text: str) -> Amounts | str:
     found: dict[str, float] = {}
     negative = False
     prev_end = 0
+    by_category = _category_field(categories)
     for i, m in enumerate(matches):
         unit = m.group("unit")
         field: str | bool | None
@@ -436,13 +569,15 @@ def parse_amounts(text: str) -> Amounts | str:
                 next_start = matches[i + 1].start() if i + 1 < len(matches) else len(s)
                 after = re.split(rf"[{_SEP_CHARS}]", s[m.end() : next_start], maxsplit=1)[0]
                 field = _keyword_field(after)
+            if field is None and unit is not None and by_category is not None:
+                field = by_category
         prev_end = m.end()
         if not field or field in found:
             return "not_understood"
         value = _to_number(m.group("num"))
         if value is None:
             return "not_understood"
-        if field in ("walls", "ponds") and value != int(value):
+        if field in INT_AMOUNT_FIELDS and value != int(value):
             return "not_understood"
         negative = negative or bool(m.group("neg"))
         found[field] = value
@@ -450,13 +585,102 @@ def parse_amounts(text: str) -> Amounts | str:
         return "negative"
     if any(v > AMOUNT_LIMITS[f] for f, v in found.items()):
         return "too_large"
-    return Amounts(
-        garbage_trucks=_round2(found.get("garbage_trucks")),
-        garbage_tons=_round2(found.get("garbage_tons")),
-        area_m2=_round2(found.get("area_m2")),
-        walls=None if "walls" not in found else int(found["walls"]),
-        ponds=None if "ponds" not in found else int(found["ponds"]),
-    )
+    return _amounts(found)
+
+
+def _amounts(found: dict[str, float], text: str | None = None) -> Amounts:
+    values: dict[str, float | int | None] = {}
+    for field in AMOUNT_FIELDS:
+        if field not in found:
+            continue
+        values[field] = int(found[field]) if field in INT_AMOUNT_FIELDS else _round2(found[field])
+    return Amounts(**values, text=text)  # type: ignore[arg-type]
+
+
+def read_amounts(text: str, categories: tuple[str, ...] | list[str] = ()) -> Amounts | str:
+    """The lenient reading of an amounts answer: what :func:`parse_amounts` understands, the
+    rest kept as text in ``Amounts.text`` (an amount the grammar does not know is never a dead
+    end).  Refusals: ``"empty"``, ``"negative"``, ``"too_large"`` (a number it did read is out
+    of bounds); a text over 200 characters is ``"too_long"``.
+
+    The whole answer is read first; if that fails, each clause (between commas, 、, ; or
+    blanks) is read on its own and the clauses it cannot read are kept, in order, as text.
+    """
+    if not isinstance(text, str):
+        return "empty"
+    whole = parse_amounts(text, categories)
+    if whole in ("empty", "negative", "too_large"):
+        return whole
+    s = re.sub(r"\s+", " ", normalize(text)).strip()
+    if isinstance(whole, Amounts):
+        # A clause with no number that still counts something (拆了几间破房子) is kept.
+        vague = [c for c in _PHRASE_RE.findall(s) if not _AMOUNT_RE.search(c) and _VAGUE_RE.search(c)]
+        return replace(whole, text=" ".join(vague)) if vague else whole
+    if len(s) > MAX_AMOUNT_TEXT:
+        return "too_long"
+    found: dict[str, float] = {}
+    leftover: list[str] = []
+    for clause in _CLAUSE_RE.findall(s):
+        part = parse_amounts(clause, categories)
+        if isinstance(part, str):
+            if part in ("negative", "too_large"):
+                return part
+            leftover.append(clause)
+            continue
+        numbers = part.values()
+        if any(f in found for f in numbers):
+            leftover.append(clause)
+            continue
+        found.update(numbers)
+    rest = " ".join(leftover) or None
+    if not found and rest is None:
+        return "empty"
+    return _amounts(found, rest)
+
+
+def find_amounts(
+    s: str, categories: tuple[str, ...] | list[str] = (), taken: list[tuple[int, int]] | None = None
+) -> list[tuple[str, float, int, int]]:
+    """Amounts inside a free message ``s`` (already NFKC-folded): (field, value, start, end) for
+    each number with a unit whose field is clear (the rules of :func:`parse_amounts`, with
+    keywords looked up in the same clause only); numbers without a unit, inside a ``taken``
+    span, or whose field is unclear are skipped (never guessed)."""
+    out: list[tuple[str, float, int, int]] = []
+    taken = taken or []
+    by_category = _category_field(categories)
+    s_low = s.lower()
+    matches = [m for m in _AMOUNT_RE.finditer(s_low) if m.group("unit")]
+    prev_end = 0
+    for m in matches:
+        start, end = m.start("num"), m.end()
+        if any(a < end and start < b for a, b in taken):
+            continue
+        if m.group("neg"):
+            continue
+        unit = m.group("unit")
+        clause_start = max(
+            prev_end, max((s_low.rfind(c, 0, start) + 1 for c in ",;。!?\n、"), default=0)
+        )
+        field: str | bool | None
+        if unit in _FIXED_UNITS:
+            field = _FIXED_UNITS[unit]
+        else:
+            field = _keyword_field(s_low[clause_start:start])
+            if field is None:
+                after = re.split(rf"[{_SEP_CHARS}。!?]", s_low[end : end + 8], maxsplit=1)[0]
+                field = _keyword_field(after)
+            if field is None:
+                field = by_category
+        prev_end = end
+        if not field:
+            continue
+        value = _to_number(m.group("num"))
+        if value is None or (field in INT_AMOUNT_FIELDS and value != int(value)):
+            continue
+        if value > AMOUNT_LIMITS[field]:
+            continue
+        out.append((field, value, start, end))
+    return out
 
 
 def _round2(v: float | None) -> float | None:
@@ -474,17 +698,25 @@ _AMOUNT_FORMAT: tuple[tuple[str, str], ...] = (
     ("area_m2", "整治面积{}平方米"),
     ("walls", "拆除残墙{}处"),
     ("ponds", "整治坑塘{}个"),
+    ("trees", "栽树{}棵"),
+    ("lights", "安装路灯{}盏"),
+    ("length_m", "整治长度{}米"),
+    ("area_mu", "整治面积{}亩"),
+    ("volume_m3", "清淤{}立方米"),
 )
 
 
 def format_amounts(a: Amounts) -> str:
     """Canonical text, e.g. ``"清运垃圾5车 拆除残墙2处"``; fields that are None are
-    left out (all None gives ``""``).  ``parse_amounts`` reads it back for any
-    non-empty value rounded to 0.01 within the limits."""
+    left out (all None gives ``""``), the unread text comes last as typed.
+    ``parse_amounts`` reads it back for any non-empty value rounded to 0.01 within the
+    limits (without text)."""
     parts = []
     for field, template in _AMOUNT_FORMAT:
         v = getattr(a, field)
         if v is None:
             continue
         parts.append(template.format(v if isinstance(v, int) else _fmt_float(v)))
+    if a.text:
+        parts.append(a.text)
     return " ".join(parts)

@@ -18,6 +18,19 @@ from datetime import date, datetime, timedelta
 CATEGORIES: tuple[str, ...] = ("yard", "walls", "garbage", "green", "idle", "ponds", "weeds", "other")
 OTHER = "other"
 
+# The units each category's work is counted in (amount fields of bot.rules.numbers, most
+# usual first): trees 棵/株 and lights 盏 for greening, walls 处/米, ponds 个/米/方, area
+# 平方米/亩, loads 车/吨.  The amounts question shows an example in these units.
+CATEGORY_AMOUNTS: dict[str, tuple[str, ...]] = {
+    "yard": ("area_m2", "garbage_trucks"),
+    "walls": ("walls", "length_m", "area_m2", "garbage_trucks"),
+    "garbage": ("garbage_trucks", "garbage_tons"),
+    "green": ("trees", "lights", "area_m2"),
+    "idle": ("area_m2", "area_mu", "garbage_trucks"),
+    "ponds": ("ponds", "length_m", "volume_m3"),
+    "weeds": ("area_m2", "area_mu", "garbage_trucks"),
+}
+
 PHASES: tuple[str, ...] = ("before", "after")  # 整治前 / 整治后
 MAX_PHOTOS = 10
 MAX_PLACE_LEN = 100

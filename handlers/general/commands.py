@@ -33,6 +33,7 @@ from telegram.ext import (
 from bot.context import CadreContext
 from bot.errors import on_error
 from handlers.auth import COMMANDS, EVERYONE, command, commands_for
+from handlers.reports.from_text import offer_report
 
 START = command("start", EVERYONE)
 HELP = command("help", EVERYONE, group=True)
@@ -129,6 +130,8 @@ async def cancel_outside(update: Update, context: CadreContext) -> None:
 
 async def unexpected_private(update: Update, context: CadreContext) -> None:
     """Input no feature is waiting for, in a private chat: say so kindly, point to /help."""
+    if await offer_report(update, context):  # a clean-up report in one message (or photos)
+        return
     await update.effective_message.reply_text(context.t("unexpected.private"))
 
 

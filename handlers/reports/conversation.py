@@ -29,7 +29,7 @@ from telegram.ext import (
 from bot.context import CadreContext
 from handlers.auth import LEADERS, command, requires
 from handlers.flow import IDLE_MINUTES, Conversation, answer, ask, drop_draft, hand_over, parse_cb
-from handlers.reports import people, photos, review, steps
+from handlers.reports import from_text, people, photos, review, steps
 from handlers.reports.ask import again, back, show
 from handlers.reports.draft import (
     AMOUNTS,
@@ -197,6 +197,8 @@ def conversation() -> ConversationHandler:
             CallbackQueryHandler(resumed, pattern=r"^report:resume:$"),
             CallbackQueryHandler(restarted, pattern=r"^report:restart:$"),
             CallbackQueryHandler(correct, pattern=r"^report:correct:\d+$"),
+            # 保存 / 修改 on a report offered from a message (handlers.reports.from_text)
+            CallbackQueryHandler(from_text.accepted, pattern=r"^offer:(save|edit):"),
         ],
         states={
             VILLAGE: [

@@ -8,7 +8,8 @@ the user has several villages), ``work_date`` (ISO), ``categories``, ``other_nam
 ``place``, ``lat``/``lon``, ``cadres``/``members``/``villagers``, ``amounts`` (field → value),
 ``photos`` (dicts with file_id, file_unique_id, phase), ``phase``, ``albums`` (album id →
 photos not yet acknowledged), ``notes``, ``answered`` (questions answered), ``editing`` (the
-review was reached: answers return to it).
+review was reached: answers return to it), ``people_approx`` (group → "more"/"about" for an
+approximate count), ``from_text`` (questions filled from a message, marked in the review).
 """
 
 from __future__ import annotations
@@ -35,7 +36,10 @@ CADRES, MEMBERS, VILLAGERS = "people_cadres", "people_members", "people_villager
 EDIT = "edit"
 RESUME = "resume"
 MAIN_OF = {OTHER_NAME: CATEGORY, CADRES: PEOPLE, MEMBERS: PEOPLE, VILLAGERS: PEOPLE}
+# The amounts stored in the report's own columns; the others (trees, lights, ...) and an
+# amount kept as text ("text") go to ReportFields.amounts_more.
 AMOUNT_FIELDS = ("garbage_trucks", "garbage_tons", "area_m2", "walls", "ponds")
+FROM_TEXT = "from_text"  # draft key: the questions the reader filled from the user's message
 
 
 def reference_time(update: Update, context: CadreContext) -> datetime:
@@ -95,6 +99,9 @@ def step_of(draft: dict[str, Any]) -> str | None:
 def answered(draft: dict[str, Any], step: str) -> None:
     if step not in draft["answered"]:
         draft["answered"].append(step)
+    # answered by the user now: no longer a field read from their message
+    if step in (draft.get(FROM_TEXT) or ()):
+        draft[FROM_TEXT].remove(step)
 
 
 def work_date(draft: dict[str, Any]) -> date | None:
@@ -135,6 +142,11 @@ def fields_of(draft: dict[str, Any]) -> ReportFields:
             ReportPhoto(p["file_id"], p["file_unique_id"], p["phase"]) for p in draft.get("photos", ())
         ),
         **{name: amounts.get(name) for name in AMOUNT_FIELDS},
+        amounts_more=tuple((k, v) for k, v in amounts.items() if k not in AMOUNT_FIELDS and v is not None),
+        people_approx=tuple(
+            (g, f) for g in ("cadres", "members", "villagers")
+            if (f := (draft.get("people_approx") or {}).get(g))
+        ),
     )
 
 
@@ -153,7 +165,9 @@ def draft_values(report: Report) -> dict[str, Any]:
         "cadres": f.cadres,
         "members": f.members,
         "villagers": f.villagers,
-        "amounts": {n: getattr(f, n) for n in AMOUNT_FIELDS if getattr(f, n) is not None},
+        "amounts": {n: getattr(f, n) for n in AMOUNT_FIELDS if getattr(f, n) is not None}
+        | dict(f.amounts_more),
+        "people_approx": dict(f.people_approx),
         "photos": [
             {"file_id": p.file_id, "file_unique_id": p.file_unique_id, "phase": p.phase}
             for p in f.photos

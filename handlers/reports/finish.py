@@ -39,11 +39,15 @@ def finish(context: CadreContext) -> bool:
 
 
 async def save(update: Update, context: CadreContext) -> str | int:
+    return await save_draft(update, context, parse_cb(update.callback_query.data)[2])
+
+
+async def save_draft(update: Update, context: CadreContext, token: str) -> str | int:
+    """保存 of the draft with ``token`` (from the review, or from an offer of a message)."""
     query = update.callback_query
     draft = current(context)
-    token = parse_cb(query.data)[2]
     if draft is None or token != draft["token"]:
-        await tell_saved(update, context)
+        await tell_saved(update, context, token)
         return step_of(draft) if draft else END
     if step_of(draft) != REVIEW:
         return await stale(update, context)
@@ -79,9 +83,9 @@ async def save(update: Update, context: CadreContext) -> str | int:
     return END
 
 
-async def tell_saved(update: Update, context: CadreContext) -> None:
+async def tell_saved(update: Update, context: CadreContext, token: str | None = None) -> None:
     """A 保存 pressed again (double tap, redelivery): the number of what was saved."""
-    token = parse_cb(update.callback_query.data)[2]
+    token = token or parse_cb(update.callback_query.data)[2]
     person = context.person
     repo = context.repos.reports
     text = context.t("report.hint.old_button")

@@ -10,11 +10,10 @@ from telegram import Update
 
 from bot.context import CadreContext
 from bot.rules import reports as rules
-from bot.rules.numbers import MAX_PARTICIPANTS, parse_amounts, parse_count, parse_participants
+from bot.rules.numbers import MAX_PARTICIPANTS, parse_count_approx, parse_participants, read_amounts
 from handlers.flow import answer, cb, parse_cb
 from handlers.reports.ask import Rows, again, proceed, question, show
 from handlers.reports.draft import (
-    AMOUNT_FIELDS,
     AMOUNTS,
     CADRES,
     MEMBERS,
@@ -50,11 +49,18 @@ async def ask_people(context: CadreContext, draft: dict[str, Any]) -> tuple[str,
 
 
 async def set_people(
-    update: Update, context: CadreContext, draft: dict[str, Any], cadres: int, members: int, villagers: int
+    update: Update,
+    context: CadreContext,
+    draft: dict[str, Any],
+    cadres: int,
+    members: int,
+    villagers: int,
+    approx: dict[str, str] | None = None,
 ) -> str:
     if rules.participants_problem(cadres, members, villagers):
         return await show(update, context, draft, PEOPLE, note=context.t("report.hint.nobody"), edit=False)
     draft["cadres"], draft["members"], draft["villagers"] = cadres, members, villagers
+    draft["people_approx"] = dict(approx or {})
     note = context.t("report.echo.people", value=people_text(context.t, fields_of(draft)))
     return await proceed(update, context, draft, PEOPLE, note=note)
 
@@ -63,7 +69,7 @@ def participants_hint(reason: str) -> str:
     return {
         "negative": "report.hint.negative",
         "too_large": "report.hint.too_many_people",
-    }.get(reason, "report.hint.people_format")
+    }.get(reason, "report.hint.people_format_approx")
 
 
 async def people_typed(update: Update, context: CadreContext) -> str:
@@ -73,11 +79,13 @@ async def people_typed(update: Update, context: CadreContext) -> str:
     result = parse_participants(text)
     if isinstance(result, str):
         return await again(update, context, draft, participants_hint(result), max=MAX_PARTICIPANTS)
+    approx = dict(result.approx)
     if not rules.villagers_given(text):
         draft["cadres"], draft["members"] = result.cadres, result.members
         draft.pop("villagers", None)
+        draft["people_approx"] = {g: f for g, f in approx.items() if g != "villagers"}
         return await show(update, context, draft, VILLAGERS)
-    return await set_people(update, context, draft, result.cadres, result.members, result.villagers)
+    return await set_people(update, context, draft, result.cadres, result.members, result.villagers, approx)
 
 
 async def one_by_one(update: Update, context: CadreContext) -> str:
@@ -104,16 +112,22 @@ async def count_typed(update: Update, context: CadreContext) -> str:
     reference_time(update, context)
     draft = current(context)
     step = step_of(draft)
-    count = parse_count(update.effective_message.text)
-    if count is None:
+    read = parse_count_approx(update.effective_message.text)
+    if read is None:
         return await again(update, context, draft, "report.hint.count")
+    count, form = read
     if count > MAX_PARTICIPANTS:
         return await again(update, context, draft, "report.hint.too_many_people", max=MAX_PARTICIPANTS)
-    draft[COUNT_STEPS[step]] = count
+    group = COUNT_STEPS[step]
+    draft[group] = count
+    approx = {g: f for g, f in (draft.get("people_approx") or {}).items() if g != group}
+    if form is not None:
+        approx[group] = form
+    draft["people_approx"] = approx
     if step in NEXT_COUNT:
         return await show(update, context, draft, NEXT_COUNT[step])
     return await set_people(
-        update, context, draft, int(draft.get("cadres") or 0), int(draft.get("members") or 0), count
+        update, context, draft, int(draft.get("cadres") or 0), int(draft.get("members") or 0), count, approx
     )
 
 
@@ -121,21 +135,29 @@ async def count_typed(update: Update, context: CadreContext) -> str:
 @question(AMOUNTS)
 async def ask_amounts(context: CadreContext, draft: dict[str, Any]) -> tuple[str, Rows]:
     t = context.t
-    return t("report.q.amounts"), [[(t("report.btn.skip"), cb("report", "skip", AMOUNTS))]]
+    text = t("report.q.amounts")
+    # the units of the chosen categories: an example in their words (栽树120棵, 路灯15盏 ...)
+    examples = [c for c in draft.get("categories") or () if c in rules.CATEGORY_AMOUNTS]
+    if examples:
+        text += "\n" + t(f"report.amounts_example.{examples[0]}")
+    return text, [[(t("report.btn.skip"), cb("report", "skip", AMOUNTS))]]
 
 
 async def amounts_typed(update: Update, context: CadreContext) -> str:
     reference_time(update, context)
     draft = current(context)
-    result = parse_amounts(update.effective_message.text)
+    result = read_amounts(update.effective_message.text, draft.get("categories") or ())
     if isinstance(result, str):
+        if result == "too_long":
+            return await again(update, context, draft, "report.hint.too_long", max=200)
         key = {"negative": "report.hint.negative", "too_large": "report.hint.too_large"}.get(
             result, "report.hint.amounts_format"
         )
         return await again(update, context, draft, key)
-    draft["amounts"] = {n: getattr(result, n) for n in AMOUNT_FIELDS if getattr(result, n) is not None}
+    draft["amounts"] = dict(result.values()) | ({"text": result.text} if result.text else {})
     shown = amounts_text(context.t, fields_of(draft))
-    return await proceed(update, context, draft, AMOUNTS, note=context.t("report.echo.amounts", value=shown))
+    key = "report.echo.amounts_kept" if result.text else "report.echo.amounts"
+    return await proceed(update, context, draft, AMOUNTS, note=context.t(key, value=shown))
 
 
 # -- notes ----------------------------------------------------------------------------------
@@ -184,7 +206,9 @@ async def same_as_last(update: Update, context: CadreContext) -> str:
     await answer(update)
     if step == PLACE:
         return await set_place(update, context, draft, previous.place, previous.latitude, previous.longitude)
-    return await set_people(update, context, draft, previous.cadres, previous.members, previous.villagers)
+    return await set_people(
+        update, context, draft, previous.cadres, previous.members, previous.villagers, dict(previous.people_approx)
+    )
 
 
 async def stale(update: Update, context: CadreContext) -> str:

@@ -11,12 +11,26 @@ from bot.context import CadreContext
 from bot.rules import reports as rules
 from handlers.flow import answer, cb, chunk, parse_cb
 from handlers.reports.ask import Rows, question, show
-from handlers.reports.draft import EDIT, RESUME, REVIEW, VILLAGE, current, fields_of, step_of
+from handlers.reports.draft import (
+    EDIT,
+    FROM_TEXT,
+    RESUME,
+    REVIEW,
+    VILLAGE,
+    current,
+    fields_of,
+    step_of,
+)
 from handlers.reports.render import full_text
 
 
 def draft_text(context: CadreContext, draft: dict[str, Any]) -> str:
-    return full_text(context.t, fields_of(draft), draft.get("unit_name") or context.t("report.none"))
+    unit_name = draft.get("unit_name") or context.t("report.none")
+    unanswered = () if rules.PEOPLE in draft.get("answered", rules.STEPS) else (rules.PEOPLE,)
+    text = full_text(context.t, fields_of(draft), unit_name, draft.get(FROM_TEXT) or (), unanswered)
+    if draft.get(FROM_TEXT):  # some answers were read from the user's message: say which
+        text += "\n\n" + context.t("report.offer.legend")
+    return text
 
 
 @question(REVIEW)

@@ -42,6 +42,7 @@ from handlers.flow import (
     pop_step,
     step,
 )
+from handlers.reports import from_text
 from handlers.visits import answers
 from handlers.visits import save as visit_save
 from handlers.visits.answers import my_household, stale
@@ -210,7 +211,11 @@ def conversation() -> ConversationHandler:
         return CallbackQueryHandler(callback, pattern=rf"^{FLOW}:{action}:")
 
     return Conversation(
-        entry_points=[CommandHandler("visit", start)],
+        entry_points=[
+            CommandHandler("visit", start),
+            # 保存 / 修改 on a visit offered from a message (handlers.reports.from_text)
+            CallbackQueryHandler(from_text.visit_accepted, pattern=r"^offer:(vsave|vedit):"),
+        ],
         states={
             RESUME: [button(resume_chosen, "resume")],
             HOUSEHOLD: [button(household_chosen, "hh"), button(page_chosen, "page")],
