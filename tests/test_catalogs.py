@@ -72,10 +72,12 @@ def families() -> dict[str, tuple[str, ...] | None]:
     (taken from the code's own constants where there are some). ``None``: the values are spread
     over the code (error codes, statuses); then at least the prefix must name keys."""
     from bot.rules import bulletin, reports
+    from bot.rules.numbers import APPROX_FORMS
     from handlers.households.edit import LIMITS
     from handlers.org.people import FILTERS
     from handlers.oversight.review import REASONS
     from handlers.reports.admin import REVIEW_STATES
+    from handlers.reports.from_text import NOTES_SHOWN, VISIT_NOTES
     from handlers.reports.render import AMOUNT_FIELDS
     from handlers.reports.steps import QUICK_LABELS
     from handlers.schedule.steps import KIND_CHOICES
@@ -104,6 +106,10 @@ def families() -> dict[str, tuple[str, ...] | None]:
         "report.field.": tuple(reports.EDITABLE),
         "report.phase.": tuple(reports.PHASES),
         "reports.state.": (*REVIEW_STATES.values(), "pending"),
+        "report.count.": ("exact", *APPROX_FORMS),
+        "report.amounts_example.": tuple(reports.CATEGORY_AMOUNTS),
+        "report.offer.note.": tuple(NOTES_SHOWN),
+        "visit.offer.note.": tuple(VISIT_NOTES),
         "review.list.": None,
         "review.reason.": tuple(str(n) for n in range(1, REASONS + 1)),
         "role.": tuple(ROLES),
