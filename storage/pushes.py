@@ -132,6 +132,15 @@ class PushesRepo:
         )
         return [_record(r) for r in rows]
 
+    async def message_of(self, kind: str, ref_id: int, occurrence: str, chat_id: int) -> set[int]:
+        """Message ids of the pushes of one thing and occurrence sent to one chat."""
+        rows = await self.db.fetchall(
+            "SELECT message_id FROM pushes WHERE kind = ? AND ref_id = ? AND occurrence = ?"
+            " AND chat_id = ? AND status = 'sent' AND message_id IS NOT NULL",
+            (kind, ref_id, occurrence, chat_id),
+        )
+        return {row[0] for row in rows}
+
     async def records(self, kind: str | None = None) -> list[PushRecord]:
         """Every push (of one kind), oldest first: for the console, tests and benchmarks."""
         rows = await self.db.fetchall(

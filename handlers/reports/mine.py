@@ -9,6 +9,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import CadreContext
 from bot.rules import reports as rules
+from bot.rules.ids import id_or_zero, parse_page
 from handlers.auth import LEADERS, command, requires
 from handlers.flow import Button, answer, ask, cb, chunk, keyboard, parse_cb
 from handlers.reports.draft import may_correct, reference_time
@@ -70,13 +71,13 @@ async def my_reports(update: Update, context: CadreContext) -> None:
 async def list_page(update: Update, context: CadreContext) -> None:
     await answer(update)
     arg = parse_cb(update.callback_query.data)[2]
-    await show_list(update, context, int(arg) if arg.isdigit() else 0, edit=True)
+    await show_list(update, context, parse_page(arg), edit=True)
 
 
 async def own_report(update: Update, context: CadreContext) -> Report | None:
     """The report named by the button, if it is the user's and not deleted; else say so."""
     arg = parse_cb(update.callback_query.data)[2]
-    report = await context.repos.reports.get(int(arg)) if arg.isdigit() else None
+    report = await context.repos.reports.get(id_or_zero(arg))
     if report is None or not report.active or report.reporter_id != context.person.id:
         await update.callback_query.answer(context.t("myreports.gone"), show_alert=True)
         return None

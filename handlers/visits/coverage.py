@@ -24,6 +24,7 @@ from bot.rules.coverage import (
     behind_first,
     compute,
 )
+from bot.rules.ids import parse_page
 from bot.services.charts import bar_chart
 from handlers.auth import LEADERS, command, requires
 from handlers.visits.common import message_now, village_of
@@ -149,7 +150,7 @@ async def coverage(update: Update, context: CadreContext) -> None:
     days = DEFAULT_STALE_DAYS
     if context.args:
         arg = context.args[0]
-        if not arg.isdigit() or not 1 <= int(arg) <= MAX_STALE_DAYS:
+        if not 1 <= parse_page(arg) <= MAX_STALE_DAYS:
             await message.reply_text(t("coverage.bad_days", max=MAX_STALE_DAYS))
             return
         days = int(arg)
