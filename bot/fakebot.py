@@ -71,7 +71,8 @@ class FloodLimits:
 
     per_second_overall: int = 30
     per_minute_per_group: int = 20
-    per_second_per_chat: int = 1
+    per_second_per_chat: int = 1  # groups; a private chat takes a short burst:
+    private_burst: int = 3  # ...this many messages in any window of this many seconds
 
 
 SENDING_METHODS = frozenset(
@@ -200,9 +201,12 @@ class FakeBotAPI(BaseRequest):
         now = self.clock()
         windows = [(self._sent_overall, 1.0, self.limits.per_second_overall)]
         chat_window = self._sent_per_chat[chat_id]
-        windows.append((chat_window, 1.0, self.limits.per_second_per_chat))
         if is_group:
+            windows.append((chat_window, 1.0, self.limits.per_second_per_chat))
             windows.append((chat_window, 60.0, self.limits.per_minute_per_group))
+        else:
+            burst = self.limits.private_burst
+            windows.append((chat_window, float(burst), burst))
         for window, span, limit in windows:
             recent = [t for t in window if now - t < span]
             if len(recent) >= limit:
