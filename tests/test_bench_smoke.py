@@ -15,6 +15,7 @@ RUNS = [
     ("concurrency.py", ["--users", "4", "--sequential-users", "2", "--latency", "0.001"]),
     ("reports.py", ["--reports", "3", "--users", "2", "--warmup", "1"]),
     ("broadcast.py", ["--groups", "5", "--skip-stock"]),
+    ("broadcast_kill.py", ["--groups", "5", "--kills", "1"]),
     ("notice.py", ["--groups", "3", "--skip-direct"]),
     ("export.py", ["--sizes", "50"]),
 ]
