@@ -16,6 +16,7 @@ RUNS = [
     ("reports.py", ["--reports", "3", "--users", "2", "--warmup", "1"]),
     ("broadcast.py", ["--groups", "5", "--skip-stock"]),
     ("broadcast_kill.py", ["--groups", "5", "--kills", "1"]),
+    ("roster_stall.py", ["--rows", "20", "--columns", "8"]),
     ("notice.py", ["--groups", "3", "--skip-direct"]),
     ("export.py", ["--sizes", "50"]),
 ]
