@@ -84,3 +84,11 @@ async def test_the_member_who_joined_is_not_offered_again(sim: Simulator, org: O
     calls = await sim.click(f"join:pick:{code}.{org.member.id}", STRANGER)
     assert org.member.name not in said(calls)
     assert (await sim.app.services.repos.org.person_by_telegram(MEMBER)).id == org.member.id
+
+
+async def test_a_forged_yes_for_a_joined_member_reveals_nothing_and_tells_nobody(sim: Simulator, org: Org) -> None:
+    code = await multi_code(sim)
+    sim.api.clear()
+    calls = await sim.click(f"join:yes:{code}.{org.member.id}", STRANGER)
+    assert org.member.name not in said(calls)
+    assert not sim.api.sent(SECRETARY)  # the code's maker is not bothered

@@ -224,8 +224,16 @@ async def join_pressed(update: Update, context: CadreContext) -> None:
         rows = [[(t("join.yes_its_me"), cb("join", "yes", arg))],
                 [(t("join.not_me"), cb("join", "list", f"{invite.code}.0"))]]
         await ask(update, context, t("join.confirm_name", name=person.name), keyboard(rows))
-    elif action == "yes":  # the store checks unit, role and active again, in the transaction
-        await redeem(update, context, invite.code, person_id=parse_id(tail))
+    elif action == "yes":  # only someone the list offers (or oneself again); the store checks again
+        person = await offered(context, invite, parse_id(tail))
+        if person is None:
+            own = await repos.org.person(parse_id(tail) or 0)
+            if own is None or own.telegram_id != update.effective_user.id:
+                record_failure(context)
+                await ask(update, context, t("join.bad_pick"))
+                return
+            person = own
+        await redeem(update, context, invite.code, person_id=person.id)
     elif action == "switch":
         person_id = parse_id(tail)
         name = (context.user_data.get("join") or {}).get("name")
