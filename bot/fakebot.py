@@ -10,6 +10,10 @@ Optional knobs for benchmarks:
 * ``limits``: simulate Telegram's flood limits as sliding windows and answer 429 with
   ``retry_after`` when a window would be exceeded;
 * ``clock``: the time source for those windows (defaults to ``time.monotonic``).
+
+Fault injection: ``accept_then_time_out[chat_id] = n`` makes the next ``n`` sends to that
+chat be accepted (recorded, the message exists) and then answered with
+:exc:`telegram.error.TimedOut`, as when Telegram's answer is lost on the way back.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from telegram.error import TimedOut
 from telegram.request import BaseRequest, RequestData
 
 BOT_ID = 7000000001
@@ -71,7 +76,8 @@ class FloodLimits:
 
     per_second_overall: int = 30
     per_minute_per_group: int = 20
-    per_second_per_chat: int = 1
+    per_second_per_chat: int = 1  # groups; a private chat takes a short burst:
+    private_burst: int = 3  # ...this many messages in any window of this many seconds
 
 
 SENDING_METHODS = frozenset(
@@ -105,6 +111,8 @@ class FakeBotAPI(BaseRequest):
         self.calls: list[Call] = []
         self.forbidden_chats: set[int | str] = set(forbidden_chats or ())
         self.too_many_requests = 0
+        self.accept_then_time_out: dict[int, int] = {}
+        self.timed_out: list[Call] = []  # sends accepted but answered with TimedOut
         self.files: dict[str, bytes] = {}
         self._message_ids: dict[int, itertools.count] = defaultdict(lambda: itertools.count(1))
         self._file_ids = itertools.count(1)
@@ -154,6 +162,10 @@ class FakeBotAPI(BaseRequest):
         result = handler(params, files) if handler else True
         call.result = result
         self.calls.append(call)
+        if api_method in SENDING_METHODS and self.accept_then_time_out.get(call.chat_id or 0, 0) > 0:
+            self.accept_then_time_out[call.chat_id or 0] -= 1
+            self.timed_out.append(call)
+            raise TimedOut("the answer was lost after Telegram accepted the message")
         return 200, json.dumps({"ok": True, "result": result}).encode()
 
     # -- test helpers ---------------------------------------------------------------------
@@ -200,9 +212,12 @@ class FakeBotAPI(BaseRequest):
         now = self.clock()
         windows = [(self._sent_overall, 1.0, self.limits.per_second_overall)]
         chat_window = self._sent_per_chat[chat_id]
-        windows.append((chat_window, 1.0, self.limits.per_second_per_chat))
         if is_group:
+            windows.append((chat_window, 1.0, self.limits.per_second_per_chat))
             windows.append((chat_window, 60.0, self.limits.per_minute_per_group))
+        else:
+            burst = self.limits.private_burst
+            windows.append((chat_window, float(burst), burst))
         for window, span, limit in windows:
             recent = [t for t in window if now - t < span]
             if len(recent) >= limit:

@@ -58,7 +58,7 @@ async def admin_add(db_path: Path, t: Translator, telegram_id: int, name: str, u
 
 async def org_import(db_path: Path, t: Translator, file: Path, good_rows: bool) -> tuple[int, str]:
     from bot.rules.roster import RosterFileError, parse_roster
-    from handlers.org.roster import file_problem, report
+    from bot.services.roster import file_problem, report
 
     try:
         roster = parse_roster(file.read_bytes(), file.name)

@@ -11,8 +11,11 @@ the given length ever holds more than the allowed number of sends:
 * overall: at most ``overall_max_rate`` sends in any ``overall_time_period`` (30 in 1 s);
 * per group (``chat_id < 0`` or an ``@username``): at most ``group_max_rate`` sends in any
   ``group_time_period`` (20 in 60 s);
-* per chat (any ``chat_id``): at most ``chat_max_rate`` sends in any ``chat_time_period``
-  (1 in 1 s).
+* per group: also at most ``chat_max_rate`` sends in any ``chat_time_period`` (1 in 1 s);
+* per private chat: a short burst, at most ``chat_burst`` sends in any ``chat_burst`` ×
+  ``chat_time_period`` / ``chat_max_rate`` (3 in 3 s): the two or three messages of one
+  reply (an album then its buttons, a confirmation then the next question) go out at once,
+  and the average stays at Telegram's one message a second per chat.
 
 How it works: every send reserves a *slot*, the earliest instant at which one more send
 fits into all of its windows, taking account of sends already made and of slots already reserved
@@ -134,6 +137,8 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
             across all chats (30 per 1 s).
         group_max_rate, group_time_period: the same for one group or channel (20 per 60 s).
         chat_max_rate, chat_time_period: the same for any one chat (1 per 1 s).
+        chat_burst: sends a private chat may get at once; its window is that many times
+            the per-chat period (3: 3 per 3 s). 1 paces private chats like groups.
         max_retries: retries after a :exc:`~telegram.error.RetryAfter` (3); a call's
             ``rate_limit_args`` overrides it.
         safety_margin: seconds added to every period and to every flood-control pause (0.05).
@@ -206,6 +211,7 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
         group_time_period: float = 60.0,
         chat_max_rate: int = FloodLimit.MESSAGES_PER_SECOND_PER_CHAT,
         chat_time_period: float = 1.0,
+        chat_burst: int = 3,
         max_retries: int = 3,
         safety_margin: float = 0.05,
         clock: Callable[[], float] = time.monotonic,
@@ -215,6 +221,7 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
             ("overall_max_rate", overall_max_rate),
             ("group_max_rate", group_max_rate),
             ("chat_max_rate", chat_max_rate),
+            ("chat_burst", chat_burst),
         ):
             if rate < 1:
                 raise ValueError(f"{name} must be at least 1, not {rate!r}")
@@ -237,8 +244,10 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
         self._sleep = sleep
         self._tolerance = safety_margin / 2  # how late a wake-up may be and still use its slot
         self._overall = _Window(((overall_max_rate, span(overall_time_period)),))
-        self._private_rules = ((chat_max_rate, span(chat_time_period)),)
-        self._group_rules = (*self._private_rules, (group_max_rate, span(group_time_period)))
+        per_chat = (chat_max_rate, span(chat_time_period))
+        burst = max(chat_burst, chat_max_rate)
+        self._private_rules = ((burst, span(chat_time_period * burst / chat_max_rate)),)
+        self._group_rules = (per_chat, (group_max_rate, span(group_time_period)))
         self._chats: dict[ChatKey, _Window] = {}
         self._expiry: list[tuple[float, int, ChatKey]] = []  # heap: when a chat window may be empty
         self._pending: dict[int, _Ticket] = {}  # reserved and not yet sent, by arrival number

@@ -21,6 +21,7 @@ from telegram import InlineKeyboardMarkup
 
 from bot.context import CadreContext
 from bot.forms import core
+from bot.rules.ids import id_or_zero, parse_page
 from handlers.flow import Button, cb, chunk, keyboard
 from storage.org import Unit
 
@@ -134,9 +135,9 @@ async def press(context: CadreContext, draft: dict[str, Any], action: str, arg: 
     if action == "uk":
         return "done" if selected else "empty"
     if action == "up":
-        draft["page"] = max(0, int(arg or 0))
+        draft["page"] = parse_page(arg)
         return None
-    unit_id = int(arg or 0)
+    unit_id = id_or_zero(arg)
     unit = await org.unit(unit_id)
     if unit is None or not await org.contains(person.unit_id, unit_id):
         return "denied"

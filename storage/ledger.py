@@ -119,6 +119,24 @@ def _trail(kind: str, id_expr: str) -> str:
     )
 
 
+# A report's trail: its review steps and, for a report its author deleted, the deletion (a
+# tombstone: the report stays in the ledger, its state reads "deleted by its author"); the
+# review steps in their order, then the deletion.
+_REPORT_TRAIL = (
+    "(SELECT group_concat(step, char(30)) FROM ("
+    " SELECT 0 AS src, e.id AS n, e.action || char(31) || e.at"
+    " || char(31) || COALESCE(rp.name, '') || char(31) || e.comment"
+    " || char(31) || (e.voice IS NOT NULL) AS step"
+    " FROM review_events e LEFT JOIN people rp ON rp.id = e.by_person"
+    " WHERE e.item_kind = 'report' AND e.item_id = r.id"
+    " UNION ALL SELECT 1, c.id, 'deleted' || char(31) || c.changed_at"
+    " || char(31) || COALESCE(cp.name, '') || char(31) || '' || char(31) || 0"
+    " FROM report_changes c LEFT JOIN people cp ON cp.id = c.changed_by"
+    " WHERE c.report_id = r.id AND c.action = 'delete'"
+    " ORDER BY src, n))"
+)
+
+
 def _steps(text: str | None) -> tuple[ReviewStep, ...]:
     if not text:
         return ()
@@ -194,10 +212,10 @@ class LedgerReader:
                    (SELECT COUNT(*) FROM report_photos ph WHERE ph.report_id = r.id AND ph.phase = 'before'),
                    (SELECT COUNT(*) FROM report_photos ph WHERE ph.report_id = r.id AND ph.phase = 'after'),
                    (SELECT COUNT(*) FROM report_changes c WHERE c.report_id = r.id AND c.action = 'correct'),
-                   {_trail('report', 'r.id')}
+                   {_REPORT_TRAIL}
             FROM reports r JOIN units ru ON ru.id = r.unit_id {_PLACE.format(u='ru')}
             JOIN people p ON p.id = r.reporter_id
-            WHERE r.status = 'active' AND r.unit_id IN (SELECT id FROM tree)
+            WHERE r.status IN ('active', 'deleted') AND r.unit_id IN (SELECT id FROM tree)
               AND r.work_date >= :start AND r.work_date < :end
             ORDER BY tu.name, vu.name, r.work_date, r.id
         """

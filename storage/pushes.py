@@ -3,9 +3,16 @@ row under a UNIQUE key, so no push is ever sent twice, whoever sends it.
 
 The life of a push: :meth:`PushesRepo.claim` inserts it as ``claimed`` (or takes back a
 ``failed`` one, or a ``claimed`` one whose claimer has been silent longer than the lease: a
-process that died between claiming and sending); only the caller that claimed it sends it;
-then :meth:`sent` (with the message id, for later edits) or :meth:`failed` (retried by a later
-claim) or :meth:`dropped` (never retried: the chat is gone, or it failed too often).
+process that died between claiming and sending); only the caller that claimed it sends it,
+and keeps its claim alive with :meth:`renew` while it waits to send; then :meth:`sent` (with
+the message id, for later edits) or :meth:`failed` (retried by a later claim) or
+:meth:`dropped` (never retried: the chat is gone, or it failed too often).
+
+*Uncertain* pushes: a send that timed out after the request may have reached Telegram, or a
+claim taken back from a process that died (it may have sent before dying), may already be in
+the chat. The push log says so: its ``error`` starts with ``uncertain:`` and keeps saying so
+after the push is sent. :meth:`timed_out` lets such a push be retried once; a second
+uncertain outcome drops it, so a chat sees at most two copies.
 """
 
 from __future__ import annotations
@@ -20,6 +27,9 @@ from storage.timefmt import from_db, to_db
 from storage.visits import DueFollowUp
 
 STATUSES = ("claimed", "sent", "failed", "dropped")
+UNCERTAIN = "uncertain: "  # the error prefix of a push that may already be in the chat
+# SQL pieces: keep the uncertain mark through later errors and after the push is sent.
+_KEEP_MARK = "CASE WHEN error LIKE 'uncertain:%' THEN substr('uncertain: ' || ?, 1, 500) ELSE ? END"
 
 
 @dataclass(frozen=True)
@@ -45,6 +55,11 @@ class PushRecord:
     message_id: int | None
     error: str | None
 
+    @property
+    def uncertain(self) -> bool:
+        """It may have reached the chat more than once (a timeout, or a dead claimer)."""
+        return (self.error or "").startswith(UNCERTAIN)
+
 
 _COLS = "kind, ref_id, occurrence, slot, chat_id, status, attempts, claimed_at, sent_at, message_id, error"
 _WHERE_KEY = "kind = ? AND ref_id = ? AND occurrence = ? AND slot = ? AND chat_id = ?"
@@ -64,27 +79,60 @@ class PushesRepo:
         self.db = db
 
     async def claim(self, key: PushKey, now: datetime, lease: timedelta) -> bool:
-        """Take the push for sending; False if it was sent, dropped, or is being sent."""
+        """Take the push for sending; False if it was sent, dropped, or is being sent. A claim
+        whose claimer has not renewed it within ``lease`` is taken back, marked uncertain (the
+        claimer may have sent it before it died); if it was uncertain already, it is dropped
+        instead (a third copy is never risked) and False is returned."""
         async with self.db.transaction() as conn:
             cur = await conn.execute(
                 "INSERT INTO pushes (kind, ref_id, occurrence, slot, chat_id, status, attempts,"
                 " claimed_at) VALUES (?, ?, ?, ?, ?, 'claimed', 1, ?)"
                 " ON CONFLICT (kind, ref_id, occurrence, slot, chat_id) DO UPDATE SET"
-                " status = 'claimed', attempts = pushes.attempts + 1,"
+                " status = CASE WHEN pushes.status = 'claimed' AND pushes.error LIKE 'uncertain:%'"
+                "   THEN 'dropped' ELSE 'claimed' END,"
+                " error = CASE WHEN pushes.status = 'failed' THEN pushes.error"
+                "   WHEN pushes.error LIKE 'uncertain:%' THEN 'uncertain: twice, the last claimer stopped'"
+                "   ELSE 'uncertain: taken back from a claimer that stopped' END,"
+                " attempts = pushes.attempts + 1,"
                 " claimed_at = excluded.claimed_at"
                 " WHERE pushes.status = 'failed'"
                 " OR (pushes.status = 'claimed' AND pushes.claimed_at < ?)"
-                " RETURNING id",
+                " RETURNING status",
                 (*_key(key), to_db(now), to_db(now - lease)),
             )
             row = await cur.fetchone()
             await cur.close()
-        return row is not None
+        return row is not None and row[0] == "claimed"
+
+    async def renew(self, keys: Iterable[PushKey], now: datetime) -> None:
+        """Keep these claims alive (the caller is still about to send them)."""
+        rows = [(to_db(now), *_key(key)) for key in keys]
+        if not rows:
+            return
+        async with self.db.transaction() as conn:
+            await conn.executemany(
+                f"UPDATE pushes SET claimed_at = ? WHERE status = 'claimed' AND {_WHERE_KEY}", rows
+            )
+
+    async def timed_out(self, key: PushKey, error: str) -> bool:
+        """A send that may have reached the chat: give it back to be retried once (True), or
+        drop it if it was uncertain already (False)."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE pushes SET status = CASE WHEN error LIKE 'uncertain:%' THEN 'dropped'"
+                " ELSE 'failed' END, error = substr(? || ?, 1, 500)"
+                f" WHERE {_WHERE_KEY} RETURNING status",
+                (UNCERTAIN, error, *_key(key)),
+            )
+            row = await cur.fetchone()
+            await cur.close()
+        return row is not None and row[0] == "failed"
 
     async def sent(self, key: PushKey, message_id: int | None, now: datetime) -> None:
         async with self.db.transaction() as conn:
             await conn.execute(
-                f"UPDATE pushes SET status = 'sent', sent_at = ?, message_id = ?, error = NULL"
+                "UPDATE pushes SET status = 'sent', sent_at = ?, message_id = ?,"
+                " error = CASE WHEN error LIKE 'uncertain:%' THEN error END"
                 f" WHERE {_WHERE_KEY}",
                 (to_db(now), message_id, *_key(key)),
             )
@@ -93,8 +141,8 @@ class PushesRepo:
         """Give the claim back for a later retry; returns how many attempts were made."""
         async with self.db.transaction() as conn:
             await conn.execute(
-                f"UPDATE pushes SET status = 'failed', error = ? WHERE {_WHERE_KEY}",
-                (error[:500], *_key(key)),
+                f"UPDATE pushes SET status = 'failed', error = {_KEEP_MARK} WHERE {_WHERE_KEY}",
+                (error, error[:500], *_key(key)),
             )
         record = await self.get(key)
         return record.attempts if record else 0
@@ -102,8 +150,8 @@ class PushesRepo:
     async def dropped(self, key: PushKey, error: str) -> None:
         async with self.db.transaction() as conn:
             await conn.execute(
-                f"UPDATE pushes SET status = 'dropped', error = ? WHERE {_WHERE_KEY}",
-                (error[:500], *_key(key)),
+                f"UPDATE pushes SET status = 'dropped', error = {_KEEP_MARK} WHERE {_WHERE_KEY}",
+                (error, error[:500], *_key(key)),
             )
 
     async def get(self, key: PushKey) -> PushRecord | None:
@@ -190,6 +238,27 @@ class PushesRepo:
             (kind, ref_id, occurrence, occurrence),
         )
         return [_record(r) for r in rows]
+
+    async def held(
+        self, group: tuple[str, int, str, str], now: datetime, lease: timedelta
+    ) -> list[tuple[int, datetime]]:
+        """Chats of one group whose push somebody else claimed within the lease, with the
+        moment each claim was last renewed (it can be taken back ``lease`` after that)."""
+        rows = await self.db.fetchall(
+            "SELECT chat_id, claimed_at FROM pushes WHERE kind = ? AND ref_id = ? AND occurrence = ?"
+            " AND slot = ? AND status = 'claimed' AND claimed_at >= ?",
+            (*group, to_db(now - lease)),
+        )
+        return [(row[0], from_db(row[1])) for row in rows]  # type: ignore[misc]
+
+    async def message_of(self, kind: str, ref_id: int, occurrence: str, chat_id: int) -> set[int]:
+        """Message ids of the pushes of one thing and occurrence sent to one chat."""
+        rows = await self.db.fetchall(
+            "SELECT message_id FROM pushes WHERE kind = ? AND ref_id = ? AND occurrence = ?"
+            " AND chat_id = ? AND status = 'sent' AND message_id IS NOT NULL",
+            (kind, ref_id, occurrence, chat_id),
+        )
+        return {row[0] for row in rows}
 
     async def records(self, kind: str | None = None) -> list[PushRecord]:
         """Every push (of one kind), oldest first: for the console, tests and benchmarks."""

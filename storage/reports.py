@@ -249,11 +249,18 @@ class ReportsRepo:
         return report, not done
 
     async def delete(self, report_id: int, *, by: int, at: datetime) -> bool:
-        """Mark a report deleted (kept for the audit trail); False if it was not active."""
+        """Mark a report deleted (kept, with a 'delete' row in the audit trail, for the
+        ledger's change trail); False if it was not active, or if a reviewer has looked at it
+        (verified, returned or resubmitted: what was reviewed stays)."""
         before = await self.get(report_id)
         if before is None or not before.active:
             return False
         async with self.db.transaction() as conn:
+            async with conn.execute(
+                "SELECT 1 FROM review_events WHERE item_kind = 'report' AND item_id = ? LIMIT 1", (report_id,)
+            ) as cur:
+                if await cur.fetchone() is not None:
+                    return False
             cur = await conn.execute(
                 "UPDATE reports SET status = 'deleted', updated_at = ? WHERE id = ? AND status = 'active'",
                 (stamp(at), report_id),

@@ -148,3 +148,12 @@ def test_no_process_wide_gettext() -> None:
     for folder in ("bot", "handlers", "storage"):
         for path in (ROOT / folder).rglob("*.py"):
             assert "gettext.install" not in path.read_text(encoding="utf-8"), path
+
+
+def test_bot_imports_handlers_only_in_app() -> None:
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "bot").rglob("*.py")
+        if p.name != "app.py" and any(name == "handlers" or name.startswith("handlers.") for name in imports(p))
+    ]
+    assert offenders == []

@@ -15,6 +15,8 @@ RUNS = [
     ("concurrency.py", ["--users", "4", "--sequential-users", "2", "--latency", "0.001"]),
     ("reports.py", ["--rounds", "2", "--reports", "2", "--users", "2", "--warmup", "1"]),
     ("broadcast.py", ["--groups", "5", "--skip-stock"]),
+    ("broadcast_kill.py", ["--groups", "5", "--kills", "1"]),
+    ("roster_stall.py", ["--rows", "20", "--columns", "8"]),
     ("notice.py", ["--groups", "3", "--skip-direct"]),
     ("export.py", ["--sizes", "50"]),
     ("crash.py", ["--flows", "report", "--every", "12"]),

@@ -180,16 +180,56 @@ async def test_45_to_one_group_never_more_than_20_in_any_minute(
     assert max(times) < 2 * 60.2 + 5 * 1.1  # no slower than the windows demand
 
 
-async def test_private_chat_gets_one_message_a_second(
+async def test_private_chat_gets_a_short_burst_then_one_a_second(
     api: RecordingAPI, limiter: SlidingWindowRateLimiter
 ) -> None:
     async with running(api, limiter) as app:
-        await send_all(app, [4242] * 5)
+        await send_all(app, [4242] * 9)
     times = [s.at for s in api.sends(chat_id=4242)]
-    assert len(times) == 5
-    assert all(b - a >= 1.0 for a, b in itertools.pairwise(times))
-    assert times[-1] < 4 * 1.1
+    assert len(times) == 9
+    assert times[:3] == [0.0, 0.0, 0.0]  # a reply of three messages goes out at once
+    assert times[3] >= 3.0  # then the average is one a second
+    assert most_in_window(times, 3.0) == 3
+    assert times[-1] < 6 * 1.1
     assert api.too_many_requests == 0
+
+
+async def test_step_latency_of_two_and_three_message_replies(
+    api: RecordingAPI, limiter: SlidingWindowRateLimiter, clock: VirtualClock
+) -> None:
+    """A conversation: each step's reply is 2 or 3 messages sent one after the other; the user
+    answers 3-6 s after the reply (on the limiter's clock). Every message of every step goes
+    out with no wait; before the burst allowance the second message waited about 1 s."""
+    latencies = []
+    async with running(api, limiter) as app:
+        for step in range(12):
+            start = clock.now
+            for n in range(2 + step % 2):
+                await app.bot.send_message(chat_id=5151, text=f"{step}.{n}")
+                latencies.append(clock.now - start)
+            await clock.sleep(3.1 + step % 4)  # the user reads and answers
+    assert len(latencies) == 30
+    assert max(latencies) == 0.0
+    assert api.too_many_requests == 0
+    # and the old pacing, for comparison: the second message of a reply waited a second
+    slow_clock = VirtualClock()
+    slow = SlidingWindowRateLimiter(clock=slow_clock, sleep=slow_clock.sleep, chat_burst=1)
+    waits = []
+    async with running(RecordingAPI(limits=FloodLimits(), clock=slow_clock), slow) as app:
+        start = slow_clock.now
+        await app.bot.send_message(chat_id=5151, text="a")
+        await app.bot.send_message(chat_id=5151, text="b")
+        waits.append(slow_clock.now - start)
+    assert waits[0] >= 1.0
+
+
+async def test_groups_keep_one_a_second_with_the_burst(
+    api: RecordingAPI, limiter: SlidingWindowRateLimiter
+) -> None:
+    async with running(api, limiter) as app:
+        await send_all(app, [-4242] * 3)
+    times = [s.at for s in api.sends(chat_id=-4242)]
+    assert all(b - a >= 1.0 for a, b in itertools.pairwise(times))
 
 
 async def test_a_held_up_group_does_not_hold_up_other_chats(
@@ -285,11 +325,11 @@ async def test_edits_are_not_paced(
     api: RecordingAPI, limiter: SlidingWindowRateLimiter, clock: VirtualClock
 ) -> None:
     async with running(api, limiter) as app:
-        message = await app.bot.send_message(chat_id=99, text="menu")
+        message = await app.bot.send_message(chat_id=-99, text="menu")
         await message.edit_text("menu, page 2")
-        await app.bot.send_message(chat_id=99, text="next")
+        await app.bot.send_message(chat_id=-99, text="next")
     assert [s.at for s in api.log if s.method == "editMessageText"] == [0.0]
-    assert [s.at for s in api.sends(chat_id=99)][1] >= 1.0
+    assert [s.at for s in api.sends(chat_id=-99)][1] >= 1.0
 
 
 # -- errors ---------------------------------------------------------------------------------
@@ -389,15 +429,15 @@ async def test_cancelled_request_gives_its_slot_back(
 
         return send
 
-    await limiter.process_request(sender("a"), (), {}, "sendMessage", {"chat_id": 3}, None)
+    await limiter.process_request(sender("a"), (), {}, "sendMessage", {"chat_id": -3}, None)
     waiting = asyncio.create_task(
-        limiter.process_request(sender("b"), (), {}, "sendMessage", {"chat_id": 3}, None)
+        limiter.process_request(sender("b"), (), {}, "sendMessage", {"chat_id": -3}, None)
     )
     await asyncio.sleep(0)
     waiting.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiting
-    await limiter.process_request(sender("c"), (), {}, "sendMessage", {"chat_id": 3}, None)
+    await limiter.process_request(sender("c"), (), {}, "sendMessage", {"chat_id": -3}, None)
     assert [name for name, _ in calls] == ["a", "c"]
     assert 1.0 <= calls[1][1] < 1.1
 

@@ -16,6 +16,7 @@ from datetime import date, datetime
 MAX_BYTES = 5 * 1024 * 1024  # a district's roster of 100,000 households is well under this
 MAX_ROWS = 50_000
 MAX_UNZIPPED_BYTES = 80 * 1024 * 1024  # an XLSX is a zip: refuse zip bombs before opening
+MAX_COLUMNS = 200  # a roster has a dozen columns; a sheet formatted to column XFD is refused
 HEADER_SEARCH_ROWS = 20
 
 
@@ -105,8 +106,14 @@ def read_xlsx(data: bytes) -> Table:
 
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            if sum(info.file_size for info in archive.infolist()) > MAX_UNZIPPED_BYTES:
-                raise RosterFileError("too_large", size_mb=round(len(data) / 1024 / 1024, 1), max_mb=MAX_BYTES // 1024 // 1024)
+            unzipped = sum(info.file_size for info in archive.infolist())
+            if unzipped > MAX_UNZIPPED_BYTES:
+                raise RosterFileError(
+                    "unzipped_too_large",
+                    size_mb=round(len(data) / 1024 / 1024, 1),
+                    unzipped_mb=round(unzipped / 1024 / 1024),
+                    max_unzipped_mb=MAX_UNZIPPED_BYTES // 1024 // 1024,
+                )
         workbook = load_workbook(io.BytesIO(data), data_only=False)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, TypeError, OSError, SyntaxError) as exc:
         # SyntaxError: the XML parser's ParseError for a damaged sheet
@@ -114,8 +121,11 @@ def read_xlsx(data: bytes) -> Table:
     sheet = workbook.worksheets[0] if workbook.worksheets else None
     if sheet is None:
         raise RosterFileError("empty")
-    if sheet.max_row > MAX_ROWS + HEADER_SEARCH_ROWS:
-        raise RosterFileError("too_many_rows", max_rows=MAX_ROWS)
+    if sheet.max_row > MAX_ROWS + HEADER_SEARCH_ROWS or sheet.max_column > MAX_COLUMNS:
+        # the sheet's used range, which formatting of whole rows or columns stretches
+        raise RosterFileError(
+            "sheet_too_big", rows=sheet.max_row, columns=sheet.max_column, max_rows=MAX_ROWS, max_columns=MAX_COLUMNS
+        )
     merged: dict[tuple[int, int], tuple[int, int]] = {}
     for cell_range in sheet.merged_cells.ranges:
         top, left = cell_range.min_row, cell_range.min_col

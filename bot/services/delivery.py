@@ -2,12 +2,24 @@
 
 Every push has a key (what, which occurrence and slot, which chat) in the push log
 (:class:`storage.pushes.PushesRepo`). :func:`deliver` first *claims* the key (an atomic
-insert), then sends, then marks it sent; a failed send gives the claim back to be retried by a
-later run; a claim left behind by a process that died mid-send is taken back after
-:data:`LEASE`. So a restart, a crash in the middle of a burst, or two instances over one
-database do not send a push twice (the one gap: a process that dies after Telegram accepted a
-message but before it was marked sent; that push is sent again after the lease). At most
-:data:`CONCURRENCY` sends are in flight, which bounds that gap; the rate limiter paces them.
+insert), then sends, then marks it sent the moment Telegram's answer arrives (one short
+transaction per send, nothing batched); a failed send gives the claim back to be retried by a
+later run.
+
+Claims are short leases (:data:`LEASE`, a minute) that :func:`deliver` renews every
+:data:`RENEW_EVERY` while its sends wait in the rate limiter, so a live instance keeps its
+claims however long a burst takes, and the claims of a process that died are taken back
+within a minute: by this process after a restart, or by another live instance. When a run
+finds pushes claimed by somebody else, it plans one more run for the moment those claims can
+be taken back (:attr:`Outcome.retry_at`), so nothing waits for the next sweep.
+
+The one gap left: a process that dies after Telegram accepted a message but before the mark
+committed; that push goes out once more, and the push log marks it *uncertain*. Sends go one
+at a time (:data:`CONCURRENCY`), each claimed just before it is sent, so a crash leaves at
+most one such push and at most one unsent claim; the pushes are interleaved chat by chat so
+that none waits behind its own chat's window while the overall rate still has room. A send that
+timed out (``TimedOut`` / ``NetworkError``: the request may have reached Telegram) is also
+uncertain: it is retried once, never twice, so a chat sees at most two copies.
 
 A chat the bot may no longer post in (``Forbidden``, "chat not found"...) is never retried; a
 group is marked inactive and whoever bound it is told, once.
@@ -22,7 +34,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 
-from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, TelegramError
 from telegram.ext import Application
 
 from bot.i18n import Translator
@@ -35,9 +47,14 @@ from storage.pushes import PushKey
 
 log = logging.getLogger("cadre.scheduler")
 
-LEASE = timedelta(minutes=30)  # a claim older than this, never marked sent, is taken back
+LEASE = timedelta(minutes=1)  # a claim not renewed for this long (its claimer died) is taken back
+RENEW_EVERY = 15.0  # seconds between renewals of the claims a burst still holds
 MAX_ATTEMPTS = 5  # failed sends of one push before it is given up
-CONCURRENCY = 40  # sends in flight at once (the rate limiter paces them)
+# Sends in flight at once. Each one in flight is a message Telegram may have accepted whose
+# "sent" mark is not yet committed, i.e. a possible duplicate if the process dies right then;
+# one keeps that at one per crash. The price: at most 1 / round trip sends a second (50/s at
+# 20 ms, 10/s at 100 ms), under the rate limiter's 30/s only with a slow link.
+CONCURRENCY = 1
 # Parts of Telegram's error descriptions meaning the bot cannot post in that chat any more.
 GONE_ERRORS = (
     "chat not found",
@@ -93,6 +110,9 @@ class Outcome:
     failed: list[PushKey] = field(default_factory=list)  # will be retried
     dropped: list[PushKey] = field(default_factory=list)  # never retried
     gone_chats: list[int] = field(default_factory=list)
+    uncertain: list[PushKey] = field(default_factory=list)  # timed out: retried once at most
+    held: list[PushKey] = field(default_factory=list)  # claimed by somebody else right now
+    retry_at: datetime | None = None  # when the held claims can be taken back if not sent
 
     def merge(self, other: Outcome) -> None:
         self.sent += other.sent
@@ -100,6 +120,10 @@ class Outcome:
         self.failed += other.failed
         self.dropped += other.dropped
         self.gone_chats += other.gone_chats
+        self.uncertain += other.uncertain
+        self.held += other.held
+        if other.retry_at is not None:
+            self.retry_at = min(filter(None, (self.retry_at, other.retry_at)))
 
 
 
@@ -112,26 +136,38 @@ async def deliver(app: Application, pushes: Iterable[Push], now: datetime) -> Ou
     for push in pushes:
         unique.setdefault(push.key, push)
     settled: dict[tuple[str, int, str, str], set[int]] = {}
+    held: dict[tuple[str, int, str, str], dict[int, datetime]] = {}
     todo = []
     for push in unique.values():
         group = push.key.group
         if group not in settled:
             settled[group] = await repos.pushes.settled(group, now, LEASE)
-        if push.key.chat_id in settled[group]:
+            held[group] = dict(await repos.pushes.held(group, now, LEASE))
+        if push.key.chat_id in held[group]:
+            _hold(outcome, push.key, held[group][push.key.chat_id])
+        elif push.key.chat_id in settled[group]:
             outcome.skipped += 1
         else:
             todo.append(push)
     if not todo:
+        _plan_retry(app, outcome)
         return outcome
+    todo = _interleave(todo)
     langs = await repos.users.langs(sorted({p.key.chat_id for p in todo if p.key.chat_id > 0}))
     limit = asyncio.Semaphore(CONCURRENCY)
+    claimed: set[PushKey] = set()  # claims this run holds and has not settled yet
+    renewer = asyncio.ensure_future(_renew(app, claimed))
 
     async def one(push: Push) -> None:
         async with limit:
-            await _send(app, push, now, langs, outcome)
+            await _send(app, push, now, langs, outcome, claimed)
 
-    results = await asyncio.gather(*(one(push) for push in todo), return_exceptions=True)
+    try:
+        results = await asyncio.gather(*(one(push) for push in todo), return_exceptions=True)
+    finally:
+        renewer.cancel()
     errors = [r for r in results if isinstance(r, BaseException)]
+    _plan_retry(app, outcome)
     if outcome.gone_chats:
         outcome.merge(await deliver(app, await _gone_notes(app, outcome.gone_chats, now), now))
     if errors:
@@ -139,7 +175,62 @@ async def deliver(app: Application, pushes: Iterable[Push], now: datetime) -> Ou
     return outcome
 
 
-async def _send(app: Application, push: Push, now: datetime, langs: dict[int, str], outcome: Outcome) -> None:
+def _interleave(pushes: list[Push]) -> list[Push]:
+    """Round robin over chats: every chat's first push, then every chat's second..."""
+    rounds: dict[int, list[Push]] = {}
+    for push in pushes:
+        rounds.setdefault(push.key.chat_id, []).append(push)
+    out: list[Push] = []
+    for turn in range(max((len(v) for v in rounds.values()), default=0)):
+        out += [queue[turn] for queue in rounds.values() if turn < len(queue)]
+    return out
+
+
+def _hold(outcome: Outcome, key: PushKey, renewed: datetime) -> None:
+    outcome.held.append(key)
+    free_at = renewed + LEASE + timedelta(seconds=1)
+    outcome.retry_at = free_at if outcome.retry_at is None else min(outcome.retry_at, free_at)
+
+
+async def _renew(app: Application, claimed: set[PushKey]) -> None:
+    """Renew this run's open claims every :data:`RENEW_EVERY` seconds until cancelled."""
+    sleep = app.services.extras.get("sleep") or asyncio.sleep  # type: ignore[attr-defined]
+    while True:
+        await sleep(RENEW_EVERY)
+        if claimed:
+            try:
+                await repos_of(app).pushes.renew(list(claimed), now_of(app))
+            except Exception:  # a renewal that failed is tried again; the claims still hold
+                log.warning("could not renew %d push claims", len(claimed), exc_info=True)
+
+
+RETRY_JOB = "delivery.retry"
+
+
+def _plan_retry(app: Application, outcome: Outcome) -> None:
+    """Pushes held by somebody else: run the scheduler again when their claims can be taken
+    back (if that somebody is alive and sends them, that run finds them sent)."""
+    if outcome.retry_at is None or app.job_queue is None:
+        return
+    from bot.services import scheduler  # the scheduler imports this module
+
+    async def again(context: object) -> None:
+        await scheduler.run_due(app)
+
+    for job in app.job_queue.get_jobs_by_name(RETRY_JOB):
+        job.schedule_removal()
+    delay = max((outcome.retry_at - now_of(app)).total_seconds(), 1.0)
+    app.job_queue.run_once(again, delay, name=RETRY_JOB)
+
+
+async def _send(
+    app: Application,
+    push: Push,
+    now: datetime,
+    langs: dict[int, str],
+    outcome: Outcome,
+    claimed: set[PushKey],
+) -> None:
     repos = repos_of(app)
     key = push.key
     if key.chat_id in outcome.gone_chats:  # found gone earlier in this burst
@@ -148,6 +239,16 @@ async def _send(app: Application, push: Push, now: datetime, langs: dict[int, st
     if not await repos.pushes.claim(key, now, LEASE):
         outcome.skipped += 1
         return
+    claimed.add(key)
+    try:
+        await _attempt(app, push, now, langs, outcome)
+    finally:
+        claimed.discard(key)
+
+
+async def _attempt(app: Application, push: Push, now: datetime, langs: dict[int, str], outcome: Outcome) -> None:
+    repos = repos_of(app)
+    key = push.key
     try:
         text, markup = push.render(translator(app, langs.get(key.chat_id) if key.chat_id > 0 else None))
         if push.photo:
@@ -167,7 +268,15 @@ async def _send(app: Application, push: Push, now: datetime, langs: dict[int, st
             log.error("push %s refused: %s", key, exc)
             await repos.pushes.dropped(key, str(exc))
             outcome.dropped.append(key)
-    except TelegramError as exc:  # network trouble, timeouts, flood control after retries
+    except NetworkError as exc:  # a timeout or a lost connection: Telegram may have it already
+        outcome.uncertain.append(key)
+        if await repos.pushes.timed_out(key, f"{type(exc).__name__}: {exc}"):
+            log.info("push %s timed out, will be retried once: %s", key, exc)
+            outcome.failed.append(key)
+        else:
+            log.warning("push %s timed out twice, not retried again: %s", key, exc)
+            outcome.dropped.append(key)
+    except TelegramError as exc:  # flood control after retries, other refusals
         attempts = await repos.pushes.failed(key, f"{type(exc).__name__}: {exc}")
         if attempts >= MAX_ATTEMPTS:
             log.warning("push %s given up after %d attempts: %s", key, attempts, exc)

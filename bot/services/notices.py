@@ -10,16 +10,30 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, tzinfo
 
-from telegram import InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import Translator
 from bot.rules.deadlines import days_left
 from bot.rules.recurrence import LAST, MONTHLY_DAY, MONTHLY_WEEKDAY, Lead, Rule
-from handlers.flow import cb, keyboard
 from storage.events import Event
 from storage.tasks import Task
 
 Rendered = tuple[str, InlineKeyboardMarkup | None]
+MAX_CALLBACK_BYTES = 64  # Telegram's limit on a button's payload
+
+
+def cb(flow: str, action: str, arg: object = "") -> str:
+    """A ``flow:action:arg`` payload (the handlers' convention; services do not import them)."""
+    data = f"{flow}:{action}:{arg}"
+    if len(data.encode()) > MAX_CALLBACK_BYTES:
+        raise ValueError(f"callback payload over {MAX_CALLBACK_BYTES} bytes: {data!r}")
+    return data
+
+
+def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows if row]
+    )
 MAX_NAMES = 30  # names listed in one message before "and N more"
 NTH_KEYS = {
     1: ("sched.rule.nth_1", "sched.rule.nth_1_every"),

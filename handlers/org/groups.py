@@ -24,6 +24,7 @@ from telegram.ext import (
 )
 
 from bot.context import CadreContext
+from bot.rules.ids import id_or_zero
 from handlers.auth import LEADERS, command, requires
 from handlers.flow import Button, answer, ask, cb, keyboard, parse_cb
 from handlers.org.ui import split_page, tell, unit_path, unit_picker
@@ -109,7 +110,7 @@ async def bind_pressed(update: Update, context: CadreContext) -> None:
         return
     if action in ("open", "pick"):
         head, page = split_page(arg)
-        unit = await repos.org.unit(int(head)) if head.isdigit() else None
+        unit = await repos.org.unit(id_or_zero(head))
         if unit is None or not await repos.org.manages(context.person, unit.id):
             await update.callback_query.answer(t("org.not_yours"), show_alert=True)
             return

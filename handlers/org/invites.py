@@ -17,6 +17,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import CadreContext
+from bot.rules.ids import id_or_zero, parse_page
 from handlers.auth import LEADERS, command, requires
 from handlers.flow import Button, answer, ask, cb, chunk, keyboard, parse_cb
 from handlers.org.ui import (
@@ -101,7 +102,7 @@ async def show_picker(update: Update, context: CadreContext, current: Unit, page
 
 async def own_unit(update: Update, context: CadreContext, unit_id: str) -> Unit | None:
     """The unit of a payload, if it is one of the presser's; otherwise refuse the press."""
-    unit = await context.repos.org.unit(int(unit_id)) if unit_id.isdigit() else None
+    unit = await context.repos.org.unit(id_or_zero(unit_id))
     if unit is None or not await context.repos.org.manages(context.person, unit.id):
         await update.callback_query.answer(context.t("org.not_yours"), show_alert=True)
         return None
@@ -187,7 +188,7 @@ async def invite_made(update: Update, context: CadreContext) -> None:
     assert me is not None
     invite: Invite | None = None
     if action == "for":
-        person = await repos.org.person(int(target)) if target.isdigit() else None
+        person = await repos.org.person(id_or_zero(target))
         unit = await repos.org.unit(person.unit_id) if person else None
         if (
             person is None
@@ -297,7 +298,7 @@ async def invites_pressed(update: Update, context: CadreContext) -> None:
     t = context.t
     if action == "page":
         await answer(update)
-        await show_invites(update, context, int(arg) if arg.isdigit() else 0)
+        await show_invites(update, context, parse_page(arg))
         return
     invite = next((i for i in await visible_invites(context) if i.code == arg), None)
     if invite is None:

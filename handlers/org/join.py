@@ -25,6 +25,7 @@ from telegram.ext import (
 )
 
 from bot.context import CadreContext
+from bot.rules.ids import parse_id, parse_page
 from handlers.auth import requires
 from handlers.flow import Button, Conversation, answer, ask, cb, chunk, keyboard, parse_cb
 from handlers.general.commands import START, help_text, publish_user_commands
@@ -39,6 +40,7 @@ from handlers.org.ui import (
     unit_path,
 )
 from storage.invites import CODE_ALPHABET, CODE_LENGTH, Invite, Redeemed, normalise_code
+from storage.org import Person
 
 NAME = "name"
 MAX_FAILURES = 5
@@ -171,33 +173,69 @@ async def show_roster(update: Update, context: CadreContext, invite: Invite, pag
     await ask(update, context, t("join.pick_name", unit=unit), keyboard(rows))
 
 
+async def offered(context: CadreContext, invite: Invite, person_id: int | None) -> Person | None:
+    """The person ``person_id`` if the code's roster list offers them (a multi-use code, its
+    unit and role, active, not joined yet); None for anybody else."""
+    if person_id is None or not invite.multi_use:
+        return None
+    person = await context.repos.org.person(person_id)
+    if (
+        person is None
+        or person.unit_id != invite.unit_id
+        or person.role != invite.role
+        or not person.active
+        or person.telegram_id is not None
+    ):
+        return None
+    return person
+
+
+# Buttons that only make sense for a village's multi-use code (its roster list).
+ROSTER_ACTIONS = ("list", "none", "pick", "yes")
+
+
 @requires(START)
 async def join_pressed(update: Update, context: CadreContext) -> None:
     _, action, arg = parse_cb(update.callback_query.data)
     t, repos = context.t, context.repos
+    if too_many_failures(context):  # the same lockout as typed codes and /start CODE
+        await update.callback_query.answer(t("join.too_many"), show_alert=True)
+        return
     head, _, tail = arg.partition(".")
-    invite = await repos.invites.get(head)
+    code = normalise_code(head)
+    invite = await repos.invites.get(code) if code else None
+    if invite is not None and action in ROSTER_ACTIONS and not invite.multi_use:
+        invite = None  # a personal code has no roster list: answer as for a wrong code
     if invite is None or invite.status(now()) not in ("open", "used"):
         await answer(update)
         await refuse(update, context, Redeemed(invite.status(now()) if invite else "not_found", invite))
         return
     await answer(update)
     if action == "list":
-        await show_roster(update, context, invite, int(tail) if tail.isdigit() else 0)
+        await show_roster(update, context, invite, parse_page(tail))
     elif action == "none":
         await ask(update, context, t("join.not_listed", unit=await unit_path(context, invite.unit_id)))
-    elif action == "pick" and tail.isdigit():
-        person = await repos.org.person(int(tail))
-        if person is None or person.unit_id != invite.unit_id:
+    elif action == "pick":
+        person = await offered(context, invite, parse_id(tail))
+        if person is None:
+            record_failure(context)
             await ask(update, context, t("join.bad_pick"))
             return
         rows = [[(t("join.yes_its_me"), cb("join", "yes", arg))],
                 [(t("join.not_me"), cb("join", "list", f"{invite.code}.0"))]]
         await ask(update, context, t("join.confirm_name", name=person.name), keyboard(rows))
-    elif action == "yes" and tail.isdigit():
-        await redeem(update, context, invite.code, person_id=int(tail))
+    elif action == "yes":  # only someone the list offers (or oneself again); the store checks again
+        person = await offered(context, invite, parse_id(tail))
+        if person is None:
+            own = await repos.org.person(parse_id(tail) or 0)
+            if own is None or own.telegram_id != update.effective_user.id:
+                record_failure(context)
+                await ask(update, context, t("join.bad_pick"))
+                return
+            person = own
+        await redeem(update, context, invite.code, person_id=person.id)
     elif action == "switch":
-        person_id = int(tail) if tail.isdigit() else None
+        person_id = parse_id(tail)
         name = (context.user_data.get("join") or {}).get("name")
         if await redeem(update, context, invite.code, person_id=person_id, name=name, switch=True) == "joined":
             context.user_data.pop("join", None)

@@ -13,6 +13,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import CadreContext
+from bot.rules.ids import id_or_zero, parse_page
 from handlers.auth import EVERYONE, LEADERS, command, requires
 from handlers.flow import Button, answer, ask, cb, keyboard, parse_cb
 from handlers.general.commands import publish_user_commands
@@ -148,7 +149,7 @@ async def people_pressed(update: Update, context: CadreContext) -> None:
     _, action, arg = parse_cb(update.callback_query.data)
     view = state(context)
     if action == "page":
-        view["page"] = int(arg) if arg.isdigit() else 0
+        view["page"] = parse_page(arg)
     elif action == "filter" and arg in FILTERS:
         view.update(f=arg, page=0)
     elif action == "clear":
@@ -167,7 +168,7 @@ async def unit_pressed(update: Update, context: CadreContext) -> None:
     org, view = context.repos.org, state(context)
     head, page = split_page(arg)
     if action != "close":
-        unit = await org.unit(int(head)) if head.isdigit() else None
+        unit = await org.unit(id_or_zero(head))
         if unit is None or not await org.manages(context.person, unit.id):
             await update.callback_query.answer(context.t("org.not_yours"), show_alert=True)
             return
@@ -189,7 +190,7 @@ async def unit_pressed(update: Update, context: CadreContext) -> None:
 async def person_action(update: Update, context: CadreContext, action: str, arg: str) -> None:
     t, repos, me = context.t, context.repos, context.person
     assert me is not None
-    person = await repos.org.person(int(arg)) if arg.isdigit() else None
+    person = await repos.org.person(id_or_zero(arg))
     if person is None or not await repos.org.manages(me, person.unit_id):
         await update.callback_query.answer(t("org.not_yours"), show_alert=True)
         return

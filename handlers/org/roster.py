@@ -1,7 +1,9 @@
 """Roster import in the bot: an admin sends the roster file (CSV or XLSX) in a private chat.
 
 ``/import`` explains the format and sends a template to fill in. A file is refused before it
-is downloaded when it is too large. It is read by :mod:`bot.rules.roster` and imported by
+is downloaded when it is too large. It is read by :mod:`bot.rules.roster` in a worker process
+(:func:`bot.services.roster.parse_off_loop`: a big file does not stall other chats, and the
+admin is told how long it takes when it takes over 2 s) and imported by
 :class:`storage.roster.RosterRepo` within the admin's units, in one transaction. When a row
 is wrong, nothing is kept: the reply lists the rows by number, says what the good rows would
 do, and offers "import the good rows" (the file is read again from Telegram by its file_id,
@@ -16,14 +18,12 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import CadreContext
-from bot.i18n import Translator
-from bot.rules.roster import MAX_BYTES, RosterFileError, RowError, parse_roster, template_xlsx
+from bot.rules.roster import MAX_BYTES, RosterFileError, template_xlsx
+from bot.services.roster import estimate_seconds, file_problem, parse_off_loop, report
 from handlers.auth import ADMINS, command, requires
 from handlers.flow import answer, ask, cb, keyboard, parse_cb
-from storage.roster import ImportResult
 
 IMPORT = command("import", ADMINS)
-SHOWN_ERRORS = 30
 ROSTER_FILES = (
     filters.Document.FileExtension("csv")
     | filters.Document.FileExtension("xlsx")
@@ -33,54 +33,6 @@ ROSTER_FILES = (
     | filters.Document.MimeType("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     | filters.Document.MimeType("application/vnd.ms-excel")
 )
-
-
-def error_lines(t: Translator, errors: tuple[RowError, ...] | list[RowError], limit: int = SHOWN_ERRORS) -> str:
-    lines = [
-        t(
-            "roster.error_line",
-            line=e.line,
-            reason=t(f"roster.err.{e.code}", column=e.column or "-", value=e.value, other=e.other_line),
-        )
-        for e in errors[:limit]
-    ]
-    if len(errors) > limit:
-        lines.append(t("roster.more_errors", count=len(errors) - limit))
-    return "\n".join(lines)
-
-
-def summary(t: Translator, result: ImportResult) -> str:
-    key = "roster.summary" if result.changed else "roster.unchanged"
-    if not result.committed:
-        key = "roster.would_import"
-    u, h, p = result.units, result.households, result.people
-    return t(
-        key,
-        rows=result.good_rows,
-        units_created=u.created, units_updated=u.updated, units_unchanged=u.unchanged,
-        households_created=h.created, households_updated=h.updated, households_unchanged=h.unchanged,
-        people_created=p.created, people_updated=p.updated, people_unchanged=p.unchanged,
-    )
-
-
-def file_problem(t: Translator, problem: RosterFileError) -> str:
-    return t(f"roster.file.{problem.code}", **{"max_mb": MAX_BYTES // 1024 // 1024, **problem.params})
-
-
-def report(t: Translator, result: ImportResult, ignored: tuple[str, ...] = ()) -> str:
-    """The whole answer to an import, for the bot and the command line."""
-    parts = []
-    if result.errors:
-        parts.append(
-            t("roster.has_errors", count=len(result.errors), total=result.total_rows)
-            if not result.committed
-            else t("roster.skipped_errors", count=len(result.errors))
-        )
-        parts.append(error_lines(t, result.errors))
-    parts.append(summary(t, result))
-    if ignored:
-        parts.append(t("roster.ignored_columns", columns=t("list.sep").join(ignored)))
-    return "\n\n".join(parts)
 
 
 @requires(IMPORT)
@@ -95,9 +47,18 @@ async def import_command(update: Update, context: CadreContext) -> None:
     )
 
 
-async def read(context: CadreContext, file_id: str, file_name: str):
+async def read(update: Update, context: CadreContext, file_id: str, file_name: str):
+    """Download and parse the file in the worker process (other chats keep their answers);
+    if that takes a while, say how long."""
     data = bytes(await (await context.bot.get_file(file_id)).download_as_bytearray())
-    return parse_roster(data, file_name)
+    chat_id = update.effective_chat.id
+
+    async def tell_to_wait() -> None:
+        await context.bot.send_message(
+            chat_id, context.t("roster.reading", seconds=estimate_seconds(len(data)))
+        )
+
+    return await parse_off_loop(data, file_name, on_slow=tell_to_wait)
 
 
 @requires(IMPORT)
@@ -112,7 +73,7 @@ async def roster_file(update: Update, context: CadreContext) -> None:
         return
     context.user_data.pop("roster", None)
     try:
-        roster = await read(context, document.file_id, document.file_name or "")
+        roster = await read(update, context, document.file_id, document.file_name or "")
     except RosterFileError as problem:
         await update.effective_message.reply_text(file_problem(t, problem))
         return
@@ -145,7 +106,7 @@ async def roster_pressed(update: Update, context: CadreContext) -> None:
         await ask(update, context, t("roster.dropped"))
         return
     try:
-        roster = await read(context, draft["file_id"], draft["name"])
+        roster = await read(update, context, draft["file_id"], draft["name"])
     except RosterFileError as problem:
         await ask(update, context, file_problem(t, problem))
         return

@@ -12,6 +12,7 @@ from telegram.ext import Application
 
 from bot.context import CadreContext
 from bot.i18n import Translator
+from bot.rules.ids import parse_page
 from handlers.flow import Button, cb, chunk, keyboard
 from storage.org import Person, Unit
 
@@ -84,7 +85,7 @@ def split_page(arg: str) -> tuple[str, int]:
     head, _, page = arg.rpartition(".")
     if not head:
         return arg, 0
-    return head, int(page) if page.isdigit() else 0
+    return head, parse_page(page)
 
 
 def pages_of(total: int, per_page: int = PAGE) -> int:

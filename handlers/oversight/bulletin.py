@@ -29,6 +29,7 @@ from bot.rules.bulletin import (
     parse_month,
     previous_month,
 )
+from bot.rules.ids import id_or_zero, parse_id
 from bot.services import offloop
 from bot.services.bulletin import Rendered, make
 from bot.services.scheduler import LEASE, Outcome, Push, deliver, now_of
@@ -126,9 +127,9 @@ async def township_pressed(update: Update, context: CadreContext) -> None:
     _, _, arg = parse_cb(update.callback_query.data)
     unit_part, _, month_part = arg.partition(".")
     person = context.person
-    unit = await context.repos.org.unit(int(unit_part)) if unit_part.isdigit() else None
+    unit = await context.repos.org.unit(id_or_zero(unit_part))
     if (
-        unit is None or person is None or not month_part.isdigit() or len(month_part) != 6
+        unit is None or person is None or parse_id(month_part) is None or len(month_part) != 6 or not 1 <= int(month_part[4:]) <= 12
         or not await context.repos.org.contains(person.unit_id, unit.id)
     ):
         await update.callback_query.answer(context.t("bulletin.not_yours"), show_alert=True)

@@ -29,6 +29,7 @@ from telegram.ext import (
 from bot.context import CadreContext
 from bot.rules.bulletin import month_bounds, parse_month, previous_month
 from bot.rules.dates import parse_date
+from bot.rules.ids import id_or_zero
 from bot.services import offloop
 from bot.services.ledger import LedgerRequest, write_ledger
 from handlers.auth import ADMINS, command, requires
@@ -158,7 +159,7 @@ async def unit_chosen(update: Update, context: CadreContext) -> int:
     await answer(update)
     _, _, arg = parse_cb(update.callback_query.data)
     units = {u.id: u for u in await scopes(context)}
-    unit = units.get(int(arg)) if arg.isdigit() else None
+    unit = units.get(id_or_zero(arg))
     if unit is None:
         return await ask_scope(update, context, list(units.values()))
     draft["unit_id"], draft["unit_name"] = unit.id, unit.name

@@ -29,6 +29,7 @@ from telegram.ext import (
 )
 
 from bot.context import CadreContext
+from bot.rules.ids import parse_page
 from bot.rules.reports import editable
 from bot.services.scheduler import now_of as clock
 from handlers.auth import requires
@@ -99,7 +100,7 @@ async def reason_given(update: Update, context: CadreContext) -> int:
     if update.callback_query is not None:
         await answer(update)
         n = parse_cb(update.callback_query.data)[2]
-        comment = context.t(f"review.reason.{n}") if n.isdigit() and 1 <= int(n) <= REASONS else ""
+        comment = context.t(f"review.reason.{n}") if 1 <= parse_page(n) <= REASONS else ""
     else:
         comment = " ".join((update.effective_message.text or "").split())
     parsed = parse_item(draft["item"])

@@ -13,6 +13,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackContext, ConversationHandler
 
 from bot.context import CadreContext
+from bot.rules.ids import parse_page
 from bot.services.scheduler import now_of as clock
 from handlers.auth import ADMINS, command, requires
 from handlers.flow import Button, answer, ask, cb, drop_draft, keyboard, parse_cb
@@ -126,10 +127,10 @@ async def browse(update: Update, context: CadreContext) -> None:
     if action == "list":
         kind, _, rest = arg.partition("-")
         state, _, page = rest.partition("-")
-        if kind not in ("report", "followup") or state not in ("pending", "returned") or not page.isdigit():
+        if kind not in ("report", "followup") or state not in ("pending", "returned") or parse_page(page, -1) < 0:
             text, rows = await home(update, context)
         else:
-            text, rows = await listing(update, context, kind, state, int(page))
+            text, rows = await listing(update, context, kind, state, parse_page(page))
         await answer(update)
         await ask(update, context, text, keyboard(rows))
         return

@@ -17,6 +17,7 @@ from telegram.ext import Application, CommandHandler, filters
 
 from bot.context import CadreContext
 from bot.i18n import Translator
+from bot.rules.ids import id_or_zero, parse_id
 from handlers.flow import Button, cb, keyboard
 from handlers.reports.mine import send_photos
 from handlers.reports.render import detail
@@ -46,9 +47,10 @@ class Item:
 
 
 def parse_item(arg: str) -> tuple[str, int] | None:
-    if len(arg) < 2 or arg[0] not in KINDS or not arg[1:].isdigit():
+    number = parse_id(arg[1:])
+    if len(arg) < 2 or arg[0] not in KINDS or number is None:
         return None
-    return KINDS[arg[0]], int(arg[1:])
+    return KINDS[arg[0]], number
 
 
 async def load(context: CadreContext, kind: str, item_id: int) -> Item | None:
@@ -162,12 +164,12 @@ async def deep_link(update: Update, context: CadreContext) -> None:
         await update.effective_message.reply_text(t("auth.not_joined"))
         return
     if prefix == "vst":
-        await show_visit(update, context, int(number))
+        await show_visit(update, context, id_or_zero(number))
         return
     if prefix == "tsk":
-        await show_task(update, context, int(number))
+        await show_task(update, context, id_or_zero(number))
         return
-    item = await load(context, "report" if prefix == "rpt" else "followup", int(number))
+    item = await load(context, "report" if prefix == "rpt" else "followup", id_or_zero(number))
     if item is None or not await may_see(context, item):
         await update.effective_message.reply_text(t("review.not_found"))
         return

@@ -17,6 +17,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 from bot.context import CadreContext
 from bot.i18n import Translator
 from bot.rules.bulletin import helper_shortfall, pair_problems
+from bot.rules.ids import parse_numbers
 from bot.services.scheduler import now_of
 from handlers.auth import ADMINS, command, requires
 from handlers.flow import Button, answer, ask, cb, chunk, keyboard, parse_cb
@@ -122,10 +123,8 @@ def village_buttons(
 
 
 def ints(arg: str) -> list[int]:
-    try:
-        return [int(x) for x in arg.split(".") if x != ""]
-    except ValueError:
-        return []
+    parts = ".".join(x for x in arg.split(".") if x != "")
+    return (parse_numbers(parts) or []) if parts else []
 
 
 @requires(STARS)
@@ -139,7 +138,8 @@ async def pressed(update: Update, context: CadreContext) -> None:
         return
     villages = await scope(context)
     numbers = ints(arg)
-    if any(n not in villages for n in village_ids(action, numbers)):
+    needed = len(village_ids(action, [0, 0]))  # how many village ids the action carries
+    if len(numbers) < needed or any(n not in villages for n in village_ids(action, numbers)):
         await update.callback_query.answer(t("stars.not_yours"), show_alert=True)
         return
     await answer(update)

@@ -20,6 +20,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import CadreContext
 from bot.rules import reports as rules
+from bot.rules.ids import id_or_zero, parse_id, parse_page
 from handlers.auth import ADMINS, command, requires
 from handlers.flow import Button, answer, ask, cb, chunk, keyboard, parse_cb
 from handlers.reports.draft import reference_time
@@ -56,7 +57,7 @@ class Filter:
     @classmethod
     def decode(cls, text: str) -> Filter | None:
         parts = text.split(".")
-        if len(parts) != 4 or not parts[0].isdigit() or not parts[3].isdigit():
+        if len(parts) != 4 or parse_id(parts[0]) is None or parse_page(parts[3], -1) < 0:
             return None
         unit, category, month, page = parts
         if category != ALL and category not in rules.CATEGORIES:
@@ -179,7 +180,7 @@ async def pick_unit(update: Update, context: CadreContext) -> None:
     t = context.t
     org = context.repos.org
     children = [u for u in await org.subtree(unit.id) if u.parent_id == unit.id and u.level != "grid"]
-    page = int(page_text) if page_text.isdigit() else 0
+    page = parse_page(page_text)
     pages = max(1, -(-len(children) // UNITS_PER_PAGE))
     page = min(page, pages - 1)
     shown = children[page * UNITS_PER_PAGE : (page + 1) * UNITS_PER_PAGE]
@@ -224,7 +225,7 @@ async def view(update: Update, context: CadreContext) -> None:
     found = await allowed_filter(update, context, state)
     if found is None:
         return
-    report = await context.repos.reports.get(int(number)) if number.isdigit() else None
+    report = await context.repos.reports.get(id_or_zero(number))
     org = context.repos.org
     if report is None or not report.active or not await org.contains(context.person.unit_id, report.fields.unit_id):
         await update.callback_query.answer(context.t("myreports.gone"), show_alert=True)

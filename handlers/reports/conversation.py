@@ -27,6 +27,7 @@ from telegram.ext import (
 )
 
 from bot.context import CadreContext
+from bot.rules.ids import id_or_zero
 from handlers.auth import LEADERS, command, requires
 from handlers.flow import IDLE_MINUTES, Conversation, answer, ask, drop_draft, hand_over, parse_cb
 from handlers.reports import from_text, people, photos, review, steps
@@ -110,7 +111,7 @@ async def restarted(update: Update, context: CadreContext) -> str | int:
 async def correct(update: Update, context: CadreContext) -> str | int:
     """更正 from /myreports: the saved report's review, within 24 hours, by its author."""
     at = reference_time(update, context)
-    report_id = int(parse_cb(update.callback_query.data)[2])
+    report_id = id_or_zero(parse_cb(update.callback_query.data)[2])
     report = await context.repos.reports.get(report_id)
     if report is None or not await may_correct(context, report, at):
         await update.callback_query.answer(context.t("report.correct.too_late"), show_alert=True)

@@ -22,6 +22,7 @@ from handlers.reports.draft import (
     reference_time,
     step_of,
 )
+from handlers.reports.mine import tell_verifiers
 from handlers.reports.people import stale
 from handlers.reports.render import summary
 
@@ -70,8 +71,10 @@ async def save_draft(update: Update, context: CadreContext, token: str) -> str |
             finish(context)
             await ask(update, context, t("report.correct.not_saved"), None)
             return END
-        report, _ = await repo.correct(old.id, fields_of(draft), by=person.id, at=at, token=token)
+        report, changed = await repo.correct(old.id, fields_of(draft), by=person.id, at=at, token=token)
         text = t("report.corrected", number=report.id) + "\n" + summary(t, report)
+        if changed:  # whoever verified it is told (what was verified changed)
+            await tell_verifiers(context, report)
     else:
         report, _ = await repo.create(fields_of(draft), reporter_id=person.id, token=token, at=at)
         text = t("report.saved", number=report.id) + "\n" + summary(t, report)

@@ -1,6 +1,10 @@
 """/myreports: the user's own reports, newest first, paged; each viewable with its photos
 (resent by file_id) and, within 24 hours of saving, correctable (the /report conversation
-started at the review) or deletable (kept with the audit trail)."""
+started at the review) or deletable (kept with the audit trail, and in the ledger as deleted).
+
+What was reviewed stays: a report a reviewer has verified, returned or seen resubmitted cannot
+be deleted by its author (the store refuses it too, in the same transaction); it may still be
+corrected within the 24 hours, and whoever verified it is then told (:func:`tell_verifiers`)."""
 
 from __future__ import annotations
 
@@ -9,8 +13,10 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import CadreContext
 from bot.rules import reports as rules
+from bot.rules.ids import id_or_zero, parse_page
 from handlers.auth import LEADERS, command, requires
 from handlers.flow import Button, answer, ask, cb, chunk, keyboard, parse_cb
+from handlers.org.ui import tell
 from handlers.reports.draft import may_correct, reference_time
 from handlers.reports.render import detail, list_line
 from storage.reports import Report
@@ -70,17 +76,40 @@ async def my_reports(update: Update, context: CadreContext) -> None:
 async def list_page(update: Update, context: CadreContext) -> None:
     await answer(update)
     arg = parse_cb(update.callback_query.data)[2]
-    await show_list(update, context, int(arg) if arg.isdigit() else 0, edit=True)
+    await show_list(update, context, parse_page(arg), edit=True)
 
 
 async def own_report(update: Update, context: CadreContext) -> Report | None:
     """The report named by the button, if it is the user's and not deleted; else say so."""
     arg = parse_cb(update.callback_query.data)[2]
-    report = await context.repos.reports.get(int(arg)) if arg.isdigit() else None
+    report = await context.repos.reports.get(id_or_zero(arg))
     if report is None or not report.active or report.reporter_id != context.person.id:
         await update.callback_query.answer(context.t("myreports.gone"), show_alert=True)
         return None
     return report
+
+
+async def reviewed(context: CadreContext, report: Report) -> bool:
+    """Has a reviewer looked at it (verified, returned, resubmitted)? Then it is not deleted."""
+    return bool(await context.repos.oversight.history("report", report.id))
+
+
+async def tell_verifiers(context: CadreContext, report: Report) -> None:
+    """A report somebody verified was changed by its author: tell each who verified it."""
+    verifiers = {
+        e.by_person for e in await context.repos.oversight.history("report", report.id)
+        if e.action == "verified" and e.by_person is not None
+    }
+    for person_id in sorted(verifiers):
+        person = await context.repos.org.person(person_id)
+        if person is None or not person.active or person.telegram_id is None:
+            continue
+        if context.person is not None and person.id == context.person.id:
+            continue
+        await tell(
+            context.application, person.telegram_id, "myreports.verified_changed",
+            number=report.id, village=report.unit_name, author=report.reporter_name,
+        )
 
 
 async def detail_screen(update: Update, context: CadreContext, report: Report) -> tuple[str, list[list[Button]]]:
@@ -91,12 +120,12 @@ async def detail_screen(update: Update, context: CadreContext, report: Report) -
     if rules.editable(report.created_at, now):
         until = (report.created_at + rules.EDIT_WINDOW).astimezone(now.tzinfo)
         text += "\n\n" + t("myreports.editable_until", time=t.datetime(until))
-        rows.append(
-            [
-                (t("myreports.btn.correct"), cb("report", "correct", report.id)),
-                (t("myreports.btn.delete"), cb("myreports", "del", report.id)),
-            ]
-        )
+        buttons = [(t("myreports.btn.correct"), cb("report", "correct", report.id))]
+        if await reviewed(context, report):
+            text += "\n" + t("myreports.reviewed_kept")
+        else:
+            buttons.append((t("myreports.btn.delete"), cb("myreports", "del", report.id)))
+        rows.append(buttons)
     elif await may_correct(context, report, now):  # returned for correction by an admin
         rows.append([(t("myreports.btn.correct"), cb("report", "correct", report.id))])
     else:
@@ -137,6 +166,9 @@ async def delete_asked(update: Update, context: CadreContext) -> None:
     if not rules.editable(report.created_at, reference_time(update, context)):
         await update.callback_query.answer(t("myreports.too_late"), show_alert=True)
         return
+    if await reviewed(context, report):
+        await update.callback_query.answer(t("myreports.reviewed_kept"), show_alert=True)
+        return
     await answer(update)
     rows = [
         [
@@ -157,7 +189,10 @@ async def delete_confirmed(update: Update, context: CadreContext) -> None:
     if not rules.editable(report.created_at, at):
         await update.callback_query.answer(t("myreports.too_late"), show_alert=True)
         return
-    await context.repos.reports.delete(report.id, by=context.person.id, at=at)
+    if not await context.repos.reports.delete(report.id, by=context.person.id, at=at):
+        # reviewed meanwhile (the store checks in its transaction), or already deleted
+        await update.callback_query.answer(t("myreports.reviewed_kept"), show_alert=True)
+        return
     await answer(update)
     rows = [[(t("myreports.btn.back_to_list"), cb("myreports", "list", 0))]]
     await ask(update, context, t("myreports.deleted", number=report.id), keyboard(rows))

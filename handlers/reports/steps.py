@@ -11,6 +11,7 @@ from telegram import Update
 from bot.context import CadreContext
 from bot.rules import reports as rules
 from bot.rules.dates import EXAMPLES_PAST, parse_when
+from bot.rules.ids import id_or_zero, parse_page
 from handlers.flow import answer, cb, chunk, parse_cb
 from handlers.reports.ask import Rows, again, proceed, question, show
 from handlers.reports.draft import (
@@ -81,7 +82,7 @@ async def ask_village(context: CadreContext, draft: dict[str, Any]) -> tuple[str
 async def village_page(update: Update, context: CadreContext) -> str:
     draft = current(context)
     await answer(update)
-    draft["village_page"] = int(parse_cb(update.callback_query.data)[2] or 0)
+    draft["village_page"] = parse_page(parse_cb(update.callback_query.data)[2])
     return await show(update, context, draft, VILLAGE)
 
 
@@ -100,7 +101,7 @@ async def set_village(
 
 async def village_chosen(update: Update, context: CadreContext) -> str:
     arg = parse_cb(update.callback_query.data)[2]
-    unit = await context.repos.org.unit(int(arg)) if arg.isdigit() else None
+    unit = await context.repos.org.unit(id_or_zero(arg))
     return await set_village(update, context, current(context), unit)
 
 
@@ -139,7 +140,7 @@ async def set_date(update: Update, context: CadreContext, draft: dict[str, Any],
 async def date_button(update: Update, context: CadreContext) -> str:
     draft = current(context)
     arg = parse_cb(update.callback_query.data)[2]
-    offset = int(arg) if arg.lstrip("-").isdigit() else 0
+    offset = -parse_page(arg[1:]) if arg.startswith("-") else parse_page(arg)
     if offset not in rules.QUICK_DAYS:
         offset = 0
     today = reference_time(update, context).date()

@@ -12,6 +12,7 @@ from telegram import Update
 from telegram.ext import ConversationHandler
 
 from bot.context import CadreContext
+from bot.rules.ids import parse_page
 from bot.rules.recurrence import LAST, MONTHLY_DAY, MONTHLY_WEEKDAY, parse_rule
 from bot.services import scheduler
 from handlers import unit_picker
@@ -127,14 +128,14 @@ async def _set(update: Update, context: CadreContext, step: str, **values: Any) 
 async def day_chosen(update: Update, context: CadreContext) -> str | int:
     await answer(update)
     _, _, arg = parse_cb(update.callback_query.data)
-    day = int(arg) if arg.isdigit() and 1 <= int(arg) <= 31 else 1
+    day = parse_page(arg, 1) if 1 <= parse_page(arg, 1) <= 31 else 1
     return await _set(update, context, DAY, day=day)
 
 
 @requires(EDITOR)
 async def day_typed(update: Update, context: CadreContext) -> str | int:
     text = (update.effective_message.text or "").strip().rstrip("号日")
-    if not text.isdigit() or not 1 <= int(text) <= 31:
+    if not text.isdecimal() or len(text) > 2 or not 1 <= int(text) <= 31:
         draft = await current(update, context)
         if draft is None:
             return ConversationHandler.END
@@ -155,7 +156,7 @@ async def nth_chosen(update: Update, context: CadreContext) -> str | int:
 async def weekday_chosen(update: Update, context: CadreContext) -> str | int:
     await answer(update)
     _, _, arg = parse_cb(update.callback_query.data)
-    weekday = int(arg) if arg.isdigit() and int(arg) <= 6 else 0
+    weekday = parse_page(arg) if parse_page(arg) <= 6 else 0
     return await _set(update, context, WEEKDAY, weekday=weekday)
 
 
@@ -174,7 +175,7 @@ async def start_chosen(update: Update, context: CadreContext) -> str | int:
 async def time_chosen(update: Update, context: CadreContext) -> str | int:
     await answer(update)
     _, _, arg = parse_cb(update.callback_query.data)
-    hour, minute = (int(arg[:2]), int(arg[2:])) if len(arg) == 4 and arg.isdigit() else (9, 0)
+    hour, minute = (int(arg[:2]), int(arg[2:])) if len(arg) == 4 and arg.isascii() and arg.isdigit() else (9, 0)
     return await _set(update, context, TIME, hour=hour, minute=minute)
 
 

@@ -30,6 +30,7 @@ from telegram.ext import (
 )
 
 from bot.context import CadreContext
+from bot.rules.ids import id_or_zero
 from bot.rules.recurrence import DEFAULT_EVENT_LEADS
 from bot.services import scheduler
 from handlers import unit_picker
@@ -100,7 +101,7 @@ async def edit_pressed(update: Update, context: CadreContext) -> str | int:
     from handlers.schedule.manage import may_edit
 
     _, _, arg = parse_cb(update.callback_query.data)
-    event = await context.repos.events.get(int(arg) if arg.isdigit() else 0)
+    event = await context.repos.events.get(id_or_zero(arg))
     if event is None or not await may_edit(context, event):
         return await stale(update, context)
     await answer(update)

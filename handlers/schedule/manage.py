@@ -10,6 +10,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import CadreContext
+from bot.rules.ids import id_or_zero
 from bot.rules.recurrence import Rule, occurrence_on, upcoming
 from bot.services import notices, scheduler
 from handlers import unit_picker
@@ -66,7 +67,7 @@ async def list_pressed(update: Update, context: CadreContext) -> None:
 
 async def _event(update: Update, context: CadreContext) -> Event | None:
     _, _, arg = parse_cb(update.callback_query.data)
-    event = await context.repos.events.get(int(arg) if arg.isdigit() else 0)
+    event = await context.repos.events.get(id_or_zero(arg))
     if event is None or not await may_edit(context, event):
         await update.callback_query.answer(context.t("task.stale"), show_alert=True)
         return None

@@ -1,6 +1,12 @@
 """参加 / 请假 under an event notice: record the answer (one per person and date, the last tap
 counts) and edit the notice to show the live count. Anyone in the group may answer; the
-organiser sees the names in /schedule → 回复情况."""
+organiser sees the names in /schedule → 回复情况.
+
+A payload is checked against what the bot really announced: the event exists and is running,
+the date is one of its days, and the pressed message is a notice of that event and date the
+bot sent to this chat, which is still one of the event's target groups. Anything else (a
+forged id or date, an old notice of a date since dropped, a notice forwarded elsewhere) gets
+a polite answer and records nothing."""
 
 from __future__ import annotations
 
@@ -11,19 +17,36 @@ from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler
 
 from bot.context import CadreContext
+from bot.rules.ids import parse_id
 from bot.rules.recurrence import Rule, occurrence_on
 from bot.services import notices, scheduler
 from handlers.flow import parse_cb
+from storage.events import Event
 
 FLOW = "rsvp"
 
 
 def _parse(arg: str) -> tuple[int, date] | None:
     event_id, _, day = arg.partition(".")
+    number = parse_id(event_id)
+    if number is None or len(day) != 8 or not (day.isascii() and day.isdigit()):
+        return None
     try:
-        return int(event_id), date(int(day[:4]), int(day[4:6]), int(day[6:8]))
+        return number, date(int(day[:4]), int(day[4:6]), int(day[6:8]))
     except ValueError:
         return None
+
+
+async def announced_here(context: CadreContext, event: Event, occurrence: str, message: object) -> bool:
+    """Is ``message`` a notice of this event and occurrence the bot sent to a chat that still
+    receives the event's notices?"""
+    if not isinstance(message, Message):
+        return False
+    sent = await context.repos.pushes.message_of("event_notice", event.id, occurrence, message.chat_id)
+    if message.message_id not in sent:
+        return False
+    chats = await context.repos.chats.receiving(event.unit_ids, "notices")
+    return any(chat.chat_id == message.chat_id for chat in chats)
 
 
 async def rsvp_pressed(update: Update, context: CadreContext) -> None:
@@ -32,14 +55,18 @@ async def rsvp_pressed(update: Update, context: CadreContext) -> None:
     _, action, arg = parse_cb(query.data)
     parsed = _parse(arg)
     event = await context.repos.events.get(parsed[0]) if parsed else None
-    if parsed is None or event is None or action not in ("yes", "no"):
+    if parsed is None or event is None or event.paused or action not in ("yes", "no"):
         await query.answer(t("sched.rsvp.gone"), show_alert=True)
         return
     app = context.application
     tz = context.services.settings.tz
     now = scheduler.now_of(app)
     day = parsed[1]
-    at = occurrence_on(Rule.from_dict(event.rule), day, tz)
+    rule = Rule.from_dict(event.rule)
+    if not rule.is_day(day) or not await announced_here(context, event, day.isoformat(), query.message):
+        await query.answer(t("sched.rsvp.not_this"), show_alert=True)
+        return
+    at = occurrence_on(rule, day, tz)
     if at <= now:
         await query.answer(t("sched.rsvp.over"), show_alert=True)
         return

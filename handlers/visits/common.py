@@ -15,6 +15,7 @@ from telegram import Update
 
 from bot.context import CadreContext
 from bot.i18n import Translator
+from bot.rules.ids import id_or_zero
 from handlers.flow import Button, cb
 from storage.org import Person
 from storage.visits import FollowUp, HouseholdStatus
@@ -145,4 +146,4 @@ def count_warning(t: Translator, name: str, count: int) -> str | None:
 
 def my_int(text: str | None) -> int:
     """A number from a callback payload; 0 (no such row) for anything else."""
-    return int(text) if text and text.isdigit() and len(text) < 19 else 0
+    return id_or_zero(text)

@@ -27,6 +27,7 @@ from telegram.ext import (
 )
 
 from bot.context import CadreContext
+from bot.rules.ids import id_or_zero
 from handlers.auth import requires
 from handlers.flow import (
     IDLE_MINUTES,
@@ -116,7 +117,7 @@ async def resume_chosen(update: Update, context: CadreContext) -> str | int | No
 @step(FLOW, stale, ack=False)
 async def household_chosen(update: Update, context: CadreContext, draft: Draft) -> str | None:
     _, _, arg = parse_cb(update.callback_query.data)
-    status = await my_household(update, context, int(arg) if arg.isdigit() else 0)
+    status = await my_household(update, context, id_or_zero(arg))
     if status is None:
         if (draft.get("history") or [None])[-1] == HOUSEHOLD:
             await goto(update, context, draft, HOUSEHOLD)  # the list may have changed
@@ -134,7 +135,7 @@ async def household_chosen(update: Update, context: CadreContext, draft: Draft) 
 @step(FLOW, stale)
 async def page_chosen(update: Update, context: CadreContext, draft: Draft) -> str | None:
     _, _, arg = parse_cb(update.callback_query.data)
-    draft["page"] = int(arg) if arg.isdigit() else 0
+    draft["page"] = id_or_zero(arg)
     return await goto(update, context, draft, HOUSEHOLD)
 
 
@@ -143,7 +144,7 @@ async def page_chosen(update: Update, context: CadreContext, draft: Draft) -> st
 async def followup_toggled(update: Update, context: CadreContext, draft: Draft) -> str | None:
     """✅ 第N项已办结: ask what was done; pressed again: not closed after all."""
     _, _, arg = parse_cb(update.callback_query.data)
-    followup = await context.repos.visits.followup(int(arg) if arg.isdigit() else 0)
+    followup = await context.repos.visits.followup(id_or_zero(arg))
     if followup is None or followup.household_id != draft.get("household_id") or followup.closed_at:
         await hint(update, context, "visit.fu.not_here")
         return None

@@ -40,6 +40,7 @@ from bot.rules.coverage import (
     compute,
     ends,
 )
+from bot.rules.ids import parse_page
 from bot.services import offloop
 from bot.services.charts import bar_chart
 from handlers.auth import LEADERS, command, requires
@@ -372,7 +373,7 @@ async def coverage(update: Update, context: CadreContext) -> None:
     days = DEFAULT_STALE_DAYS
     if context.args:
         arg = context.args[0]
-        if not arg.isdigit() or not 1 <= int(arg) <= MAX_STALE_DAYS:
+        if not 1 <= parse_page(arg) <= MAX_STALE_DAYS:
             await message.reply_text(t("coverage.bad_days", max=MAX_STALE_DAYS))
             return
         days = int(arg)

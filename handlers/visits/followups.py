@@ -27,6 +27,7 @@ from telegram.ext import (
 )
 
 from bot.context import CadreContext
+from bot.rules.ids import id_or_zero
 from handlers.auth import MEMBERS, command, requires
 from handlers.flow import (
     IDLE_MINUTES,
@@ -133,7 +134,7 @@ async def page_chosen(update: Update, context: CadreContext) -> str | int | None
     await answer(update)
     draft = draft_of(context, FLOW) or new_draft(context, FLOW)
     _, _, arg = parse_cb(update.callback_query.data)
-    draft["page"] = int(arg) if arg.isdigit() else 0
+    draft["page"] = id_or_zero(arg)
     return await show_list(update, context, draft)
 
 
@@ -142,7 +143,7 @@ async def close_chosen(update: Update, context: CadreContext) -> str | None:
     """办结第n项 in the list, or 重新办理 under a returned follow-up (which may start the
     conversation): ask what was done."""
     _, action, arg = parse_cb(update.callback_query.data)
-    followup = await context.repos.visits.followup(int(arg) if arg.isdigit() else 0)
+    followup = await context.repos.visits.followup(id_or_zero(arg))
     if followup is None or not await may_close(context, followup):
         await hint(update, context, "followups.not_yours")
         return None

@@ -1,0 +1,87 @@
+"""Roster parsing and the event loop: the longest stall other chats see while an XLSX roster
+is read, on the loop (the old way) and in the worker process (``parse_off_loop``).
+
+Usage: ``python bench/roster_stall.py [--rows 5000] [--columns 49]``
+
+A ticker task wakes every 10 ms and records how late it woke; the longest delay is the
+stall. Prints both, the parse times and the ratio (worker / on the loop).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.rules.roster import parse_roster  # noqa: E402
+from bot.services.roster import parse_off_loop  # noqa: E402
+
+
+def build(rows: int, columns: int) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    extra = [f"备注{n}" for n in range(columns - 6)]
+    sheet.append(["区", "乡镇", "村", "户主", "地址", "联户党员", *extra])
+    for n in range(rows):
+        sheet.append(["示例区", f"镇{n % 10}", f"村{n % 200}", f"户主{n}", f"{n % 9}组", f"党员{n % 500}", *("x" * len(extra))])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+async def stall_while(work) -> tuple[float, float]:
+    worst = 0.0
+    stop = False
+
+    async def ticker() -> None:
+        nonlocal worst
+        while not stop:
+            before = time.perf_counter()
+            await asyncio.sleep(0.01)
+            worst = max(worst, time.perf_counter() - before - 0.01)
+
+    tick = asyncio.ensure_future(ticker())
+    await asyncio.sleep(0.05)
+    start = time.perf_counter()
+    await work()
+    took = time.perf_counter() - start
+    stop = True
+    await tick
+    return worst, took
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=5000)
+    parser.add_argument("--columns", type=int, default=49)
+    args = parser.parse_args()
+    data = build(args.rows, args.columns)
+    print(f"XLSX of {args.rows} rows x {args.columns} columns: {len(data) / 1024 / 1024:.2f} MB")
+
+    async def on_loop() -> None:
+        parse_roster(data, "r.xlsx")
+
+    async def off_loop() -> None:
+        await parse_off_loop(data, "r.xlsx")
+
+    try:  # start the worker once, as a running bot has it
+        await parse_off_loop(build(2, 6), "w.xlsx")
+    except Exception:  # a tiny roster may have row errors: irrelevant here
+        pass
+    base_stall, base_took = await stall_while(on_loop)
+    stall, took = await stall_while(off_loop)
+    print(f"on the event loop: parse {base_took:.2f} s, longest stall {base_stall * 1000:.0f} ms")
+    print(f"worker process:    parse {took:.2f} s, longest stall {stall * 1000:.0f} ms")
+    print(f"stall ratio (worker / on the loop): {stall / max(base_stall, 1e-6):.3f}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,100 @@
+"""What was verified stays: an author cannot delete a report a reviewer has looked at (verified,
+returned, resubmitted), not even with a forged button; a report deleted within 24 hours stays
+in the ledger as deleted, with the deletion in its trail; whoever verified a report is told
+when its author corrects it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from bot.i18n import Catalogs
+from bot.services.ledger import LedgerRequest, write_ledger
+from bot.simulator import Simulator
+from tests.conftest import SECRETARY, TOWNSHIP_ADMIN, Org
+from tests.test_ledger import TZ
+from tests.test_reports import NOW, alerts, at
+from tests.test_reports_views import report_with_photos
+
+ZH = Catalogs().get("zh_CN")
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(sim: Simulator) -> None:
+    at(sim, NOW)
+
+
+async def verified_report(sim: Simulator) -> int:
+    await report_with_photos(sim, 1)
+    at(sim, NOW + timedelta(hours=1))
+    calls = await sim.click("review:ok:r1", TOWNSHIP_ADMIN)
+    assert [e.action for e in await sim.app.services.repos.oversight.history("report", 1)] == ["verified"], calls
+    return 1
+
+
+def ledger_rows(sim: Simulator, org: Org, tmp_path: Path) -> list[list]:
+    path = tmp_path / "ledger.xlsx"
+    start = NOW.date().replace(day=1)
+    request = LedgerRequest(unit_id=org.township.id, start=start, end=start + timedelta(days=40), tz=TZ,
+                            now=NOW + timedelta(days=2))
+    write_ledger(sim.app.services.repos.db.path, request, ZH, path)
+    sheet = openpyxl.load_workbook(path)["人居环境整治"]
+    return [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
+
+
+async def test_a_verified_report_cannot_be_deleted_even_by_a_forged_button(sim: Simulator, org: Org) -> None:
+    number = await verified_report(sim)
+    at(sim, NOW + timedelta(hours=2))  # still within the 24 hours
+    await sim.send("/myreports", SECRETARY)
+    detail = (await sim.press(f"查看 #{number}", SECRETARY))[-1]
+    assert [b["text"] for b in detail.buttons()] == ["✏️ 更正", "📒 返回列表"]
+    assert "审核过" in detail.text
+    for payload in (f"myreports:del:{number}", f"myreports:delok:{number}"):
+        calls = await sim.click(payload, SECRETARY)
+        assert "不能删除" in alerts(calls)[0]
+    report = await sim.app.services.repos.reports.get(number)
+    assert report.active
+    # the store refuses it too (a race with the reviewer)
+    assert not await sim.app.services.repos.reports.delete(number, by=org.secretary.id, at=NOW)
+
+
+async def test_a_returned_report_cannot_be_deleted(sim: Simulator, org: Org) -> None:
+    await report_with_photos(sim, 1)
+    repos = sim.app.services.repos
+    await repos.oversight.record_review("report", 1, "returned", by=org.township_admin.id, comment="补照片",
+                                        at=NOW + timedelta(hours=1), token="ret1")
+    calls = await sim.click("myreports:delok:1", SECRETARY)
+    assert "不能删除" in alerts(calls)[0]
+    assert (await repos.reports.get(1)).active
+
+
+async def test_a_deleted_report_stays_in_the_ledger_as_deleted(sim: Simulator, org: Org, tmp_path: Path) -> None:
+    await report_with_photos(sim, 1)
+    at(sim, NOW + timedelta(hours=3))
+    calls = await sim.click("myreports:delok:1", SECRETARY)
+    assert "已删除" in calls[-1].text
+    rows = ledger_rows(sim, org, tmp_path)
+    assert len(rows) == 1 and rows[0][0] == 1
+    state, trail = rows[0][21], rows[0][22]
+    assert state == "作者已删除"
+    assert "孙书记 作者已删除" in trail
+
+
+async def test_the_verifier_is_told_when_the_author_corrects_it(sim: Simulator, org: Org) -> None:
+    await verified_report(sim)
+    at(sim, NOW + timedelta(hours=2))
+    sim.api.clear()
+    await sim.send("/myreports", SECRETARY)
+    await sim.press("查看 #1", SECRETARY)
+    await sim.press("更正", SECRETARY)
+    await sim.press("修改", SECRETARY)
+    await sim.press("参加人数", SECRETARY)
+    await sim.send("4 6 30", SECRETARY)
+    review_call, buttons = sim.last_keyboard(SECRETARY)
+    [save] = [b["callback_data"] for b in buttons if b["text"] == "✅ 保存更正"]
+    await sim.click(save, SECRETARY, message_call=review_call)
+    told = [c.text for c in sim.api.sent(TOWNSHIP_ADMIN)]
+    assert any("您核实过的第1号上报" in text and "孙书记" in text for text in told), told

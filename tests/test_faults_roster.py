@@ -1,0 +1,90 @@
+"""Rosters off the event loop: the file is read in a worker while other chats get answers, a
+progress message when it takes a while, and a zip bomb or an over-stretched sheet told what
+is wrong with it (not "too large (max 5 MB)" for a 0.2 MB file)."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import io
+import threading
+import zipfile
+
+import pytest
+from openpyxl import Workbook
+
+from bot.rules.roster import RosterFileError, parse_roster
+from bot.services import roster as service
+from bot.simulator import Simulator, texts
+from tests.conftest import STRANGER
+from tests.test_org_onboarding import ADMIN, district, xlsx  # noqa: F401  (fixture)
+
+
+def zip_bomb() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", b"<Types/>")
+        archive.writestr("xl/worksheets/sheet1.xml", b"<" + b" " * (90 * 1024 * 1024))
+    return out.getvalue()
+
+
+async def test_a_zip_bomb_is_told_what_is_wrong(sim: Simulator, district) -> None:  # noqa: F811
+    data = zip_bomb()
+    assert len(data) < 300 * 1024
+    text = texts(await sim.document(data, "r.xlsx", ADMIN))[-1]
+    assert "解压后有 90 MB" in text and "超过了 80 MB" in text
+    assert "不能超过 5 MB" not in text and "文件太大了" not in text
+
+
+def test_a_sheet_formatted_to_the_last_row_is_told_its_used_range() -> None:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["乡镇", "村", "户主"])
+    sheet.append(["东风镇", "红旗村", "张大山"])
+    sheet.cell(row=60_000, column=1).number_format = "0.00"  # formatting stretches the range
+    out = io.BytesIO()
+    book.save(out)
+    with pytest.raises(RosterFileError) as caught:
+        parse_roster(out.getvalue(), "r.xlsx")
+    assert caught.value.code == "sheet_too_big" and caught.value.params["rows"] == 60_000
+
+
+async def test_parsing_runs_in_the_worker_process() -> None:
+    data = xlsx([["乡镇", "村", "户主"], ["东风镇", "红旗村", "张大山"]])
+    roster = await service.parse_off_loop(data, "r.xlsx")
+    assert [r.head for r in roster.rows] == ["张大山"]
+    assert service._pool is not None  # the process pool, not the event loop's thread
+    with pytest.raises(RosterFileError) as caught:
+        await service.parse_off_loop(b"PK\x03\x04 broken", "r.xlsx")
+    assert caught.value.code == "xlsx_broken"
+
+
+async def test_other_chats_are_answered_while_a_roster_is_read_and_the_admin_told_to_wait(
+    sim: Simulator, district, monkeypatch  # noqa: F811
+) -> None:
+    """The reading is held (a worker blocked on an event) until another chat was answered;
+    the admin gets the progress message first and the result after."""
+    release = threading.Event()
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+
+    def held_parse(data: bytes, name: str):
+        release.wait(30)
+        return parse_roster(data, name)
+
+    monkeypatch.setattr(service, "_executor", lambda: pool)
+    monkeypatch.setattr(service, "parse_roster", held_parse)
+    monkeypatch.setattr(service, "PROGRESS_AFTER", 0.0)
+    data = xlsx([["区", "乡镇", "村", "户主"], ["示例区", "东风镇", "红旗村", "张大山"]])
+    importing = asyncio.ensure_future(sim.document(data, "r.xlsx", ADMIN))
+    for _ in range(200):
+        await asyncio.sleep(0)
+        if any("正在读取" in c.text for c in sim.api.calls):
+            break
+    assert any("正在读取" in c.text and "秒" in c.text for c in sim.api.calls)
+    other = await sim.send("/help", STRANGER)  # another chat, answered meanwhile
+    assert texts(other) and not importing.done()
+    release.set()
+    calls = await importing
+    assert texts(calls)  # the result, after the reading finished
+    assert await sim.app.services.repos.org.units_named("红旗村")  # and the roster imported
+    pool.shutdown()
