@@ -44,7 +44,7 @@ async def test_console_commands_send_media_and_switch(tmp_path: Path) -> None:
          "/chat -100300", "/help", "/photo /no/such/file", "/quit", "/help"],
         tmp_path,
     )
-    assert out.count("我没看懂") == 4  # photo, location, file, voice: nobody expects them yet
+    assert out.count("您还没有加入") == 4  # photo, location, file, voice from a stranger: how to join
     assert "现在以用户 20002 的身份发消息" in out
     assert "现在在聊天 -100300 中发消息" in out
     assert "[-100300] 可以使用的命令" in out
