@@ -44,7 +44,10 @@ from openpyxl.worksheet.properties import PageSetupProperties
 
 KINDS = frozenset({"text", "int", "number", "date", "datetime", "percent", "link"})
 SAMPLE_ROWS = 200
-MIN_WIDTH, MAX_WIDTH = 6, 50
+MIN_WIDTH, MAX_WIDTH = 6, 30
+HEADER_ONE_LINE = 8  # a header up to this width stays on one line
+LINE_HEIGHT = 14  # points, one line of 11-point text
+MAX_ROW_LINES = 15  # Excel's row height is at most 409 points
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 PERCENT_FORMAT = "0%"
@@ -173,10 +176,18 @@ def shown(value: object, kind: str) -> str:
     return str(value)
 
 
+def header_width(header: str) -> int:
+    """The width a header needs: it wraps, so a long one takes two lines (half its width)."""
+    width = display_width(header)
+    return width if width <= HEADER_ONE_LINE else max(HEADER_ONE_LINE, -(-width // 2))
+
+
 def fitted_widths(columns: Sequence[Column], sample: Sequence[Sequence[object]]) -> list[float]:
+    """Widths from the header and the first rows, at most :data:`MAX_WIDTH` (longer text wraps),
+    so that a ledger fitted to the page width stays readable on paper."""
     widths = []
     for index, column in enumerate(columns):
-        longest = display_width(column.header)
+        longest = header_width(column.header)
         for row in sample:
             if index < len(row):
                 text = shown(row[index], column.kind)
@@ -277,9 +288,13 @@ def _write_sheet(wb: Workbook, sheet: Sheet, title: str, tz: tzinfo, sample_rows
     columns = list(sheet.columns)
     rows: Iterator[Sequence[object]] = iter(sheet.rows)
     sample = list(islice(rows, sample_rows))
-    for index, width in enumerate(fitted_widths(columns, sample), start=1):
+    widths = fitted_widths(columns, sample)
+    for index, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(index)].width = width
     header_row = 2 if sheet.heading else 1
+    # the header wraps: make its row tall enough for the longest header in its column
+    lines = max((-(-display_width(c.header) // max(1, int(w) - 1)) for c, w in zip(columns, widths, strict=True)), default=1)
+    ws.row_dimensions[header_row].height = LINE_HEIGHT * max(1, lines) + 4
     _print_setup(ws, header_row)
     ws.freeze_panes = f"A{header_row + 1}"
     make = _CellMaker(ws, tz)
@@ -294,10 +309,16 @@ def _write_sheet(wb: Workbook, sheet: Sheet, title: str, tz: tzinfo, sample_rows
     summed = [c.total and c.kind in ("int", "number") for c in columns]
     sums: list[float] = [0] * len(columns)
     count = 0
+    text_columns = [(i, max(1, int(w) - 1)) for i, (c, w) in enumerate(zip(columns, widths, strict=True)) if c.kind == "text"]
     for row in _chain(sample, rows):
         if len(row) != len(kinds):
             raise ValueError(f"sheet {title!r}: a row has {len(row)} values for {len(kinds)} columns")
+        row_index = header_row + count + 1
+        lines = wrapped_lines(row, text_columns)
+        if lines > 1:  # wrapped text: the row grows (set just for this row, then forgotten)
+            ws.row_dimensions[row_index].height = LINE_HEIGHT * lines + 2
         ws.append([make.framed(value, kind) for value, kind in zip(row, kinds, strict=True)])
+        ws.row_dimensions.pop(row_index, None)
         for index, value in enumerate(row):
             if summed[index] and isinstance(value, int | float) and not isinstance(value, bool):
                 sums[index] += value
@@ -310,6 +331,17 @@ def _write_sheet(wb: Workbook, sheet: Sheet, title: str, tz: tzinfo, sample_rows
         ]
         ws.append(cells)
     return count
+
+
+def wrapped_lines(row: Sequence[object], text_columns: Sequence[tuple[int, int]]) -> int:
+    """How many lines the row's wrapped text cells take (``text_columns``: index, width)."""
+    lines = 1
+    for index, width in text_columns:
+        value = row[index]
+        if not isinstance(value, str) or (len(value) * 2 <= width and "\n" not in value):
+            continue  # short enough for one line whatever its characters
+        lines = max(lines, sum(max(1, -(-display_width(part) // width)) for part in value.split("\n")))
+    return min(lines, MAX_ROW_LINES)
 
 
 def _chain(first: list, rest: Iterator) -> Iterator:
