@@ -42,6 +42,8 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
 
+from bot.rules.roster import deep_link
+
 KINDS = frozenset({"text", "int", "number", "date", "datetime", "percent", "link"})
 SAMPLE_ROWS = 200
 MIN_WIDTH, MAX_WIDTH = 6, 30
@@ -53,8 +55,6 @@ DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 PERCENT_FORMAT = "0%"
 MAX_CELL_CHARS = 32767
 _SHEET_TITLE_BAD = re.compile(r"[\[\]:*?/\\]")
-_PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_BOT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
 
 _HEADER_FONT = Font(bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
@@ -101,12 +101,8 @@ class Sheet:
 
 
 def bot_link(bot_username: str, payload: str) -> str:
-    """A deep link that opens the bot with ``/start <payload>`` (Telegram allows [A-Za-z0-9_-])."""
-    if not _BOT_NAME.fullmatch(bot_username):
-        raise ValueError(f"not a bot username: {bot_username!r}")
-    if not _PAYLOAD.fullmatch(payload):
-        raise ValueError(f"a start payload is 1-64 of A-Z a-z 0-9 _ -: {payload!r}")
-    return f"https://t.me/{bot_username}?start={payload}"
+    """A deep link that opens the bot with ``/start <payload>`` (the one form: :func:`deep_link`)."""
+    return deep_link(bot_username, payload)
 
 
 def display_width(text: str) -> int:
