@@ -10,6 +10,7 @@ from bot.i18n import Catalogs
 from bot.simulator import Simulator, texts
 from handlers.auth import MAIN_ACTIONS, commands_for, menu_command
 from tests.conftest import MEMBER, SECRETARY, STRANGER, TOWNSHIP_ADMIN, Org
+from tests.test_org_invites import invite_member_of_village
 
 
 def keyboard_of(sim: Simulator, chat_id: int) -> dict:
@@ -81,3 +82,13 @@ async def test_joined_users_unrecognised_text_gets_the_main_actions(sim: Simulat
     calls = await sim.send("今天天气不错", SECRETARY)
     assert "点下方的按钮" in texts(calls)[0]
     assert labels(calls[-1].reply_markup or {}) == ["📝 上报整治", "🏠 登记走访", "📌 我的任务", "📞 待办跟进"]
+
+
+
+async def test_a_newcomer_gets_the_menu_when_joining(sim: Simulator, org: Org) -> None:
+    await sim.app.services.repos.org.add_person("钱多多", "member", org.village.id)
+    code = await invite_member_of_village(sim, org, "钱多多")
+    calls = await sim.send(f"/start {code}", 4242)
+    assert "钱多多,欢迎您" in texts(calls)[0]
+    menu = next(c for c in calls if (c.reply_markup or {}).get("keyboard"))
+    assert labels(menu.reply_markup) == ["🏠 登记走访", "📞 待办跟进", "📌 我的任务"]

@@ -81,6 +81,13 @@ def menu_markup(update: Update, context: CadreContext) -> ReplyKeyboardMarkup | 
     return main_menu(context.t, context.person.role)
 
 
+async def send_menu(update: Update, context: CadreContext) -> None:
+    """Put the user's main menu under the message box (after joining), with one short line."""
+    markup = menu_markup(update, context)
+    if markup is not None:
+        await context.bot.send_message(update.effective_chat.id, context.t("menu.shown"), reply_markup=markup)
+
+
 async def menu_pressed(update: Update, context: CadreContext) -> None:
     """Group -2: a main-menu button's text is its command: the same update, as ``/command``,
     goes through the update processor again (after this one), and nothing else sees the text."""
