@@ -15,6 +15,8 @@ from bot.console import LineReader, parse_moment, run_console
 from bot.rules.deadlines import DEFAULT_TASK_LEADS
 from tests.conftest import make_settings, start_sim
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 async def console(lines: list[str], tmp_path: Path, **kwargs) -> str:
     out = io.StringIO()
@@ -58,6 +60,7 @@ async def test_end_of_input_exits_cleanly(tmp_path: Path) -> None:
 
 def test_demo_console_from_the_command_line(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "CADRE_"))}
+    env["PYTHONPATH"] = str(ROOT)  # this checkout's code, whichever copy is installed
     result = subprocess.run(
         [sys.executable, "-m", "bot", "console", "--demo"],
         input="/start\n/help\n", capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,

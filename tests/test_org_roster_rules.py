@@ -253,3 +253,12 @@ def test_any_cells_under_a_header_give_rows_or_errors(cells: list[list[str]]) ->
         assert problem.code in {"no_rows", "not_a_table", "encoding", "no_header", "empty"}
         return
     assert {r.line for r in roster.rows}.isdisjoint(roster.bad_lines)
+
+
+def test_a_real_row_that_shares_a_samples_names_is_kept() -> None:
+    """The demo district reuses the template's names (东风乡/红旗村/王书记): only a row equal to a
+    sample in every cell (phones and stars too) is a sample."""
+    text = "区,乡镇,村,星级,书记\n示例区,东风乡,红旗村,2,王书记\n示例区,东风乡,红旗村,3,王书记\n"
+    roster = parse_roster(text.encode(), "r.csv")
+    assert [r.stars for r in roster.rows] == [2] and roster.samples == 0
+    assert [e.code for e in roster.errors] == ["conflicting_stars"]

@@ -406,22 +406,21 @@ def template_xlsx(lang: str) -> bytes:
     return out.getvalue()
 
 
-def _sample_keys() -> frozenset[tuple[str, ...]]:
-    fields = ("district", "township", "village", "stars", "secretary", "secretary_phone", "head",
-              "address", "grid", "phone", "member", "member_phone")
-    keys = set()
-    for values in TEMPLATE_ROWS:
-        row = dict(zip(fields, values, strict=True))
-        keys.add((row["township"], row["village"], row["secretary"], row["head"], row["member"]))
-    return frozenset(keys)
+_TEMPLATE_FIELDS = ("district", "township", "village", "stars", "secretary", "secretary_phone", "head",
+                    "address", "grid", "phone", "member", "member_phone")
 
 
-_SAMPLES = _sample_keys()
+def _sample_key(values: dict[str, object]) -> tuple[str, ...]:
+    return tuple(str(values.get(f) or "") for f in _TEMPLATE_FIELDS)
+
+
+_SAMPLES = frozenset(_sample_key(dict(zip(_TEMPLATE_FIELDS, row, strict=True))) for row in TEMPLATE_ROWS)
 
 
 def is_sample(row: RosterRow) -> bool:
-    """A sample row of the template, left in the file (same unit, people and household)."""
-    return (row.township, row.village, row.secretary, row.head, row.member) in _SAMPLES
+    """A sample row of the template left in the file: every cell as the template has it
+    (names, phones, stars), so a real row that shares a name with a sample is never skipped."""
+    return _sample_key({f: getattr(row, f) for f in _TEMPLATE_FIELDS}) in _SAMPLES
 
 
 # -- names that are probably typos of each other ---------------------------------------------------
