@@ -40,10 +40,10 @@ async def test_bulletin_command_sends_a_word_document_with_tables_and_chart(sim:
     assert paragraphs[0] == "东风镇2026年11月党建引领乡村振兴工作通报"  # no emoji on paper
     assert "2026年12月2日" in paragraphs[1]  # the date it was made
     rows = table_rows(doc)
-    assert rows[0][:3] == ["村(社区)", "走访覆盖率", "已走访/联系户"]
-    red = next(r for r in rows if r[0] == "红旗村")
-    assert red[1:6] == ["75%", "3/4户", "1", "1", "按时1/逾期1/未完成0"]
-    assert any(r[0] == "合计" for r in rows)
+    assert rows[0][:4] == ["星级", "村(社区)", "走访覆盖率", "已走访/联系户"]
+    assert [r[:2] for r in rows[1:]] == [["三星", "红旗村"], ["二星", "向阳村"], ["", "合计"]]
+    assert rows[1][2:7] == ["75%", "3/4户", "1", "1", "1/1/0"] and rows[0][6] == "任务(按时/逾期/未完成)"
+    assert rows[-1][2:4] == ["60%", "3/5户"]
     assert any("三星村" in p for p in paragraphs) and any("本月暂无工作记录的村" in p for p in paragraphs)
     assert len(doc.inline_shapes) == 1  # the chart
     section = doc.sections[0]

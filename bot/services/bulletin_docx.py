@@ -31,6 +31,7 @@ from bot.services.bulletin import (
     pair_lines,
     praise_lines,
     quiet_lines,
+    star_label,
     townships,
 )
 from storage.org import Unit
@@ -39,6 +40,9 @@ FONT = "SimSun"  # 宋体: the usual face of printed government documents (a fon
 TITLE_FONT = "SimHei"  # 黑体
 BODY_PT, TITLE_PT, TABLE_PT = 12, 18, 10.5
 COLUMNS = ("coverage", "visited", "solved", "overdue", "tasks", "reports", "people")  # after the name
+# column widths in cm (the text is 16 cm wide): [stars,] name, then COLUMNS
+WIDTHS = (2.6, 1.8, 1.9, 1.6, 1.6, 2.6, 1.6, 1.6)
+STARS_WIDTH, NAME_GIVES = 1.3, 0.6
 
 
 def _font(run, name: str = FONT, size: float = BODY_PT, bold: bool = False) -> None:
@@ -95,23 +99,47 @@ def _row_values(t: Translator, v: VillageMonth, name: str) -> list[str]:
             str(v.people)]
 
 
-def _table(doc, t: Translator, rows: Sequence[tuple[str, VillageMonth]], first_header: str, totals: VillageMonth) -> None:
+def _table(
+    doc,
+    t: Translator,
+    rows: Sequence[tuple[str, VillageMonth]],
+    first_header: str,
+    totals: VillageMonth,
+    stars: Sequence[str] | None = None,
+) -> None:
+    """One row per village (or township) and a totals row; ``stars``: a first column with each
+    row's star level (a township's villages, grouped by stars)."""
     headers = [first_header, *(t(f"bulletin.docx.col.{c}") for c in COLUMNS)]
+    if stars is not None:
+        headers.insert(0, t("bulletin.docx.col.stars"))
+    widths = [*((STARS_WIDTH,) if stars is not None else ()), *WIDTHS]
+    if stars is not None:
+        widths[1] -= NAME_GIVES  # the name column gives the star column some of its room
     table = doc.add_table(rows=1, cols=len(headers))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    for cell, text in zip(table.rows[0].cells, headers, strict=True):
+    table.autofit = False
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = Cm(width)  # the grid LibreOffice and Word lay out by
+    for cell, text, width in zip(table.rows[0].cells, headers, widths, strict=True):
+        cell.width = Cm(width)
         cell.text = ""
+        cell.paragraphs[0].paragraph_format.keep_together = True
         _font(cell.paragraphs[0].add_run(text), size=TABLE_PT, bold=True)
         cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
     header_props = table.rows[0]._tr.get_or_add_trPr()
     repeat = OxmlElement("w:tblHeader")  # the header row again on every page
     repeat.set(qn("w:val"), "true")
     header_props.append(repeat)
+    levels = list(stars) if stars is not None else None
     body = [(name, v, False) for name, v in rows] + [(t("ledger.totals"), totals, True)]
-    for name, v, bold in body:
+    for index, (name, v, bold) in enumerate(body):
         cells = table.add_row().cells
-        for n, (cell, text) in enumerate(zip(cells, _row_values(t, v, name), strict=True)):
+        values = _row_values(t, v, name)
+        if levels is not None:
+            values.insert(0, levels[index] if index < len(levels) else "")
+        for n, (cell, text) in enumerate(zip(cells, values, strict=True)):
+            cell.width = Cm(widths[n])
             cell.text = ""
             _font(cell.paragraphs[0].add_run(text), size=TABLE_PT, bold=bold)
             if n:
@@ -160,9 +188,12 @@ def bulletin_docx(
             for g in b.groups:
                 _paragraph(doc, group_heading(t, g))
     elif b.groups:
+        _paragraph(doc, t("bulletin.villages_title"), bold=True, font=TITLE_FONT)
         for g in b.groups:
-            _paragraph(doc, group_heading(t, g), bold=True, font=TITLE_FONT)
-            _table(doc, t, [(v.name, v) for v in g.villages], t("bulletin.docx.col.village"), total(g.villages))
+            _paragraph(doc, group_heading(t, g))
+        villages = [(v, g.stars) for g in b.groups for v in g.villages]
+        _table(doc, t, [(v.name, v) for v, _ in villages], t("bulletin.docx.col.village"), b.totals,
+               stars=[star_label(t, level) for _, level in villages])
     else:
         _paragraph(doc, t("bulletin.villages_title"), bold=True, font=TITLE_FONT)
         _table(doc, t, [(v.name, v) for v in b.villages], t("bulletin.docx.col.village"), b.totals)
