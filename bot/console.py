@@ -93,10 +93,17 @@ class ConsoleBotAPI(FakeBotAPI):
         super().__init__(**kwargs)
         self.listeners: list[Callable[[Call], None]] = []
 
-    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+    async def do_request(self, url: str, method: str, request_data: Any = None, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
         before = len(self.calls)
-        answer = await super().do_request(*args, **kwargs)
+        answer = await super().do_request(url, method, request_data, *args, **kwargs)
+        names = {}  # the file names of uploads (kept so the console saves 通报.docx, not "document")
+        if request_data is not None and request_data.contains_files:
+            for value in (request_data.multipart_data or {}).values():
+                if isinstance(value, tuple) and value and isinstance(value[0], str):
+                    names.setdefault("filename", value[0])
         for call in self.calls[before:]:
+            if names and "filename" not in call.params:
+                call.params["filename"] = names["filename"]
             for listener in self.listeners:
                 listener(call)
         return answer

@@ -177,3 +177,11 @@ async def test_reading_input_does_not_block_the_loop() -> None:
         writer.flush()
         assert await asyncio.wait_for(waiting, 5) == "你好\n"
     assert await asyncio.wait_for(reader.readline(), 5) is None
+
+
+async def test_documents_are_saved_under_their_own_names(tmp_path: Path) -> None:
+    out = await clocked_console(["/as 30002 钱镇长", "/bulletin 2026年11月"], tmp_path)
+    saved = [line for line in out.splitlines() if "[document]" in line]
+    assert len(saved) == 1 and saved[0].endswith("东风镇2026年11月工作通报.docx)")
+    path = Path(saved[0].rsplit("已保存到 ", 1)[1].rstrip(")"))
+    assert path.read_bytes().startswith(b"PK")  # a real .docx (a zip)
