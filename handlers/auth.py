@@ -4,6 +4,13 @@ Every command is declared once, as a :class:`Command`: the roles that may use it
 (private chat, group). ``/help`` and Telegram's command menus are made from the same table,
 so they list exactly what a user's role may use, and :func:`requires` refuses everybody else
 with a message naming the role needed.
+
+Each role also has its work in order (:data:`TASK_ORDER`: ``/help`` lists a secretary's
+``/report`` first, an admin's ``/review``) and its three or four main actions
+(:data:`MAIN_ACTIONS`), offered as a persistent reply keyboard (:func:`main_menu`). Reply
+keyboard buttons arrive as plain text; :func:`menu_command` is the ONE place that maps such a
+text back to its command, through the ``menu.btn.<command>`` labels of every language's
+catalog (no string compares anywhere else).
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import Update
+from telegram import KeyboardButton, ReplyKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.ext import ConversationHandler
 
@@ -52,12 +59,94 @@ def command(name: str, roles: frozenset[str] = EVERYONE, *, private: bool = True
     return cmd
 
 
+_ADMIN_WORK = (
+    "review", "reports", "newtask", "tasks", "coverage", "bulletin", "export", "schedule",
+    "report", "myreports", "people", "invite", "invites", "import", "stars", "bind", "unbind",
+)
+# The work of each role in the order it is done; /help and the command menus follow it. Commands
+# not named here come after, in the order they were declared.
+TASK_ORDER: dict[str | None, tuple[str, ...]] = {
+    "secretary": (
+        "report", "myreports", "visit", "followups", "tasks", "households", "coverage", "bulletin",
+        "people", "invite", "invites", "bind", "unbind",
+    ),
+    "member": ("visit", "followups", "tasks"),
+    "township_admin": _ADMIN_WORK,
+    "district_admin": _ADMIN_WORK,
+    None: ("start", "help", "me", "lang"),
+}
+GENERAL_LAST = ("start", "help", "me", "lang", "cancel")  # everyone's commands close the list
+
+# The three or four main actions of each role: the persistent menu under the message box.
+MAIN_ACTIONS: dict[str, tuple[str, ...]] = {
+    "secretary": ("report", "visit", "tasks", "followups"),
+    "member": ("visit", "followups", "tasks"),
+    "township_admin": ("review", "newtask", "tasks", "coverage"),
+    "district_admin": ("review", "newtask", "tasks", "coverage"),
+}
+MENU_LABEL = "menu.btn."  # catalog key prefix of the menu's button labels
+
+
+def _rank(role: str | None) -> Callable[[Command], tuple[int, int]]:
+    order = TASK_ORDER.get(role, ())
+    declared = list(COMMANDS)
+
+    def rank(cmd: Command) -> tuple[int, int]:
+        if cmd.name in order:
+            return 0, order.index(cmd.name)
+        if cmd.name in GENERAL_LAST:
+            return 2, GENERAL_LAST.index(cmd.name)
+        return 1, declared.index(cmd.name)
+
+    return rank
+
+
 def commands_for(role: str | None, *, in_group: bool) -> list[Command]:
-    return [
-        c
-        for c in COMMANDS.values()
-        if c.allowed(role) and (c.group if in_group else c.private)
-    ]
+    """The commands ``role`` may use here, in the order of the role's work."""
+    allowed = [c for c in COMMANDS.values() if c.allowed(role) and (c.group if in_group else c.private)]
+    return sorted(allowed, key=_rank(role))
+
+
+def main_actions(role: str | None) -> tuple[str, ...]:
+    return tuple(name for name in MAIN_ACTIONS.get(role or "", ()) if name in COMMANDS)
+
+
+def main_menu(t: Callable[..., str], role: str | None) -> ReplyKeyboardMarkup | None:
+    """The role's main actions as a persistent keyboard, two buttons a row (None: no role)."""
+    names = main_actions(role)
+    if not names:
+        return None
+    buttons = [KeyboardButton(t(MENU_LABEL + name)) for name in names]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    return ReplyKeyboardMarkup(rows, resize_keyboard=True, is_persistent=True)
+
+
+_LABELS: dict[int, dict[str, str]] = {}
+
+
+def menu_labels(catalogs: Any) -> dict[str, str]:
+    """Every menu button label, in every language, to its command name (built once)."""
+    labels = _LABELS.get(id(catalogs))
+    if labels is None:
+        labels = {}
+        for lang in catalogs.languages:
+            for key, text in catalogs.keys(lang).items():
+                if key.startswith(MENU_LABEL) and isinstance(text, str) and text.strip():
+                    labels[text.strip()] = key[len(MENU_LABEL) :]
+        _LABELS[id(catalogs)] = labels
+    return labels
+
+
+def menu_command(text: str | None, catalogs: Any) -> str | None:
+    """The command a reply-keyboard button stands for, from the text it sent; None otherwise.
+
+    The one place where button text is read: the labels are the ``menu.btn.<command>`` entries
+    of every language's catalog, so a menu shown in English still works after /lang 中文.
+    """
+    if not text:
+        return None
+    name = menu_labels(catalogs).get(text.strip())
+    return name if name in COMMANDS else None
 
 
 Callback = Callable[[Update, CadreContext], Awaitable[Any]]

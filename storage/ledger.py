@@ -280,3 +280,117 @@ class LedgerReader:
         params = {"unit": unit_id, "start_at": stamp(start_at), "end_at": stamp(end_at)}
         for row in self._rows(sql, params):
             yield TaskLine(*row[:8], int(row[8]), bool(row[9]))
+
+
+# -- the ledger on paper: its title row, the summary sheet and follow-up states ---------------
+@dataclass(frozen=True, slots=True)
+class VillageSummary:
+    """One village's figures for the summary sheet of a ledger (the period [start, end))."""
+
+    township: str
+    village: str
+    reports: int
+    by_category: dict[str, int]
+    visits: int
+    households: int  # current, not archived
+    households_visited: int
+    followups_open: int  # raised in the period (or closed in it) and still open
+    followups_closed: int  # of the same, closed
+    tasks_due: int  # task entries with a deadline in the period
+    tasks_on_time: int
+    tasks_late: int
+
+
+def unit_name(reader: LedgerReader, unit_id: int) -> str:
+    row = reader.conn.execute("SELECT name FROM units WHERE id = ?", (unit_id,)).fetchone()
+    return row[0] if row else ""
+
+
+def village_summaries(
+    reader: LedgerReader, unit_id: int, start: date, end: date, start_at: datetime, end_at: datetime
+) -> list[VillageSummary]:
+    """Per village of ``unit_id``'s subtree: reports by category, visits and coverage,
+    follow-ups open and closed, tasks on time (the same rows as the ledger's sheets)."""
+    params = {
+        "unit": unit_id, "start": start.isoformat(), "end": end.isoformat(),
+        "start_at": stamp(start_at), "end_at": stamp(end_at),
+    }
+    villages = reader.conn.execute(
+        f"""{_SUBTREE}
+        SELECT vu.id, COALESCE(tu.name, ''), vu.name FROM units vu
+        LEFT JOIN units tu ON tu.id = vu.parent_id
+        WHERE vu.level = 'village' AND vu.id IN (SELECT id FROM tree)
+        ORDER BY tu.name, vu.name, vu.id
+        """,
+        params,
+    ).fetchall()
+    village_of = """(SELECT CASE WHEN x.level = 'grid' THEN x.parent_id ELSE x.id END
+                      FROM units x WHERE x.id = {col})"""
+    counts: dict[str, dict[int, tuple]] = {}
+    queries = {
+        "reports": f"""{_SUBTREE}
+            SELECT {village_of.format(col='r.unit_id')} AS v, COUNT(*) FROM reports r
+            WHERE r.status = 'active' AND r.unit_id IN (SELECT id FROM tree)
+              AND r.work_date >= :start AND r.work_date < :end GROUP BY v""",
+        "visits": f"""{_SUBTREE}
+            SELECT h.village_id, COUNT(*), COUNT(DISTINCT v.household_id) FROM visits v
+            JOIN households h ON h.id = v.household_id
+            WHERE h.village_id IN (SELECT id FROM tree)
+              AND v.visited_on >= :start AND v.visited_on < :end GROUP BY h.village_id""",
+        "households": f"""{_SUBTREE}
+            SELECT h.village_id, COUNT(*) FROM households h
+            WHERE h.archived = 0 AND h.village_id IN (SELECT id FROM tree) GROUP BY h.village_id""",
+        "followups": f"""{_SUBTREE}
+            SELECT h.village_id, SUM(f.closed_at IS NULL), SUM(f.closed_at IS NOT NULL)
+            FROM followups f JOIN households h ON h.id = f.household_id JOIN visits v ON v.id = f.visit_id
+            WHERE h.village_id IN (SELECT id FROM tree)
+              AND ((v.visited_on >= :start AND v.visited_on < :end)
+                   OR (f.closed_at >= :start_at AND f.closed_at < :end_at))
+            GROUP BY h.village_id""",
+        "tasks": f"""{_SUBTREE}
+            SELECT {village_of.format(col='x.unit_id')} AS v, COUNT(*),
+                   SUM(x.done_at IS NOT NULL AND x.done_at <= t.deadline),
+                   SUM(x.done_at IS NOT NULL AND x.done_at > t.deadline)
+            FROM task_units x JOIN tasks t ON t.id = x.task_id
+            WHERE x.unit_id IN (SELECT id FROM tree)
+              AND t.deadline >= :start_at AND t.deadline < :end_at GROUP BY v""",
+    }
+    for name, sql in queries.items():
+        counts[name] = {row[0]: tuple(row[1:]) for row in reader.conn.execute(sql, params)}
+    categories: dict[int, dict[str, int]] = {}
+    for village_id, code, n in reader.conn.execute(
+        f"""{_SUBTREE}
+        SELECT {village_of.format(col='r.unit_id')} AS v, c.value, COUNT(*)
+        FROM reports r, json_each(r.categories) c
+        WHERE r.status = 'active' AND r.unit_id IN (SELECT id FROM tree)
+          AND r.work_date >= :start AND r.work_date < :end GROUP BY v, c.value""",
+        params,
+    ):
+        categories.setdefault(village_id, {})[str(code)] = n
+    out = []
+    for village_id, township, village in villages:
+        visits = counts["visits"].get(village_id, (0, 0))
+        followups = counts["followups"].get(village_id, (0, 0))
+        tasks = counts["tasks"].get(village_id, (0, 0, 0))
+        out.append(VillageSummary(
+            township=township, village=village,
+            reports=counts["reports"].get(village_id, (0,))[0],
+            by_category=categories.get(village_id, {}),
+            visits=visits[0], households=counts["households"].get(village_id, (0,))[0],
+            households_visited=visits[1],
+            followups_open=int(followups[0] or 0), followups_closed=int(followups[1] or 0),
+            tasks_due=tasks[0], tasks_on_time=int(tasks[1] or 0), tasks_late=int(tasks[2] or 0),
+        ))
+    return out
+
+
+def followup_states(reader: LedgerReader, unit_id: int, start: date, end: date) -> dict[int, tuple[str | None, str]]:
+    """For the visits of the period that raised a follow-up: visit id -> (closed_at, due_at),
+    the follow-up as it stands now (UTC text)."""
+    sql = f"""{_SUBTREE}
+        SELECT v.id, f.closed_at, f.due_at FROM followups f JOIN visits v ON v.id = f.visit_id
+        JOIN households h ON h.id = v.household_id
+        WHERE h.village_id IN (SELECT id FROM tree) AND v.visited_on >= :start AND v.visited_on < :end
+    """
+    rows = reader.conn.execute(sql, {"unit": unit_id, "start": start.isoformat(), "end": end.isoformat()})
+    return {row[0]: (row[1], row[2]) for row in rows}

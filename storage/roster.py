@@ -6,7 +6,11 @@ household by village, head and address (a household whose only row changed its a
 updated rather than duplicated). Empty optional cells change nothing; nothing is deleted.
 
 A row that cannot be placed (an unknown district, a unit of the wrong level, a unit outside
-the importing admin's units) is an error with its line number. When the file has any error,
+the importing admin's units) is an error with its line number. A township or village the row
+would create whose name is one character apart from one that exists under the same parent
+(向阳材 beside 向阳村: :func:`bot.rules.roster.close_names`) is an error too (``close_name``), as
+is such a pair within the file: the admin confirms the names (``confirm_close_names``) or
+fixes the file; a typo never silently becomes a new village. When the file has any error,
 nothing is kept unless ``good_rows`` is set, and the counts say what importing the good rows
 would do (the same pass, rolled back).
 """
@@ -18,7 +22,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from bot.rules.roster import Roster, RosterRow, RowError
+from bot.rules.roster import Roster, RosterRow, RowError, close_names
 from storage.db import Database
 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
@@ -88,13 +92,22 @@ class RosterRepo:
         self.db = db
 
     async def import_roster(
-        self, roster: Roster, *, scope_unit_id: int | None = None, good_rows: bool = False
+        self,
+        roster: Roster,
+        *,
+        scope_unit_id: int | None = None,
+        good_rows: bool = False,
+        confirm_close_names: bool = False,
     ) -> ImportResult:
-        """Import ``roster``; ``scope_unit_id`` limits it to an admin's units (None: anything)."""
+        """Import ``roster``; ``scope_unit_id`` limits it to an admin's units (None: anything).
+        ``confirm_close_names``: the admin has seen the close names and they are right."""
         result: ImportResult | None = None
+        if confirm_close_names:
+            roster = _without_close_names(roster)
         try:
             async with self.db.transaction() as conn:
                 run = _Run(conn, roster, scope_unit_id)
+                run.check_close_names = not confirm_close_names
                 await run.prepare()
                 for row in roster.rows:
                     await run.row(row)
@@ -113,6 +126,12 @@ class RosterRepo:
         return result
 
 
+def _without_close_names(roster: Roster) -> Roster:
+    from dataclasses import replace
+
+    return replace(roster, errors=tuple(e for e in roster.errors if e.code != "close_name"))
+
+
 class _Run:
     """One pass over the rows inside the import's transaction."""
 
@@ -129,6 +148,8 @@ class _Run:
         self.households: dict[int, dict[tuple[str, str], _Household]] = {}
         self.status: dict[tuple[str, int], str] = {}
         self.heads_in_file = Counter((r.district, r.township, r.village, r.head) for r in roster.rows if r.head)
+        self.check_close_names = True
+        self.children: dict[int, list[str]] = {}  # names of the units under a parent (cached)
 
     async def fetchall(self, sql: str, params: tuple | list = ()) -> list[aiosqlite.Row]:
         async with self.conn.execute(sql, params) as cur:
@@ -195,6 +216,9 @@ class _Run:
                 creating_root = parent is None
                 if creating_root and self.scope_unit_id is not None:
                     return RowError(row.line, "unknown_unit", value=name)
+                close = await self.close_to_existing(parent, level, name)
+                if close:
+                    return RowError(row.line, "close_name", value=f"{name}→{close}")
                 found = _Unit(None, level, name, parent=parent.id if parent else None)
             elif found.level != level:
                 return RowError(row.line, "level_mismatch", value=name)
@@ -207,6 +231,16 @@ class _Run:
             if not inside:
                 return RowError(row.line, "out_of_scope", value=last.name)
         return chain
+
+    async def close_to_existing(self, parent: _Unit | None, level: str, name: str) -> str | None:
+        """An existing township or village under ``parent`` whose name is one character apart
+        from the new ``name`` (a likely typo), unless the admin confirmed the names."""
+        if not self.check_close_names or parent is None or parent.id is None or level not in ("township", "village"):
+            return None
+        if parent.id not in self.children:
+            rows = await self.fetchall("SELECT name FROM units WHERE parent_id = ? AND level = ?", (parent.id, level))
+            self.children[parent.id] = [r[0] for r in rows]
+        return close_names([name], self.children[parent.id]).get(name)
 
     async def create_units(self, chain: list[_Unit]) -> None:
         parent_id: int | None = None

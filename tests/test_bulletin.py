@@ -213,8 +213,8 @@ async def test_on_demand_bulletin_message_and_chart(sim: Simulator, org: Org) ->
     await repos.oversight.add_pair(org.village.id, org.other_village.id, since=date(2026, 10, 1), by=None)
     sim.clock = lambda: local(2026, 12, 2, 9).timestamp()
     calls = await sim.send("/bulletin", TOWNSHIP_ADMIN)
-    message, caption = texts(calls)
-    assert message.startswith("📋 东风镇2026年11月")
+    message, caption, document = texts(calls)  # the message, the chart, the Word document
+    assert message.startswith("📋 东风镇2026年11月") and "Word" in document
     assert "联户走访覆盖率 60%(3/5户)" in message  # four households in 红旗村, one in 向阳村
     assert message.index("⭐⭐⭐ 三星村") < message.index("⭐⭐ 二星村")
     assert "· 红旗村:联户走访覆盖率 75%(3/4户);办结群众诉求 1 件;逾期未办结 1 件;任务按时完成 1 项、逾期完成 1 项" in message
@@ -372,4 +372,4 @@ async def test_a_slow_bulletin_says_it_is_being_made(sim: Simulator, org: Org, m
     calls = await sim.send("/bulletin", TOWNSHIP_ADMIN)
     said = texts(calls)
     assert "正在生成东风镇的通报" in said[0] and "2026年11月" in said[1]
-    assert calls[-1].method == "sendPhoto"
+    assert [c.method for c in calls[-2:]] == ["sendPhoto", "sendDocument"]

@@ -73,6 +73,7 @@ def families() -> dict[str, tuple[str, ...] | None]:
     over the code (error codes, statuses); then at least the prefix must name keys."""
     from bot.rules import bulletin, reports
     from bot.rules.numbers import APPROX_FORMS
+    from bot.services.bulletin_docx import COLUMNS as DOCX_COLUMNS
     from handlers.households.edit import LIMITS
     from handlers.org.people import FILTERS
     from handlers.oversight.review import REASONS
@@ -91,6 +92,7 @@ def families() -> dict[str, tuple[str, ...] | None]:
     return {
         "bind.kind.": tuple(CHAT_KINDS),
         "bulletin.praise.": tuple(bulletin.PRAISES),
+        "bulletin.docx.col.": (*DOCX_COLUMNS, "stars"),
         "cmd.": tuple(c.name for c in COMMANDS.values()),
         "export.bad.": None,
         "hh.bad.": (*LIMITS, "phone"),

@@ -195,11 +195,12 @@ async def seed(repos: Repos, org: Org) -> Seed:
 
 
 def rows_of(ws) -> list[list[object]]:
-    return [[c.value for c in row] for row in ws.iter_rows(min_row=2)]
+    """The data rows of a ledger sheet: under its title and header rows, above its totals."""
+    return [[c.value for c in row] for row in ws.iter_rows(min_row=3, max_row=ws.max_row - 1)]
 
 
 def headers(ws) -> list[str]:
-    return [c.value for c in ws[1]]
+    return [c.value for c in ws[2]]
 
 
 NOVEMBER = dict(start=date(2026, 11, 1), end=date(2026, 12, 1), tz=TZ, now=local(2026, 11, 30, 20))
@@ -211,7 +212,7 @@ async def test_workbook_matches_the_seeded_database_cell_by_cell(sim: Simulator,
     path = tmp_path / "ledger.xlsx"
     request = LedgerRequest(unit_id=org.township.id, bot_username="cadre_demo_bot", **NOVEMBER)
     counts = write_ledger(repos.db.path, request, ZH, path)
-    assert counts == {"人居环境整治": 2, "党员联户走访": 3, "诉求跟进办理": 2, "任务完成情况": 3}
+    assert counts == {"人居环境整治": 2, "党员联户走访": 3, "诉求跟进办理": 2, "任务完成情况": 3, "各村汇总": 2}
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames == list(counts)
 
@@ -234,7 +235,7 @@ async def test_workbook_matches_the_seeded_database_cell_by_cell(sim: Simulator,
          None, link.format(s.reports[1])],
     ]
     assert reports["R2"].data_type == "s"  # the notes that look like a formula stay text
-    assert reports.freeze_panes == "A2" and reports.auto_filter.ref == "A1:X3"
+    assert reports.freeze_panes == "A3" and reports.auto_filter.ref == "A2:X4"
 
     visits = wb["党员联户走访"]
     assert headers(visits)[:12] == [
@@ -245,7 +246,8 @@ async def test_workbook_matches_the_seeded_database_cell_by_cell(sim: Simulator,
     assert [r[0] for r in got] == s.visits  # October's visit is not in November's ledger
     assert got[0][3:11] == ["一网格", "王大山", datetime(2026, 11, 2), "李党员",
                             "社情民意调研、政策法规宣传", "路灯坏了", "当场解决", 0]
-    assert got[1][9] == "需要跟进"
+    # a visit's follow-up as it stands: closed on 8 November, not "需要跟进"; the other one overdue
+    assert got[1][9] == "已办结" and got[2][9] == "逾期未办结"
 
     followups = wb["诉求跟进办理"]
     got = rows_of(followups)
@@ -275,7 +277,7 @@ async def test_a_village_sees_only_its_own_rows_and_english_headers(sim: Simulat
     en = Catalogs().get("en")
     path = tmp_path / "v.xlsx"
     counts = write_ledger(repos.db.path, LedgerRequest(unit_id=org.other_village.id, **NOVEMBER), en, path)
-    assert counts == {"Clean-up reports": 0, "Household visits": 0, "Follow-ups": 0, "Tasks": 1}
+    assert counts == {"Clean-up reports": 0, "Household visits": 0, "Follow-ups": 0, "Tasks": 1, "Summary by village": 1}
     wb = openpyxl.load_workbook(path)
     assert headers(wb["Tasks"])[:3] == ["Task No.", "Task", "Deadline"]
     assert "View in the bot" not in headers(wb["Clean-up reports"])  # no bot name: no links
@@ -399,3 +401,50 @@ async def test_two_admins_exporting_at_once_are_both_answered_and_nobody_else_wa
     for task, unit, chat in ((township, "东风镇", TOWNSHIP_ADMIN), (district, "示例区", DISTRICT_ADMIN)):
         (doc,) = [c for c in await task if c.method == "sendDocument" and c.chat_id == chat]
         assert doc.params["caption"].startswith(f"{unit}2026年11月台账")
+
+
+async def test_the_ledger_prints_as_a_ledger(sim: Simulator, org: Org, tmp_path: Path) -> None:
+    """Landscape, one page wide, header repeated, borders, a title row and a totals row."""
+    repos = sim.app.services.repos
+    await seed(repos, org)
+    path = tmp_path / "paper.xlsx"
+    write_ledger(repos.db.path, LedgerRequest(unit_id=org.township.id, **NOVEMBER), ZH, path)
+    wb = openpyxl.load_workbook(path)
+    for ws in wb:
+        assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth == 1
+        assert ws.page_setup.fitToHeight == 0
+        assert ws.print_title_rows == "$2:$2"
+        assert ws.oddFooter.center.text == "&P / &N"
+        assert [str(r) for r in ws.merged_cells.ranges] == [f"A1:{ws.cell(2, ws.max_column).column_letter}1"]
+    reports = wb["人居环境整治"]
+    assert reports["A1"].value == "东风镇人居环境整治台账(2026年11月)    制表日期:2026-11-30"
+    assert all(reports.cell(row, col).border.left.style == "thin"
+               for row in range(2, reports.max_row + 1) for col in range(1, reports.max_column + 1))
+    total = [c.value for c in reports[reports.max_row]]
+    assert total[0] == "合计" and total[6:10] == [5, 5, 26, 36]  # 干部, 党员, 群众, 参与合计
+    assert total[15:17] == [2, 1] and total[1] is None  # photos; no sum of text
+    tasks = wb["任务完成情况"]
+    assert tasks.cell(tasks.max_row, 1).value == "合计" and tasks.cell(tasks.max_row, 10).value == 0
+
+
+async def test_the_summary_sheet_counts_each_village(sim: Simulator, org: Org, tmp_path: Path) -> None:
+    repos = sim.app.services.repos
+    await seed(repos, org)
+    path = tmp_path / "summary.xlsx"
+    write_ledger(repos.db.path, LedgerRequest(unit_id=org.township.id, **NOVEMBER), ZH, path)
+    ws = openpyxl.load_workbook(path)["各村汇总"]
+    head = headers(ws)
+    assert head[:3] == ["乡镇(街道)", "村(社区)", "整治上报(次)"] and head[3].startswith("其中:")
+    rows = {r[1]: dict(zip(head, r, strict=True)) for r in rows_of(ws)}
+    red, sun = rows["红旗村"], rows["向阳村"]
+    assert red["整治上报(次)"] == 2 and red["其中:垃圾清除"] == 1 and red["其中:残垣断壁拆除"] == 1
+    assert red["走访(次)"] == 3 and red["联系户(户)"] == 4 and red["已走访(户)"] == 3
+    assert red["走访覆盖率"] == 0.75
+    assert red["诉求办理中(件)"] == 1 and red["诉求已办结(件)"] == 1
+    assert (red["到期任务(项)"], red["按时完成(项)"], red["逾期完成(项)"], red["未完成(项)"]) == (2, 1, 1, 0)
+    assert sun["整治上报(次)"] == 0 and sun["联系户(户)"] == 1 and sun["走访覆盖率"] == 0
+    assert (sun["到期任务(项)"], sun["未完成(项)"]) == (1, 1)
+    total = dict(zip(head, [c.value for c in ws[ws.max_row]], strict=True))
+    assert total["乡镇(街道)"] == "合计" and total["整治上报(次)"] == 2 and total["联系户(户)"] == 5
+    assert total["走访覆盖率"] is None

@@ -30,7 +30,7 @@ ROSTER = """示例区党员联户花名册(2026年)
 def code_from(calls: list[Call]) -> str:
     photo = next(c for c in calls if c.method == "sendPhoto")
     assert photo.files.get("photo", b"").startswith(b"\x89PNG"), "the QR code is a PNG"
-    match = re.search(rf"https://t\.me/{BOT_USERNAME}/\?start=([A-Z2-9]{{8}})", photo.text)
+    match = re.search(rf"https://t\.me/{BOT_USERNAME}\?start=([A-Z2-9]{{8}})", photo.text)
     assert match, photo.text
     assert match[1] in photo.text.replace(match[0], "")  # the bare code is shown too
     return match[1]
@@ -155,11 +155,16 @@ async def test_an_xlsx_roster_with_merged_cells_and_an_edited_reimport(sim: Simu
         ["城关街道", "南关社区", None, "罗淑芬", "3组", "何文博"],  # another member
     ])
     reply = texts(await sim.document(edited, "名册.xlsx", ADMIN))[-1]
-    assert "单位:新建 0,更新 1" in reply
+    assert "单位:新建 0,更新 0" in reply  # the 星级 on a household's row is not the community's
     assert "农户:新建 0,更新 2,未变 1" in reply
     assert "人员(书记和党员):新建 1,更新 0,未变 1" in reply
     street = await repos.org.find_unit("城关街道", district.id)
     assert street is not None
+    community = await repos.org.find_unit("南关社区", street.id)
+    assert community is not None and community.stars is None
+    # on the community's own row (no household; or its secretary's) the stars are its stars
+    stars_row = xlsx([["乡镇(街道)", "村(社区)", "星级", "书记"], ["城关街道", "南关社区", 4, "石书记"]])
+    assert "单位:新建 0,更新 1" in texts(await sim.document(stars_row, "星级.xlsx", ADMIN))[-1]
     community = await repos.org.find_unit("南关社区", street.id)
     assert community is not None and community.stars == 4
 
@@ -253,7 +258,8 @@ async def test_import_explains_and_sends_a_template_that_reads_back(sim: Simulat
     template = next(c for c in calls if c.method == "sendDocument")
     data = template.files["document"]
     reply = texts(await sim.document(data, "名册模板.xlsx", ADMIN))[-1]
-    assert "已导入 3 行" in reply and "农户:新建 2" in reply
+    assert "只有模板自带的示例行" in reply  # sent back as it came: the samples are never imported
+    assert await sim.app.services.repos.org.units_named("红旗村") == []
 
 
 

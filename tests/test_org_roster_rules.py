@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import openpyxl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,7 +13,10 @@ from openpyxl import Workbook
 from bot.rules.roster import (
     MAX_BYTES,
     RosterFileError,
+    close_names,
+    deep_link,
     normalise_phone,
+    one_apart,
     parse_roster,
     parse_stars,
     template_xlsx,
@@ -65,7 +69,8 @@ def test_english_headers_a_title_row_and_ignored_columns() -> None:
     )
     roster = parse_roster(text.encode(), "r.csv")
     row = roster.rows[0]
-    assert (row.village, row.head, row.phone, row.member_phone, row.stars) == ("Hongqi", "Zhang San", "13800000001", "13700000002", 3)
+    # the stars on a household's row are not the village's (item 11 of issue 13): ignored
+    assert (row.village, row.head, row.phone, row.member_phone, row.stars) == ("Hongqi", "Zhang San", "13800000001", "13700000002", None)
     assert roster.header_line == 2 and roster.ignored == ("remarks",)
 
 
@@ -101,8 +106,8 @@ def test_every_row_error_has_its_line() -> None:
         "示例区,东风镇,红旗村,3,张三,一组,,李四,13700000001,,\n"  # 2: fine
         "示例区,东风镇,红旗村,,张三,一组,,,,,\n"  # 3: duplicate of 2
         "示例区,东风镇,红旗村,,,二组,13800000001,,,,\n"  # 4: no head
-        "示例区,东风镇,红旗村,六星,王五,,,,,,\n"  # 5: stars
-        "示例区,东风镇,红旗村,4,赵六,,,,,,\n"  # 6: stars differ from row 2
+        "示例区,东风镇,红旗村,六星,,,,,,王五,\n"  # 5: stars
+        "示例区,东风镇,红旗村,4,赵六,,,,,,\n"  # 6: a household's stars: ignored, not the village's
         "示例区,东风镇,红旗村,,钱七,,,李四,13700000009,,\n"  # 7: member phone differs
         "示例区,东风镇,,,孙八,,,,,,\n"  # 8: no village
         "示例区,,红旗村,,周九,,,,,,\n"  # 9: no township
@@ -117,7 +122,6 @@ def test_every_row_error_has_its_line() -> None:
         (3, "duplicate_household"),
         (4, "missing_head"),
         (5, "bad_stars"),
-        (6, "conflicting_stars"),
         (7, "conflicting_phone"),
         (8, "missing_village"),
         (9, "missing_township"),
@@ -127,7 +131,8 @@ def test_every_row_error_has_its_line() -> None:
         (13, "bad_name"),
     ]
     roster = parse_roster(text.encode("gb18030"))
-    assert [r.line for r in roster.good_rows] == [2, 15] and roster.total == 13
+    assert [r.line for r in roster.good_rows] == [2, 6, 15] and roster.total == 13
+    assert [r.stars for r in roster.good_rows] == [None, None, None]
 
 
 def test_csv_formula_and_overlong_cells() -> None:
@@ -187,11 +192,41 @@ def test_phone_numbers(text: str, phone: str) -> None:
     assert normalise_phone(text) == phone
 
 
-def test_the_template_reads_back_in_both_languages() -> None:
+def test_the_template_reads_back_in_both_languages_and_its_samples_are_never_imported() -> None:
     for lang in ("zh_CN", "en"):
-        roster = parse_roster(template_xlsx(lang), "t.xlsx")
-        assert roster.errors == () and len(roster.rows) == 3
-        assert roster.rows[1].member == "李党员" and roster.rows[0].stars == 3
+        with pytest.raises(RosterFileError) as raised:  # the template as sent: samples only
+            parse_roster(template_xlsx(lang), "t.xlsx")
+        assert raised.value.code == "only_samples"
+    # filled in under the samples the office forgot to delete: the samples are skipped
+    wb = openpyxl.load_workbook(io.BytesIO(template_xlsx("zh_CN")))
+    wb.active.append(["示例区", "东风乡", "胜利村", "4", "陈书记", "", "", "", "", "", "", ""])
+    wb.active.append(["示例区", "东风乡", "胜利村", "", "", "", "黄大海", "一组", "", "", "何党员", ""])
+    out = io.BytesIO()
+    wb.save(out)
+    roster = parse_roster(out.getvalue(), "filled.xlsx")
+    assert roster.samples == 3 and [r.village for r in roster.rows] == ["胜利村", "胜利村"]
+    assert roster.rows[0].stars == 4 and roster.rows[1].member == "何党员"
+
+
+def test_village_names_one_character_apart_are_reported() -> None:
+    text = (
+        "乡镇,村,户主,联户党员\n"
+        "东风镇,向阳村,张三,李四\n东风镇,向阳村,王五,李四\n"
+        "东风镇,向阳材,赵六,李四\n"  # a typo: reported, not a new village
+        "东风镇,东庄村,钱七,孙八\n东风镇,西庄村,周九,孙八\n"  # neighbours told apart by 东/西: fine
+    )
+    assert codes(text.encode()) == [(4, "close_name")]
+    roster = parse_roster(text.encode())
+    assert roster.errors[0].value == "向阳材→向阳村"
+    assert close_names(["向阳材"], known=["向阳村"]) == {"向阳材": "向阳村"}
+    assert close_names(["红旗村", "红旗新村", "上王村", "下王村"]) == {}
+    assert one_apart("红旗", "红旗村") and not one_apart("光明村", "光明社区")
+
+
+def test_deep_links_have_one_form() -> None:
+    assert deep_link("cadre_demo_bot", "AB23CD45") == "https://t.me/cadre_demo_bot?start=AB23CD45"
+    with pytest.raises(ValueError):
+        deep_link("cadre_demo_bot", "has space")
 
 
 @settings(max_examples=200, deadline=None)
@@ -218,3 +253,12 @@ def test_any_cells_under_a_header_give_rows_or_errors(cells: list[list[str]]) ->
         assert problem.code in {"no_rows", "not_a_table", "encoding", "no_header", "empty"}
         return
     assert {r.line for r in roster.rows}.isdisjoint(roster.bad_lines)
+
+
+def test_a_real_row_that_shares_a_samples_names_is_kept() -> None:
+    """The demo district reuses the template's names (东风乡/红旗村/王书记): only a row equal to a
+    sample in every cell (phones and stars too) is a sample."""
+    text = "区,乡镇,村,星级,书记\n示例区,东风乡,红旗村,2,王书记\n示例区,东风乡,红旗村,3,王书记\n"
+    roster = parse_roster(text.encode(), "r.csv")
+    assert [r.stars for r in roster.rows] == [2] and roster.samples == 0
+    assert [e.code for e in roster.errors] == ["conflicting_stars"]

@@ -94,7 +94,7 @@ async def test_return_correct_resubmit_and_verify_end_to_end(sim: Simulator, org
     path = tmp_path / "l.xlsx"
     write_ledger(repos.db.path, LedgerRequest(org.township.id, date(2026, 11, 1), date(2026, 12, 1), TZ, NOW),
                  Catalogs().get("zh_CN"), path)
-    row = [c.value for c in openpyxl.load_workbook(path)["人居环境整治"][2]]
+    row = [c.value for c in openpyxl.load_workbook(path)["人居环境整治"][3]]  # under the title and header rows
     assert row[20:22] == [1, "已核实"]
     # (the correction is stamped by the /report conversation with its own reference time)
     assert re.fullmatch(
@@ -191,8 +191,8 @@ async def test_a_returned_followup_is_reopened_done_again_and_verified_end_to_en
     write_ledger(repos.db.path, LedgerRequest(org.township.id, date(2026, 11, 1), date(2026, 12, 1), TZ, later),
                  Catalogs().get("zh_CN"), path)
     sheet = openpyxl.load_workbook(path)["诉求跟进办理"]
-    header = [c.value for c in sheet[1]]
-    row = dict(zip(header, [c.value for c in sheet[2]], strict=True))
+    header = [c.value for c in sheet[2]]  # under the title row
+    row = dict(zip(header, [c.value for c in sheet[3]], strict=True))
     assert row["状态"] == "已办结" and row["办理结果"] == "又去看了,屋顶已经不漏了"
     assert row["审核状态"] == "已核实"
     assert row["审核记录"] == (
@@ -284,7 +284,7 @@ async def test_a_closing_by_voice_that_was_returned_shows_as_voice_in_the_ledger
     write_ledger(repos.db.path, LedgerRequest(org.township.id, date(2026, 11, 1), date(2026, 12, 1), TZ, NOW),
                  Catalogs().get("zh_CN"), path)
     sheet = openpyxl.load_workbook(path)["诉求跟进办理"]
-    row = dict(zip([c.value for c in sheet[1]], [c.value for c in sheet[2]], strict=True))
+    row = dict(zip([c.value for c in sheet[2]], [c.value for c in sheet[3]], strict=True))
     trail = row["审核记录"].splitlines()
     assert [line.split(" ", 3)[3] for line in trail][-2:] == ["已办结:[语音]", "已退回:语音听不清,请写几句"]
 

@@ -178,7 +178,7 @@ async def test_cancel_saves_nothing(sim: Simulator, org: Org, homes) -> None:
     (reply,) = texts(await sim.send("/cancel", MEMBER))
     assert "已取消" in reply
     assert await sim.app.services.repos.visits.of_household(homes[1].id) == []
-    assert texts(await sim.send("昨天", MEMBER)) == ["抱歉,我没看懂。请发送 /help 查看可以使用的命令。"]
+    assert texts(await sim.send("昨天", MEMBER)) == ["我没看懂这句话。请点下方的按钮选择要做的事,或者发送 /help 查看全部命令。"]
     await sim.send("/visit", MEMBER)
     (reply,) = texts(await sim.press("取消", MEMBER))
     assert "已取消" in reply
@@ -351,7 +351,7 @@ async def test_idle_timeout_keeps_a_resumable_draft(settings, org: Org) -> None:
         await jobs[0].run(sim.app)
         (note,) = texts(sim.api.calls[before:])
         assert "30分钟" in note and "张三家" in note and "/visit" in note
-        assert texts(await sim.send("昨天", MEMBER)) == ["抱歉,我没看懂。请发送 /help 查看可以使用的命令。"]
+        assert texts(await sim.send("昨天", MEMBER)) == ["我没看懂这句话。请点下方的按钮选择要做的事,或者发送 /help 查看全部命令。"]
         (offer,) = texts(await sim.send("/visit", MEMBER))
         assert "走访身份" in offer
         (q,) = texts(await sim.press("接着填", MEMBER))

@@ -15,13 +15,28 @@ Cells holding a formula (``=SUM(...)``, or a CSV cell starting with ``=``) are r
 an error naming the cell: the value a formula shows is not in the file we read
 (``data_only=False``) and a formula pasted into a roster is almost always a mistake; the row
 is reported and the office can paste values instead.
+
+Mistakes an office makes that would otherwise change things silently:
+
+* the template's sample rows (:data:`TEMPLATE_ROWS`) left in the file are skipped, never
+  imported (:attr:`Roster.samples` counts them);
+* a 星级 cell on a household's row (a row with a 户主 and no 书记) is not the village's star
+  level (a column of stars copied down every row, or a household's own rating): it is
+  ignored, and the village's stars come only from the village's own rows (those naming its
+  secretary, or no household);
+* a village name one character away from another village of the same township (向阳材 next to
+  向阳村, in the file or already in the database) is a likely typo: :func:`close_names` finds
+  such pairs, and the import reports them (``close_name``) instead of creating a new village.
+
+Deep links into the bot have one form everywhere (invites, QR codes, ledgers):
+:func:`deep_link`, ``https://t.me/<bot>?start=<payload>``.
 """
 
 from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from bot.rules.roster_files import HEADER_SEARCH_ROWS, Cell, Table, read_table
@@ -73,6 +88,18 @@ _STARS = re.compile(r"^([1-5一二两三四五])\s*(星级?|星)?$")
 _MOBILE = re.compile(r"^(\+?86)?1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^(0\d{2,3}-?)?\d{7,8}(-\d{1,5})?$")
 _HAS_LETTER = re.compile(r"[^\W\d_]")
+_PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_BOT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
+
+
+def deep_link(bot_username: str, payload: str) -> str:
+    """The one form of a link that opens the bot with ``/start <payload>``:
+    ``https://t.me/<bot>?start=<payload>`` (Telegram allows [A-Za-z0-9_-], at most 64)."""
+    if not _BOT_NAME.fullmatch(bot_username):
+        raise ValueError(f"not a bot username: {bot_username!r}")
+    if not _PAYLOAD.fullmatch(payload):
+        raise ValueError(f"a start payload is 1-64 of A-Z a-z 0-9 _ -: {payload!r}")
+    return f"https://t.me/{bot_username}?start={payload}"
 
 
 @dataclass(frozen=True)
@@ -117,6 +144,7 @@ class Roster:
     header_line: int = 1
     kind: str = "csv"
     total: int = field(default=0)  # data rows that were not empty
+    samples: int = 0  # the template's sample rows found in the file (skipped)
 
     @property
     def bad_lines(self) -> frozenset[int]:
@@ -218,8 +246,12 @@ def parse_roster(data: bytes, filename: str = "") -> Roster:
     header_cells = table[header_index][1]
     titles = {col: clean(str(header_cells[col])) for col in mapping}
     rows, errors = check_rows(table[header_index + 1 :], mapping, titles)
+    kept = [r for r in rows if not is_sample(r)]
+    samples = len(rows) - len(kept)
+    rows = kept
+    errors.extend(close_name_errors(rows, column_of={name: titles[col] for col, name in mapping.items()}))
     if not rows and not errors:
-        raise RosterFileError("no_rows")
+        raise RosterFileError("only_samples" if samples else "no_rows")
     total = len({r.line for r in rows} | {e.line for e in errors})
     return Roster(
         rows=tuple(rows),
@@ -229,6 +261,7 @@ def parse_roster(data: bytes, filename: str = "") -> Roster:
         header_line=table[header_index][0],
         kind=kind,
         total=total,
+        samples=samples,
     )
 
 
@@ -248,6 +281,8 @@ def check_rows(
         row_errors = list(_cell_errors(number, raw, column_of))
         values = {k: clean(v) for k, v in raw.items() if not isinstance(v, Formula)}
         stars = None
+        if values.get("head") and not (values.get("secretary") or values.get("first_secretary")):
+            values["stars"] = ""  # a household's row (no secretary on it): not the village's stars
         try:
             stars = parse_stars(values.get("stars", ""))
         except ValueError:
@@ -344,7 +379,8 @@ TEMPLATE_HEADERS = {
     "en": ("district", "township", "village", "stars", "secretary", "secretary_phone", "household_head",
            "address", "grid", "phone", "member", "member_phone"),
 }
-# Plainly fictional sample rows (names of the demo district) shown under the template header.
+# Plainly fictional sample rows (names of the demo district) shown under the template header;
+# left in a filled-in template they are skipped (:func:`is_sample`), never imported.
 TEMPLATE_ROWS = (
     ("示例区", "东风乡", "红旗村", "3", "王书记", "13800000000", "", "", "", "", "", ""),
     ("示例区", "东风乡", "红旗村", "", "", "", "张大山", "一组", "第一网格", "13900000001", "李党员", "13700000001"),
@@ -368,3 +404,78 @@ def template_xlsx(lang: str) -> bytes:
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+_TEMPLATE_FIELDS = ("district", "township", "village", "stars", "secretary", "secretary_phone", "head",
+                    "address", "grid", "phone", "member", "member_phone")
+
+
+def _sample_key(values: dict[str, object]) -> tuple[str, ...]:
+    return tuple(str(values.get(f) or "") for f in _TEMPLATE_FIELDS)
+
+
+_SAMPLES = frozenset(_sample_key(dict(zip(_TEMPLATE_FIELDS, row, strict=True))) for row in TEMPLATE_ROWS)
+
+
+def is_sample(row: RosterRow) -> bool:
+    """A sample row of the template left in the file: every cell as the template has it
+    (names, phones, stars), so a real row that shares a name with a sample is never skipped."""
+    return _sample_key({f: getattr(row, f) for f in _TEMPLATE_FIELDS}) in _SAMPLES
+
+
+# -- names that are probably typos of each other ---------------------------------------------------
+# Parsing vocabulary: characters that tell neighbouring villages apart on purpose (东庄村 and
+# 西庄村, 一组 and 二组, 新村 and 老村): names differing only in these are not typos.
+DISTINGUISHING = frozenset("东西南北上下前后左右中内外大小新老旧一二三四五六七八九十")
+
+
+def one_apart(a: str, b: str) -> bool:
+    """Same length and one character different (向阳材 / 向阳村), or one character more or
+    fewer (红旗 / 红旗村; 红旗村 / 红旗新村 is not, 新 tells them apart); names differing only
+    in a :data:`DISTINGUISHING` character (东庄村 / 西庄村) are not."""
+    if a == b:
+        return False
+    if len(a) == len(b):
+        diff = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+        return len(a) >= 2 and len(diff) == 1 and not (diff[0][0] in DISTINGUISHING and diff[0][1] in DISTINGUISHING)
+    short, long = sorted((a, b), key=len)
+    if len(long) - len(short) != 1 or len(short) < 2:
+        return False
+    return any(long[:i] + long[i + 1 :] == short and long[i] not in DISTINGUISHING for i in range(len(long)))
+
+
+def close_names(names: Iterable[str], known: Iterable[str] = ()) -> dict[str, str]:
+    """For each of ``names`` that is one character apart from another name (of ``names`` or
+    ``known``): that name. Of two close names in the file, the one on fewer rows is the likely
+    typo; ``known`` names (already in the database) are never the typo."""
+    counts: dict[str, int] = {}
+    for name in names:
+        counts[name] = counts.get(name, 0) + 1
+    known_set = set(known)
+    out: dict[str, str] = {}
+    for name in counts:
+        if name in known_set:
+            continue
+        for other in [*known_set, *counts]:
+            if other == name or not one_apart(name, other):
+                continue
+            if other in known_set or counts[other] > counts[name] or (counts[other] == counts[name] and other < name):
+                out[name] = other
+                break
+    return out
+
+
+def close_name_errors(rows: Sequence[RosterRow], *, column_of: dict[str, str]) -> list[RowError]:
+    """Rows naming a village one character apart from another village of the same township in
+    the file (the rarer spelling): ``close_name``, with the other spelling as ``value``."""
+    by_township: dict[tuple[str, str], list[str]] = {}
+    for row in rows:
+        if row.village:
+            by_township.setdefault((row.district, row.township), []).append(row.village)
+    errors = []
+    typos = {key: close_names(names) for key, names in by_township.items()}
+    for row in rows:
+        other = typos.get((row.district, row.township), {}).get(row.village)
+        if other:
+            errors.append(RowError(row.line, "close_name", column_of.get("village", ""), f"{row.village}→{other}"))
+    return errors

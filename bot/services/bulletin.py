@@ -44,6 +44,7 @@ class Rendered:
     parts: tuple[str, ...]  # the message, split at line ends to fit Telegram's limit
     chart: bytes
     caption: str
+    bulletin: Bulletin  # the figures, for the Word document
 
 
 def star_label(t: Translator, stars: int | None) -> str:
@@ -221,7 +222,7 @@ def render(t: Translator, unit: Unit, b: Bulletin, *, partial_to: str | None = N
         colour = [star_label(t, v.stars) for v in villages] if b.groups else None
     lines += ["", t("bulletin.footnote")]
     chart = bar_chart(labels, values, title=chart_title, xlabel=t("bulletin.chart_axis"), percent=True, groups=colour)
-    return Rendered(split(lines), chart, chart_title)
+    return Rendered(split(lines), chart, chart_title, b)
 
 
 def figures(reader: FiguresReader, unit: Unit, start: date, end: date, now: datetime,

@@ -13,8 +13,8 @@ import argparse
 import re
 import sqlite3
 import sys
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import BinaryIO
@@ -22,6 +22,7 @@ from typing import BinaryIO
 from bot.i18n import Catalogs, Translator
 from bot.rules.bulletin import month_bounds
 from bot.rules.ledger import Column, Link, Sheet, bot_link, write_workbook
+from bot.rules.reports import CATEGORIES
 from bot.settings import SUPPORTED_LOCALES
 from storage.ledger import (
     FollowupLine,
@@ -29,7 +30,11 @@ from storage.ledger import (
     ReportLine,
     ReviewStep,
     TaskLine,
+    VillageSummary,
     VisitLine,
+    followup_states,
+    unit_name,
+    village_summaries,
 )
 
 
@@ -134,7 +139,9 @@ class Sheets:
         return Sheet(t("ledger.sheet.reports"), self.linked(columns), rows())
 
     # -- household visits ---------------------------------------------------------------------
-    def visits(self, lines: Iterable[VisitLine]) -> Sheet:
+    def visits(self, lines: Iterable[VisitLine], followups: Mapping[int, tuple[str | None, str]] | None = None) -> Sheet:
+        """``followups``: visit id -> (closed_at, due_at) of the follow-up it raised, so the
+        outcome shows where that stands now (已办结 once closed, not 需要跟进)."""
         t = self.t
         columns = _cols(
             t, ("id", "int"), ("township", "text"), ("village", "text"), ("grid", "text"),
@@ -151,11 +158,72 @@ class Sheets:
                 row: list[object] = [
                     v.id, v.township, v.village, v.grid, v.head, v.visited_on, v.member,
                     self.sep.join(t(f"visit.role.{r}") for r in v.roles), concern,
-                    t(f"visit.outcome.{v.outcome}"), v.photos, v.created_at,
+                    self.outcome(v, followups), v.photos, v.created_at,
                 ]
                 yield self.with_link(row, f"vst_{v.id}")
 
         return Sheet(t("ledger.sheet.visits"), self.linked(columns), rows())
+
+    def outcome(self, v: VisitLine, followups: Mapping[int, tuple[str | None, str]] | None) -> str:
+        state = (followups or {}).get(v.id)
+        if state is None:
+            return self.t(f"visit.outcome.{v.outcome}")
+        closed_at, due_at = state
+        if closed_at is not None:
+            return self.t("ledger.fu.closed")
+        overdue = datetime.fromisoformat(due_at) < self.request.now
+        return self.t("ledger.fu.overdue" if overdue else "ledger.fu.open")
+
+    # -- the summary per village --------------------------------------------------------------
+    def summary(self, villages: Iterable[VillageSummary]) -> Sheet:
+        """One row per village: reports by category, visits and coverage, follow-ups, tasks."""
+        t = self.t
+        columns = [
+            Column(t("ledger.col.township")), Column(t("ledger.col.village")),
+            Column(t("ledger.sum.reports"), "int", total=True),
+            *(Column(t("ledger.sum.category", category=t(f"report.cat.{c}")), "int", total=True) for c in CATEGORIES),
+            Column(t("ledger.sum.visits"), "int", total=True),
+            Column(t("ledger.sum.households"), "int", total=True),
+            Column(t("ledger.sum.visited"), "int", total=True),
+            Column(t("ledger.sum.coverage"), "percent"),
+            Column(t("ledger.sum.fu_open"), "int", total=True),
+            Column(t("ledger.sum.fu_closed"), "int", total=True),
+            Column(t("ledger.sum.tasks_due"), "int", total=True),
+            Column(t("ledger.sum.on_time"), "int", total=True),
+            Column(t("ledger.sum.late"), "int", total=True),
+            Column(t("ledger.sum.not_done"), "int", total=True),
+        ]
+
+        def rows() -> Iterator[list[object]]:
+            for v in villages:
+                coverage = v.households_visited / v.households if v.households else None
+                yield [
+                    v.township, v.village, v.reports, *(v.by_category.get(c, 0) for c in CATEGORIES),
+                    v.visits, v.households, v.households_visited, coverage, v.followups_open,
+                    v.followups_closed, v.tasks_due, v.tasks_on_time, v.tasks_late,
+                    v.tasks_due - v.tasks_on_time - v.tasks_late,
+                ]
+
+        return Sheet(t("ledger.sheet.summary"), columns, rows())
+
+    def period(self) -> str:
+        r = self.request
+        last = r.end - timedelta(days=1)
+        if r.start.day == 1 and month_bounds(r.start.year, r.start.month) == (r.start, r.end):
+            return self.t("export.month", year=r.start.year, month=r.start.month)
+        return self.t("ledger.period_range", start=r.start.isoformat(), end=last.isoformat())
+
+    def on_paper(self, sheet: Sheet, unit: str) -> Sheet:
+        """The sheet as a printed 台账: a title row (unit, sheet, period, 制表日期) and a totals
+        row summing its count columns (every int/number column but the first, its id)."""
+        t = self.t
+        heading = t("ledger.heading", unit=unit, sheet=sheet.title, period=self.period(),
+                    made=self.request.now.astimezone(self.request.tz).date().isoformat())
+        columns = [
+            c if c.total or i == 0 or c.kind not in ("int", "number") else replace(c, total=True)
+            for i, c in enumerate(sheet.columns)
+        ]
+        return replace(sheet, columns=columns, heading=heading, totals=t("ledger.totals"))
 
     # -- follow-ups ---------------------------------------------------------------------------
     def followups(self, lines: Iterable[FollowupLine]) -> Sheet:
@@ -225,14 +293,18 @@ def write_ledger(
     sheets = Sheets(t, request)
     r = request
     with LedgerReader(str(db_path)) as reader:
+        unit = unit_name(reader, r.unit_id)
+        summary = sheets.summary(village_summaries(reader, r.unit_id, r.start, r.end, r.start_at, r.end_at))
+        states = followup_states(reader, r.unit_id, r.start, r.end)
         return write_workbook(
             target,
-            [
+            [sheets.on_paper(sheet, unit) for sheet in (
                 sheets.reports(reader.reports(r.unit_id, r.start, r.end)),
-                sheets.visits(reader.visits(r.unit_id, r.start, r.end)),
+                sheets.visits(reader.visits(r.unit_id, r.start, r.end), states),
                 sheets.followups(reader.followups(r.unit_id, r.start, r.end, r.start_at, r.end_at)),
                 sheets.tasks(reader.tasks(r.unit_id, r.start_at, r.end_at)),
-            ],
+                summary,  # last: the callers read the four sheets' counts in this order
+            )],
             tz=r.tz,
         )
 

@@ -1,5 +1,10 @@
 """What every user meets: who they are (loaded per update), /start, /help, /lang, /cancel
-outside a conversation, and a polite answer to input nobody expected.
+outside a conversation, the main menu, and a polite answer to input nobody expected.
+
+The main menu (:func:`handlers.auth.main_menu`) comes with /start, /help and any text outside
+a conversation; a press of one of its buttons is turned into that command
+(:func:`menu_pressed`, before anything else sees the text), so it behaves exactly like typing
+it, also in the middle of a conversation.
 
 Registered last (see ``handlers/__init__.py``): its catch-all must not shadow the features.
 """
@@ -16,6 +21,7 @@ from telegram import (
     BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    ReplyKeyboardMarkup,
     Update,
 )
 from telegram.constants import ChatType
@@ -32,7 +38,8 @@ from telegram.ext import (
 
 from bot.context import CadreContext
 from bot.errors import on_error
-from handlers.auth import COMMANDS, EVERYONE, command, commands_for
+from handlers.auth import COMMANDS, EVERYONE, command, commands_for, main_menu, menu_command
+from handlers.flow import hand_over
 from handlers.reports.from_text import offer_report
 
 START = command("start", EVERYONE)
@@ -83,8 +90,37 @@ async def start(update: Update, context: CadreContext) -> None:
     await update.effective_message.reply_text(
         t("start.known", name=person.name, role=t(f"role.{person.role}"))
         + "\n\n"
-        + help_text(context, in_group=not is_private(update))
+        + help_text(context, in_group=not is_private(update)),
+        reply_markup=menu_markup(update, context),
     )
+
+
+def menu_markup(update: Update, context: CadreContext) -> ReplyKeyboardMarkup | None:
+    """The user's main menu, in a private chat with someone who has joined; else None."""
+    if context.person is None or not is_private(update):
+        return None
+    return main_menu(context.t, context.person.role)
+
+
+async def send_menu(update: Update, context: CadreContext) -> None:
+    """Put the user's main menu under the message box (after joining), with one short line."""
+    markup = menu_markup(update, context)
+    if markup is not None:
+        await context.bot.send_message(update.effective_chat.id, context.t("menu.shown"), reply_markup=markup)
+
+
+async def menu_pressed(update: Update, context: CadreContext) -> None:
+    """Group -2: a main-menu button's text is its command: the same update, as ``/command``,
+    goes through the update processor again (after this one), and nothing else sees the text."""
+    message = update.message
+    name = menu_command(message.text if message else None, context.services.catalogs)
+    if name is None:
+        return
+    data = update.to_dict()
+    data["message"]["text"] = f"/{name}"
+    data["message"]["entities"] = [{"type": "bot_command", "offset": 0, "length": len(name) + 1}]
+    hand_over(Update.de_json(data, context.bot), context)
+    raise ApplicationHandlerStop
 
 
 def help_text(context: CadreContext, *, in_group: bool) -> str:
@@ -98,7 +134,7 @@ async def help_command(update: Update, context: CadreContext) -> None:
     text = help_text(context, in_group=not is_private(update))
     if context.person is None and is_private(update):
         text = context.t("help.unknown") + "\n\n" + text
-    await update.effective_message.reply_text(text)
+    await update.effective_message.reply_text(text, reply_markup=menu_markup(update, context))
 
 
 async def lang_command(update: Update, context: CadreContext) -> None:
@@ -129,10 +165,16 @@ async def cancel_outside(update: Update, context: CadreContext) -> None:
 
 
 async def unexpected_private(update: Update, context: CadreContext) -> None:
-    """Input no feature is waiting for, in a private chat: say so kindly, point to /help."""
+    """Input no feature is waiting for, in a private chat. Text or photos that read as a
+    clean-up report (or a visit) get an offer to save them; someone who has not joined hears how
+    to join (an invite code or link from their secretary); someone who has gets their main
+    actions as buttons."""
     if await offer_report(update, context):  # a clean-up report in one message (or photos)
         return
-    await update.effective_message.reply_text(context.t("unexpected.private"))
+    if context.person is None:
+        await update.effective_message.reply_text(context.t("unexpected.not_joined"))
+        return
+    await update.effective_message.reply_text(context.t("unexpected.menu"), reply_markup=menu_markup(update, context))
 
 
 async def private_only_here(update: Update, context: CadreContext) -> None:
@@ -172,6 +214,7 @@ async def on_startup(app: Application) -> None:
 
 
 def register_early(app: Application) -> None:
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, menu_pressed), group=-2)
     app.add_handler(TypeHandler(Update, load_user), group=-1)
     app.add_error_handler(on_error)
 

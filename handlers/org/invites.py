@@ -18,6 +18,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import CadreContext
 from bot.rules.ids import id_or_zero, parse_page
+from bot.rules.roster import deep_link
 from handlers.auth import LEADERS, command, requires
 from handlers.flow import Button, answer, ask, cb, chunk, keyboard, parse_cb
 from handlers.org.ui import (
@@ -42,7 +43,7 @@ LIST_PAGE = 5
 
 
 def invite_link(bot_username: str, code: str) -> str:
-    return f"https://t.me/{bot_username}/?start={code}"
+    return deep_link(bot_username, code)
 
 
 def qr_png(text: str) -> bytes:

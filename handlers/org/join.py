@@ -28,7 +28,7 @@ from bot.context import CadreContext
 from bot.rules.ids import parse_id, parse_page
 from handlers.auth import requires
 from handlers.flow import Button, Conversation, answer, ask, cb, chunk, keyboard, parse_cb
-from handlers.general.commands import START, help_text, publish_user_commands
+from handlers.general.commands import START, help_text, publish_user_commands, send_menu
 from handlers.org.ui import (
     local_date,
     now,
@@ -303,6 +303,7 @@ async def welcome(update: Update, context: CadreContext, result: Redeemed) -> No
     unit = await unit_path(context, person.unit_id)
     text = t("join.welcome", name=person.name, role=person_role(t, person), unit=unit)
     await ask(update, context, text + "\n\n" + help_text(context, in_group=False))
+    await send_menu(update, context)
     await publish_user_commands(context.application, user.id, context)
     creator = await repos.org.person(invite.created_by) if invite.created_by else None
     if creator is not None and creator.telegram_id not in (None, user.id):

@@ -85,6 +85,8 @@ async def roster_file(update: Update, context: CadreContext) -> None:
     token = secrets.token_hex(4)
     context.user_data["roster"] = {"file_id": document.file_id, "name": document.file_name or "", "token": token}
     rows = []
+    if any(e.code == "close_name" for e in result.errors):  # the admin says the names are right
+        rows.append([(t("roster.names_right"), cb("roster", "names", token))])
     if result.good_rows:
         rows.append([(t("roster.import_good", count=result.good_rows), cb("roster", "good", token))])
     rows.append([(t("roster.drop"), cb("roster", "drop", token))])
@@ -110,11 +112,13 @@ async def roster_pressed(update: Update, context: CadreContext) -> None:
     except RosterFileError as problem:
         await ask(update, context, file_problem(t, problem))
         return
-    result = await context.repos.roster.import_roster(roster, scope_unit_id=me.unit_id, good_rows=True)
+    result = await context.repos.roster.import_roster(
+        roster, scope_unit_id=me.unit_id, good_rows=True, confirm_close_names=action == "names"
+    )
     await ask(update, context, report(t, result, roster.ignored) + "\n\n" + t("roster.next_steps"))
 
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("import", import_command))
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & ROSTER_FILES, roster_file))
-    app.add_handler(CallbackQueryHandler(roster_pressed, pattern=r"^roster:(good|drop):"))
+    app.add_handler(CallbackQueryHandler(roster_pressed, pattern=r"^roster:(good|drop|names):"))

@@ -12,6 +12,7 @@ send is retried by the hourly check. Tests call :func:`send_monthly` with a chos
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
@@ -23,6 +24,7 @@ from telegram.ext import Application, CallbackContext, CallbackQueryHandler, Com
 from bot.context import CadreContext
 from bot.i18n import Translator
 from bot.rules.bulletin import (
+    Bulletin,
     PairInput,
     month_bounds,
     month_code,
@@ -32,6 +34,8 @@ from bot.rules.bulletin import (
 from bot.rules.ids import id_or_zero, parse_id
 from bot.services import offloop
 from bot.services.bulletin import Rendered, make
+from bot.services.bulletin_docx import bulletin_docx
+from bot.services.bulletin_docx import filename as docx_filename
 from bot.services.scheduler import LEASE, Outcome, Push, deliver, now_of
 from handlers.auth import LEADERS, command, requires
 from handlers.flow import answer, cb, chunk, keyboard, parse_cb
@@ -119,6 +123,17 @@ async def show(update: Update, context: CadreContext, unit: Unit, start: date, n
         last = n == len(rendered.parts) - 1
         await context.bot.send_message(chat_id, part, reply_markup=markup if last else None)
     await context.bot.send_photo(chat_id, InputFile(rendered.chart, filename="bulletin-chart.png"), caption=rendered.caption)
+    await send_docx(context, chat_id, unit, rendered.bulletin, rendered.chart, now, partial_day(t, end, now))
+
+
+async def send_docx(context: CadreContext, chat_id: int, unit: Unit, b: Bulletin, chart: bytes, now: datetime,
+                    partial_to: str | None) -> None:
+    """The same bulletin as a Word document, to print and file (made in a worker thread)."""
+    t = context.t
+    data = await asyncio.to_thread(bulletin_docx, t, unit, b, chart=chart, made=now.date(), partial_to=partial_to)
+    month = t("export.month", year=b.start.year, month=b.start.month)
+    await context.bot.send_document(chat_id, InputFile(data, filename=docx_filename(t, unit, b)),
+                                    caption=t("bulletin.docx.caption", unit=unit.name, month=month))
 
 
 @requires(BULLETIN)
