@@ -40,7 +40,7 @@ from bot.rules.coverage import (
     compute,
     ends,
 )
-from bot.rules.ids import parse_page
+from bot.rules.ids import parse_id, parse_numbers, parse_page
 from bot.services import offloop
 from bot.services.charts import bar_chart
 from handlers.auth import LEADERS, command, requires
@@ -397,19 +397,17 @@ async def unit_pressed(update: Update, context: CadreContext) -> None:
     t = context.t
     parts = parse_cb(update.callback_query.data)[2].split(".")
     mine = await home(context)
-    ok = len(parts) == 4 and all(p.isdigit() for p in (parts[0], parts[1], parts[3])) and parts[2] in (ROLLING, LAST_MONTH)
-    unit = await context.repos.org.unit(int(parts[0])) if ok else None
-    if (
-        mine is None or unit is None or not 1 <= int(parts[1]) <= MAX_STALE_DAYS
-        or not await context.repos.org.contains(mine[0], unit.id)
-    ):
+    numbers = parse_numbers(".".join(parts[:2] + parts[3:])) if len(parts) == 4 else None
+    ok = numbers is not None and parts[2] in (ROLLING, LAST_MONTH) and 1 <= numbers[1] <= MAX_STALE_DAYS
+    unit = await context.repos.org.unit(parse_id(parts[0]) or 0) if ok else None
+    if mine is None or unit is None or not await context.repos.org.contains(mine[0], unit.id):
         await update.callback_query.answer(t("coverage.not_yours"), show_alert=True)
         return
     await answer(update)
     now = reference_now(update, context, remembered(context))
     request = Request(
         unit_id=unit.id, home_id=mine[0], today=now.date(), now=now, tz=context.services.settings.tz,
-        stale_days=int(parts[1]), mode=parts[2], page=int(parts[3]), households_by_name=mine[1],
+        stale_days=numbers[1], mode=parts[2], page=numbers[2], households_by_name=mine[1],
     )
     await send_view(update, context, request, unit.name)
 
