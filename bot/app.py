@@ -21,12 +21,12 @@ from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 from telegram.warnings import PTBUserWarning
 
 from bot.context import CadreContext, Services
 from bot.i18n import Catalogs
-from bot.inbox import DurableQueue
+from bot.inbox import DurableQueue, RawUpdates, RawUpdatesRequest
 from bot.jobs import CadreJobQueue
 from bot.logfilter import install_log_redaction
 from bot.persistence import SQLitePersistence
@@ -50,6 +50,7 @@ class CadreApplication(Application):
         super().__init__(**kwargs)
         self.services = services
         self.inbox: InboxRepo | None = None
+        self.raw_updates = RawUpdates()  # filled by the getUpdates connection (build_application)
         self._from_inbox: set[int] = set()  # update ids in the inbox and not done yet
         self._commits = 0
 
@@ -75,11 +76,16 @@ class CadreApplication(Application):
             await self.services.repos.db.close()
             self.services.repos = None
 
-    async def accept_update(self, update: Update) -> bool:
-        """Store an arriving update in the inbox; False for a redelivery already there."""
+    async def accept_update(self, update: Update, raw: str | None = None) -> bool:
+        """Store an arriving update in the inbox; False for a redelivery already there.
+
+        ``raw`` is its JSON as Telegram sent it (else the text kept from the getUpdates answer,
+        else the update serialised again).
+        """
         assert self.inbox is not None, "the inbox opens in initialize()"
         chat_key = ChatOrderedUpdateProcessor.ordering_key(update)
-        if not await self.inbox.add(update.update_id, chat_key, update.to_json()):
+        data = raw or self.raw_updates.pop(update.update_id) or update.to_json()
+        if not await self.inbox.add(update.update_id, chat_key, data):
             return False
         self._from_inbox.add(update.update_id)
         return True
@@ -195,13 +201,19 @@ def build_application(
     builder = builder.concurrent_updates(processor)
     if rate_limit:
         builder = builder.rate_limiter(SlidingWindowRateLimiter())
+    raw_updates = RawUpdates()
     if request is not None:
         builder = builder.request(request).get_updates_request(request).updater(None)
+    else:  # PTB's default getUpdates connection, keeping the raw JSON for the inbox
+        builder = builder.get_updates_request(
+            RawUpdatesRequest(HTTPXRequest(connection_pool_size=1, http_version="1.1"), raw_updates)
+        )
     if settings.base_url:
         builder = builder.base_url(settings.base_url)
     if settings.base_file_url:
         builder = builder.base_file_url(settings.base_file_url)
     app: CadreApplication = builder.build()  # type: ignore[assignment]
+    app.raw_updates = raw_updates
     processor.finish_update = app.finish_update
     register_all(app)
     return app

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -89,7 +90,7 @@ class Simulator:
         before = len(self.api.calls)
         data = {"update_id": next(self._update_ids), **payload}
         update = Update.de_json(data, self.app.bot)
-        if self.durable and not await self.app.accept_update(update):
+        if self.durable and not await self.app.accept_update(update, json.dumps(data, ensure_ascii=False)):
             return []
         await self.app.update_processor.process_update(update, self.app.process_update(update))
         await self.settle()

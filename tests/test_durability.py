@@ -151,3 +151,14 @@ async def org_db(tmp_path: Path) -> Path:
     path = tmp_path / "hook.db"
     await seed(path)
     return path
+
+
+def test_the_raw_json_of_fetched_updates_is_kept_for_the_inbox() -> None:
+    from bot.inbox import RawUpdates
+
+    raw = RawUpdates()
+    answer = {"ok": True, "result": [message_update(5, "你好"), message_update(6, "/report")]}
+    raw.keep(json.dumps(answer, ensure_ascii=False).encode())
+    assert json.loads(raw.pop(5) or "") == message_update(5, "你好")
+    assert raw.pop(5) is None and raw.pop(6) is not None
+    raw.keep(b"not json")  # ignored
