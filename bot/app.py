@@ -41,6 +41,7 @@ log = logging.getLogger("cadre.updates")
 
 
 PRUNE_EVERY = 1000  # commits between two prunings of the inbox
+KNOWN = 10_000  # ids of the newest inbox rows kept in memory to drop redeliveries without a query
 
 
 class CadreApplication(Application):
@@ -52,6 +53,7 @@ class CadreApplication(Application):
         self.inbox: InboxRepo | None = None
         self.raw_updates = RawUpdates()  # filled by the getUpdates connection (build_application)
         self._from_inbox: set[int] = set()  # update ids in the inbox and not done yet
+        self._known: dict[int, None] = {}  # ids the inbox holds (the newest KNOWN), oldest first
         self._commits = 0
 
     async def initialize(self) -> None:
@@ -62,22 +64,36 @@ class CadreApplication(Application):
         await super().initialize()
         if isinstance(self.update_queue, DurableQueue):
             await self.inbox.prune()
+            for update_id in await self.inbox.recent(KNOWN):
+                self._known[update_id] = None
             # updates not made durable before a stop or crash: handled again, in order, first
             for update_id, data in await self.inbox.pending():
+                self._known[update_id] = None
                 self._from_inbox.add(update_id)
                 self.update_queue.requeue(Update.de_json(json.loads(data), self.bot))
-            self.update_queue.accept = self.accept_update
+            self.update_queue.admit = self.admit_update
+            self.update_queue.store = self.store_update
 
     async def shutdown(self) -> None:
         if isinstance(self.update_queue, DurableQueue):
-            self.update_queue.accept = None
+            self.update_queue.admit = self.update_queue.store = None
         await super().shutdown()
         if self.services.repos is not None:
             await self.services.repos.db.close()
             self.services.repos = None
 
-    async def accept_update(self, update: Update, raw: str | None = None) -> bool:
-        """Store an arriving update in the inbox; False for a redelivery already there.
+    def admit_update(self, update: Update) -> bool:
+        """Whether an arriving update is new (no query: the ids the inbox holds are in memory)."""
+        if update.update_id in self._known:
+            return False
+        self._known[update.update_id] = None
+        while len(self._known) > KNOWN:
+            del self._known[next(iter(self._known))]
+        self._from_inbox.add(update.update_id)
+        return True
+
+    async def store_update(self, update: Update, raw: str | None = None) -> None:
+        """Write an admitted update to the inbox (committed when this returns).
 
         ``raw`` is its JSON as Telegram sent it (else the text kept from the getUpdates answer,
         else the update serialised again).
@@ -86,8 +102,13 @@ class CadreApplication(Application):
         chat_key = ChatOrderedUpdateProcessor.ordering_key(update)
         data = raw or self.raw_updates.pop(update.update_id) or update.to_json()
         if not await self.inbox.add(update.update_id, chat_key, data):
+            log.info("update %s was in the inbox already", update.update_id)
+
+    async def accept_update(self, update: Update, raw: str | None = None) -> bool:
+        """Admit and store an update; False (and nothing stored) for a redelivery."""
+        if not self.admit_update(update):
             return False
-        self._from_inbox.add(update.update_id)
+        await self.store_update(update, raw)
         return True
 
     async def finish_update(self, update: object) -> None:

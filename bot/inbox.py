@@ -8,12 +8,13 @@ saves conversation state after it, so without more a crash in between lost the s
 Design B of ``design/durability.md``, chosen here:
 
 * :class:`DurableQueue` is the application's ``update_queue`` (``ApplicationBuilder.update_queue``,
-  no private attribute of PTB touched). Its ``put`` first stores the update's JSON in the
-  ``inbox`` table (one statement, committed) and only then queues it. The ``Updater`` calls
-  ``put`` for each fetched update *before* it asks for the next batch with the higher offset
-  (the confirmation), and the webhook handler calls it before it answers 200: an update is
-  confirmed to Telegram only once it is in the inbox. A redelivered update already in the
-  inbox is not queued again.
+  no private attribute of PTB touched). Its ``put`` queues the update and returns only once
+  its JSON is in the ``inbox`` table (one statement, committed; the handling runs meanwhile).
+  The ``Updater`` calls ``put`` for each fetched update *before* it asks for the next batch
+  with the higher offset (the confirmation), and the webhook handler calls it before it
+  answers 200: an update is confirmed to Telegram only once it is in the inbox. A redelivered
+  update the inbox holds (ids of the rows not done and of the last done ones are kept in
+  memory) is not queued again.
 * After an update's handling, the processor's hook (``CadreApplication.finish_update``)
   flushes the conversation state, ``user_data`` and ``chat_data`` and marks the inbox row done
   in one statement (``SQLitePersistence.commit``): the state and the "done" mark are durable
@@ -47,21 +48,30 @@ from telegram.request import BaseRequest, RequestData
 
 
 class DurableQueue(asyncio.Queue):
-    """The update queue whose ``put`` stores an update durably before queueing it.
+    """The update queue whose ``put`` returns only once the update is stored durably.
 
-    ``accept`` (set once the database is open) is awaited with each arriving ``Update`` and
-    returns False for one that is already in the inbox (a redelivery), which is then dropped.
-    Anything else (e.g. a non-Update object put by a test) is queued as is.
+    ``admit`` (set once the database is open) says, without a query, whether an arriving
+    ``Update`` is new (False for a redelivery of one the inbox holds, which is dropped); a new
+    one is queued at once, so its handling starts while ``store`` writes it to the inbox, and
+    ``put`` returns (the Updater confirms, the webhook answers 200) after ``store``. Anything
+    else (e.g. PTB's stop signal) is queued as is.
     """
 
     def __init__(self, maxsize: int = 0) -> None:
         super().__init__(maxsize)
-        self.accept: Callable[[Update], Awaitable[bool]] | None = None
+        self.admit: Callable[[Update], bool] | None = None
+        self.store: Callable[[Update], Awaitable[object]] | None = None
 
     async def put(self, item: Any) -> None:
-        if isinstance(item, Update) and self.accept is not None:
-            if not await self.accept(item):
+        if isinstance(item, Update) and self.admit is not None and self.store is not None:
+            if not self.admit(item):
                 return
+            self.put_nowait(item)
+            # the insert asks for the database's write lock before this coroutine first
+            # suspends, so before the handling can start: the handling's "done" mark (and any
+            # write of it) comes after the row
+            await self.store(item)
+            return
         await super().put(item)
 
     def requeue(self, item: Any) -> None:
