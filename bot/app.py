@@ -21,12 +21,12 @@ from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 from telegram.warnings import PTBUserWarning
 
 from bot.context import CadreContext, Services
 from bot.i18n import Catalogs
-from bot.inbox import DurableQueue
+from bot.inbox import DurableQueue, RawUpdates, RawUpdatesRequest
 from bot.jobs import CadreJobQueue
 from bot.logfilter import install_log_redaction
 from bot.persistence import SQLitePersistence
@@ -41,6 +41,7 @@ log = logging.getLogger("cadre.updates")
 
 
 PRUNE_EVERY = 1000  # commits between two prunings of the inbox
+KNOWN = 10_000  # ids of the newest inbox rows kept in memory to drop redeliveries without a query
 
 
 class CadreApplication(Application):
@@ -50,7 +51,9 @@ class CadreApplication(Application):
         super().__init__(**kwargs)
         self.services = services
         self.inbox: InboxRepo | None = None
+        self.raw_updates = RawUpdates()  # filled by the getUpdates connection (build_application)
         self._from_inbox: set[int] = set()  # update ids in the inbox and not done yet
+        self._known: dict[int, None] = {}  # ids the inbox holds (the newest KNOWN), oldest first
         self._commits = 0
 
     async def initialize(self) -> None:
@@ -61,27 +64,51 @@ class CadreApplication(Application):
         await super().initialize()
         if isinstance(self.update_queue, DurableQueue):
             await self.inbox.prune()
+            for update_id in await self.inbox.recent(KNOWN):
+                self._known[update_id] = None
             # updates not made durable before a stop or crash: handled again, in order, first
             for update_id, data in await self.inbox.pending():
+                self._known[update_id] = None
                 self._from_inbox.add(update_id)
                 self.update_queue.requeue(Update.de_json(json.loads(data), self.bot))
-            self.update_queue.accept = self.accept_update
+            self.update_queue.admit = self.admit_update
+            self.update_queue.store = self.store_update
 
     async def shutdown(self) -> None:
         if isinstance(self.update_queue, DurableQueue):
-            self.update_queue.accept = None
+            self.update_queue.admit = self.update_queue.store = None
         await super().shutdown()
         if self.services.repos is not None:
             await self.services.repos.db.close()
             self.services.repos = None
 
-    async def accept_update(self, update: Update) -> bool:
-        """Store an arriving update in the inbox; False for a redelivery already there."""
+    def admit_update(self, update: Update) -> bool:
+        """Whether an arriving update is new (no query: the ids the inbox holds are in memory)."""
+        if update.update_id in self._known:
+            return False
+        self._known[update.update_id] = None
+        while len(self._known) > KNOWN:
+            del self._known[next(iter(self._known))]
+        self._from_inbox.add(update.update_id)
+        return True
+
+    async def store_update(self, update: Update, raw: str | None = None) -> None:
+        """Write an admitted update to the inbox (committed when this returns).
+
+        ``raw`` is its JSON as Telegram sent it (else the text kept from the getUpdates answer,
+        else the update serialised again).
+        """
         assert self.inbox is not None, "the inbox opens in initialize()"
         chat_key = ChatOrderedUpdateProcessor.ordering_key(update)
-        if not await self.inbox.add(update.update_id, chat_key, update.to_json()):
+        data = raw or self.raw_updates.pop(update.update_id) or update.to_json()
+        if not await self.inbox.add(update.update_id, chat_key, data):
+            log.info("update %s was in the inbox already", update.update_id)
+
+    async def accept_update(self, update: Update, raw: str | None = None) -> bool:
+        """Admit and store an update; False (and nothing stored) for a redelivery."""
+        if not self.admit_update(update):
             return False
-        self._from_inbox.add(update.update_id)
+        await self.store_update(update, raw)
         return True
 
     async def finish_update(self, update: object) -> None:
@@ -195,13 +222,19 @@ def build_application(
     builder = builder.concurrent_updates(processor)
     if rate_limit:
         builder = builder.rate_limiter(SlidingWindowRateLimiter())
+    raw_updates = RawUpdates()
     if request is not None:
         builder = builder.request(request).get_updates_request(request).updater(None)
+    else:  # PTB's default getUpdates connection, keeping the raw JSON for the inbox
+        builder = builder.get_updates_request(
+            RawUpdatesRequest(HTTPXRequest(connection_pool_size=1, http_version="1.1"), raw_updates)
+        )
     if settings.base_url:
         builder = builder.base_url(settings.base_url)
     if settings.base_file_url:
         builder = builder.base_file_url(settings.base_file_url)
     app: CadreApplication = builder.build()  # type: ignore[assignment]
+    app.raw_updates = raw_updates
     processor.finish_update = app.finish_update
     register_all(app)
     return app

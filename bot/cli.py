@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import secrets
 import sys
 import tempfile
@@ -29,9 +28,6 @@ def configure_logging(level: int = logging.INFO, token: str | None = None) -> No
     install_log_redaction(token)  # no token, no phone number, no message text in any log line
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
-
-
-LOG_LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARNING": logging.WARNING, "ERROR": logging.ERROR}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -77,7 +73,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = load_settings(require_token=True)
     check_file(settings.db_path)  # a damaged file: one line and exit 2 before anything starts
-    configure_logging(LOG_LEVELS.get(os.environ.get("CADRE_LOG_LEVEL", "").upper(), logging.INFO), settings.token)
+    configure_logging(getattr(logging, settings.log_level), settings.token)
     app = build_application(settings)
     if settings.webhook_url:
         app.run_webhook(

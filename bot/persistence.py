@@ -25,7 +25,10 @@ Row = tuple[str, str, str, str]
 
 class SQLitePersistence(BasePersistence[dict, dict, dict]):
     def __init__(self, repo: Callable[[], StateRepo], update_interval: float = 60) -> None:
-        super().__init__(store_data=PersistenceInput(callback_data=False), update_interval=update_interval)
+        # bot_data is not used by the bot: not storing it spares a copy and a write per update
+        super().__init__(
+            store_data=PersistenceInput(bot_data=False, callback_data=False), update_interval=update_interval
+        )
         self._repo = repo
         self._user_data: dict[int, dict] | None = None
         self._chat_data: dict[int, dict] | None = None

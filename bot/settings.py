@@ -15,6 +15,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 SUPPORTED_LOCALES = ("zh_CN", "en")
+# the logs hold no token and no personal data at any level (bot/logfilter.py)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 class SettingsError(Exception):
@@ -38,6 +40,7 @@ class Settings:
     bulletin_day: int = 1
     invite_days: int = 7
     bulletin_time: time = time(9, 0)
+    log_level: str = "INFO"
 
     @property
     def tz_name(self) -> str:
@@ -106,6 +109,10 @@ class Settings:
                 f"CADRE_BULLETIN_AT={bulletin_at!r} must be 'DAY HH:MM' with DAY 1-28, e.g. '1 09:00'"
             )
 
+        log_level = (get("CADRE_LOG_LEVEL") or "INFO").upper()
+        if log_level not in LOG_LEVELS:
+            raise SettingsError(f"CADRE_LOG_LEVEL={log_level!r} must be one of {', '.join(LOG_LEVELS)}")
+
         return cls(
             token=token,
             db_path=Path(get("CADRE_DB") or "cadre.db"),
@@ -122,6 +129,7 @@ class Settings:
             invite_days=int(invite_days),
             bulletin_day=int(match[1]),
             bulletin_time=time(int(match[2]), int(match[3])),
+            log_level=log_level,
         )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -89,9 +90,13 @@ class Simulator:
         before = len(self.api.calls)
         data = {"update_id": next(self._update_ids), **payload}
         update = Update.de_json(data, self.app.bot)
-        if self.durable and not await self.app.accept_update(update):
-            return []
-        await self.app.update_processor.process_update(update, self.app.process_update(update))
+        if self.durable and not self.app.admit_update(update):
+            return []  # a redelivery the inbox holds
+        processing = self.app.update_processor.process_update(update, self.app.process_update(update))
+        if self.durable:  # as DurableQueue.put: stored while it is handled
+            await asyncio.gather(self.app.store_update(update, json.dumps(data, ensure_ascii=False)), processing)
+        else:
+            await processing
         await self.settle()
         return self.api.calls[before:]
 

@@ -366,6 +366,8 @@ class Database:
         return list(await self.conn.execute_fetchall(sql, params))
 
     async def fetchone(self, sql: str, params: Sequence | dict = ()) -> aiosqlite.Row | None:
+        """The first row: for queries of one row (by key, an aggregate or ``LIMIT 1``), as all
+        rows are fetched in the one hop."""
         rows = await self.conn.execute_fetchall(sql, params)
         return rows[0] if rows else None
 

@@ -41,6 +41,15 @@ class InboxRepo:
         rows = await self.db.fetchall("SELECT update_id, data FROM inbox WHERE done = 0 ORDER BY update_id")
         return [(int(row[0]), str(row[1])) for row in rows]
 
+    async def recent(self, limit: int) -> list[int]:
+        """Ids of the ``limit`` newest rows, oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT update_id FROM (SELECT update_id FROM inbox ORDER BY update_id DESC LIMIT ?)"
+            " ORDER BY update_id",
+            (limit,),
+        )
+        return [int(row[0]) for row in rows]
+
     async def is_done(self, update_id: int) -> bool | None:
         row = await self.db.fetchone("SELECT done FROM inbox WHERE update_id = ?", (update_id,))
         return None if row is None else bool(row[0])

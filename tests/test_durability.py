@@ -133,10 +133,10 @@ async def test_the_webhook_answers_only_after_the_update_is_stored(tmp_path: Pat
                 rows = await app.services.repos.db.fetchall("SELECT update_id FROM inbox")
                 assert [r[0] for r in rows] == [90]  # stored before the 200
 
-                async def refuse(update: Update) -> bool:
+                async def refuse(update: Update) -> None:
                     raise OSError("disk gone")
 
-                app.update_queue.accept = refuse
+                app.update_queue.store = refuse
                 answer = await client.post(url, json=message_update(91, "/help"), headers=headers)
                 assert answer.status_code != 200  # Telegram will send it again
         finally:
@@ -151,3 +151,31 @@ async def org_db(tmp_path: Path) -> Path:
     path = tmp_path / "hook.db"
     await seed(path)
     return path
+
+
+def test_the_raw_json_of_fetched_updates_is_kept_for_the_inbox() -> None:
+    from bot.inbox import RawUpdates
+
+    raw = RawUpdates()
+    answer = {"ok": True, "result": [message_update(5, "你好"), message_update(6, "/report")]}
+    raw.keep(json.dumps(answer, ensure_ascii=False).encode())
+    assert json.loads(raw.pop(5) or "") == message_update(5, "你好")
+    assert raw.pop(5) is None and raw.pop(6) is not None
+    raw.keep(b"not json")  # ignored
+
+
+async def test_a_redelivery_after_a_restart_is_dropped_without_handling(settings, org: Org, sim: Simulator) -> None:
+    sim.durable = True
+    await sim.send("/report", SECRETARY)  # handled and done, but (say) never confirmed
+    [(update_id, done)] = await inbox_rows(sim)
+    assert done == 1
+    await sim.stop()
+    api = FakeBotAPI()
+    again = await start_sim(settings, api)
+    try:
+        update = Update.de_json(message_update(update_id, "/report"), again.app.bot)
+        await again.app.update_queue.put(update)  # Telegram sends it again
+        assert again.app.update_queue.qsize() == 0
+    finally:
+        await again.stop()
+    sim.started = False
