@@ -134,3 +134,25 @@ def test_sigkill_during_a_broadcast_loses_nothing_and_doubles_at_most_one(tmp_pa
     assert summary["strangers"] == 0
     assert summary["max_duplicates_per_kill"] <= 1
     assert summary["max_caught_up_s"] <= 120
+
+
+async def test_a_long_bursts_late_claims_carry_the_moment_they_were_made(settings, org) -> None:
+    """A burst longer than the lease: each claim is stamped when it is made, so another
+    instance never takes a live one for a dead one."""
+    clock = Clock(NOW)
+
+    class SlowAPI(FakeBotAPI):
+        async def do_request(self, url, method, request_data=None, *args, **kwargs):
+            if url.endswith("/sendMessage"):
+                clock.now += timedelta(seconds=30)  # each send takes half a minute (on the clock)
+            return await super().do_request(url, method, request_data, *args, **kwargs)
+
+    sim = await start_clocked(settings, clock, SlowAPI())
+    try:
+        await ten_groups(sim, org)
+        await scheduler.run_due(sim.app, NOW)
+        records = await sim.app.services.repos.pushes.records("task_new")
+        assert len(records) == 10 and all(r.status == "sent" for r in records)
+        assert max(r.claimed_at for r in records) - NOW >= 4 * LEASE
+    finally:
+        await sim.stop()

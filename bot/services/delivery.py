@@ -236,7 +236,9 @@ async def _send(
     if key.chat_id in outcome.gone_chats:  # found gone earlier in this burst
         outcome.skipped += 1
         return
-    if not await repos.pushes.claim(key, now, LEASE):
+    # the claim carries the moment it is made (a long burst's last claims are minutes after
+    # the run's ``now``), so that nobody takes it for a dead one
+    if not await repos.pushes.claim(key, max(now, now_of(app)), LEASE):
         outcome.skipped += 1
         return
     claimed.add(key)
