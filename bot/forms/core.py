@@ -33,6 +33,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.rules.dates import parse_when
+from bot.rules.ids import parse_page
 from bot.rules.numbers import parse_count
 
 Draft = dict[str, Any]
@@ -609,7 +610,7 @@ async def handle(form: Form, env: Env, draft: Draft | None, inp: Input) -> Reply
 async def _choice(form: Form, env: Env, draft: Draft, step: Choice, inp: Input) -> Reply:
     codes = [code for code, _ in await options_of(step, env, draft)]
     if inp.action == PAGE:
-        draft["page"] = max(0, int(inp.arg) if inp.arg.isdigit() else 0)
+        draft["page"] = parse_page(inp.arg)
         return await goto(form, env, draft, step.name)
     if inp.action == PICK and inp.arg in codes:
         if not step.multi:

@@ -13,6 +13,7 @@ from telegram import Update
 from bot.context import CadreContext
 from bot.forms import core
 from bot.forms.core import Choice, Custom, Env, Form, Outcome, Retry, Saved, Screen, Text
+from bot.rules.ids import parse_id, parse_page
 from handlers.auth import requires
 from handlers.flow import answer, ask, cb, draft_of, hint, keyboard, new_draft, parse_cb
 from handlers.households.views import (
@@ -154,7 +155,7 @@ async def grid_show(env: Env, draft: dict[str, Any]) -> Screen:
 async def grid_handle(env: Env, draft: dict[str, Any], inp: core.Input) -> Outcome:
     """A grid of the list, or one typed."""
     grids = draft.get("grids") or []
-    if inp.kind == "button" and inp.action == "grid" and inp.arg.isdigit() and int(inp.arg) < len(grids):
+    if inp.kind == "button" and inp.action == "grid" and parse_page(inp.arg, -1) in range(len(grids)):
         draft["grid"] = grids[int(inp.arg)]
         return Outcome(done=True)
     if inp.kind == "text":
@@ -172,7 +173,7 @@ async def member_choices(env: Env, draft: dict[str, Any]) -> list[tuple[str, str
 
 def member_id(draft: dict[str, Any]) -> int | None:
     value = str(draft.get("member") or "0")
-    return int(value) if value.isdigit() and value != "0" else None
+    return parse_id(value)
 
 
 async def add_review(env: Env, draft: dict[str, Any]) -> str:

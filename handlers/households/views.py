@@ -11,6 +11,7 @@ from telegram import Update
 
 from bot.context import CadreContext
 from bot.i18n import Translator
+from bot.rules.ids import id_or_zero, parse_id, parse_page
 from handlers.auth import SECRETARIES, command
 from handlers.flow import Button, ask, cb, hint, keyboard
 from handlers.visits.common import FEW_HOUSEHOLDS, MANY_HOUSEHOLDS, paged, reference_now, village_of
@@ -129,15 +130,15 @@ async def show_list(update: Update, context: CadreContext, draft: dict[str, Any]
     """``spec`` is ``<kind>.<page>``: m<member id>, u (nobody holds them), a (archived), q (search)."""
     t = context.t
     kind, _, page_text = spec.partition(".")
-    page = int(page_text) if page_text.isdigit() else 0
+    page = parse_page(page_text)
     village = await my_village(context)
     repo = context.repos.households
     statuses: list[HouseholdStatus] = []
     title = t("hh.list.unlinked")
     if village is None:
         pass
-    elif kind.startswith("m") and kind[1:].isdigit():
-        member = await own_member(update, context, int(kind[1:]))
+    elif kind.startswith("m") and parse_id(kind[1:]) is not None:
+        member = await own_member(update, context, id_or_zero(kind[1:]))
         if member is None:
             return MENU
         statuses = await repo.in_village(village, member_id=member.id)

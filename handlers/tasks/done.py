@@ -24,6 +24,7 @@ from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import CadreContext
+from bot.rules.ids import parse_ids
 from bot.services import notices, scheduler
 from bot.services.scheduler import Push
 from handlers.flow import answer, cb, keyboard, parse_cb
@@ -52,8 +53,8 @@ class AwaitingNote(filters.MessageFilter):
 
 
 def _ids(arg: str) -> tuple[int, int]:
-    task, _, unit = arg.partition(".")
-    return (int(task), int(unit)) if task.isdigit() and unit.isdigit() else (0, 0)
+    ids = parse_ids(arg)
+    return (ids[0], ids[1]) if ids is not None and len(ids) == 2 else (0, 0)
 
 
 async def _load(update: Update, context: CadreContext, task_id: int, unit_id: int) -> tuple[Task, TaskUnit] | None:

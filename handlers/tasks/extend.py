@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.forms.core import Env, Form, Retry, Saved, Screen, When, day_and_time
+from bot.rules.ids import id_or_zero
 from bot.services import notices, scheduler
 from handlers.tasks.listing import EXTEND_FLOW, MANAGE, may_manage
 from handlers.tasks.newtask import QUICK_DEADLINES, with_days_left
@@ -16,7 +17,7 @@ async def setup(env: Env, draft: dict[str, Any]) -> str | None:
     """The pressed button's task, if it is open and the user may manage it."""
     context = env.ctx
     arg = str(draft.get("arg") or "")
-    task = await context.repos.tasks.get(int(arg) if arg.isdigit() else 0)
+    task = await context.repos.tasks.get(id_or_zero(arg))
     if task is None or not task.open:
         return "task.stale"
     if not await may_manage(context, task):

@@ -26,6 +26,7 @@ from telegram.ext import (
 )
 
 from bot.context import CadreContext
+from bot.rules.ids import id_or_zero
 from bot.services import notices, scheduler
 from bot.services.scheduler import Push, Targets
 from handlers.auth import ADMINS, JOINED, Command, command, requires
@@ -147,7 +148,7 @@ async def task_screen(context: CadreContext, task: Task) -> tuple[str, Any]:
 
 async def task_or_alert(update: Update, context: CadreContext) -> Task | None:
     _, _, arg = parse_cb(update.callback_query.data)
-    task = await context.repos.tasks.get(int(arg) if arg.isdigit() else 0)
+    task = await context.repos.tasks.get(id_or_zero(arg))
     if task is None or not task.open:
         await update.callback_query.answer(context.t("task.stale"), show_alert=True)
         return None
