@@ -157,8 +157,9 @@ async def build_org(path: Path, villages: int) -> None:
     for d, towns in enumerate(layout(villages)):
         t0 = time.perf_counter()
         roster = parse_roster(roster_csv(d, towns, start), "roster.csv")
-        assert not roster.errors, roster.errors[:5]
-        result = await roster_repo.import_roster(roster)
+        # The made-up names (村1, 村11...) are one character apart: the admin's "names are right".
+        assert not [e for e in roster.errors if e.code != "close_name"], roster.errors[:5]
+        result = await roster_repo.import_roster(roster, confirm_close_names=True)
         assert result.committed and not result.errors
         start += sum(towns)
         district = await org.find_unit(district_name(d))

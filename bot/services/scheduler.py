@@ -350,9 +350,8 @@ async def _rewound(app: Application, now: datetime) -> None:
 
 
 async def collect(app: Application, now: datetime) -> list[Push]:
-    """Every push due at ``now``, still useful and not settled in the push log (sent,
-    dropped, or being sent by someone within the lease; :func:`deliver` checks again when
-    it claims). Tasks and events whose due pushes are all sent or dropped are planned on to
+    """Every push due at ``now``, still useful and not yet sent or dropped in the push log
+    (one claimed by someone else is held by :func:`deliver`, which checks when it claims). Tasks and events whose due pushes are all sent or dropped are planned on to
     their next moment."""
     repos = repos_of(app)
     await _rewound(app, now)
@@ -363,11 +362,13 @@ async def collect(app: Application, now: datetime) -> list[Push]:
     for plan in plans:
         finished = True
         for push in plan.pushes:
-            status, settled = states.get(push.key, ("", False))
+            status, _settled = states.get(push.key, ("", False))
             if status not in ("sent", "dropped"):
                 finished = False
-                if not settled:
-                    out.append(push)
+                # a push claimed by someone else goes on too: deliver() finds the claim, holds
+                # the push and plans a run for the moment the claim can be taken back (a
+                # process that died is replaced within a minute, not at the next sweep)
+                out.append(push)
         if finished:
             done[plan.table].append((plan.ref_id, plan.rev, plan.next_at))
     await repos.tasks.advance(done["tasks"])
