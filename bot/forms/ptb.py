@@ -88,6 +88,8 @@ def to_input(update: Update) -> Input:
         return Input("text", text=message.text)
     if message.photo:
         return Input("photos", photos=(message.photo[-1].file_id,), album=message.media_group_id, text=message.caption or "")
+    if message.voice:
+        return Input("voice", voice=message.voice.file_id)
     if message.location:
         return Input("location", location=(message.location.latitude, message.location.longitude))
     return Input("other")
