@@ -78,7 +78,7 @@ def families() -> dict[str, tuple[str, ...] | None]:
     from handlers.reports.admin import REVIEW_STATES
     from handlers.reports.render import AMOUNT_FIELDS
     from handlers.reports.steps import QUICK_LABELS
-    from handlers.schedule.steps import KIND_CHOICES
+    from handlers.schedule.steps import KIND_CHOICES, NTHS
     from handlers.visits.ask import STEPS as VISIT_STEPS
     from storage.chats import KINDS as CHAT_KINDS
     from storage.events import AUDIENCES
@@ -111,7 +111,7 @@ def families() -> dict[str, tuple[str, ...] | None]:
         "roster.file.": None,
         "sched.audience.": tuple(AUDIENCES),
         "sched.kind.": tuple(code for code, _, _ in KIND_CHOICES),
-        "sched.nth.": ("1", "2", "3", "4", "last"),
+        "sched.nth.": NTHS,
         "sched.rule.day": every,
         "sched.rule.last_day": every,
         "sched.rule.weekly": every,
