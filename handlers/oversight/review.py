@@ -18,6 +18,8 @@ are still closed and are resubmitted with a note.
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import Update
 from telegram.ext import (
     Application,
@@ -29,9 +31,9 @@ from telegram.ext import (
 )
 
 from bot.context import CadreContext
+from bot.forms.core import Button, Custom, Env, Form, Input, Outcome, Saved, Screen, payload
 from bot.rules.reports import editable
 from bot.services.scheduler import now_of as clock
-from handlers.auth import requires
 from handlers.flow import (
     Conversation,
     answer,
@@ -51,108 +53,104 @@ from handlers.oversight.review_queue import (
     now_of,
     photos_pressed,
     review_command,
-    reviewable,
     sync_job,
     tell_reviewer,
 )
 from handlers.oversight.review_view import (
     FLOW,
+    RETURN_FLOW,
     Item,
     load,
+    may_review,
     parse_item,
     register_links,
     show_item,
 )
 from handlers.visits.followups import redo_payload
 
-COMMENT, CONFIRM, NOTE = range(3)
+NOTE = 2  # the resubmit note's state (its number as before, for conversations persisted mid-note)
 REASONS = 4  # quick reasons review.reason.1..4
 MAX_COMMENT = 300
 END = ConversationHandler.END
 
 
-@requires(REVIEW)
-async def return_asked(update: Update, context: CadreContext) -> int:
-    _, _, arg = parse_cb(update.callback_query.data)
-    item = await reviewable(update, context, arg)
-    if item is None:
-        return END
-    await answer(update)
-    draft = draft_of(context, FLOW)
-    if draft is None or draft.get("item") != item.code or draft.get("mode") != "return":
-        draft = new_draft(context, FLOW, mode="return", item=item.code)
-    return await ask_reason(update, context, item)
+# -- the return form (the engine: bot.forms) -------------------------------------------------------
+async def item_of(env: Env, draft: dict[str, Any]) -> Item | None:
+    """The draft's item if the user may still review it."""
+    parsed = parse_item(str(draft.get("arg") or ""))
+    item = await load(env.ctx, *parsed) if parsed else None
+    return item if item is not None and await may_review(env.ctx, item) else None
 
 
-async def ask_reason(update: Update, context: CadreContext, item: Item) -> int:
-    t = context.t
-    reasons = [[(t(f"review.reason.{n}"), cb(FLOW, "why", n))] for n in range(1, REASONS + 1)]
-    rows = [*reasons, [(t("review.btn.back"), cb(FLOW, "item", item.code)), (t("review.btn.cancel"), cb(FLOW, "cancel"))]]
-    await ask(update, context, t("review.ask_reason", item=label(context, item)), keyboard(rows))
-    return COMMENT
+async def return_setup(env: Env, draft: dict[str, Any]) -> str | None:
+    return None if await item_of(env, draft) is not None else "review.not_yours"
 
 
-async def reason_given(update: Update, context: CadreContext) -> int:
-    draft = draft_of(context, FLOW)
-    if draft is None:
-        return END
-    if update.callback_query is not None:
-        await answer(update)
-        n = parse_cb(update.callback_query.data)[2]
-        comment = context.t(f"review.reason.{n}") if n.isdigit() and 1 <= int(n) <= REASONS else ""
-    else:
-        comment = " ".join((update.effective_message.text or "").split())
-    parsed = parse_item(draft["item"])
-    item = await load(context, *parsed) if parsed else None
-    if item is None:
-        drop_draft(context, FLOW)
-        await ask(update, context, context.t("review.not_found"))
-        return END
+async def reason_show(env: Env, draft: dict[str, Any]) -> Screen:
+    t = env.t
+    item = await item_of(env, draft)
+    rows = [[Button(t(f"review.reason.{n}"), payload(RETURN_FLOW, "why", n))] for n in range(1, REASONS + 1)]
+    return Screen(t("review.ask_reason", item=label(env.ctx, item) if item else ""), rows)
+
+
+async def reason_handle(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
+    t = env.t
+    if inp.kind == "button":
+        if inp.action != "why" or not inp.arg.isdigit() or not 1 <= int(inp.arg) <= REASONS:
+            return Outcome(alert=t("form.stale"))
+        draft["reason"] = t(f"review.reason.{inp.arg}")
+        return Outcome(done=True)
+    comment = " ".join(inp.text.split()) if inp.kind == "text" else ""
     if not comment or len(comment) > MAX_COMMENT:
-        await update.effective_message.reply_text(context.t("review.bad_reason", max=MAX_COMMENT))
-        return await ask_reason(update, context, item)
-    draft["comment"] = comment
-    author = await context.repos.org.person(item.author_id)
-    t = context.t
-    rows = [
-        [(t("review.btn.send_return"), cb(FLOW, "send", draft["token"]))],
-        [(t("review.btn.change_reason"), cb(FLOW, "ret", item.code)), (t("review.btn.cancel"), cb(FLOW, "cancel"))],
-    ]
-    text = t("review.confirm_return", item=label(context, item), author=author.name if author else "", comment=comment)
-    await ask(update, context, text, keyboard(rows))
-    return CONFIRM
+        return Outcome(note=t("review.bad_reason", max=MAX_COMMENT))
+    draft["reason"] = comment
+    return Outcome(done=True)
 
 
-async def return_sent(update: Update, context: CadreContext) -> int:
-    draft = draft_of(context, FLOW)
-    token = parse_cb(update.callback_query.data)[2]
-    if draft is None or draft.get("token") != token:
-        await update.callback_query.answer(context.t("review.already_done"), show_alert=True)
-        return END
-    item = await reviewable(update, context, draft["item"])
+async def return_review(env: Env, draft: dict[str, Any]) -> str:
+    item = await item_of(env, draft)
     if item is None:
-        drop_draft(context, FLOW)
-        return END
-    await answer(update)
+        return env.t("review.not_found")
+    author = await env.ctx.repos.org.person(item.author_id)
+    return env.t("review.confirm_return", item=label(env.ctx, item), author=author.name if author else "",
+                 comment=draft["reason"])
+
+
+async def return_save(env: Env, draft: dict[str, Any]) -> Saved:
+    context, t = env.ctx, env.t
+    item = await item_of(env, draft)
+    if item is None:
+        return Saved(Screen(t("review.not_yours")))
     person = context.person
-    assert person is not None
-    at = now_of(update, context)
+    comment, token = draft["reason"], draft["token"]
     if item.followup is not None:  # reopened for its member to do again, its closing kept
-        await context.repos.visits.reopen_followup(item.id, by=person.id, at=at, reason=draft["comment"], token=token)
+        await context.repos.visits.reopen_followup(item.id, by=person.id, at=env.now, reason=comment, token=token)
     else:
         await context.repos.oversight.record_review(
-            item.kind, item.id, "returned", by=person.id, at=at, comment=draft["comment"], token=token
+            item.kind, item.id, "returned", by=person.id, at=env.now, comment=comment, token=token
         )
-    drop_draft(context, FLOW)
-    told = await tell_author(context.application, item, draft["comment"], person.name)
+    told = await tell_author(context.application, item, comment, person.name)
     author = await context.repos.org.person(item.author_id)
     key = "review.returned" if told else "review.returned_not_told"
     if item.followup is not None:
         key = "review.returned_followup" if told else "review.returned_followup_not_told"
         item = await load(context, item.kind, item.id) or item
-    text, rows = await show_item(update, context, item, note=context.t(key, author=author.name if author else ""))
-    await ask(update, context, text, keyboard(rows))
-    return END
+    text, rows = await show_item(None, context, item, note=t(key, author=author.name if author else ""))  # type: ignore[arg-type]
+    return Saved(Screen(text, [[Button(label_, data) for label_, data in row] for row in rows]), record=item.code)
+
+
+RETURN_FORM = Form(
+    RETURN_FLOW,
+    allowed=REVIEW,
+    entry="start",  # 退回 on an item's screen
+    steps=[Custom("reason", label="review.field.reason", show=reason_show, handle=reason_handle, kind_="text")],
+    review=return_review,
+    save=return_save,
+    setup=return_setup,
+    keys={"form.btn.save": "review.btn.send_return", "form.cancelled": "review.cancelled"},
+    title=lambda draft: str(draft.get("reason") or ""),
+)
+FORMS = (RETURN_FORM,)
 
 
 async def tell_author(app: Application, item: Item, comment: str, reviewer: str) -> bool:
@@ -264,12 +262,9 @@ def register(app: Application) -> None:
     app.add_handler(
         Conversation(
             entry_points=[
-                CallbackQueryHandler(return_asked, pattern=r"^review:ret:"),
                 CallbackQueryHandler(resubmit_asked, pattern=r"^review:resub:"),
             ],
             states={
-                COMMENT: [MessageHandler(text, reason_given), CallbackQueryHandler(reason_given, pattern=r"^review:why:")],
-                CONFIRM: [CallbackQueryHandler(return_sent, pattern=r"^review:send:")],
                 NOTE: [MessageHandler(text, note_given), CallbackQueryHandler(note_given, pattern=r"^review:note:")],
             },
             fallbacks=[
