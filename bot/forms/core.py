@@ -271,6 +271,7 @@ class Form:
     command: Any = None  # e.g. handlers.auth.Command: its ``name`` opens the form
     allowed: Any = None  # the Command whose roles may use a form that has no command of its own
     entry: str | None = None  # the action of an entry button (``<form>:<entry>:<arg>``)
+    aliases: Sequence[str] = ()  # older entry payload prefixes ("review:resub") on users' messages
     setup: Callable[[Env, Draft], Awaitable[str | None]] | None = None  # fill a new draft; or refuse (a key)
     keys: dict[str, str] = field(default_factory=dict)  # overrides of the form.* keys
     title: Callable[[Draft], str] | None = None  # for the resume offer; default: the first answer

@@ -235,6 +235,8 @@ class Forms:
                 entry.append(CommandHandler(form.command.name, self.opener(form), filters=private))
             if form.entry:
                 entry.append(CallbackQueryHandler(self.opener(form), pattern=rf"^{form.name}:{form.entry}:"))
+            for alias in form.aliases:  # an older payload of the entry button opens the form too
+                entry.append(CallbackQueryHandler(self.opener(form), pattern=rf"^{alias}:"))
         entry.append(CallbackQueryHandler(self.elsewhere, pattern=rf"^({self.prefixes()}):"))
         states: dict[object, list[BaseHandler]] = {}
         for form in self.forms.values():
