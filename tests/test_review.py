@@ -420,7 +420,7 @@ async def test_an_old_report_is_returned_without_the_correct_button(sim: Simulat
     calls = await sim.press("确认退回", TOWNSHIP_ADMIN)
     to_author = [c for c in calls if c.chat_id == SECRETARY]
     assert "保存已超过一天,不能直接修改" in to_author[0].text
-    assert keyboard_data(to_author) == [f"review:resub:r{report.id}"]
+    assert keyboard_data(to_author) == [f"reviewnote:start:r{report.id}"]
     await sim.press("重新提交", SECRETARY)
     await sim.press("不用说明", SECRETARY)
     assert [e.action for e in await repos.oversight.history("report", report.id)] == ["returned", "resubmitted"]

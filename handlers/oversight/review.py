@@ -8,9 +8,13 @@ noticed (:func:`handlers.oversight.review_queue.sync_corrections`, every two min
 /review opens), marked resubmitted and announced to whoever returned it. The author may also
 press 重新提交 with a short note.
 
+The return reason (``reviewret``) and the resubmit note (``reviewnote``) are forms of the
+engine (:mod:`bot.forms`); cancel (also typed), stale buttons, a command in the middle and the
+timeout are the engine's.
+
 A returned follow-up is reopened (:meth:`storage.visits.VisitsRepo.reopen_followup`: its
 closing stays in the trail) and its author gets a button into the /followups closing
-conversation for it (``followup:redo:<id>``), which asks again what was done; closing it
+form for it (``followup:redo:<id>``), which asks again what was done; closing it
 again (there, or on a visit) is marked resubmitted and announced the same way
 (:func:`handlers.oversight.review_queue.sync_followups`). Follow-ups returned before reopening existed
 are still closed and are resubmitted with a note.
@@ -20,44 +24,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram import Update
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot.context import CadreContext
 from bot.forms.core import Button, Custom, Env, Form, Input, Outcome, Saved, Screen, payload
 from bot.rules.reports import editable
 from bot.services.scheduler import now_of as clock
-from handlers.flow import (
-    Conversation,
-    answer,
-    ask,
-    cb,
-    draft_of,
-    drop_draft,
-    keyboard,
-    new_draft,
-    parse_cb,
-)
+from handlers.flow import cb, keyboard
 from handlers.oversight.review_queue import (
     REVIEW,
     SYNC,
     browse,
     label,
-    now_of,
     photos_pressed,
     review_command,
     sync_job,
     tell_reviewer,
 )
 from handlers.oversight.review_view import (
-    FLOW,
     RETURN_FLOW,
     Item,
     load,
@@ -68,10 +51,9 @@ from handlers.oversight.review_view import (
 )
 from handlers.visits.followups import redo_payload
 
-NOTE = 2  # the resubmit note's state (its number as before, for conversations persisted mid-note)
+NOTE_FLOW = "reviewnote"  # the resubmit note form: reviewnote:start:<item code>
 REASONS = 4  # quick reasons review.reason.1..4
 MAX_COMMENT = 300
-END = ConversationHandler.END
 
 
 # -- the return form (the engine: bot.forms) -------------------------------------------------------
@@ -150,7 +132,6 @@ RETURN_FORM = Form(
     keys={"form.btn.save": "review.btn.send_return", "form.cancelled": "review.cancelled"},
     title=lambda draft: str(draft.get("reason") or ""),
 )
-FORMS = (RETURN_FORM,)
 
 
 async def tell_author(app: Application, item: Item, comment: str, reviewer: str) -> bool:
@@ -163,7 +144,7 @@ async def tell_author(app: Application, item: Item, comment: str, reviewer: str)
     t = app.services.catalogs.get(user.lang if user else None)  # type: ignore[attr-defined]
     if item.report is not None:
         what = t("review.what.report", number=item.id, day=t.short_date(item.report.fields.work_date))
-        resubmit = [(t("review.btn.resubmit"), cb(FLOW, "resub", item.code))]
+        resubmit = [(t("review.btn.resubmit"), cb(NOTE_FLOW, "start", item.code))]
         if editable(item.report.created_at, clock(app)):
             rows = [[(t("review.btn.correct"), cb("report", "correct", item.id))], resubmit]
             key = "review.to_author.report"
@@ -180,74 +161,73 @@ async def tell_author(app: Application, item: Item, comment: str, reviewer: str)
     return True
 
 
-# -- the author resubmits --------------------------------------------------------------------------
-async def resubmit_asked(update: Update, context: CadreContext) -> int:
-    t = context.t
-    _, _, arg = parse_cb(update.callback_query.data)
-    parsed = parse_item(arg)
-    item = await load(context, *parsed) if parsed else None
-    person = context.person
+# -- the author resubmits with a note (a form too) --------------------------------------------------
+async def returned_item(env: Env, draft: dict[str, Any]) -> tuple[Item, str] | str:
+    """(the item, the reviewer's reason) if the user may resubmit it now; else a refusal key."""
+    parsed = parse_item(str(draft.get("arg") or ""))
+    item = await load(env.ctx, *parsed) if parsed else None
+    person = env.ctx.person
     if item is None or person is None or person.id != item.author_id:
-        await update.callback_query.answer(t("review.not_yours"), show_alert=True)
-        return END
-    events = await context.repos.oversight.history(item.kind, item.id)
+        return "review.not_yours"
+    events = await env.ctx.repos.oversight.history(item.kind, item.id)
     if not events or events[-1].action != "returned":
-        await update.callback_query.answer(t("review.not_returned"), show_alert=True)
-        return END
+        return "review.not_returned"
     if item.followup is not None and item.followup.closed_at is None:  # reopened: done again, not noted
-        await update.callback_query.answer(t("review.redo_instead"), show_alert=True)
-        return END
-    await answer(update)
-    new_draft(context, FLOW, mode="resubmit", item=item.code)
-    rows = [[(t("review.btn.no_note"), cb(FLOW, "note", "-"))], [(t("review.btn.cancel"), cb(FLOW, "cancel"))]]
-    await ask(update, context, t("review.ask_note", comment=events[-1].comment), keyboard(rows), edit=False)
-    return NOTE
+        return "review.redo_instead"
+    return item, events[-1].comment
 
 
-async def note_given(update: Update, context: CadreContext) -> int:
-    draft = draft_of(context, FLOW)
-    if draft is None or draft.get("mode") != "resubmit":
-        return END
-    if update.callback_query is not None:
-        await answer(update)
-        note = ""
-    else:
-        note = " ".join((update.effective_message.text or "").split())
-        if len(note) > MAX_COMMENT:
-            await update.effective_message.reply_text(context.t("review.bad_note", max=MAX_COMMENT))
-            return NOTE
-    parsed = parse_item(draft["item"])
-    item = await load(context, *parsed) if parsed else None
-    drop_draft(context, FLOW)
-    if item is None:
-        await ask(update, context, context.t("review.not_found"))
-        return END
-    if item.followup is not None and item.followup.closed_at is None:  # reopened meanwhile
-        await ask(update, context, context.t("review.redo_instead"))
-        return END
-    events = await context.repos.oversight.history(item.kind, item.id)
-    if events and events[-1].action == "returned":
-        await context.repos.oversight.record_review(
-            item.kind, item.id, "resubmitted", by=item.author_id, at=now_of(update, context), comment=note,
-            token=draft["token"],
-        )
-        await tell_reviewer(context.application, item, events[-1].by_person, note)
-    await ask(update, context, context.t("review.resubmitted"))
-    return END
+async def note_setup(env: Env, draft: dict[str, Any]) -> str | None:
+    found = await returned_item(env, draft)
+    if isinstance(found, str):
+        return found
+    draft["reason"] = found[1]
+    return None
 
 
-async def browse_and_end(update: Update, context: CadreContext) -> int:
-    """A menu button pressed while a reason or a note was asked: leave that question."""
-    drop_draft(context, FLOW)
-    await browse(update, context)
-    return END
+async def note_show(env: Env, draft: dict[str, Any]) -> Screen:
+    t = env.t
+    rows = [[Button(t("review.btn.no_note"), payload(NOTE_FLOW, "note", "-"))]]
+    return Screen(t("review.ask_note", comment=draft.get("reason") or ""), rows)
 
 
-async def cancel(update: Update, context: CadreContext) -> int:
-    drop_draft(context, FLOW)
-    await answer(update)
-    await ask(update, context, context.t("review.cancelled"))
-    return END
+async def note_handle(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
+    if inp.kind == "button":
+        if inp.action != "note":
+            return Outcome(alert=env.t("form.stale"))
+        draft["note"] = ""
+        return Outcome(done=True)
+    note = " ".join(inp.text.split()) if inp.kind == "text" else ""
+    if not note or len(note) > MAX_COMMENT:
+        return Outcome(note=env.t("review.bad_note", max=MAX_COMMENT))
+    draft["note"] = note
+    return Outcome(done=True)
+
+
+async def note_save(env: Env, draft: dict[str, Any]) -> Saved:
+    found = await returned_item(env, draft)
+    if isinstance(found, str):  # e.g. reopened meanwhile
+        return Saved(Screen(env.t(found)))
+    item = found[0]
+    events = await env.ctx.repos.oversight.history(item.kind, item.id)
+    await env.ctx.repos.oversight.record_review(
+        item.kind, item.id, "resubmitted", by=item.author_id, at=env.now, comment=draft["note"], token=draft["token"],
+    )
+    await tell_reviewer(env.ctx.application, item, events[-1].by_person, draft["note"])
+    return Saved(Screen(env.t("review.resubmitted")), record=item.code)
+
+
+NOTE_FORM = Form(
+    NOTE_FLOW,
+    entry="start",  # 重新提交 under a returned item: reviewnote:start:<item code>
+    aliases=("review:resub",),  # the button's payload on notices sent before
+    steps=[Custom("note", show=note_show, handle=note_handle, kind_="text")],
+    save=note_save,
+    setup=note_setup,
+    keys={"form.cancelled": "review.cancelled"},
+    title=lambda draft: "",
+)
+FORMS = (RETURN_FORM, NOTE_FORM)
 
 
 async def on_startup(app: Application) -> None:
@@ -257,28 +237,7 @@ async def on_startup(app: Application) -> None:
 
 def register(app: Application) -> None:
     private = filters.ChatType.PRIVATE
-    text = private & filters.TEXT & ~filters.COMMAND
     register_links(app)
-    app.add_handler(
-        Conversation(
-            entry_points=[
-                CallbackQueryHandler(resubmit_asked, pattern=r"^review:resub:"),
-            ],
-            states={
-                NOTE: [MessageHandler(text, note_given), CallbackQueryHandler(note_given, pattern=r"^review:note:")],
-            },
-            fallbacks=[
-                CallbackQueryHandler(cancel, pattern=r"^review:cancel:"),
-                CallbackQueryHandler(browse_and_end, pattern=r"^review:(home|list|item|ok|close):"),
-                CommandHandler("cancel", cancel, filters=private),
-                CommandHandler("review", review_command, filters=private),
-            ],
-            name="review",
-            persistent=True,
-            allow_reentry=True,
-        )
-    )
     app.add_handler(CommandHandler("review", review_command, filters=private))
     app.add_handler(CallbackQueryHandler(browse, pattern=r"^review:(home|list|item|ok|close):"))
     app.add_handler(CallbackQueryHandler(photos_pressed, pattern=r"^review:pics:"))
-    app.add_handler(CallbackQueryHandler(cancel, pattern=r"^review:cancel:"))
