@@ -72,6 +72,7 @@ def families() -> dict[str, tuple[str, ...] | None]:
     (taken from the code's own constants where there are some). ``None``: the values are spread
     over the code (error codes, statuses); then at least the prefix must name keys."""
     from bot.rules import bulletin, reports
+    from bot.rules.holidays import CODES as HOLIDAYS
     from handlers.households.edit import LIMITS
     from handlers.org.people import FILTERS
     from handlers.oversight.review import REASONS
@@ -87,6 +88,7 @@ def families() -> dict[str, tuple[str, ...] | None]:
 
     every = ("", "_every")
     return {
+        "holiday.": tuple(HOLIDAYS.values()),
         "bind.kind.": tuple(CHAT_KINDS),
         "bulletin.praise.": tuple(bulletin.PRAISES),
         "cmd.": tuple(c.name for c in COMMANDS.values()),

@@ -226,3 +226,33 @@ async def test_the_form_takes_typed_cancel_a_typo_and_a_command_in_the_middle(si
     assert texts(await sim.send("算了,不要了", TOWNSHIP_ADMIN)) == ["已取消,没有保存任何内容。"]
     assert await sim.app.services.repos.events.active() == []
     assert "sched_ev" not in sim.app.user_data[TOWNSHIP_ADMIN]
+
+
+async def test_a_date_on_a_statutory_holiday_is_flagged_with_the_next_working_day(sim: Simulator, admin: Org) -> None:
+    sim.app.services.extras["clock"] = Clock(at(2026, 9, 15, 10))
+    await sim.send("/schedule", TOWNSHIP_ADMIN)
+    await sim.press("新建", TOWNSHIP_ADMIN)
+    await sim.send("村务监督例会", TOWNSHIP_ADMIN)
+    await sim.send("每月1号上午9点", TOWNSHIP_ADMIN)
+    await sim.press("跳过", TOWNSHIP_ADMIN)
+    await sim.press("跳过", TOWNSHIP_ADMIN)
+    await sim.press("东风镇(本级)", TOWNSHIP_ADMIN)
+    review = last_text(await sim.press("下一步", TOWNSHIP_ADMIN))
+    assert "10月1日(周四)在国庆节假期里(法定节假日),之后第一个工作日是10月8日(周四)" in review
+    assert "11月1日" in review and "11月1日(周日)在" not in review  # a plain Sunday is not flagged
+    await sim.press("保存", TOWNSHIP_ADMIN)
+    await sim.send("/schedule", TOWNSHIP_ADMIN)
+    assert next(b["text"] for b in sim.last_keyboard(TOWNSHIP_ADMIN)[1]) == "1. 村务监督例会"  # the title, not "1"
+    page = last_text(await sim.press("村务监督例会", TOWNSHIP_ADMIN))
+    assert "10月1日(周四)在国庆节假期里" in page
+
+
+async def test_a_year_whose_holidays_are_not_known_is_said(sim: Simulator, admin: Org) -> None:
+    await add_lecture(sim, admin, NOW)
+    await sim.send("/schedule", TOWNSHIP_ADMIN)
+    page = last_text(await sim.press("五星支部创建大讲堂", TOWNSHIP_ADMIN))
+    from datetime import date
+
+    from bot.rules import holidays
+    if not holidays.covered(date(2027, 1, 1)):
+        assert "2027年的法定节假日还没有收录,从2027年1月1日(周五)起无法检查是否放假" in page

@@ -72,7 +72,7 @@ async def review(env: Env, draft: dict[str, Any]) -> str:
     t = env.t
     rule = rule_of(draft)
     nexts = upcoming(rule, env.now, env.ctx.services.settings.tz, SHOWN_OCCURRENCES) if rule else []
-    return t(
+    text = t(
         "sched.review",
         title=draft["title"],
         rule=notices.describe_rule(t, rule) if rule else "-",
@@ -83,6 +83,8 @@ async def review(env: Env, draft: dict[str, Any]) -> str:
         leads=notices.describe_leads(t, draft.get("leads") or []),
         audience=t(f"sched.audience.{draft.get('audience') or 'secretaries'}"),
     )
+    flags = steps.holiday_notes(t, nexts, env.now, env.ctx.services.settings.tz)
+    return "\n".join([text, "", *flags]) if flags else text
 
 
 async def save(env: Env, draft: dict[str, Any]) -> Saved | Retry:

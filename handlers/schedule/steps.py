@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.forms.core import Button, Choice, Custom, Env, Input, Outcome, Screen, day_label, payload
+from bot.rules import holidays
 from bot.rules.dates import parse_when
 from bot.rules.recurrence import (
     LAST,
@@ -225,3 +226,26 @@ async def time_handle(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
 
 def time_step() -> Custom:
     return Custom("time", label="sched.field.time", show=time_show, handle=time_handle, kind_="text", skip_answered=True)
+
+
+# -- statutory holidays ---------------------------------------------------------------------
+def holiday_notes(t, moments: list[datetime], now: datetime, tz: ZoneInfo) -> list[str]:
+    """A line for each coming date on a statutory holiday (with the next working day), and one
+    for the first date in a year whose holidays are not known yet."""
+    out: list[str] = []
+    for at in moments:
+        day = at.astimezone(tz).date()
+        if not holidays.covered(day):
+            out.append(t("sched.holiday.unknown", year=day.year, date=day_label(t, at, now)))
+            break
+        code = holidays.holiday_on(day)
+        if code is None:
+            continue
+        after = holidays.next_working_day(day)
+        shown = dict(date=day_label(t, at, now), holiday=t(f"holiday.{code}"))
+        if after is None:
+            out.append(t("sched.holiday.flag_no_next", **shown))
+        else:
+            nxt = datetime.combine(after, at.astimezone(tz).timetz())
+            out.append(t("sched.holiday.flag", next=day_label(t, nxt, now), **shown))
+    return out
