@@ -151,7 +151,7 @@ async def test_closing_is_a_form_typed_cancel_and_a_command_in_the_middle(sim: S
     await sim.send("/followups", MEMBER)
     await sim.press("办结第1项", MEMBER)
     paused, helped = texts(await sim.send("/help", MEMBER))
-    assert "暂停" in paused and "/followups" in helped
+    assert "放一放" in paused and "/followups" in helped
     assert "没看懂" in texts(await sim.send("屋顶修好了", MEMBER))[0]  # not taken as what was done
     await sim.send("/followups", MEMBER)
     await sim.press("办结第1项", MEMBER)

@@ -186,6 +186,7 @@ FORM = Form(
     steps=[Custom("done", show=done_show, handle=done_handle, kind_="text")],
     save=save,
     setup=setup,
+    keys={"form.paused_plain": "followups.form.paused", "form.timeout_plain": "followups.form.timeout"},
     title=lambda draft: "",
 )
 FORMS = (FORM,)
