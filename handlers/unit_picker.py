@@ -6,8 +6,7 @@ villages, or take all its villages at once). The unit browsed can itself be chos
 caller allows it (an event for the township's own group; a task for a township). The choice
 lives in the conversation's draft (``draft["units"]``), so it survives a restart.
 
-As a step of an engine form: :func:`form_step` (a Custom step; /newtask). /schedule, not yet
-on the engine, uses :func:`render` and :func:`press` directly.
+As a step of an engine form: :func:`form_step` (a Custom step; /newtask, /schedule).
 
 Payloads: ``<flow>:u<action>:<arg>`` with actions ``t`` toggle a unit, ``a`` toggle all
 villages under a unit, ``o`` open a unit, ``p`` page, ``k`` done.
@@ -17,12 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram import InlineKeyboardMarkup
-
 from bot.context import CadreContext
 from bot.forms import core
 from bot.rules.ids import id_or_zero, parse_page
-from handlers.flow import Button, cb, chunk, keyboard
+from handlers.flow import Button, cb, chunk
 from storage.org import Unit
 
 PAGE = 24
@@ -42,16 +39,6 @@ def start(draft: dict[str, Any], root: Unit, selected: list[int] | None = None) 
     draft["units"] = list(selected or [])
     draft["browse"] = root.id
     draft["page"] = 0
-
-
-async def render(
-    context: CadreContext, draft: dict[str, Any], flow: str, prompt: str, *, allow_root: bool
-) -> tuple[str, InlineKeyboardMarkup]:
-    """The picker with the conversation's own 返回/取消 row (/schedule, not yet on the engine)."""
-    t = context.t
-    text, rows = await picker(context, draft, flow, prompt, allow_root=allow_root)
-    rows.append([(t("task.btn.back"), cb(flow, "back")), (t("task.btn.cancel"), cb(flow, "cancel"))])
-    return text, keyboard(rows)
 
 
 def form_step(flow: str, *, ask: str, label: str, allow_root: bool, name: str = "units") -> core.Custom:

@@ -72,6 +72,7 @@ def families() -> dict[str, tuple[str, ...] | None]:
     (taken from the code's own constants where there are some). ``None``: the values are spread
     over the code (error codes, statuses); then at least the prefix must name keys."""
     from bot.rules import bulletin, reports
+    from bot.rules.holidays import CODES as HOLIDAYS
     from bot.rules.numbers import APPROX_FORMS
     from bot.services.bulletin_docx import COLUMNS as DOCX_COLUMNS
     from handlers.households.edit import LIMITS
@@ -81,7 +82,7 @@ def families() -> dict[str, tuple[str, ...] | None]:
     from handlers.reports.from_text import NOTES_SHOWN, VISIT_NOTES
     from handlers.reports.render import AMOUNT_FIELDS
     from handlers.reports.steps import QUICK_LABELS
-    from handlers.schedule.steps import KIND_CHOICES
+    from handlers.schedule.steps import KIND_CHOICES, NTHS
     from handlers.visits.ask import STEPS as VISIT_STEPS
     from storage.chats import KINDS as CHAT_KINDS
     from storage.events import AUDIENCES
@@ -90,6 +91,7 @@ def families() -> dict[str, tuple[str, ...] | None]:
 
     every = ("", "_every")
     return {
+        "holiday.": tuple(HOLIDAYS.values()),
         "bind.kind.": tuple(CHAT_KINDS),
         "bulletin.praise.": tuple(bulletin.PRAISES),
         "bulletin.docx.col.": (*DOCX_COLUMNS, "stars"),
@@ -119,7 +121,7 @@ def families() -> dict[str, tuple[str, ...] | None]:
         "roster.file.": None,
         "sched.audience.": tuple(AUDIENCES),
         "sched.kind.": tuple(code for code, _, _ in KIND_CHOICES),
-        "sched.nth.": ("1", "2", "3", "4", "last"),
+        "sched.nth.": NTHS,
         "sched.rule.day": every,
         "sched.rule.last_day": every,
         "sched.rule.weekly": every,

@@ -287,6 +287,7 @@ async def test_export_command_sends_the_workbook_as_a_document(sim: Simulator, o
     repos = sim.app.services.repos
     s = await seed(repos, org)
     sim.clock = lambda: local(2026, 12, 2, 9).timestamp()
+    sim.app.services.extras["clock"] = lambda: local(2026, 12, 2, 9)  # the forms' clock
     calls = await sim.send("/export", TOWNSHIP_ADMIN)
     assert "导出东风镇哪段时间的台账" in texts(calls)[-1]
     calls = await sim.press("2026年11月", TOWNSHIP_ADMIN)
@@ -302,6 +303,7 @@ async def test_export_takes_a_typed_range_and_refuses_nonsense(sim: Simulator, o
     repos = sim.app.services.repos
     s = await seed(repos, org)
     sim.clock = lambda: local(2026, 11, 30, 9).timestamp()
+    sim.app.services.extras["clock"] = lambda: local(2026, 11, 30, 9)  # the forms' clock
     await sim.send("/export", TOWNSHIP_ADMIN)
     calls = await sim.send("随便", TOWNSHIP_ADMIN)
     assert "没看懂这个时间段" in texts(calls)[0]
@@ -316,6 +318,7 @@ async def test_district_admin_picks_a_township_and_month_in_the_command(sim: Sim
     repos = sim.app.services.repos
     await seed(repos, org)
     sim.clock = lambda: local(2026, 12, 2, 9).timestamp()
+    sim.app.services.extras["clock"] = lambda: local(2026, 12, 2, 9)  # the forms' clock
     calls = await sim.send("/export 2026年10月", DISTRICT_ADMIN)
     assert "导出哪个单位的台账" in texts(calls)[-1]
     calls = await sim.press("东风镇", DISTRICT_ADMIN)
@@ -377,6 +380,7 @@ async def test_two_admins_exporting_at_once_are_both_answered_and_nobody_else_wa
     repos = sim.app.services.repos
     await seed(repos, org)
     sim.clock = lambda: local(2026, 12, 2, 9).timestamp()
+    sim.app.services.extras["clock"] = lambda: local(2026, 12, 2, 9)  # the forms' clock
     entered, release = [], threading.Event()
     write = handlers.oversight.export.write_ledger
 
@@ -448,3 +452,23 @@ async def test_the_summary_sheet_counts_each_village(sim: Simulator, org: Org, t
     total = dict(zip(head, [c.value for c in ws[ws.max_row]], strict=True))
     assert total["乡镇(街道)"] == "合计" and total["整治上报(次)"] == 2 and total["联系户(户)"] == 5
     assert total["走访覆盖率"] is None
+
+
+async def test_export_form_back_typed_cancel_a_typo_and_a_command_in_the_middle(sim: Simulator, org: Org) -> None:
+    sim.clock = lambda: local(2026, 12, 2, 9).timestamp()
+    sim.app.services.extras["clock"] = lambda: local(2026, 12, 2, 9)
+    assert "导出哪个单位的台账" in texts(await sim.send("/export", DISTRICT_ADMIN))[-1]
+    assert "导出东风镇哪段时间" in texts(await sim.press("东风镇", DISTRICT_ADMIN))[-1]
+    assert "导出哪个单位的台账" in texts(await sim.press("返回", DISTRICT_ADMIN))[-1]
+    await sim.press("示例区", DISTRICT_ADMIN)
+    hint, again = texts(await sim.send("11月1号到11越15号", DISTRICT_ADMIN))
+    assert "没看懂这个时间段" in hint and "导出示例区哪段时间" in again
+    paused, helped = texts(await sim.send("/help", DISTRICT_ADMIN))
+    assert "暂停" in paused and "/export" in paused and helped
+    assert "“示例区”" in texts(await sim.send("/export", DISTRICT_ADMIN))[-1]  # the resume offer
+    assert "导出示例区哪段时间" in texts(await sim.press("继续填写", DISTRICT_ADMIN))[-1]
+    assert texts(await sim.send("不要了,取消", DISTRICT_ADMIN)) == ["已取消导出。"]
+    assert "export" not in sim.app.user_data[DISTRICT_ADMIN]
+    assert "没看懂这个时间段" in texts(await sim.send("/export 随便", TOWNSHIP_ADMIN))[-1]
+    calls = await sim.send("2026年11月", TOWNSHIP_ADMIN)
+    assert [c.method for c in calls].count("sendDocument") == 1 and "已发送东风镇2026年11月的台账" in texts(calls)[-1]

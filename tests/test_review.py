@@ -262,8 +262,8 @@ async def test_only_the_member_or_their_secretary_may_do_a_returned_followup_aga
     assert any("重新办理" in str(c.params.get("text")) for c in calls)
     # the village secretary may: by voice this time
     assert "被退回了" in texts(await sim.click(f"followup:redo:{fid}", SECRETARY))[-1]
-    calls = await sim.voice(SECRETARY)
-    assert "已重新提交给乡镇核实" in texts(calls)[0]
+    calls = await sim.voice(SECRETARY)  # the reviewer is told as it is saved, before the confirmation shows
+    assert "已重新提交给乡镇核实" in texts([c for c in calls if c.chat_id == SECRETARY])[0]
     told = [c for c in calls if c.chat_id == TOWNSHIP_ADMIN]
     assert "孙书记重新办理了" in told[0].text and "办理情况:[语音]" in told[0].text
     history = await repos.oversight.history("followup", fid)
@@ -361,7 +361,7 @@ async def test_verify_is_once_and_only_in_scope(sim: Simulator, org: Org) -> Non
     # an admin of another township may not touch it; secretaries may not review at all
     west = await repos.org.add_unit("西山镇", "township", org.district.id)
     await repos.org.add_person("吴镇长", "township_admin", west.id, telegram_id=106)
-    calls = await sim.click(f"review:ret:r{report.id}", 106)
+    calls = await sim.click(f"reviewret:start:r{report.id}", 106)
     assert any("不归您核实" in str(c.params.get("text")) for c in calls)
     calls = await sim.send("/review", SECRETARY)
     assert "仅限" in texts(calls)[0]
@@ -374,11 +374,11 @@ async def test_cancel_while_writing_a_reason_stores_nothing(sim: Simulator, org:
     report = await a_report(sim, org)
     sim.clock = lambda: NOW.timestamp()
     sim.app.services.extras["clock"] = lambda: NOW
-    await sim.click(f"review:ret:r{report.id}", TOWNSHIP_ADMIN)
+    await sim.click(f"reviewret:start:r{report.id}", TOWNSHIP_ADMIN)
     assert texts(await sim.send("/cancel", TOWNSHIP_ADMIN)) == ["已取消。"]
     assert await repos.oversight.history("report", report.id) == []
     # a long reason is refused politely and asked again
-    await sim.click(f"review:ret:r{report.id}", TOWNSHIP_ADMIN)
+    await sim.click(f"reviewret:start:r{report.id}", TOWNSHIP_ADMIN)
     calls = await sim.send("太" * 301, TOWNSHIP_ADMIN)
     assert "不超过300个字" in texts(calls)[0] and "请写明退回理由" in texts(calls)[-1]
 
@@ -415,13 +415,38 @@ async def test_an_old_report_is_returned_without_the_correct_button(sim: Simulat
     later = local(2026, 11, 23, 9)
     sim.clock = lambda: later.timestamp()
     sim.app.services.extras["clock"] = lambda: later
-    await sim.click(f"review:ret:r{report.id}", TOWNSHIP_ADMIN)
+    await sim.click(f"reviewret:start:r{report.id}", TOWNSHIP_ADMIN)
     await sim.press("地点或日期填写有误", TOWNSHIP_ADMIN)
     calls = await sim.press("确认退回", TOWNSHIP_ADMIN)
     to_author = [c for c in calls if c.chat_id == SECRETARY]
     assert "保存已超过一天,不能直接修改" in to_author[0].text
-    assert keyboard_data(to_author) == [f"review:resub:r{report.id}"]
+    assert keyboard_data(to_author) == [f"reviewnote:start:r{report.id}"]
     await sim.press("重新提交", SECRETARY)
     await sim.press("不用说明", SECRETARY)
     assert [e.action for e in await repos.oversight.history("report", report.id)] == ["returned", "resubmitted"]
     assert "待核实:人居环境整治 1 条" in texts(await sim.send("/review", TOWNSHIP_ADMIN))[0]
+
+
+async def test_the_return_reason_is_a_form_typed_cancel_a_command_and_browsing_away(sim: Simulator, org: Org) -> None:
+    """On the engine: a typed 取消 stores nothing; a command pauses the reason (the command runs);
+    a browse button leaves it, so what is typed next is not taken for a reason."""
+    repos = sim.app.services.repos
+    report = await a_report(sim, org)
+    sim.clock = lambda: NOW.timestamp()
+    sim.app.services.extras["clock"] = lambda: NOW
+    await sim.click(f"reviewret:start:r{report.id}", TOWNSHIP_ADMIN)
+    assert texts(await sim.send("算了", TOWNSHIP_ADMIN)) == ["已取消。"]
+    await sim.click(f"reviewret:start:r{report.id}", TOWNSHIP_ADMIN)
+    paused, home = texts(await sim.send("/review", TOWNSHIP_ADMIN))
+    assert "暂停" in paused and "待核实" in home
+    await sim.click(f"reviewret:start:r{report.id}", TOWNSHIP_ADMIN)
+    await sim.click("review:home:", TOWNSHIP_ADMIN)
+    assert "将 第" not in texts(await sim.send("照片不清楚", TOWNSHIP_ADMIN))[-1]
+    await sim.click(f"reviewret:start:r{report.id}", TOWNSHIP_ADMIN)
+    await sim.press("照片不清楚", TOWNSHIP_ADMIN)
+    (confirm,) = texts(await sim.press("改退回理由", TOWNSHIP_ADMIN))
+    assert "请写明退回理由" in confirm
+    assert "理由:请补拍整治后的照片" in texts(await sim.send("请补拍整治后的照片", TOWNSHIP_ADMIN))[-1]
+    await sim.press("确认退回", TOWNSHIP_ADMIN)
+    (returned,) = await repos.oversight.history("report", report.id)
+    assert (returned.action, returned.comment) == ("returned", "请补拍整治后的照片")

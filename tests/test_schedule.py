@@ -43,7 +43,7 @@ async def test_the_monthly_lecture_in_a_few_taps(sim: Simulator, admin: Org) -> 
     await sim.press("东风镇(本级)", TOWNSHIP_ADMIN)
     review = last_text(await sim.press("下一步", TOWNSHIP_ADMIN))
     assert "每月第一个星期五 14:30" in review
-    assert "2026年12月4日星期五 14:30、2027年1月1日星期五 14:30" in review
+    assert "12月4日(周五) 14:30、2027年1月1日(周五) 14:30" in review  # the engine's one date format
     assert "提前3天 09:00、提前2小时" in review and "各村(社区)书记" in review
     assert "已保存" in last_text(await sim.press("保存", TOWNSHIP_ADMIN))
     (event,) = await sim.app.services.repos.events.active()
@@ -64,7 +64,7 @@ async def test_a_typed_recurrence_with_its_time_skips_those_questions(sim: Simul
     await sim.press("跳过", TOWNSHIP_ADMIN)
     await sim.press("全选", TOWNSHIP_ADMIN)
     review = last_text(await sim.press("下一步", TOWNSHIP_ADMIN))
-    assert "每月最后一个星期五 15:00" in review and "2026年11月27日星期五 15:00" in review
+    assert "每月最后一个星期五 15:00" in review and "11月27日(周五) 15:00" in review
 
 
 async def test_every_two_months_starts_in_the_month_chosen(sim: Simulator, admin: Org) -> None:
@@ -73,7 +73,7 @@ async def test_every_two_months_starts_in_the_month_chosen(sim: Simulator, admin
     await sim.send("双月观摩", TOWNSHIP_ADMIN)
     start = await sim.send("每两个月10号", TOWNSHIP_ADMIN)
     labels = [b["text"] for b in start[-1].buttons()]
-    assert labels[:2] == ["从2026年12月10日星期四开始", "从2027年1月10日星期日开始"]
+    assert labels[:2] == ["从12月10日(周四)开始", "从2027年1月10日(周日)开始"]
     assert "几点开始" in last_text(await sim.press("从2027年1月10日", TOWNSHIP_ADMIN))
     assert "在哪里举行" in last_text(await sim.press("09:00", TOWNSHIP_ADMIN))
     await sim.send("镇政府", TOWNSHIP_ADMIN)
@@ -81,7 +81,7 @@ async def test_every_two_months_starts_in_the_month_chosen(sim: Simulator, admin
     await sim.press("东风镇(本级)", TOWNSHIP_ADMIN)
     review = last_text(await sim.press("下一步", TOWNSHIP_ADMIN))
     assert "每2个月的10日 09:00" in review
-    assert "2027年1月10日星期日 09:00、2027年3月10日星期三 09:00、2027年5月10日星期一 09:00" in review
+    assert "2027年1月10日(周日) 09:00、2027年3月10日(周三) 09:00、2027年5月10日(周一) 09:00" in review
 
 
 async def test_day_31_and_back_and_cancel(sim: Simulator, admin: Org) -> None:
@@ -99,7 +99,7 @@ async def test_day_31_and_back_and_cancel(sim: Simulator, admin: Org) -> None:
     await sim.press("跳过", TOWNSHIP_ADMIN)
     await sim.press("东风镇(本级)", TOWNSHIP_ADMIN)
     review = last_text(await sim.press("下一步", TOWNSHIP_ADMIN))
-    assert "每月最后一天 09:00" in review and "2026年11月30日星期一 09:00、2026年12月31日星期四 09:00" in review
+    assert "每月最后一天 09:00" in review and "11月30日(周一) 09:00、12月31日(周四) 09:00" in review
     await sim.press("取消", TOWNSHIP_ADMIN)
     await sim.send("/schedule", TOWNSHIP_ADMIN)
     await sim.press("新建", TOWNSHIP_ADMIN)
@@ -109,7 +109,7 @@ async def test_day_31_and_back_and_cancel(sim: Simulator, admin: Org) -> None:
 
 async def test_only_admins_schedule(sim: Simulator, admin: Org) -> None:
     assert "仅限" in texts(await sim.send("/schedule", SECRETARY))[0]
-    assert "仅限" in alerts(await sim.click("sched:new:", SECRETARY))[0]
+    assert "仅限" in alerts(await sim.click("sched_ev:start:", SECRETARY))[0]
 
 
 async def test_attend_and_excused_counts_under_concurrent_presses(sim: Simulator, admin: Org) -> None:
@@ -207,3 +207,52 @@ async def test_pause_resume_and_delete(sim: Simulator, admin: Org) -> None:
     await scheduler.run_due(sim.app, at(2026, 12, 4, 12, 30))
     assert sim.api.sent() == []
     assert alerts(await sim.click(notice.buttons()[0]["callback_data"], OTHER_SECRETARY, TOWN_GROUP, message_call=notice))
+
+
+async def test_the_form_takes_typed_cancel_a_typo_and_a_command_in_the_middle(sim: Simulator, admin: Org) -> None:
+    """On the engine: a typo gets its hint and the same question, a command pauses the form
+    (the draft stays; 新建 offers to go on), a typed 取消 ends it with nothing saved."""
+    await sim.send("/schedule", TOWNSHIP_ADMIN)
+    await sim.press("新建", TOWNSHIP_ADMIN)
+    await sim.send("党课", TOWNSHIP_ADMIN)
+    await sim.send("每周三", TOWNSHIP_ADMIN)
+    hint, again = texts(await sim.send("下五3点半", TOWNSHIP_ADMIN))
+    assert "没看懂这个时间" in hint and "几点开始" in again
+    paused, listing = texts(await sim.send("/schedule", TOWNSHIP_ADMIN))
+    assert "暂停" in paused and "还没有定期活动" in listing
+    assert "“党课”" in last_text(await sim.press("新建", TOWNSHIP_ADMIN))
+    assert "几点开始" in last_text(await sim.press("继续填写", TOWNSHIP_ADMIN))
+    assert "✅ 开始时间:15:30" in last_text(await sim.send("下午3点半", TOWNSHIP_ADMIN))
+    assert texts(await sim.send("算了,不要了", TOWNSHIP_ADMIN)) == ["已取消,没有保存任何内容。"]
+    assert await sim.app.services.repos.events.active() == []
+    assert "sched_ev" not in sim.app.user_data[TOWNSHIP_ADMIN]
+
+
+async def test_a_date_on_a_statutory_holiday_is_flagged_with_the_next_working_day(sim: Simulator, admin: Org) -> None:
+    sim.app.services.extras["clock"] = Clock(at(2026, 9, 15, 10))
+    await sim.send("/schedule", TOWNSHIP_ADMIN)
+    await sim.press("新建", TOWNSHIP_ADMIN)
+    await sim.send("村务监督例会", TOWNSHIP_ADMIN)
+    await sim.send("每月1号上午9点", TOWNSHIP_ADMIN)
+    await sim.press("跳过", TOWNSHIP_ADMIN)
+    await sim.press("跳过", TOWNSHIP_ADMIN)
+    await sim.press("东风镇(本级)", TOWNSHIP_ADMIN)
+    review = last_text(await sim.press("下一步", TOWNSHIP_ADMIN))
+    assert "10月1日(周四)在国庆节假期里(法定节假日),之后第一个工作日是10月8日(周四)" in review
+    assert "11月1日" in review and "11月1日(周日)在" not in review  # a plain Sunday is not flagged
+    await sim.press("保存", TOWNSHIP_ADMIN)
+    await sim.send("/schedule", TOWNSHIP_ADMIN)
+    assert next(b["text"] for b in sim.last_keyboard(TOWNSHIP_ADMIN)[1]) == "1. 村务监督例会"  # the title, not "1"
+    page = last_text(await sim.press("村务监督例会", TOWNSHIP_ADMIN))
+    assert "10月1日(周四)在国庆节假期里" in page
+
+
+async def test_a_year_whose_holidays_are_not_known_is_said(sim: Simulator, admin: Org) -> None:
+    await add_lecture(sim, admin, NOW)
+    await sim.send("/schedule", TOWNSHIP_ADMIN)
+    page = last_text(await sim.press("五星支部创建大讲堂", TOWNSHIP_ADMIN))
+    from datetime import date
+
+    from bot.rules import holidays
+    if not holidays.covered(date(2027, 1, 1)):
+        assert "2027年的法定节假日还没有收录,从2027年1月1日(周五)起无法检查是否放假" in page

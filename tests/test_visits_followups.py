@@ -33,10 +33,10 @@ async def test_my_followups_overdue_first_and_closing_stores_what_was_done(sim: 
     assert "外村的事" not in listing
     (q,) = texts(await sim.press("办结第1项", MEMBER))
     assert "屋顶漏雨" in q and "办了什么" in q
-    hint_text, = texts(await sim.sticker(MEMBER))
-    assert "办了什么" in hint_text
-    done, listing = texts(await sim.send("找人把屋顶补好了", MEMBER))
-    assert "已办结:李四家「屋顶漏雨」" in done and "共 1 项" in listing
+    hint_text, again = texts(await sim.sticker(MEMBER))  # the engine: the hint, then the question again
+    assert "办了什么" in hint_text and "屋顶漏雨" in again
+    (done,) = texts(await sim.send("找人把屋顶补好了", MEMBER))  # the confirmation and the list, one message
+    assert done.startswith("✅ 已办结:李四家「屋顶漏雨」") and "共 1 项" in done
     repo = sim.app.services.repos.visits
     assert [f.household_id for f in await repo.open_followups(member_id=org.member.id)] == [zhang.id]
     closed = (await repo.followups_due(NOW + timedelta(days=30)))
@@ -57,12 +57,12 @@ async def test_closing_someone_elses_followup_by_a_forged_payload_is_refused(sim
     _, _, zhao = await seed(sim, org)
     (theirs,) = await sim.app.services.repos.visits.open_followups(household_id=zhao.id)
     await sim.send("/followups", MEMBER)
-    calls = await sim.click(f"followup:close:{theirs.id}", MEMBER)
+    calls = await sim.click(f"followup:redo:{theirs.id}", MEMBER)
     assert [c.params.get("text") for c in calls if c.method == "answerCallbackQuery"] == ["这条跟进事项不归您管,不能办结。"]
     await sim.send("我来办结", MEMBER)  # not taken as a resolution for it
     assert len(await sim.app.services.repos.visits.open_followups(household_id=zhao.id)) == 1
     await sim.send("/followups", SECRETARY)
-    await sim.click(f"followup:close:{theirs.id}", SECRETARY)  # another village's
+    await sim.click(f"followup:redo:{theirs.id}", SECRETARY)  # another village's
     assert len(await sim.app.services.repos.visits.open_followups(household_id=zhao.id)) == 1
 
 
@@ -138,3 +138,23 @@ def test_the_returned_note_without_a_reason_and_with_a_long_one() -> None:
     long = returned_note(t, "理" * 200)
     assert long == "   ↩︎ 被退回:" + "理" * (RETURN_REASON_CHARS - 1) + "…,请重新办理"
     assert returned_note(Catalogs().get("en"), "") == "   ↩︎ Returned by the reviewer. Please do it again"
+
+
+async def test_closing_is_a_form_typed_cancel_and_a_command_in_the_middle(sim: Simulator, org: Org) -> None:
+    """On the engine: a typed 取消 leaves the follow-up open; a command in the middle pauses the
+    closing (the command runs at once) and what is typed next is not taken for an answer."""
+    await seed(sim, org)
+    await sim.send("/followups", MEMBER)
+    await sim.press("办结第1项", MEMBER)
+    assert texts(await sim.send("算了", MEMBER)) == ["已取消,没有保存任何内容。"]
+    assert len(await sim.app.services.repos.visits.open_followups(member_id=org.member.id)) == 2
+    await sim.send("/followups", MEMBER)
+    await sim.press("办结第1项", MEMBER)
+    paused, helped = texts(await sim.send("/help", MEMBER))
+    assert "放一放" in paused and "/followups" in helped
+    assert "没看懂" in texts(await sim.send("屋顶修好了", MEMBER))[0]  # not taken as what was done
+    await sim.send("/followups", MEMBER)
+    await sim.press("办结第1项", MEMBER)
+    assert "已办结" in texts(await sim.send("屋顶修好了", MEMBER))[0]
+    (left,) = await sim.app.services.repos.visits.open_followups(member_id=org.member.id)
+    assert left.concern_text == "想申请低保"

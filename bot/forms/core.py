@@ -96,7 +96,7 @@ class Screen:
 
 @dataclass(frozen=True)
 class Input:
-    """One thing the user did. ``kind``: text, button, photos, location, command or other."""
+    """One thing the user did. ``kind``: text, button, photos, location, voice, command or other."""
 
     kind: str
     text: str = ""
@@ -105,6 +105,7 @@ class Input:
     photos: tuple[str, ...] = ()
     location: tuple[float, float] | None = None
     album: str | None = None  # photos sent together
+    voice: str | None = None  # a voice note's file id (kind "voice")
 
     @property
     def action(self) -> str:
@@ -159,6 +160,7 @@ class Step:
     when: Callable[[Draft], bool] | None = None
     review_only: bool = False  # not asked in order; reached from the review's 修改 button
     editable: bool = True  # offered on the review
+    skip_answered: bool = False  # asked in order only while unanswered (an earlier answer may fill it)
     kind = "buttons"  # what a wrong input is told: "text", "buttons", "photos", "location"
 
     def applies(self, draft: Draft) -> bool:
@@ -270,6 +272,7 @@ class Form:
     command: Any = None  # e.g. handlers.auth.Command: its ``name`` opens the form
     allowed: Any = None  # the Command whose roles may use a form that has no command of its own
     entry: str | None = None  # the action of an entry button (``<form>:<entry>:<arg>``)
+    aliases: Sequence[str] = ()  # older entry payload prefixes ("review:resub") on users' messages
     setup: Callable[[Env, Draft], Awaitable[str | None]] | None = None  # fill a new draft; or refuse (a key)
     keys: dict[str, str] = field(default_factory=dict)  # overrides of the form.* keys
     title: Callable[[Draft], str] | None = None  # for the resume offer; default: the first answer
@@ -424,6 +427,8 @@ def next_step(form: Form, draft: Draft, done: str) -> str | None:
     after = names.index(done) + 1 if done in names else 0
     for step in form.steps[after:]:
         if not step.review_only and step.applies(draft) and not (draft.get("editing") and step.name in draft):
+            if step.skip_answered and draft.get(step.name) not in (None, ""):
+                continue
             return step.name
     return None
 

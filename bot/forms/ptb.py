@@ -88,6 +88,8 @@ def to_input(update: Update) -> Input:
         return Input("text", text=message.text)
     if message.photo:
         return Input("photos", photos=(message.photo[-1].file_id,), album=message.media_group_id, text=message.caption or "")
+    if message.voice:
+        return Input("voice", voice=message.voice.file_id)
     if message.location:
         return Input("location", location=(message.location.latitude, message.location.longitude))
     return Input("other")
@@ -233,6 +235,8 @@ class Forms:
                 entry.append(CommandHandler(form.command.name, self.opener(form), filters=private))
             if form.entry:
                 entry.append(CallbackQueryHandler(self.opener(form), pattern=rf"^{form.name}:{form.entry}:"))
+            for alias in form.aliases:  # an older payload of the entry button opens the form too
+                entry.append(CallbackQueryHandler(self.opener(form), pattern=rf"^{alias}:"))
         entry.append(CallbackQueryHandler(self.elsewhere, pattern=rf"^({self.prefixes()}):"))
         states: dict[object, list[BaseHandler]] = {}
         for form in self.forms.values():

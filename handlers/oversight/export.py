@@ -5,6 +5,8 @@ township admin's own township needs no question), then which period (buttons for
 months, or a typed month such as 10月 or a range such as 11月1日到11月15日). The workbook is
 written in a worker thread (:func:`bot.services.ledger.write_ledger`, streaming) into a
 temporary file and sent back as a document. ``/export 10月`` skips the period question.
+The questions are a form of the engine (:mod:`bot.forms`): back, cancel (also typed), a
+command in the middle and the timeout are the engine's.
 """
 
 from __future__ import annotations
@@ -15,59 +17,31 @@ import tempfile
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from telegram import Update
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.error import BadRequest
+from telegram.ext import Application
 
 from bot.context import CadreContext
+from bot.forms import core
+from bot.forms.core import Choice, Custom, Env, Form, Input, Outcome, Saved, Screen
 from bot.rules.bulletin import month_bounds, parse_month, previous_month
 from bot.rules.dates import parse_date
-from bot.rules.ids import id_or_zero
 from bot.services import offloop
 from bot.services.ledger import LedgerRequest, write_ledger
-from handlers.auth import ADMINS, command, requires
-from handlers.flow import (
-    Button,
-    Conversation,
-    answer,
-    ask,
-    cb,
-    chunk,
-    draft_of,
-    drop_draft,
-    keyboard,
-    new_draft,
-    parse_cb,
-)
+from handlers.auth import ADMINS, command
 from storage.org import Unit
 
 EXPORT = command("export", ADMINS)
 FLOW = "export"
-SCOPE, PERIOD = range(2)
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024  # what a bot may send
 MAX_RANGE_DAYS = 3 * 366
 # Parsing vocabulary (not user-facing text): what separates the two ends of a typed range.
 _RANGE_SPLIT = re.compile(r"\s*(?:到|至|~|～|—|--|－|\s-\s)\s*")
 
 
-def reference_now(update: Update, context: CadreContext, draft: dict[str, Any] | None) -> datetime:
-    """The date of the user's message (remembered in the draft for button presses)."""
-    tz = context.services.settings.tz
-    if update.callback_query is None and update.effective_message is not None:
-        now = update.effective_message.date.astimezone(tz)
-        if draft is not None:
-            draft["now"] = now.isoformat()
-        return now
-    if draft is not None and draft.get("now"):
-        return datetime.fromisoformat(draft["now"]).astimezone(tz)
-    return update.effective_message.date.astimezone(tz)
+def local_now(env: Env) -> datetime:
+    return env.now.astimezone(ZoneInfo(env.tz))
 
 
 def period_label(t, start: date, end: date) -> str:
@@ -94,152 +68,95 @@ def parse_period(text: str, now: datetime, tz: str) -> tuple[date, date] | str:
     return first, date.fromordinal(last.toordinal() + 1)
 
 
-# -- the questions -------------------------------------------------------------------------------
-async def ask_scope(update: Update, context: CadreContext, units: list[Unit]) -> int:
-    t = context.t
-    buttons = [(u.name, cb(FLOW, "unit", u.id)) for u in units]
-    rows = [*chunk(buttons, 2), [(t("export.btn.cancel"), cb(FLOW, "cancel"))]]
-    await ask(update, context, t("export.ask_scope"), keyboard(rows))
-    return SCOPE
-
-
-async def ask_period(update: Update, context: CadreContext, draft: dict[str, Any]) -> int:
-    t = context.t
-    now = reference_now(update, context, draft)
-    start, _ = month_bounds(now.year, now.month)
-    months: list[Button] = []
-    day = start
-    for _ in range(6):
-        months.append((t("export.month", year=day.year, month=day.month), cb(FLOW, "month", f"{day:%Y%m}")))
-        day = previous_month(day)[0]
-    rows = chunk(months, 3)
-    nav = [(t("export.btn.cancel"), cb(FLOW, "cancel"))]
-    if draft.get("several"):
-        nav.insert(0, (t("export.btn.back"), cb(FLOW, "back")))
-    await ask(update, context, t("export.ask_period", unit=draft["unit_name"]), keyboard([*rows, nav]))
-    return PERIOD
-
-
+# -- the form (the engine: bot.forms) ---------------------------------------------------------
 async def scopes(context: CadreContext) -> list[Unit]:
     """The units the admin may export: their own, and for a district admin each township."""
     person = context.person
-    assert person is not None
-    own = await context.repos.org.unit(person.unit_id)
-    assert own is not None
+    own = await context.repos.org.unit(person.unit_id) if person else None
+    if own is None:
+        return []
     if person.role != "district_admin":
         return [own]
     return [own, *await context.repos.oversight.townships(own.id)]
 
 
-@requires(EXPORT)
-async def export_command(update: Update, context: CadreContext) -> int:
-    draft = new_draft(context, FLOW)
-    now = reference_now(update, context, draft)
-    units = await scopes(context)
+async def setup(env: Env, draft: dict[str, Any]) -> str | None:
+    """One unit needs no question; ``/export 10月`` answers the period."""
+    units = await scopes(env.ctx)
+    if not units:
+        return "unexpected.stale_button"
     draft["several"] = len(units) > 1
-    typed = " ".join(context.args or [])
+    draft["names"] = {str(u.id): u.name for u in units}
+    if len(units) == 1:
+        draft["unit"] = str(units[0].id)
+    typed = " ".join(getattr(env.ctx, "args", None) or [])
     if typed:
-        period = parse_period(typed, now, context.services.settings.tz_name)
+        period = parse_period(typed, local_now(env), env.tz)
         if isinstance(period, str):
-            await update.effective_message.reply_text(context.t(f"export.bad.{period}"))
+            draft["bad"] = period  # said with the period question
         else:
             draft["period"] = [period[0].isoformat(), period[1].isoformat()]
-    if len(units) > 1:
-        return await ask_scope(update, context, units)
-    draft["unit_id"], draft["unit_name"] = units[0].id, units[0].name
-    if draft.get("period"):
-        return await deliver(update, context, draft)
-    return await ask_period(update, context, draft)
+    return None
 
 
-async def unit_chosen(update: Update, context: CadreContext) -> int:
-    draft = draft_of(context, FLOW)
-    if draft is None:
-        return await stale(update, context)
-    await answer(update)
-    _, _, arg = parse_cb(update.callback_query.data)
-    units = {u.id: u for u in await scopes(context)}
-    unit = units.get(id_or_zero(arg))
-    if unit is None:
-        return await ask_scope(update, context, list(units.values()))
-    draft["unit_id"], draft["unit_name"] = unit.id, unit.name
-    if draft.get("period"):
-        return await deliver(update, context, draft)
-    return await ask_period(update, context, draft)
+async def unit_options(env: Env, draft: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(str(u.id), u.name) for u in await scopes(env.ctx)]
 
 
-async def month_chosen(update: Update, context: CadreContext) -> int:
-    draft = draft_of(context, FLOW)
-    if draft is None:
-        return await stale(update, context)
-    await answer(update)
-    _, _, arg = parse_cb(update.callback_query.data)
-    if not re.fullmatch(r"\d{6}", arg) or not 1 <= int(arg[4:]) <= 12:
-        return await ask_period(update, context, draft)
-    start, end = month_bounds(int(arg[:4]), int(arg[4:]))
-    draft["period"] = [start.isoformat(), end.isoformat()]
-    return await deliver(update, context, draft)
+async def unit_name(env: Env, draft: dict[str, Any]) -> str:
+    return str((draft.get("names") or {}).get(str(draft.get("unit")), ""))
 
 
-async def period_typed(update: Update, context: CadreContext) -> int:
-    draft = draft_of(context, FLOW)
-    if draft is None:
-        return ConversationHandler.END
-    now = reference_now(update, context, draft)
-    period = parse_period(update.effective_message.text or "", now, context.services.settings.tz_name)
-    if isinstance(period, str):
-        await update.effective_message.reply_text(context.t(f"export.bad.{period}"))
-        return await ask_period(update, context, draft)
+async def period_show(env: Env, draft: dict[str, Any]) -> Screen:
+    t = env.t
+    now = local_now(env)
+    start, _ = month_bounds(now.year, now.month)
+    months: list[core.Button] = []
+    day = start
+    for _ in range(6):
+        months.append(core.Button(t("export.month", year=day.year, month=day.month), core.payload(FLOW, "month", f"{day:%Y%m}")))
+        day = previous_month(day)[0]
+    text = t("export.ask_period", unit=await unit_name(env, draft))
+    bad = draft.pop("bad", None)  # a period typed with the command that was not understood
+    if bad:
+        text = t(f"export.bad.{bad}") + "\n\n" + text
+    return Screen(text, [months[i : i + 3] for i in range(0, len(months), 3)])
+
+
+async def period_handle(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
+    if inp.kind == "button":
+        arg = inp.arg
+        if inp.action != "month" or not re.fullmatch(r"\d{6}", arg) or not 1 <= int(arg[4:]) <= 12:
+            return Outcome(alert=env.t("form.stale"))
+        period = month_bounds(int(arg[:4]), int(arg[4:]))
+    elif inp.kind == "text":
+        found = parse_period(inp.text, local_now(env), env.tz)
+        if isinstance(found, str):
+            return Outcome(note=env.t(f"export.bad.{found}"))
+        period = found
+    else:
+        return Outcome(note=env.t("export.hint"))
     draft["period"] = [period[0].isoformat(), period[1].isoformat()]
-    return await deliver(update, context, draft)
-
-
-async def back(update: Update, context: CadreContext) -> int:
-    await answer(update)
-    draft = draft_of(context, FLOW)
-    if draft is None:
-        return await stale(update, context)
-    draft.pop("period", None)
-    return await ask_scope(update, context, await scopes(context))
-
-
-async def wrong_input(update: Update, context: CadreContext) -> int:
-    """A photo, sticker or voice where a button or a typed period is expected."""
-    draft = draft_of(context, FLOW)
-    if draft is None:
-        return ConversationHandler.END
-    await update.effective_message.reply_text(context.t("export.hint"))
-    if draft.get("unit_id"):
-        return await ask_period(update, context, draft)
-    return await ask_scope(update, context, await scopes(context))
-
-
-async def cancel(update: Update, context: CadreContext) -> int:
-    drop_draft(context, FLOW)
-    await answer(update)
-    await ask(update, context, context.t("export.cancelled"))
-    return ConversationHandler.END
-
-
-async def stale(update: Update, context: CadreContext) -> int:
-    if update.callback_query is not None:
-        await update.callback_query.answer(context.t("unexpected.stale_button"), show_alert=True)
-    return ConversationHandler.END
+    return Outcome(done=True)
 
 
 # -- making and sending the workbook -------------------------------------------------------
-async def deliver(update: Update, context: CadreContext, draft: dict[str, Any]) -> int:
-    t = context.t
+async def deliver(env: Env, draft: dict[str, Any]) -> Saved:
+    """The form's save: the workbook, written off the event loop, sent as a document."""
+    context, t = env.ctx, env.t
     start, end = (date.fromisoformat(d) for d in draft["period"])
-    now = reference_now(update, context, draft)
+    unit = await unit_name(env, draft)
     request = LedgerRequest(
-        unit_id=int(draft["unit_id"]), start=start, end=end, tz=context.services.settings.tz,
-        now=now, bot_username=context.bot.username,
+        unit_id=int(draft["unit"]), start=start, end=end, tz=context.services.settings.tz,
+        now=env.now, bot_username=context.bot.username,
     )
     label = period_label(t, start, end)
-    drop_draft(context, FLOW)
-    await ask(update, context, t("export.working", unit=draft["unit_name"], period=label))
-    chat_id = update.effective_chat.id
+    chat_id = context.person.telegram_id  # forms run in private chats
+    working = t("export.working", unit=unit, period=label)
+    try:  # the question becomes "正在生成…" while the workbook is written
+        await context.bot.edit_message_text(working, chat_id=chat_id, message_id=int(draft["asked"]))
+    except (BadRequest, KeyError, TypeError, ValueError):
+        await context.bot.send_message(chat_id, working)
     handle, path = tempfile.mkstemp(prefix="cadre-ledger-", suffix=".xlsx")
     os.close(handle)
     try:
@@ -247,43 +164,32 @@ async def deliver(update: Update, context: CadreContext, draft: dict[str, Any]) 
         counts = await offloop.run(write_ledger, db_path, request, t, path, lane=offloop.EXPORTS)
         size = os.path.getsize(path)
         if size > MAX_DOCUMENT_BYTES:
-            await context.bot.send_message(chat_id, t("export.too_big", size=size // (1024 * 1024)))
-            return ConversationHandler.END
+            return Saved(Screen(t("export.too_big", size=size // (1024 * 1024))))
         rows = list(counts.values())
         caption = t(
-            "export.caption", unit=draft["unit_name"], period=label, reports=rows[0], visits=rows[1],
-            followups=rows[2], tasks=rows[3],
+            "export.caption", unit=unit, period=label, reports=rows[0], visits=rows[1], followups=rows[2], tasks=rows[3],
         )
-        filename = t("export.filename", unit=draft["unit_name"], period=label)
+        filename = t("export.filename", unit=unit, period=label)
         await context.bot.send_document(chat_id, Path(path), filename=filename, caption=caption)
     finally:
         os.unlink(path)
-    return ConversationHandler.END
+    return Saved(Screen(t("export.sent", unit=unit, period=label)))
+
+
+FORM = Form(
+    FLOW,
+    command=EXPORT,
+    steps=[
+        Choice("unit", ask="export.ask_scope", options=unit_options, when=lambda d: bool(d.get("several"))),
+        Custom("period", show=period_show, handle=period_handle, kind_="text", skip_answered=True),
+    ],
+    save=deliver,
+    setup=setup,
+    keys={"form.cancelled": "export.cancelled"},
+    title=lambda draft: str((draft.get("names") or {}).get(str(draft.get("unit")), "")),
+)
+FORMS = (FORM,)
 
 
 def register(app: Application) -> None:
-    private = filters.ChatType.PRIVATE
-    text = filters.TEXT & ~filters.COMMAND
-    app.add_handler(
-        Conversation(
-            entry_points=[CommandHandler("export", export_command, filters=private)],
-            states={
-                SCOPE: [CallbackQueryHandler(unit_chosen, pattern=r"^export:unit:")],
-                PERIOD: [
-                    CallbackQueryHandler(month_chosen, pattern=r"^export:month:"),
-                    CallbackQueryHandler(back, pattern=r"^export:back:"),
-                    MessageHandler(private & text, period_typed),
-                ],
-            },
-            fallbacks=[
-                CallbackQueryHandler(cancel, pattern=r"^export:cancel:"),
-                CommandHandler("cancel", cancel, filters=private),
-                CommandHandler("export", export_command, filters=private),
-                MessageHandler(private & ~filters.COMMAND & ~text, wrong_input),
-                MessageHandler(private & text, wrong_input),
-            ],
-            name="export",
-            persistent=True,
-            allow_reentry=True,
-        )
-    )
+    """Nothing of its own: the engine's one handler runs FORM."""

@@ -8,9 +8,13 @@ noticed (:func:`handlers.oversight.review_queue.sync_corrections`, every two min
 /review opens), marked resubmitted and announced to whoever returned it. The author may also
 press 重新提交 with a short note.
 
+The return reason (``reviewret``) and the resubmit note (``reviewnote``) are forms of the
+engine (:mod:`bot.forms`); cancel (also typed), stale buttons, a command in the middle and the
+timeout are the engine's.
+
 A returned follow-up is reopened (:meth:`storage.visits.VisitsRepo.reopen_followup`: its
 closing stays in the trail) and its author gets a button into the /followups closing
-conversation for it (``followup:redo:<id>``), which asks again what was done; closing it
+form for it (``followup:redo:<id>``), which asks again what was done; closing it
 again (there, or on a visit) is marked resubmitted and announced the same way
 (:func:`handlers.oversight.review_queue.sync_followups`). Follow-ups returned before reopening existed
 are still closed and are resubmitted with a note.
@@ -18,142 +22,117 @@ are still closed and are resubmitted with a note.
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from typing import Any
 
-from bot.context import CadreContext
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+
+from bot.forms.core import Button, Custom, Env, Form, Input, Outcome, Saved, Screen, payload
 from bot.rules.ids import parse_page
 from bot.rules.reports import editable
 from bot.services.scheduler import now_of as clock
-from handlers.auth import requires
-from handlers.flow import (
-    Conversation,
-    answer,
-    ask,
-    cb,
-    draft_of,
-    drop_draft,
-    keyboard,
-    new_draft,
-    parse_cb,
-)
+from handlers.flow import cb, keyboard
 from handlers.oversight.review_queue import (
     REVIEW,
     SYNC,
     browse,
     label,
-    now_of,
     photos_pressed,
     review_command,
-    reviewable,
     sync_job,
     tell_reviewer,
 )
 from handlers.oversight.review_view import (
-    FLOW,
+    RETURN_FLOW,
     Item,
     load,
+    may_review,
     parse_item,
     register_links,
     show_item,
 )
 from handlers.visits.followups import redo_payload
 
-COMMENT, CONFIRM, NOTE = range(3)
+NOTE_FLOW = "reviewnote"  # the resubmit note form: reviewnote:start:<item code>
 REASONS = 4  # quick reasons review.reason.1..4
 MAX_COMMENT = 300
-END = ConversationHandler.END
 
 
-@requires(REVIEW)
-async def return_asked(update: Update, context: CadreContext) -> int:
-    _, _, arg = parse_cb(update.callback_query.data)
-    item = await reviewable(update, context, arg)
-    if item is None:
-        return END
-    await answer(update)
-    draft = draft_of(context, FLOW)
-    if draft is None or draft.get("item") != item.code or draft.get("mode") != "return":
-        draft = new_draft(context, FLOW, mode="return", item=item.code)
-    return await ask_reason(update, context, item)
+# -- the return form (the engine: bot.forms) -------------------------------------------------------
+async def item_of(env: Env, draft: dict[str, Any]) -> Item | None:
+    """The draft's item if the user may still review it."""
+    parsed = parse_item(str(draft.get("arg") or ""))
+    item = await load(env.ctx, *parsed) if parsed else None
+    return item if item is not None and await may_review(env.ctx, item) else None
 
 
-async def ask_reason(update: Update, context: CadreContext, item: Item) -> int:
-    t = context.t
-    reasons = [[(t(f"review.reason.{n}"), cb(FLOW, "why", n))] for n in range(1, REASONS + 1)]
-    rows = [*reasons, [(t("review.btn.back"), cb(FLOW, "item", item.code)), (t("review.btn.cancel"), cb(FLOW, "cancel"))]]
-    await ask(update, context, t("review.ask_reason", item=label(context, item)), keyboard(rows))
-    return COMMENT
+async def return_setup(env: Env, draft: dict[str, Any]) -> str | None:
+    return None if await item_of(env, draft) is not None else "review.not_yours"
 
 
-async def reason_given(update: Update, context: CadreContext) -> int:
-    draft = draft_of(context, FLOW)
-    if draft is None:
-        return END
-    if update.callback_query is not None:
-        await answer(update)
-        n = parse_cb(update.callback_query.data)[2]
-        comment = context.t(f"review.reason.{n}") if 1 <= parse_page(n) <= REASONS else ""
-    else:
-        comment = " ".join((update.effective_message.text or "").split())
-    parsed = parse_item(draft["item"])
-    item = await load(context, *parsed) if parsed else None
-    if item is None:
-        drop_draft(context, FLOW)
-        await ask(update, context, context.t("review.not_found"))
-        return END
+async def reason_show(env: Env, draft: dict[str, Any]) -> Screen:
+    t = env.t
+    item = await item_of(env, draft)
+    rows = [[Button(t(f"review.reason.{n}"), payload(RETURN_FLOW, "why", n))] for n in range(1, REASONS + 1)]
+    return Screen(t("review.ask_reason", item=label(env.ctx, item) if item else ""), rows)
+
+
+async def reason_handle(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
+    t = env.t
+    if inp.kind == "button":
+        if inp.action != "why" or not 1 <= parse_page(inp.arg) <= REASONS:
+            return Outcome(alert=t("form.stale"))
+        draft["reason"] = t(f"review.reason.{inp.arg}")
+        return Outcome(done=True)
+    comment = " ".join(inp.text.split()) if inp.kind == "text" else ""
     if not comment or len(comment) > MAX_COMMENT:
-        await update.effective_message.reply_text(context.t("review.bad_reason", max=MAX_COMMENT))
-        return await ask_reason(update, context, item)
-    draft["comment"] = comment
-    author = await context.repos.org.person(item.author_id)
-    t = context.t
-    rows = [
-        [(t("review.btn.send_return"), cb(FLOW, "send", draft["token"]))],
-        [(t("review.btn.change_reason"), cb(FLOW, "ret", item.code)), (t("review.btn.cancel"), cb(FLOW, "cancel"))],
-    ]
-    text = t("review.confirm_return", item=label(context, item), author=author.name if author else "", comment=comment)
-    await ask(update, context, text, keyboard(rows))
-    return CONFIRM
+        return Outcome(note=t("review.bad_reason", max=MAX_COMMENT))
+    draft["reason"] = comment
+    return Outcome(done=True)
 
 
-async def return_sent(update: Update, context: CadreContext) -> int:
-    draft = draft_of(context, FLOW)
-    token = parse_cb(update.callback_query.data)[2]
-    if draft is None or draft.get("token") != token:
-        await update.callback_query.answer(context.t("review.already_done"), show_alert=True)
-        return END
-    item = await reviewable(update, context, draft["item"])
+async def return_review(env: Env, draft: dict[str, Any]) -> str:
+    item = await item_of(env, draft)
     if item is None:
-        drop_draft(context, FLOW)
-        return END
-    await answer(update)
+        return env.t("review.not_found")
+    author = await env.ctx.repos.org.person(item.author_id)
+    return env.t("review.confirm_return", item=label(env.ctx, item), author=author.name if author else "",
+                 comment=draft["reason"])
+
+
+async def return_save(env: Env, draft: dict[str, Any]) -> Saved:
+    context, t = env.ctx, env.t
+    item = await item_of(env, draft)
+    if item is None:
+        return Saved(Screen(t("review.not_yours")))
     person = context.person
-    assert person is not None
-    at = now_of(update, context)
+    comment, token = draft["reason"], draft["token"]
     if item.followup is not None:  # reopened for its member to do again, its closing kept
-        await context.repos.visits.reopen_followup(item.id, by=person.id, at=at, reason=draft["comment"], token=token)
+        await context.repos.visits.reopen_followup(item.id, by=person.id, at=env.now, reason=comment, token=token)
     else:
         await context.repos.oversight.record_review(
-            item.kind, item.id, "returned", by=person.id, at=at, comment=draft["comment"], token=token
+            item.kind, item.id, "returned", by=person.id, at=env.now, comment=comment, token=token
         )
-    drop_draft(context, FLOW)
-    told = await tell_author(context.application, item, draft["comment"], person.name)
+    told = await tell_author(context.application, item, comment, person.name)
     author = await context.repos.org.person(item.author_id)
     key = "review.returned" if told else "review.returned_not_told"
     if item.followup is not None:
         key = "review.returned_followup" if told else "review.returned_followup_not_told"
         item = await load(context, item.kind, item.id) or item
-    text, rows = await show_item(update, context, item, note=context.t(key, author=author.name if author else ""))
-    await ask(update, context, text, keyboard(rows))
-    return END
+    text, rows = await show_item(None, context, item, note=t(key, author=author.name if author else ""))  # type: ignore[arg-type]
+    return Saved(Screen(text, [[Button(label_, data) for label_, data in row] for row in rows]), record=item.code)
+
+
+RETURN_FORM = Form(
+    RETURN_FLOW,
+    allowed=REVIEW,
+    entry="start",  # 退回 on an item's screen
+    steps=[Custom("reason", label="review.field.reason", show=reason_show, handle=reason_handle, kind_="text")],
+    review=return_review,
+    save=return_save,
+    setup=return_setup,
+    keys={"form.btn.save": "review.btn.send_return", "form.cancelled": "review.cancelled"},
+    title=lambda draft: str(draft.get("reason") or ""),
+)
 
 
 async def tell_author(app: Application, item: Item, comment: str, reviewer: str) -> bool:
@@ -166,7 +145,7 @@ async def tell_author(app: Application, item: Item, comment: str, reviewer: str)
     t = app.services.catalogs.get(user.lang if user else None)  # type: ignore[attr-defined]
     if item.report is not None:
         what = t("review.what.report", number=item.id, day=t.short_date(item.report.fields.work_date))
-        resubmit = [(t("review.btn.resubmit"), cb(FLOW, "resub", item.code))]
+        resubmit = [(t("review.btn.resubmit"), cb(NOTE_FLOW, "start", item.code))]
         if editable(item.report.created_at, clock(app)):
             rows = [[(t("review.btn.correct"), cb("report", "correct", item.id))], resubmit]
             key = "review.to_author.report"
@@ -183,74 +162,73 @@ async def tell_author(app: Application, item: Item, comment: str, reviewer: str)
     return True
 
 
-# -- the author resubmits --------------------------------------------------------------------------
-async def resubmit_asked(update: Update, context: CadreContext) -> int:
-    t = context.t
-    _, _, arg = parse_cb(update.callback_query.data)
-    parsed = parse_item(arg)
-    item = await load(context, *parsed) if parsed else None
-    person = context.person
+# -- the author resubmits with a note (a form too) --------------------------------------------------
+async def returned_item(env: Env, draft: dict[str, Any]) -> tuple[Item, str] | str:
+    """(the item, the reviewer's reason) if the user may resubmit it now; else a refusal key."""
+    parsed = parse_item(str(draft.get("arg") or ""))
+    item = await load(env.ctx, *parsed) if parsed else None
+    person = env.ctx.person
     if item is None or person is None or person.id != item.author_id:
-        await update.callback_query.answer(t("review.not_yours"), show_alert=True)
-        return END
-    events = await context.repos.oversight.history(item.kind, item.id)
+        return "review.not_yours"
+    events = await env.ctx.repos.oversight.history(item.kind, item.id)
     if not events or events[-1].action != "returned":
-        await update.callback_query.answer(t("review.not_returned"), show_alert=True)
-        return END
+        return "review.not_returned"
     if item.followup is not None and item.followup.closed_at is None:  # reopened: done again, not noted
-        await update.callback_query.answer(t("review.redo_instead"), show_alert=True)
-        return END
-    await answer(update)
-    new_draft(context, FLOW, mode="resubmit", item=item.code)
-    rows = [[(t("review.btn.no_note"), cb(FLOW, "note", "-"))], [(t("review.btn.cancel"), cb(FLOW, "cancel"))]]
-    await ask(update, context, t("review.ask_note", comment=events[-1].comment), keyboard(rows), edit=False)
-    return NOTE
+        return "review.redo_instead"
+    return item, events[-1].comment
 
 
-async def note_given(update: Update, context: CadreContext) -> int:
-    draft = draft_of(context, FLOW)
-    if draft is None or draft.get("mode") != "resubmit":
-        return END
-    if update.callback_query is not None:
-        await answer(update)
-        note = ""
-    else:
-        note = " ".join((update.effective_message.text or "").split())
-        if len(note) > MAX_COMMENT:
-            await update.effective_message.reply_text(context.t("review.bad_note", max=MAX_COMMENT))
-            return NOTE
-    parsed = parse_item(draft["item"])
-    item = await load(context, *parsed) if parsed else None
-    drop_draft(context, FLOW)
-    if item is None:
-        await ask(update, context, context.t("review.not_found"))
-        return END
-    if item.followup is not None and item.followup.closed_at is None:  # reopened meanwhile
-        await ask(update, context, context.t("review.redo_instead"))
-        return END
-    events = await context.repos.oversight.history(item.kind, item.id)
-    if events and events[-1].action == "returned":
-        await context.repos.oversight.record_review(
-            item.kind, item.id, "resubmitted", by=item.author_id, at=now_of(update, context), comment=note,
-            token=draft["token"],
-        )
-        await tell_reviewer(context.application, item, events[-1].by_person, note)
-    await ask(update, context, context.t("review.resubmitted"))
-    return END
+async def note_setup(env: Env, draft: dict[str, Any]) -> str | None:
+    found = await returned_item(env, draft)
+    if isinstance(found, str):
+        return found
+    draft["reason"] = found[1]
+    return None
 
 
-async def browse_and_end(update: Update, context: CadreContext) -> int:
-    """A menu button pressed while a reason or a note was asked: leave that question."""
-    drop_draft(context, FLOW)
-    await browse(update, context)
-    return END
+async def note_show(env: Env, draft: dict[str, Any]) -> Screen:
+    t = env.t
+    rows = [[Button(t("review.btn.no_note"), payload(NOTE_FLOW, "note", "-"))]]
+    return Screen(t("review.ask_note", comment=draft.get("reason") or ""), rows)
 
 
-async def cancel(update: Update, context: CadreContext) -> int:
-    drop_draft(context, FLOW)
-    await answer(update)
-    await ask(update, context, context.t("review.cancelled"))
-    return END
+async def note_handle(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
+    if inp.kind == "button":
+        if inp.action != "note":
+            return Outcome(alert=env.t("form.stale"))
+        draft["note"] = ""
+        return Outcome(done=True)
+    note = " ".join(inp.text.split()) if inp.kind == "text" else ""
+    if not note or len(note) > MAX_COMMENT:
+        return Outcome(note=env.t("review.bad_note", max=MAX_COMMENT))
+    draft["note"] = note
+    return Outcome(done=True)
+
+
+async def note_save(env: Env, draft: dict[str, Any]) -> Saved:
+    found = await returned_item(env, draft)
+    if isinstance(found, str):  # e.g. reopened meanwhile
+        return Saved(Screen(env.t(found)))
+    item = found[0]
+    events = await env.ctx.repos.oversight.history(item.kind, item.id)
+    await env.ctx.repos.oversight.record_review(
+        item.kind, item.id, "resubmitted", by=item.author_id, at=env.now, comment=draft["note"], token=draft["token"],
+    )
+    await tell_reviewer(env.ctx.application, item, events[-1].by_person, draft["note"])
+    return Saved(Screen(env.t("review.resubmitted")), record=item.code)
+
+
+NOTE_FORM = Form(
+    NOTE_FLOW,
+    entry="start",  # 重新提交 under a returned item: reviewnote:start:<item code>
+    aliases=("review:resub",),  # the button's payload on notices sent before
+    steps=[Custom("note", show=note_show, handle=note_handle, kind_="text")],
+    save=note_save,
+    setup=note_setup,
+    keys={"form.cancelled": "review.cancelled"},
+    title=lambda draft: "",
+)
+FORMS = (RETURN_FORM, NOTE_FORM)
 
 
 async def on_startup(app: Application) -> None:
@@ -260,31 +238,7 @@ async def on_startup(app: Application) -> None:
 
 def register(app: Application) -> None:
     private = filters.ChatType.PRIVATE
-    text = private & filters.TEXT & ~filters.COMMAND
     register_links(app)
-    app.add_handler(
-        Conversation(
-            entry_points=[
-                CallbackQueryHandler(return_asked, pattern=r"^review:ret:"),
-                CallbackQueryHandler(resubmit_asked, pattern=r"^review:resub:"),
-            ],
-            states={
-                COMMENT: [MessageHandler(text, reason_given), CallbackQueryHandler(reason_given, pattern=r"^review:why:")],
-                CONFIRM: [CallbackQueryHandler(return_sent, pattern=r"^review:send:")],
-                NOTE: [MessageHandler(text, note_given), CallbackQueryHandler(note_given, pattern=r"^review:note:")],
-            },
-            fallbacks=[
-                CallbackQueryHandler(cancel, pattern=r"^review:cancel:"),
-                CallbackQueryHandler(browse_and_end, pattern=r"^review:(home|list|item|ok|close):"),
-                CommandHandler("cancel", cancel, filters=private),
-                CommandHandler("review", review_command, filters=private),
-            ],
-            name="review",
-            persistent=True,
-            allow_reentry=True,
-        )
-    )
     app.add_handler(CommandHandler("review", review_command, filters=private))
     app.add_handler(CallbackQueryHandler(browse, pattern=r"^review:(home|list|item|ok|close):"))
     app.add_handler(CallbackQueryHandler(photos_pressed, pattern=r"^review:pics:"))
-    app.add_handler(CallbackQueryHandler(cancel, pattern=r"^review:cancel:"))

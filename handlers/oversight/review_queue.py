@@ -13,12 +13,14 @@ from telegram import Update
 from telegram.ext import Application, CallbackContext, ConversationHandler
 
 from bot.context import CadreContext
+from bot.forms.ptb import ACTIVE, claim
 from bot.rules.ids import parse_page
 from bot.services.scheduler import now_of as clock
 from handlers.auth import ADMINS, command, requires
 from handlers.flow import Button, answer, ask, cb, drop_draft, keyboard, parse_cb
 from handlers.oversight.review_view import (
     FLOW,
+    RETURN_FLOW,
     Item,
     load,
     may_look,
@@ -117,8 +119,10 @@ async def review_command(update: Update, context: CadreContext) -> int:
 
 @requires(REVIEW)
 async def browse(update: Update, context: CadreContext) -> None:
-    """home / list / item / ok / close buttons."""
+    """home / list / item / ok / close buttons (they leave a return reason being written)."""
     t = context.t
+    if context.user_data.get(ACTIVE) == RETURN_FLOW:  # the return form yields (its draft stays)
+        claim(context.user_data, FLOW)
     _, action, arg = parse_cb(update.callback_query.data)
     if action == "close":
         await answer(update)

@@ -28,6 +28,7 @@ from storage.reports import Report
 from storage.visits import FollowUp
 
 FLOW = "review"
+RETURN_FLOW = "reviewret"  # the return form (handlers.oversight.review): reviewret:start:<item code>
 KINDS = {"r": "report", "f": "followup"}
 CODES = {v: k for k, v in KINDS.items()}
 
@@ -129,7 +130,7 @@ def item_text(t: Translator, item: Item, events: list[ReviewEvent], tz) -> str:
 def review_buttons(t: Translator, item: Item, state: str | None) -> list[list[Button]]:
     rows: list[list[Button]] = []
     if state != "verified":
-        rows.append([(t("review.btn.verify"), cb(FLOW, "ok", item.code)), (t("review.btn.return"), cb(FLOW, "ret", item.code))])
+        rows.append([(t("review.btn.verify"), cb(FLOW, "ok", item.code)), (t("review.btn.return"), cb(RETURN_FLOW, "start", item.code))])
     if item.report is not None and item.report.fields.photos:
         rows.append([(t("review.btn.photos", count=len(item.report.fields.photos)), cb(FLOW, "pics", item.code))])
     rows.append([(t("review.btn.home"), cb(FLOW, "home"))])

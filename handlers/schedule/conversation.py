@@ -1,262 +1,153 @@
 """/schedule: recurring events (the monthly 五星支部创建大讲堂, supervision, observation visits).
 
 /schedule lists the admin's events (see :mod:`handlers.schedule.manage`); 新建 and 修改 open
-this conversation: title → recurrence (每月几号 / 每月第几个星期几 / 每两个月 / 每周, or typed:
-每月第一个周五下午2点半) → the day → (the starting month, every two months) → time → place →
-speaker → target groups (unit picker) → review with the next dates, lead times (default 3 days
-before at 09:00 and 2 hours before) and who should answer → save. Notices then go to the
-target units' bound groups with 参加 / 请假 buttons (:mod:`handlers.schedule.rsvp`).
+this form of the engine (:mod:`bot.forms`): title → recurrence (每月几号 / 每月第几个星期几 /
+每两个月 / 每周, or typed: 每月第一个周五下午2点半, which answers the day and the time too) →
+the day → (the starting month, every two months) → time → place → speaker → target groups
+(the unit picker) → review with the next dates, lead times (default 3 days before at 09:00 and
+2 hours before) and who should answer → save. Notices then go to the target units' bound
+groups with 参加 / 请假 buttons (:mod:`handlers.schedule.rsvp`).
 
 Editing an event that already sent notices for a coming date edits those notices too (or
 marks them cancelled if the date is no longer one of the event's days). This module's
-``on_startup`` starts the scheduler (jobs rebuilt from the database). The questions are in
-:mod:`handlers.schedule.steps`, the answers in :mod:`handlers.schedule.answers`.
+``on_startup`` starts the scheduler (jobs rebuilt from the database). The recurrence steps are
+in :mod:`handlers.schedule.steps`. Back, skip, cancel (also typed), resume, pause by another
+command, the timeout and one event per draft token are the engine's.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-from telegram import Update
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    TypeHandler,
-    filters,
-)
+from telegram.ext import Application
 
-from bot.context import CadreContext
+from bot.forms.core import Choice, Env, Form, Retry, Saved, Screen, Text, day_and_time
 from bot.rules.ids import id_or_zero
-from bot.rules.recurrence import DEFAULT_EVENT_LEADS
-from bot.services import scheduler
+from bot.rules.recurrence import DEFAULT_EVENT_LEADS, upcoming
+from bot.services import notices, scheduler
 from handlers import unit_picker
-from handlers.auth import requires
-from handlers.flow import (
-    IDLE_MINUTES,
-    Conversation,
-    Draft,
-    answer,
-    ask,
-    draft_of,
-    drop_draft,
-    hand_over,
-    hint,
-    new_draft,
-    parse_cb,
-    pop_step,
-    step,
-)
-from handlers.schedule import answers
-from handlers.schedule.answers import EDITOR, RULE_FIELDS, stale
-from handlers.schedule.steps import (
-    AUDIENCE,
-    DAY,
-    FLOW,
-    KIND,
-    LEADS,
-    NTH,
-    PLACE,
-    RESUME,
-    REVIEW,
-    SPEAKER,
-    START,
-    STEPS,
-    TIME,
-    TITLE,
-    UNITS,
-    WEEKDAY,
-    goto,
-    rule_of,
-)
+from handlers.auth import ADMINS, Command
+from handlers.schedule import steps
+from handlers.schedule.steps import FLOW, LEAD_CHOICES, rule_of
+from storage.events import AUDIENCES
 
-MSG = filters.UpdateType.MESSAGE
-TEXT = MSG & filters.TEXT & ~filters.COMMAND
+# The form's buttons are for admins (the command itself, the list, is in schedule.manage).
+EDITOR = Command("schedule", ADMINS)
+MAX_TITLE, MAX_FIELD = 80, 120
+SHOWN_OCCURRENCES = 3
 
 
-async def fresh_draft(context: CadreContext) -> dict[str, Any]:
-    draft = new_draft(context, FLOW, leads=[lead.code for lead in DEFAULT_EVENT_LEADS], audience="secretaries")
-    root = await context.repos.org.unit(context.person.unit_id)  # type: ignore[union-attr]
-    assert root is not None
-    unit_picker.start(draft, root)
-    return draft
-
-
-# -- entry ----------------------------------------------------------------------------------
-@requires(EDITOR)
-async def new_pressed(update: Update, context: CadreContext) -> str:
-    await answer(update)
-    draft = draft_of(context, FLOW)
-    if draft is not None and draft.get("title") and not draft.get("event_id"):
-        return await goto(update, context, draft, RESUME)
-    return await goto(update, context, await fresh_draft(context), TITLE)
-
-
-@requires(EDITOR)
-async def edit_pressed(update: Update, context: CadreContext) -> str | int:
-    """修改 on an event's page: the review of its current details."""
+async def setup(env: Env, draft: dict[str, Any]) -> str | None:
+    """新建 (no argument): a fresh event; 修改 (the event's id): its current details, reviewed."""
     from handlers.schedule.manage import may_edit
 
-    _, _, arg = parse_cb(update.callback_query.data)
+    context = env.ctx
+    root = await context.repos.org.unit(context.person.unit_id) if context.person else None
+    if root is None:
+        return "task.stale"
+    arg = str(draft.get("arg") or "")
+    if not arg:
+        draft.update(leads=[lead.code for lead in DEFAULT_EVENT_LEADS], audience="secretaries")
+        unit_picker.start(draft, root)
+        return None
     event = await context.repos.events.get(id_or_zero(arg))
     if event is None or not await may_edit(context, event):
-        return await stale(update, context)
-    await answer(update)
-    draft = new_draft(
-        context,
-        FLOW,
-        event_id=event.id,
-        title=event.title,
-        place=event.place,
-        speaker=event.speaker,
-        leads=list(event.leads),
-        audience=event.audience,
-        editing=True,
-        **{k: event.rule.get(k) for k in RULE_FIELDS},
-        hour=event.rule["hour"],
-        minute=event.rule["minute"],
+        return "task.stale"
+    draft.update(
+        event_id=event.id, title=event.title, place=event.place, speaker=event.speaker, leads=list(event.leads),
+        audience=event.audience, editing=True, **steps.rule_draft(event.rule),
     )
-    root = await context.repos.org.unit(context.person.unit_id)  # type: ignore[union-attr]
-    assert root is not None
     unit_picker.start(draft, root, list(event.unit_ids))
-    return await goto(update, context, draft, REVIEW)
+    return None
 
 
-@requires(EDITOR)
-async def resume_chosen(update: Update, context: CadreContext) -> str:
-    await answer(update)
-    draft = draft_of(context, FLOW)
-    _, _, arg = parse_cb(update.callback_query.data)
-    if draft is None or arg == "new":
-        return await goto(update, context, await fresh_draft(context), TITLE)
-    history = [s for s in draft.get("history", []) if s in STEPS]
-    draft["history"] = history
-    return await goto(update, context, draft, history[-1] if history else TITLE)
+async def leads(env: Env, draft: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(lead.code, notices.describe_lead(env.t, lead)) for lead in LEAD_CHOICES]
 
 
+async def audiences(env: Env, draft: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(a, env.t(f"sched.audience.{a}")) for a in AUDIENCES]
 
-@requires(EDITOR)
-@step(FLOW, stale, ack=False)
-async def save(update: Update, context: CadreContext, draft: Draft) -> str | int:
-    t = context.t
+
+async def review(env: Env, draft: dict[str, Any]) -> str:
+    t = env.t
     rule = rule_of(draft)
-    person = context.person
-    assert person is not None
-    if rule is None or not draft.get("units") or not draft.get("title"):
-        await hint(update, context, "sched.wrong.incomplete")
-        return await goto(update, context, draft, REVIEW)
-    await answer(update)
-    app = context.application
-    now = scheduler.now_of(app)
-    fields = dict(
+    nexts = upcoming(rule, env.now, env.ctx.services.settings.tz, SHOWN_OCCURRENCES) if rule else []
+    text = t(
+        "sched.review",
         title=draft["title"],
-        rule=rule.to_dict(),
-        place=draft.get("place") or "",
-        speaker=draft.get("speaker") or "",
-        leads=draft.get("leads") or [],
-        audience=draft.get("audience") or "secretaries",
-        unit_ids=draft["units"],
-        now=now,
+        rule=notices.describe_rule(t, rule) if rule else "-",
+        next=t("list.sep").join(day_and_time(t, at, env.now) for at in nexts) or "-",
+        place=draft.get("place") or t("sched.review.none"),
+        speaker=draft.get("speaker") or t("sched.review.none"),
+        units=await unit_picker.summary(env.ctx, draft.get("units") or []),
+        leads=notices.describe_leads(t, draft.get("leads") or []),
+        audience=t(f"sched.audience.{draft.get('audience') or 'secretaries'}"),
+    )
+    flags = steps.holiday_notes(t, nexts, env.now, env.ctx.services.settings.tz)
+    return "\n".join([text, "", *flags]) if flags else text
+
+
+async def save(env: Env, draft: dict[str, Any]) -> Saved | Retry:
+    context = env.ctx
+    person = context.person
+    rule = rule_of(draft)
+    if rule is None:
+        return Retry("kind", "sched.wrong.incomplete")
+    if not draft.get("units"):
+        return Retry("units", "sched.wrong.no_units")
+    app = context.application
+    fields = dict(
+        title=draft["title"], rule=rule.to_dict(), place=draft.get("place") or "", speaker=draft.get("speaker") or "",
+        leads=draft.get("leads") or [], audience=draft.get("audience") or "secretaries", unit_ids=draft["units"],
+        now=env.now,
     )
     if draft.get("event_id"):
         event = await context.repos.events.update(int(draft["event_id"]), **fields)
         if event is not None:
-            await scheduler.refresh_notices(app, event, now)
+            await scheduler.refresh_notices(app, event, env.now)
         key = "sched.updated"
     else:
         event, _ = await context.repos.events.create(
             token=draft["token"], organiser=person.id, scope_unit_id=person.unit_id, **fields
         )
         key = "sched.saved"
-    drop_draft(context, FLOW)
     if event is None:
-        await ask(update, context, t("task.stale"))
-        return ConversationHandler.END
+        return Saved(Screen(env.t("task.stale")))
     scheduler.poke(app)
-    await ask(update, context, t(key, title=event.title))
-    return ConversationHandler.END
+    return Saved(Screen(env.t(key, title=event.title)), record=event.id)
 
 
-# -- navigation -----------------------------------------------------------------------------
-@requires(EDITOR)
-@step(FLOW, stale)
-async def back(update: Update, context: CadreContext, draft: Draft) -> str | int:
-    return await goto(update, context, draft, pop_step(draft) or TITLE)
-
-
-async def cancel(update: Update, context: CadreContext) -> int:
-    await answer(update)
-    drop_draft(context, FLOW)
-    await ask(update, context, context.t("sched.cancelled"))
-    return ConversationHandler.END
-
-
-async def paused_by_command(update: Update, context: CadreContext) -> int:
-    await update.effective_message.reply_text(context.t("task.paused"))
-    hand_over(update, context)
-    return ConversationHandler.END
-
-
-async def timed_out(update: Update, context: CadreContext) -> None:
-    chat = update.effective_chat
-    if chat is not None:
-        await context.bot.send_message(chat.id, context.t("task.timeout", minutes=IDLE_MINUTES))
-
-
-@step(FLOW, stale, ack=False)
-async def wrong_input(update: Update, context: CadreContext, draft: Draft) -> str | int:
-    step = (draft.get("history") or [TITLE])[-1]
-    step = step if step in STEPS else TITLE
-    await hint(update, context, "task.wrong.input" if step in TEXT_STEPS else "task.wrong.buttons")
-    return await goto(update, context, draft, step)
-
-
-TEXT_STEPS = frozenset({TITLE, KIND, DAY, TIME, PLACE, SPEAKER})  # the others: buttons only
-
-
-def conversation() -> ConversationHandler:
-    def button(callback, action: str) -> CallbackQueryHandler:
-        return CallbackQueryHandler(callback, pattern=rf"^{FLOW}:{action}(:|$)")
-
-    return Conversation(
-        entry_points=[button(new_pressed, "new"), button(edit_pressed, "edit_event")],
-        states={
-            RESUME: [button(resume_chosen, "resume")],
-            TITLE: [MessageHandler(TEXT, answers.title_typed)],
-            KIND: [button(answers.kind_chosen, "kind"), MessageHandler(TEXT, answers.rule_typed)],
-            DAY: [button(answers.day_chosen, "day"), MessageHandler(TEXT, answers.day_typed)],
-            NTH: [button(answers.nth_chosen, "nth")],
-            WEEKDAY: [button(answers.weekday_chosen, "wd")],
-            START: [button(answers.start_chosen, "start")],
-            TIME: [button(answers.time_chosen, "time"), MessageHandler(TEXT, answers.time_typed)],
-            PLACE: [MessageHandler(TEXT, answers.place_typed), button(answers.skipped, "skip")],
-            SPEAKER: [MessageHandler(TEXT, answers.speaker_typed), button(answers.skipped, "skip")],
-            UNITS: [button(answers.unit_pressed, "u[taopk]")],
-            LEADS: [button(answers.lead_toggled, "lead"), button(answers.to_review, "leads_ok")],
-            AUDIENCE: [button(answers.to_review, "aud")],
-            REVIEW: [button(save, "save"), button(answers.edit_chosen, "edit")],
-            ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
-        },
-        fallbacks=[
-            CommandHandler("cancel", cancel),
-            button(cancel, "cancel"),
-            button(back, "back"),
-            MessageHandler(MSG & filters.COMMAND, paused_by_command),
-            CallbackQueryHandler(stale, pattern=rf"^{FLOW}:(resume|kind|day|nth|wd|start|time|skip|u.|lead|leads_ok|aud|save|edit):"),
-            MessageHandler(MSG & filters.ChatType.PRIVATE, wrong_input),
-        ],
-        name=FLOW,
-        persistent=True,
-        allow_reentry=True,
-        conversation_timeout=timedelta(minutes=IDLE_MINUTES),
-    )
+FORM = Form(
+    FLOW,
+    allowed=EDITOR,
+    entry="start",  # 新建: sched_ev:start: ; 修改 on an event's page: sched_ev:start:<event id>
+    steps=[
+        Text("title", ask="sched.ask.title", label="sched.field.title", max_len=MAX_TITLE, hint="task.wrong.title"),
+        *steps.RULE_STEPS,
+        steps.time_step(),
+        Text("place", ask="sched.ask.place", label="sched.field.place", max_len=MAX_FIELD, optional=True,
+             hint="sched.wrong.too_long"),
+        Text("speaker", ask="sched.ask.speaker", label="sched.field.speaker", max_len=MAX_FIELD, optional=True,
+             hint="sched.wrong.too_long"),
+        unit_picker.form_step(FLOW, ask="sched.ask.units", label="sched.field.units", allow_root=True),
+        Choice("leads", ask="sched.ask.leads", label="sched.field.leads", options=leads, multi=True, review_only=True,
+               per_row=1, page_size=len(LEAD_CHOICES), min_chosen=0, done="task.btn.leads_done"),
+        Choice("audience", ask="sched.ask.audience", label="sched.field.audience", options=audiences,
+               review_only=True, per_row=1),
+    ],
+    review=review,
+    save=save,
+    setup=setup,
+    keys={"form.ask.resume": "sched.ask.resume", "form.paused_plain": "sched.form.paused",
+          "form.timeout_plain": "sched.form.timeout"},
+    title=lambda draft: str(draft.get("title") or ""),
+)
+FORMS = (FORM,)
 
 
 def register(app: Application) -> None:
-    app.add_handler(conversation())
+    """Nothing of its own: the engine's one handler runs FORM."""
 
 
 async def on_startup(app: Application) -> None:

@@ -1,6 +1,6 @@
 """/schedule: the admin's recurring events: list, a page per event, pause/resume, delete, and
-who answered the notice of the coming date (参加 / 请假 / not yet). 新建 and 修改 hand over to
-the conversation in :mod:`handlers.schedule.conversation`."""
+who answered the notice of the coming date (参加 / 请假 / not yet). 新建 and 修改 are the entry
+buttons of the form in :mod:`handlers.schedule.conversation`."""
 
 from __future__ import annotations
 
@@ -16,12 +16,19 @@ from bot.services import notices, scheduler
 from handlers import unit_picker
 from handlers.auth import ADMINS, command, requires
 from handlers.flow import Button, answer, ask, cb, chunk, keyboard, parse_cb
+from handlers.schedule.steps import FLOW as FORM_FLOW
+from handlers.schedule.steps import holiday_notes
 from storage.events import Event
 from storage.org import Person
 
 SCHEDULE = command("schedule", ADMINS)
 FLOW = "sched"
 AUDIENCE_ROLES = {"secretaries": ("secretary",), "everyone": ("secretary", "member")}
+
+
+def short(title: str, limit: int = 20) -> str:
+    """An event's title on a button: cut with … past ``limit`` characters."""
+    return title if len(title) <= limit else title[: limit - 1] + "…"
 
 
 async def may_edit(context: CadreContext, event: Event) -> bool:
@@ -46,9 +53,9 @@ async def list_screen(context: CadreContext) -> tuple[str, object]:
         key = "sched.list.line_paused" if event.paused else "sched.list.line"
         lines.append(t(key, n=n, title=event.title, rule=notices.describe_rule(t, rule),
                        next=notices.moment(t, nxt[0], tz) if nxt else "-"))
-        buttons.append((str(n), cb(FLOW, "view", event.id)))
-    rows = chunk(buttons, 6)
-    rows.append([(t("sched.btn.new"), cb(FLOW, "new"))])
+        buttons.append((t("sched.list.button", n=n, title=short(event.title)), cb(FLOW, "view", event.id)))
+    rows = chunk(buttons, 1)
+    rows.append([(t("sched.btn.new"), cb(FORM_FLOW, "start"))])
     return "\n\n".join(lines), keyboard(rows)
 
 
@@ -92,9 +99,12 @@ async def event_screen(context: CadreContext, event: Event) -> tuple[str, object
         leads=notices.describe_leads(t, event.leads),
         audience=t(f"sched.audience.{event.audience}"),
     )
+    flags = holiday_notes(t, nexts, now, tz)
+    if flags:
+        text = "\n".join([text, "", *flags])
     pause = ("sched.btn.unpause", "unpause") if event.paused else ("sched.btn.pause", "pause")
     rows = [
-        [(t(pause[0]), cb(FLOW, pause[1], event.id)), (t("sched.btn.edit"), cb(FLOW, "edit_event", event.id))],
+        [(t(pause[0]), cb(FLOW, pause[1], event.id)), (t("sched.btn.edit"), cb(FORM_FLOW, "start", event.id))],
         [(t("sched.btn.answers"), cb(FLOW, "ans", event.id)), (t("sched.btn.delete"), cb(FLOW, "del", event.id))],
         [(t("task.btn.to_list"), cb(FLOW, "list"))],
     ]

@@ -1,106 +1,173 @@
-"""The questions of the /schedule conversation and the draft they fill (see handlers.schedule.conversation).
+"""The recurrence and time steps of the /schedule form (see :mod:`handlers.schedule.conversation`).
 
-The draft (``context.user_data["sched"]``) holds plain JSON: title, the recurrence fields
-(kind, day, nth, weekday, every, anchor), hour/minute, place, speaker, units, leads, audience
-and, when an existing event is edited, its ``event_id``.
+The draft holds plain JSON under the steps' names: ``title``, the recurrence (``kind`` and
+``every``, then ``day``, ``nth``, ``weekday``, ``start`` as they apply), ``time`` ("14:30"),
+``place``, ``speaker``, ``units``, ``leads``, ``audience`` and, when an existing event is
+edited, its ``event_id``. A typed recurrence (每月第一个周五下午2点半) fills the day, the
+weekday and the time at once; those steps are then not asked (``skip_answered``).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from telegram import Update
-
-from bot.context import CadreContext
-from bot.rules.recurrence import LAST, MONTHLY_DAY, MONTHLY_WEEKDAY, WEEKLY, Lead, Rule, upcoming
-from bot.services import notices, scheduler
-from handlers import unit_picker
-from handlers.flow import Button, ask, cb, chunk, keyboard, push_step
-
-FLOW = "sched"
-(TITLE, KIND, DAY, NTH, WEEKDAY, START, TIME, PLACE, SPEAKER, UNITS, REVIEW, LEADS, AUDIENCE, RESUME) = (
-    "title", "kind", "day", "nth", "weekday", "start", "time", "place", "speaker", "units", "review",
-    "leads", "audience", "resume",
+from bot.forms.core import Button, Choice, Custom, Env, Input, Outcome, Screen, day_label, payload
+from bot.rules import holidays
+from bot.rules.dates import parse_when
+from bot.rules.ids import parse_page
+from bot.rules.recurrence import (
+    LAST,
+    MONTHLY_DAY,
+    MONTHLY_WEEKDAY,
+    WEEKLY,
+    Lead,
+    Rule,
+    parse_rule,
+    upcoming,
 )
-STEPS = (TITLE, KIND, DAY, NTH, WEEKDAY, START, TIME, PLACE, SPEAKER, UNITS, REVIEW, LEADS, AUDIENCE)
+from bot.services import notices
+
+FLOW = "sched_ev"
 # Kinds offered on the first recurrence screen: (code, rule kind, every).
 KIND_CHOICES = (("md", MONTHLY_DAY, 1), ("mw", MONTHLY_WEEKDAY, 1), ("md2", MONTHLY_DAY, 2),
                 ("mw2", MONTHLY_WEEKDAY, 2), ("wk", WEEKLY, 1))
 TIME_CHOICES = ("09:00", "10:00", "14:30", "15:00")
 LEAD_CHOICES = tuple(Lead.parse(code) for code in ("d7@09:00", "d3@09:00", "d1@09:00", "d0@08:00", "m120", "m60", "m30"))
-SHOWN_OCCURRENCES = 3
+RULE_FIELDS = ("kind", "every", "day", "nth", "weekday", "start")
+NTHS = ("1", "2", "3", "4", "last")
 
 
-def nav(context: CadreContext, *, back: bool = True) -> list[Button]:
-    t = context.t
-    row = [(t("task.btn.back"), cb(FLOW, "back"))] if back else []
-    return [*row, (t("task.btn.cancel"), cb(FLOW, "cancel"))]
+def nth_code(value: int) -> str:
+    return "last" if value == LAST else str(value)
 
 
 def rule_of(draft: dict[str, Any]) -> Rule | None:
     """The draft's recurrence, once every part of it is known."""
-    kind = draft.get("kind")
-    if kind is None or "hour" not in draft:
+    kind, at = draft.get("kind"), str(draft.get("time") or "")
+    if kind is None or ":" not in at:
         return None
     try:
+        nth = str(draft.get("nth") or "1")
+        hour, minute = at.split(":")
         return Rule(
             kind,
-            hour=int(draft["hour"]),
-            minute=int(draft["minute"]),
+            hour=int(hour),
+            minute=int(minute),
             day=int(draft.get("day") or 1),
-            nth=int(draft.get("nth") or 1),
+            nth=LAST if nth == "last" else int(nth),
             weekday=int(draft.get("weekday") or 0),
             every=int(draft.get("every") or 1),
-            anchor=date.fromisoformat(draft["anchor"]) if draft.get("anchor") else None,
+            anchor=date.fromisoformat(draft["start"]) if draft.get("start") else None,
         )
     except (ValueError, TypeError):
         return None
 
 
-def rule_steps(draft: dict[str, Any]) -> list[str]:
-    """The recurrence questions for the draft's kind, in order."""
-    kind = draft.get("kind")
-    steps = [KIND]
-    if kind == MONTHLY_DAY:
-        steps.append(DAY)
-    elif kind == MONTHLY_WEEKDAY:
-        steps += [NTH, WEEKDAY]
-    elif kind == WEEKLY:
-        steps.append(WEEKDAY)
-    if kind in (MONTHLY_DAY, MONTHLY_WEEKDAY) and int(draft.get("every") or 1) > 1:
-        steps.append(START)
-    return steps
+def rule_draft(rule: dict[str, Any]) -> dict[str, Any]:
+    """A stored rule as the form's answers (editing an event)."""
+    out: dict[str, Any] = {"kind": rule["kind"], "every": rule.get("every") or 1, "time": f"{rule['hour']:02d}:{rule['minute']:02d}"}
+    if rule["kind"] == MONTHLY_DAY:
+        out["day"] = str(rule.get("day") or 1)
+    else:
+        out["weekday"] = str(rule.get("weekday") or 0)
+        if rule["kind"] == MONTHLY_WEEKDAY:
+            out["nth"] = nth_code(int(rule.get("nth") or 1))
+    if rule.get("anchor"):
+        out["start"] = str(rule["anchor"])
+    return out
 
 
-ANSWERED = {DAY: "day", NTH: "nth", WEEKDAY: "weekday", START: "anchor"}
-FOLLOWING = {TITLE: KIND, TIME: PLACE, PLACE: SPEAKER, SPEAKER: UNITS, UNITS: REVIEW}
+def clear_rule(draft: dict[str, Any]) -> None:
+    for key in RULE_FIELDS:
+        draft.pop(key, None)
 
 
-def next_step(draft: dict[str, Any], done: str) -> str:
-    """The question after ``done``: the rest of the recurrence, then time, place, speaker,
-    units; back to the review when a part was edited from it."""
-    steps = rule_steps(draft)
-    if done in steps:
-        for step in steps[steps.index(done) + 1 :]:
-            if draft.get(ANSWERED[step]) is None:
-                return step
-        if "hour" in draft:
-            return REVIEW if draft.get("editing") else PLACE
-        return TIME
-    if draft.get("editing"):
-        return REVIEW
-    return FOLLOWING.get(done, REVIEW)
+def monthly(draft: dict[str, Any]) -> bool:
+    return draft.get("kind") in (MONTHLY_DAY, MONTHLY_WEEKDAY)
 
 
-def start_choices(draft: dict[str, Any], now: datetime, tz) -> list[tuple[date, datetime]]:
+def other(env: Env, inp: Input) -> Outcome:
+    """Neither a typed answer nor one of the step's buttons."""
+    if inp.kind == "button":
+        return Outcome(alert=env.t("form.stale"))
+    return Outcome(note=env.t("form.wrong.text"))
+
+
+# -- how often ------------------------------------------------------------------------------
+async def kind_show(env: Env, draft: dict[str, Any]) -> Screen:
+    rows = [[Button(env.t(f"sched.kind.{code}"), payload(FLOW, "kind", code))] for code, _, _ in KIND_CHOICES]
+    return Screen(env.t("sched.ask.kind"), rows)
+
+
+async def kind_handle(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
+    if inp.kind == "button" and inp.action == "kind":
+        choice = next(((kind, every) for c, kind, every in KIND_CHOICES if c == inp.arg), None)
+        if choice is None:
+            return Outcome(alert=env.t("form.stale"))
+        clear_rule(draft)
+        draft["kind"], draft["every"] = choice
+        return Outcome(done=True)
+    if inp.kind != "text":
+        return other(env, inp)
+    local = env.now.astimezone(ZoneInfo(env.tz))
+    parsed = parse_rule(inp.text, anchor=local.date())  # 每月第一个周五下午2点半
+    at = parse_time_of_day(parsed[1], local, env.tz) if parsed and parsed[1] else None
+    if parsed is None or (parsed[1] and at is None):
+        return Outcome(note=env.t("sched.wrong.rule"))
+    rule = parsed[0]
+    clear_rule(draft)
+    draft.update(kind=rule.kind, every=rule.every)
+    if rule.kind == MONTHLY_DAY:
+        draft["day"] = str(rule.day)
+    elif rule.kind == MONTHLY_WEEKDAY:
+        draft.update(nth=nth_code(rule.nth), weekday=str(rule.weekday))
+    else:
+        draft["weekday"] = str(rule.weekday)
+        if rule.every > 1 and rule.anchor is not None:
+            draft["start"] = rule.anchor.isoformat()  # every other week, counted from this one
+    if at is not None:
+        draft["time"] = f"{at:%H:%M}"
+    described = rule_of({**draft, "time": draft.get("time") or "00:00"})
+    return Outcome(done=True, echo=notices.describe_rule(env.t, described) if described and at else inp.text.strip())
+
+
+# -- which day ------------------------------------------------------------------------------
+async def day_show(env: Env, draft: dict[str, Any]) -> Screen:
+    days = [Button(str(d) if d < 31 else env.t("sched.day.last"), payload(FLOW, "day", d)) for d in range(1, 32)]
+    return Screen(env.t("sched.ask.day"), [days[i : i + 7] for i in range(0, len(days), 7)])
+
+
+async def day_handle(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
+    if inp.kind == "button" and inp.action == "day":
+        value = inp.arg
+    elif inp.kind == "text":
+        value = inp.text.strip().rstrip("号日")  # parsing vocabulary: 15号, 15日
+    else:
+        return other(env, inp)
+    if not 1 <= parse_page(value) <= 31:
+        return Outcome(note=env.t("sched.wrong.day")) if inp.kind == "text" else Outcome(alert=env.t("form.stale"))
+    draft["day"] = str(parse_page(value))
+    return Outcome(done=True, echo=value if inp.kind == "text" else "")
+
+
+async def nths(env: Env, draft: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(n, env.t(f"sched.nth.{n}")) for n in NTHS]
+
+
+async def weekdays(env: Env, draft: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(str(d), notices.weekday_name(env.t, d)) for d in range(7)]
+
+
+def start_choices(draft: dict[str, Any], now: datetime, tz: ZoneInfo) -> list[tuple[date, datetime]]:
     """For an every-two-months rule: the first occurrence if counted from this month or the next."""
     out: list[tuple[date, datetime]] = []
     local = now.astimezone(tz)
     for k in range(2):
         month = local.month + k
         anchor = date(local.year + (month - 1) // 12, (month - 1) % 12 + 1, 1)
-        rule = rule_of({**draft, "anchor": anchor.isoformat(), "hour": draft.get("hour", 9), "minute": draft.get("minute", 0)})
+        rule = rule_of({**draft, "start": anchor.isoformat(), "time": draft.get("time") or "09:00"})
         if rule is None:
             continue
         first = upcoming(rule, now, tz, 1)
@@ -109,90 +176,27 @@ def start_choices(draft: dict[str, Any], now: datetime, tz) -> list[tuple[date, 
     return sorted(out, key=lambda choice: choice[1])
 
 
-async def review_text(context: CadreContext, draft: dict[str, Any]) -> str:
-    t = context.t
-    tz = context.services.settings.tz
-    rule = rule_of(draft)
-    assert rule is not None
-    now = scheduler.now_of(context.application)
-    nexts = upcoming(rule, now, tz, SHOWN_OCCURRENCES)
-    return t(
-        "sched.review",
-        title=draft["title"],
-        rule=notices.describe_rule(t, rule),
-        next=t("list.sep").join(notices.moment(t, at, tz) for at in nexts) or "-",
-        place=draft.get("place") or t("sched.review.none"),
-        speaker=draft.get("speaker") or t("sched.review.none"),
-        units=await unit_picker.summary(context, draft.get("units") or []),
-        leads=notices.describe_leads(t, draft.get("leads") or []),
-        audience=t(f"sched.audience.{draft.get('audience') or 'secretaries'}"),
-    )
+async def starts(env: Env, draft: dict[str, Any]) -> list[tuple[str, str]]:
+    choices = start_choices(draft, env.now, ZoneInfo(env.tz))
+    return [(anchor.isoformat(), env.t("sched.start.from", date=day_label(env.t, first, env.now))) for anchor, first in choices]
 
 
-async def goto(update: Update, context: CadreContext, draft: dict[str, Any], step: str) -> str:
-    """Ask the question of ``step``."""
-    t = context.t
-    push_step(draft, step)
-    if step == TITLE:
-        await ask(update, context, t("sched.ask.title"), keyboard([nav(context, back=False)]))
-    elif step == KIND:
-        rows = [[(t(f"sched.kind.{code}"), cb(FLOW, "kind", code))] for code, _, _ in KIND_CHOICES]
-        await ask(update, context, t("sched.ask.kind"), keyboard([*rows, nav(context)]))
-    elif step == DAY:
-        days = [(str(d) if d < 31 else t("sched.day.last"), cb(FLOW, "day", d)) for d in range(1, 32)]
-        await ask(update, context, t("sched.ask.day"), keyboard([*chunk(days, 7), nav(context)]))
-    elif step == NTH:
-        nths = [(t(f"sched.nth.{n}"), cb(FLOW, "nth", n)) for n in ("1", "2", "3", "4", "last")]
-        await ask(update, context, t("sched.ask.nth"), keyboard([*chunk(nths, 3), nav(context)]))
-    elif step == WEEKDAY:
-        days = [(notices.weekday_name(t, d), cb(FLOW, "wd", d)) for d in range(7)]
-        await ask(update, context, t("sched.ask.weekday"), keyboard([*chunk(days, 4), nav(context)]))
-    elif step == START:
-        tz = context.services.settings.tz
-        choices = start_choices(draft, scheduler.now_of(context.application), tz)
-        rows = [[(t("sched.start.from", date=t.date(first.date())), cb(FLOW, "start", anchor.isoformat()))]
-                for anchor, first in choices]
-        await ask(update, context, t("sched.ask.start"), keyboard([*rows, nav(context)]))
-    elif step == TIME:
-        times = [(value, cb(FLOW, "time", value.replace(":", ""))) for value in TIME_CHOICES]
-        await ask(update, context, t("sched.ask.time"), keyboard([times, nav(context)]))
-    elif step == PLACE:
-        await ask(update, context, t("sched.ask.place"), keyboard([[(t("task.btn.skip"), cb(FLOW, "skip", PLACE))], nav(context)]))
-    elif step == SPEAKER:
-        await ask(update, context, t("sched.ask.speaker"), keyboard([[(t("task.btn.skip"), cb(FLOW, "skip", SPEAKER))], nav(context)]))
-    elif step == UNITS:
-        text, markup = await unit_picker.render(context, draft, FLOW, t("sched.ask.units"), allow_root=True)
-        await ask(update, context, text, markup)
-    elif step == LEADS:
-        chosen = set(draft.get("leads") or [])
-        rows = [[(t("task.pick.on" if lead.code in chosen else "task.pick.off", name=notices.describe_lead(t, lead)),
-                  cb(FLOW, "lead", lead.code))] for lead in LEAD_CHOICES]
-        rows.append([(t("task.btn.leads_done"), cb(FLOW, "leads_ok"))])
-        await ask(update, context, t("sched.ask.leads"), keyboard(rows))
-    elif step == AUDIENCE:
-        rows = [[(t(f"sched.audience.{a}"), cb(FLOW, "aud", a))] for a in ("secretaries", "everyone")]
-        await ask(update, context, t("sched.ask.audience"), keyboard(rows))
-    elif step == REVIEW:
-        draft["editing"] = True
-        rows = [
-            [(t("sched.btn.save"), cb(FLOW, "save"))],
-            [(t("task.btn.edit_title"), cb(FLOW, "edit", TITLE)), (t("sched.btn.edit_rule"), cb(FLOW, "edit", KIND))],
-            [(t("sched.btn.edit_time"), cb(FLOW, "edit", TIME)), (t("sched.btn.edit_place"), cb(FLOW, "edit", PLACE))],
-            [(t("sched.btn.edit_speaker"), cb(FLOW, "edit", SPEAKER)), (t("sched.btn.edit_units"), cb(FLOW, "edit", UNITS))],
-            [(t("task.btn.edit_leads"), cb(FLOW, "edit", LEADS)), (t("sched.btn.edit_audience"), cb(FLOW, "edit", AUDIENCE))],
-            [(t("task.btn.cancel"), cb(FLOW, "cancel"))],
-        ]
-        await ask(update, context, await review_text(context, draft), keyboard(rows))
-    elif step == RESUME:
-        rows = [[(t("task.btn.resume"), cb(FLOW, "resume", "go")), (t("task.btn.restart"), cb(FLOW, "resume", "new"))]]
-        await ask(update, context, t("sched.ask.resume", title=draft.get("title") or "…"), keyboard(rows))
-    return step
+RULE_STEPS = (
+    Custom("kind", label="sched.field.rule", show=kind_show, handle=kind_handle, kind_="text"),
+    Custom("day", show=day_show, handle=day_handle, kind_="text", skip_answered=True,
+           when=lambda d: d.get("kind") == MONTHLY_DAY),
+    Choice("nth", ask="sched.ask.nth", options=nths, per_row=3, skip_answered=True,
+           when=lambda d: d.get("kind") == MONTHLY_WEEKDAY),
+    Choice("weekday", ask="sched.ask.weekday", options=weekdays, per_row=4, skip_answered=True,
+           when=lambda d: d.get("kind") in (MONTHLY_WEEKDAY, WEEKLY)),
+    Choice("start", ask="sched.ask.start", options=starts, per_row=1, skip_answered=True,
+           when=lambda d: monthly(d) and int(d.get("every") or 1) > 1),
+)
 
 
+# -- what time ------------------------------------------------------------------------------
 def parse_time_of_day(text: str, now: datetime, tz_name: str) -> time | None:
     """A clock time typed alone (14:30, 下午2点半, 9点), read by the shared date parser."""
-    from bot.rules.dates import parse_when
-
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)  # ``now`` local
     when = parse_when(text, midnight, want="future", tz=tz_name)
     if when.value is None or not when.has_time or when.value.date() != midnight.date():
@@ -200,5 +204,49 @@ def parse_time_of_day(text: str, now: datetime, tz_name: str) -> time | None:
     return when.value.time()
 
 
-def nth_code(value: int) -> str:
-    return "last" if value == LAST else str(value)
+async def time_show(env: Env, draft: dict[str, Any]) -> Screen:
+    times = [Button(value, payload(FLOW, "time", value.replace(":", ""))) for value in TIME_CHOICES]
+    return Screen(env.t("sched.ask.time"), [times])
+
+
+async def time_handle(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
+    if inp.kind == "button" and inp.action == "time":
+        arg = inp.arg
+        if len(arg) != 4 or not (arg.isascii() and arg.isdigit()):
+            return Outcome(alert=env.t("form.stale"))
+        draft["time"] = f"{arg[:2]}:{arg[2:]}"
+        return Outcome(done=True)
+    if inp.kind != "text":
+        return other(env, inp)
+    at = parse_time_of_day(inp.text, env.now.astimezone(ZoneInfo(env.tz)), env.tz)
+    if at is None:
+        return Outcome(note=env.t("sched.wrong.time"))
+    draft["time"] = f"{at:%H:%M}"
+    return Outcome(done=True, echo=draft["time"])
+
+
+def time_step() -> Custom:
+    return Custom("time", label="sched.field.time", show=time_show, handle=time_handle, kind_="text", skip_answered=True)
+
+
+# -- statutory holidays ---------------------------------------------------------------------
+def holiday_notes(t, moments: list[datetime], now: datetime, tz: ZoneInfo) -> list[str]:
+    """A line for each coming date on a statutory holiday (with the next working day), and one
+    for the first date in a year whose holidays are not known yet."""
+    out: list[str] = []
+    for at in moments:
+        day = at.astimezone(tz).date()
+        if not holidays.covered(day):
+            out.append(t("sched.holiday.unknown", year=day.year, date=day_label(t, at, now)))
+            break
+        code = holidays.holiday_on(day)
+        if code is None:
+            continue
+        after = holidays.next_working_day(day)
+        shown = dict(date=day_label(t, at, now), holiday=t(f"holiday.{code}"))
+        if after is None:
+            out.append(t("sched.holiday.flag_no_next", **shown))
+        else:
+            nxt = datetime.combine(after, at.astimezone(tz).timetz())
+            out.append(t("sched.holiday.flag", next=day_label(t, nxt, now), **shown))
+    return out

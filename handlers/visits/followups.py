@@ -1,48 +1,34 @@
 """/followups: the open follow-ups of my visits (a secretary: the whole village's), overdue
-first; closing one asks what was done and stores it.
+first; closing one asks what was done (typed or a voice note) and stores it.
+
+The list is a plain screen; its 办结第n项 buttons open the closing form of the engine
+(:mod:`bot.forms`, form ``followup``, entry ``followup:redo:<id>``), which asks what was done
+and, once saved, shows the list again. Back, cancel (also typed), stale buttons, a command in
+the middle and the timeout are the engine's.
 
 The same follow-ups show first in /visit when their household is chosen; the scheduler
 reminds members of due ones (``VisitsRepo.followups_due``).
 
-A follow-up a reviewer returned (/review) is open again: its author's 重新办理 button
-(``followup:redo:<id>``, :func:`redo_payload`) enters this conversation straight at its
-closing step, which shows the reason and the earlier answer; closing it again is marked
-resubmitted and the reviewer is told (:func:`handlers.oversight.review_queue.sync_followups`).
+A follow-up a reviewer returned (/review) is open again: its author's 重新办理 button is the
+same entry button (:func:`redo_payload`); the closing question then shows the reason and the
+earlier answer; closing it again is marked resubmitted and the reviewer is told
+(:func:`handlers.oversight.review_queue.sync_followups`).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime
 from typing import Any
 
 from telegram import Update
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    TypeHandler,
-    filters,
-)
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import CadreContext
-from bot.rules.ids import id_or_zero
+from bot.forms import core
+from bot.forms.core import Custom, Env, Form, Input, Outcome, Saved, Screen
+from bot.rules.ids import id_or_zero, parse_page
 from handlers.auth import MEMBERS, command, requires
-from handlers.flow import (
-    IDLE_MINUTES,
-    Conversation,
-    answer,
-    ask,
-    cb,
-    draft_of,
-    drop_draft,
-    hand_over,
-    hint,
-    keyboard,
-    new_draft,
-    parse_cb,
-)
+from handlers.flow import Button, answer, ask, cb, keyboard, parse_cb
 from handlers.oversight.review_queue import sync_followups
 from handlers.visits.common import (
     PAGE_SIZE,
@@ -56,26 +42,24 @@ from handlers.visits.common import (
 from storage.visits import FollowUp
 
 FOLLOWUPS = command("followups", MEMBERS)
-FLOW = "followup"
-LIST, DONE = "list", "done"
-MSG = filters.UpdateType.MESSAGE
+LIST = "followups"  # the list's own buttons: followups:page:<n>, followups:finish:
+FLOW = "followup"  # the closing form: followup:redo:<id> opens it
 MAX_TEXT = 1000
 
 
 async def visible(context: CadreContext) -> tuple[list[FollowUp], bool]:
     """Open follow-ups the user may see and close, and whether they are a village's."""
     person = context.person
-    assert person is not None
-    if person.role == "secretary":
+    if person is not None and person.role == "secretary":
         village = await village_of(context, person)
         if village is not None:
             return await context.repos.visits.open_followups(village_id=village), True
-    return await context.repos.visits.open_followups(member_id=person.id), False
+    return await context.repos.visits.open_followups(member_id=person.id if person else 0), False
 
 
 def redo_payload(followup_id: int) -> str:
-    """The button that takes a returned follow-up's author to its closing step."""
-    return cb(FLOW, "redo", followup_id)
+    """The button that opens a follow-up's closing form (the list's 办结, a returned one's 重新办理)."""
+    return core.payload(FLOW, "redo", followup_id)
 
 
 async def returned(context: CadreContext, followup: FollowUp) -> tuple[str, str] | None:
@@ -93,23 +77,21 @@ async def returned(context: CadreContext, followup: FollowUp) -> tuple[str, str]
 
 async def may_close(context: CadreContext, followup: FollowUp) -> bool:
     person = context.person
-    assert person is not None
+    if person is None:
+        return False
     if followup.member_id == person.id:
         return True
     return person.role == "secretary" and followup.village_id == await village_of(context, person)
 
 
-async def show_list(update: Update, context: CadreContext, draft: dict[str, Any], *, edit: bool = True) -> str | int:
+# -- the list -------------------------------------------------------------------------------
+async def list_screen(context: CadreContext, now: datetime, page: int) -> tuple[str, list[list[Button]]]:
     t = context.t
-    now = reference_now(update, context, draft)
     followups, village_wide = await visible(context)
     if not followups:
-        drop_draft(context, FLOW)
-        await ask(update, context, t("followups.none"), edit=edit)
-        return ConversationHandler.END
-    buttons = [(t("followups.btn.close", n=n), cb(FLOW, "close", f.id)) for n, f in enumerate(followups, start=1)]
-    rows, page = paged(buttons, int(draft.get("page", 0)), FLOW, t)
-    draft["page"] = page
+        return t("followups.none"), []
+    buttons = [(t("followups.btn.close", n=n), redo_payload(f.id)) for n, f in enumerate(followups, start=1)]
+    rows, page = paged(buttons, page, LIST, t)
     shown = followups[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
     reasons = await returned_reasons(context, shown)
     lines = [
@@ -117,145 +99,101 @@ async def show_list(update: Update, context: CadreContext, draft: dict[str, Any]
         for n, f in enumerate(shown, start=1)
     ]
     overdue = sum(1 for f in followups if f.overdue(now))
-    rows.append([(t("followups.btn.finish"), cb(FLOW, "finish"))])
-    text = t.n("followups.header", len(followups), overdue=overdue) + "\n" + "\n".join(lines)
-    await ask(update, context, text, keyboard(rows), edit=edit)
-    return LIST
+    rows.append([(t("followups.btn.finish"), cb(LIST, "finish"))])
+    return t.n("followups.header", len(followups), overdue=overdue) + "\n" + "\n".join(lines), rows
 
 
 @requires(FOLLOWUPS)
-async def start(update: Update, context: CadreContext) -> str | int:
-    draft = new_draft(context, FLOW, page=0)
-    return await show_list(update, context, draft, edit=False)
+async def start(update: Update, context: CadreContext) -> None:
+    text, rows = await list_screen(context, reference_now(update, context), 0)
+    await update.effective_message.reply_text(text, reply_markup=keyboard(rows) if rows else None)
 
 
 @requires(FOLLOWUPS)
-async def page_chosen(update: Update, context: CadreContext) -> str | int | None:
+async def page_chosen(update: Update, context: CadreContext) -> None:
     await answer(update)
-    draft = draft_of(context, FLOW) or new_draft(context, FLOW)
     _, _, arg = parse_cb(update.callback_query.data)
-    draft["page"] = id_or_zero(arg)
-    return await show_list(update, context, draft)
+    text, rows = await list_screen(context, reference_now(update, context), parse_page(arg))
+    await ask(update, context, text, keyboard(rows) if rows else None)
 
 
-@requires(FOLLOWUPS)
-async def close_chosen(update: Update, context: CadreContext) -> str | None:
-    """办结第n项 in the list, or 重新办理 under a returned follow-up (which may start the
-    conversation): ask what was done."""
-    _, action, arg = parse_cb(update.callback_query.data)
+async def finish(update: Update, context: CadreContext) -> None:
+    await answer(update)
+    if update.callback_query is not None and update.callback_query.message is not None:
+        await update.callback_query.edit_message_reply_markup(None)
+
+
+# -- the closing form -----------------------------------------------------------------------
+async def setup(env: Env, draft: dict[str, Any]) -> str | None:
+    context = env.ctx
+    arg = str(draft.get("arg") or "")
     followup = await context.repos.visits.followup(id_or_zero(arg))
     if followup is None or not await may_close(context, followup):
-        await hint(update, context, "followups.not_yours")
-        return None
+        return "followups.not_yours"
     if followup.closed_at is not None:
-        await hint(update, context, "followups.already_closed")
-        return None
-    await answer(update)
-    draft = draft_of(context, FLOW) or new_draft(context, FLOW)
-    draft["closing"] = followup.id
-    t = context.t
+        return "followups.already_closed"
+    draft["followup"] = followup.id
+    return None
+
+
+async def done_show(env: Env, draft: dict[str, Any]) -> Screen:
+    context, t = env.ctx, env.t
+    followup = await context.repos.visits.followup(int(draft["followup"]))
+    if followup is None:
+        return Screen(t("followups.already_closed"))
     was = await returned(context, followup)
     if was is None:
-        text = t("followups.ask_done", concern=concern_of(t, followup), household=followup.household_head)
-    else:
-        text = t("followups.ask_redo", concern=concern_of(t, followup), household=followup.household_head,
-                 reason=was[0], earlier=was[1])
-    # under the reviewer's message the question comes as a new message, leaving that one
-    await ask(update, context, text, keyboard([[(t("visit.btn.back"), cb(FLOW, "back"))]]), edit=action != "redo")
-    return DONE
+        return Screen(t("followups.ask_done", concern=concern_of(t, followup), household=followup.household_head))
+    return Screen(t("followups.ask_redo", concern=concern_of(t, followup), household=followup.household_head,
+                    reason=was[0], earlier=was[1]))
 
 
-@requires(FOLLOWUPS)
-async def done_given(update: Update, context: CadreContext) -> str | int | None:
-    """What was done: text or a voice note; the follow-up is closed with it."""
-    draft = draft_of(context, FLOW) or new_draft(context, FLOW)
-    now = reference_now(update, context, draft)
-    followup = await context.repos.visits.followup(int(draft.pop("closing", 0) or 0))
+async def done_handle(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
+    """What was done: text or a voice note."""
+    if inp.kind == "text" and inp.text.strip():
+        draft["text"], draft["voice"] = inp.text.strip()[:MAX_TEXT], None
+        return Outcome(done=True)
+    if inp.kind == "voice" and inp.voice:
+        draft["text"], draft["voice"] = None, inp.voice
+        return Outcome(done=True)
+    if inp.kind == "button":
+        return Outcome(alert=env.t("form.stale"))
+    return Outcome(note=env.t("followups.wrong.done"))
+
+
+async def save(env: Env, draft: dict[str, Any]) -> Saved:
+    context, t = env.ctx, env.t
+    followup = await context.repos.visits.followup(int(draft["followup"]))
     if followup is None or not await may_close(context, followup):
-        await hint(update, context, "followups.not_yours")
-        return await show_list(update, context, draft, edit=False)
-    message = update.message
-    text = None if message.voice else (message.text or "").strip()[:MAX_TEXT]
-    voice = message.voice.file_id if message.voice else None
+        return Saved(Screen(t("followups.not_yours")))
     redone = await returned(context, followup) is not None
     closed = await context.repos.visits.close_followup(
-        followup.id, by_person_id=context.person.id, closed_at=now, text=text, voice=voice  # type: ignore[union-attr]
+        followup.id, by_person_id=context.person.id, closed_at=env.now, text=draft.get("text"), voice=draft.get("voice")
     )
-    t = context.t
     key = "followups.closed" if closed else "followups.already_closed"
     if closed and redone:
         key = "followups.resubmitted"
-    await message.reply_text(t(key, household=followup.household_head, concern=concern_of(t, followup)))
-    if closed and redone:  # done again after a review returned it: back to the reviewer
-        await sync_followups(context.application, followup.id)
-    return await show_list(update, context, draft, edit=False)
+        await sync_followups(context.application, followup.id)  # done again after a review returned it
+    note = t(key, household=followup.household_head, concern=concern_of(t, followup))
+    text, rows = await list_screen(context, env.now, 0)  # and the list again, to go on
+    return Saved(Screen(f"{note}\n\n{text}", [[core.Button(label, data) for label, data in row] for row in rows]),
+                 record=followup.id if closed else None)
 
 
-@requires(FOLLOWUPS)
-async def back(update: Update, context: CadreContext) -> str | int:
-    await answer(update)
-    draft = draft_of(context, FLOW) or new_draft(context, FLOW)
-    draft.pop("closing", None)
-    return await show_list(update, context, draft)
-
-
-async def finish(update: Update, context: CadreContext) -> int:
-    await answer(update)
-    drop_draft(context, FLOW)
-    if update.callback_query is not None:
-        await update.callback_query.edit_message_reply_markup(None)
-    else:
-        await update.effective_message.reply_text(context.t("followups.finished"))
-    return ConversationHandler.END
-
-
-async def ended_by_command(update: Update, context: CadreContext) -> int:
-    drop_draft(context, FLOW)
-    await update.effective_message.reply_text(context.t("followups.ended_for_command"))
-    hand_over(update, context)
-    return ConversationHandler.END
-
-
-async def wrong_input(update: Update, context: CadreContext) -> None:
-    draft = draft_of(context, FLOW) or {}
-    await hint(update, context, "followups.wrong.done" if draft.get("closing") else "followups.wrong.list")
-
-
-async def timed_out(update: Update, context: CadreContext) -> None:
-    drop_draft(context, FLOW)
-    if update.effective_chat is not None:
-        await context.bot.send_message(update.effective_chat.id, context.t("followups.timeout", minutes=IDLE_MINUTES))
-
-
-async def stale(update: Update, context: CadreContext) -> None:
-    await update.callback_query.answer(context.t("followups.stale"), show_alert=True)
+FORM = Form(
+    FLOW,
+    allowed=FOLLOWUPS,
+    entry="redo",
+    steps=[Custom("done", show=done_show, handle=done_handle, kind_="text")],
+    save=save,
+    setup=setup,
+    keys={"form.paused_plain": "followups.form.paused", "form.timeout_plain": "followups.form.timeout"},
+    title=lambda draft: "",
+)
+FORMS = (FORM,)
 
 
 def register(app: Application) -> None:
-    def button(callback, action: str) -> CallbackQueryHandler:
-        return CallbackQueryHandler(callback, pattern=rf"^{FLOW}:{action}:")
-
-    listing = [button(close_chosen, "close"), button(close_chosen, "redo"), button(page_chosen, "page")]
-    app.add_handler(
-        Conversation(
-            entry_points=[CommandHandler("followups", start), button(close_chosen, "redo")],
-            states={
-                LIST: listing,
-                DONE: [MessageHandler(MSG & ((filters.TEXT & ~filters.COMMAND) | filters.VOICE), done_given), *listing],
-                ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
-            },
-            fallbacks=[
-                button(back, "back"),
-                button(finish, "finish"),
-                CommandHandler("cancel", finish),
-                MessageHandler(MSG & filters.COMMAND, ended_by_command),
-                CallbackQueryHandler(stale, pattern=rf"^{FLOW}:"),
-                MessageHandler(MSG, wrong_input),
-            ],
-            name="followups",
-            persistent=True,
-            allow_reentry=True,
-            conversation_timeout=timedelta(minutes=IDLE_MINUTES),
-        )
-    )
-    app.add_handler(CallbackQueryHandler(stale, pattern=rf"^{FLOW}:"))
+    app.add_handler(CommandHandler("followups", start, filters=filters.ChatType.PRIVATE))
+    app.add_handler(CallbackQueryHandler(page_chosen, pattern=rf"^{LIST}:page:"))
+    app.add_handler(CallbackQueryHandler(finish, pattern=rf"^{LIST}:finish:"))

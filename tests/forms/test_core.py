@@ -307,3 +307,56 @@ async def test_an_entry_button_pressed_inside_its_form_opens_it_for_that_argumen
     await user.say("别的会")
     await user.go(Input("button", payload="toy:start:2", message_id=99))
     assert user.state == "toy:resume" and "“别的会”" in user.text()
+
+
+async def test_a_step_an_earlier_answer_filled_is_not_asked_but_stays_editable() -> None:
+    """``skip_answered``: a typed 每周三 14:30 answers the time too; 每周三 alone does not."""
+
+    async def rule_show(env: Env, draft: dict) -> Screen:
+        return Screen("rule?")
+
+    async def rule_handle(env: Env, draft: dict, inp: Input) -> core.Outcome:
+        rule, _, at = inp.text.partition(" ")
+        draft["rule"], draft["at"] = rule, at or None
+        return core.Outcome(done=True)
+
+    async def review(env: Env, draft: dict) -> str:
+        return f"{draft['rule']} {draft['at']}"
+
+    async def save(env: Env, draft: dict) -> Saved:
+        return Saved(Screen("ok"))
+
+    form = Form("pre", steps=[
+        core.Custom("rule", label="pre.rule", show=rule_show, handle=rule_handle, kind_="text"),
+        Text("at", ask="pre.ask.at", label="pre.at", skip_answered=True),
+    ], review=review, save=save)
+    user = User(form)
+    await user.open()
+    await user.say("每周三 14:30")
+    assert user.state == "pre:review" and "每周三 14:30" in user.text()
+    await user.press("改pre.at")
+    assert user.state == "pre:at"
+    await user.say("15:00")
+    assert user.state == "pre:review" and "每周三 15:00" in user.text()
+    user = User(form)
+    await user.open()
+    await user.say("每周三")
+    assert user.state == "pre:at"
+
+
+async def test_a_voice_note_reaches_a_custom_step() -> None:
+    async def show(env: Env, draft: dict) -> Screen:
+        return Screen("what was done?")
+
+    async def handle(env: Env, draft: dict, inp: Input) -> core.Outcome:
+        draft["done"] = inp.voice if inp.kind == "voice" else inp.text
+        return core.Outcome(done=True)
+
+    async def save(env: Env, draft: dict) -> Saved:
+        return Saved(Screen(f"closed with {draft['done']}"))
+
+    form = Form("vo", steps=[core.Custom("done", show=show, handle=handle, kind_="text")], save=save)
+    user = User(form)
+    await user.open()
+    reply = await user.go(Input("voice", voice="file-1"))
+    assert reply.state is None and reply.screen.text == "closed with file-1"

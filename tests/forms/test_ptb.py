@@ -204,3 +204,28 @@ async def test_a_form_whose_draft_was_wiped_lets_the_message_go_on(sim: Simulato
     assert not_listening(texts(await sim.send("会议", USER))[0])
     assert alerts(await sim.press("取消", USER))  # the old question's button is stale
     assert "toy.ask.title" in texts(await sim.send("/toy", USER))[0]
+
+
+def test_a_voice_note_becomes_a_voice_input() -> None:
+    from telegram import Update
+
+    from bot.forms.ptb import to_input
+
+    data = {"update_id": 1, "message": {"message_id": 5, "date": 0, "chat": {"id": 7, "type": "private"},
+                                        "voice": {"file_id": "vf", "file_unique_id": "u", "duration": 3}}}
+    inp = to_input(Update.de_json(data, None))
+    assert (inp.kind, inp.voice) == ("voice", "vf")
+
+
+async def test_an_older_payload_of_the_entry_button_opens_the_form(settings, monkeypatch) -> None:
+    """``Form.aliases``: a button on a message sent before the form existed still opens it."""
+    use_toy(monkeypatch)
+    monkeypatch.setattr(TOY, "entry", "start")
+    monkeypatch.setattr(TOY, "aliases", ("oldtoy:go",))
+    simulator = await start_sim(settings)
+    simulator.app.services.extras["clock"] = Clock(NOW)
+    try:
+        (q,) = texts(await simulator.click("oldtoy:go:7", USER))
+        assert "toy.ask.title" in q and draft(simulator)["arg"] == "7"
+    finally:
+        await simulator.stop()
