@@ -569,3 +569,13 @@ async def test_a_unit_done_leaves_no_wake_up_for_a_task_all_done(sim: Simulator,
     for village in (groups.village, groups.other_village):
         assert await repos.tasks.mark_done(task.id, village.id, groups.secretary.id, created)
     assert await scheduler.next_push_at(sim.app, created + timedelta(minutes=6)) is None
+
+
+async def test_a_clock_set_back_looks_at_everything_again(sim: Simulator, groups: Org) -> None:
+    await add_task(sim, groups, deadline=at(2026, 11, 30, 23, 59), created=at(2026, 11, 22, 10))
+    await scheduler.run_due(sim.app, at(2026, 11, 29, 10))  # the announcement and the 1-day reminder
+    await scheduler.run_due(sim.app, at(2026, 11, 29, 10, 5))  # all sent: planned on to the 30th
+    sends(sim)
+    outcome = await scheduler.run_due(sim.app, at(2026, 11, 26, 10))  # back in the 7-day reminder's time
+    assert {key.kind for key in outcome.sent} == {"task_remind"}
+    assert {key.slot for key in outcome.sent} == {"d7@09:00"}
