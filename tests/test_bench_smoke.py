@@ -17,7 +17,7 @@ RUNS = [
     ("broadcast.py", ["--groups", "5", "--skip-stock"]),
     ("notice.py", ["--groups", "3", "--skip-direct"]),
     ("export.py", ["--sizes", "50"]),
-    ("scale.py", ["--sizes", "20,40", "--events", "3,12", "--cache", "cache"]),
+    ("scale.py", ["--sizes", "20,30", "--events", "3", "--cache", "cache"]),
 ]
 
 

@@ -38,7 +38,7 @@ import asyncio
 import functools
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
@@ -258,11 +258,26 @@ def event_leads(event: Event) -> list[Lead]:
     return [Lead.parse(code) for code in event.leads]
 
 
+EVENT_BATCH = 500  # events looked at afresh are read and worked out this many at a time
+
+
+async def _due_events(repos: Repos, now: datetime) -> AsyncIterator[list[tuple[Event, int]]]:
+    after = 0
+    while batch := await repos.events.due(now, after=after, limit=EVENT_BATCH):
+        yield batch
+        after = batch[-1][0].id
+
+
 async def _event_plans(app: Application, now: datetime) -> list[_Plan]:
+    repos = repos_of(app)
+    plans: list[_Plan] = []
+    async for due in _due_events(repos, now):
+        plans += await _event_batch(app, due, now)
+    return plans
+
+
+async def _event_batch(app: Application, due: list[tuple[Event, int]], now: datetime) -> list[_Plan]:
     repos, tz = repos_of(app), zone(app)
-    due = await repos.events.due(now)
-    if not due:
-        return []
     slots_of = {event.id: event_slots(event_rule(event), event_leads(event), now, tz) for event, _ in due}
     due_of = {eid: [(at, slot) for at, slot in slots if slot.due(now)] for eid, slots in slots_of.items()}
     with_due = [eid for eid, d in due_of.items() if d]
@@ -394,15 +409,16 @@ async def next_push_at(app: Application, now: datetime) -> datetime | None:
     for task, _ in tasks:
         if pending.get(task.id):
             moments.append(_task_next_at(task, [Lead.parse(code) for code in task.leads], tz, now))
-    quiet = []  # events looked at afresh with nothing due now: planned on at once
-    for event, rev in await repos.events.due(now):
-        slots = [slot for _, slot in event_slots(event_rule(event), event_leads(event), now, tz)]
-        at = next_slot_at(slots, now)
-        if at is not None:
-            moments.append(at)
-        if not any(slot.due(now) for slot in slots):
-            quiet.append((event.id, rev, at))
-    await repos.events.advance(quiet)
+    async for due in _due_events(repos, now):
+        quiet = []  # events looked at afresh with nothing due now: planned on at once
+        for event, rev in due:
+            slots = [slot for _, slot in event_slots(event_rule(event), event_leads(event), now, tz)]
+            at = next_slot_at(slots, now)
+            if at is not None:
+                moments.append(at)
+            if not any(slot.due(now) for slot in slots):
+                quiet.append((event.id, rev, at))
+        await repos.events.advance(quiet)
     for due in await repos.pushes.followups_coming(now, now + timedelta(days=2)):
         at = followup_remind_at(due.due_on, due.due_at, tz)
         if at > now:
