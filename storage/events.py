@@ -166,13 +166,13 @@ class EventsRepo:
         return [_event(r) for r in rows]
 
     # -- for the scheduler: what is due ---------------------------------------------------
-    async def due(self, now: datetime) -> list[tuple[Event, int]]:
+    async def due(self, now: datetime, *, after: int = 0, limit: int = -1) -> list[tuple[Event, int]]:
         """Active events to look at ``now`` (new, changed, or with a push due), with their plan
-        revision (for :meth:`advance`)."""
+        revision (for :meth:`advance`); by id, from after ``after``, at most ``limit``."""
         rows = await self.db.fetchall(
             f"SELECT {_COLS}, e.plan_rev FROM events e WHERE e.deleted_at IS NULL AND e.paused = 0"
-            " AND e.next_at <= ? ORDER BY e.id",
-            (to_db(now),),
+            " AND e.next_at <= ? AND e.id > ? ORDER BY e.id LIMIT ?",
+            (to_db(now), after, limit),
         )
         return [(_event(r), r[13]) for r in rows]
 

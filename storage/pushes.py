@@ -194,8 +194,10 @@ class PushesRepo:
         """Open follow-ups of active households and joined members due at or before ``until``
         whose reminder (kind ``visit_followup``, occurrence = due day) is not settled: not
         sent, dropped, or claimed within the lease. Earliest first."""
+        # the partial index followups_to_remind holds just these (see the migrations)
         return await self._followups(
-            "f.due_at <= :until AND p.telegram_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pushes s"
+            "f.reachable = 1 AND f.reminded_on IS NOT f.due_on AND f.due_at <= :until"
+            " AND p.telegram_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pushes s"
             " WHERE s.kind = 'visit_followup' AND s.ref_id = f.id AND s.occurrence = f.due_on"
             " AND s.slot = '' AND s.chat_id = p.telegram_id AND (s.status IN ('sent', 'dropped')"
             " OR (s.status = 'claimed' AND s.claimed_at >= :since)))",

@@ -206,6 +206,49 @@ class TasksRepo:
         )
         return {r[0]: r[1] for r in rows}
 
+    async def unsent(
+        self, groups: Sequence[tuple[int, str, str, str]], since: str
+    ) -> list[tuple[int, int, str, int, bool]]:
+        """For each ``(task_id, kind, occurrence, slot)`` (by index in ``groups``): the targets
+        of the task's units not done (their groups receiving reminders by chat id, then their
+        leaders by name, units by name) whose push is not yet sent or dropped, as ``(index,
+        unit_id, unit_name, chat_id, claimed)``; ``claimed``: someone claimed it at or after
+        ``since`` (UTC text), so nobody else should send it now. One query, whatever the
+        number of tasks and units: the push log is read in SQL, only what is left comes back."""
+        if not groups:
+            return []
+        rows = await self.db.fetchall(
+            """
+            WITH g(n, task_id, kind, occurrence, slot) AS (
+                SELECT key, json_extract(value, '$[0]'), json_extract(value, '$[1]'),
+                       json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(:groups)
+            ),
+            pend AS (
+                SELECT g.n, g.task_id, g.kind, g.occurrence, g.slot, tu.unit_id
+                FROM g JOIN task_units tu ON tu.task_id = g.task_id WHERE tu.done_at IS NULL
+            ),
+            reach AS (
+                SELECT pend.*, c.chat_id, 0 AS part, '' AS name FROM pend
+                JOIN chats c ON c.unit_id = pend.unit_id AND c.active = 1 AND c.reminders = 1
+                UNION ALL
+                SELECT pend.*, p.telegram_id, 1, p.name FROM pend JOIN units u ON u.id = pend.unit_id
+                JOIN people p ON p.unit_id = u.id AND p.active = 1
+                WHERE p.telegram_id IS NOT NULL AND p.role = CASE u.level
+                    WHEN 'township' THEN 'township_admin' WHEN 'district' THEN 'district_admin'
+                    ELSE 'secretary' END
+            )
+            SELECT r.n, r.unit_id, u.name, r.chat_id,
+                   s.status IS NOT NULL AND s.status = 'claimed' AND s.claimed_at >= :since
+            FROM reach r JOIN units u ON u.id = r.unit_id
+            LEFT JOIN pushes s ON s.kind = r.kind AND s.ref_id = r.task_id
+                AND s.occurrence = r.occurrence AND s.slot = r.slot AND s.chat_id = r.chat_id
+            WHERE s.status IS NULL OR s.status NOT IN ('sent', 'dropped')
+            ORDER BY r.n, u.name, r.unit_id, r.part, r.name, r.chat_id
+            """,
+            {"groups": json.dumps([list(g) for g in groups]), "since": since},
+        )
+        return [(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+
     async def reach(
         self, unit_ids: Iterable[int], kind: str = "reminders", *, leaders: bool = True
     ) -> list[tuple[int, int]]:

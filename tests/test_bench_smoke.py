@@ -20,7 +20,7 @@ RUNS = [
     ("notice.py", ["--groups", "3", "--skip-direct"]),
     ("export.py", ["--sizes", "50"]),
     ("crash.py", ["--flows", "report", "--every", "12"]),
-    ("scale.py", ["--sizes", "20,40", "--events", "3,12", "--cache", "cache"]),
+    ("scale.py", ["--sizes", "20,30", "--events", "3", "--cache", "cache"]),
     ("admin_stall.py", ["--townships", "2", "--villages", "3", "--households", "5"]),
     ("reader.py", ["--rounds", "1", "--cases", "20"]),
 ]

@@ -568,3 +568,46 @@ async def test_a_unit_done_leaves_no_wake_up_for_a_task_all_done(sim: Simulator,
     for village in (groups.village, groups.other_village):
         assert await repos.tasks.mark_done(task.id, village.id, groups.secretary.id, created)
     assert await scheduler.next_push_at(sim.app, created + timedelta(minutes=6)) is None
+
+
+async def test_a_clock_set_back_looks_at_everything_again(sim: Simulator, groups: Org) -> None:
+    await add_task(sim, groups, deadline=at(2026, 11, 30, 23, 59), created=at(2026, 11, 22, 10))
+    await scheduler.run_due(sim.app, at(2026, 11, 29, 10))  # the announcement and the 1-day reminder
+    await scheduler.run_due(sim.app, at(2026, 11, 29, 10, 5))  # all sent: planned on to the 30th
+    sends(sim)
+    outcome = await scheduler.run_due(sim.app, at(2026, 11, 26, 10))  # back in the 7-day reminder's time
+    assert {key.kind for key in outcome.sent} == {"task_remind"}
+    assert {key.slot for key in outcome.sent} == {"d7@09:00"}
+
+
+async def test_a_follow_up_reminded_is_not_looked_at_again_and_a_member_joining_later_is_reminded(sim, org) -> None:
+    from datetime import date
+
+    from storage.visits import NewVisit
+
+    repos = sim.app.services.repos
+    late = await repos.org.add_person("吴党员", "member", org.village.id)  # not joined yet
+    for n, member in enumerate((org.member, late)):
+        household = await repos.households.add(org.village.id, f"户{n}", member_id=member.id)
+        await repos.visits.save(
+            NewVisit(
+                token=f"v{n}", member_id=member.id, household_id=household.id, visited_on=date(2026, 11, 20),
+                roles=("survey",), outcome="follow_up", concern_text="院墙倒塌需要清理",
+                due_on=date(2026, 11, 25), due_at=at(2026, 11, 25, 23, 59),
+            ),
+            now=at(2026, 11, 20, 16),
+        )
+    sim.api.clear()
+    await scheduler.run_due(sim.app, at(2026, 11, 25, 9))
+    assert [chat for chat, _ in sends(sim)] == [MEMBER]
+    # reminded, or nobody to remind: the sweep's query finds nothing, not even to skip
+    assert await repos.pushes.followups_unsent(at(2026, 12, 25), at(2026, 12, 24), scheduler.LEASE) == []
+    (left,) = await repos.db.fetchone(
+        "SELECT COUNT(*) FROM followups WHERE closed_at IS NULL AND reachable = 1 AND reminded_on IS NOT due_on"
+    )
+    assert left == 0  # the partial index the sweep reads is empty
+    await repos.org.bind_telegram(late.id, 777)
+    await scheduler.run_due(sim.app, at(2026, 11, 26, 10))
+    assert [chat for chat, _ in sends(sim)] == [777]
+    await scheduler.run_due(sim.app, at(2026, 11, 26, 10, 5))
+    assert sends(sim) == []

@@ -38,7 +38,7 @@ import asyncio
 import functools
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
@@ -66,6 +66,7 @@ from storage.events import Event
 from storage.org import Person
 from storage.pushes import PushKey
 from storage.tasks import Task, TaskUnit
+from storage.timefmt import to_db
 
 # The send path is bot.services.delivery's; handlers reach it through this module too.
 __all__ = [
@@ -145,28 +146,6 @@ class _Plan:
     pushes: list[Push] = field(default_factory=list)
 
 
-def _per_unit(
-    kind: str,
-    task: Task,
-    units: Sequence[TaskUnit],
-    targets: Targets,
-    *,
-    occurrence: str,
-    slot: str,
-    render: Callable[..., Rendered],
-    tz: tzinfo,
-    now: datetime,
-) -> list[Push]:
-    out = []
-    for unit in units:
-        draw = functools.partial(
-            render, task=task, unit=unit.unit_name, zone=tz, now=now, unit_id=unit.unit_id
-        )
-        for chat_id in targets.of(unit.unit_id):
-            out.append(Push(PushKey(kind, task.id, occurrence, slot, chat_id), draw))
-    return out
-
-
 def _late_lists(
     task: Task,
     units: Sequence[TaskUnit],
@@ -224,49 +203,49 @@ async def _task_plans(app: Application, now: datetime) -> list[_Plan]:
     due = await repos.tasks.due(now)
     if not due:
         return []
-    units_of = await repos.tasks.units_of([task.id for task, _ in due])
-    pending_of = {task.id: [u for u in units_of.get(task.id, []) if not u.done] for task, _ in due}
-    targets = Targets.of_rows(await repos.tasks.reach({u.unit_id for us in pending_of.values() for u in us}))
-    leads_of = {task.id: [Lead.parse(code) for code in task.leads] for task, _ in due}
-    whats = {}
-    for task, _ in due:
-        if pending_of[task.id]:
-            whats[task.id] = task_due(task.deadline.astimezone(tz), leads_of[task.id], task.planned_from.astimezone(tz), now)
-    overdue = [task for task, _ in due if (whats.get(task.id) or ("",))[0] == "overdue"]
-    creators, parent_chats = {}, Targets()
-    if overdue:
-        creators = await repos.org.people_by_ids({task.created_by for task in overdue})
-        parents = {u.parent_id for task in overdue for u in units_of.get(task.id, []) if u.parent_id is not None}
-        parent_chats = Targets.of_rows(await repos.tasks.reach(parents, leaders=False))
-    plans = []
+    pending = await repos.tasks.pending_counts([task.id for task, _ in due])
+    plans: list[_Plan] = []
+    groups: list[tuple[int, str, str, str]] = []
+    draws: list[tuple[_Plan, Task, Callable[..., Rendered]]] = []
+    overdue: list[tuple[_Plan, Task, str, str]] = []
     for task, rev in due:
-        pending = pending_of[task.id]
-        if not pending:
+        if not pending.get(task.id):
             plans.append(_Plan("tasks", task.id, rev, None))
             continue
-        plan = _Plan("tasks", task.id, rev, _task_next_at(task, leads_of[task.id], tz, now))
+        leads = [Lead.parse(code) for code in task.leads]
+        plan = _Plan("tasks", task.id, rev, _task_next_at(task, leads, tz, now))
         plans.append(plan)
         deadline = task.deadline.astimezone(tz)
         occurrence = deadline_key(deadline, tz)
-        common = {"occurrence": occurrence, "tz": tz, "now": now}
         if task.planned_from <= now < deadline:
-            kind = "task_extend" if task.extended else "task_new"
-            plan.pushes += _per_unit(kind, task, pending, targets, slot="", render=notices.task_announce, **common)
-        due_now = whats.get(task.id)
+            groups.append((task.id, "task_extend" if task.extended else "task_new", occurrence, ""))
+            draws.append((plan, task, notices.task_announce))
+        due_now = task_due(deadline, leads, task.planned_from.astimezone(tz), now)
         if due_now is None:
             continue
         what, slot = due_now
         if what == "remind":
-            plan.pushes += _per_unit(
-                "task_remind", task, pending, targets, slot=slot.key, render=notices.task_reminder, **common
-            )
+            groups.append((task.id, "task_remind", occurrence, slot.key))
+            draws.append((plan, task, notices.task_reminder))
         else:
-            plan.pushes += _per_unit(
-                "task_overdue", task, pending, targets, slot=slot.key, render=notices.task_overdue, **common
-            )
+            groups.append((task.id, "task_overdue", occurrence, slot.key))
+            draws.append((plan, task, notices.task_overdue))
+            overdue.append((plan, task, occurrence, slot.key))
+    # only the pushes not yet sent come back (the push log is read in the same query)
+    for n, unit_id, unit_name, chat_id, _claimed in await repos.tasks.unsent(groups, to_db(now - LEASE)):
+        plan, task, render = draws[n]
+        task_id, kind, occurrence, slot = groups[n]
+        draw = functools.partial(render, task=task, unit=unit_name, zone=tz, now=now, unit_id=unit_id)
+        plan.pushes.append(Push(PushKey(kind, task_id, occurrence, slot, chat_id), draw))
+    if overdue:
+        units_of = await repos.tasks.units_of([task.id for _, task, _, _ in overdue])
+        creators = await repos.org.people_by_ids({task.created_by for _, task, _, _ in overdue})
+        parents = {u.parent_id for units in units_of.values() for u in units if u.parent_id is not None}
+        parent_chats = Targets.of_rows(await repos.tasks.reach(parents, leaders=False))
+        for plan, task, occurrence, slot_key in overdue:
             plan.pushes += _late_lists(
                 task, units_of.get(task.id, []), creators.get(task.created_by), parent_chats,
-                occurrence=occurrence, slot=slot.key, tz=tz,
+                occurrence=occurrence, slot=slot_key, tz=tz,
             )
     return plans
 
@@ -279,11 +258,26 @@ def event_leads(event: Event) -> list[Lead]:
     return [Lead.parse(code) for code in event.leads]
 
 
+EVENT_BATCH = 500  # events looked at afresh are read and worked out this many at a time
+
+
+async def _due_events(repos: Repos, now: datetime) -> AsyncIterator[list[tuple[Event, int]]]:
+    after = 0
+    while batch := await repos.events.due(now, after=after, limit=EVENT_BATCH):
+        yield batch
+        after = batch[-1][0].id
+
+
 async def _event_plans(app: Application, now: datetime) -> list[_Plan]:
+    repos = repos_of(app)
+    plans: list[_Plan] = []
+    async for due in _due_events(repos, now):
+        plans += await _event_batch(app, due, now)
+    return plans
+
+
+async def _event_batch(app: Application, due: list[tuple[Event, int]], now: datetime) -> list[_Plan]:
     repos, tz = repos_of(app), zone(app)
-    due = await repos.events.due(now)
-    if not due:
-        return []
     slots_of = {event.id: event_slots(event_rule(event), event_leads(event), now, tz) for event, _ in due}
     due_of = {eid: [(at, slot) for at, slot in slots if slot.due(now)] for eid, slots in slots_of.items()}
     with_due = [eid for eid, d in due_of.items() if d]
@@ -416,15 +410,16 @@ async def next_push_at(app: Application, now: datetime) -> datetime | None:
     for task, _ in tasks:
         if pending.get(task.id):
             moments.append(_task_next_at(task, [Lead.parse(code) for code in task.leads], tz, now))
-    quiet = []  # events looked at afresh with nothing due now: planned on at once
-    for event, rev in await repos.events.due(now):
-        slots = [slot for _, slot in event_slots(event_rule(event), event_leads(event), now, tz)]
-        at = next_slot_at(slots, now)
-        if at is not None:
-            moments.append(at)
-        if not any(slot.due(now) for slot in slots):
-            quiet.append((event.id, rev, at))
-    await repos.events.advance(quiet)
+    async for due in _due_events(repos, now):
+        quiet = []  # events looked at afresh with nothing due now: planned on at once
+        for event, rev in due:
+            slots = [slot for _, slot in event_slots(event_rule(event), event_leads(event), now, tz)]
+            at = next_slot_at(slots, now)
+            if at is not None:
+                moments.append(at)
+            if not any(slot.due(now) for slot in slots):
+                quiet.append((event.id, rev, at))
+        await repos.events.advance(quiet)
     for due in await repos.pushes.followups_coming(now, now + timedelta(days=2)):
         at = followup_remind_at(due.due_on, due.due_at, tz)
         if at > now:

@@ -74,3 +74,68 @@ BEGIN
     UPDATE tasks SET next_at = '', plan_rev = plan_rev + 1
     WHERE status = 'open' AND id IN (SELECT task_id FROM task_units WHERE unit_id = NEW.id);
 END;
+
+-- Follow-up reminders by the work due: the sweep looks only at open follow-ups whose member
+-- can be reached (``reachable``: joined, active, the household not archived) and whose
+-- reminder for the current due day is not yet sent or dropped (``reminded_on``). Both are kept
+-- by triggers: the push log marks ``reminded_on``; people, households and follow-ups changing
+-- recompute ``reachable`` (a member who joins later is reminded then, as before).
+ALTER TABLE followups ADD COLUMN reminded_on TEXT;
+ALTER TABLE followups ADD COLUMN reachable INTEGER NOT NULL DEFAULT 0;
+UPDATE followups SET reachable = COALESCE((
+    SELECT p.active = 1 AND p.telegram_id IS NOT NULL AND h.archived = 0
+    FROM people p, households h WHERE p.id = followups.member_id AND h.id = followups.household_id
+), 0) WHERE closed_at IS NULL;
+UPDATE followups SET reminded_on = due_on WHERE closed_at IS NULL AND EXISTS (
+    SELECT 1 FROM pushes s JOIN people p ON p.telegram_id = s.chat_id
+    WHERE s.kind = 'visit_followup' AND s.ref_id = followups.id AND s.occurrence = followups.due_on
+      AND s.slot = '' AND s.status IN ('sent', 'dropped') AND p.id = followups.member_id);
+CREATE INDEX followups_to_remind ON followups (due_at)
+    WHERE closed_at IS NULL AND reachable = 1 AND reminded_on IS NOT due_on;
+
+CREATE TRIGGER pushes_followup_sent AFTER UPDATE OF status ON pushes
+WHEN NEW.kind = 'visit_followup' AND NEW.status IN ('sent', 'dropped')
+BEGIN
+    UPDATE followups SET reminded_on = NEW.occurrence
+    WHERE id = NEW.ref_id AND due_on = NEW.occurrence
+      AND member_id IN (SELECT id FROM people WHERE telegram_id = NEW.chat_id);
+END;
+CREATE TRIGGER pushes_followup_logged AFTER INSERT ON pushes
+WHEN NEW.kind = 'visit_followup' AND NEW.status IN ('sent', 'dropped')
+BEGIN
+    UPDATE followups SET reminded_on = NEW.occurrence
+    WHERE id = NEW.ref_id AND due_on = NEW.occurrence
+      AND member_id IN (SELECT id FROM people WHERE telegram_id = NEW.chat_id);
+END;
+CREATE TRIGGER followups_reach_added AFTER INSERT ON followups
+BEGIN
+    UPDATE followups SET reachable = COALESCE((
+        SELECT p.active = 1 AND p.telegram_id IS NOT NULL AND h.archived = 0
+        FROM people p, households h WHERE p.id = NEW.member_id AND h.id = NEW.household_id
+    ), 0) WHERE id = NEW.id;
+END;
+CREATE TRIGGER followups_reach_changed AFTER UPDATE OF member_id, household_id, closed_at ON followups
+WHEN NEW.closed_at IS NULL
+BEGIN
+    UPDATE followups SET reachable = COALESCE((
+        SELECT p.active = 1 AND p.telegram_id IS NOT NULL AND h.archived = 0
+        FROM people p, households h WHERE p.id = NEW.member_id AND h.id = NEW.household_id
+    ), 0), reminded_on = CASE WHEN NEW.member_id = OLD.member_id THEN reminded_on END
+    WHERE id = NEW.id;
+END;
+CREATE TRIGGER people_followups_reach AFTER UPDATE OF telegram_id, active ON people
+BEGIN
+    UPDATE followups SET reachable = COALESCE((
+        SELECT NEW.active = 1 AND NEW.telegram_id IS NOT NULL AND h.archived = 0
+        FROM households h WHERE h.id = followups.household_id
+    ), 0), reminded_on = CASE WHEN NEW.telegram_id IS OLD.telegram_id THEN reminded_on END
+    WHERE member_id = NEW.id AND closed_at IS NULL;
+END;
+CREATE TRIGGER households_followups_reach AFTER UPDATE OF archived ON households
+BEGIN
+    UPDATE followups SET reachable = COALESCE((
+        SELECT p.active = 1 AND p.telegram_id IS NOT NULL AND NEW.archived = 0
+        FROM people p WHERE p.id = followups.member_id
+    ), 0)
+    WHERE household_id = NEW.id AND closed_at IS NULL;
+END;
