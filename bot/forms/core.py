@@ -274,7 +274,7 @@ class Form:
     command: Any = None  # e.g. handlers.auth.Command: its ``name`` opens the form
     allowed: Any = None  # the Command whose roles may use a form that has no command of its own
     entry: str | None = None  # the action of an entry button (``<form>:<entry>:<arg>``)
-    setup: Callable[[Env, Draft], Awaitable[str | None]] | None = None  # fill a new draft; or refuse (a key)
+    setup: Callable[[Env, Draft], Awaitable[str | Screen | None]] | None = None  # fill a new draft; or refuse (a key, or a Screen)
     keys: dict[str, str] = field(default_factory=dict)  # overrides of the form.* keys
     title: Callable[[Draft], str] | None = None  # for the resume offer; default: the first answer
     # True: "now" is when the user sent the message (remembered in the draft as ``now`` for the
@@ -490,6 +490,8 @@ async def restart(form: Form, env: Env, arg: str = "") -> Reply:
     draft = new_draft(arg)
     if form.setup is not None:
         refusal = await form.setup(env, draft)
+        if isinstance(refusal, Screen):  # a refusal that needs more than a key (names, counts)
+            return Reply(None, None, refusal)
         if refusal:
             return Reply(None, None, alert=env.t(refusal))
     first = next_step(form, draft, "")

@@ -98,3 +98,12 @@ async def test_a_custom_step_names_the_next_step_and_a_voice_note_is_an_input() 
     # a voice note where text is asked gets the text hint, the draft unchanged
     reply = await core.handle(x, ENV, reply.draft, Input("voice", voice="v2", seconds=2))
     assert reply.state == "x:note" and reply.notes == [ENV.t("form.wrong.text")]
+
+
+async def test_setup_may_refuse_with_a_screen() -> None:
+    async def nobody(env: Env, draft: dict) -> Screen:
+        return Screen("您名下还没有联系户,请找本村书记孙书记。")
+
+    refusing = Form("x", steps=[Text("note")], save=save, setup=nobody)
+    reply = await core.open_form(refusing, ENV, None)
+    assert reply.draft is None and reply.state is None and reply.screen.text.startswith("您名下还没有联系户")
