@@ -427,13 +427,17 @@ async def test_a_secretary_logs_visits_to_their_own_linked_households(sim: Simul
     await sim.press("书记联系户", SECRETARY)
     await sim.press("今天", SECRETARY)
     await sim.press("专家服务联络", SECRETARY)
-    await sim.press("下一步", SECRETARY)
+    (q,) = texts(await sim.press("下一步", SECRETARY))
+    assert "哪个专家服务组" in q  # 专家服务联络 asks which field (issue 13, item 10)
+    assert keyboard_labels(sim, SECRETARY)[:5] == ["粮油", "蔬菜", "果树", "畜牧", "林水"]
+    await sim.press("果树", SECRETARY)
     await sim.press("无诉求", SECRETARY)
-    await sim.press("跳过", SECRETARY)
+    (review,) = texts(await sim.press("跳过", SECRETARY))
+    assert "身份:专家服务联络(果树)" in review
     (saved,) = texts(await sim.press("保存", SECRETARY))
     assert "近30天您已走访 1/1 户" in saved
     (visit,) = await sim.app.services.repos.visits.of_household(own.id)
-    assert visit.member_id == org.secretary.id and visit.roles == ("expert",)
+    assert visit.member_id == org.secretary.id and visit.roles == ("expert",) and visit.expert_field == "fruit"
 
 
 async def test_the_visit_speaks_english_when_chosen(sim: Simulator, org: Org, homes) -> None:

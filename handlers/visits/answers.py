@@ -94,6 +94,18 @@ async def followup_done(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
     else:
         closing["text"] = inp.text.strip()[:MAX_TEXT]
     draft.setdefault("closes", {})[str(followup.id)] = closing
+    draft["rating"] = followup.id
+    return Outcome(done=True, then="fu_satisfied")
+
+
+async def fu_satisfied(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
+    """The call-back (回访) of a follow-up closed on a visit: the household was seen again, and
+    is it satisfied with how it was done? (没问: not recorded.)"""
+    if inp.action != "sat" or inp.arg not in ("yes", "no", "skip"):
+        return stale(env) if inp.kind == "button" else wrong(env, "followups", inp)
+    closing = (draft.get("closes") or {}).get(str(draft.pop("rating", "")))
+    if closing is not None:
+        closing["satisfied"] = {"yes": True, "no": False}.get(inp.arg)
     return Outcome(done=True, then="followups")
 
 

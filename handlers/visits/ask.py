@@ -19,7 +19,7 @@ from handlers.visits.common import (
     household_label,
     returned_reasons,
 )
-from storage.visits import ROLE_CODES
+from storage.visits import EXPERT_FIELDS, ROLE_CODES
 
 FLOW = "visit"
 VISIT = command("visit", MEMBERS)
@@ -36,6 +36,16 @@ DUE_QUICK = (
     ("eom", "visit.quick.eom", "月底前"),
     ("eonm", "visit.quick.eonm", "下月底前"),
 )
+
+
+# The expert service groups' names (粮油, 蔬菜, 果树, 畜牧, 林水), one catalog key each.
+EXPERT_LABELS = {
+    "grain": "visit.expert.grain",
+    "vegetables": "visit.expert.vegetables",
+    "fruit": "visit.expert.fruit",
+    "livestock": "visit.expert.livestock",
+    "forestry": "visit.expert.forestry",
+}
 
 
 def day(env: Env, value: date) -> str:
@@ -98,6 +108,13 @@ async def show_followup_done(env: Env, draft: dict[str, Any]) -> Screen:
     return Screen(env.t("visit.ask.followup_done", concern=concern))
 
 
+async def show_fu_satisfied(env: Env, draft: dict[str, Any]) -> Screen:
+    t = env.t
+    rows = [[Button(t("visit.btn.satisfied"), payload(FLOW, "sat", "yes")), Button(t("visit.btn.unsatisfied"), payload(FLOW, "sat", "no"))],
+            [Button(t("visit.btn.not_asked"), payload(FLOW, "sat", "skip"))]]
+    return Screen(t("visit.ask.fu_satisfied", household=draft.get("head") or "-"), rows)
+
+
 async def show_date(env: Env, draft: dict[str, Any]) -> Screen:
     t = env.t
     text = t("visit.ask.date", household=draft["head"], examples=t("list.sep").join(EXAMPLES_PAST))
@@ -123,6 +140,31 @@ async def show_photo(env: Env, draft: dict[str, Any]) -> Screen:
 
 async def roles(env: Env, draft: dict[str, Any]) -> list[tuple[str, str]]:
     return [(code, env.t(f"visit.role.{code}")) for code in ROLE_CODES]
+
+
+async def expert_fields(env: Env, draft: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(code, env.t(EXPERT_LABELS[code])) for code in EXPERT_FIELDS]
+
+
+def expert(draft: dict[str, Any]) -> bool:
+    """专家服务联络 is among the roles: which expert group is asked too."""
+    return "expert" in (draft.get("roles") or [])
+
+
+def expert_field(draft: dict[str, Any]) -> str | None:
+    field = draft.get("field")
+    return field if expert(draft) and field in EXPERT_FIELDS else None
+
+
+def roles_text(t: Any, draft: dict[str, Any]) -> str:
+    names = []
+    for code in ROLE_CODES:
+        if code not in (draft.get("roles") or []):
+            continue
+        name = t(f"visit.role.{code}")
+        field = expert_field(draft) if code == "expert" else None
+        names.append(t("visit.role.expert_in", role=name, field=t(EXPERT_LABELS[field])) if field else name)
+    return t("list.sep").join(names) or "-"
 
 
 async def outcomes(env: Env, draft: dict[str, Any]) -> list[tuple[str, str]]:
@@ -163,17 +205,18 @@ def outcome_text(env: Env, draft: dict[str, Any]) -> str:
 
 async def review(env: Env, draft: dict[str, Any]) -> str:
     t = env.t
-    chosen = [code for code in ROLE_CODES if code in (draft.get("roles") or [])]
     text = t(
         "visit.review",
         household=draft.get("head") or "-",
         date=day(env, date.fromisoformat(draft["date"])) if draft.get("date") else "-",
-        roles=t("list.sep").join(t(f"visit.role.{code}") for code in chosen) or "-",
+        roles=roles_text(t, draft),
         concern=concern_text(t, draft),
         outcome=outcome_text(env, draft),
         photo=t("visit.photo.yes") if draft.get("photo") else t("visit.photo.no"),
     )
     for closing in (draft.get("closes") or {}).values():
         done = closing.get("text") or t("visit.concern.voice_short")
-        text += "\n" + t("visit.review.closing", concern=closing.get("concern") or "-", done=done)
+        key = {True: "visit.review.closing_satisfied", False: "visit.review.closing_unsatisfied"}.get(
+            closing.get("satisfied"), "visit.review.closing")
+        text += "\n" + t(key, concern=closing.get("concern") or "-", done=done)
     return text

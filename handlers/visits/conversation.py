@@ -2,8 +2,9 @@
 (:mod:`bot.forms`), one question at a time:
 
 household (my own, longest unvisited first, 8 a page) → open follow-ups of that household, if
-any (close them on this visit, each with what was done) → date (今天 / 昨天 or typed) →
-role(s) → 诉求 (text, voice or 无) → outcome (when something was raised) → follow-up date
+any (close them on this visit, each with what was done and whether the household is
+satisfied: the call-back, 回访) → date (今天 / 昨天 or typed) →
+role(s) → which expert group (with 专家服务联络) → 诉求 (text, voice or 无) → outcome (when something was raised) → follow-up date
 (when it needs following up; quick buttons) → optional photo → review with edit → save, and
 the rolling-window coverage line.
 
@@ -57,9 +58,11 @@ FORM = Form(
                when=lambda d: bool(d.get("has_followups"))),
         Custom("followup_done", show=ask.show_followup_done, handle=answers.followup_done, kind_="text",
                review_only=True, editable=False),
+        Custom("fu_satisfied", show=ask.show_fu_satisfied, handle=answers.fu_satisfied, review_only=True, editable=False),
         Custom("date", label="visit.field.date", show=ask.show_date, handle=answers.visit_date, kind_="text"),
         Choice("roles", ask="visit.ask.roles", label="visit.field.roles", options=ask.roles, multi=True, per_row=1,
                done="form.btn.next"),
+        Choice("field", ask="visit.ask.expert", label="visit.field.expert", options=ask.expert_fields, when=ask.expert),
         Custom("concern", label="visit.field.concern", show=ask.show_concern, handle=answers.concern, kind_="text"),
         Choice("outcome", ask="visit.ask.outcome_said", label="visit.field.outcome", options=ask.outcomes, when=raised),
         Custom("due", label="visit.field.due", show=ask.show_due, handle=answers.due, kind_="text",

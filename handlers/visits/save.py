@@ -17,6 +17,7 @@ from handlers.visits.ask import (
     ROLES,
     day,
     due_of,
+    expert_field,
     outcome_of,
     person_id,
 )
@@ -44,7 +45,9 @@ def new_visit(draft: dict[str, Any], member_id: int) -> NewVisit:
     concern = draft.get("concern") or {}
     due = due_of(draft)
     closes = tuple(
-        Closing(int(fid), text=c.get("text"), voice=c.get("voice")) for fid, c in (draft.get("closes") or {}).items()
+        # closed on a visit: the household was seen again about it (回访), and said whether satisfied
+        Closing(int(fid), text=c.get("text"), voice=c.get("voice"), called_back=True, satisfied=c.get("satisfied"))
+        for fid, c in (draft.get("closes") or {}).items()
     )
     return NewVisit(
         token=draft["token"],
@@ -60,6 +63,7 @@ def new_visit(draft: dict[str, Any], member_id: int) -> NewVisit:
         due_on=due.date() if due else None,
         due_at=due,
         closes=closes,
+        expert_field=expert_field(draft),
     )
 
 

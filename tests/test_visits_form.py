@@ -1,0 +1,134 @@
+"""/visit on the form engine, what issue 13 (item 10) added: the expert service group asked
+only with 专家服务联络 (and again when the role is added from the review), the follow-up
+date's quick buttons, closing a household's follow-up on a visit with the call-back and
+whether the household is satisfied, typed 取消 and a typo on the way."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from bot.simulator import Simulator, texts
+from tests.conftest import MEMBER, Org
+from tests.test_visits import NOW, TODAY, add_households, at, keyboard_labels, log_visit
+
+
+@pytest.fixture
+async def homes(sim: Simulator, org: Org) -> list:
+    """MEMBER holds 张三 (visited 32 days ago), 李四 (never), 王五 (visited 3 days ago)."""
+    at(sim, NOW)
+    households = await add_households(sim, org.village.id, org.member.id, "张三", "李四", "王五")
+    await log_visit(sim, org.member.id, households[0].id, TODAY - timedelta(days=32))
+    await log_visit(sim, org.member.id, households[2].id, TODAY - timedelta(days=3))
+    return households
+
+
+async def to_roles(sim: Simulator, household: str = "张三") -> None:
+    await sim.send("/visit", MEMBER)
+    await sim.press(household, MEMBER)
+    await sim.press("今天", MEMBER)
+
+
+async def test_the_expert_group_is_asked_only_with_the_expert_role(sim: Simulator, org: Org, homes) -> None:
+    await to_roles(sim)
+    await sim.press("政策法规宣传", MEMBER)
+    (q,) = texts(await sim.press("下一步", MEMBER))
+    assert "诉求" in q and "专家服务组" not in q  # no expert role: not asked
+    await sim.press("无诉求", MEMBER)
+    (review,) = texts(await sim.press("跳过", MEMBER))
+    assert "✏️ 改专家服务组" not in keyboard_labels(sim, MEMBER)
+    await sim.press("改身份", MEMBER)
+    await sim.press("专家服务联络", MEMBER)
+    (q,) = texts(await sim.press("下一步", MEMBER))
+    assert "哪个专家服务组" in q  # the role added from the review opens its question
+    (review,) = texts(await sim.press("畜牧", MEMBER))
+    assert "身份:政策法规宣传、专家服务联络(畜牧)" in review and "✏️ 改专家服务组" in keyboard_labels(sim, MEMBER)
+    await sim.press("保存", MEMBER)
+    visit, _ = await sim.app.services.repos.visits.of_household(homes[0].id)
+    assert visit.roles == ("policy", "expert") and visit.expert_field == "livestock"
+
+
+async def test_the_follow_up_date_has_quick_buttons(sim: Simulator, org: Org, homes) -> None:
+    await to_roles(sim)
+    await sim.press("社情民意调研", MEMBER)
+    await sim.press("下一步", MEMBER)
+    await sim.send("想修一下门前的水渠", MEMBER)
+    await sim.press("需要跟进", MEMBER)
+    labels = keyboard_labels(sim, MEMBER)
+    assert labels[:5] == ["明天", "3天后", "一周后", "月底前", "下月底前"]
+    (q,) = texts(await sim.press("3天后", MEMBER))
+    assert "✅ 跟进日期:11月25日(周三)" in q and "照片" in q
+    (review,) = texts(await sim.press("跳过", MEMBER))
+    assert "需要跟进(11月25日(周三)前办结)" in review
+    await sim.press("改跟进日期", MEMBER)
+    (review,) = texts(await sim.press("月底前", MEMBER))
+    assert "11月30日(周一)前办结" in review
+    await sim.press("保存", MEMBER)
+    (followup,) = await sim.app.services.repos.visits.open_followups(household_id=homes[0].id)
+    assert followup.due_on == date(2026, 11, 30)
+
+
+async def test_closing_a_follow_up_on_a_visit_records_the_call_back_and_satisfaction(sim: Simulator, org: Org, homes) -> None:
+    await log_visit(sim, org.member.id, homes[1].id, TODAY - timedelta(days=5), due=TODAY + timedelta(days=2), concern="低保材料")
+    (open_one,) = await sim.app.services.repos.visits.open_followups(household_id=homes[1].id)
+    await sim.send("/visit", MEMBER)
+    (q,) = texts(await sim.press("李四", MEMBER))
+    assert "低保材料" in q
+    (q,) = texts(await sim.press("第1项这次办结了", MEMBER))
+    assert "怎么办结的" in q
+    (q,) = texts(await sim.send("材料已经交到镇里", MEMBER))
+    assert "满意" in q  # the call-back: is the household satisfied?
+    (q,) = texts(await sim.press("不满意", MEMBER))
+    assert "这次办结:材料已经交到镇里" in q
+    await sim.press("继续登记走访", MEMBER)
+    await sim.press("今天", MEMBER)
+    await sim.press("社情民意调研", MEMBER)
+    await sim.press("下一步", MEMBER)
+    await sim.press("无诉求", MEMBER)
+    (review,) = texts(await sim.press("跳过", MEMBER))
+    assert "办结跟进:低保材料 → 材料已经交到镇里(农户不满意)" in review
+    await sim.press("保存", MEMBER)
+    assert await sim.app.services.repos.visits.open_followups(household_id=homes[1].id) == []
+    followup = await sim.app.services.repos.visits.followup(open_one.id)
+    assert followup.closed_at and followup.called_back is True and followup.satisfied is False
+
+
+async def test_typed_cancel_and_a_typo_in_chinese(sim: Simulator, org: Org, homes) -> None:
+    await to_roles(sim)
+    await sim.press("社情民意调研", MEMBER)
+    await sim.press("下一步", MEMBER)
+    await sim.send("路灯坏了", MEMBER)
+    await sim.press("需要跟进", MEMBER)
+    complaint, question = texts(await sim.send("下周三三", MEMBER))  # a typo
+    assert "没看懂" in complaint and "哪天之前办结" in question
+    (reply,) = texts(await sim.send("算了,不填了", MEMBER))
+    assert "已取消" in reply
+    assert len(await sim.app.services.repos.visits.of_household(homes[0].id)) == 1  # only the seed
+
+
+async def test_storage_keeps_the_call_back_clears_it_on_return_and_checks_the_expert_field(sim: Simulator, org: Org, homes) -> None:
+    """The hook for /followups closing: close_followup(called_back=, satisfied=)."""
+    from storage.visits import NewVisit, VisitRefused
+
+    repos = sim.app.services.repos
+    await log_visit(sim, org.member.id, homes[1].id, TODAY, due=TODAY + timedelta(days=2))
+    (followup,) = await repos.visits.open_followups(household_id=homes[1].id)
+    assert followup.called_back is None and followup.satisfied is None
+    assert await repos.visits.close_followup(followup.id, by_person_id=org.member.id, closed_at=NOW, text="办好了",
+                                             called_back=True, satisfied=True)
+    closed = await repos.visits.followup(followup.id)
+    assert closed.called_back is True and closed.satisfied is True
+    assert await repos.visits.reopen_followup(followup.id, by=org.secretary.id, at=NOW, reason="没回访")
+    reopened = await repos.visits.followup(followup.id)
+    assert reopened.closed_at is None and reopened.called_back is None and reopened.satisfied is None
+    base = dict(member_id=org.member.id, household_id=homes[0].id, visited_on=TODAY, outcome="none")
+    for roles, field in ((("survey",), "fruit"), (("expert",), "space")):
+        try:
+            await repos.visits.save(NewVisit(token=f"x-{field}", roles=roles, expert_field=field, **base), now=NOW)
+        except VisitRefused as exc:
+            assert exc.reason == "bad"
+        else:
+            raise AssertionError(f"{roles} {field} was stored")
+    saved = await repos.visits.save(NewVisit(token="x-ok", roles=("expert",), expert_field="grain", **base), now=NOW)
+    assert saved.visit.expert_field == "grain"
