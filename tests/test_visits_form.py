@@ -132,3 +132,16 @@ async def test_storage_keeps_the_call_back_clears_it_on_return_and_checks_the_ex
             raise AssertionError(f"{roles} {field} was stored")
     saved = await repos.visits.save(NewVisit(token="x-ok", roles=("expert",), expert_field="grain", **base), now=NOW)
     assert saved.visit.expert_field == "grain"
+
+
+async def test_back_from_the_satisfaction_question_asks_what_was_done_again(sim: Simulator, org: Org, homes) -> None:
+    await log_visit(sim, org.member.id, homes[1].id, TODAY - timedelta(days=5), due=TODAY + timedelta(days=2), concern="低保材料")
+    await sim.send("/visit", MEMBER)
+    await sim.press("李四", MEMBER)
+    await sim.press("第1项这次办结了", MEMBER)
+    await sim.send("交了", MEMBER)
+    (q,) = texts(await sim.press("返回", MEMBER))
+    assert "「低保材料」是怎么办结的" in q
+    await sim.send("材料交到镇里了", MEMBER)
+    (q,) = texts(await sim.press("没问", MEMBER))
+    assert "这次办结:材料交到镇里了" in q

@@ -85,8 +85,9 @@ async def followups(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
 async def followup_done(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
     if inp.kind not in ("text", "voice"):
         return wrong(env, "followup_done", inp)
-    followup = await env.ctx.repos.visits.followup(int(draft.pop("closing", 0) or 0))
+    followup = await env.ctx.repos.visits.followup(int(draft.get("closing") or 0))
     if followup is None or followup.household_id != draft.get("household_id"):
+        draft.pop("closing", None)
         return Outcome(done=True, then="followups")
     closing: dict[str, Any] = {"concern": concern_of(env.t, followup)}
     if inp.kind == "voice":
@@ -94,7 +95,6 @@ async def followup_done(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
     else:
         closing["text"] = inp.text.strip()[:MAX_TEXT]
     draft.setdefault("closes", {})[str(followup.id)] = closing
-    draft["rating"] = followup.id
     return Outcome(done=True, then="fu_satisfied")
 
 
@@ -103,7 +103,7 @@ async def fu_satisfied(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
     is it satisfied with how it was done? (没问: not recorded.)"""
     if inp.action != "sat" or inp.arg not in ("yes", "no", "skip"):
         return stale(env) if inp.kind == "button" else wrong(env, "followups", inp)
-    closing = (draft.get("closes") or {}).get(str(draft.pop("rating", "")))
+    closing = (draft.get("closes") or {}).get(str(draft.pop("closing", "")))
     if closing is not None:
         closing["satisfied"] = {"yes": True, "no": False}.get(inp.arg)
     return Outcome(done=True, then="followups")
