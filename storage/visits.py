@@ -687,6 +687,46 @@ class VisitsRepo:
             )
         return True
 
+    # -- the village branch verifies its members' closings (issue 13, item 10) -----------------
+    # A closed follow-up waits for a review: never reviewed, or closed again after a return.
+    _WAITING = (
+        "f.closed_at IS NOT NULL AND COALESCE((SELECT e.action FROM review_events e"
+        " WHERE e.item_kind = 'followup' AND e.item_id = f.id ORDER BY e.id DESC LIMIT 1), '')"
+        " IN ('', 'resubmitted')"
+    )
+
+    async def branch_waiting(self, village_id: int, *, reviewer_id: int) -> list[FollowUp]:
+        """The village's closed follow-ups waiting for a review that its branch (the secretary
+        ``reviewer_id``) may verify: all but the ones the reviewer closed themself; newest first.
+        Verified here, they leave the township's queue (its last step is then 'verified')."""
+        rows = await self.db.fetchall(
+            f"SELECT {_FU_COLS} FROM {_FU_FROM} WHERE h.village_id = ? AND f.closed_by <> ? AND {self._WAITING}"
+            " ORDER BY f.closed_at DESC, f.id DESC",
+            (village_id, reviewer_id),
+        )
+        return [_followup(r) for r in rows]
+
+    async def branch_verify(
+        self, followup_id: int, *, village_id: int, by: int, at: datetime, comment: str = "", token: str | None = None
+    ) -> bool:
+        """The branch verifies one of :meth:`branch_waiting`: its 'verified' review step, stored
+        once per ``token``. False, and nothing stored, for a follow-up of another village, one
+        still open, closed by ``by`` themself, already reviewed, or a token stored before."""
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                f"SELECT f.id FROM followups f JOIN households h ON h.id = f.household_id"
+                f" WHERE f.id = ? AND h.village_id = ? AND f.closed_by <> ? AND {self._WAITING}",
+                (followup_id, village_id, by),
+            ) as cur:
+                if await cur.fetchone() is None:
+                    return False
+            cur = await conn.execute(
+                "INSERT INTO review_events (item_kind, item_id, action, by_person, comment, at, token)"
+                " VALUES ('followup', ?, 'verified', ?, ?, ?, ?) ON CONFLICT (token) DO NOTHING",
+                (followup_id, by, comment, to_utc_text(at), token),
+            )
+            return cur.rowcount == 1
+
     # -- coverage -------------------------------------------------------------------------
     async def coverage_input(
         self, village_ids: Iterable[int], *, today: date, window: Window | None = None

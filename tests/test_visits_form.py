@@ -145,3 +145,31 @@ async def test_back_from_the_satisfaction_question_asks_what_was_done_again(sim:
     await sim.send("材料交到镇里了", MEMBER)
     (q,) = texts(await sim.press("没问", MEMBER))
     assert "这次办结:材料交到镇里了" in q
+
+
+async def test_the_village_branch_verifies_its_members_closed_follow_ups(sim: Simulator, org: Org, homes) -> None:
+    """Storage for the branch's verification: it takes the follow-up off the township's queue."""
+    repos = sim.app.services.repos
+    await log_visit(sim, org.member.id, homes[0].id, TODAY, due=TODAY + timedelta(days=2), concern="修路灯")
+    (mine,) = await add_households(sim, org.village.id, org.secretary.id, "书记联系户")
+    await log_visit(sim, org.secretary.id, mine.id, TODAY, due=TODAY + timedelta(days=2), concern="书记自己的")
+    followups = await repos.visits.open_followups(village_id=org.village.id)
+    member_fu = next(f for f in followups if f.member_id == org.member.id)
+    own_fu = next(f for f in followups if f.member_id == org.secretary.id)
+    await repos.visits.close_followup(member_fu.id, by_person_id=org.member.id, closed_at=NOW, text="换了灯泡",
+                                      called_back=True, satisfied=True)
+    await repos.visits.close_followup(own_fu.id, by_person_id=org.secretary.id, closed_at=NOW, text="办好了")
+    waiting = await repos.visits.branch_waiting(org.village.id, reviewer_id=org.secretary.id)
+    assert [f.id for f in waiting] == [member_fu.id]  # not the secretary's own closing
+    since = TODAY - timedelta(days=30)
+    queue, _ = await repos.oversight.queue(org.township.id, "followup", "pending", since=since, limit=10)
+    assert member_fu.id in queue
+    assert not await repos.visits.branch_verify(member_fu.id, village_id=org.other_village.id, by=org.secretary.id, at=NOW)
+    assert not await repos.visits.branch_verify(own_fu.id, village_id=org.village.id, by=org.secretary.id, at=NOW)
+    assert await repos.visits.branch_verify(member_fu.id, village_id=org.village.id, by=org.secretary.id, at=NOW, token="t1")
+    assert not await repos.visits.branch_verify(member_fu.id, village_id=org.village.id, by=org.secretary.id, at=NOW, token="t1")
+    queue, _ = await repos.oversight.queue(org.township.id, "followup", "pending", since=since, limit=10)
+    assert member_fu.id not in queue and own_fu.id in queue  # the township waits only for the rest
+    (event,) = await repos.oversight.history("followup", member_fu.id)
+    assert event.action == "verified" and event.by_person == org.secretary.id
+    assert await repos.visits.branch_waiting(org.village.id, reviewer_id=org.secretary.id) == []
