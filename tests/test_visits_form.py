@@ -173,3 +173,22 @@ async def test_the_village_branch_verifies_its_members_closed_follow_ups(sim: Si
     (event,) = await repos.oversight.history("followup", member_fu.id)
     assert event.action == "verified" and event.by_person == org.secretary.id
     assert await repos.visits.branch_waiting(org.village.id, reviewer_id=org.secretary.id) == []
+
+
+async def test_a_draft_of_the_old_visit_conversation_gets_one_resume_offer(sim: Simulator, org: Org, homes) -> None:
+    """A user who was in the middle of /visit before the port: the draft is kept and goes on."""
+    sim.app.user_data[MEMBER]["visit"] = {
+        "token": "old-draft", "v": 1, "roles": ["survey"], "closes": {}, "page": 0, "reviewed": False,
+        "now": NOW.isoformat(), "history": ["household", "date", "roles", "concern", "outcome"],
+        "household_id": homes[0].id, "head": "张三", "has_followups": False,
+        "date": "2026-11-21", "concern": {"text": "路灯坏了"},
+    }
+    (offer,) = texts(await sim.send("/visit", MEMBER))
+    assert "张三家" in offer
+    (q,) = texts(await sim.press("继续填写", MEMBER))
+    assert "诉求:路灯坏了" in q and "解决了吗" in q
+    await sim.press("当场解决", MEMBER)
+    await sim.press("跳过", MEMBER)
+    await sim.press("保存", MEMBER)
+    visit, _ = await sim.app.services.repos.visits.of_household(homes[0].id)
+    assert visit.token == "old-draft" and visit.outcome == "solved" and visit.visited_on == date(2026, 11, 21)

@@ -147,8 +147,14 @@ async def concern(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
     if given.get("none") or was_none:  # nothing raised: no outcome; raised now: ask it afresh
         draft.pop("outcome", None)
         draft.pop("due", None)
-    draft["said"] = concern_text(env.t, draft)
-    return Outcome(done=True, echo=draft["said"] if inp.kind != "button" else "")
+    return Outcome(done=True, echo=concern_text(env.t, draft) if inp.kind != "button" else "")
+
+
+async def outcome(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
+    if inp.action != "pick" or inp.arg not in ("solved", "follow_up"):
+        return stale(env)
+    draft["outcome"] = inp.arg
+    return Outcome(done=True)
 
 
 # -- the follow-up date --------------------------------------------------------------------------------

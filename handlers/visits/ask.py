@@ -167,8 +167,11 @@ def roles_text(t: Any, draft: dict[str, Any]) -> str:
     return t("list.sep").join(names) or "-"
 
 
-async def outcomes(env: Env, draft: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(code, env.t(f"visit.outcome.{code}")) for code in ("solved", "follow_up")]
+async def show_outcome(env: Env, draft: dict[str, Any]) -> Screen:
+    """诉求:… 这个诉求解决了吗? (the 诉求 from the draft, so an old draft is asked the same)"""
+    t = env.t
+    rows = [[Button(t(f"visit.outcome.{code}"), payload(FLOW, "pick", code)) for code in ("solved", "follow_up")]]
+    return Screen(t("visit.ask.outcome", concern=concern_text(t, draft)), rows)
 
 
 # -- what the review and the saved message show ---------------------------------------------------

@@ -64,7 +64,7 @@ FORM = Form(
                done="form.btn.next"),
         Choice("field", ask="visit.ask.expert", label="visit.field.expert", options=ask.expert_fields, when=ask.expert),
         Custom("concern", label="visit.field.concern", show=ask.show_concern, handle=answers.concern, kind_="text"),
-        Choice("outcome", ask="visit.ask.outcome_said", label="visit.field.outcome", options=ask.outcomes,
+        Custom("outcome", label="visit.field.outcome", show=ask.show_outcome, handle=answers.outcome,
                when=lambda d: not no_concern(d)),
         Custom("due", label="visit.field.due", show=ask.show_due, handle=answers.due, kind_="text",
                when=lambda d: raised(d) and outcome_of(d) == "follow_up"),
