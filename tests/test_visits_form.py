@@ -192,3 +192,20 @@ async def test_a_draft_of_the_old_visit_conversation_gets_one_resume_offer(sim: 
     await sim.press("保存", MEMBER)
     visit, _ = await sim.app.services.repos.visits.of_household(homes[0].id)
     assert visit.token == "old-draft" and visit.outcome == "solved" and visit.visited_on == date(2026, 11, 21)
+
+
+async def test_a_forged_follow_up_of_another_household_is_refused(sim: Simulator, org: Org, homes) -> None:
+    await log_visit(sim, org.member.id, homes[1].id, TODAY, due=TODAY + timedelta(days=2), concern="李四的事")
+    (theirs,) = await add_households(sim, org.other_village.id, org.other_member.id, "赵六")
+    await log_visit(sim, org.other_member.id, theirs.id, TODAY, due=TODAY + timedelta(days=2), concern="别人的事")
+    (other_fu,) = await sim.app.services.repos.visits.open_followups(household_id=theirs.id)
+    await sim.send("/visit", MEMBER)
+    (q,) = texts(await sim.press("李四", MEMBER))
+    assert "李四的事" in q and "别人的事" not in q
+    calls = await sim.click(f"visit:fu:{other_fu.id}", MEMBER)
+    assert [c.params.get("text") for c in calls if c.method == "answerCallbackQuery"] == ["这条跟进事项不属于这一户,或者已经办结了。"]
+    assert sim.app.user_data[MEMBER]["visit"]["closes"] == {} and "closing" not in sim.app.user_data[MEMBER]["visit"]
+    calls = await sim.click("visit:sat:yes", MEMBER)  # a payload of another question
+    assert [c.params.get("text") for c in calls if c.method == "answerCallbackQuery"] == [
+        "这个按钮已经失效了,请看最新的一条消息,或重新发送命令。"
+    ]
