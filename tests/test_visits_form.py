@@ -209,3 +209,27 @@ async def test_a_forged_follow_up_of_another_household_is_refused(sim: Simulator
     assert [c.params.get("text") for c in calls if c.method == "answerCallbackQuery"] == [
         "这个按钮已经失效了,请看最新的一条消息,或重新发送命令。"
     ]
+
+
+async def test_the_call_back_steps_for_a_closing_form() -> None:
+    """The hook for /followups: its closing form adds callback_steps() and stores callback_of()."""
+    from bot.forms import core
+    from bot.forms.core import Env, Form, Input, Saved, Screen, Text
+    from bot.i18n import Catalogs
+    from handlers.visits.ask import callback_of, callback_steps
+
+    stored = []
+
+    async def save(env: Env, draft: dict) -> Saved:
+        stored.append(callback_of(draft))
+        return Saved(Screen("ok"))
+
+    closing = Form("fuclose", steps=[Text("done", ask="visit.ask.followup_done"), *callback_steps()], save=save)
+    env = Env(t=Catalogs().get("zh_CN"), now=NOW, tz="Asia/Shanghai")
+    for answers, expected in ((("yes", "no"), (True, False)), (("no",), (False, None))):
+        reply = await core.open_form(closing, env, None)
+        reply = await core.handle(closing, env, reply.draft, Input("text", text="办好了"))
+        assert "回访" in reply.screen.text
+        for answer in answers:
+            reply = await core.handle(closing, env, reply.draft, Input("button", payload=f"fuclose:pick:{answer}"))
+        assert reply.state is None and stored[-1] == expected

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
-from bot.forms.core import Button, Env, Screen, day_label, payload
+from bot.forms.core import Button, Choice, Env, Screen, day_label, payload
 from bot.rules.dates import EXAMPLES_PAST
 from handlers.auth import MEMBERS, command
 from handlers.visits.common import (
@@ -223,3 +223,31 @@ async def review(env: Env, draft: dict[str, Any]) -> str:
             closing.get("satisfied"), "visit.review.closing")
         text += "\n" + t(key, concern=closing.get("concern") or "-", done=done)
     return text
+
+
+# -- the call-back (回访) when a follow-up is closed: the hook for /followups' closing form -------
+async def yes_no(env: Env, draft: dict[str, Any]) -> list[tuple[str, str]]:
+    return [("yes", env.t("visit.callback.yes")), ("no", env.t("visit.callback.no"))]
+
+
+async def satisfaction(env: Env, draft: dict[str, Any]) -> list[tuple[str, str]]:
+    return [("yes", env.t("visit.btn.satisfied")), ("no", env.t("visit.btn.unsatisfied"))]
+
+
+def callback_steps() -> list[Choice]:
+    """Two steps for any form that closes a follow-up: 回访 — was the household called back
+    about it? and, if so, is it satisfied? Read the answers with :func:`callback_of` and pass
+    them to ``repos.visits.close_followup(called_back=..., satisfied=...)``. (A follow-up
+    closed on a visit asks only the second: the visit is the call-back.)"""
+    return [
+        Choice("called_back", ask="visit.ask.called_back", label="visit.field.called_back", options=yes_no),
+        Choice("satisfied", ask="visit.ask.satisfied", label="visit.field.satisfied", options=satisfaction,
+               when=lambda d: d.get("called_back") == "yes"),
+    ]
+
+
+def callback_of(draft: dict[str, Any]) -> tuple[bool | None, bool | None]:
+    """(called_back, satisfied) from the answers of :func:`callback_steps`; None: not asked."""
+    called = {"yes": True, "no": False}.get(draft.get("called_back") or "")
+    satisfied = {"yes": True, "no": False}.get(draft.get("satisfied") or "") if called else None
+    return called, satisfied
