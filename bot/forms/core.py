@@ -566,6 +566,8 @@ async def _handle(form: Form, env: Env, draft: Draft | None, inp: Input) -> Repl
         return cancel(form, env)
 
     name = current(draft)
+    if inp.kind == "photos" and inp.album is not None and draft.get("album") == inp.album and not isinstance(form.step(name), Photos):
+        return Reply(draft, state)  # the rest of an album a step took one photo of: already answered
     if name == RESUME:
         if inp.kind == "button" and inp.action == GO:
             if inp.arg == "new":

@@ -107,3 +107,26 @@ async def test_setup_may_refuse_with_a_screen() -> None:
     refusing = Form("x", steps=[Text("note")], save=save, setup=nobody)
     reply = await core.open_form(refusing, ENV, None)
     assert reply.draft is None and reply.state is None and reply.screen.text.startswith("您名下还没有联系户")
+
+
+async def test_the_rest_of_an_album_is_ignored_after_a_step_took_one_photo() -> None:
+    async def one_photo(env: Env, draft: dict, inp: Input) -> Outcome:
+        if inp.kind != "photos":
+            return Outcome(note="a photo, please")
+        draft.update(photo=inp.photos[0], album=inp.album)
+        return Outcome(done=True)
+
+    async def show(env: Env, draft: dict) -> Screen:
+        return Screen("photo?")
+
+    async def review(env: Env, draft: dict) -> str:
+        return f"review {draft['photo']}"
+
+    x = Form("x", steps=[Custom("photo", show=show, handle=one_photo, kind_="photos")], save=save, review=review)
+    reply = await core.open_form(x, ENV, None)
+    reply = await core.handle(x, ENV, reply.draft, Input("photos", photos=("p1",), album="a1"))
+    assert reply.state == "x:review" and reply.screen.text == "review p1"
+    reply = await core.handle(x, ENV, reply.draft, Input("photos", photos=("p2",), album="a1"))
+    assert reply.state == "x:review" and reply.screen is None and not reply.notes and reply.draft["photo"] == "p1"
+    reply = await core.handle(x, ENV, reply.draft, Input("photos", photos=("p3",), album="other"))
+    assert reply.notes == [ENV.t("form.wrong.buttons")]  # a new photo at the review: the usual hint
