@@ -233,3 +233,17 @@ async def test_the_call_back_steps_for_a_closing_form() -> None:
         for answer in answers:
             reply = await core.handle(closing, env, reply.draft, Input("button", payload=f"fuclose:pick:{answer}"))
         assert reply.state is None and stored[-1] == expected
+
+
+async def test_an_album_at_the_photo_question_keeps_its_first_photo_and_one_review(sim: Simulator, org: Org, homes) -> None:
+    await to_roles(sim)
+    await sim.press("社情民意调研", MEMBER)
+    await sim.press("下一步", MEMBER)
+    await sim.press("无诉求", MEMBER)
+    (review,) = texts(await sim.photo(MEMBER, media_group_id="album-1"))
+    assert "照片:1张" in review
+    assert texts(await sim.photo(MEMBER, media_group_id="album-1")) == []  # the rest: taken already
+    assert texts(await sim.photo(MEMBER, media_group_id="album-1")) == []
+    await sim.press("保存", MEMBER)
+    visit, _ = await sim.app.services.repos.visits.of_household(homes[0].id)
+    assert visit.photo and visit.photo.startswith("fake-file-")

@@ -184,6 +184,7 @@ async def due(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
 async def photo(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
     if inp.kind == "photos" and inp.photos:
         draft["photo"] = inp.photos[0]
+        draft["album"] = inp.album  # the rest of an album is then ignored (the engine)
         return Outcome(done=True)
     if inp.kind == "button" and inp.action in ("keep", "drop"):
         if inp.action == "drop":
