@@ -22,6 +22,9 @@ from bot.rules.coverage import FollowUpRow, HouseholdRow, PersonRow, VisitRow, W
 from storage.db import Database
 
 ROLE_CODES = ("survey", "policy", "mediation", "expert")
+# The expert service groups a 专家服务联络 visit puts a household in touch with (粮油, 蔬菜,
+# 果树, 畜牧, 林水), as stored in visits.expert_field.
+EXPERT_FIELDS = ("grain", "vegetables", "fruit", "livestock", "forestry")
 OUTCOMES = ("solved", "follow_up", "none")
 EDITABLE = ("head", "address", "grid", "phone")
 _UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -344,6 +347,8 @@ class Closing:
     followup_id: int
     text: str | None = None
     voice: str | None = None
+    called_back: bool | None = None  # 回访: the household was called back (None: not asked)
+    satisfied: bool | None = None  # the household is satisfied with how it was done
 
 
 @dataclass(frozen=True)
@@ -361,6 +366,7 @@ class NewVisit:
     due_on: date | None = None
     due_at: datetime | None = None
     closes: tuple[Closing, ...] = ()
+    expert_field: str | None = None  # one of EXPERT_FIELDS, with the role "expert" only
 
 
 @dataclass(frozen=True)
@@ -375,6 +381,7 @@ class Visit:
     concern_text: str | None
     concern_voice: str | None
     photo: str | None
+    expert_field: str | None = None
 
 
 @dataclass(frozen=True)
@@ -409,6 +416,8 @@ class FollowUp:
     closed_at: datetime | None
     resolution: str | None
     resolution_voice: str | None = None  # what was done, said in a voice note (its file_id)
+    called_back: bool | None = None  # 回访 recorded with the closing (None: not asked)
+    satisfied: bool | None = None
 
     def overdue(self, now: datetime) -> bool:
         return self.closed_at is None and self.due_at < now
@@ -440,12 +449,12 @@ class CoverageInput:
 
 _VISIT_COLS = (
     "v.id, v.token, v.member_id, v.household_id, v.visited_on, v.roles, v.outcome,"
-    " v.concern_text, v.concern_voice, v.photo"
+    " v.concern_text, v.concern_voice, v.photo, v.expert_field"
 )
 _FU_COLS = (
     "f.id, f.visit_id, f.household_id, h.head, h.village_id, f.member_id, p.name,"
     " v.concern_text, v.concern_voice, v.visited_on, f.due_on, f.due_at, f.closed_at, f.resolution,"
-    " f.resolution_voice"
+    " f.resolution_voice, f.called_back, f.satisfied"
 )
 _FU_FROM = (
     "followups f JOIN households h ON h.id = f.household_id"
@@ -455,7 +464,7 @@ _FU_FROM = (
 
 def _visit(row: Sequence) -> Visit:
     roles = tuple(r for r in str(row[5]).split(",") if r)
-    return Visit(row[0], row[1], row[2], row[3], date.fromisoformat(row[4]), roles, row[6], row[7], row[8], row[9])
+    return Visit(row[0], row[1], row[2], row[3], date.fromisoformat(row[4]), roles, row[6], row[7], row[8], row[9], row[10])
 
 
 def _followup(row: Sequence) -> FollowUp:
@@ -463,8 +472,16 @@ def _followup(row: Sequence) -> FollowUp:
         row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8],
         date.fromisoformat(row[9]), date.fromisoformat(row[10]),
         from_utc_text(row[11]),  # type: ignore[arg-type]
-        from_utc_text(row[12]), row[13], row[14],
+        from_utc_text(row[12]), row[13], row[14], _flag(row[15]), _flag(row[16]),
     )
+
+
+def _flag(value: object) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def _bit(value: bool | None) -> int | None:
+    return None if value is None else int(bool(value))
 
 
 class VisitsRepo:
@@ -498,6 +515,8 @@ class VisitsRepo:
             raise VisitRefused("bad")
         if (new.outcome == "follow_up") != (new.due_at is not None and new.due_on is not None):
             raise VisitRefused("bad")
+        if new.expert_field is not None and (new.expert_field not in EXPERT_FIELDS or "expert" not in new.roles):
+            raise VisitRefused("bad")
         async with self.db.transaction() as conn:
             async with conn.execute("SELECT id FROM visits WHERE token = ?", (new.token,)) as cur:
                 existing = await cur.fetchone()
@@ -512,12 +531,12 @@ class VisitsRepo:
                     raise VisitRefused("archived")
                 cur = await conn.execute(
                     "INSERT INTO visits (token, member_id, household_id, visited_on, roles,"
-                    " concern_text, concern_voice, concern_seconds, outcome, photo)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " concern_text, concern_voice, concern_seconds, outcome, photo, expert_field)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         new.token, new.member_id, new.household_id, new.visited_on.isoformat(),
                         ",".join(new.roles), new.concern_text, new.concern_voice,
-                        new.concern_seconds, new.outcome, new.photo,
+                        new.concern_seconds, new.outcome, new.photo, new.expert_field,
                     ),
                 )
                 visit_id = int(cur.lastrowid or 0)
@@ -533,11 +552,11 @@ class VisitsRepo:
                 for closing in new.closes:
                     await conn.execute(
                         "UPDATE followups SET closed_at = ?, closed_by = ?, closed_visit_id = ?,"
-                        " resolution = ?, resolution_voice = ?"
+                        " resolution = ?, resolution_voice = ?, called_back = ?, satisfied = ?"
                         " WHERE id = ? AND household_id = ? AND closed_at IS NULL",
                         (
-                            to_utc_text(now), new.member_id, visit_id, closing.text,
-                            closing.voice, closing.followup_id, new.household_id,
+                            to_utc_text(now), new.member_id, visit_id, closing.text, closing.voice,
+                            _bit(closing.called_back), _bit(closing.satisfied), closing.followup_id, new.household_id,
                         ),
                     )
                 created = True
@@ -606,13 +625,16 @@ class VisitsRepo:
         closed_at: datetime,
         text: str | None = None,
         voice: str | None = None,
+        called_back: bool | None = None,
+        satisfied: bool | None = None,
     ) -> bool:
-        """Close an open follow-up with what was done; False if it was already closed."""
+        """Close an open follow-up with what was done, and the call-back (回访: was the
+        household called back, is it satisfied; None: not asked); False if already closed."""
         async with self.db.transaction() as conn:
             cur = await conn.execute(
-                "UPDATE followups SET closed_at = ?, closed_by = ?, resolution = ?, resolution_voice = ?"
-                " WHERE id = ? AND closed_at IS NULL",
-                (to_utc_text(closed_at), by_person_id, text, voice, followup_id),
+                "UPDATE followups SET closed_at = ?, closed_by = ?, resolution = ?, resolution_voice = ?,"
+                " called_back = ?, satisfied = ? WHERE id = ? AND closed_at IS NULL",
+                (to_utc_text(closed_at), by_person_id, text, voice, _bit(called_back), _bit(satisfied), followup_id),
             )
             return cur.rowcount == 1
 
@@ -660,10 +682,50 @@ class VisitsRepo:
             )
             await conn.execute(
                 "UPDATE followups SET closed_at = NULL, closed_by = NULL, closed_visit_id = NULL,"
-                " resolution = NULL, resolution_voice = NULL WHERE id = ?",
+                " resolution = NULL, resolution_voice = NULL, called_back = NULL, satisfied = NULL WHERE id = ?",
                 (followup_id,),
             )
         return True
+
+    # -- the village branch verifies its members' closings (issue 13, item 10) -----------------
+    # A closed follow-up waits for a review: never reviewed, or closed again after a return.
+    _WAITING = (
+        "f.closed_at IS NOT NULL AND COALESCE((SELECT e.action FROM review_events e"
+        " WHERE e.item_kind = 'followup' AND e.item_id = f.id ORDER BY e.id DESC LIMIT 1), '')"
+        " IN ('', 'resubmitted')"
+    )
+
+    async def branch_waiting(self, village_id: int, *, reviewer_id: int) -> list[FollowUp]:
+        """The village's closed follow-ups waiting for a review that its branch (the secretary
+        ``reviewer_id``) may verify: all but the ones the reviewer closed themself; newest first.
+        Verified here, they leave the township's queue (its last step is then 'verified')."""
+        rows = await self.db.fetchall(
+            f"SELECT {_FU_COLS} FROM {_FU_FROM} WHERE h.village_id = ? AND f.closed_by <> ? AND {self._WAITING}"
+            " ORDER BY f.closed_at DESC, f.id DESC",
+            (village_id, reviewer_id),
+        )
+        return [_followup(r) for r in rows]
+
+    async def branch_verify(
+        self, followup_id: int, *, village_id: int, by: int, at: datetime, comment: str = "", token: str | None = None
+    ) -> bool:
+        """The branch verifies one of :meth:`branch_waiting`: its 'verified' review step, stored
+        once per ``token``. False, and nothing stored, for a follow-up of another village, one
+        still open, closed by ``by`` themself, already reviewed, or a token stored before."""
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                f"SELECT f.id FROM followups f JOIN households h ON h.id = f.household_id"
+                f" WHERE f.id = ? AND h.village_id = ? AND f.closed_by <> ? AND {self._WAITING}",
+                (followup_id, village_id, by),
+            ) as cur:
+                if await cur.fetchone() is None:
+                    return False
+            cur = await conn.execute(
+                "INSERT INTO review_events (item_kind, item_id, action, by_person, comment, at, token)"
+                " VALUES ('followup', ?, 'verified', ?, ?, ?, ?) ON CONFLICT (token) DO NOTHING",
+                (followup_id, by, comment, to_utc_text(at), token),
+            )
+            return cur.rowcount == 1
 
     # -- coverage -------------------------------------------------------------------------
     async def coverage_input(

@@ -211,7 +211,7 @@ async def test_edit_on_a_visit_opens_the_visit_review(sim: Simulator, org: Org) 
     calls = await sim.press("修改", MEMBER)
     assert answered_once(calls)
     assert "请核对这次走访" in last_text(sim, MEMBER)
-    assert {"改日期", "改诉求", "改结果"} <= set(labels(sim, MEMBER))
+    assert {"✏️ 改日期", "✏️ 改诉求", "✏️ 改结果"} <= set(labels(sim, MEMBER))  # the engine's edit buttons
     await sim.press("保存", MEMBER)
     assert "农户反映了什么诉求" in last_text(sim, MEMBER)  # the one thing the message did not say
     await sim.send("和邻居为宅基地吵架", MEMBER)

@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.rules.dates import parse_when
 from bot.rules.ids import parse_page
@@ -40,7 +41,10 @@ Draft = dict[str, Any]
 MAX_PAYLOAD = 64
 IDLE_MINUTES = 30
 RESUME, REVIEW = "resume", "review"
-RESERVED = frozenset({"token", "history", "asked", "editing", "arg", "page", "album"})
+RESERVED = frozenset({"token", "history", "asked", "editing", "arg", "page", "album", "now"})
+# Set by a form's setup that filled the draft from elsewhere (a message read by bot.rules.reader):
+# SAVE saves at once (or asks, one by one, what its save still needs), REVIEW opens the review.
+OPEN_AT = "open_at"
 # The engine's own button actions; any other action at a Custom step goes to its handler.
 BACK, CANCEL, SKIP, SAVE, EDIT, GO, PICK, OK, PAGE, QUICK = (
     "back", "cancel", "skip", "save", "edit", "resume", "pick", "ok", "pg", "q"
@@ -105,7 +109,9 @@ class Input:
     photos: tuple[str, ...] = ()
     location: tuple[float, float] | None = None
     album: str | None = None  # photos sent together
-    voice: str | None = None  # a voice note's file id (kind "voice")
+    voice: str | None = None  # a voice note or audio file (its file id), kind "voice"
+    seconds: int = 0  # its length
+    at: datetime | None = None  # when the user sent the message (None for a press)
 
     @property
     def action(self) -> str:
@@ -231,6 +237,7 @@ class Outcome:
     alert: str | None = None
     note: str | None = None
     echo: str = ""  # the answer as shown back ("✅ 网格:一网格"), for a typed one
+    then: str | None = None  # with ``done``: the step to ask next instead of the following one
 
 
 @dataclass
@@ -273,9 +280,12 @@ class Form:
     allowed: Any = None  # the Command whose roles may use a form that has no command of its own
     entry: str | None = None  # the action of an entry button (``<form>:<entry>:<arg>``)
     aliases: Sequence[str] = ()  # older entry payload prefixes ("review:resub") on users' messages
-    setup: Callable[[Env, Draft], Awaitable[str | None]] | None = None  # fill a new draft; or refuse (a key)
+    setup: Callable[[Env, Draft], Awaitable[str | Screen | None]] | None = None  # fill a new draft; or refuse (a key, or a Screen)
     keys: dict[str, str] = field(default_factory=dict)  # overrides of the form.* keys
     title: Callable[[Draft], str] | None = None  # for the resume offer; default: the first answer
+    # True: "now" is when the user sent the message (remembered in the draft as ``now`` for the
+    # presses, which carry no time), not the bot's clock: a message handled late keeps its day.
+    message_clock: bool = False
 
     def key(self, key: str) -> str:
         return self.keys.get(key, key)
@@ -471,8 +481,13 @@ def _echo(form: Form, env: Env, step: Step, shown: str) -> str:
 
 
 # -- the entry points --------------------------------------------------------------------------------
-async def open_form(form: Form, env: Env, draft: Draft | None, arg: str = "") -> Reply:
+async def open_form(form: Form, env: Env, draft: Draft | None, arg: str = "", *, at: datetime | None = None) -> Reply:
     """The form's command or entry button: the resume offer for a kept draft, else a new one."""
+    env = clocked(form, env, draft, at)
+    return _remember_now(form, env, await _open_form(form, env, draft, arg))
+
+
+async def _open_form(form: Form, env: Env, draft: Draft | None, arg: str = "") -> Reply:
     if draft is not None and answered(form, draft) and str(draft.get("arg") or "") == arg and current(draft):
         draft.pop("asked", None)
         return await goto(form, env, draft, RESUME, edit=False)
@@ -483,8 +498,16 @@ async def restart(form: Form, env: Env, arg: str = "") -> Reply:
     draft = new_draft(arg)
     if form.setup is not None:
         refusal = await form.setup(env, draft)
+        if isinstance(refusal, Screen):  # a refusal that needs more than a key (names, counts)
+            return Reply(None, None, refusal)
         if refusal:
             return Reply(None, None, alert=env.t(refusal))
+    opened_at = draft.pop(OPEN_AT, None)  # a setup that filled the answers from elsewhere
+    if draft.get("now"):  # ... may also bring the time they were given at (message_clock)
+        env = clocked(form, env, draft, None)
+    if opened_at in (SAVE, REVIEW):
+        draft["editing"] = True  # answering what is missing returns to the review
+        return await save(form, env, draft) if opened_at == SAVE else await goto(form, env, draft, REVIEW)
     first = next_step(form, draft, "")
     if first is None:
         return await advance(form, env, draft, "")
@@ -506,9 +529,34 @@ def _command(form: Form) -> str:
     return f"/{form.command.name}" if form.command is not None else ""
 
 
+def clocked(form: Form, env: Env, draft: Draft | None, at: datetime | None) -> Env:
+    """The env whose ``now`` is the message's time (or the draft's remembered one), for a form
+    with ``message_clock``; unchanged otherwise, or when neither is known."""
+    if not form.message_clock:
+        return env
+    if at is not None:
+        moment = at
+    elif draft is not None and draft.get("now"):
+        moment = datetime.fromisoformat(draft["now"])
+    else:
+        return env
+    return replace(env, now=moment.astimezone(ZoneInfo(env.tz)))
+
+
+def _remember_now(form: Form, env: Env, reply: Reply) -> Reply:
+    if form.message_clock and reply.draft is not None:
+        reply.draft["now"] = env.now.isoformat()
+    return reply
+
+
 # -- one input ---------------------------------------------------------------------------------------
 async def handle(form: Form, env: Env, draft: Draft | None, inp: Input) -> Reply:
     """Handle one input while the form is open (its state is ``<form>:<current step>``)."""
+    env = clocked(form, env, draft, inp.at)
+    return _remember_now(form, env, await _handle(form, env, draft, inp))
+
+
+async def _handle(form: Form, env: Env, draft: Draft | None, inp: Input) -> Reply:
     if draft is None or not current(draft):
         # the draft is gone (user data wiped): a press is stale, anything else goes elsewhere
         return stale(form, env, None, None) if inp.kind == "button" else Reply(None, None, hand_over=True)
@@ -516,7 +564,7 @@ async def handle(form: Form, env: Env, draft: Draft | None, inp: Input) -> Reply
     if inp.kind == "button":
         flow, action, arg = parse_payload(inp.payload)
         if flow == form.name and form.entry and action == form.entry:  # its entry button, from any message
-            return await open_form(form, env, draft, arg)
+            return await _open_form(form, env, draft, arg)
         if flow != form.name or (draft.get("asked") is not None and inp.message_id != draft.get("asked")):
             return stale(form, env, draft, state)
         if action == CANCEL:
@@ -525,13 +573,15 @@ async def handle(form: Form, env: Env, draft: Draft | None, inp: Input) -> Reply
         if inp.command == "cancel":
             return cancel(form, env)
         if form.command is not None and inp.command == form.command.name:
-            return await open_form(form, env, draft, str(draft.get("arg") or ""))
+            return await _open_form(form, env, draft, str(draft.get("arg") or ""))
         key = "form.paused" if form.command is not None else "form.paused_plain"
         return Reply(draft, None, notes=[_t(form, env, key, command=_command(form))], hand_over=True)
     elif inp.kind == "text" and is_cancel_words(inp.text):
         return cancel(form, env)
 
     name = current(draft)
+    if inp.kind == "photos" and inp.album is not None and draft.get("album") == inp.album and not isinstance(form.step(name), Photos):
+        return Reply(draft, state)  # the rest of an album a step took one photo of: already answered
     if name == RESUME:
         if inp.kind == "button" and inp.action == GO:
             if inp.arg == "new":
@@ -565,6 +615,8 @@ async def handle(form: Form, env: Env, draft: Draft | None, inp: Input) -> Reply
         if step.handle is None or (step.kind == "buttons" and inp.kind != "button"):
             return await _wrong(form, env, draft, step.kind, inp)
         outcome = await step.handle(env, draft, inp)
+        if outcome.done and outcome.then:
+            return await goto(form, env, draft, outcome.then, edit=inp.kind == "button")
         if outcome.done:
             return await advance(form, env, draft, name, echo=_echo(form, env, step, outcome.echo) if outcome.echo else "")
         return await goto(form, env, draft, name, notes=[outcome.note] if outcome.note else (),

@@ -82,17 +82,19 @@ def to_input(update: Update) -> Input:
     message = update.effective_message
     if message is None:
         return Input("other")
+    at = message.date
     if message.text and message.text.startswith("/"):
-        return Input("command", text=message.text)
+        return Input("command", text=message.text, at=at)
     if message.text:
-        return Input("text", text=message.text)
+        return Input("text", text=message.text, at=at)
     if message.photo:
-        return Input("photos", photos=(message.photo[-1].file_id,), album=message.media_group_id, text=message.caption or "")
-    if message.voice:
-        return Input("voice", voice=message.voice.file_id)
+        return Input("photos", photos=(message.photo[-1].file_id,), album=message.media_group_id, text=message.caption or "", at=at)
     if message.location:
-        return Input("location", location=(message.location.latitude, message.location.longitude))
-    return Input("other")
+        return Input("location", location=(message.location.latitude, message.location.longitude), at=at)
+    audio = message.voice or message.audio
+    if audio is not None:
+        return Input("voice", voice=audio.file_id, seconds=int(audio.duration or 0), at=at)
+    return Input("other", at=at)
 
 
 def markup(screen: core.Screen) -> InlineKeyboardMarkup | None:
@@ -175,7 +177,8 @@ class Forms:
             env = self.env_of(update, context)
             inp = to_input(update)
             arg = inp.arg if inp.kind == "button" else ""
-            return await self.apply(update, context, form, await core.open_form(form, env, context.user_data.get(form.name), arg))
+            draft = context.user_data.get(form.name)
+            return await self.apply(update, context, form, await core.open_form(form, env, draft, arg, at=inp.at))
 
         return open_
 

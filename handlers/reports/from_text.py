@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import datetime
 from typing import Any
 
 from telegram import Message, Update
@@ -25,6 +26,7 @@ from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, ConversationHandler
 
 from bot.context import CadreContext
+from bot.forms.core import Env
 from bot.rules import reports as rules
 from bot.rules.dates import parse_when
 from bot.rules.reader import Household, ReaderContext, Reading, read
@@ -45,6 +47,8 @@ from handlers.reports.draft import (
 )
 from handlers.reports.review import draft_text
 from handlers.reports.steps import villages_of
+from handlers.visits.ask import FLOW as VISIT_FLOW
+from handlers.visits.ask import OFFER as VISIT_OFFER
 
 OFFER = "report_offer"  # user_data key of the offered draft
 # What the reader could not place, said on the offer (catalog keys report.offer.note.<code>).
@@ -318,7 +322,6 @@ async def declined(update: Update, context: CadreContext) -> None:
 
 
 # -- a visit from one message ------------------------------------------------------------------
-VISIT_OFFER = "visit_offer"  # user_data key of the offered visit draft
 VISIT_NOTES = ("unknown_household", "ambiguous_household", "several_dates", "future_date", "truncated")
 
 
@@ -363,7 +366,7 @@ async def offer_visit(update: Update, context: CadreContext, reading: Reading) -
         draft["album"] = message.media_group_id
     notes = [n for n in reading.notes if n in VISIT_NOTES]
     t = context.t
-    lines = [t("visit.offer.question"), "", visit_text(context, draft), "", t("visit.offer.legend")]
+    lines = [t("visit.offer.question"), "", visit_text(context, draft, now), "", t("visit.offer.legend")]
     lines += [t(f"visit.offer.note.{n}") for n in notes]
     missing = visit_missing(draft)
     if missing:
@@ -371,8 +374,8 @@ async def offer_visit(update: Update, context: CadreContext, reading: Reading) -
     token = draft["token"]
     markup = keyboard(
         [[
-            (t("visit.btn.save"), cb("offer", "vsave", token)),
-            (t("report.btn.edit"), cb("offer", "vedit", token)),
+            (t("visit.btn.save"), cb(VISIT_FLOW, "offer", f"{token}.save")),
+            (t("report.btn.edit"), cb(VISIT_FLOW, "offer", token)),
             (t("visit.offer.btn.no"), cb("offer", "no", token)),
         ]]
     )
@@ -381,7 +384,7 @@ async def offer_visit(update: Update, context: CadreContext, reading: Reading) -
     return True
 
 
-def visit_text(context: CadreContext, draft: dict[str, Any]) -> str:
+def visit_text(context: CadreContext, draft: dict[str, Any], now: datetime) -> str:
     """The visit's review (its catalog text), with 未填 for what the message did not say rather
     than the review's defaults (无诉求 is an answer, not a blank)."""
     from datetime import date
@@ -397,8 +400,8 @@ def visit_text(context: CadreContext, draft: dict[str, Any]) -> str:
         household=t("visit.offer.household", head=draft["head"]) if draft.get("head") else none,
         date=t.date(date.fromisoformat(draft["date"])) if draft.get("date") else none,
         roles=roles or none,
-        concern=concern_text(context, draft) if draft.get("concern") else none,
-        outcome=outcome_text(context, draft) if draft.get("outcome") else none,
+        concern=concern_text(t, draft) if draft.get("concern") else none,
+        outcome=outcome_text(Env(t=t, now=now, ctx=context), draft) if draft.get("outcome") else none,
         photo=t("visit.photo.yes") if draft.get("photo") else t("visit.photo.no"),
     )
 
@@ -413,35 +416,6 @@ def visit_missing(draft: dict[str, Any]) -> list[str]:
     elif draft["outcome"] == "follow_up" and not draft.get("due"):
         out.append("due")
     return out
-
-
-async def visit_accepted(update: Update, context: CadreContext) -> str | int:
-    """保存 or 修改 on an offered visit: it becomes the /visit draft, then saves (asking what is
-    missing) or shows the visit's review with its edit buttons."""
-    from handlers.visits import save as visit_save
-    from handlers.visits.ask import FLOW as VISIT_FLOW
-    from handlers.visits.ask import REVIEW as VISIT_REVIEW
-    from handlers.visits.ask import goto
-
-    query = update.callback_query
-    _, action, token = parse_cb(query.data)
-    offer = context.user_data.get(VISIT_OFFER)
-    if not isinstance(offer, dict) or offer.get("token") != token or not may_visit(context):
-        await query.answer(context.t("report.hint.old_button"), show_alert=True)
-        return END
-    existing = context.user_data.get(VISIT_FLOW)
-    if isinstance(existing, dict) and existing.get("household_id"):
-        await query.answer(context.t("visit.offer.busy"), show_alert=True)
-        return END
-    context.user_data.pop(VISIT_OFFER, None)
-    offer.pop("album", None)
-    context.user_data[VISIT_FLOW] = offer
-    offer["history"] = [VISIT_REVIEW]
-    if action == "vedit":
-        await answer(update)
-        return await goto(update, context, offer, VISIT_REVIEW)
-    result = await visit_save.save(update, context)
-    return END if result is None else result
 
 
 def register(app: Application) -> None:

@@ -1,34 +1,22 @@
-"""The answers of /visit after the household is chosen: follow-ups closed on the visit, date,
-roles, 诉求, outcome, follow-up date, photo (see :mod:`handlers.visits.conversation`; the review's edit
-buttons and the save are in :mod:`handlers.visits.save`)."""
+"""The answers of /visit's own steps (Custom steps of the form in
+:mod:`handlers.visits.conversation`): the household (only the member's own, checked on every
+press, so a forged payload is refused), the follow-ups closed on this visit, the date, the
+诉求 (text, voice or 无), the follow-up date (future, within half a year) and the photo.
+
+Each gets the input the engine did not handle itself (back, skip, cancel, commands are the
+engine's) and says what happened as an :class:`~bot.forms.core.Outcome`.
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
-from telegram import Update
-
-from bot.context import CadreContext
+from bot.forms.core import Env, Input, Outcome
 from bot.rules.dates import EXAMPLES_FUTURE, EXAMPLES_PAST, parse_when
-from handlers.auth import requires
-from handlers.flow import Draft, answer, draft_of, hint, parse_cb, step
-from handlers.visits.ask import (
-    CONCERN,
-    DATE,
-    DUE,
-    FLOW,
-    FOLLOWUP_DONE,
-    FOLLOWUPS,
-    OUTCOME,
-    PHOTO,
-    ROLES,
-    VISIT,
-    goto,
-    next_step,
-)
-from handlers.visits.common import concern_of, reference_now
-from storage.visits import ROLE_CODES, HouseholdStatus
+from handlers.visits.ask import DATE_QUICK, DUE_QUICK, concern_text, day, person_id
+from handlers.visits.common import concern_of, my_int
+from storage.visits import HouseholdStatus
 
 MAX_TEXT = 1000
 MAX_FOLLOWUP_DAYS = 183  # a follow-up further away is most likely a misread date
@@ -41,201 +29,170 @@ def words(text: str | None) -> str:
     return (text or "").strip().strip("。.!！").lower()
 
 
-async def stale(update: Update, context: CadreContext) -> None:
-    """A button of an older message (or of a finished or paused visit)."""
-    query = update.callback_query
-    if query is None:
-        return None
-    _, action, arg = parse_cb(query.data)
-    if action == "save" and await context.repos.visits.by_token(arg) is not None:
-        await query.answer(context.t("visit.already_saved"), show_alert=True)
-    elif draft_of(context, FLOW) is not None:
-        await query.answer(context.t("visit.stale_in_flow"), show_alert=True)
-    else:
-        await query.answer(context.t("visit.stale"), show_alert=True)
-    return None
+def stale(env: Env) -> Outcome:
+    """A button this question does not have (an older message's, or forged)."""
+    return Outcome(alert=env.t("form.stale"))
 
 
-async def my_household(update: Update, context: CadreContext, household_id: int) -> HouseholdStatus | None:
-    """The household if it is the user's own and not archived; otherwise say why and None."""
-    status = await context.repos.households.status(household_id)
-    if status is None or status.household.member_id != context.person.id:  # type: ignore[union-attr]
-        await hint(update, context, "visit.not_yours")
-        return None
+def wrong(env: Env, step: str, inp: Input) -> Outcome:
+    key = f"visit.wrong.{step}"
+    return Outcome(alert=env.t(key)) if inp.kind == "button" else Outcome(note=env.t(key))
+
+
+async def my_household(env: Env, household_id: int) -> tuple[HouseholdStatus | None, str | None]:
+    """The household if it is the user's own and not archived; else None and why (a key)."""
+    status = await env.ctx.repos.households.status(household_id)
+    if status is None or status.household.member_id != person_id(env):
+        return None, "visit.not_yours"
     if status.household.archived:
-        await hint(update, context, "visit.archived")
-        return None
-    return status
+        return None, "visit.archived"
+    return status, None
 
 
-async def current(update: Update, context: CadreContext) -> dict[str, Any] | None:
-    draft = draft_of(context, FLOW)
-    if draft is None:
-        await stale(update, context)
-    return draft
+# -- the household --------------------------------------------------------------------------------
+async def household(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
+    if inp.action == "page":
+        draft["hh_page"] = my_int(inp.arg)
+        return Outcome()
+    if inp.action != "hh":
+        return stale(env)
+    status, why = await my_household(env, my_int(inp.arg))
+    if status is None:
+        return Outcome(alert=env.t(why or "visit.not_yours"))  # asked again: the list may have changed
+    if draft.get("household_id") != status.household.id:
+        draft["closes"] = {}
+    draft.update(household_id=status.household.id, head=status.household.head, has_followups=status.open_followups > 0)
+    return Outcome(done=True)
 
 
-# -- follow-ups closed on this visit -----------------------------------------------------------
-@requires(VISIT)
-@step(FLOW, stale, ack=False)
-async def followup_resolution(update: Update, context: CadreContext, draft: Draft) -> str | None:
-    followup = await context.repos.visits.followup(int(draft.pop("closing", 0) or 0))
+# -- follow-ups closed on this visit ----------------------------------------------------------------
+async def followups(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
+    """✅ 第N项已办结: ask what was done (then back here); pressed again: not closed after all."""
+    if inp.action == "next":
+        return Outcome(done=True)
+    if inp.action != "fu":
+        return stale(env)
+    followup = await env.ctx.repos.visits.followup(my_int(inp.arg))
+    if followup is None or followup.household_id != draft.get("household_id") or followup.closed_at:
+        return Outcome(alert=env.t("visit.fu.not_here"))
+    closes = draft.setdefault("closes", {})
+    if closes.pop(str(followup.id), None) is not None:
+        return Outcome()
+    draft["closing"] = followup.id
+    return Outcome(done=True, then="followup_done")
+
+
+async def followup_done(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
+    if inp.kind not in ("text", "voice"):
+        return wrong(env, "followup_done", inp)
+    followup = await env.ctx.repos.visits.followup(int(draft.get("closing") or 0))
     if followup is None or followup.household_id != draft.get("household_id"):
-        return await goto(update, context, draft, FOLLOWUPS)
-    message = update.message
-    closing: dict[str, Any] = {"concern": concern_of(context.t, followup)}
-    if message.voice is not None:
-        closing["voice"] = message.voice.file_id
+        draft.pop("closing", None)
+        return Outcome(done=True, then="followups")
+    closing: dict[str, Any] = {"concern": concern_of(env.t, followup)}
+    if inp.kind == "voice":
+        closing["voice"] = inp.voice
     else:
-        closing["text"] = (message.text or "").strip()[:MAX_TEXT]
+        closing["text"] = inp.text.strip()[:MAX_TEXT]
     draft.setdefault("closes", {})[str(followup.id)] = closing
-    reference_now(update, context, draft)
-    return await goto(update, context, draft, next_step(draft, FOLLOWUP_DONE))
+    return Outcome(done=True, then="fu_satisfied")
 
 
-# -- date ----------------------------------------------------------------------------------------
-@requires(VISIT)
-@step(FLOW, stale, ack=False)
-async def date_button(update: Update, context: CadreContext, draft: Draft) -> str | None:
-    await answer(update)
-    _, _, arg = parse_cb(update.callback_query.data)
-    today = reference_now(update, context, draft).date()
-    draft["date"] = (today - timedelta(days=1 if arg == "1" else 0)).isoformat()
-    return await goto(update, context, draft, next_step(draft, DATE))
+async def fu_satisfied(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
+    """The call-back (回访) of a follow-up closed on a visit: the household was seen again, and
+    is it satisfied with how it was done? (没问: not recorded.)"""
+    if inp.action != "sat" or inp.arg not in ("yes", "no", "skip"):
+        return stale(env) if inp.kind == "button" else wrong(env, "followups", inp)
+    closing = (draft.get("closes") or {}).get(str(draft.pop("closing", "")))
+    if closing is not None:
+        closing["satisfied"] = {"yes": True, "no": False}.get(inp.arg)
+    return Outcome(done=True, then="followups")
 
 
-@requires(VISIT)
-@step(FLOW, stale, ack=False)
-async def date_typed(update: Update, context: CadreContext, draft: Draft) -> str | None:
-    settings = context.services.settings
-    now = reference_now(update, context, draft)
-    max_age = settings.report_max_age_days
-    when = parse_when(update.message.text, now, want="past", max_age_days=max_age, tz=settings.tz_name)
-    if when.day is None:
-        key = {"future": "visit.date.future", "too_old": "visit.date.too_old"}.get(when.reason or "", "visit.date.unknown")
-        await hint(update, context, key, days=max_age, examples=context.t("list.sep").join(EXAMPLES_PAST))
-        return await goto(update, context, draft, DATE)
-    draft["date"] = when.day.isoformat()
-    return await goto(update, context, draft, next_step(draft, DATE))
+# -- date ---------------------------------------------------------------------------------------------
+async def visit_date(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
+    today = env.now.date()
+    if inp.kind == "button":
+        if inp.action != "q" or inp.arg not in {code for code, _, _ in DATE_QUICK}:
+            return stale(env)
+        visited = today - timedelta(days=1 if inp.arg == "yesterday" else 0)
+    elif inp.kind == "text":
+        max_age = env.ctx.services.settings.report_max_age_days
+        when = parse_when(inp.text, env.now, want="past", max_age_days=max_age, tz=env.tz)
+        if when.day is None:
+            key = {"future": "visit.date.future", "too_old": "visit.date.too_old"}.get(when.reason or "", "visit.date.unknown")
+            return Outcome(note=env.t(key, days=max_age, examples=env.t("list.sep").join(EXAMPLES_PAST)))
+        visited = when.day
+    else:
+        return wrong(env, "date", inp)
+    draft["date"] = visited.isoformat()
+    return Outcome(done=True, echo=day(env, visited) if inp.kind == "text" else "")
 
 
-# -- roles ---------------------------------------------------------------------------------------
-@requires(VISIT)
-@step(FLOW, stale, ack=False)
-async def role_toggled(update: Update, context: CadreContext, draft: Draft) -> str | None:
-    _, _, code = parse_cb(update.callback_query.data)
-    if code not in ROLE_CODES:
-        await hint(update, context, "visit.stale_in_flow")
-        return None
-    await answer(update)
-    roles = [r for r in draft.get("roles") or [] if r in ROLE_CODES]
-    draft["roles"] = [r for r in roles if r != code] if code in roles else [*roles, code]
-    return await goto(update, context, draft, ROLES)
+# -- 诉求 ------------------------------------------------------------------------------------------------
+async def concern(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
+    """Text, a voice note (kept by file id, for those who would rather talk), or 无."""
+    if inp.kind == "button" and inp.action != "none":
+        return stale(env)
+    if inp.kind == "button" or (inp.kind == "text" and words(inp.text) in NONE_WORDS):
+        given: dict[str, Any] = {"none": True}
+    elif inp.kind == "text":
+        given = {"text": inp.text.strip()[:MAX_TEXT]}
+    elif inp.kind == "voice":
+        given = {"voice": inp.voice, "seconds": inp.seconds}
+    else:
+        return wrong(env, "concern", inp)
+    was_none = bool((draft.get("concern") or {}).get("none"))
+    draft["concern"] = given
+    if given.get("none") or was_none:  # nothing raised: no outcome; raised now: ask it afresh
+        draft.pop("outcome", None)
+        draft.pop("due", None)
+    return Outcome(done=True, echo=concern_text(env.t, draft) if inp.kind != "button" else "")
 
 
-@requires(VISIT)
-@step(FLOW, stale, ack=False)
-async def roles_done(update: Update, context: CadreContext, draft: Draft) -> str | None:
-    if not draft.get("roles"):
-        await hint(update, context, "visit.roles.none")
-        return None
-    await answer(update)
-    return await goto(update, context, draft, next_step(draft, ROLES))
+async def outcome(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
+    if inp.action != "pick" or inp.arg not in ("solved", "follow_up"):
+        return stale(env)
+    draft["outcome"] = inp.arg
+    return Outcome(done=True)
 
 
-# -- 诉求 and outcome ------------------------------------------------------------------------------
-async def concern_given(update: Update, context: CadreContext, draft: dict[str, Any], concern: dict[str, Any]) -> str:
-    draft["concern"] = concern
-    if concern.get("none"):
-        draft["outcome"], draft["due"] = "none", None
-    elif draft.get("outcome") == "none":
-        draft["outcome"] = None
-    return await goto(update, context, draft, next_step(draft, CONCERN))
-
-
-@requires(VISIT)
-@step(FLOW, stale, ack=False)
-async def concern_none(update: Update, context: CadreContext, draft: Draft) -> str | None:
-    await answer(update)
-    return await concern_given(update, context, draft, {"none": True})
-
-
-@requires(VISIT)
-@step(FLOW, stale, ack=False)
-async def concern_typed(update: Update, context: CadreContext, draft: Draft) -> str | None:
-    reference_now(update, context, draft)
-    text = (update.message.text or "").strip()
-    if words(text) in NONE_WORDS:
-        return await concern_given(update, context, draft, {"none": True})
-    return await concern_given(update, context, draft, {"text": text[:MAX_TEXT]})
-
-
-@requires(VISIT)
-@step(FLOW, stale, ack=False)
-async def concern_voice(update: Update, context: CadreContext, draft: Draft) -> str | None:
-    """A voice note is the 诉求 itself (kept by file_id), for those who would rather talk."""
-    reference_now(update, context, draft)
-    audio = update.message.voice or update.message.audio
-    return await concern_given(update, context, draft, {"voice": audio.file_id, "seconds": audio.duration or 0})
-
-
-@requires(VISIT)
-@step(FLOW, stale, ack=False)
-async def outcome_chosen(update: Update, context: CadreContext, draft: Draft) -> str | None:
-    _, _, outcome = parse_cb(update.callback_query.data)
-    if outcome not in ("solved", "follow_up"):
-        await hint(update, context, "visit.stale_in_flow")
-        return None
-    await answer(update)
-    draft["outcome"] = outcome
-    if outcome == "solved":
-        draft["due"] = None
-    return await goto(update, context, draft, next_step(draft, OUTCOME))
-
-
-@requires(VISIT)
-@step(FLOW, stale, ack=False)
-async def due_typed(update: Update, context: CadreContext, draft: Draft) -> str | None:
-    now = reference_now(update, context, draft)
-    t = context.t
-    when = parse_when(update.message.text, now, want="future", tz=context.services.settings.tz_name)
+# -- the follow-up date --------------------------------------------------------------------------------
+async def due(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
+    """A day in the future, typed or a quick button (明天, 3天后, 7天后, 月底前, 下月底前)."""
+    t = env.t
+    if inp.kind == "button":
+        typed = next((w for code, _, w in DUE_QUICK if code == inp.arg), None) if inp.action == "q" else None
+        if typed is None:
+            return stale(env)
+    elif inp.kind == "text":
+        typed = inp.text
+    else:
+        return wrong(env, "due", inp)
+    when = parse_when(typed, env.now, want="future", tz=env.tz)
     examples = t("list.sep").join(EXAMPLES_FUTURE)
     if when.value is None:
         key = "visit.due.past" if when.reason == "past" else "visit.due.unknown"
-        await hint(update, context, key, examples=examples)
-        return await goto(update, context, draft, DUE)
-    if (when.value.date() - now.date()).days > MAX_FOLLOWUP_DAYS:
-        await hint(update, context, "visit.due.too_far", due=t.date(when.value.date()), examples=examples)
-        return await goto(update, context, draft, DUE)
+        return Outcome(note=t(key, examples=examples))
+    if (when.value.date() - env.now.date()).days > MAX_FOLLOWUP_DAYS:
+        return Outcome(note=t("visit.due.too_far", due=t.date(when.value.date()), examples=examples))
     draft["due"] = when.value.isoformat()
-    return await goto(update, context, draft, next_step(draft, DUE))
+    return Outcome(done=True, echo=day(env, when.value.date()))
 
 
-# -- photo ---------------------------------------------------------------------------------------
-@requires(VISIT)
-@step(FLOW, stale, ack=False)
-async def photo_received(update: Update, context: CadreContext, draft: Draft) -> str | None:
-    reference_now(update, context, draft)
-    draft["photo"] = update.message.photo[-1].file_id
-    return await goto(update, context, draft, next_step(draft, PHOTO))
-
-
-@requires(VISIT)
-@step(FLOW, stale, ack=False)
-async def photo_button(update: Update, context: CadreContext, draft: Draft) -> str | None:
-    await answer(update)
-    _, _, arg = parse_cb(update.callback_query.data)
-    if arg in ("skip", "drop"):
+# -- photo ------------------------------------------------------------------------------------------------
+async def photo(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
+    if inp.kind == "photos" and inp.photos:
+        draft["photo"] = inp.photos[0]
+        draft["album"] = inp.album  # the rest of an album is then ignored (the engine)
+        return Outcome(done=True)
+    if inp.kind == "button" and inp.action in ("keep", "drop"):
+        if inp.action == "drop":
+            draft["photo"] = None
+        return Outcome(done=True)
+    if inp.kind == "text" and words(inp.text) in SKIP_WORDS:
         draft["photo"] = None
-    return await goto(update, context, draft, next_step(draft, PHOTO))
-
-
-@requires(VISIT)
-@step(FLOW, stale, ack=False)
-async def photo_text(update: Update, context: CadreContext, draft: Draft) -> str | None:
-    reference_now(update, context, draft)
-    if words(update.message.text) in SKIP_WORDS:
-        draft["photo"] = None
-        return await goto(update, context, draft, next_step(draft, PHOTO))
-    await hint(update, context, "visit.wrong.photo")
-    return await goto(update, context, draft, PHOTO)
+        return Outcome(done=True)
+    if inp.kind == "button":
+        return stale(env)
+    return wrong(env, "photo", inp)

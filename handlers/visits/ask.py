@@ -1,151 +1,186 @@
-"""The questions of /visit, one per step, and the review screen.
-
-Each ``ask_*`` shows its question (editing the pressed message, or sending a new one) from the
-draft alone, so any step can be asked again: after 返回, an edit from the review, a wrong
-answer, or when a paused draft is resumed.
+"""The questions of /visit that are its own (Custom steps of the form in
+:mod:`handlers.visits.conversation`) and the review: each builds its screen from the draft
+alone, so the engine can ask it again after 返回, an edit from the review, a wrong answer or a
+resume. The engine adds the progress line and the navigation row (返回, 跳过, 取消).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
-from telegram import Update
-
-from bot.context import CadreContext
+from bot.forms.core import Button, Choice, Env, Screen, day_label, payload
 from bot.rules.dates import EXAMPLES_PAST
 from handlers.auth import MEMBERS, command
-from handlers.flow import Button, ask, cb, keyboard, push_step
 from handlers.visits.common import (
+    PAGE_SIZE,
     concern_of,
     followup_line,
     household_label,
-    paged,
-    reference_now,
     returned_reasons,
 )
-from storage.visits import ROLE_CODES
+from storage.visits import EXPERT_FIELDS, ROLE_CODES
 
 FLOW = "visit"
+OFFER = "visit_offer"  # user_data: a visit offered from one message (handlers.reports.from_text)
 VISIT = command("visit", MEMBERS)
-HOUSEHOLD, RESUME, FOLLOWUPS, FOLLOWUP_DONE = "household", "resume", "followups", "followup_done"
+HOUSEHOLD, FOLLOWUPS, FOLLOWUP_DONE = "household", "followups", "followup_done"
 DATE, ROLES, CONCERN, OUTCOME, DUE, PHOTO, REVIEW = "date", "roles", "concern", "outcome", "due", "photo", "review"
+# The steps with a catalog family of their own (visit.step.*, visit.wrong.*).
 STEPS = (HOUSEHOLD, FOLLOWUPS, FOLLOWUP_DONE, DATE, ROLES, CONCERN, OUTCOME, DUE, PHOTO, REVIEW)
-MAX_HISTORY = 40
+# Parsing vocabulary, not UI text: what the quick buttons of the date steps stand for.
+DATE_QUICK = (("today", "visit.btn.today", "今天"), ("yesterday", "visit.btn.yesterday", "昨天"))
+DUE_QUICK = (
+    ("tomorrow", "visit.quick.tomorrow", "明天"),
+    ("3d", "visit.quick.in3days", "3天后"),
+    ("week", "visit.quick.in_a_week", "7天后"),
+    ("eom", "visit.quick.eom", "月底前"),
+    ("eonm", "visit.quick.eonm", "下月底前"),
+)
 
 
-def nav_row(context: CadreContext) -> list[Button]:
-    t = context.t
-    return [(t("visit.btn.back"), cb(FLOW, "back")), (t("visit.btn.cancel"), cb(FLOW, "cancel"))]
+# The expert service groups' names (粮油, 蔬菜, 果树, 畜牧, 林水), one catalog key each.
+EXPERT_LABELS = {
+    "grain": "visit.expert.grain",
+    "vegetables": "visit.expert.vegetables",
+    "fruit": "visit.expert.fruit",
+    "livestock": "visit.expert.livestock",
+    "forestry": "visit.expert.forestry",
+}
 
 
-def person_id(context: CadreContext) -> int:
-    assert context.person is not None  # every callback is behind @requires
-    return context.person.id
+def day(env: Env, value: date) -> str:
+    """11月21日(周六), the engine's one date format (the year only when it is not this year)."""
+    return day_label(env.t, datetime.combine(value, time(12), tzinfo=env.now.tzinfo), env.now)
 
 
-async def ask_household(update: Update, context: CadreContext, draft: dict[str, Any]) -> None:
-    t = context.t
-    today = reference_now(update, context, draft).date()
-    statuses = await context.repos.households.of_member(person_id(context))
-    buttons = [(household_label(t, s, today), cb(FLOW, "hh", s.household.id)) for s in statuses]
-    rows, draft["page"] = paged(buttons, int(draft.get("page", 0)), FLOW, t)
-    rows.append([(t("visit.btn.cancel"), cb(FLOW, "cancel"))])
+def person_id(env: Env) -> int:
+    person = env.ctx.person
+    if person is None:  # the adapter checks the command's roles before any step runs
+        raise LookupError("no person")
+    return person.id
+
+
+def quick_row(quick: tuple[tuple[str, str, str], ...], t: Any) -> list[Button]:
+    return [Button(t(label), payload(FLOW, "q", code)) for code, label, _ in quick]
+
+
+async def show_household(env: Env, draft: dict[str, Any]) -> Screen:
+    """My households, longest unvisited first (🔔: an open follow-up), PAGE_SIZE a page."""
+    t = env.t
+    statuses = await env.ctx.repos.households.of_member(person_id(env))
+    pages = max(1, -(-len(statuses) // PAGE_SIZE))
+    page = min(max(int(draft.get("hh_page") or 0), 0), pages - 1)
+    draft["hh_page"] = page
+    shown = statuses[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    rows = [[Button(household_label(t, s, env.now.date()), payload(FLOW, "hh", s.household.id))] for s in shown]
+    pager = []
+    if page > 0:
+        pager.append(Button(t("form.btn.prev"), payload(FLOW, "page", page - 1)))
+    if page < pages - 1:
+        pager.append(Button(t("form.btn.more"), payload(FLOW, "page", page + 1)))
+    if pager:
+        rows.append(pager)
     text = t("visit.ask.household", count=len(statuses)) if statuses else t("visit.no_households_left")
-    await ask(update, context, text, keyboard(rows))
+    return Screen(text, rows)
 
 
-async def ask_resume(update: Update, context: CadreContext, draft: dict[str, Any]) -> None:
-    t = context.t
-    step = (draft.get("history") or [HOUSEHOLD])[-1]
-    text = t("visit.ask.resume", household=draft.get("head") or "-", step=t(f"visit.step.{step}"))
-    rows = [
-        [(t("visit.btn.resume"), cb(FLOW, "resume", "go")), (t("visit.btn.restart"), cb(FLOW, "resume", "new"))],
-        [(t("visit.btn.cancel"), cb(FLOW, "cancel"))],
-    ]
-    await ask(update, context, text, keyboard(rows), edit=False)
-
-
-async def ask_followups(update: Update, context: CadreContext, draft: dict[str, Any]) -> None:
-    t = context.t
-    now = reference_now(update, context, draft)
-    followups = await context.repos.visits.open_followups(household_id=draft["household_id"])
+async def show_followups(env: Env, draft: dict[str, Any]) -> Screen:
+    """The household's open follow-ups, each with ✅ 第N项这次办结了 (or ↩ to take it back)."""
+    t = env.t
+    followups = await env.ctx.repos.visits.open_followups(household_id=draft["household_id"])
     closes: dict[str, Any] = draft.setdefault("closes", {})
-    reasons = await returned_reasons(context, followups)
+    reasons = await returned_reasons(env.ctx, followups)
     lines, rows = [], []
     for n, followup in enumerate(followups, start=1):
-        lines.append(followup_line(t, n, followup, now, returned=reasons.get(followup.id)))
+        lines.append(followup_line(t, n, followup, env.now, returned=reasons.get(followup.id)))
         if str(followup.id) in closes:
             lines.append(t("visit.fu.will_close", done=closes[str(followup.id)].get("text") or t("visit.concern.voice_short")))
-            rows.append([(t("visit.btn.fu_undo", n=n), cb(FLOW, "fu", followup.id))])
+            rows.append([Button(t("visit.btn.fu_undo", n=n), payload(FLOW, "fu", followup.id))])
         else:
-            rows.append([(t("visit.btn.fu_close", n=n), cb(FLOW, "fu", followup.id))])
-    rows.append([(t("visit.btn.continue"), cb(FLOW, "next"))])
-    rows.append(nav_row(context))
-    text = t("visit.ask.followups", household=draft["head"], lines="\n".join(lines))
-    await ask(update, context, text, keyboard(rows))
+            rows.append([Button(t("visit.btn.fu_close", n=n), payload(FLOW, "fu", followup.id))])
+    rows.append([Button(t("visit.btn.continue"), payload(FLOW, "next"))])
+    return Screen(t("visit.ask.followups", household=draft["head"], lines="\n".join(lines)), rows)
 
 
-async def ask_followup_done(update: Update, context: CadreContext, draft: dict[str, Any]) -> None:
-    t = context.t
-    followup = await context.repos.visits.followup(int(draft.get("closing") or 0))
-    concern = concern_of(t, followup) if followup is not None else "-"
-    await ask(update, context, t("visit.ask.followup_done", concern=concern), keyboard([nav_row(context)]))
+async def show_followup_done(env: Env, draft: dict[str, Any]) -> Screen:
+    followup = await env.ctx.repos.visits.followup(int(draft.get("closing") or 0))
+    concern = concern_of(env.t, followup) if followup is not None else "-"
+    return Screen(env.t("visit.ask.followup_done", concern=concern))
 
 
-async def ask_date(update: Update, context: CadreContext, draft: dict[str, Any]) -> None:
-    t = context.t
-    rows = [
-        [(t("visit.btn.today"), cb(FLOW, "date", 0)), (t("visit.btn.yesterday"), cb(FLOW, "date", 1))],
-        nav_row(context),
-    ]
-    examples = t("list.sep").join(EXAMPLES_PAST)
-    await ask(update, context, t("visit.ask.date", household=draft["head"], examples=examples), keyboard(rows))
+async def show_fu_satisfied(env: Env, draft: dict[str, Any]) -> Screen:
+    t = env.t
+    rows = [[Button(t("visit.btn.satisfied"), payload(FLOW, "sat", "yes")), Button(t("visit.btn.unsatisfied"), payload(FLOW, "sat", "no"))],
+            [Button(t("visit.btn.not_asked"), payload(FLOW, "sat", "skip"))]]
+    return Screen(t("visit.ask.fu_satisfied", household=draft.get("head") or "-"), rows)
 
 
-async def ask_roles(update: Update, context: CadreContext, draft: dict[str, Any]) -> None:
-    t = context.t
-    chosen = set(draft.get("roles") or [])
+async def show_date(env: Env, draft: dict[str, Any]) -> Screen:
+    t = env.t
+    text = t("visit.ask.date", household=draft["head"], examples=t("list.sep").join(EXAMPLES_PAST))
+    return Screen(text, [quick_row(DATE_QUICK, t)])
+
+
+async def show_concern(env: Env, draft: dict[str, Any]) -> Screen:
+    t = env.t
+    return Screen(t("visit.ask.concern"), [[Button(t("visit.btn.no_concern"), payload(FLOW, "none"))]])
+
+
+async def show_due(env: Env, draft: dict[str, Any]) -> Screen:
+    return Screen(env.t("visit.ask.due"), [quick_row(DUE_QUICK[:3], env.t), quick_row(DUE_QUICK[3:], env.t)])
+
+
+async def show_photo(env: Env, draft: dict[str, Any]) -> Screen:
+    t = env.t
     rows = []
-    for code in ROLE_CODES:
-        name = t(f"visit.role.{code}")
-        rows.append([(t("visit.role.on", role=name) if code in chosen else name, cb(FLOW, "role", code))])
-    rows.append([(t("visit.btn.next"), cb(FLOW, "roles_done"))])
-    rows.append(nav_row(context))
-    await ask(update, context, t("visit.ask.roles"), keyboard(rows))
-
-
-async def ask_concern(update: Update, context: CadreContext, draft: dict[str, Any]) -> None:
-    t = context.t
-    rows = [[(t("visit.btn.no_concern"), cb(FLOW, "concern", "none"))], nav_row(context)]
-    await ask(update, context, t("visit.ask.concern"), keyboard(rows))
-
-
-async def ask_outcome(update: Update, context: CadreContext, draft: dict[str, Any]) -> None:
-    t = context.t
-    rows = [
-        [(t("visit.outcome.solved"), cb(FLOW, "out", "solved")), (t("visit.outcome.follow_up"), cb(FLOW, "out", "follow_up"))],
-        nav_row(context),
-    ]
-    await ask(update, context, t("visit.ask.outcome", concern=concern_text(context, draft)), keyboard(rows))
-
-
-async def ask_due(update: Update, context: CadreContext, draft: dict[str, Any]) -> None:
-    await ask(update, context, context.t("visit.ask.due"), keyboard([nav_row(context)]))
-
-
-async def ask_photo(update: Update, context: CadreContext, draft: dict[str, Any]) -> None:
-    t = context.t
-    rows = [[(t("visit.btn.skip_photo"), cb(FLOW, "photo", "skip"))]]
     if draft.get("photo"):
-        rows = [[(t("visit.btn.keep_photo"), cb(FLOW, "photo", "keep")), (t("visit.btn.drop_photo"), cb(FLOW, "photo", "drop"))]]
-    rows.append(nav_row(context))
-    await ask(update, context, t("visit.ask.photo"), keyboard(rows))
+        rows = [[Button(t("visit.btn.keep_photo"), payload(FLOW, "keep")), Button(t("visit.btn.drop_photo"), payload(FLOW, "drop"))]]
+    return Screen(t("visit.ask.photo"), rows)
 
 
-def concern_text(context: CadreContext, draft: dict[str, Any]) -> str:
-    t = context.t
+async def roles(env: Env, draft: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(code, env.t(f"visit.role.{code}")) for code in ROLE_CODES]
+
+
+async def expert_fields(env: Env, draft: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(code, env.t(EXPERT_LABELS[code])) for code in EXPERT_FIELDS]
+
+
+def expert(draft: dict[str, Any]) -> bool:
+    """专家服务联络 is among the roles: which expert group is asked too."""
+    return "expert" in (draft.get("roles") or [])
+
+
+def expert_field(draft: dict[str, Any]) -> str | None:
+    field = draft.get("field")
+    return field if expert(draft) and field in EXPERT_FIELDS else None
+
+
+def roles_text(t: Any, draft: dict[str, Any]) -> str:
+    names = []
+    for code in ROLE_CODES:
+        if code not in (draft.get("roles") or []):
+            continue
+        name = t(f"visit.role.{code}")
+        field = expert_field(draft) if code == "expert" else None
+        names.append(t("visit.role.expert_in", role=name, field=t(EXPERT_LABELS[field])) if field else name)
+    return t("list.sep").join(names) or "-"
+
+
+async def show_outcome(env: Env, draft: dict[str, Any]) -> Screen:
+    """诉求:… 这个诉求解决了吗? (the 诉求 from the draft, so an old draft is asked the same)"""
+    t = env.t
+    rows = [[Button(t(f"visit.outcome.{code}"), payload(FLOW, "pick", code)) for code in ("solved", "follow_up")]]
+    return Screen(t("visit.ask.outcome", concern=concern_text(t, draft)), rows)
+
+
+# -- what the review and the saved message show ---------------------------------------------------
+def no_concern(draft: dict[str, Any]) -> bool:
+    return bool((draft.get("concern") or {}).get("none"))
+
+
+def concern_text(t: Any, draft: dict[str, Any]) -> str:
     concern = draft.get("concern") or {}
     if concern.get("text"):
         return str(concern["text"])
@@ -154,99 +189,66 @@ def concern_text(context: CadreContext, draft: dict[str, Any]) -> str:
     return t("visit.concern.none_short")
 
 
-def outcome_text(context: CadreContext, draft: dict[str, Any]) -> str:
-    t = context.t
-    outcome = draft.get("outcome") or "none"
-    if outcome == "follow_up" and draft.get("due"):
-        due = datetime.fromisoformat(draft["due"]).date()
-        return t("visit.outcome.follow_up_by", due=t.date(due))
+def outcome_of(draft: dict[str, Any]) -> str | None:
+    """solved, follow_up, none (nothing raised) or None (not answered yet)."""
+    return "none" if no_concern(draft) else draft.get("outcome")
+
+
+def due_of(draft: dict[str, Any]) -> datetime | None:
+    return datetime.fromisoformat(draft["due"]) if outcome_of(draft) == "follow_up" and draft.get("due") else None
+
+
+def outcome_text(env: Env, draft: dict[str, Any]) -> str:
+    t = env.t
+    outcome = outcome_of(draft) or "none"
+    due = due_of(draft)
+    if due is not None:
+        return t("visit.outcome.follow_up_by", due=day_label(t, due, env.now))
     return t(f"visit.outcome.{outcome}")
 
 
-def review_text(context: CadreContext, draft: dict[str, Any]) -> str:
-    t = context.t
-    roles = t("list.sep").join(t(f"visit.role.{code}") for code in ROLE_CODES if code in (draft.get("roles") or []))
+async def review(env: Env, draft: dict[str, Any]) -> str:
+    t = env.t
     text = t(
         "visit.review",
         household=draft.get("head") or "-",
-        date=t.date(date.fromisoformat(draft["date"])) if draft.get("date") else "-",
-        roles=roles or "-",
-        concern=concern_text(context, draft),
-        outcome=outcome_text(context, draft),
+        date=day(env, date.fromisoformat(draft["date"])) if draft.get("date") else "-",
+        roles=roles_text(t, draft),
+        concern=concern_text(t, draft),
+        outcome=outcome_text(env, draft),
         photo=t("visit.photo.yes") if draft.get("photo") else t("visit.photo.no"),
     )
     for closing in (draft.get("closes") or {}).values():
         done = closing.get("text") or t("visit.concern.voice_short")
-        text += "\n" + t("visit.review.closing", concern=closing.get("concern") or "-", done=done)
+        key = {True: "visit.review.closing_satisfied", False: "visit.review.closing_unsatisfied"}.get(
+            closing.get("satisfied"), "visit.review.closing")
+        text += "\n" + t(key, concern=closing.get("concern") or "-", done=done)
     return text
 
 
-async def ask_review(update: Update, context: CadreContext, draft: dict[str, Any]) -> None:
-    t = context.t
-    draft["reviewed"] = True
-    edit = [
-        (t("visit.btn.edit_household"), cb(FLOW, "edit", HOUSEHOLD)),
-        (t("visit.btn.edit_date"), cb(FLOW, "edit", DATE)),
-        (t("visit.btn.edit_roles"), cb(FLOW, "edit", ROLES)),
-        (t("visit.btn.edit_concern"), cb(FLOW, "edit", CONCERN)),
+# -- the call-back (回访) when a follow-up is closed: the hook for /followups' closing form -------
+async def yes_no(env: Env, draft: dict[str, Any]) -> list[tuple[str, str]]:
+    return [("yes", env.t("visit.callback.yes")), ("no", env.t("visit.callback.no"))]
+
+
+async def satisfaction(env: Env, draft: dict[str, Any]) -> list[tuple[str, str]]:
+    return [("yes", env.t("visit.btn.satisfied")), ("no", env.t("visit.btn.unsatisfied"))]
+
+
+def callback_steps() -> list[Choice]:
+    """Two steps for any form that closes a follow-up: 回访 — was the household called back
+    about it? and, if so, is it satisfied? Read the answers with :func:`callback_of` and pass
+    them to ``repos.visits.close_followup(called_back=..., satisfied=...)``. (A follow-up
+    closed on a visit asks only the second: the visit is the call-back.)"""
+    return [
+        Choice("called_back", ask="visit.ask.called_back", label="visit.field.called_back", options=yes_no),
+        Choice("satisfied", ask="visit.ask.satisfied", label="visit.field.satisfied", options=satisfaction,
+               when=lambda d: d.get("called_back") == "yes"),
     ]
-    if (draft.get("concern") or {}).get("none") is None:
-        edit.append((t("visit.btn.edit_outcome"), cb(FLOW, "edit", OUTCOME)))
-    edit.append((t("visit.btn.edit_photo"), cb(FLOW, "edit", PHOTO)))
-    rows = [[(t("visit.btn.save"), cb(FLOW, "save", draft["token"]))]]
-    rows += [edit[i : i + 2] for i in range(0, len(edit), 2)]
-    rows.append(nav_row(context))
-    await ask(update, context, review_text(context, draft), keyboard(rows))
 
 
-ASKERS: dict[str, Callable[[Update, CadreContext, dict[str, Any]], Awaitable[None]]] = {
-    HOUSEHOLD: ask_household,
-    RESUME: ask_resume,
-    FOLLOWUPS: ask_followups,
-    FOLLOWUP_DONE: ask_followup_done,
-    DATE: ask_date,
-    ROLES: ask_roles,
-    CONCERN: ask_concern,
-    OUTCOME: ask_outcome,
-    DUE: ask_due,
-    PHOTO: ask_photo,
-    REVIEW: ask_review,
-}
-
-
-async def goto(update: Update, context: CadreContext, draft: dict[str, Any], step: str) -> str:
-    """Ask ``step`` and make it the conversation's state (remembered for 返回)."""
-    if step != RESUME:
-        push_step(draft, step)
-        del draft["history"][:-MAX_HISTORY]
-    await ASKERS[step](update, context, draft)
-    return step
-
-
-def next_step(draft: dict[str, Any], done: str) -> str:
-    """Where to go after answering ``done``; back to the review once it has been shown."""
-    reviewed = bool(draft.get("reviewed"))
-    after = REVIEW if reviewed else None
-    if done == HOUSEHOLD:
-        return FOLLOWUPS if draft.get("has_followups") else after or DATE
-    if done == FOLLOWUP_DONE:
-        return FOLLOWUPS
-    if done == FOLLOWUPS:
-        return after or DATE
-    if done == DATE:
-        return after or ROLES
-    if done == ROLES:
-        return after or CONCERN
-    if done == CONCERN:
-        if (draft.get("concern") or {}).get("none"):
-            return after or PHOTO
-        if reviewed and draft.get("outcome") in ("solved", "follow_up"):
-            return REVIEW
-        return OUTCOME
-    if done == OUTCOME:
-        if draft.get("outcome") == "follow_up":
-            return DUE
-        return after or PHOTO
-    if done == DUE:
-        return after or PHOTO
-    return REVIEW
+def callback_of(draft: dict[str, Any]) -> tuple[bool | None, bool | None]:
+    """(called_back, satisfied) from the answers of :func:`callback_steps`; None: not asked."""
+    called = {"yes": True, "no": False}.get(draft.get("called_back") or "")
+    satisfied = {"yes": True, "no": False}.get(draft.get("satisfied") or "") if called else None
+    return called, satisfied

@@ -1,70 +1,53 @@
-"""The review's edit buttons and the save of /visit: all or nothing, once per draft token."""
+"""The save of /visit: all or nothing, once per draft token (the engine ends the draft with
+the save), and the line after it: the rolling-window coverage of the member's households."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
 
-from telegram import Update
-from telegram.ext import ConversationHandler
-
-from bot.context import CadreContext
+from bot.forms.core import Env, Retry, Saved, Screen
 from bot.rules.coverage import Window
-from bot.rules.dates import EXAMPLES_FUTURE
-from handlers.auth import requires
-from handlers.flow import answer, ask, draft_of, drop_draft, hint, parse_cb
-from handlers.visits.answers import current, my_household, stale
+from handlers.visits.answers import my_household
 from handlers.visits.ask import (
-    CONCERN,
     DATE,
     DUE,
-    FLOW,
     HOUSEHOLD,
     OUTCOME,
-    PHOTO,
     ROLES,
-    VISIT,
-    goto,
+    day,
+    due_of,
+    expert_field,
+    outcome_of,
+    person_id,
 )
-from handlers.visits.common import reference_now
 from storage.visits import ROLE_CODES, Closing, NewVisit, VisitRefused
 
 
-# -- review and save -----------------------------------------------------------------------------
-@requires(VISIT)
-async def edit_chosen(update: Update, context: CadreContext) -> str | None:
-    draft = await current(update, context)
-    if draft is None:
-        return None
-    _, _, step = parse_cb(update.callback_query.data)
-    if step not in (HOUSEHOLD, DATE, ROLES, CONCERN, OUTCOME, PHOTO):
-        await hint(update, context, "visit.stale_in_flow")
-        return None
-    await answer(update)
-    if step == HOUSEHOLD:
-        draft["page"] = 0
-    return await goto(update, context, draft, step)
-
-
-def first_missing(draft: dict[str, Any], now: datetime) -> str | None:
-    concern = draft.get("concern") or {}
+def first_missing(draft: dict[str, Any], now: datetime) -> tuple[str, str] | None:
+    """The step to ask again and why, when the draft cannot be saved as it is."""
     if not draft.get("household_id"):
-        return HOUSEHOLD
-    for step, present in ((DATE, draft.get("date")), (ROLES, draft.get("roles")), (CONCERN, concern)):
+        return HOUSEHOLD, "visit.incomplete"
+    for step, present in ((DATE, draft.get("date")), (ROLES, draft.get("roles")), ("concern", draft.get("concern"))):
         if not present:
-            return step
-    if draft.get("outcome") not in ("solved", "follow_up", "none"):
-        return OUTCOME
-    if draft["outcome"] == "follow_up" and (not draft.get("due") or datetime.fromisoformat(draft["due"]) <= now):
-        return DUE
+            return step, "visit.incomplete"
+    outcome = outcome_of(draft)
+    if outcome not in ("solved", "follow_up", "none"):
+        return OUTCOME, "visit.incomplete"
+    if outcome == "follow_up":
+        due = due_of(draft)
+        if due is None or due <= now:
+            return DUE, "form.wrong.date_past"
     return None
 
 
 def new_visit(draft: dict[str, Any], member_id: int) -> NewVisit:
     concern = draft.get("concern") or {}
-    due = datetime.fromisoformat(draft["due"]) if draft.get("outcome") == "follow_up" else None
+    due = due_of(draft)
     closes = tuple(
-        Closing(int(fid), text=c.get("text"), voice=c.get("voice")) for fid, c in (draft.get("closes") or {}).items()
+        # closed on a visit: the household was seen again about it (回访), and said whether satisfied
+        Closing(int(fid), text=c.get("text"), voice=c.get("voice"), called_back=True, satisfied=c.get("satisfied"))
+        for fid, c in (draft.get("closes") or {}).items()
     )
     return NewVisit(
         token=draft["token"],
@@ -72,7 +55,7 @@ def new_visit(draft: dict[str, Any], member_id: int) -> NewVisit:
         household_id=int(draft["household_id"]),
         visited_on=date.fromisoformat(draft["date"]),
         roles=tuple(code for code in ROLE_CODES if code in draft["roles"]),
-        outcome=draft["outcome"],
+        outcome=outcome_of(draft) or "none",
         concern_text=concern.get("text"),
         concern_voice=concern.get("voice"),
         concern_seconds=concern.get("seconds"),
@@ -80,56 +63,49 @@ def new_visit(draft: dict[str, Any], member_id: int) -> NewVisit:
         due_on=due.date() if due else None,
         due_at=due,
         closes=closes,
+        expert_field=expert_field(draft),
     )
 
 
-@requires(VISIT)
-async def save(update: Update, context: CadreContext) -> str | int | None:
-    draft = draft_of(context, FLOW)
-    _, _, token = parse_cb(update.callback_query.data)
-    if draft is None or draft.get("token") != token:
-        return await stale(update, context)
-    now = reference_now(update, context, draft)
-    missing = first_missing(draft, now)
+def forget_household(draft: dict[str, Any]) -> None:
+    draft.update(household_id=None, head=None, closes={}, hh_page=0, has_followups=False)
+
+
+async def save(env: Env, draft: dict[str, Any]) -> Saved | Retry:
+    missing = first_missing(draft, env.now)
     if missing is not None:
-        examples = context.t("list.sep").join(EXAMPLES_FUTURE)
-        await hint(update, context, "visit.due.past" if missing == DUE else "visit.incomplete", examples=examples)
-        return await goto(update, context, draft, missing)
-    person = context.person
-    assert person is not None
-    if await my_household(update, context, int(draft["household_id"])) is None:
-        draft.update(household_id=None, head=None, closes={}, page=0)
-        return await goto(update, context, draft, HOUSEHOLD)
+        return Retry(*missing)
+    status, why = await my_household(env, int(draft["household_id"]))
+    if status is None:
+        forget_household(draft)
+        return Retry(HOUSEHOLD, why or "visit.not_yours")
     try:
-        saved = await context.repos.visits.save(new_visit(draft, person.id), now=now)
+        saved = await env.ctx.repos.visits.save(new_visit(draft, person_id(env)), now=env.now)
     except VisitRefused as exc:
-        await hint(update, context, f"visit.refused.{exc.reason}")
-        return await goto(update, context, draft, HOUSEHOLD)
-    await answer(update)
-    drop_draft(context, FLOW)
-    await ask(update, context, await saved_text(context, draft, saved.followup_id is not None, now))
-    return ConversationHandler.END
+        forget_household(draft)
+        return Retry(HOUSEHOLD, f"visit.refused.{exc.reason}")
+    return Saved(Screen(await saved_text(env, draft, saved.followup_id is not None)), record=saved.visit.id)
 
 
-async def saved_text(context: CadreContext, draft: dict[str, Any], followup: bool, now: datetime) -> str:
-    t = context.t
-    today = now.date()
-    statuses = await context.repos.households.of_member(context.person.id)  # type: ignore[union-attr]
+async def saved_text(env: Env, draft: dict[str, Any], followup: bool) -> str:
+    t = env.t
+    today = env.now.date()
+    statuses = await env.ctx.repos.households.of_member(person_id(env))
     window = Window.last_days(today)  # the one definition of coverage (bot.rules.coverage)
     visited = sum(1 for s in statuses if s.last_visit in window)
     lines = [
         t(
             "visit.saved_in",
             household=draft["head"],
-            date=t.date(date.fromisoformat(draft["date"])),
+            date=day(env, date.fromisoformat(draft["date"])),
             visited=visited,
             total=len(statuses),
             days=window.days,
         )
     ]
-    if followup:
-        lines.append(t("visit.saved.followup", due=t.date(datetime.fromisoformat(draft["due"]).date())))
+    due = due_of(draft)
+    if followup and due is not None:
+        lines.append(t("visit.saved.followup", due=day(env, due.date())))
     if draft.get("closes"):
         lines.append(t.n("visit.saved.closed", len(draft["closes"])))
     return "\n".join(lines)
-
