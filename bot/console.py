@@ -292,7 +292,8 @@ class Console:
         if queue is None:
             return
         for job in queue.jobs():
-            if not isinstance(job.job.trigger, DateTrigger):
+            # conversation timeouts (bot.jobs.TimeoutJob, no APScheduler job) keep their own timers
+            if job.job is not None and not isinstance(job.job.trigger, DateTrigger):
                 await job.run(self.app)
         await self.sim.settle()
 
@@ -304,7 +305,7 @@ class Console:
             return
         wall = datetime.now(UTC)
         for job in queue.jobs():
-            if isinstance(job.job.trigger, DateTrigger) and job.next_t is not None and job.next_t <= wall:
+            if job.job is not None and isinstance(job.job.trigger, DateTrigger) and job.next_t is not None and job.next_t <= wall:
                 job.schedule_removal()
                 await job.run(self.app)
         await self.sim.settle()
