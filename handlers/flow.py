@@ -30,10 +30,10 @@ from typing import Any, TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
-from telegram.ext import Application, ConversationHandler, TypeHandler
+from telegram.ext import Application, CommandHandler, ConversationHandler, TypeHandler
 
 from bot.context import CadreContext
-from bot.forms.core import Env, Form
+from bot.forms.core import Env, Form, is_cancel_words
 from bot.forms.ptb import Forms, claim, hand_over, owns
 
 MAX_CALLBACK_BYTES = 64
@@ -171,7 +171,19 @@ class Conversation(ConversationHandler):
         if state is not None and handler not in self.entry_points and not owns(context.user_data, self.name or ""):
             hand_over(update, context)
             check_result = (state, key, _YIELD, None)
+        elif state is not None and self._typed_cancel(update) is not None:
+            # typed 取消 / 算了,不报了 at any step: the same as /cancel (the engine's cancel words)
+            check_result = (state, key, self._typed_cancel(update), ([], True))
         return await super().handle_update(update, application, check_result, context)
+
+    def _typed_cancel(self, update: object) -> CommandHandler | None:
+        """This conversation's /cancel handler, when the update is a text of cancel words."""
+        message = update.message if isinstance(update, Update) else None
+        if message is None or not message.text or not is_cancel_words(message.text):
+            return None
+        return next(
+            (h for h in self.fallbacks if isinstance(h, CommandHandler) and "cancel" in h.commands), None
+        )
 
 
 async def _yielded(update: Update, context: CadreContext) -> int:

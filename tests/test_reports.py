@@ -617,3 +617,16 @@ async def test_one_count_at_a_time_may_be_approximate(sim: Simulator, org: Org) 
     await sim.send("十来个", SECRETARY)
     calls = await sim.send("20余人", SECRETARY)
     assert "党员约10人" in calls[-1].text and "群众20余人" in calls[-1].text
+
+
+@pytest.mark.parametrize(("step", "words"), [("place", "算了,不报了"), ("people", "取消"), ("date", "不填了")])
+async def test_typed_cancel_words_end_the_report_at_any_step(sim: Simulator, org: Org, step: str, words: str) -> None:
+    """Typed 取消 / 算了,不报了 is /cancel at every step: never stored as the place or refused as
+    a head count; nothing is saved and nothing listens any more."""
+    await go(sim, SECRETARY, until=step)
+    (said,) = [c.text for c in await sim.send(words, SECRETARY) if c.text]
+    assert "已取消" in said
+    assert await saved_reports(sim, org.secretary.id) == []
+    assert "report" not in sim.app.user_data.get(SECRETARY, {})
+    await sim.send("三组", SECRETARY)  # nothing listens any more: not taken as an answer
+    assert "report" not in sim.app.user_data.get(SECRETARY, {})
