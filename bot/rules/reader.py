@@ -32,6 +32,7 @@ its 家 (王福责家 is one token), which is exactly where the reader must look
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -41,6 +42,8 @@ from typing import Any
 
 from bot.rules.dates import parse_when
 from bot.rules.numbers import COUNT_PATTERN, approx_form, find_amounts, to_number
+
+log = logging.getLogger("cadre.reader")
 
 __all__ = ["MAX_CHARS", "Found", "Household", "ReaderContext", "Reading", "read", "read_report", "read_visit"]
 
@@ -382,7 +385,8 @@ def read_report(text: str, ctx: ReaderContext) -> Reading:
     """The fields of a clean-up report a message states (see the module doc)."""
     try:
         return _read_report(text, ctx)
-    except Exception:  # a user's text must never crash the bot
+    except Exception:  # a user's text must never crash the bot; the form asks as usual
+        log.exception("the reader failed on a message of %d characters", len(text) if isinstance(text, str) else -1)
         return Reading(kind=None, notes=("unreadable",))
 
 
@@ -538,7 +542,8 @@ def read_visit(text: str, ctx: ReaderContext) -> Reading:
     """The fields of a household visit a message states (see the module doc)."""
     try:
         return _read_visit(text, ctx)
-    except Exception:  # a user's text must never crash the bot
+    except Exception:  # a user's text must never crash the bot; the form asks as usual
+        log.exception("the reader failed on a message of %d characters", len(text) if isinstance(text, str) else -1)
         return Reading(kind=None, notes=("unreadable",))
 
 
