@@ -178,9 +178,21 @@ class Forms:
             inp = to_input(update)
             arg = inp.arg if inp.kind == "button" else ""
             draft = context.user_data.get(form.name)
-            return await self.apply(update, context, form, await core.open_form(form, env, draft, arg, at=inp.at))
+            paused = self.paused_elsewhere(context.user_data, form, env)
+            reply = await core.open_form(form, env, draft, arg, at=inp.at)
+            if paused and reply.state is not None:
+                reply.notes.insert(0, paused)
+            return await self.apply(update, context, form, reply)
 
         return open_
+
+    def paused_elsewhere(self, user_data: dict, form: Form, env: Env) -> str | None:
+        """A form starting over a conversation not on the engine (its name is its command, e.g.
+        /report) that keeps a draft under that name: the note that it is paused, as a form's own."""
+        other = user_data.get(ACTIVE)
+        if not other or other == form.name or other in self.forms or not isinstance(user_data.get(other), dict):
+            return None
+        return env.t("form.paused", command=f"/{other}")
 
     def stepper(self, form: Form) -> Callable[[Update, Any], Any]:
         async def step(update: Update, context: Any) -> object:

@@ -167,7 +167,8 @@ async def test_timeout_pauses_and_keeps_the_draft(sim: Simulator) -> None:
 async def test_one_conversation_at_a_time_with_the_old_flows(sim: Simulator, org: Org) -> None:
     # an old conversation, then a form: once the form is over, the old one no longer listens
     await sim.send("/report", USER)
-    await sim.send("/toy", USER)
+    paused, asked = texts(await sim.send("/toy", USER))
+    assert "暂停" in paused and "/report" in paused and "toy.ask.title" in asked  # told, like a form's pause
     assert "toy.ask.title" in texts(await sim.send("/toy", USER))[0]
     await sim.send("/cancel", USER)
     assert not_listening(texts(await sim.send("昨天", USER))[0])
