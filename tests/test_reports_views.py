@@ -305,3 +305,44 @@ async def test_after_the_photos_the_review_buttons_come_again(sim: Simulator, or
     assert "✅ 已核实" in below and "↩️ 退回" in below
     calls = await sim.press("✅ 已核实", TOWNSHIP_ADMIN)
     assert "已核实" in calls[-1].text
+
+
+# -- the one rule, in /reports' detail: state, reason, 更正 and 作废 (issue 13 item 3) --------
+async def test_the_admins_detail_shows_the_reason_and_voids_with_the_trail_kept(sim: Simulator, org: Org) -> None:
+    await seed(sim, org)
+    repos = sim.app.services.repos
+    await repos.oversight.record_review("report", 11, "returned", by=org.township_admin.id, at=NOW, comment="照片看不清")
+    await sim.send("/reports", TOWNSHIP_ADMIN)
+    detail = (await sim.press("查看 #11", TOWNSHIP_ADMIN))[-1]
+    assert "核实情况:↩️已退回" in detail.text and "退回理由:照片看不清" in detail.text
+    assert [b["text"] for b in detail.buttons()] == ["✏️ 更正", "🗑 作废", "📒 返回列表"]
+    calls = await sim.press("作废", TOWNSHIP_ADMIN)
+    assert "要作废第11号上报吗" in calls[-1].text
+    back = await sim.press("不作废", TOWNSHIP_ADMIN)  # nothing stored before a reason is chosen
+    assert (await repos.reports.get(11)).active and "第11号上报" in back[-1].text
+    await sim.press("作废", TOWNSHIP_ADMIN)
+    void_call, buttons = sim.last_keyboard(TOWNSHIP_ADMIN)
+    [duplicate] = [b["callback_data"] for b in buttons if b["text"] == "重复上报"]
+    calls = await sim.click(duplicate, TOWNSHIP_ADMIN, message_call=void_call)
+    assert "第11号上报已作废(理由:重复上报)" in calls[-1].text
+    assert not (await repos.reports.get(11)).active
+    assert await repos.reports.void_reason(11) == "重复上报"
+    calls = await sim.click(duplicate, TOWNSHIP_ADMIN)  # a double tap voids once
+    assert alerts(calls) == ["这份上报不存在或已删除。"]
+    assert [c.action for c in await repos.reports.changes(11)] == ["delete"]
+    # its author sees it gone; a secretary cannot void
+    calls = await sim.click("myreports:view:11", SECRETARY)
+    assert alerts(calls) == ["这份上报不存在或已删除。"]
+    flt = f"{org.village.id}.-.-.0"
+    calls = await sim.click(f"reports:xr:12:dup:{flt}", SECRETARY)
+    assert (await repos.reports.get(12)).active
+
+
+async def test_a_voided_report_reads_voided_in_the_ledger_with_its_reason(sim: Simulator, org: Org, tmp_path) -> None:
+    from tests.test_faults_reports import ledger_rows
+
+    await report_with_photos(sim, 1)
+    assert await sim.app.services.repos.reports.void(1, by=org.township_admin.id, at=NOW, reason="内容不实")
+    [row] = ledger_rows(sim, org, tmp_path)
+    assert row[21] == "已作废"
+    assert "钱镇长 已作废" in row[22] and "内容不实" in row[22]
