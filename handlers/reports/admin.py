@@ -220,7 +220,7 @@ async def pick_month(update: Update, context: CadreContext) -> None:
 
 
 VOID_REASONS = ("dup", "wrong", "else", "test")  # catalog keys reports.void_reason.<code>
-_VOID_KEYS = {"dup": "duplicate", "wrong": "wrong", "else": "elsewhere", "test": "test"}
+VOID_KEYS = {"dup": "duplicate", "wrong": "wrong", "else": "elsewhere", "test": "test"}
 
 
 async def report_in_area(update: Update, context: CadreContext, number: str, state: str) -> Report | None:
@@ -278,7 +278,7 @@ async def void_asked(update: Update, context: CadreContext) -> None:
     await answer(update)
     t = context.t
     rows = chunk(
-        [(t(f"reports.void_reason.{_VOID_KEYS[code]}"), cb("reports", "xr", f"{report.id}:{code}:{state}"))
+        [(t(f"reports.void_reason.{VOID_KEYS[code]}"), cb("reports", "xr", f"{report.id}:{code}:{state}"))
          for code in VOID_REASONS], 2,
     )
     rows.append([(t("reports.btn.void_no"), cb("reports", "v", f"{report.id}:{state}"))])
@@ -290,14 +290,14 @@ async def void_confirmed(update: Update, context: CadreContext) -> None:
     arg = parse_cb(update.callback_query.data)[2]
     number, _, rest = arg.partition(":")
     code, _, state = rest.partition(":")
-    if code not in _VOID_KEYS:
+    if code not in VOID_KEYS:
         await update.callback_query.answer(context.t("myreports.gone"), show_alert=True)
         return
     report = await report_in_area(update, context, number, state)
     if report is None:  # gone, voided already (a double tap), or not in the admin's area
         return
     t = context.t
-    reason = t(f"reports.void_reason.{_VOID_KEYS[code]}")
+    reason = t(f"reports.void_reason.{VOID_KEYS[code]}")
     at = reference_time(update, context)
     if not await context.repos.reports.void(report.id, by=context.person.id, at=at, reason=reason):
         await update.callback_query.answer(t("myreports.gone"), show_alert=True)
