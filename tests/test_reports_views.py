@@ -325,6 +325,8 @@ async def test_the_admins_detail_shows_the_reason_and_voids_with_the_trail_kept(
     [duplicate] = [b["callback_data"] for b in buttons if b["text"] == "重复上报"]
     calls = await sim.click(duplicate, TOWNSHIP_ADMIN, message_call=void_call)
     assert "第11号上报已作废(理由:重复上报)" in calls[-1].text
+    told = [c.text for c in calls if c.chat_id == SECRETARY]
+    assert told and "第11号上报被钱镇长作废了,理由:重复上报" in told[0]
     assert not (await repos.reports.get(11)).active
     assert await repos.reports.void_reason(11) == "重复上报"
     calls = await sim.click(duplicate, TOWNSHIP_ADMIN)  # a double tap voids once
@@ -346,3 +348,20 @@ async def test_a_voided_report_reads_voided_in_the_ledger_with_its_reason(sim: S
     [row] = ledger_rows(sim, org, tmp_path)
     assert row[21] == "已作废"
     assert "钱镇长 已作废" in row[22] and "内容不实" in row[22]
+
+
+async def test_a_corrected_returned_report_reads_resubmitted_at_once(sim: Simulator, org: Org) -> None:
+    """No "已退回, please correct" after the correction was saved, while the queue's sync waits."""
+    await report_with_photos(sim, 0)
+    repos = sim.app.services.repos
+    await repos.oversight.record_review("report", 1, "returned", by=org.township_admin.id,
+                                        at=NOW + timedelta(hours=1), comment="补充人数")
+    report = await repos.reports.get(1)
+    from dataclasses import replace
+
+    await repos.reports.correct(1, replace(report.fields, villagers=30), by=org.secretary.id,
+                                at=NOW + timedelta(days=3), token="fix1")
+    at(sim, NOW + timedelta(days=3))
+    detail = (await sim.click("myreports:show:1", SECRETARY))[-1]
+    assert "核实情况:🔁已重新提交,待再次核实" in detail.text and "退回理由:补充人数" in detail.text
+    assert [b["text"] for b in detail.buttons()] == ["📒 返回列表"]

@@ -23,6 +23,7 @@ from bot.rules import reports as rules
 from bot.rules.ids import id_or_zero, parse_id, parse_page
 from handlers.auth import ADMINS, command, requires
 from handlers.flow import Button, answer, ask, cb, chunk, keyboard, parse_cb
+from handlers.org.ui import tell
 from handlers.reports import permissions
 from handlers.reports.draft import reference_time
 from handlers.reports.mine import paging_row, send_photos, state_lines
@@ -303,6 +304,11 @@ async def void_confirmed(update: Update, context: CadreContext) -> None:
         await update.callback_query.answer(t("myreports.gone"), show_alert=True)
         return
     await answer(update)
+    author = await context.repos.org.person(report.reporter_id)
+    if author is not None and author.id != context.person.id and author.active:
+        # the reason in the admin's words (the button they chose), to the author in their language
+        await tell(context.application, author.telegram_id, "reports.voided_to_author", number=report.id,
+                   day=t.short_date(report.fields.work_date), admin=context.person.name, reason=reason)
     rows = [[(t("myreports.btn.back_to_list"), cb("reports", "l", state))]]
     await ask(update, context, t("reports.voided", number=report.id, reason=reason), keyboard(rows))
 

@@ -22,6 +22,12 @@ async def state_of(context: CadreContext, report: Report) -> tuple[str, str]:
     events = await oversight.history("report", report.id) if oversight is not None else []
     last = events[-1] if events else None
     state = rules.review_state(last.action if last else None)
+    if state == rules.RETURNED and last is not None:
+        # corrected since it was returned: resubmitted already, though the queue's sync
+        # (handlers.oversight.review_queue.sync_corrections) records that only every few minutes
+        changes = await context.repos.reports.changes(report.id)
+        if any(c.action == "correct" and c.changed_at >= last.at for c in changes):
+            state = rules.RESUBMITTED
     reason = ""
     for event in reversed(events):  # the reason it was returned, kept while it is corrected
         if event.action == "returned":
