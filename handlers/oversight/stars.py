@@ -1,5 +1,11 @@
 """/stars: admins set villages' star levels (五星支部, 1-5) and record 先进带后进 help pairs.
 
+分项评星 rates a village on the five areas of the seeds (bot.rules.stars: 基层党建, 集体经济,
+产业发展, 美丽村庄, 基层治理), each change with its date and basis and kept in a history; the
+overall star then follows from them (the number of areas met) and its review screen shows the
+overall star before and after. 设置星级 still sets the overall star directly (for a village not
+rated per area yet, e.g. from a roster's 星级 column); the next area rating re-derives it.
+
 Every screen is a button menu whose state travels in the callback payloads (``stars:...``),
 so there is no draft to lose: each screen has 返回, and nothing is stored before a review
 screen's 确认. Forged payloads are harmless: every village is checked against the admin's
