@@ -176,3 +176,12 @@ async def test_the_bulletins_star_groups_say_what_the_stars_mean(sim: Simulator,
     assert legend in message and message.index(legend) < message.index("⭐⭐⭐ 三星村")
     district = texts(await sim.send("/bulletin", DISTRICT_ADMIN))[0]
     assert legend in district
+
+
+async def test_rating_an_area_again_on_a_new_basis_says_so_and_is_kept(sim: Simulator, org) -> None:
+    repos = sim.app.services.repos
+    await sim.click(f"stars:ak:{org.village.id}.0.1.0", TOWNSHIP_ADMIN)
+    calls = await sim.click(f"stars:ab:{org.village.id}.0.1.1", TOWNSHIP_ADMIN)
+    assert "基层党建:仍为“达标”(重新评定" in texts(calls)[-1] and "依据:年度考评" in texts(calls)[-1]
+    await sim.press("确认", TOWNSHIP_ADMIN)
+    assert [h.basis for h in await repos.oversight.area_history(org.village.id)] == ["inspection", "annual"]

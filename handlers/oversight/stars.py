@@ -284,7 +284,8 @@ async def area_screen(
         new_met = {a: r.met for a, r in ratings.items()} | {area: met}
         new_level = stars_rules.overall_stars(new_met)
         if action == "ab":  # the review: nothing is stored before 确认
-            text = t("stars.area_review", name=v.name, area=t(f"stars.area.{area}"),
+            same = area in ratings and ratings[area].met == met  # re-rated on a new basis
+            text = t("stars.area_review_again" if same else "stars.area_review", name=v.name, area=t(f"stars.area.{area}"),
                      old=area_state(t, ratings.get(area)),
                      new=t("stars.area_state_met" if met else "stars.area_state_unmet"),
                      basis=t(f"stars.basis.{basis}"), since=t.date(since),
