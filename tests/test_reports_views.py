@@ -365,3 +365,22 @@ async def test_a_corrected_returned_report_reads_resubmitted_at_once(sim: Simula
     detail = (await sim.click("myreports:show:1", SECRETARY))[-1]
     assert "核实情况:🔁已重新提交,待再次核实" in detail.text and "退回理由:补充人数" in detail.text
     assert [b["text"] for b in detail.buttons()] == ["📒 返回列表"]
+
+
+async def test_the_verifier_is_told_when_another_admin_corrects_it(sim: Simulator, org: Org) -> None:
+    from tests.test_faults_reports import verified_report
+
+    await verified_report(sim)
+    at(sim, NOW + timedelta(days=5))
+    sim.api.clear()
+    await sim.click("report:correct:1", DISTRICT_ADMIN)
+    await sim.press("修改", DISTRICT_ADMIN)
+    await sim.press("参加人数", DISTRICT_ADMIN)
+    await sim.send("4 6 30", DISTRICT_ADMIN)
+    review_call, buttons = sim.last_keyboard(DISTRICT_ADMIN)
+    [save] = [b["callback_data"] for b in buttons if b["text"] == "✅ 保存更正"]
+    await sim.click(save, DISTRICT_ADMIN, message_call=review_call)
+    told = [c.text for c in sim.api.sent(TOWNSHIP_ADMIN)]
+    district_name = org.district_admin.name
+    assert any("您核实过的第1号上报" in text and f"刚被{district_name}更正了" in text for text in told), told
+    assert (await sim.app.services.repos.reports.get(1)).fields.villagers == 30

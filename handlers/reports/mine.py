@@ -112,9 +112,12 @@ async def tell_verifiers(context: CadreContext, report: Report) -> None:
             continue
         if context.person is not None and person.id == context.person.id:
             continue
-        await tell(
-            context.application, person.telegram_id, "myreports.verified_changed",
+        by_author = context.person is None or context.person.id == report.reporter_id
+        await tell(  # an author corrects only a returned report; an admin may correct any
+            context.application, person.telegram_id,
+            "myreports.verified_changed" if by_author else "myreports.verified_changed_by",
             number=report.id, village=report.unit_name, author=report.reporter_name,
+            by=context.person.name if context.person is not None else "",
         )
 
 
