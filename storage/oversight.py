@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime
 
 from bot.rules.bulletin import VillageMonth
 from bot.rules.coverage import Window
+from bot.rules.stars import AREAS, overall_stars
 from storage.db import Database
 from storage.org import Unit
 
@@ -72,6 +73,21 @@ class StarChange:
     old_stars: int | None
     new_stars: int | None
     by_person: int | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class AreaRating:
+    """One change of a village's rating in one area (五星支部): met or not, from a local date,
+    on a basis (a bot.rules.stars.BASES code), by whom and when it was recorded."""
+
+    unit_id: int
+    area: str
+    met: bool
+    since: date
+    basis: str
+    by_person: int | None
+    by_name: str
     at: datetime
 
 
@@ -207,6 +223,61 @@ class OversightRepo:
             (village_id,),
         )
         return [StarChange(r[0], r[1], r[2], r[3], unstamp(r[4])) for r in rows]  # type: ignore[arg-type]
+
+    # -- star ratings per area -------------------------------------------------------------
+    async def set_area(
+        self, village_id: int, area: str, met: bool, *, since: date, basis: str, by: int | None, at: datetime
+    ) -> tuple[int | None, bool]:
+        """Record a village's rating in one area and derive its overall star from the five
+        (bot.rules.stars.overall_stars), in one transaction; the overall star's change goes to
+        star_changes as any other. Returns (overall star, whether it changed)."""
+        if area not in AREAS:
+            raise ValueError(f"no star area {area}")
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "SELECT stars FROM units WHERE id = ? AND level = 'village'", (village_id,)
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                raise LookupError(f"no village {village_id}")
+            await conn.execute(
+                "INSERT INTO star_area_changes (unit_id, area, met, since, basis, by_person, at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (village_id, area, int(met), since.isoformat(), basis, by, stamp(at)),
+            )
+            async with conn.execute(
+                "SELECT area, met FROM star_area_changes WHERE id IN ("
+                " SELECT MAX(id) FROM star_area_changes WHERE unit_id = ? GROUP BY area)",
+                (village_id,),
+            ) as cur:
+                met_now = {r[0]: bool(r[1]) for r in await cur.fetchall()}
+            overall = overall_stars(met_now)
+            changed = row[0] != overall
+            if changed:
+                await conn.execute("UPDATE units SET stars = ? WHERE id = ?", (overall, village_id))
+                await conn.execute(
+                    "INSERT INTO star_changes (unit_id, old_stars, new_stars, by_person, at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (village_id, row[0], overall, by, stamp(at)),
+                )
+        return overall, changed
+
+    async def area_history(self, village_id: int) -> list[AreaRating]:
+        """Every change of the village's area ratings, oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT a.unit_id, a.area, a.met, a.since, a.basis, a.by_person, COALESCE(p.name, ''), a.at"
+            " FROM star_area_changes a LEFT JOIN people p ON p.id = a.by_person"
+            " WHERE a.unit_id = ? ORDER BY a.id",
+            (village_id,),
+        )
+        return [
+            AreaRating(r[0], r[1], bool(r[2]), date.fromisoformat(r[3]), r[4], r[5], r[6], unstamp(r[7]))  # type: ignore[arg-type]
+            for r in rows
+        ]
+
+    async def area_ratings(self, village_id: int) -> dict[str, AreaRating]:
+        """The current rating of each area rated so far (the newest change of each)."""
+        return {r.area: r for r in await self.area_history(village_id)}
 
     # -- help pairs -----------------------------------------------------------------------
     async def add_pair(self, helper_id: int, helped_id: int, *, since: date, by: int | None) -> tuple[HelpPair, bool]:

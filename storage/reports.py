@@ -270,6 +270,37 @@ class ReportsRepo:
             await self._audit(conn, report_id, None, "delete", by, at, before.fields, None)
         return True
 
+    async def void(self, report_id: int, *, by: int, at: datetime, reason: str) -> bool:
+        """An admin voids (作废) a report in any review state: marked deleted, its answers and
+        the reason kept in the audit trail (the ledger shows it as voided); False if it was
+        not active."""
+        before = await self.get(report_id)
+        if before is None or not before.active:
+            return False
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE reports SET status = 'deleted', updated_at = ? WHERE id = ? AND status = 'active'",
+                (stamp(at), report_id),
+            )
+            if cur.rowcount != 1:
+                return False
+            await self._audit(conn, report_id, None, "delete", by, at, before.fields, None)
+            await conn.execute(
+                "UPDATE report_changes SET reason = ? WHERE id = (SELECT MAX(id) FROM report_changes"
+                " WHERE report_id = ?)",
+                (reason, report_id),
+            )
+        return True
+
+    async def void_reason(self, report_id: int) -> str | None:
+        """Why an admin voided the report (None: not voided)."""
+        row = await self.db.fetchone(
+            "SELECT reason FROM report_changes WHERE report_id = ? AND action = 'delete'"
+            " AND reason IS NOT NULL ORDER BY id DESC LIMIT 1",
+            (report_id,),
+        )
+        return row[0] if row else None
+
     @staticmethod
     async def _audit(
         conn: Any,

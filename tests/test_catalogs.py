@@ -71,14 +71,14 @@ def families() -> dict[str, tuple[str, ...] | None]:
     """Every family of keys built from a prefix, with the values the code may put after it
     (taken from the code's own constants where there are some). ``None``: the values are spread
     over the code (error codes, statuses); then at least the prefix must name keys."""
-    from bot.rules import bulletin, reports
+    from bot.rules import bulletin, reports, stars
     from bot.rules.holidays import CODES as HOLIDAYS
     from bot.rules.numbers import APPROX_FORMS
     from bot.services.bulletin_docx import COLUMNS as DOCX_COLUMNS
     from handlers.households.edit import LIMITS
     from handlers.org.people import FILTERS
     from handlers.oversight.review import REASONS
-    from handlers.reports.admin import REVIEW_STATES
+    from handlers.reports.admin import REVIEW_STATES, VOID_KEYS
     from handlers.reports.from_text import NOTES_SHOWN, VISIT_NOTES
     from handlers.reports.render import AMOUNT_FIELDS
     from handlers.reports.steps import QUICK_LABELS
@@ -100,7 +100,7 @@ def families() -> dict[str, tuple[str, ...] | None]:
         "hh.bad.": (*LIMITS, "phone"),
         "join.": ("revoked", "used", "bad_pick"),
         "ledger.col.": None,
-        "ledger.review.": tuple(ACTIONS),
+        "ledger.review.": (*ACTIONS, "voided"),
         "ledger.task.": ("on_time", "late", "overdue", "open"),
         "orgcli.admin.": None,
         "people.filter.": tuple(FILTERS),
@@ -109,7 +109,10 @@ def families() -> dict[str, tuple[str, ...] | None]:
         "report.cat.": tuple(reports.CATEGORIES),
         "report.field.": tuple(reports.EDITABLE),
         "report.phase.": tuple(reports.PHASES),
-        "reports.state.": (*REVIEW_STATES.values(), "pending"),
+        "reports.state.": (*REVIEW_STATES.values(), *reports.REVIEW_STATES),
+        "reports.void_reason.": tuple(VOID_KEYS.values()),
+        "stars.area.": stars.AREAS,
+        "stars.basis.": stars.BASES,
         "report.count.": ("exact", *APPROX_FORMS),
         "report.amounts_example.": tuple(reports.CATEGORY_AMOUNTS),
         "report.offer.note.": tuple(NOTES_SHOWN),

@@ -83,10 +83,11 @@ async def test_after_24_hours_a_report_is_locked(sim: Simulator, org: Org) -> No
     at(sim, NOW + timedelta(hours=24, minutes=1))
     await sim.send("/myreports", SECRETARY)
     calls = await sim.press("查看 #1", SECRETARY)
-    assert "不能再更正或删除" in calls[-1].text
+    assert "核实情况:⏳待核实" in calls[-1].text
+    assert "📌 修改规则:保存后24小时内" in calls[-1].text  # the one rule, said the same everywhere
     assert [b["text"] for b in calls[-1].buttons()] == ["📒 返回列表"]
     calls = await sim.click("myreports:delok:1", SECRETARY)  # forged
-    assert alerts(calls) == ["保存已超过24小时,不能再更正或删除。"]
+    assert alerts(calls)[0].startswith("📌 修改规则")
     calls = await sim.click("report:correct:1", SECRETARY)
     assert "只能在保存后24小时内更正" in alerts(calls)[0]
     assert len(await saved_reports(sim, org.secretary.id)) == 1
@@ -304,3 +305,82 @@ async def test_after_the_photos_the_review_buttons_come_again(sim: Simulator, or
     assert "✅ 已核实" in below and "↩️ 退回" in below
     calls = await sim.press("✅ 已核实", TOWNSHIP_ADMIN)
     assert "已核实" in calls[-1].text
+
+
+# -- the one rule, in /reports' detail: state, reason, 更正 and 作废 (issue 13 item 3) --------
+async def test_the_admins_detail_shows_the_reason_and_voids_with_the_trail_kept(sim: Simulator, org: Org) -> None:
+    await seed(sim, org)
+    repos = sim.app.services.repos
+    await repos.oversight.record_review("report", 11, "returned", by=org.township_admin.id, at=NOW, comment="照片看不清")
+    await sim.send("/reports", TOWNSHIP_ADMIN)
+    detail = (await sim.press("查看 #11", TOWNSHIP_ADMIN))[-1]
+    assert "核实情况:↩️已退回" in detail.text and "退回理由:照片看不清" in detail.text
+    assert [b["text"] for b in detail.buttons()] == ["✏️ 更正", "🗑 作废", "📒 返回列表"]
+    calls = await sim.press("作废", TOWNSHIP_ADMIN)
+    assert "要作废第11号上报吗" in calls[-1].text
+    back = await sim.press("不作废", TOWNSHIP_ADMIN)  # nothing stored before a reason is chosen
+    assert (await repos.reports.get(11)).active and "第11号上报" in back[-1].text
+    await sim.press("作废", TOWNSHIP_ADMIN)
+    void_call, buttons = sim.last_keyboard(TOWNSHIP_ADMIN)
+    [duplicate] = [b["callback_data"] for b in buttons if b["text"] == "重复上报"]
+    calls = await sim.click(duplicate, TOWNSHIP_ADMIN, message_call=void_call)
+    assert "第11号上报已作废(理由:重复上报)" in calls[-1].text
+    told = [c.text for c in calls if c.chat_id == SECRETARY]
+    assert told and "第11号上报被钱镇长作废了,理由:重复上报" in told[0]
+    assert not (await repos.reports.get(11)).active
+    assert await repos.reports.void_reason(11) == "重复上报"
+    calls = await sim.click(duplicate, TOWNSHIP_ADMIN)  # a double tap voids once
+    assert alerts(calls) == ["这份上报不存在或已删除。"]
+    assert [c.action for c in await repos.reports.changes(11)] == ["delete"]
+    # its author sees it gone; a secretary cannot void
+    calls = await sim.click("myreports:view:11", SECRETARY)
+    assert alerts(calls) == ["这份上报不存在或已删除。"]
+    flt = f"{org.village.id}.-.-.0"
+    calls = await sim.click(f"reports:xr:12:dup:{flt}", SECRETARY)
+    assert (await repos.reports.get(12)).active
+
+
+async def test_a_voided_report_reads_voided_in_the_ledger_with_its_reason(sim: Simulator, org: Org, tmp_path) -> None:
+    from tests.test_faults_reports import ledger_rows
+
+    await report_with_photos(sim, 1)
+    assert await sim.app.services.repos.reports.void(1, by=org.township_admin.id, at=NOW, reason="内容不实")
+    [row] = ledger_rows(sim, org, tmp_path)
+    assert row[21] == "已作废"
+    assert "钱镇长 已作废" in row[22] and "内容不实" in row[22]
+
+
+async def test_a_corrected_returned_report_reads_resubmitted_at_once(sim: Simulator, org: Org) -> None:
+    """No "已退回, please correct" after the correction was saved, while the queue's sync waits."""
+    await report_with_photos(sim, 0)
+    repos = sim.app.services.repos
+    await repos.oversight.record_review("report", 1, "returned", by=org.township_admin.id,
+                                        at=NOW + timedelta(hours=1), comment="补充人数")
+    report = await repos.reports.get(1)
+    from dataclasses import replace
+
+    await repos.reports.correct(1, replace(report.fields, villagers=30), by=org.secretary.id,
+                                at=NOW + timedelta(days=3), token="fix1")
+    at(sim, NOW + timedelta(days=3))
+    detail = (await sim.click("myreports:show:1", SECRETARY))[-1]
+    assert "核实情况:🔁已重新提交,待再次核实" in detail.text and "退回理由:补充人数" in detail.text
+    assert [b["text"] for b in detail.buttons()] == ["📒 返回列表"]
+
+
+async def test_the_verifier_is_told_when_another_admin_corrects_it(sim: Simulator, org: Org) -> None:
+    from tests.test_faults_reports import verified_report
+
+    await verified_report(sim)
+    at(sim, NOW + timedelta(days=5))
+    sim.api.clear()
+    await sim.click("report:correct:1", DISTRICT_ADMIN)
+    await sim.press("修改", DISTRICT_ADMIN)
+    await sim.press("参加人数", DISTRICT_ADMIN)
+    await sim.send("4 6 30", DISTRICT_ADMIN)
+    review_call, buttons = sim.last_keyboard(DISTRICT_ADMIN)
+    [save] = [b["callback_data"] for b in buttons if b["text"] == "✅ 保存更正"]
+    await sim.click(save, DISTRICT_ADMIN, message_call=review_call)
+    told = [c.text for c in sim.api.sent(TOWNSHIP_ADMIN)]
+    district_name = org.district_admin.name
+    assert any("您核实过的第1号上报" in text and f"刚被{district_name}更正了" in text for text in told), told
+    assert (await sim.app.services.repos.reports.get(1)).fields.villagers == 30

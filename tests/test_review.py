@@ -409,7 +409,8 @@ async def test_ledger_links_open_the_item_for_those_who_may_see_it(sim: Simulato
     assert "没有找到" in texts(await sim.send(f"/start tsk_{task.id}", OTHER_MEMBER))[0]  # another village
 
 
-async def test_an_old_report_is_returned_without_the_correct_button(sim: Simulator, org: Org) -> None:
+async def test_an_old_returned_report_is_corrected_not_reported_again(sim: Simulator, org: Org) -> None:
+    """The one rule: a returned report is corrected (更正) at any age; no "report it again"."""
     repos = sim.app.services.repos
     report = await a_report(sim, org)  # saved 2026-11-21 08:00
     later = local(2026, 11, 23, 9)
@@ -419,10 +420,17 @@ async def test_an_old_report_is_returned_without_the_correct_button(sim: Simulat
     await sim.press("地点或日期填写有误", TOWNSHIP_ADMIN)
     calls = await sim.press("确认退回", TOWNSHIP_ADMIN)
     to_author = [c for c in calls if c.chat_id == SECRETARY]
-    assert "保存已超过一天,不能直接修改" in to_author[0].text
-    assert keyboard_data(to_author) == [f"reviewnote:start:r{report.id}"]
-    await sim.press("重新提交", SECRETARY)
+    assert "更正这条报告" in to_author[0].text and "/report" not in to_author[0].text
+    assert keyboard_data(to_author) == [f"report:correct:{report.id}", f"reviewnote:start:r{report.id}"]
+    await sim.send("/myreports", SECRETARY)
+    detail = (await sim.press(f"查看 #{report.id}", SECRETARY))[-1]
+    assert "核实情况:↩️已退回" in detail.text and "退回理由:地点或日期填写有误" in detail.text
+    assert [b["text"] for b in detail.buttons()] == ["✏️ 更正", "📒 返回列表"]
+    await sim.click(f"reviewnote:start:r{report.id}", SECRETARY)
     await sim.press("不用说明", SECRETARY)
+    detail = (await sim.click(f"myreports:show:{report.id}", SECRETARY))[-1]
+    assert "核实情况:🔁已重新提交,待再次核实" in detail.text and "退回理由:地点或日期填写有误" in detail.text
+    assert [b["text"] for b in detail.buttons()] == ["📒 返回列表"]
     assert [e.action for e in await repos.oversight.history("report", report.id)] == ["returned", "resubmitted"]
     assert "待核实:人居环境整治 1 条" in texts(await sim.send("/review", TOWNSHIP_ADMIN))[0]
 

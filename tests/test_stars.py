@@ -102,3 +102,86 @@ async def test_only_admins_may_use_stars(sim: Simulator, org) -> None:
     for user in (SECRETARY, MEMBER):
         calls = await sim.send("/stars", user)
         assert "仅限" in texts(calls)[0]
+
+
+# -- star ratings per area (issue 13 item 12) --------------------------------------------------
+def test_the_overall_star_is_the_number_of_areas_met() -> None:
+    from bot.rules.stars import AREAS, missing_areas, overall_stars
+
+    assert AREAS == ("party", "economy", "industry", "village", "governance")
+    assert overall_stars({}) is None
+    assert overall_stars({"party": False, "economy": False}) is None
+    assert overall_stars({"party": True, "economy": False, "village": True}) == 2
+    assert overall_stars(dict.fromkeys(AREAS, True)) == 5
+    assert overall_stars({"party": True, "nonsense": True}) == 1
+    assert missing_areas({"party": True, "village": True}) == ["economy", "industry", "governance"]
+
+
+async def test_an_admin_rates_the_five_areas_and_the_overall_star_follows(sim: Simulator, org) -> None:
+    repos = sim.app.services.repos
+    await sim.send("/stars", TOWNSHIP_ADMIN)
+    await sim.press("分项评星", TOWNSHIP_ADMIN)
+    calls = await sim.press("红旗村", TOWNSHIP_ADMIN)
+    screen = texts(calls)[-1]
+    assert "⭐ 红旗村分项评星(总星级:三星)" in screen and "基层党建:还没评" in screen
+    assert "五项都达标就是五星支部" in screen
+    await sim.press("基层党建", TOWNSHIP_ADMIN)
+    await sim.press("✅ 达标", TOWNSHIP_ADMIN)
+    calls = await sim.press("月度督导检查", TOWNSHIP_ADMIN)
+    review = texts(calls)[-1]
+    assert "由“还没评”改为“达标”" in review and "依据:月度督导检查" in review
+    assert "总星级:三星 → 一星" in review  # the admin sees what the overall star becomes
+    assert (await repos.org.unit(org.village.id)).stars == 3  # nothing saved before 确认
+    calls = await sim.press("确认", TOWNSHIP_ADMIN)
+    assert "已保存:红旗村基层党建达标,总星级现在是一星" in texts(calls)[-1]
+    assert "基层党建:✅达标(" in texts(calls)[-1] and "依据:月度督导检查" in texts(calls)[-1]
+    assert (await repos.org.unit(org.village.id)).stars == 1
+    # the other four met, by buttons too: five-star branch
+    for area in ("集体经济", "产业发展", "美丽村庄", "基层治理"):
+        await sim.press(area, TOWNSHIP_ADMIN)
+        await sim.press("✅ 达标", TOWNSHIP_ADMIN)
+        await sim.press("年度考评", TOWNSHIP_ADMIN)
+        await sim.press("确认", TOWNSHIP_ADMIN)
+    assert (await repos.org.unit(org.village.id)).stars == 5
+    # one falls back: four stars; every change is kept with its date and basis
+    await sim.press("美丽村庄", TOWNSHIP_ADMIN)
+    await sim.press("❌ 未达标", TOWNSHIP_ADMIN)
+    await sim.press("群众评议", TOWNSHIP_ADMIN)
+    calls = await sim.press("确认", TOWNSHIP_ADMIN)
+    assert "美丽村庄:❌未达标(" in texts(calls)[-1]
+    assert (await repos.org.unit(org.village.id)).stars == 4
+    history = await repos.oversight.area_history(org.village.id)
+    assert [(h.area, h.met, h.basis) for h in history][-1] == ("village", False, "appraisal")
+    assert len(history) == 6 and all(h.by_person == org.township_admin.id for h in history)
+    assert [c.new_stars for c in await repos.oversight.star_changes(org.village.id)] == [1, 2, 3, 4, 5, 4]
+    calls = await sim.press("变更记录", TOWNSHIP_ADMIN)
+    assert "美丽村庄:未达标(依据:群众评议,钱镇长)" in texts(calls)[-1]
+
+
+async def test_area_buttons_for_another_township_are_refused(sim: Simulator, org) -> None:
+    west = await sim.app.services.repos.org.add_unit("西岭镇", "township", org.district.id)
+    far = await sim.app.services.repos.org.add_unit("远山村", "village", west.id)
+    calls = await sim.click(f"stars:ak:{far.id}.0.1.0", TOWNSHIP_ADMIN)
+    assert any(c.method == "answerCallbackQuery" and c.params.get("show_alert") for c in calls)
+    assert await sim.app.services.repos.oversight.area_history(far.id) == []
+
+
+async def test_the_bulletins_star_groups_say_what_the_stars_mean(sim: Simulator, org) -> None:
+    from tests.test_bulletin import local, seed
+
+    await seed(sim.app.services.repos, org)
+    sim.clock = lambda: local(2026, 12, 2, 9).timestamp()
+    message = texts(await sim.send("/bulletin", TOWNSHIP_ADMIN))[0]
+    legend = "星级说明:星级按五项(基层党建、集体经济、产业发展、美丽村庄、基层治理)达标的项数评定"
+    assert legend in message and message.index(legend) < message.index("⭐⭐⭐ 三星村")
+    district = texts(await sim.send("/bulletin", DISTRICT_ADMIN))[0]
+    assert legend in district
+
+
+async def test_rating_an_area_again_on_a_new_basis_says_so_and_is_kept(sim: Simulator, org) -> None:
+    repos = sim.app.services.repos
+    await sim.click(f"stars:ak:{org.village.id}.0.1.0", TOWNSHIP_ADMIN)
+    calls = await sim.click(f"stars:ab:{org.village.id}.0.1.1", TOWNSHIP_ADMIN)
+    assert "基层党建:仍为“达标”(重新评定" in texts(calls)[-1] and "依据:年度考评" in texts(calls)[-1]
+    await sim.press("确认", TOWNSHIP_ADMIN)
+    assert [h.basis for h in await repos.oversight.area_history(org.village.id)] == ["inspection", "annual"]

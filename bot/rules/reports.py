@@ -179,3 +179,38 @@ def photo_counts(phases: Iterable[str]) -> tuple[int, int]:
 def short_number(value: float) -> str:
     """5.0 → "5", 2.25 → "2.25" (amounts are kept to 0.01)."""
     return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+# --------------------------------------------------------------------------- who may do what
+
+# A report's review state: its newest review step (bot.services / storage.oversight), none
+# yet is "pending". "resubmitted" is a returned report corrected and waiting to be checked.
+PENDING, RETURNED, RESUBMITTED, VERIFIED = "pending", "returned", "resubmitted", "verified"
+REVIEW_STATES: tuple[str, ...] = (PENDING, RETURNED, RESUBMITTED, VERIFIED)
+# What may be done with a report (the buttons /myreports and /reports offer).
+CORRECT, DELETE, VOID = "correct", "delete", "void"
+
+
+def review_state(last_action: str | None) -> str:
+    """The state of a report from its newest review step (None: never reviewed)."""
+    return last_action if last_action in (RETURNED, RESUBMITTED, VERIFIED) else PENDING
+
+
+def author_may(state: str, created_at: datetime, now: datetime) -> frozenset[str]:
+    """What a report's author may do with it now: THE one rule (catalog key ``report.rule``).
+
+    - returned by an admin: correct it (更正), at any age: no new report, no duplicate;
+    - not reviewed yet: correct or delete it within 24 hours of saving, nothing after;
+    - verified, or corrected and waiting to be checked again: nothing (an admin may).
+    """
+    if state == RETURNED:
+        return frozenset({CORRECT})
+    if state == PENDING and editable(created_at, now):
+        return frozenset({CORRECT, DELETE})
+    return frozenset()
+
+
+def admin_may(state: str, *, active: bool = True) -> frozenset[str]:
+    """What an admin over the report's village may do: correct it or void it (作废, with a
+    reason) in any state, the old answers and the reason kept in the trail."""
+    return frozenset({CORRECT, VOID}) if active else frozenset()

@@ -144,6 +144,7 @@ def township_text(t: Translator, unit: Unit, b: Bulletin, partial_to: str | None
     lines = header(t, unit, b, partial_to)
     lines += praise_lines(t, b, township=False)
     if b.groups:
+        lines += ["", t("bulletin.stars_legend")]  # what the ⭐ and the chart's colours mean
         for g in b.groups:
             lines += ["", group_heading(t, g)]
             lines += [village_line(t, v) for v in g.villages]
@@ -163,7 +164,7 @@ def district_text(t: Translator, unit: Unit, b: Bulletin, partial_to: str | None
         lines.append(t("bulletin.township_line", name=name, count=len(villages), figures=outcome_line(t, summary)))
     lines += praise_lines(t, b, township=True)
     if b.groups:
-        lines += ["", t("bulletin.groups_title")]
+        lines += ["", t("bulletin.groups_title"), t("bulletin.stars_legend")]
         lines += [group_heading(t, g) for g in b.groups]
     lines += pair_lines(t, b)
     lines += quiet_lines(t, b, township=True)

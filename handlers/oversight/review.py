@@ -28,8 +28,6 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 
 from bot.forms.core import Button, Custom, Env, Form, Input, Outcome, Saved, Screen, payload
 from bot.rules.ids import parse_page
-from bot.rules.reports import editable
-from bot.services.scheduler import now_of as clock
 from handlers.flow import cb, keyboard
 from handlers.oversight.review_queue import (
     REVIEW,
@@ -146,12 +144,9 @@ async def tell_author(app: Application, item: Item, comment: str, reviewer: str)
     if item.report is not None:
         what = t("review.what.report", number=item.id, day=t.short_date(item.report.fields.work_date))
         resubmit = [(t("review.btn.resubmit"), cb(NOTE_FLOW, "start", item.code))]
-        if editable(item.report.created_at, clock(app)):
-            rows = [[(t("review.btn.correct"), cb("report", "correct", item.id))], resubmit]
-            key = "review.to_author.report"
-        else:  # the /report conversation corrects a report only within a day of saving it
-            rows = [resubmit]
-            key = "review.to_author.report_old"
+        # the one rule (bot.rules.reports.author_may): a returned report is corrected at any age
+        rows = [[(t("review.btn.correct"), cb("report", "correct", item.id))], resubmit]
+        key = "review.to_author.report"
     else:  # reopened: the button asks again, in /followups, what was done
         assert item.followup is not None
         what = t("review.what.followup", number=item.id, head=item.followup.household_head)

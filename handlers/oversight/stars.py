@@ -1,5 +1,11 @@
 """/stars: admins set villages' star levels (五星支部, 1-5) and record 先进带后进 help pairs.
 
+分项评星 rates a village on the five areas of the seeds (bot.rules.stars: 基层党建, 集体经济,
+产业发展, 美丽村庄, 基层治理), each change with its date and basis and kept in a history; the
+overall star then follows from them (the number of areas met) and its review screen shows the
+overall star before and after. 设置星级 still sets the overall star directly (for a village not
+rated per area yet, e.g. from a roster's 星级 column); the next area rating re-derives it.
+
 Every screen is a button menu whose state travels in the callback payloads (``stars:...``),
 so there is no draft to lose: each screen has 返回, and nothing is stored before a review
 screen's 确认. Forged payloads are harmless: every village is checked against the admin's
@@ -16,12 +22,13 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 
 from bot.context import CadreContext
 from bot.i18n import Translator
+from bot.rules import stars as stars_rules
 from bot.rules.bulletin import helper_shortfall, pair_problems
 from bot.rules.ids import parse_numbers
 from bot.services.scheduler import now_of
 from handlers.auth import ADMINS, command, requires
 from handlers.flow import Button, answer, ask, cb, chunk, keyboard, parse_cb
-from storage.oversight import HelpPair, Village
+from storage.oversight import AreaRating, HelpPair, Village
 
 STARS = command("stars", ADMINS)
 FLOW = "stars"
@@ -74,6 +81,7 @@ async def overview(context: CadreContext) -> tuple[str, list[list[Button]]]:
         lines.append(pair_line(t, p))
     lines.extend(shortfalls(t, villages, pairs))
     rows = [
+        [(t("stars.btn.areas"), cb(FLOW, "areas"))],
         [(t("stars.btn.set"), cb(FLOW, "set"))],
         [(t("stars.btn.pair"), cb(FLOW, "pair"))],
     ]
@@ -153,6 +161,8 @@ def village_ids(action: str, numbers: list[int]) -> list[int]:
         "lvl": numbers[:1], "ok": numbers[:1], "save": numbers[:1],
         "helped": numbers[:1], "helpedp": numbers[:1], "review": numbers[:2],
         "pairsave": numbers[:2],
+        "av": numbers[:1], "aa": numbers[:1], "am": numbers[:1], "ab": numbers[:1], "ak": numbers[:1],
+        "ah": numbers[:1],
     }.get(action, [])
 
 
@@ -186,6 +196,11 @@ async def screen(
         note = t("stars.level_saved", name=v.name, level=star_label(t, n[1] or None))
         text, rows = await overview(context)
         return note + "\n\n" + text, rows
+    if action in ("areas", "areasp"):
+        page = n[0] if n else 0
+        return t("stars.areas_pick_village"), village_buttons(t, ordered, "av", "areasp", "", page, home)
+    if action in AREA_ACTIONS:
+        return await area_screen(update, context, action, n, villages[n[0]])
     if action in ("pair", "pairp"):
         page = n[0] if n else 0
         return t("stars.pick_helper"), village_buttons(t, ordered, "helped", "pairp", "", page, home)
@@ -220,6 +235,95 @@ async def screen(
         text, rows = await overview(context)
         return t("stars.pair_ended", pair=pair_line(t, pair)) + "\n\n" + text, rows
     return await overview(context)
+
+
+# -- star ratings per area (五星支部: the overall star is the number of areas met) ---------------
+AREA_ACTIONS = ("av", "aa", "am", "ab", "ak", "ah")
+
+
+def area_state(t: Translator, rating: AreaRating | None) -> str:
+    if rating is None:
+        return t("stars.area_state_none")
+    return t("stars.area_state_met" if rating.met else "stars.area_state_unmet")
+
+
+def area_line(t: Translator, area: str, rating: AreaRating | None) -> str:
+    label = t(f"stars.area.{area}")
+    if rating is None:
+        return t("stars.area_line_none", area=label)
+    key = "stars.area_line_met" if rating.met else "stars.area_line_unmet"
+    return t(key, area=label, since=t.short_date(rating.since), basis=t(f"stars.basis.{rating.basis}"))
+
+
+async def area_screen(
+    update: Update, context: CadreContext, action: str, n: list[int], v: Village
+) -> tuple[str, list[list[Button]]]:
+    """A village's five areas, and the steps of changing one: area → 达标/未达标 → basis →
+    review (with the overall star before and after) → 确认. The payload carries the village,
+    the area's and the basis's index in bot.rules.stars.AREAS / BASES, and 1/0 for met."""
+    t = context.t
+    repo = context.repos.oversight
+    ratings = await repo.area_ratings(v.id)
+    area = stars_rules.AREAS[n[1]] if len(n) > 1 and 0 <= n[1] < len(stars_rules.AREAS) else None
+    met = bool(n[2]) if len(n) > 2 and n[2] in (0, 1) else None
+    basis = stars_rules.BASES[n[3]] if len(n) > 3 and 0 <= n[3] < len(stars_rules.BASES) else None
+    back = cb(FLOW, "av", v.id)
+    if action == "aa" and area is not None:
+        i = n[1]
+        text = t("stars.area_pick_met", name=v.name, area=t(f"stars.area.{area}"), current=area_state(t, ratings.get(area)))
+        return text, [[(t("stars.btn.area_met"), cb(FLOW, "am", f"{v.id}.{i}.1")),
+                       (t("stars.btn.area_unmet"), cb(FLOW, "am", f"{v.id}.{i}.0"))],
+                      [(t("stars.btn.back"), back)]]
+    if action == "am" and area is not None and met is not None:
+        buttons = [(t(f"stars.basis.{b}"), cb(FLOW, "ab", f"{v.id}.{n[1]}.{int(met)}.{j}"))
+                   for j, b in enumerate(stars_rules.BASES)]
+        return t("stars.area_pick_basis", name=v.name, area=t(f"stars.area.{area}")), [
+            *chunk(buttons, 2), [(t("stars.btn.back"), cb(FLOW, "aa", f"{v.id}.{n[1]}"))]]
+    if action in ("ab", "ak") and area is not None and met is not None and basis is not None:
+        since = local_today(update, context)
+        new_met = {a: r.met for a, r in ratings.items()} | {area: met}
+        new_level = stars_rules.overall_stars(new_met)
+        if action == "ab":  # the review: nothing is stored before 确认
+            same = area in ratings and ratings[area].met == met  # re-rated on a new basis
+            text = t("stars.area_review_again" if same else "stars.area_review", name=v.name, area=t(f"stars.area.{area}"),
+                     old=area_state(t, ratings.get(area)),
+                     new=t("stars.area_state_met" if met else "stars.area_state_unmet"),
+                     basis=t(f"stars.basis.{basis}"), since=t.date(since),
+                     old_level=star_label(t, v.stars), new_level=star_label(t, new_level))
+            payload = f"{v.id}.{n[1]}.{int(met)}.{n[3]}"
+            return text, [[(t("stars.btn.confirm"), cb(FLOW, "ak", payload))],
+                          [(t("stars.btn.back"), cb(FLOW, "am", f"{v.id}.{n[1]}.{int(met)}")),
+                           (t("stars.btn.cancel"), back)]]
+        person = context.person
+        assert person is not None
+        level, _ = await repo.set_area(v.id, area, met, since=since, basis=basis, by=person.id,
+                                       at=moment(update, context))
+        note = t("stars.area_saved", name=v.name, area=t(f"stars.area.{area}"),
+                 state=t("stars.area_state_met" if met else "stars.area_state_unmet"), level=star_label(t, level))
+        v = (await repo.village(v.id)) or v
+        text, rows = await village_areas(context, v)
+        return note + "\n\n" + text, rows
+    if action == "ah":
+        history = await repo.area_history(v.id)
+        lines = [t("stars.area_history_title", name=v.name)]
+        lines += [t("stars.area_history_line", since=t.short_date(r.since), area=t(f"stars.area.{r.area}"),
+                    state=area_state(t, r), basis=t(f"stars.basis.{r.basis}"), by=r.by_name) for r in history]
+        if not history:
+            lines.append(t("stars.area_history_none"))
+        return "\n".join(lines), [[(t("stars.btn.back"), back)]]
+    return await village_areas(context, v)
+
+
+async def village_areas(context: CadreContext, v: Village) -> tuple[str, list[list[Button]]]:
+    t = context.t
+    ratings = await context.repos.oversight.area_ratings(v.id)
+    lines = [t("stars.areas_title", name=v.name, level=star_label(t, v.stars))]
+    lines += [area_line(t, a, ratings.get(a)) for a in stars_rules.AREAS]
+    lines += ["", t("stars.areas_rule")]
+    buttons = [(t(f"stars.area.{a}"), cb(FLOW, "aa", f"{v.id}.{i}")) for i, a in enumerate(stars_rules.AREAS)]
+    rows = [*chunk(buttons, 2), [(t("stars.btn.area_history"), cb(FLOW, "ah", v.id))],
+            [(t("stars.btn.back"), cb(FLOW, "areas")), (t("stars.btn.close"), cb(FLOW, "close"))]]
+    return "\n".join(lines), rows
 
 
 async def pair_review(

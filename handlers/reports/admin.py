@@ -23,11 +23,13 @@ from bot.rules import reports as rules
 from bot.rules.ids import id_or_zero, parse_id, parse_page
 from handlers.auth import ADMINS, command, requires
 from handlers.flow import Button, answer, ask, cb, chunk, keyboard, parse_cb
+from handlers.org.ui import tell
+from handlers.reports import permissions
 from handlers.reports.draft import reference_time
-from handlers.reports.mine import paging_row, send_photos
+from handlers.reports.mine import paging_row, send_photos, state_lines
 from handlers.reports.render import detail, list_line
 from storage.org import Unit
-from storage.reports import ReportQuery, ReportTotals
+from storage.reports import Report, ReportQuery, ReportTotals
 
 REPORTS = command("reports", ADMINS)
 PER_PAGE = 8
@@ -218,23 +220,97 @@ async def pick_month(update: Update, context: CadreContext) -> None:
     await ask(update, context, context.t("reports.pick_month"), keyboard(chunk(buttons, 3)))
 
 
-@requires(REPORTS)
-async def view(update: Update, context: CadreContext) -> None:
-    arg = parse_cb(update.callback_query.data)[2]
-    number, _, state = arg.partition(":")
+VOID_REASONS = ("dup", "wrong", "else", "test")  # catalog keys reports.void_reason.<code>
+VOID_KEYS = {"dup": "duplicate", "wrong": "wrong", "else": "elsewhere", "test": "test"}
+
+
+async def report_in_area(update: Update, context: CadreContext, number: str, state: str) -> Report | None:
+    """(report, filter) when the filter and the report are in the admin's area; else alert."""
     found = await allowed_filter(update, context, state)
     if found is None:
-        return
+        return None
     report = await context.repos.reports.get(id_or_zero(number))
     org = context.repos.org
     if report is None or not report.active or not await org.contains(context.person.unit_id, report.fields.unit_id):
         await update.callback_query.answer(context.t("myreports.gone"), show_alert=True)
+        return None
+    return report
+
+
+async def detail_screen(context: CadreContext, report: Report, state: str) -> tuple[str, list[list[Button]]]:
+    """The report, its review state and reason (as /myreports shows them), and what an admin
+    may do (bot.rules.reports.admin_may): 更正 (the /report conversation) or 作废."""
+    t = context.t
+    review, reason = await permissions.state_of(context, report)
+    text = "\n\n".join([detail(t, report), "\n".join(state_lines(t, review, reason)), t("reports.admin_may")])
+    allowed = rules.admin_may(review, active=report.active)
+    actions: list[Button] = []
+    if rules.CORRECT in allowed:
+        actions.append((t("myreports.btn.correct"), cb("report", "correct", report.id)))
+    if rules.VOID in allowed:
+        actions.append((t("reports.btn.void"), cb("reports", "x", f"{report.id}:{state}")))
+    rows = [actions] if actions else []
+    rows.append([(t("myreports.btn.back_to_list"), cb("reports", "l", state))])
+    return text, rows
+
+
+@requires(REPORTS)
+async def view(update: Update, context: CadreContext) -> None:
+    arg = parse_cb(update.callback_query.data)[2]
+    number, _, state = arg.partition(":")
+    report = await report_in_area(update, context, number, state)
+    if report is None:
         return
     await answer(update)
     chat_id = update.effective_chat.id
     await send_photos(context, chat_id, report)
-    rows = [[(context.t("myreports.btn.back_to_list"), cb("reports", "l", state))]]
-    await context.bot.send_message(chat_id, detail(context.t, report), reply_markup=keyboard(rows))
+    text, rows = await detail_screen(context, report, state)
+    await context.bot.send_message(chat_id, text, reply_markup=keyboard(rows))
+
+
+@requires(REPORTS)
+async def void_asked(update: Update, context: CadreContext) -> None:
+    """作废: the reasons as buttons (a press is the confirmation; 不作废 goes back)."""
+    arg = parse_cb(update.callback_query.data)[2]
+    number, _, state = arg.partition(":")
+    report = await report_in_area(update, context, number, state)
+    if report is None:
+        return
+    await answer(update)
+    t = context.t
+    rows = chunk(
+        [(t(f"reports.void_reason.{VOID_KEYS[code]}"), cb("reports", "xr", f"{report.id}:{code}:{state}"))
+         for code in VOID_REASONS], 2,
+    )
+    rows.append([(t("reports.btn.void_no"), cb("reports", "v", f"{report.id}:{state}"))])
+    await ask(update, context, t("reports.void_ask", number=report.id) + "\n" + list_line(t, report), keyboard(rows))
+
+
+@requires(REPORTS)
+async def void_confirmed(update: Update, context: CadreContext) -> None:
+    arg = parse_cb(update.callback_query.data)[2]
+    number, _, rest = arg.partition(":")
+    code, _, state = rest.partition(":")
+    if code not in VOID_KEYS:
+        await update.callback_query.answer(context.t("myreports.gone"), show_alert=True)
+        return
+    report = await report_in_area(update, context, number, state)
+    if report is None:  # gone, voided already (a double tap), or not in the admin's area
+        return
+    t = context.t
+    reason = t(f"reports.void_reason.{VOID_KEYS[code]}")
+    at = reference_time(update, context)
+    if not await context.repos.reports.void(report.id, by=context.person.id, at=at, reason=reason):
+        await update.callback_query.answer(t("myreports.gone"), show_alert=True)
+        return
+    await answer(update)
+    author = await context.repos.org.person(report.reporter_id)
+    if author is not None and author.id != context.person.id and author.active:
+        # the reason in the admin's words (the button they chose), to the author in their language
+        await tell(context.application, author.telegram_id, "reports.voided_to_author", number=report.id,
+                   day=t.short_date(report.fields.work_date), admin=context.person.name, reason=reason)
+    rows = [[(t("myreports.btn.back_to_list"), cb("reports", "l", state))]]
+    await ask(update, context, t("reports.voided", number=report.id, reason=reason), keyboard(rows))
 
 
 def register(app: Application) -> None:
@@ -244,3 +320,5 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(pick_category, pattern=r"^reports:c:"))
     app.add_handler(CallbackQueryHandler(pick_month, pattern=r"^reports:m:"))
     app.add_handler(CallbackQueryHandler(view, pattern=r"^reports:v:"))
+    app.add_handler(CallbackQueryHandler(void_asked, pattern=r"^reports:x:"))
+    app.add_handler(CallbackQueryHandler(void_confirmed, pattern=r"^reports:xr:"))

@@ -22,6 +22,7 @@ from telegram import Update
 from bot.context import CadreContext
 from bot.rules import reports as rules
 from handlers.flow import draft_of, new_draft
+from handlers.reports import permissions
 from storage.reports import Report, ReportFields, ReportPhoto
 
 FLOW = "report"
@@ -64,16 +65,9 @@ def reference_time(update: Update, context: CadreContext) -> datetime:
 
 
 async def may_correct(context: CadreContext, report: Report, now: datetime) -> bool:
-    """The user's own active report, saved within 24 hours or returned to them by an admin."""
-    person = context.person
-    if person is None or not report.active or report.reporter_id != person.id:
-        return False
-    if rules.editable(report.created_at, now):
-        return True
-    # /review (another feature) may return a report for correction at any age.
-    oversight = getattr(context.repos, "oversight", None)
-    events = await oversight.history("report", report.id) if oversight is not None else []
-    return rules.correctable(report.created_at, now, returned=bool(events) and events[-1].action == "returned")
+    """The one rule (handlers.reports.permissions): the author's own report returned to them,
+    or not reviewed and saved within 24 hours; or an admin over its village."""
+    return await permissions.may_correct(context, report, now)
 
 
 def current(context: CadreContext) -> dict[str, Any] | None:

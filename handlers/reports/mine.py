@@ -1,23 +1,28 @@
 """/myreports: the user's own reports, newest first, paged; each viewable with its photos
-(resent by file_id) and, within 24 hours of saving, correctable (the /report conversation
-started at the review) or deletable (kept with the audit trail, and in the ledger as deleted).
-
-What was reviewed stays: a report a reviewer has verified, returned or seen resubmitted cannot
-be deleted by its author (the store refuses it too, in the same transaction); it may still be
-corrected within the 24 hours, and whoever verified it is then told (:func:`tell_verifiers`)."""
+(resent by file_id), its review state (待核实 / 已退回 / 已更正待再次核实 / 已核实) and the reason
+it was returned, and the buttons the one rule allows (:func:`bot.rules.reports.author_may`,
+stated by the catalog key ``report.rule``): a returned report is corrected (更正) at any age;
+one nobody has reviewed is corrected or deleted within 24 hours of saving (deleted: kept with
+the audit trail, and in the ledger as deleted); a verified one, or one corrected and waiting
+to be checked again, is changed only by an admin (/reports: correct or void). The store
+refuses to delete a reviewed report too, in the same transaction."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from telegram import InputMediaPhoto, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import CadreContext
+from bot.i18n import Translator
 from bot.rules import reports as rules
 from bot.rules.ids import id_or_zero, parse_page
 from handlers.auth import LEADERS, command, requires
 from handlers.flow import Button, answer, ask, cb, chunk, keyboard, parse_cb
 from handlers.org.ui import tell
-from handlers.reports.draft import may_correct, reference_time
+from handlers.reports import permissions
+from handlers.reports.draft import reference_time
 from handlers.reports.render import detail, list_line
 from storage.reports import Report
 
@@ -89,9 +94,10 @@ async def own_report(update: Update, context: CadreContext) -> Report | None:
     return report
 
 
-async def reviewed(context: CadreContext, report: Report) -> bool:
-    """Has a reviewer looked at it (verified, returned, resubmitted)? Then it is not deleted."""
-    return bool(await context.repos.oversight.history("report", report.id))
+async def may_delete(context: CadreContext, report: Report, now: datetime) -> bool:
+    """The author's delete under the one rule (not reviewed, within 24 hours)."""
+    state, _ = await permissions.state_of(context, report)
+    return rules.DELETE in rules.author_may(state, report.created_at, now)
 
 
 async def tell_verifiers(context: CadreContext, report: Report) -> None:
@@ -106,32 +112,46 @@ async def tell_verifiers(context: CadreContext, report: Report) -> None:
             continue
         if context.person is not None and person.id == context.person.id:
             continue
-        await tell(
-            context.application, person.telegram_id, "myreports.verified_changed",
+        by_author = context.person is None or context.person.id == report.reporter_id
+        await tell(  # an author corrects only a returned report; an admin may correct any
+            context.application, person.telegram_id,
+            "myreports.verified_changed" if by_author else "myreports.verified_changed_by",
             number=report.id, village=report.unit_name, author=report.reporter_name,
+            by=context.person.name if context.person is not None else "",
         )
 
 
+def state_lines(t: Translator, state: str, reason: str) -> list[str]:
+    """核实情况 and, for a returned report, its reason (also under /reports' detail)."""
+    lines = [t("myreports.state", state=t(f"reports.state.{state}"))]
+    if reason and state in (rules.RETURNED, rules.RESUBMITTED):
+        lines.append(t("myreports.reason", reason=reason))
+    return lines
+
+
 async def detail_screen(update: Update, context: CadreContext, report: Report) -> tuple[str, list[list[Button]]]:
+    """The report, its review state and reason, and what its author may do now (the one rule,
+    :func:`bot.rules.reports.author_may`; ``report.rule`` says it when something is refused)."""
     t = context.t
     now = reference_time(update, context)
-    text = detail(t, report)
-    rows: list[list[Button]] = []
-    if rules.editable(report.created_at, now):
+    state, reason = await permissions.state_of(context, report)
+    allowed = rules.author_may(state, report.created_at, now)
+    parts = [detail(t, report), "\n".join(state_lines(t, state, reason))]
+    buttons: list[Button] = []
+    if rules.CORRECT in allowed:
+        buttons.append((t("myreports.btn.correct"), cb("report", "correct", report.id)))
+    if rules.DELETE in allowed:
+        buttons.append((t("myreports.btn.delete"), cb("myreports", "del", report.id)))
+    if state == rules.RETURNED:
+        parts.append(t("myreports.returned_hint"))
+    elif rules.DELETE in allowed:
         until = (report.created_at + rules.EDIT_WINDOW).astimezone(now.tzinfo)
-        text += "\n\n" + t("myreports.editable_until", time=t.datetime(until))
-        buttons = [(t("myreports.btn.correct"), cb("report", "correct", report.id))]
-        if await reviewed(context, report):
-            text += "\n" + t("myreports.reviewed_kept")
-        else:
-            buttons.append((t("myreports.btn.delete"), cb("myreports", "del", report.id)))
-        rows.append(buttons)
-    elif await may_correct(context, report, now):  # returned for correction by an admin
-        rows.append([(t("myreports.btn.correct"), cb("report", "correct", report.id))])
+        parts.append(t("myreports.editable_until", time=t.datetime(until)))
     else:
-        text += "\n\n" + t("myreports.locked")
+        parts.append(t("report.rule"))
+    rows: list[list[Button]] = [buttons] if buttons else []
     rows.append([(t("myreports.btn.back_to_list"), cb("myreports", "list", 0))])
-    return text, rows
+    return "\n\n".join(parts), rows
 
 
 @requires(MYREPORTS)
@@ -163,11 +183,8 @@ async def delete_asked(update: Update, context: CadreContext) -> None:
     if report is None:
         return
     t = context.t
-    if not rules.editable(report.created_at, reference_time(update, context)):
-        await update.callback_query.answer(t("myreports.too_late"), show_alert=True)
-        return
-    if await reviewed(context, report):
-        await update.callback_query.answer(t("myreports.reviewed_kept"), show_alert=True)
+    if not await may_delete(context, report, reference_time(update, context)):
+        await update.callback_query.answer(t("report.rule"), show_alert=True)
         return
     await answer(update)
     rows = [
@@ -186,12 +203,10 @@ async def delete_confirmed(update: Update, context: CadreContext) -> None:
         return
     t = context.t
     at = reference_time(update, context)
-    if not rules.editable(report.created_at, at):
-        await update.callback_query.answer(t("myreports.too_late"), show_alert=True)
-        return
-    if not await context.repos.reports.delete(report.id, by=context.person.id, at=at):
-        # reviewed meanwhile (the store checks in its transaction), or already deleted
-        await update.callback_query.answer(t("myreports.reviewed_kept"), show_alert=True)
+    if not await may_delete(context, report, at) or not await context.repos.reports.delete(
+        report.id, by=context.person.id, at=at
+    ):  # too late, or reviewed meanwhile (the store checks in its transaction)
+        await update.callback_query.answer(t("report.rule"), show_alert=True)
         return
     await answer(update)
     rows = [[(t("myreports.btn.back_to_list"), cb("myreports", "list", 0))]]
