@@ -44,8 +44,8 @@ NTH_KEYS = {
 }
 # Why a typed deadline was refused (bot.rules.dates reasons) → the hint to show.
 DEADLINE_HINTS = {
-    "empty": "task.wrong.deadline_empty",
-    "not_a_date": "task.wrong.deadline_not_a_date",
+    "empty": "task.wrong.deadline_empty_any",
+    "not_a_date": "task.wrong.deadline_unread",
     "past": "task.wrong.deadline_past",
     "future": "task.wrong.deadline_future",
     "too_old": "task.wrong.deadline_too_old",

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.forms.core import Choice, Env, Form, Retry, Saved, Screen, Text, When, day_and_time
-from bot.rules.deadlines import DEFAULT_TASK_LEADS, LEAD_CHOICES
+from bot.rules.deadlines import DEFAULT_TASK_LEADS, LEAD_CHOICES, example_months, year_to_confirm
 from bot.services import notices, scheduler
 from handlers import unit_picker
 from handlers.auth import ADMINS, command
@@ -36,7 +36,22 @@ def with_days_left(env: Env, value: datetime) -> str:
     return env.t("task.deadline_left", deadline=day_and_time(env.t, value, env.now), left=notices.left(env.t, value, env.now))
 
 
+def confirm_far(env: Env, value: datetime, year_inferred: bool) -> str | None:
+    """11月底前 typed on 1 December is 2027-11-30 only if the admin says so: a deadline far away
+    whose year was not typed is asked about (是 / 不是,重新输入) before it is taken."""
+    if not year_to_confirm(value, year_inferred, env.now):
+        return None
+    return env.t("task.confirm.year", deadline=day_and_time(env.t, value, env.now), left=notices.left(env.t, value, env.now))
+
+
+def examples(env: Env, draft: dict[str, Any]) -> None:
+    """The deadline question's examples name upcoming months (12月底前, 1月15日 on 1 December)."""
+    soon, after = example_months(env.now)
+    draft["eg_month"], draft["eg_next"] = soon, after
+
+
 async def setup(env: Env, draft: dict[str, Any]) -> str | None:
+    examples(env, draft)
     context = env.ctx
     root = await context.repos.org.unit(context.person.unit_id) if context.person else None
     if root is None:
@@ -93,8 +108,8 @@ FORM = Form(
     steps=[
         Text("title", ask="task.ask.title", label="task.field.title", max_len=MAX_TITLE, hint="task.wrong.title"),
         unit_picker.form_step(FLOW, ask="task.ask.units", label="task.field.units", allow_root=False),
-        When("deadline", ask="task.ask.deadline", label="task.field.deadline", want="future",
-             quick=QUICK_DEADLINES, hints=notices.DEADLINE_HINTS, echo=with_days_left),
+        When("deadline", ask="task.ask.deadline_upcoming", label="task.field.deadline", want="future",
+             quick=QUICK_DEADLINES, hints=notices.DEADLINE_HINTS, echo=with_days_left, confirm=confirm_far),
         Text("description", ask="task.ask.note", label="task.field.description", max_len=MAX_DESCRIPTION,
              min_len=0, one_line=False, optional=True, hint="task.wrong.description"),
         Choice("leads", ask="task.ask.leads", label="task.field.leads", options=leads, multi=True,
