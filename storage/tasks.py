@@ -25,10 +25,15 @@ class Task:
     planned_from: datetime  # reminders before this instant are not sent (creation/extension)
     extended: bool = False
     closed_at: datetime | None = None
+    audience: str = "groups"  # "people": the responsible people only; "groups": their groups too
 
     @property
     def open(self) -> bool:
         return self.status == "open"
+
+    @property
+    def to_groups(self) -> bool:
+        return self.audience != "people"
 
 
 @dataclass(frozen=True)
@@ -66,8 +71,9 @@ class TaskUnit:
 
 _TASK_COLS = (
     "t.id, t.title, t.description, t.deadline, t.leads, t.created_by, t.scope_unit_id, t.status,"
-    " t.created_at, t.planned_from, t.extended, t.closed_at"
+    " t.created_at, t.planned_from, t.extended, t.closed_at, t.audience"
 )
+_N_TASK = 13  # columns of _TASK_COLS
 _UNIT_COLS = (
     "tu.task_id, tu.unit_id, u.name, u.parent_id, u.level, tu.done_at, tu.done_by, tu.note,"
     " tu.photo_file_id"
@@ -96,6 +102,7 @@ def _task(row) -> Task:
         from_db(row[9]),  # type: ignore[arg-type]
         bool(row[10]),
         from_db(row[11]),
+        row[12],
     )
 
 
@@ -120,15 +127,18 @@ class TasksRepo:
         scope_unit_id: int,
         unit_ids: Iterable[int],
         now: datetime,
+        audience: str = "groups",
     ) -> tuple[Task, bool]:
-        """Save a task once per draft ``token``; returns the task and whether it is new."""
+        """Save a task once per draft ``token``; returns the task and whether it is new.
+        ``audience``: "groups" (the units' groups too) or "people" (their leaders only; /newtask
+        proposes it for a rectification task, see bot.rules.reach.default_audience)."""
         units = sorted(set(unit_ids))
         if not units:
             raise ValueError("a task needs at least one unit")
         async with self.db.transaction() as conn:
             cur = await conn.execute(
                 "INSERT OR IGNORE INTO tasks (token, title, description, deadline, leads, created_by,"
-                " scope_unit_id, created_at, planned_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " scope_unit_id, created_at, planned_from, audience) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     token,
                     title,
@@ -139,6 +149,7 @@ class TasksRepo:
                     scope_unit_id,
                     to_db(now),
                     to_db(now),
+                    audience,
                 ),
             )
             created = cur.rowcount == 1
@@ -170,7 +181,7 @@ class TasksRepo:
             " ORDER BY t.deadline, t.id",
             (to_db(now),),
         )
-        return [(_task(r), r[12]) for r in rows]
+        return [(_task(r), r[_N_TASK]) for r in rows]
 
     async def next_planned(self, now: datetime) -> datetime | None:
         """The earliest moment after ``now`` an open task next needs looking at."""
@@ -283,7 +294,7 @@ class TasksRepo:
             " WHERE t.status = 'open' AND tu.unit_id = ? ORDER BY t.deadline, t.id",
             (unit_id,),
         )
-        return [(_task(r[:12]), _unit(r[12:])) for r in rows]
+        return [(_task(r[:_N_TASK]), _unit(r[_N_TASK:])) for r in rows]
 
     async def visible_to(self, person_id: int, unit_id: int) -> list[Task]:
         """Open tasks an admin follows: created by them, or given to a unit under their unit."""

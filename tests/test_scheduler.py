@@ -49,15 +49,17 @@ async def start_clocked(settings, clock: Clock, api: FakeBotAPI | None = None) -
 
 
 async def setup_groups(sim: Simulator, org: Org) -> None:
-    """红旗村 and 向阳村 each have a bound group; 东风镇 has its secretaries' group; 向阳村 a secretary."""
+    """红旗村 and 向阳村 each have a bound group (bound by the township admin: a secretary who
+    bound their group gets its pushes there only); 东风镇 has its secretaries' group; 向阳村 a
+    secretary."""
     repos = sim.app.services.repos
     await repos.org.add_person("吴书记", "secretary", org.other_village.id, telegram_id=OTHER_SECRETARY)
-    await repos.chats.bind(RED_GROUP, "红旗村党员群", org.village.id, org.secretary.id)
+    await repos.chats.bind(RED_GROUP, "红旗村党员群", org.village.id, org.township_admin.id)
     await repos.chats.bind(SUN_GROUP, "向阳村党员群", org.other_village.id, org.township_admin.id)
-    await repos.chats.bind(TOWN_GROUP, "东风镇书记群", org.township.id, org.township_admin.id)
+    await repos.chats.bind(TOWN_GROUP, "东风镇书记群", org.township.id, org.district_admin.id)
 
 
-async def add_task(sim: Simulator, org: Org, *, deadline: datetime, created: datetime, title: str = "软弱涣散村整顿摘帽"):
+async def add_task(sim: Simulator, org: Org, *, deadline: datetime, created: datetime, title: str = "村级活动场所规范化建设"):
     task, _ = await sim.app.services.repos.tasks.create(
         token=f"t-{title}-{deadline.isoformat()}",
         title=title,

@@ -47,6 +47,7 @@ from telegram.ext import Application, CallbackContext
 
 from bot.i18n import Translator
 from bot.rules.deadlines import next_task_push_at, task_due
+from bot.rules.reach import UnitFacts, announce_to_groups, unit_reach
 from bot.rules.recurrence import Lead, Rule, event_slots, next_slot_at
 from bot.services import notices
 from bot.services.delivery import (
@@ -129,6 +130,18 @@ class Targets:
     @classmethod
     async def load(cls, repos: Repos, unit_ids: Iterable[int], kind: str = "reminders") -> Targets:
         return cls.of_rows(await repos.tasks.reach(unit_ids, kind))
+
+    @classmethod
+    def of_task(cls, task: Task, units: Iterable[TaskUnit], facts: dict[int, UnitFacts], *, announce: bool = False,
+                now: datetime | None = None) -> Targets:
+        """Where a task's pushes to its units go (bot.rules.reach: its audience, each place
+        once); an announcement (``announce``) goes to groups only shortly after publishing."""
+        targets = cls()
+        late = announce and now is not None and not announce_to_groups((now - task.planned_from).total_seconds() / 3600)
+        for unit in units:
+            reach = unit_reach(unit.unit_id, unit.unit_name, facts.get(unit.unit_id), groups=task.to_groups)
+            targets.chats[unit.unit_id] = [c for c in reach.chats if not (late and c in reach.groups)]
+        return targets
 
     def of(self, unit_id: int) -> list[int]:
         return self.chats.get(unit_id, [])
@@ -226,7 +239,7 @@ async def _task_plans(app: Application, now: datetime) -> list[_Plan]:
         return []
     units_of = await repos.tasks.units_of([task.id for task, _ in due])
     pending_of = {task.id: [u for u in units_of.get(task.id, []) if not u.done] for task, _ in due}
-    targets = Targets.of_rows(await repos.tasks.reach({u.unit_id for us in pending_of.values() for u in us}))
+    facts = await repos.chats.reach_facts({u.unit_id for us in pending_of.values() for u in us})
     leads_of = {task.id: [Lead.parse(code) for code in task.leads] for task, _ in due}
     whats = {}
     for task, _ in due:
@@ -249,9 +262,11 @@ async def _task_plans(app: Application, now: datetime) -> list[_Plan]:
         deadline = task.deadline.astimezone(tz)
         occurrence = deadline_key(deadline, tz)
         common = {"occurrence": occurrence, "tz": tz, "now": now}
+        targets = Targets.of_task(task, pending, facts)
         if task.planned_from <= now < deadline:
             kind = "task_extend" if task.extended else "task_new"
-            plan.pushes += _per_unit(kind, task, pending, targets, slot="", render=notices.task_announce, **common)
+            announce = Targets.of_task(task, pending, facts, announce=True, now=now)
+            plan.pushes += _per_unit(kind, task, pending, announce, slot="", render=notices.task_announce, **common)
         due_now = whats.get(task.id)
         if due_now is None:
             continue
