@@ -173,3 +173,11 @@ class ChatsRepo:
             unit_id: UnitFacts(unit_id, tuple(p["leaders"]), tuple(p["groups"]), tuple(p["binders"]), tuple(p["removed"]))
             for unit_id, p in parts.items()
         }
+
+    async def unit_names(self, unit_ids: Iterable[int]) -> list[tuple[int, str]]:
+        """(id, name) of these units, by name: what a reach is listed by."""
+        rows = await self.db.fetchall(
+            "SELECT id, name FROM units WHERE id IN (SELECT value FROM json_each(?)) ORDER BY name, id",
+            (json.dumps(sorted({int(u) for u in unit_ids})),),
+        )
+        return [(r[0], r[1]) for r in rows]

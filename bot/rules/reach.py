@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 NOBODY_JOINED, NOBODY_NO_GROUP, NO_GROUP, BOT_REMOVED = "nobody_joined", "nobody_no_group", "no_group", "bot_removed"
 REASONS = (NOBODY_JOINED, NOBODY_NO_GROUP, NO_GROUP, BOT_REMOVED)
+AUDIENCES = ("people", "groups")  # a task's: its responsible people only, or their groups too
 # A "新任务" goes to a group only this long after the task was published (or extended): a group
 # bound weeks later gets the next reminder, not an old announcement.
 ANNOUNCE_TO_GROUPS_HOURS = 72

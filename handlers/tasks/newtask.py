@@ -13,8 +13,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.forms.core import Choice, Env, Form, Retry, Saved, Screen, Text, When, day_and_time
+from bot.forms.core import Button, Choice, Env, Form, Retry, Saved, Screen, Text, When, day_and_time
 from bot.rules.deadlines import DEFAULT_TASK_LEADS, LEAD_CHOICES, example_months, year_to_confirm
+from bot.rules.reach import AUDIENCES, default_audience
 from bot.services import notices, scheduler
 from handlers import unit_picker
 from handlers.auth import ADMINS, command
@@ -65,11 +66,25 @@ async def leads(env: Env, draft: dict[str, Any]) -> list[tuple[str, str]]:
     return [(lead.code, notices.describe_lead(env.t, lead)) for lead in LEAD_CHOICES]
 
 
+def audience_of(draft: dict[str, Any]) -> str:
+    """The audience picked on the review, else the default for the title (a rectification
+    task, 软弱涣散 / 整顿: its people only, never a village's members' group)."""
+    return str(draft.get("audience") or default_audience(str(draft.get("title") or "")))
+
+
+async def audiences(env: Env, draft: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(code, env.t(f"reach.audience.{code}")) for code in AUDIENCES]
+
+
 async def review(env: Env, draft: dict[str, Any]) -> str:
     t = env.t
     deadline = deadline_of(env, draft)
+    audience = audience_of(draft)
+    reach = await notices.draft_reach(env.ctx.repos, draft["units"], audience)
     return t(
-        "task.review",
+        "task.review_reach",
+        audience=t(f"reach.audience.{audience}"),
+        reach=notices.reach_text(t, reach),
         title=draft["title"],
         units=await unit_picker.summary(env.ctx, draft["units"]),
         count=len(draft["units"]),
@@ -96,10 +111,15 @@ async def save(env: Env, draft: dict[str, Any]) -> Saved | Retry:
         scope_unit_id=person.unit_id,
         unit_ids=draft["units"],
         now=env.now,
+        audience=audience_of(draft),
     )
     scheduler.poke(context.application)
-    text = env.t("task.saved", title=task.title, count=len(draft["units"]), deadline=day_and_time(env.t, deadline, env.now))
-    return Saved(Screen(text), record=task.id)
+    t = env.t
+    reach = await notices.task_reach(context.repos, task, await context.repos.tasks.units(task.id))
+    text = t("task.saved_reach", title=task.title, deadline=day_and_time(t, deadline, env.now),
+             audience=t(f"reach.audience.{task.audience}"), reach=notices.reach_text(t, reach))
+    buttons = [[Button(label, data) for label, data in row] for row in notices.invite_rows(t, reach)]
+    return Saved(Screen(text, buttons), record=task.id)
 
 
 FORM = Form(
@@ -114,6 +134,8 @@ FORM = Form(
              min_len=0, one_line=False, optional=True, hint="task.wrong.description"),
         Choice("leads", ask="task.ask.leads", label="task.field.leads", options=leads, multi=True,
                review_only=True, per_row=1, page_size=len(LEAD_CHOICES), min_chosen=0, done="task.btn.leads_done"),
+        Choice("audience", ask="task.ask.audience", label="task.field.audience", options=audiences,
+               review_only=True, per_row=1),
     ],
     review=review,
     save=save,
