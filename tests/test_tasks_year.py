@@ -56,3 +56,19 @@ async def test_yes_keeps_next_years_deadline_and_a_typed_year_is_not_asked(sim: 
     await sim.press("全选", TOWNSHIP_ADMIN)
     await sim.press("下一步", TOWNSHIP_ADMIN)
     assert "✅ 截止时间:2027年11月30日" in last_text(await sim.send("2027年11月底前", TOWNSHIP_ADMIN))
+
+
+async def test_extend_asks_about_a_guessed_year_too(sim: Simulator, admin: Org) -> None:
+    await to_deadline(sim)
+    await sim.send("12月底前", TOWNSHIP_ADMIN)
+    await sim.press("跳过", TOWNSHIP_ADMIN)
+    await sim.press("发布任务", TOWNSHIP_ADMIN)
+    (task,) = await sim.app.services.repos.tasks.open_tasks()
+    asked = last_text(await sim.click(f"taskext:start:{task.id}", TOWNSHIP_ADMIN))
+    assert "12月底前" in asked and "11月底前" not in asked
+    assert "2027年11月30日" in last_text(await sim.send("11月底", TOWNSHIP_ADMIN))
+    again = last_text(await sim.press("不是,重新输入", TOWNSHIP_ADMIN))
+    assert "请输入新的截止时间" in again
+    assert "2027年1月10日" in last_text(await sim.send("1月10日", TOWNSHIP_ADMIN))  # 40 days: no question
+    assert texts(await sim.send("取消", TOWNSHIP_ADMIN))
+    assert (await sim.app.services.repos.tasks.get(task.id)).deadline == at(2026, 12, 31, 23, 59)
