@@ -570,3 +570,18 @@ async def test_a_unit_done_leaves_no_wake_up_for_a_task_all_done(sim: Simulator,
     for village in (groups.village, groups.other_village):
         assert await repos.tasks.mark_done(task.id, village.id, groups.secretary.id, created)
     assert await scheduler.next_push_at(sim.app, created + timedelta(minutes=6)) is None
+
+
+async def test_a_rectification_tasks_overdue_list_goes_to_its_creator_only(sim, groups) -> None:
+    """A people-only task (软弱涣散) names its late villages to the creator, never in a group."""
+    created = at(2026, 12, 20, 10)
+    await sim.app.services.repos.tasks.create(
+        token="rect", title="软弱涣散村党组织整顿提升", description="", deadline=at(2027, 1, 2, 23, 59),
+        leads=[], created_by=groups.township_admin.id, scope_unit_id=groups.township.id,
+        unit_ids=[groups.village.id, groups.other_village.id], now=created, audience="people",
+    )
+    await scheduler.run_due(sim.app, created)
+    assert {chat for chat, _ in sends(sim)} == {SECRETARY, OTHER_SECRETARY}
+    outcome = await scheduler.run_due(sim.app, at(2027, 1, 3, 9))
+    assert {(k.kind, k.chat_id) for k in outcome.sent} == {
+        ("task_overdue", SECRETARY), ("task_overdue", OTHER_SECRETARY), ("task_late", TOWNSHIP_ADMIN)}

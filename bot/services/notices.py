@@ -269,6 +269,7 @@ def chat_gone(t: Translator, *, title: str, unit: str) -> Rendered:
 TASK_KINDS = ("task_new", "task_extend", "task_remind", "task_overdue", "task_nudge")
 EVENT_KINDS = ("event_notice",)
 INVITE_BUTTONS = 4  # invite buttons under a status; more units: the /invite command
+ALERT_MAX = 200  # Telegram's limit on a callback answer's text
 
 
 async def task_reach(repos: Any, task: Task, units: Sequence[Any]) -> Reach:
@@ -350,6 +351,5 @@ def nudge_answer(t: Translator, reminded: int, result: Reach, pending_ids: Itera
     who = t("list.sep").join(why_line(t, u) for u in missed[:4])
     if len(missed) > 4:
         who = t("reach.more_after", names=who, count=len(missed) - 4)
-    if reminded:
-        return t("reach.nudged_some", count=reminded, missed=len(missed), who=who)
-    return t("reach.nudged_none", missed=len(missed), who=who)
+    text = t("reach.nudged_some" if reminded else "reach.nudged_none", count=reminded, missed=len(missed), who=who)
+    return text if len(text) <= ALERT_MAX else text[: ALERT_MAX - 1] + "…"  # an alert holds 200 characters

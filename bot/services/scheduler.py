@@ -204,7 +204,7 @@ def _late_lists(
         )
         out.append(Push(PushKey("task_late", task.id, occurrence, slot, creator.telegram_id), draw))
     by_parent: dict[int, list[TaskUnit]] = defaultdict(list)
-    for unit in units:
+    for unit in units if task.to_groups else ():  # a people-only task names no one in a group
         if unit.parent_id is not None:
             by_parent[unit.parent_id].append(unit)
     for parent_id, siblings in by_parent.items():
