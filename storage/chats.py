@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from bot.rules.reach import UnitFacts
 from storage.db import Database
 
 KINDS = ("reminders", "notices", "bulletins")
@@ -135,3 +137,47 @@ class ChatsRepo:
             ids,
         )
         return [_chat(r) for r in rows]
+
+    async def reach_facts(self, unit_ids: Iterable[int], kind: str = "reminders") -> dict[int, UnitFacts]:
+        """What reaches each unit, in one query: its joined leaders (private chats), its bound
+        groups receiving ``kind`` the bot is in (with who bound them), and those it was removed
+        from. Read by :func:`bot.rules.reach.unit_reach`."""
+        assert kind in KINDS
+        ids = json.dumps(sorted({int(u) for u in unit_ids}))
+        rows = await self.db.fetchall(
+            "WITH ids(id) AS (SELECT value FROM json_each(?))"
+            " SELECT c.unit_id, 0, c.chat_id, c.active, b.telegram_id FROM chats c"
+            " LEFT JOIN people b ON b.id = c.bound_by AND b.active = 1"
+            f" WHERE c.unit_id IN (SELECT id FROM ids) AND c.{kind} = 1"
+            " UNION ALL"
+            " SELECT p.unit_id, 1, p.telegram_id, 1, NULL FROM ids JOIN units u ON u.id = ids.id"
+            " JOIN people p ON p.unit_id = u.id AND p.active = 1"
+            " WHERE p.telegram_id IS NOT NULL AND p.role = CASE u.level"
+            "  WHEN 'township' THEN 'township_admin' WHEN 'district' THEN 'district_admin'"
+            "  ELSE 'secretary' END"
+            " ORDER BY 1, 2, 3",
+            (ids,),
+        )
+        parts: dict[int, dict[str, list[int]]] = {}
+        for unit_id, part, chat_id, active, binder in rows:
+            p = parts.setdefault(unit_id, {"leaders": [], "groups": [], "binders": [], "removed": []})
+            if part == 1:
+                p["leaders"].append(chat_id)
+            elif active:
+                p["groups"].append(chat_id)
+                if binder is not None:
+                    p["binders"].append(binder)
+            else:
+                p["removed"].append(chat_id)
+        return {
+            unit_id: UnitFacts(unit_id, tuple(p["leaders"]), tuple(p["groups"]), tuple(p["binders"]), tuple(p["removed"]))
+            for unit_id, p in parts.items()
+        }
+
+    async def unit_names(self, unit_ids: Iterable[int]) -> list[tuple[int, str]]:
+        """(id, name) of these units, by name: what a reach is listed by."""
+        rows = await self.db.fetchall(
+            "SELECT id, name FROM units WHERE id IN (SELECT value FROM json_each(?)) ORDER BY name, id",
+            (json.dumps(sorted({int(u) for u in unit_ids})),),
+        )
+        return [(r[0], r[1]) for r in rows]

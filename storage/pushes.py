@@ -268,3 +268,15 @@ class PushesRepo:
             f"SELECT {_COLS} FROM pushes WHERE (? IS NULL OR kind = ?) ORDER BY id", (kind, kind)
         )
         return [_record(r) for r in rows]
+    async def sent_to(self, kinds: Iterable[str], ref_ids: Iterable[int]) -> dict[int, set[int]]:
+        """The chats each thing's pushes of these kinds reached (sent), by thing: what a task's
+        or an event's status says it reached."""
+        rows = await self.db.fetchall(
+            "SELECT DISTINCT ref_id, chat_id FROM pushes WHERE status = 'sent'"
+            " AND kind IN (SELECT value FROM json_each(?)) AND ref_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted(set(kinds))), json.dumps(sorted({int(r) for r in ref_ids}))),
+        )
+        out: dict[int, set[int]] = {}
+        for ref_id, chat_id in rows:
+            out.setdefault(ref_id, set()).add(chat_id)
+        return out

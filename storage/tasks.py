@@ -25,10 +25,15 @@ class Task:
     planned_from: datetime  # reminders before this instant are not sent (creation/extension)
     extended: bool = False
     closed_at: datetime | None = None
+    audience: str = "groups"  # "people": the responsible people only; "groups": their groups too
 
     @property
     def open(self) -> bool:
         return self.status == "open"
+
+    @property
+    def to_groups(self) -> bool:
+        return self.audience != "people"
 
 
 @dataclass(frozen=True)
@@ -66,8 +71,9 @@ class TaskUnit:
 
 _TASK_COLS = (
     "t.id, t.title, t.description, t.deadline, t.leads, t.created_by, t.scope_unit_id, t.status,"
-    " t.created_at, t.planned_from, t.extended, t.closed_at"
+    " t.created_at, t.planned_from, t.extended, t.closed_at, t.audience"
 )
+_N_TASK = 13  # columns of _TASK_COLS
 _UNIT_COLS = (
     "tu.task_id, tu.unit_id, u.name, u.parent_id, u.level, tu.done_at, tu.done_by, tu.note,"
     " tu.photo_file_id"
@@ -96,6 +102,7 @@ def _task(row) -> Task:
         from_db(row[9]),  # type: ignore[arg-type]
         bool(row[10]),
         from_db(row[11]),
+        row[12],
     )
 
 
@@ -120,15 +127,18 @@ class TasksRepo:
         scope_unit_id: int,
         unit_ids: Iterable[int],
         now: datetime,
+        audience: str = "groups",
     ) -> tuple[Task, bool]:
-        """Save a task once per draft ``token``; returns the task and whether it is new."""
+        """Save a task once per draft ``token``; returns the task and whether it is new.
+        ``audience``: "groups" (the units' groups too) or "people" (their leaders only; /newtask
+        proposes it for a rectification task, see bot.rules.reach.default_audience)."""
         units = sorted(set(unit_ids))
         if not units:
             raise ValueError("a task needs at least one unit")
         async with self.db.transaction() as conn:
             cur = await conn.execute(
                 "INSERT OR IGNORE INTO tasks (token, title, description, deadline, leads, created_by,"
-                " scope_unit_id, created_at, planned_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " scope_unit_id, created_at, planned_from, audience) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     token,
                     title,
@@ -139,6 +149,7 @@ class TasksRepo:
                     scope_unit_id,
                     to_db(now),
                     to_db(now),
+                    audience,
                 ),
             )
             created = cur.rowcount == 1
@@ -170,7 +181,7 @@ class TasksRepo:
             " ORDER BY t.deadline, t.id",
             (to_db(now),),
         )
-        return [(_task(r), r[12]) for r in rows]
+        return [(_task(r), r[_N_TASK]) for r in rows]
 
     async def next_planned(self, now: datetime) -> datetime | None:
         """The earliest moment after ``now`` an open task next needs looking at."""
@@ -205,49 +216,6 @@ class TasksRepo:
             (_ids(task_ids),),
         )
         return {r[0]: r[1] for r in rows}
-
-    async def unsent(
-        self, groups: Sequence[tuple[int, str, str, str]], since: str
-    ) -> list[tuple[int, int, str, int, bool]]:
-        """For each ``(task_id, kind, occurrence, slot)`` (by index in ``groups``): the targets
-        of the task's units not done (their groups receiving reminders by chat id, then their
-        leaders by name, units by name) whose push is not yet sent or dropped, as ``(index,
-        unit_id, unit_name, chat_id, claimed)``; ``claimed``: someone claimed it at or after
-        ``since`` (UTC text), so nobody else should send it now. One query, whatever the
-        number of tasks and units: the push log is read in SQL, only what is left comes back."""
-        if not groups:
-            return []
-        rows = await self.db.fetchall(
-            """
-            WITH g(n, task_id, kind, occurrence, slot) AS (
-                SELECT key, json_extract(value, '$[0]'), json_extract(value, '$[1]'),
-                       json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(:groups)
-            ),
-            pend AS (
-                SELECT g.n, g.task_id, g.kind, g.occurrence, g.slot, tu.unit_id
-                FROM g JOIN task_units tu ON tu.task_id = g.task_id WHERE tu.done_at IS NULL
-            ),
-            reach AS (
-                SELECT pend.*, c.chat_id, 0 AS part, '' AS name FROM pend
-                JOIN chats c ON c.unit_id = pend.unit_id AND c.active = 1 AND c.reminders = 1
-                UNION ALL
-                SELECT pend.*, p.telegram_id, 1, p.name FROM pend JOIN units u ON u.id = pend.unit_id
-                JOIN people p ON p.unit_id = u.id AND p.active = 1
-                WHERE p.telegram_id IS NOT NULL AND p.role = CASE u.level
-                    WHEN 'township' THEN 'township_admin' WHEN 'district' THEN 'district_admin'
-                    ELSE 'secretary' END
-            )
-            SELECT r.n, r.unit_id, u.name, r.chat_id,
-                   s.status IS NOT NULL AND s.status = 'claimed' AND s.claimed_at >= :since
-            FROM reach r JOIN units u ON u.id = r.unit_id
-            LEFT JOIN pushes s ON s.kind = r.kind AND s.ref_id = r.task_id
-                AND s.occurrence = r.occurrence AND s.slot = r.slot AND s.chat_id = r.chat_id
-            WHERE s.status IS NULL OR s.status NOT IN ('sent', 'dropped')
-            ORDER BY r.n, u.name, r.unit_id, r.part, r.name, r.chat_id
-            """,
-            {"groups": json.dumps([list(g) for g in groups]), "since": since},
-        )
-        return [(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
 
     async def reach(
         self, unit_ids: Iterable[int], kind: str = "reminders", *, leaders: bool = True
@@ -326,7 +294,7 @@ class TasksRepo:
             " WHERE t.status = 'open' AND tu.unit_id = ? ORDER BY t.deadline, t.id",
             (unit_id,),
         )
-        return [(_task(r[:12]), _unit(r[12:])) for r in rows]
+        return [(_task(r[:_N_TASK]), _unit(r[_N_TASK:])) for r in rows]
 
     async def visible_to(self, person_id: int, unit_id: int) -> list[Task]:
         """Open tasks an admin follows: created by them, or given to a unit under their unit."""

@@ -71,7 +71,7 @@ def families() -> dict[str, tuple[str, ...] | None]:
     """Every family of keys built from a prefix, with the values the code may put after it
     (taken from the code's own constants where there are some). ``None``: the values are spread
     over the code (error codes, statuses); then at least the prefix must name keys."""
-    from bot.rules import bulletin, reports, stars
+    from bot.rules import bulletin, reach, reports, stars
     from bot.rules.holidays import CODES as HOLIDAYS
     from bot.rules.numbers import APPROX_FORMS
     from bot.services.bulletin_docx import COLUMNS as DOCX_COLUMNS
@@ -117,6 +117,8 @@ def families() -> dict[str, tuple[str, ...] | None]:
         "report.amounts_example.": tuple(reports.CATEGORY_AMOUNTS),
         "report.offer.note.": tuple(NOTES_SHOWN),
         "visit.offer.note.": tuple(VISIT_NOTES),
+        "reach.audience.": tuple(reach.AUDIENCES),
+        "reach.why.": tuple(reach.REASONS),
         "review.list.": None,
         "review.reason.": tuple(str(n) for n in range(1, REASONS + 1)),
         "role.": tuple(ROLES),

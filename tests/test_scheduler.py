@@ -49,15 +49,17 @@ async def start_clocked(settings, clock: Clock, api: FakeBotAPI | None = None) -
 
 
 async def setup_groups(sim: Simulator, org: Org) -> None:
-    """红旗村 and 向阳村 each have a bound group; 东风镇 has its secretaries' group; 向阳村 a secretary."""
+    """红旗村 and 向阳村 each have a bound group (bound by the township admin: a secretary who
+    bound their group gets its pushes there only); 东风镇 has its secretaries' group; 向阳村 a
+    secretary."""
     repos = sim.app.services.repos
     await repos.org.add_person("吴书记", "secretary", org.other_village.id, telegram_id=OTHER_SECRETARY)
-    await repos.chats.bind(RED_GROUP, "红旗村党员群", org.village.id, org.secretary.id)
+    await repos.chats.bind(RED_GROUP, "红旗村党员群", org.village.id, org.township_admin.id)
     await repos.chats.bind(SUN_GROUP, "向阳村党员群", org.other_village.id, org.township_admin.id)
-    await repos.chats.bind(TOWN_GROUP, "东风镇书记群", org.township.id, org.township_admin.id)
+    await repos.chats.bind(TOWN_GROUP, "东风镇书记群", org.township.id, org.district_admin.id)
 
 
-async def add_task(sim: Simulator, org: Org, *, deadline: datetime, created: datetime, title: str = "软弱涣散村整顿摘帽"):
+async def add_task(sim: Simulator, org: Org, *, deadline: datetime, created: datetime, title: str = "村级活动场所规范化建设"):
     task, _ = await sim.app.services.repos.tasks.create(
         token=f"t-{title}-{deadline.isoformat()}",
         title=title,
@@ -611,3 +613,18 @@ async def test_a_follow_up_reminded_is_not_looked_at_again_and_a_member_joining_
     assert [chat for chat, _ in sends(sim)] == [777]
     await scheduler.run_due(sim.app, at(2026, 11, 26, 10, 5))
     assert sends(sim) == []
+
+
+async def test_a_rectification_tasks_overdue_list_goes_to_its_creator_only(sim, groups) -> None:
+    """A people-only task (软弱涣散) names its late villages to the creator, never in a group."""
+    created = at(2026, 12, 20, 10)
+    await sim.app.services.repos.tasks.create(
+        token="rect", title="软弱涣散村党组织整顿提升", description="", deadline=at(2027, 1, 2, 23, 59),
+        leads=[], created_by=groups.township_admin.id, scope_unit_id=groups.township.id,
+        unit_ids=[groups.village.id, groups.other_village.id], now=created, audience="people",
+    )
+    await scheduler.run_due(sim.app, created)
+    assert {chat for chat, _ in sends(sim)} == {SECRETARY, OTHER_SECRETARY}
+    outcome = await scheduler.run_due(sim.app, at(2027, 1, 3, 9))
+    assert {(k.kind, k.chat_id) for k in outcome.sent} == {
+        ("task_overdue", SECRETARY), ("task_overdue", OTHER_SECRETARY), ("task_late", TOWNSHIP_ADMIN)}

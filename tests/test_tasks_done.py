@@ -47,7 +47,7 @@ async def test_one_tap_in_the_group_marks_the_unit_done_and_tells_the_creator(si
     edited = [c for c in calls if c.method == "editMessageText" and c.chat_id == RED_GROUP]
     assert edited and "✅ 红旗村已完成(由孙书记标记)" in edited[0].text and not edited[0].buttons()
     (told,) = [c for c in calls if c.chat_id == TOWNSHIP_ADMIN]
-    assert "红旗村已完成任务“软弱涣散村整顿摘帽”" in told.text and "1/2" in told.text
+    assert "红旗村已完成任务“村级活动场所规范化建设”" in told.text and "1/2" in told.text
     assert (await unit_done(sim, task, org.village.id)).done
     # another tap (say, on the private copy): polite, nothing twice
     again = await sim.press("已完成", SECRETARY)
@@ -121,10 +121,10 @@ async def test_done_in_the_middle_of_another_conversation_does_not_break_it(sim,
 async def test_my_tasks_show_the_days_left(sim, org, task) -> None:
     sim.app.services.extras["clock"] = Clock(at(2026, 11, 29, 20))
     calls = await sim.send("/tasks", SECRETARY)
-    assert "软弱涣散村整顿摘帽" in calls[-1].text and "明天截止" in calls[-1].text and "未完成" in calls[-1].text
+    assert "村级活动场所规范化建设" in calls[-1].text and "明天截止" in calls[-1].text and "未完成" in calls[-1].text
     assert [b["text"] for b in calls[-1].buttons()] == ["✅ 第1项已完成"]
     member = await sim.send("/tasks", MEMBER)
-    assert "软弱涣散村整顿摘帽" in member[-1].text and member[-1].buttons() == []
+    assert "村级活动场所规范化建设" in member[-1].text and member[-1].buttons() == []
 
 
 async def test_an_admin_sees_completion_and_reminds_the_late_ones_now(sim, org, task) -> None:
@@ -185,7 +185,7 @@ async def test_an_extension_paused_by_a_command_is_offered_again_by_its_button(s
     assert "延期先暂停" in paused and "📅 延期" in paused
     extend = next(b["callback_data"] for b in page[-1].buttons() if "延期" in b["text"])
     offer = await sim.click(extend, TOWNSHIP_ADMIN, message_call=page[-1])
-    assert "软弱涣散村整顿摘帽" in last_text(offer) and "继续填写" in str(offer[-1].buttons())
+    assert "村级活动场所规范化建设" in last_text(offer) and "继续填写" in str(offer[-1].buttons())
     review = await sim.press("继续填写", TOWNSHIP_ADMIN)
     assert "12月20日(周日) 23:59" in last_text(review)
     assert "已延期" in last_text(await sim.press("确认延期", TOWNSHIP_ADMIN))

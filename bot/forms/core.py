@@ -41,7 +41,7 @@ Draft = dict[str, Any]
 MAX_PAYLOAD = 64
 IDLE_MINUTES = 30
 RESUME, REVIEW = "resume", "review"
-RESERVED = frozenset({"token", "history", "asked", "editing", "arg", "page", "album", "now"})
+RESERVED = frozenset({"token", "history", "asked", "editing", "arg", "page", "album", "now", "confirm"})
 # Set by a form's setup that filled the draft from elsewhere (a message read by bot.rules.reader):
 # SAVE saves at once (or asks, one by one, what its save still needs), REVIEW opens the review.
 OPEN_AT = "open_at"
@@ -49,6 +49,7 @@ OPEN_AT = "open_at"
 BACK, CANCEL, SKIP, SAVE, EDIT, GO, PICK, OK, PAGE, QUICK = (
     "back", "cancel", "skip", "save", "edit", "resume", "pick", "ok", "pg", "q"
 )
+SURE = "sure"  # a When step's confirmation: <form>:sure:yes / <form>:sure:no
 # Parsing vocabulary, not UI text: what users type to leave a form (取消, 算了,不报了...).
 CANCEL_WORDS = ("取消", "算了", "不报了", "不填了", "退出", "不要了", "cancel", "quit")
 
@@ -204,6 +205,9 @@ class When(Step):
     quick: Sequence[tuple[str, str, str]] = ()  # (code, label key, the words the button stands for)
     hints: dict[str, str] = field(default_factory=dict)  # parse_when reason -> catalog key
     echo: Callable[[Env, datetime], str] | None = None  # how the answer is echoed (default: the day)
+    # confirm(env, value, year_inferred) -> a question to ask before the value is taken
+    # ("是指2027年11月底吗?" with 是 / 不是,重新输入), or None to take it at once.
+    confirm: Callable[[Env, datetime, bool], str | None] | None = None
     kind = "text"
 
 
@@ -353,9 +357,15 @@ async def options_of(step: Choice, env: Env, draft: Draft) -> list[tuple[str, st
 async def _step_screen(form: Form, env: Env, draft: Draft, step: Step) -> Screen:
     t = env.t
     rows: list[list[Button]] = []
+    pending = draft.get("confirm")
     if isinstance(step, Custom) and step.show is not None:
         screen = await step.show(env, draft)
         text, rows = screen.text, list(screen.buttons)
+    elif isinstance(step, When) and pending and pending.get("step") == step.name:
+        rows = [[Button(_t(form, env, "form.btn.sure_yes"), payload(form.name, SURE, "yes")),
+                 Button(_t(form, env, "form.btn.sure_no"), payload(form.name, SURE, "no"))],
+                nav_row(form, env, draft, step)]
+        return Screen(str(pending.get("text") or ""), rows)
     else:
         text = t(step.ask, **_fields(draft)) if step.ask else ""
     if isinstance(step, When) and step.quick:
@@ -633,18 +643,25 @@ async def _handle(form: Form, env: Env, draft: Draft | None, inp: Input) -> Repl
             return await _hint(form, env, draft, inp, "form.wrong.count", low=step.low, high=step.high)
         draft[name] = count
         return await advance(form, env, draft, name, echo=_echo(form, env, step, str(count)))
+    if isinstance(step, When) and inp.kind == "button" and inp.action == SURE:
+        pending = draft.pop("confirm", None)
+        if not pending or pending.get("step") != name:
+            return stale(form, env, draft, state)
+        if inp.arg != "yes":  # 不是,重新输入: the question again
+            return await goto(form, env, draft, name)
+        return await _take_when(form, env, draft, step, datetime.fromisoformat(pending["value"]))
     if isinstance(step, When) and (inp.kind == "text" or (inp.kind == "button" and inp.action == QUICK)):
+        draft.pop("confirm", None)  # a new answer replaces one waiting for its confirmation
         typed = inp.text if inp.kind == "text" else next((w for c, _, w in step.quick if c == inp.arg), "")
         when = parse_when(typed, env.now, want=step.want, tz=env.tz)  # type: ignore[arg-type]
         if when.value is None:
             reason = when.reason or "not_a_date"
             return await _hint(form, env, draft, inp, step.hints.get(reason) or DATE_HINTS.get(reason, DATE_HINTS["not_a_date"]))
-        draft[name] = when.value.isoformat()
-        if step.echo is not None:
-            shown = step.echo(env, when.value)
-        else:
-            shown = day_and_time(env.t, when.value, env.now) if step.want == "future" else day_label(env.t, when.value, env.now)
-        return await advance(form, env, draft, name, echo=_echo(form, env, step, shown))
+        question = step.confirm(env, when.value, when.year_inferred) if step.confirm is not None else None
+        if question:
+            draft["confirm"] = {"step": name, "value": when.value.isoformat(), "text": question}
+            return await goto(form, env, draft, name, edit=inp.kind == "button")
+        return await _take_when(form, env, draft, step, when.value)
     if isinstance(step, Choice) and inp.kind == "button":
         return await _choice(form, env, draft, step, inp)
     if isinstance(step, Photos) and inp.kind == "photos":
@@ -662,6 +679,15 @@ async def _handle(form: Form, env: Env, draft: Draft | None, inp: Input) -> Repl
     if inp.kind == "button":
         return stale(form, env, draft, state)
     return await _wrong(form, env, draft, step.kind, inp)
+
+
+async def _take_when(form: Form, env: Env, draft: Draft, step: When, value: datetime) -> Reply:
+    draft[step.name] = value.isoformat()
+    if step.echo is not None:
+        shown = step.echo(env, value)
+    else:
+        shown = day_and_time(env.t, value, env.now) if step.want == "future" else day_label(env.t, value, env.now)
+    return await advance(form, env, draft, step.name, echo=_echo(form, env, step, shown))
 
 
 async def _choice(form: Form, env: Env, draft: Draft, step: Choice, inp: Input) -> Reply:
@@ -686,6 +712,7 @@ async def _choice(form: Form, env: Env, draft: Draft, step: Choice, inp: Input) 
 
 
 async def back(form: Form, env: Env, draft: Draft) -> Reply:
+    draft.pop("confirm", None)
     history = draft.setdefault("history", [])
     if draft.get("editing") and len(history) > 1:
         history.pop()

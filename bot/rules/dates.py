@@ -97,6 +97,9 @@ class When:
     value: datetime | None
     reason: str | None
     has_time: bool = False
+    # The year was not typed but chosen (the nearest 11月底 in the wanted direction): a far
+    # deadline read this way is worth a question (see bot.rules.deadlines.year_to_confirm).
+    year_inferred: bool = False
 
     @property
     def ok(self) -> bool:
@@ -321,18 +324,19 @@ def _nearest_month(ctx: _Ctx, day: int) -> date:
     raise _NotADate
 
 
-def _date_prefix(s: str, ctx: _Ctx) -> list[tuple[date, str]]:
-    """Every reading of a date at the start of ``s``: (day, rest of text)."""
+def _date_prefix(s: str, ctx: _Ctx) -> list[tuple[date, str, bool]]:
+    """Every reading of a date at the start of ``s``: (day, rest of text, year inferred)."""
     today = ctx.today
-    out: list[tuple[date, str]] = []
+    out: list[tuple[date, str, bool]] = []
 
-    def add(m: re.Match[str] | None, build: Any) -> None:
+    def add(m: re.Match[str] | None, build: Any, yearless: bool = False) -> None:
         if m is None:
             return
         try:
-            out.append((build(m), s[m.end() :]))
+            day = build(m)
         except (_NotADate, ValueError, OverflowError):
-            pass
+            return
+        out.append((day, s[m.end() :], yearless and _year_of(m, today) is None))
 
     def relative(m: re.Match[str]) -> date:
         n = int(m["n"])
@@ -413,14 +417,14 @@ def _date_prefix(s: str, ctx: _Ctx) -> list[tuple[date, str]]:
     add(_P_DAYWORD.match(s), lambda m: today + timedelta(days=_DAY_WORDS[m.group(0)]))
     add(_P_WEEKDAY.match(s), weekday)
     add(_P_ISO.match(s), lambda m: _mk_date(int(m["y"]), int(m["m"]), int(m["d"])))
-    add(_P_CN_YMD.match(s), cn_ymd)
+    add(_P_CN_YMD.match(s), cn_ymd, yearless=True)
     add(_P_REL_MD.match(s), rel_md)
-    add(_P_SLASH_MD.match(s), slash_md)
+    add(_P_SLASH_MD.match(s), slash_md, yearless=True)
     add(_P_DAY_ONLY.match(s), lambda m: _nearest_month(ctx, int(m["d"])))
-    add(_P_MONTH_PART.match(s), month_part)
+    add(_P_MONTH_PART.match(s), month_part, yearless=True)
     add(_P_REL_MONTH_PART.match(s), rel_month_part)
     add(_P_YEAR_END.match(s), year_end)
-    add(_P_HOLIDAY_EVE.match(s), holiday_eve)
+    add(_P_HOLIDAY_EVE.match(s), holiday_eve, yearless=True)
     return out
 
 
@@ -470,7 +474,7 @@ def _time_of(rest: str) -> tuple[time | None] | None:
     return (time(h, mi),)
 
 
-def _grammar(s: str, ctx: _Ctx) -> tuple[date, time | None] | None:
+def _grammar(s: str, ctx: _Ctx) -> tuple[date, time | None, bool] | None:
     m = _P_REL_TIME.fullmatch(s)
     if m is not None:
         n = 0.5 if m["n"] == "半" else int(m["n"])
@@ -479,14 +483,14 @@ def _grammar(s: str, ctx: _Ctx) -> tuple[date, time | None] | None:
             return None
         sign = -1 if m["dir"].endswith("前") else 1
         moment = (ctx.now + timedelta(minutes=sign * minutes)).replace(second=0, microsecond=0)
-        return moment.date(), moment.time()
-    for day, rest in _date_prefix(s, ctx):
+        return moment.date(), moment.time(), False
+    for day, rest, inferred in _date_prefix(s, ctx):
         t = _time_of(rest)
         if t is not None:
-            return day, t[0]
+            return day, t[0], inferred
     t = _time_of(s)
     if t is not None and t[0] is not None:
-        return ctx.today, t[0]
+        return ctx.today, t[0], False
     return None
 
 
@@ -592,6 +596,7 @@ def parse_when(
     ctx = _Ctx(now=now_local, want=want)
     value: datetime | None = None
     has_time = False
+    inferred = False
     try:
         s = _LEADING_FILLER.sub("", s) or s
         parsed = _grammar(s, ctx)
@@ -599,7 +604,7 @@ def parse_when(
             stripped = _TRAILING_BY.sub("", s)
             parsed = _grammar(stripped, ctx) if stripped else None
         if parsed is not None:
-            day, at = parsed
+            day, at, inferred = parsed
             has_time = at is not None
             if at is None:
                 at = _DEADLINE_TIME if want == "future" else time(0, 0)
@@ -623,7 +628,7 @@ def parse_when(
             return _refuse("too_old")
     elif value <= now_local:
         return _refuse("past")
-    return When(value=value, reason=None, has_time=has_time)
+    return When(value=value, reason=None, has_time=has_time, year_inferred=inferred)
 
 
 def parse_date(
@@ -643,4 +648,4 @@ def parse_date(
     if when.value is None:
         return when
     midnight = datetime.combine(when.value.date(), time(0, 0), tzinfo=ZoneInfo(tz))
-    return When(value=midnight, reason=None, has_time=False)
+    return When(value=midnight, reason=None, has_time=False, year_inferred=when.year_inferred)

@@ -22,11 +22,14 @@ __all__ = [
     "DEFAULT_TASK_LEADS",
     "LEAD_CHOICES",
     "OVERDUE_AT",
+    "YEAR_CONFIRM_DAYS",
     "days_left",
+    "example_months",
     "next_task_push_at",
     "overdue_slot",
     "reminder_slots",
     "task_due",
+    "year_to_confirm",
 ]
 
 OVERDUE_AT = time(9, 0)
@@ -89,3 +92,21 @@ def next_task_push_at(
 def days_left(deadline: datetime, now: datetime) -> int:
     """Whole calendar days from today to the deadline's day (negative once it has passed)."""
     return (deadline.date() - now.astimezone(deadline.tzinfo).date()).days
+
+
+# A deadline read from a month without a year (11月底前) that lands further than this is asked
+# about: typed on 1 December, 11月底前 is almost surely last month's, not 2027's.
+YEAR_CONFIRM_DAYS = 300
+
+
+def year_to_confirm(value: datetime, year_inferred: bool, now: datetime) -> bool:
+    """Whether a deadline whose year was not typed is far enough away to be asked about."""
+    return year_inferred and days_left(value, now) > YEAR_CONFIRM_DAYS
+
+
+def example_months(now: datetime) -> tuple[int, int]:
+    """The months a deadline question offers as examples, both upcoming: this month's end
+    (next month's in the last week of a month) and the month after it."""
+    local = now.date()
+    soon = local.month if local.day <= 23 else local.month % 12 + 1
+    return soon, soon % 12 + 1

@@ -9,11 +9,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, tzinfo
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import Translator
 from bot.rules.deadlines import days_left
+from bot.rules.reach import (
+    BOT_REMOVED,
+    NO_GROUP,
+    NOBODY_JOINED,
+    NOBODY_NO_GROUP,
+    Reach,
+    UnitReach,
+    delivered,
+    sorted_missed,
+    urgent,
+)
+from bot.rules.reach import reach as reach_of
 from bot.rules.recurrence import LAST, MONTHLY_DAY, MONTHLY_WEEKDAY, Lead, Rule
 from storage.events import Event
 from storage.tasks import Task
@@ -44,8 +57,8 @@ NTH_KEYS = {
 }
 # Why a typed deadline was refused (bot.rules.dates reasons) → the hint to show.
 DEADLINE_HINTS = {
-    "empty": "task.wrong.deadline_empty",
-    "not_a_date": "task.wrong.deadline_not_a_date",
+    "empty": "task.wrong.deadline_empty_any",
+    "not_a_date": "task.wrong.deadline_unread",
     "past": "task.wrong.deadline_past",
     "future": "task.wrong.deadline_future",
     "too_old": "task.wrong.deadline_too_old",
@@ -185,7 +198,10 @@ def task_late_list(
 def task_nudge(
     t: Translator, *, task: Task, unit: str, zone: tzinfo, now: datetime, unit_id: int
 ) -> Rendered:
-    key = "task.push.nudge_late" if now >= task.deadline else "task.push.nudge"
+    if now >= task.deadline:
+        key = "task.push.nudge_late"
+    else:  # 请抓紧落实 only close to the deadline, not 120 days before it
+        key = "task.push.nudge" if urgent(days_left(task.deadline, now)) else "task.push.nudge_early"
     text = t(
         key,
         unit=unit,
@@ -244,3 +260,96 @@ def event_notice(
 
 def chat_gone(t: Translator, *, title: str, unit: str) -> Rendered:
     return t("sched.chat_gone", title=title or "-", unit=unit or "-"), None
+
+
+# -- reach: which units a task or a notice reaches, which it cannot and why ----------------------
+# One computation for tasks and notices alike: the facts of one set-based query
+# (storage.chats.ChatsRepo.reach_facts), the pure rule bot.rules.reach, and the push log's sent
+# chats (storage.pushes.PushesRepo.sent_to) for what was actually delivered.
+TASK_KINDS = ("task_new", "task_extend", "task_remind", "task_overdue", "task_nudge")
+EVENT_KINDS = ("event_notice",)
+INVITE_BUTTONS = 4  # invite buttons under a status; more units: the /invite command
+ALERT_MAX = 200  # Telegram's limit on a callback answer's text
+
+
+async def task_reach(repos: Any, task: Task, units: Sequence[Any]) -> Reach:
+    """The reach of a task's pushes to its units (TaskUnits), by its audience."""
+    facts = await repos.chats.reach_facts([u.unit_id for u in units])
+    return reach_of([(u.unit_id, u.unit_name) for u in units], facts, groups=task.to_groups)
+
+
+async def draft_reach(repos: Any, unit_ids: Iterable[int], audience: str) -> Reach:
+    """The reach a task being written would have (its units and audience)."""
+    ids = list(unit_ids)
+    facts = await repos.chats.reach_facts(ids)
+    return reach_of(await repos.chats.unit_names(ids), facts, groups=audience != "people")
+
+
+async def event_reach(repos: Any, event: Event) -> Reach:
+    """The reach of an event's notices: its units' bound groups (notices go to groups only)."""
+    ids = list(event.unit_ids)
+    facts = await repos.chats.reach_facts(ids, "notices")
+    return reach_of(await repos.chats.unit_names(ids), facts, people=False)
+
+
+def why_line(t: Translator, unit: UnitReach) -> str:
+    return t(f"reach.why.{unit.why or 'nobody_joined'}", unit=unit.name)
+
+
+def reach_text(t: Translator, result: Reach, sent: Iterable[int] | None = None) -> str:
+    """Which units it reaches (or, with the push log's ``sent`` chats, reached and not yet),
+    and which it cannot, each with why. Never says everyone when not everyone."""
+    lines = []
+    if sent is None:
+        can = result.reachable
+        if can and not result.missed:
+            lines.append(t("reach.all", count=len(can)))
+        elif can:
+            lines.append(t("reach.some", count=len(can), total=len(result.units), names=names(t, [u.name for u in can])))
+        else:
+            lines.append(t("reach.none", total=len(result.units)))
+    else:
+        done, waiting = delivered(result, sent)
+        lines.append(t("reach.sent", count=len(done), total=len(result.units),
+                       names=names(t, [u.name for u in done]) if done else t("reach.nobody")))
+        if waiting:
+            lines.append(t("reach.waiting", count=len(waiting), names=names(t, [u.name for u in waiting])))
+    missed = sorted_missed(result)
+    if missed:
+        lines.append(t("reach.missed", count=len(missed)))
+        lines += [t("reach.item", text=why_line(t, u)) for u in missed[:MAX_NAMES]]
+        if len(missed) > MAX_NAMES:
+            lines.append(t("reach.more", count=len(missed) - MAX_NAMES))
+        if any(u.why in (NOBODY_JOINED, NOBODY_NO_GROUP) for u in missed):
+            lines.append(t("reach.invite_hint"))
+        if any(u.why in (NO_GROUP, BOT_REMOVED, NOBODY_NO_GROUP) for u in missed):
+            lines.append(t("reach.bind_hint"))
+    return "\n".join(lines)
+
+
+def missed_line(t: Translator, result: Reach) -> str:
+    """One line for a list: how many units it cannot reach, with why ("" when none)."""
+    missed = sorted_missed(result)
+    if not missed:
+        return ""
+    return t("reach.list_missed", count=len(missed), names=t("list.sep").join(why_line(t, u) for u in missed[:5]),
+             more=t("reach.more_inline", count=len(missed) - 5) if len(missed) > 5 else "")
+
+
+def invite_rows(t: Translator, result: Reach) -> list[list[tuple[str, str]]]:
+    """A button to invite each unit nobody joined in (the /invite flow, inv:pick:<unit>)."""
+    nobody = [u for u in sorted_missed(result) if u.why in (NOBODY_JOINED, NOBODY_NO_GROUP)]
+    return [[(t("reach.btn.invite", unit=u.name), cb("inv", "pick", u.unit_id))] for u in nobody[:INVITE_BUTTONS]]
+
+
+def nudge_answer(t: Translator, reminded: int, result: Reach, pending_ids: Iterable[int]) -> str:
+    """The 现在提醒 answer: how many units were reminded, and who was not and why."""
+    pending = set(pending_ids)
+    missed = [u for u in sorted_missed(result) if u.unit_id in pending]
+    if not missed:
+        return t("task.nudged", count=reminded)
+    who = t("list.sep").join(why_line(t, u) for u in missed[:4])
+    if len(missed) > 4:
+        who = t("reach.more_after", names=who, count=len(missed) - 4)
+    text = t("reach.nudged_some" if reminded else "reach.nudged_none", count=reminded, missed=len(missed), who=who)
+    return text if len(text) <= ALERT_MAX else text[: ALERT_MAX - 1] + "…"  # an alert holds 200 characters

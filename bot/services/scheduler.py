@@ -47,6 +47,7 @@ from telegram.ext import Application, CallbackContext
 
 from bot.i18n import Translator
 from bot.rules.deadlines import next_task_push_at, task_due
+from bot.rules.reach import UnitFacts, announce_to_groups, unit_reach
 from bot.rules.recurrence import Lead, Rule, event_slots, next_slot_at
 from bot.services import notices
 from bot.services.delivery import (
@@ -66,7 +67,6 @@ from storage.events import Event
 from storage.org import Person
 from storage.pushes import PushKey
 from storage.tasks import Task, TaskUnit
-from storage.timefmt import to_db
 
 # The send path is bot.services.delivery's; handlers reach it through this module too.
 __all__ = [
@@ -131,6 +131,18 @@ class Targets:
     async def load(cls, repos: Repos, unit_ids: Iterable[int], kind: str = "reminders") -> Targets:
         return cls.of_rows(await repos.tasks.reach(unit_ids, kind))
 
+    @classmethod
+    def of_task(cls, task: Task, units: Iterable[TaskUnit], facts: dict[int, UnitFacts], *, announce: bool = False,
+                now: datetime | None = None) -> Targets:
+        """Where a task's pushes to its units go (bot.rules.reach: its audience, each place
+        once); an announcement (``announce``) goes to groups only shortly after publishing."""
+        targets = cls()
+        late = announce and now is not None and not announce_to_groups((now - task.planned_from).total_seconds() / 3600)
+        for unit in units:
+            reach = unit_reach(unit.unit_id, unit.unit_name, facts.get(unit.unit_id), groups=task.to_groups)
+            targets.chats[unit.unit_id] = [c for c in reach.chats if not (late and c in reach.groups)]
+        return targets
+
     def of(self, unit_id: int) -> list[int]:
         return self.chats.get(unit_id, [])
 
@@ -144,6 +156,28 @@ class _Plan:
     rev: int
     next_at: datetime | None
     pushes: list[Push] = field(default_factory=list)
+
+
+def _per_unit(
+    kind: str,
+    task: Task,
+    units: Sequence[TaskUnit],
+    targets: Targets,
+    *,
+    occurrence: str,
+    slot: str,
+    render: Callable[..., Rendered],
+    tz: tzinfo,
+    now: datetime,
+) -> list[Push]:
+    out = []
+    for unit in units:
+        draw = functools.partial(
+            render, task=task, unit=unit.unit_name, zone=tz, now=now, unit_id=unit.unit_id
+        )
+        for chat_id in targets.of(unit.unit_id):
+            out.append(Push(PushKey(kind, task.id, occurrence, slot, chat_id), draw))
+    return out
 
 
 def _late_lists(
@@ -170,7 +204,7 @@ def _late_lists(
         )
         out.append(Push(PushKey("task_late", task.id, occurrence, slot, creator.telegram_id), draw))
     by_parent: dict[int, list[TaskUnit]] = defaultdict(list)
-    for unit in units:
+    for unit in units if task.to_groups else ():  # a people-only task names no one in a group
         if unit.parent_id is not None:
             by_parent[unit.parent_id].append(unit)
     for parent_id, siblings in by_parent.items():
@@ -203,49 +237,51 @@ async def _task_plans(app: Application, now: datetime) -> list[_Plan]:
     due = await repos.tasks.due(now)
     if not due:
         return []
-    pending = await repos.tasks.pending_counts([task.id for task, _ in due])
-    plans: list[_Plan] = []
-    groups: list[tuple[int, str, str, str]] = []
-    draws: list[tuple[_Plan, Task, Callable[..., Rendered]]] = []
-    overdue: list[tuple[_Plan, Task, str, str]] = []
+    units_of = await repos.tasks.units_of([task.id for task, _ in due])
+    pending_of = {task.id: [u for u in units_of.get(task.id, []) if not u.done] for task, _ in due}
+    facts = await repos.chats.reach_facts({u.unit_id for us in pending_of.values() for u in us})
+    leads_of = {task.id: [Lead.parse(code) for code in task.leads] for task, _ in due}
+    whats = {}
+    for task, _ in due:
+        if pending_of[task.id]:
+            whats[task.id] = task_due(task.deadline.astimezone(tz), leads_of[task.id], task.planned_from.astimezone(tz), now)
+    overdue = [task for task, _ in due if (whats.get(task.id) or ("",))[0] == "overdue"]
+    creators, parent_chats = {}, Targets()
+    if overdue:
+        creators = await repos.org.people_by_ids({task.created_by for task in overdue})
+        parents = {u.parent_id for task in overdue for u in units_of.get(task.id, []) if u.parent_id is not None}
+        parent_chats = Targets.of_rows(await repos.tasks.reach(parents, leaders=False))
+    plans = []
     for task, rev in due:
-        if not pending.get(task.id):
+        pending = pending_of[task.id]
+        if not pending:
             plans.append(_Plan("tasks", task.id, rev, None))
             continue
-        leads = [Lead.parse(code) for code in task.leads]
-        plan = _Plan("tasks", task.id, rev, _task_next_at(task, leads, tz, now))
+        plan = _Plan("tasks", task.id, rev, _task_next_at(task, leads_of[task.id], tz, now))
         plans.append(plan)
         deadline = task.deadline.astimezone(tz)
         occurrence = deadline_key(deadline, tz)
+        common = {"occurrence": occurrence, "tz": tz, "now": now}
+        targets = Targets.of_task(task, pending, facts)
         if task.planned_from <= now < deadline:
-            groups.append((task.id, "task_extend" if task.extended else "task_new", occurrence, ""))
-            draws.append((plan, task, notices.task_announce))
-        due_now = task_due(deadline, leads, task.planned_from.astimezone(tz), now)
+            kind = "task_extend" if task.extended else "task_new"
+            announce = Targets.of_task(task, pending, facts, announce=True, now=now)
+            plan.pushes += _per_unit(kind, task, pending, announce, slot="", render=notices.task_announce, **common)
+        due_now = whats.get(task.id)
         if due_now is None:
             continue
         what, slot = due_now
         if what == "remind":
-            groups.append((task.id, "task_remind", occurrence, slot.key))
-            draws.append((plan, task, notices.task_reminder))
+            plan.pushes += _per_unit(
+                "task_remind", task, pending, targets, slot=slot.key, render=notices.task_reminder, **common
+            )
         else:
-            groups.append((task.id, "task_overdue", occurrence, slot.key))
-            draws.append((plan, task, notices.task_overdue))
-            overdue.append((plan, task, occurrence, slot.key))
-    # only the pushes not yet sent come back (the push log is read in the same query)
-    for n, unit_id, unit_name, chat_id, _claimed in await repos.tasks.unsent(groups, to_db(now - LEASE)):
-        plan, task, render = draws[n]
-        task_id, kind, occurrence, slot = groups[n]
-        draw = functools.partial(render, task=task, unit=unit_name, zone=tz, now=now, unit_id=unit_id)
-        plan.pushes.append(Push(PushKey(kind, task_id, occurrence, slot, chat_id), draw))
-    if overdue:
-        units_of = await repos.tasks.units_of([task.id for _, task, _, _ in overdue])
-        creators = await repos.org.people_by_ids({task.created_by for _, task, _, _ in overdue})
-        parents = {u.parent_id for units in units_of.values() for u in units if u.parent_id is not None}
-        parent_chats = Targets.of_rows(await repos.tasks.reach(parents, leaders=False))
-        for plan, task, occurrence, slot_key in overdue:
+            plan.pushes += _per_unit(
+                "task_overdue", task, pending, targets, slot=slot.key, render=notices.task_overdue, **common
+            )
             plan.pushes += _late_lists(
                 task, units_of.get(task.id, []), creators.get(task.created_by), parent_chats,
-                occurrence=occurrence, slot=slot_key, tz=tz,
+                occurrence=occurrence, slot=slot.key, tz=tz,
             )
     return plans
 

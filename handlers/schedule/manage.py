@@ -99,6 +99,9 @@ async def event_screen(context: CadreContext, event: Event) -> tuple[str, object
         leads=notices.describe_leads(t, event.leads),
         audience=t(f"sched.audience.{event.audience}"),
     )
+    reach = await notices.event_reach(context.repos, event)  # which units' groups get the notices
+    sent = (await context.repos.pushes.sent_to(notices.EVENT_KINDS, [event.id])).get(event.id)
+    text += "\n\n" + t("sched.view.reach", reach=notices.reach_text(t, reach, sent))
     flags = holiday_notes(t, nexts, now, tz)
     if flags:
         text = "\n".join([text, "", *flags])
@@ -226,6 +229,9 @@ async def answers_pressed(update: Update, context: CadreContext) -> None:
         silent_count=len(silent),
         silent=notices.names(t, silent) or "-",
     )
+    reach = await notices.event_reach(context.repos, event)
+    if reach.missed:  # "还没回复(0人)" must not hide the units the notice never reached
+        text += "\n\n" + t("sched.answers.unreached", reach=notices.reach_text(t, reach))
     await ask(update, context, text, keyboard([[(t("task.btn.back"), cb(FLOW, "view", event.id))]]))
 
 

@@ -10,7 +10,7 @@ from bot.forms.core import Env, Form, Retry, Saved, Screen, When, day_and_time
 from bot.rules.ids import id_or_zero
 from bot.services import notices, scheduler
 from handlers.tasks.listing import EXTEND_FLOW, MANAGE, may_manage
-from handlers.tasks.newtask import QUICK_DEADLINES, with_days_left
+from handlers.tasks.newtask import QUICK_DEADLINES, confirm_far, examples, with_days_left
 
 
 async def setup(env: Env, draft: dict[str, Any]) -> str | None:
@@ -23,6 +23,7 @@ async def setup(env: Env, draft: dict[str, Any]) -> str | None:
     if not await may_manage(context, task):
         return "task.not_manager"
     draft.update(task=task.id, title=task.title, current=day_and_time(env.t, task.deadline, env.now))
+    examples(env, draft)
     return None
 
 
@@ -48,8 +49,8 @@ FORM = Form(
     allowed=MANAGE,
     entry="start",  # the 📅 延期 button of a task's page: taskext:start:<task id>
     steps=[
-        When("deadline", ask="task.extend.ask_form", label="task.field.deadline", want="future",
-             quick=QUICK_DEADLINES, hints=notices.DEADLINE_HINTS, echo=with_days_left),
+        When("deadline", ask="task.extend.ask_upcoming", label="task.field.deadline", want="future",
+             quick=QUICK_DEADLINES, hints=notices.DEADLINE_HINTS, echo=with_days_left, confirm=confirm_far),
     ],
     review=review,
     save=save,

@@ -27,8 +27,9 @@ from telegram.ext import (
 
 from bot.context import CadreContext
 from bot.rules.ids import id_or_zero
+from bot.rules.reach import reach as reach_of
 from bot.services import notices, scheduler
-from bot.services.scheduler import Push, Targets
+from bot.services.scheduler import Push
 from handlers.auth import ADMINS, JOINED, Command, command, requires
 from handlers.flow import (
     Button,
@@ -105,10 +106,14 @@ async def list_screen(context: CadreContext) -> tuple[str, Any]:
                     if task.id not in {m[0].id for m in mine}]
         if followed:
             units_of = await repos.tasks.units_of([task.id for task in followed])
+            facts = await repos.chats.reach_facts({u.unit_id for us in units_of.values() for u in us})
             parts.append(t("task.list.admin_header"))
             buttons = []
             for n, task in enumerate(followed, start=1):
-                parts.append(f"{n}. " + status_line(context, task, units_of[task.id], now))
+                line = f"{n}. " + status_line(context, task, units_of[task.id], now)
+                pending = [(u.unit_id, u.unit_name) for u in units_of[task.id] if not u.done]
+                missed = notices.missed_line(t, reach_of(pending, facts, groups=task.to_groups))
+                parts.append(f"{line}\n{missed}" if missed else line)
                 buttons.append((t("task.btn.view", n=n), cb(FLOW, "view", task.id)))
             rows += chunk(buttons, 4)
     if not parts:
@@ -136,8 +141,13 @@ async def task_screen(context: CadreContext, task: Task) -> tuple[str, Any]:
             key = "task.view.done_note" if u.note or u.photo_file_id else "task.view.done_unit"
             mark = t("task.view.photo_mark") if u.photo_file_id else ""
             lines.append(t(key, unit=u.unit_name, note=u.note, photo=mark))
+    lines.append(t("task.view.audience", audience=t(f"reach.audience.{task.audience}")))
+    reach = await notices.task_reach(context.repos, task, units)
+    sent = (await context.repos.pushes.sent_to(notices.TASK_KINDS, [task.id])).get(task.id, set())
+    lines.append(notices.reach_text(t, reach, sent))
     rows: list[list[Button]] = []
     if await may_manage(context, task):
+        rows += notices.invite_rows(t, reach)
         if any(not u.done for u in units):
             rows.append([(t("task.btn.nudge"), cb(FLOW, "nudge", task.id))])
         rows.append([(t("task.btn.extend"), cb(EXTEND_FLOW, "start", task.id)),
@@ -201,16 +211,17 @@ async def nudge_pressed(update: Update, context: CadreContext) -> None:
     tz = context.services.settings.tz
     now = scheduler.now_of(app)
     pending = [u for u in await repos.tasks.units(task.id) if not u.done]
-    targets = await Targets.load(repos, [u.unit_id for u in pending])
+    reach = await notices.task_reach(repos, task, pending)  # where each unit's pushes go, or why not
     hour = now.astimezone(tz).strftime("%Y-%m-%dT%H")
     pushes = []
     for unit in pending:
         draw = functools.partial(notices.task_nudge, task=task, unit=unit.unit_name, zone=tz, now=now, unit_id=unit.unit_id)
-        pushes += [Push(PushKey("task_nudge", task.id, hour, "", chat), draw) for chat in targets.of(unit.unit_id)]
+        chats = reach.of(unit.unit_id).chats  # type: ignore[union-attr]
+        pushes += [Push(PushKey("task_nudge", task.id, hour, "", chat), draw) for chat in chats]
     done_already = await repos.pushes.settled(("task_nudge", task.id, hour, ""), now, scheduler.LEASE)
-    units_to_remind = sum(1 for u in pending if set(targets.of(u.unit_id)) - done_already)
-    if units_to_remind:
-        message = t("task.nudged", count=units_to_remind)
+    units_to_remind = sum(1 for u in pending if set(reach.of(u.unit_id).chats) - done_already)  # type: ignore[union-attr]
+    if units_to_remind or reach.missed:
+        message = notices.nudge_answer(t, units_to_remind, reach, [u.unit_id for u in pending])
     elif pushes:
         message = t("task.nudged_already")
     else:
