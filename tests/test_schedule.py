@@ -256,3 +256,22 @@ async def test_a_year_whose_holidays_are_not_known_is_said(sim: Simulator, admin
     from bot.rules import holidays
     if not holidays.covered(date(2027, 1, 1)):
         assert "2027年的法定节假日还没有收录,从2027年1月1日(周五)起无法检查是否放假" in page
+
+
+async def test_saving_a_lecture_says_whom_its_notices_reach(sim: Simulator, org: Org) -> None:
+    """No group bound: the save says so per unit, never "会按时把通知发到相关的群"."""
+    sim.app.services.extras["clock"] = Clock(NOW)
+    await sim.send("/schedule", TOWNSHIP_ADMIN)
+    await sim.press("新建", TOWNSHIP_ADMIN)
+    await sim.send("五星支部创建大讲堂", TOWNSHIP_ADMIN)
+    await sim.press("第几个星期几", TOWNSHIP_ADMIN)
+    await sim.press("第一个", TOWNSHIP_ADMIN)
+    await sim.press("星期五", TOWNSHIP_ADMIN)
+    await sim.press("14:30", TOWNSHIP_ADMIN)
+    await sim.send("镇党委会议室", TOWNSHIP_ADMIN)
+    await sim.send("红旗村孙书记", TOWNSHIP_ADMIN)
+    await sim.press("东风镇(本级)", TOWNSHIP_ADMIN)
+    await sim.press("下一步", TOWNSHIP_ADMIN)
+    saved = last_text(await sim.press("保存", TOWNSHIP_ADMIN))
+    assert "已保存" in saved and "相关的群" not in saved
+    assert "通知送达情况" in saved and "没有绑定群" in saved

@@ -106,16 +106,18 @@ async def save(env: Env, draft: dict[str, Any]) -> Saved | Retry:
         event = await context.repos.events.update(int(draft["event_id"]), **fields)
         if event is not None:
             await scheduler.refresh_notices(app, event, env.now)
-        key = "sched.updated"
+        key = "sched.updated_to"
     else:
         event, _ = await context.repos.events.create(
             token=draft["token"], organiser=person.id, scope_unit_id=person.unit_id, **fields
         )
-        key = "sched.saved"
+        key = "sched.saved_to"
     if event is None:
         return Saved(Screen(env.t("task.stale")))
     scheduler.poke(app)
-    return Saved(Screen(env.t(key, title=event.title)), record=event.id)
+    # say whom the notices will reach (and whom not, and why), never "the groups" when none is bound
+    reach = notices.reach_text(env.t, await notices.event_reach(context.repos, event))
+    return Saved(Screen(env.t(key, title=event.title, reach=reach)), record=event.id)
 
 
 FORM = Form(
