@@ -114,7 +114,7 @@ async def correct(update: Update, context: CadreContext) -> str | int:
     report_id = id_or_zero(parse_cb(update.callback_query.data)[2])
     report = await context.repos.reports.get(report_id)
     if report is None or not await may_correct(context, report, at):
-        await update.callback_query.answer(context.t("report.correct.too_late"), show_alert=True)
+        await update.callback_query.answer(context.t("report.correct.not_now"), show_alert=True)
         return step_of(current(context) or {}) or END
     await answer(update)
     existing = current(context)

@@ -67,7 +67,7 @@ async def save_draft(update: Update, context: CadreContext, token: str) -> str |
     if draft.get("mode") == "correct":
         old = await repo.get(draft["report_id"])
         if old is None or not await may_correct(context, old, at):
-            await query.answer(t("report.correct.too_late"), show_alert=True)
+            await query.answer(t("report.correct.not_now"), show_alert=True)
             finish(context)
             await ask(update, context, t("report.correct.not_saved"), None)
             return END

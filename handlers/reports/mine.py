@@ -184,7 +184,7 @@ async def delete_asked(update: Update, context: CadreContext) -> None:
         return
     t = context.t
     if not await may_delete(context, report, reference_time(update, context)):
-        await update.callback_query.answer(t("report.rule"), show_alert=True)
+        await update.callback_query.answer(t("report.delete.not_now"), show_alert=True)
         return
     await answer(update)
     rows = [
@@ -206,7 +206,7 @@ async def delete_confirmed(update: Update, context: CadreContext) -> None:
     if not await may_delete(context, report, at) or not await context.repos.reports.delete(
         report.id, by=context.person.id, at=at
     ):  # too late, or reviewed meanwhile (the store checks in its transaction)
-        await update.callback_query.answer(t("report.rule"), show_alert=True)
+        await update.callback_query.answer(t("report.delete.not_now"), show_alert=True)
         return
     await answer(update)
     rows = [[(t("myreports.btn.back_to_list"), cb("myreports", "list", 0))]]
