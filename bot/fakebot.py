@@ -80,6 +80,7 @@ class FloodLimits:
     private_burst: int = 3  # ...this many messages in any window of this many seconds
 
 
+ALERT_MAX = 200  # Telegram's limit on answerCallbackQuery's text (an alert or a toast)
 SENDING_METHODS = frozenset(
     {
         "sendMessage",
@@ -196,6 +197,8 @@ class FakeBotAPI(BaseRequest):
 
     # -- flood limits ---------------------------------------------------------------------
     def _refusal(self, api_method: str, params: dict[str, Any]) -> tuple[int, dict] | None:
+        if api_method == "answerCallbackQuery" and len(str(params.get("text") or "")) > ALERT_MAX:
+            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: MESSAGE_TOO_LONG"}
         if api_method not in SENDING_METHODS:
             return None
         raw = params.get("chat_id", 0)
