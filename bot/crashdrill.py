@@ -17,6 +17,7 @@ killed step being done. Used by tests/test_durability_crash.py (small) and bench
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -36,34 +37,11 @@ TOKEN = "123456:DRILLabcdefghijklmnopqrstuvwxyz0123"
 SECRETARY, MEMBER = 103, 104
 REPLIES = SENDING_METHODS | {"editMessageText", "editMessageReplyMarkup", "answerCallbackQuery"}
 
-# (kind, value): send a text, press a button of the newest keyboard (by label), or a photo
-REPORT: tuple[tuple[str, str], ...] = (
-    ("send", "/report"),
-    ("press", "昨天"),
-    ("press", "垃圾清除"),
-    ("press", "下一步"),
-    ("send", "三组房前屋后"),
-    ("send", "4 6 15"),
-    ("send", "清运垃圾5车"),
-    ("photo", ""),
-    ("press", "完成"),
-    ("send", "群众自发参与"),
-    ("press", "保存"),
-    ("send", "/report"),  # must start afresh: the saved draft is not offered again
-)
-VISIT: tuple[tuple[str, str], ...] = (
-    ("send", "/visit"),
-    ("press", "张三"),
-    ("press", "昨天"),
-    ("press", "矛盾纠纷调解"),
-    ("press", "下一步"),
-    ("send", "家门口的路灯坏了"),
-    ("press", "需要跟进"),
-    ("send", "下周三"),
-    ("photo", ""),
-    ("press", "保存"),
-    ("send", "/visit"),
-)
+# (kind, value): send a text, press a button of the newest keyboard (by label), or a photo; the
+# user's answers (in Chinese, as a secretary and a member type them) are data: crashdrill.json
+_SCRIPTS = json.loads(Path(__file__).with_name("crashdrill.json").read_text(encoding="utf-8"))
+REPORT: tuple[tuple[str, str], ...] = tuple((kind, value) for kind, value in _SCRIPTS["report"])
+VISIT: tuple[tuple[str, str], ...] = tuple((kind, value) for kind, value in _SCRIPTS["visit"])
 FLOWS = {"report": (REPORT, SECRETARY), "visit": (VISIT, MEMBER)}
 
 
