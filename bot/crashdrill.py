@@ -38,7 +38,8 @@ SECRETARY, MEMBER = 103, 104
 REPLIES = SENDING_METHODS | {"editMessageText", "editMessageReplyMarkup", "answerCallbackQuery"}
 
 # (kind, value): send a text, press a button of the newest keyboard (by label), or a photo; the
-# user's answers (in Chinese, as a secretary and a member type them) are data: crashdrill.json
+# user's answers (in Chinese, as a secretary and a member type them) and the small village they
+# act in are data: crashdrill.json
 _SCRIPTS = json.loads(Path(__file__).with_name("crashdrill.json").read_text(encoding="utf-8"))
 REPORT: tuple[tuple[str, str], ...] = tuple((kind, value) for kind, value in _SCRIPTS["report"])
 VISIT: tuple[tuple[str, str], ...] = tuple((kind, value) for kind, value in _SCRIPTS["visit"])
@@ -50,13 +51,14 @@ async def seed(path: Path) -> None:
     db = await Database.open(path)
     try:
         repos = Repos.over(db)
-        district = await repos.org.add_unit("示例区", "district")
-        township = await repos.org.add_unit("东风镇", "township", district.id)
-        village = await repos.org.add_unit("红旗村", "village", township.id, stars=3)
-        await repos.org.add_person("孙书记", "secretary", village.id, telegram_id=SECRETARY)
-        member = await repos.org.add_person("李党员", "member", village.id, telegram_id=MEMBER, phone="13800000001")
-        for i, head in enumerate(("张三", "李四", "王五")):
-            await repos.households.add(village.id, head, address=f"{i + 1}组", member_id=member.id)
+        org = _SCRIPTS["seed"]
+        district = await repos.org.add_unit(org["district"], "district")
+        township = await repos.org.add_unit(org["township"], "township", district.id)
+        village = await repos.org.add_unit(org["village"], "village", township.id, stars=3)
+        await repos.org.add_person(org["secretary"], "secretary", village.id, telegram_id=SECRETARY)
+        member = await repos.org.add_person(org["member"], "member", village.id, telegram_id=MEMBER, phone="13800000001")
+        for i, head in enumerate(org["households"]):
+            await repos.households.add(village.id, head, address=org["address"].format(n=i + 1), member_id=member.id)
     finally:
         await db.close()
 
@@ -156,7 +158,7 @@ async def run_flow(
     result = DrillResult(flow, len(steps))
     async with LocalBotAPIServer() as server:
         people = RemoteUsers(server)
-        people.user(user, "书记" if user == SECRETARY else "党员")
+        people.user(user, _SCRIPTS["seed"]["names"]["secretary" if user == SECRETARY else "member"])
         bot = BotProcess(server, db, log)
         armed = {"on": False}
 
@@ -213,7 +215,7 @@ async def reference_run(flow: str, db: Path) -> DrillResult:
     )
     api = FakeBotAPI()
     sim = await Simulator(build_application(settings, request=api, rate_limit=False), api).start()
-    sim.user(user, "书记" if user == SECRETARY else "党员")
+    sim.user(user, _SCRIPTS["seed"]["names"]["secretary" if user == SECRETARY else "member"])
     result = DrillResult(flow, len(steps))
     try:
         for kind, value in steps:
