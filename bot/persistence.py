@@ -33,7 +33,7 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
         self._user_data: dict[int, dict] | None = None
         self._chat_data: dict[int, dict] | None = None
         self._bot_data: dict | None = None
-        self._conversations: dict[str, ConversationDict] = {}
+        self._states_of: dict[str, ConversationDict] = {}
         # what is waiting for the next commit, by the row it replaces (the newest wins)
         self._staged: dict[tuple[str, str, str], Row] = {}
 
@@ -84,14 +84,14 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
         return None
 
     async def get_conversations(self, name: str) -> ConversationDict:
-        if name not in self._conversations:
-            self._conversations[name] = await self.repo.conversations(name)
-        return dict(self._conversations[name])
+        if name not in self._states_of:
+            self._states_of[name] = await self.repo.conversations(name)
+        return dict(self._states_of[name])
 
     async def update_conversation(
         self, name: str, key: ConversationKey, new_state: object | None
     ) -> None:
-        known = self._conversations.setdefault(name, {})
+        known = self._states_of.setdefault(name, {})
         if known.get(key) == new_state and (new_state is not None or key not in known):
             return
         encoded = json.dumps(list(key))
