@@ -90,3 +90,16 @@ class UsersRepo:
             telegram_ids,
         )
         return {row[0]: row[1] for row in rows}
+
+    # -- the command menu last published to a private chat ----------------------------------------
+    async def menu_digest(self, telegram_id: int) -> str | None:
+        row = await self.db.fetchone("SELECT digest FROM published_menus WHERE telegram_id = ?", (telegram_id,))
+        return row[0] if row else None
+
+    async def set_menu_digest(self, telegram_id: int, digest: str) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO published_menus (telegram_id, digest) VALUES (?, ?)"
+                " ON CONFLICT (telegram_id) DO UPDATE SET digest = excluded.digest",
+                (telegram_id, digest),
+            )

@@ -278,3 +278,29 @@ async def test_an_admin_added_while_the_bot_was_down_gets_their_menu_at_start(se
         assert "赵区长您好" in texts(calls)[0] and "/import" in texts(calls)[0]
     finally:
         await sim.stop()
+
+
+async def test_a_restart_publishes_only_the_admin_menus_that_changed(settings) -> None:
+    """The first start publishes the admin's menu; the next one, with nothing changed, does not
+    (a province's ~1,700 admins would hold every start for a minute); a new language does."""
+    from storage import Database, Repos
+    from tests.conftest import start_sim
+
+    db = await Database.open(settings.db_path)
+    assert (await Repos.over(db).org.add_admin(ADMIN, "赵区长", "示例区")).status == "added"
+    await db.close()
+    sim = await start_sim(settings)
+    assert menu_for(sim.api.calls, ADMIN)
+    await sim.stop()
+    sim = await start_sim(settings)
+    try:
+        mine = [c for c in sim.api.calls if c.method == "setMyCommands" and c.params["scope"].get("chat_id") == ADMIN]
+        assert mine == []
+        await sim.app.services.repos.users.set_lang(ADMIN, "en")
+        from handlers.org.ui import publish_menu
+
+        sim.api.clear()
+        await publish_menu(sim.app, ADMIN)
+        assert menu_for(sim.api.calls, ADMIN)  # its menu changed: published again
+    finally:
+        await sim.stop()

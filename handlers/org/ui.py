@@ -3,6 +3,8 @@ paging, and telling another user something in their own language."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
@@ -155,9 +157,13 @@ async def publish_menu(app: Application, telegram_id: int) -> None:
     user = await services.repos.users.get(telegram_id)
     t = services.catalogs.get(user.lang if user else None)
     person = await services.repos.org.person_by_telegram(telegram_id)
+    commands = menu(t, person.role if person else None, in_group=False)
+    # published only when it changed (start-up goes over every admin: a province has ~1,700)
+    digest = hashlib.sha1(json.dumps([[c.command, c.description] for c in commands]).encode()).hexdigest()
+    if await services.repos.users.menu_digest(telegram_id) == digest:
+        return
     try:
-        await app.bot.set_my_commands(
-            menu(t, person.role if person else None, in_group=False), scope=BotCommandScopeChat(telegram_id)
-        )
+        await app.bot.set_my_commands(commands, scope=BotCommandScopeChat(telegram_id))
     except TelegramError:
-        pass  # a chat the bot cannot see: the default menu stays
+        return  # a chat the bot cannot see: the default menu stays (tried again next time)
+    await services.repos.users.set_menu_digest(telegram_id, digest)
