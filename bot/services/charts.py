@@ -15,22 +15,33 @@ import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-from matplotlib import font_manager
-from matplotlib.figure import Figure
+if TYPE_CHECKING:
+    from matplotlib.font_manager import FontProperties
 
 _drawing = threading.Lock()
 
 
 @lru_cache(maxsize=1)
-def cjk_font() -> font_manager.FontProperties:
+def _matplotlib():  # type: ignore[no-untyped-def]
+    """matplotlib with the Agg backend, imported on the first chart (half a second that start-up
+    need not pay: charts are drawn in worker threads, long after the bot is up)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import font_manager
+    from matplotlib.figure import Figure
+
+    return font_manager, Figure
+
+
+@lru_cache(maxsize=1)
+def cjk_font() -> FontProperties:
     """The registered CJK font; raises FileNotFoundError if the font file is missing."""
     import mplfonts
 
+    font_manager, _ = _matplotlib()
     path = Path(mplfonts.__file__).parent / "fonts" / "NotoSansCJKsc-Regular.otf"
     if not path.is_file():
         raise FileNotFoundError(f"CJK font not found at {path}")
@@ -63,6 +74,7 @@ def _bar_chart(
 ) -> bytes:
     font = cjk_font()
     height = max(2.5, 0.4 * len(labels) + 1.2)
+    _, Figure = _matplotlib()
     fig = Figure(figsize=(7, height), dpi=110)
     ax = fig.add_subplot()
     positions = list(range(len(labels)))[::-1]
