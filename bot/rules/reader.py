@@ -381,6 +381,17 @@ def _village(s: str, villages: Sequence[str]) -> tuple[str, tuple[Span, ...]] | 
 _REPORT_WORDS = re.compile(r"整治|清理|清运|拆除|拆了|拆掉|推倒|打扫|清扫|治理|人居环境|环境卫生|大扫除|美化|拉走|拉了|种了|栽了")
 
 
+def _prepared(text: object) -> tuple[str, str, list[str]] | None:
+    """The text cut to MAX_CHARS, its folded form and the notes so far; None for no text."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    notes: list[str] = []
+    if len(text) > MAX_CHARS:
+        text = text[:MAX_CHARS]
+        notes.append("truncated")
+    return text, _fold(text), notes
+
+
 def read_report(text: str, ctx: ReaderContext) -> Reading:
     """The fields of a clean-up report a message states (see the module doc)."""
     try:
@@ -391,13 +402,9 @@ def read_report(text: str, ctx: ReaderContext) -> Reading:
 
 
 def _read_report(text: str, ctx: ReaderContext) -> Reading:
-    if not isinstance(text, str) or not text.strip():
+    if (prepared := _prepared(text)) is None:
         return Reading(kind=None)
-    notes: list[str] = []
-    if len(text) > MAX_CHARS:
-        text = text[:MAX_CHARS]
-        notes.append("truncated")
-    s = _fold(text)
+    text, s, notes = prepared
     fields: dict[str, Found] = {}
     past, _, date_spans, later = _dates(s, ctx)
     one = _one_date(past)
@@ -548,13 +555,9 @@ def read_visit(text: str, ctx: ReaderContext) -> Reading:
 
 
 def _read_visit(text: str, ctx: ReaderContext) -> Reading:
-    if not isinstance(text, str) or not text.strip():
+    if (prepared := _prepared(text)) is None:
         return Reading(kind=None)
-    notes: list[str] = []
-    if len(text) > MAX_CHARS:
-        text = text[:MAX_CHARS]
-        notes.append("truncated")
-    s = _fold(text)
+    text, s, notes = prepared
     fields: dict[str, Found] = {}
     past, future, _, later = _dates(s, ctx, dues=True)
     if later:

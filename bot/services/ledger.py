@@ -312,8 +312,8 @@ def write_ledger(
 # -- cadre-bot export ---------------------------------------------------------------------------
 def add_cli_parser(sub: argparse._SubParsersAction) -> None:
     """``cadre-bot export --unit NAME (--month YYYY-MM | --from DAY --to DAY) --out FILE``."""
-    e = sub.add_parser("export", help="write the Excel ledger (台账) of a unit for a month or a date range")
-    e.add_argument("--unit", required=True, help="unit name, or a path such as 示例区/东风镇")
+    e = sub.add_parser("export", help="write the Excel ledger of a unit for a month or a date range")
+    e.add_argument("--unit", required=True, help="unit name, or a path of names from the district down (DISTRICT/TOWNSHIP)")
     period = e.add_mutually_exclusive_group(required=True)
     period.add_argument("--month", help="a month: YYYY-MM")
     period.add_argument("--from", dest="start", help="first day: YYYY-MM-DD (with --to)")
