@@ -274,3 +274,14 @@ async def test_a_date_on_a_holiday_is_offered_the_next_working_day(sim: Simulato
     review = last_text(await sim.press("改到下一个工作日", TOWNSHIP_ADMIN))
     assert "这一次:10月8日(周四) 09:00" in review
     assert (await sim.app.services.repos.events.get(event.id)) is not None
+
+
+async def test_a_review_left_open_past_the_new_time_is_not_saved(sim: Simulator, admin: Org) -> None:
+    event = await add_lecture(sim, admin, NOW)
+    await open_next(sim)
+    await sim.press("改日期时间", TOWNSHIP_ADMIN)
+    await sim.send("11月24日上午9点", TOWNSHIP_ADMIN)
+    sim.app.services.extras["clock"] = Clock(at(2026, 11, 25, 10))
+    calls = await sim.press("保存", TOWNSHIP_ADMIN)
+    assert "这个时间已经过去了" in alerts(calls)[0] and "改到什么时候" in last_text(calls)
+    assert await sim.app.services.repos.events.occurrence(event.id, "2026-12-04") is None

@@ -33,6 +33,7 @@ from bot.forms.core import (
     Form,
     Input,
     Outcome,
+    Retry,
     Saved,
     Screen,
     Text,
@@ -216,12 +217,16 @@ async def review(env: Env, draft: dict[str, Any]) -> str:
     return "\n\n".join(lines)
 
 
-async def save(env: Env, draft: dict[str, Any]) -> Saved:
+async def save(env: Env, draft: dict[str, Any]) -> Saved | Retry:
     context = env.ctx
     t = env.t
     app: Application = context.application
     skipped = draft.get("held") == "no"
     moved = datetime.fromisoformat(draft["when"]) if draft.get("when") else None
+    if max(was_of(draft), moved or was_of(draft)) <= env.now:  # the review was left open past the date
+        return Saved(Screen(t("sched.occ.over")))
+    if moved is not None and moved <= env.now and not skipped:
+        return Retry("when", "sched.occ.wrong.past")
     occ = await context.repos.events.arrange(
         int(draft["event_id"]), draft["occurrence"], speaker=draft.get("speaker") or "", topic=draft.get("topic") or "",
         skipped=skipped, moved_to=moved, by=context.person.id if context.person else None, now=env.now,
