@@ -285,3 +285,17 @@ async def test_a_review_left_open_past_the_new_time_is_not_saved(sim: Simulator,
     calls = await sim.press("保存", TOWNSHIP_ADMIN)
     assert "这个时间已经过去了" in alerts(calls)[0] and "改到什么时候" in last_text(calls)
     assert await sim.app.services.repos.events.occurrence(event.id, "2026-12-04") is None
+
+
+async def test_qingjia_from_someone_the_bot_cannot_write_to_is_still_recorded(sim: Simulator, admin: Org) -> None:
+    """A member who never opened a private chat with the bot: the 请假 counts, the question of
+    why is dropped (recorded in the push log, never retried), and the alert does not promise one."""
+    event = await add_lecture(sim, admin, NOW)
+    await run(sim, 2026, 12, 1, 9)
+    (notice_call,) = [c for c in sim.api.calls if c.chat_id == TOWN_GROUP]
+    sim.api.forbidden_chats.add(3002)
+    calls = await sim.click(f"rsvp:no:{event.id}.20261204", 3002, TOWN_GROUP, message_call=notice_call)
+    assert alerts(calls) == ["已记录:请假。"]
+    assert await sim.app.services.repos.events.counts(event.id, "2026-12-04") == (0, 1)
+    (asked,) = await sim.app.services.repos.pushes.records("rsvp_why")
+    assert asked.status == "dropped" and asked.key.chat_id == 3002
