@@ -299,3 +299,15 @@ async def test_qingjia_from_someone_the_bot_cannot_write_to_is_still_recorded(si
     assert await sim.app.services.repos.events.counts(event.id, "2026-12-04") == (0, 1)
     (asked,) = await sim.app.services.repos.pushes.records("rsvp_why")
     assert asked.status == "dropped" and asked.key.chat_id == 3002
+
+
+async def test_a_change_in_the_same_second_as_the_notice_is_still_told(sim: Simulator, admin: Org) -> None:
+    """The push log keeps seconds: a date skipped in the second its notice went out is told too."""
+    await add_lecture(sim, admin, NOW)
+    assert len(await run(sim, 2026, 12, 1, 9)) == 1
+    await open_next(sim)  # the clock still at 09:00:00
+    await sim.press("改是否举行", TOWNSHIP_ADMIN)
+    await sim.press("这一次不举行", TOWNSHIP_ADMIN)
+    await sim.press("保存", TOWNSHIP_ADMIN)
+    (told,) = await run(sim, 2026, 12, 1, 9, 1)
+    assert "活动取消" in told

@@ -375,7 +375,8 @@ async def _event_batch(app: Application, due: list[tuple[Event, int]], now: date
             slot = "skip" if moved is None else f"to{moved:%Y%m%d%H%M}"
             draw = functools.partial(notices.event_change, event=event, was=was, at=moved, zone=tz)
             for chat_id, sent_at in told.get((event.id, occ.occurrence), {}).items():
-                if occ.updated_at is not None and sent_at < occ.updated_at:
+                # sent before the change, or in the same second (the log keeps seconds): told
+                if occ.updated_at is not None and sent_at <= occ.updated_at:
                     plan.pushes.append(Push(PushKey("event_change", event.id, occ.occurrence, slot, chat_id), draw))
     return plans
 
