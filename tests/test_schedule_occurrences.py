@@ -311,3 +311,22 @@ async def test_a_change_in_the_same_second_as_the_notice_is_still_told(sim: Simu
     await sim.press("保存", TOWNSHIP_ADMIN)
     (told,) = await run(sim, 2026, 12, 1, 9, 1)
     assert "活动取消" in told
+
+
+async def test_a_moved_date_cancelled_later_names_its_new_time(sim: Simulator, admin: Org) -> None:
+    await add_lecture(sim, admin, NOW)
+    await open_next(sim)
+    await sim.press("改日期时间", TOWNSHIP_ADMIN)
+    await sim.send("12月11日", TOWNSHIP_ADMIN)
+    await sim.press("保存", TOWNSHIP_ADMIN)
+    assert len(await run(sim, 2026, 12, 8, 9)) == 1
+    sim.app.services.extras["clock"] = Clock(at(2026, 12, 8, 10))
+    await sim.send("/schedule", TOWNSHIP_ADMIN)
+    await sim.press("五星支部创建大讲堂", TOWNSHIP_ADMIN)
+    await sim.press("安排下一次", TOWNSHIP_ADMIN)
+    await sim.press("改是否举行", TOWNSHIP_ADMIN)
+    await sim.press("这一次不举行", TOWNSHIP_ADMIN)
+    await sim.press("保存", TOWNSHIP_ADMIN)
+    (told,) = await run(sim, 2026, 12, 8, 10, 1)
+    assert "原定2026年12月11日星期五 14:30的这一次活动取消" in told
+    assert await run(sim, 2026, 12, 11, 12, 30) == []

@@ -373,7 +373,8 @@ async def _event_batch(app: Application, due: list[tuple[Event, int]], now: date
         for occ, was in changed_of[event.id]:
             moved = None if occ.skipped else occ.moved_to.astimezone(tz)
             slot = "skip" if moved is None else f"to{moved:%Y%m%d%H%M}"
-            draw = functools.partial(notices.event_change, event=event, was=was, at=moved, zone=tz)
+            known = occ.moved_to if occ.skipped and occ.moved_to is not None else was  # a moved date cancelled: its new time
+            draw = functools.partial(notices.event_change, event=event, was=known, at=moved, zone=tz)
             for chat_id, sent_at in told.get((event.id, occ.occurrence), {}).items():
                 # sent before the change, or in the same second (the log keeps seconds): told
                 if occ.updated_at is not None and sent_at <= occ.updated_at:
