@@ -38,6 +38,7 @@ class CadreContext(CallbackContext[ExtBot, dict, dict, dict]):
     def __init__(self, application: Application, chat_id: int | None = None, user_id: int | None = None):
         super().__init__(application, chat_id=chat_id, user_id=user_id)
         self.person: Person | None = None
+        self.telegram_id = user_id  # the user the update is from (None for a channel post)
         self.lang: str = self.services.settings.locale
         self.t: Translator = self.services.catalogs.get(self.lang)
 

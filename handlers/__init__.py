@@ -37,6 +37,8 @@ FEATURES = (
     "handlers.schedule.conversation",
     "handlers.schedule.manage",
     "handlers.schedule.rsvp",
+    "handlers.schedule.occurrence",
+    "handlers.schedule.reason",
     "handlers.org.join",
     "handlers.reports.from_text",
     "handlers.general.commands",

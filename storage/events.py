@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from storage.db import Database
@@ -40,6 +40,38 @@ class Answer:
     name: str
     answer: str
     answered_at: datetime
+    reason: str = ""  # why 请假, if the member said (shown to the organiser only)
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One occurrence's own arrangement: its speaker and topic ('' = the event's), skipped
+    this time, or moved to ``moved_to`` (None: the rule's own time). ``occurrence`` is the
+    rule's local date, the key of its answers and pushes, whatever the moment it moved to."""
+
+    event_id: int
+    occurrence: str
+    speaker: str = ""
+    topic: str = ""
+    skipped: bool = False
+    moved_to: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def day(self) -> date:
+        return date.fromisoformat(self.occurrence)
+
+    @property
+    def changed(self) -> bool:
+        """Skipped or moved: members who got its notice are told."""
+        return self.skipped or self.moved_to is not None
+
+
+_OCC_COLS = "event_id, occurrence, speaker, topic, skipped, moved_to, updated_at"
+
+
+def _occurrence(row) -> Occurrence:
+    return Occurrence(row[0], row[1], row[2], row[3], bool(row[4]), from_db(row[5]), from_db(row[6]))
 
 
 _COLS = (
@@ -271,7 +303,8 @@ class EventsRepo:
                 "INSERT INTO event_answers (event_id, occurrence, telegram_id, name, answer,"
                 " answered_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id, occurrence,"
                 " telegram_id) DO UPDATE SET answer = excluded.answer, name = excluded.name,"
-                " answered_at = excluded.answered_at",
+                " answered_at = excluded.answered_at,"
+                " reason = CASE WHEN excluded.answer = 'no' THEN reason ELSE '' END",
                 (event_id, occurrence, telegram_id, name, answer, to_db(now)),
             )
 
@@ -287,8 +320,82 @@ class EventsRepo:
 
     async def answers(self, event_id: int, occurrence: str) -> list[Answer]:
         rows = await self.db.fetchall(
-            "SELECT telegram_id, name, answer, answered_at FROM event_answers"
+            "SELECT telegram_id, name, answer, answered_at, reason FROM event_answers"
             " WHERE event_id = ? AND occurrence = ? ORDER BY answered_at, telegram_id",
             (event_id, occurrence),
         )
-        return [Answer(r[0], r[1], r[2], from_db(r[3])) for r in rows]  # type: ignore[arg-type]
+        return [Answer(r[0], r[1], r[2], from_db(r[3]), r[4]) for r in rows]  # type: ignore[arg-type]
+
+    async def answer_of(self, event_id: int, occurrence: str, telegram_id: int) -> Answer | None:
+        row = await self.db.fetchone(
+            "SELECT telegram_id, name, answer, answered_at, reason FROM event_answers"
+            " WHERE event_id = ? AND occurrence = ? AND telegram_id = ?",
+            (event_id, occurrence, telegram_id),
+        )
+        return Answer(row[0], row[1], row[2], from_db(row[3]), row[4]) if row else None  # type: ignore[arg-type]
+
+    async def set_reason(self, event_id: int, occurrence: str, telegram_id: int, reason: str) -> bool:
+        """The reason of a 请假 (only while the answer is 请假); False if there is none."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE event_answers SET reason = ? WHERE event_id = ? AND occurrence = ?"
+                " AND telegram_id = ? AND answer = 'no'",
+                (reason, event_id, occurrence, telegram_id),
+            )
+            return cur.rowcount == 1
+
+    # -- one occurrence's own arrangement -------------------------------------------------
+    async def occurrence(self, event_id: int, occurrence: str) -> Occurrence | None:
+        row = await self.db.fetchone(
+            f"SELECT {_OCC_COLS} FROM event_occurrences WHERE event_id = ? AND occurrence = ?",
+            (event_id, occurrence),
+        )
+        return _occurrence(row) if row else None
+
+    async def arrangements(self, event_ids: Iterable[int], from_day: str, now: datetime) -> dict[int, dict[str, Occurrence]]:
+        """The arranged occurrences of each event still to come: on or after the local date
+        ``from_day``, or moved to a moment after ``now`` (one query for any number of events)."""
+        rows = await self.db.fetchall(
+            f"SELECT {_OCC_COLS} FROM event_occurrences"
+            " WHERE event_id IN (SELECT value FROM json_each(?))"
+            " AND (occurrence >= ? OR moved_to > ?) ORDER BY event_id, occurrence",
+            (json.dumps(sorted(set(event_ids))), from_day, to_db(now)),
+        )
+        out: dict[int, dict[str, Occurrence]] = {}
+        for row in rows:
+            occ = _occurrence(row)
+            out.setdefault(occ.event_id, {})[occ.occurrence] = occ
+        return out
+
+    async def arrange(
+        self,
+        event_id: int,
+        occurrence: str,
+        *,
+        speaker: str,
+        topic: str,
+        skipped: bool,
+        moved_to: datetime | None,
+        by: int | None,
+        now: datetime,
+    ) -> Occurrence | None:
+        """Set one occurrence's arrangement; the scheduler looks at the event again at once
+        (its notices follow the new time; members who got one are told of a change)."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE events SET next_at = '', plan_rev = plan_rev + 1, updated_at = ?"
+                " WHERE id = ? AND deleted_at IS NULL",
+                (to_db(now), event_id),
+            )
+            if cur.rowcount != 1:
+                return None
+            await conn.execute(
+                "INSERT INTO event_occurrences (event_id, occurrence, speaker, topic, skipped, moved_to,"
+                " updated_by, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (event_id, occurrence) DO UPDATE SET speaker = excluded.speaker,"
+                " topic = excluded.topic, skipped = excluded.skipped, moved_to = excluded.moved_to,"
+                " updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+                (event_id, occurrence, speaker, topic, int(skipped), to_db(moved_to) if moved_to else None,
+                 by, to_db(now)),
+            )
+        return await self.occurrence(event_id, occurrence)

@@ -280,3 +280,21 @@ class PushesRepo:
         for ref_id, chat_id in rows:
             out.setdefault(ref_id, set()).add(chat_id)
         return out
+
+    async def first_sent(self, kind: str, pairs: Iterable[tuple[int, str]]) -> dict[tuple[int, str], dict[int, datetime]]:
+        """For each ``(ref_id, occurrence)``: the chats a push of ``kind`` reached, with when the
+        first one was sent there (one query for any number of occurrences)."""
+        pairs = sorted(set(pairs))
+        if not pairs:
+            return {}
+        rows = await self.db.fetchall(
+            "SELECT p.ref_id, p.occurrence, p.chat_id, MIN(p.sent_at) FROM json_each(?) j"
+            " JOIN pushes p ON p.kind = ? AND p.ref_id = json_extract(j.value, '$[0]')"
+            " AND p.occurrence = json_extract(j.value, '$[1]')"
+            " WHERE p.status = 'sent' AND p.sent_at IS NOT NULL GROUP BY 1, 2, 3",
+            (json.dumps(pairs), kind),
+        )
+        out: dict[tuple[int, str], dict[int, datetime]] = {}
+        for ref_id, occurrence, chat_id, sent_at in rows:
+            out.setdefault((ref_id, occurrence), {})[chat_id] = from_db(sent_at)  # type: ignore[assignment]
+        return out

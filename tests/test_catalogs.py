@@ -82,6 +82,8 @@ def families() -> dict[str, tuple[str, ...] | None]:
     from handlers.reports.from_text import NOTES_SHOWN, VISIT_NOTES
     from handlers.reports.render import AMOUNT_FIELDS
     from handlers.reports.steps import QUICK_LABELS
+    from handlers.schedule.occurrence import HELD
+    from handlers.schedule.reason import QUICK as WHY_QUICK
     from handlers.schedule.steps import KIND_CHOICES, NTHS
     from handlers.visits.ask import STEPS as VISIT_STEPS
     from storage.chats import KINDS as CHAT_KINDS
@@ -92,6 +94,8 @@ def families() -> dict[str, tuple[str, ...] | None]:
     every = ("", "_every")
     return {
         "holiday.": tuple(HOLIDAYS.values()),
+        "sched.occ.held.": HELD,
+        "sched.why.quick.": WHY_QUICK,
         "bind.kind.": tuple(CHAT_KINDS),
         "bulletin.praise.": tuple(bulletin.PRAISES),
         "bulletin.docx.col.": (*DOCX_COLUMNS, "stars"),

@@ -29,7 +29,7 @@ import calendar
 import dataclasses
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
@@ -47,6 +47,8 @@ __all__ = [
     "Lead",
     "Rule",
     "Slot",
+    "arranged",
+    "arranged_slots",
     "due_slot",
     "event_slots",
     "last_day",
@@ -308,6 +310,50 @@ def event_slots(
         if index >= ahead and moment - reach > now:
             break
         out.extend((moment, slot) for slot in lead_slots(moment, leads))
+    return out
+
+
+# --------------------------------------------------------------------------- arranged occurrences
+# One occurrence may have its own arrangement (storage.events.Occurrence): skipped this time, or
+# moved to another moment. It keeps the rule's date as its key (its answers and pushes), so
+# ``changes`` maps that date to anything with ``skipped`` and ``moved_to`` (aware or None).
+def arranged(
+    rule: Rule, changes: Mapping[date, Any], after: datetime, tz: tzinfo | str, count: int = 1, *,
+    skipped: bool = False,
+) -> list[tuple[date, datetime]]:
+    """The next ``count`` occurrences strictly after ``after`` as arranged: ``(the rule's date,
+    the moment it happens)`` in time order; a moved one at its new moment (also one whose own
+    date is past or far off), a skipped one left out unless ``skipped``."""
+    zone = _zone(tz)
+    own = {m.date(): m for m in upcoming(rule, after, zone, count + len(changes))}
+    for day, change in changes.items():
+        if getattr(change, "moved_to", None) is not None and day not in own and rule.is_day(day):
+            own[day] = occurrence_on(rule, day, zone)
+    out = []
+    for day, moment in own.items():
+        change = changes.get(day)
+        if change is not None and change.skipped and not skipped:
+            continue
+        moved = getattr(change, "moved_to", None) if change is not None else None
+        at = moved.astimezone(zone) if moved is not None else moment
+        if at > after:
+            out.append((day, at))
+    out.sort(key=lambda item: (item[1], item[0]))
+    return out[:count]
+
+
+def arranged_slots(
+    rule: Rule, leads: Iterable[Lead], changes: Mapping[date, Any], now: datetime, tz: tzinfo | str, *, ahead: int = 3
+) -> list[tuple[date, datetime, Slot]]:
+    """:func:`event_slots` as arranged: the slots of the next occurrences (a skipped one has
+    none, a moved one's follow its new moment), each with its date and moment."""
+    leads = tuple(leads)
+    reach = max((lead.span() for lead in leads), default=timedelta(0))
+    out: list[tuple[date, datetime, Slot]] = []
+    for index, (day, moment) in enumerate(arranged(rule, changes, now, tz, ahead + 60)):
+        if index >= ahead and moment - reach > now:
+            break
+        out.extend((day, moment, slot) for slot in lead_slots(moment, leads))
     return out
 
 

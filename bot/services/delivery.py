@@ -334,13 +334,16 @@ async def refresh_notices(app: Application, event: Event, now: datetime, *, canc
     t = translator(app)
     rule = Rule.from_dict(event.rule)
     today = now.astimezone(tz).date()
+    changes = (await repos.events.arrangements([event.id], today.isoformat(), now)).get(event.id, {})
     edited = 0
     for record in await repos.pushes.messages("event_notice", event.id):
+        occ = changes.get(record.key.occurrence)
         day = date.fromisoformat(record.key.occurrence)
-        if day < today or record.message_id is None:
+        if (day < today and (occ is None or occ.moved_to is None)) or record.message_id is None:
             continue
-        at = occurrence_on(rule, day, tz)
-        still = not cancelled and rule.is_day(day) and at > now
+        was = occurrence_on(rule, day, tz)
+        at = occ.moved_to.astimezone(tz) if occ is not None and occ.moved_to is not None else was
+        still = not cancelled and rule.is_day(day) and at > now and not (occ is not None and occ.skipped)
         counts = await repos.events.counts(event.id, record.key.occurrence)
         text, markup = notices.event_notice(
             t,
@@ -350,6 +353,8 @@ async def refresh_notices(app: Application, event: Event, now: datetime, *, canc
             counts=counts,
             soon=record.key.slot.startswith("m"),
             cancelled=not still,
+            occ=occ,
+            was=was,
         )
         try:
             await app.bot.edit_message_text(

@@ -241,21 +241,40 @@ def event_notice(
     counts: tuple[int, int],
     soon: bool = False,
     cancelled: bool = False,
+    occ: Any = None,
+    was: datetime | None = None,
 ) -> Rendered:
-    """The notice of one occurrence, with the live count of answers."""
+    """The notice of one occurrence, with the live count of answers. ``occ`` is its own
+    arrangement (storage.events.Occurrence: this time's speaker and topic), ``was`` the rule's
+    moment of an occurrence moved to ``at`` (its key stays the rule's date)."""
     header = "sched.notice.soon" if soon else "sched.notice.header"
     lines = [t(header, title=event.title), t("sched.notice.when", when=moment(t, at, zone))]
+    if was is not None and was != at:
+        lines.append(t("sched.notice.moved", was=moment(t, was, zone)))
+    topic = getattr(occ, "topic", "") or ""
+    if topic:
+        lines.append(t("sched.notice.topic", topic=topic))
     if event.place:
         lines.append(t("sched.notice.place", place=event.place))
-    if event.speaker:
-        lines.append(t("sched.notice.speaker", speaker=event.speaker))
+    speaker = getattr(occ, "speaker", "") or event.speaker
+    if speaker:
+        lines.append(t("sched.notice.speaker", speaker=speaker))
     if cancelled:
         lines.append("")
-        lines.append(t("sched.notice.cancelled"))
+        lines.append(t("sched.notice.skipped" if getattr(occ, "skipped", False) else "sched.notice.cancelled"))
         return "\n".join(lines), None
     lines.append("")
     lines.append(t("sched.notice.count", yes=counts[0], no=counts[1]))
-    return "\n".join(lines), rsvp_markup(t, event.id, at.astimezone(zone).date().isoformat())
+    key = (was or at).astimezone(zone).date().isoformat()
+    return "\n".join(lines), rsvp_markup(t, event.id, key)
+
+
+def event_change(t: Translator, *, event: Event, was: datetime, at: datetime | None, zone: tzinfo) -> Rendered:
+    """To a group that already got the notice of an occurrence: it is cancelled this time
+    (``at`` None), or moved to ``at``."""
+    if at is None:
+        return t("sched.push.skipped", title=event.title, was=moment(t, was, zone)), None
+    return t("sched.push.moved", title=event.title, was=moment(t, was, zone), when=moment(t, at, zone)), None
 
 
 def chat_gone(t: Translator, *, title: str, unit: str) -> Rendered:

@@ -48,7 +48,7 @@ from telegram.ext import Application, CallbackContext
 from bot.i18n import Translator
 from bot.rules.deadlines import next_task_push_at, task_due
 from bot.rules.reach import UnitFacts, announce_to_groups, unit_reach
-from bot.rules.recurrence import Lead, Rule, event_slots, next_slot_at
+from bot.rules.recurrence import Lead, Rule, arranged_slots, next_slot_at, occurrence_on
 from bot.services import notices
 from bot.services.delivery import (
     LEASE,
@@ -312,22 +312,51 @@ async def _event_plans(app: Application, now: datetime) -> list[_Plan]:
     return plans
 
 
+async def _arrangements(repos: Repos, event_ids: Iterable[int], now: datetime, tz: tzinfo) -> dict[int, dict[date, Any]]:
+    """Each event's arranged occurrences still to come, by the rule's date (one query)."""
+    rows = await repos.events.arrangements(event_ids, now.astimezone(tz).date().isoformat(), now)
+    return {eid: {occ.day: occ for occ in by_day.values()} for eid, by_day in rows.items()}
+
+
+def _changed(changes: dict[date, Any], rule: Rule, now: datetime, tz: tzinfo) -> list[tuple[Any, datetime]]:
+    """The skipped or moved occurrences not over yet (by their own or their new moment), with
+    the rule's moment of each."""
+    out = []
+    for day, occ in changes.items():
+        if not occ.changed or not rule.is_day(day):
+            continue
+        was = occurrence_on(rule, day, tz)
+        if max(was, occ.moved_to or was) > now:
+            out.append((occ, was))
+    return out
+
+
 async def _event_batch(app: Application, due: list[tuple[Event, int]], now: datetime) -> list[_Plan]:
     repos, tz = repos_of(app), zone(app)
-    slots_of = {event.id: event_slots(event_rule(event), event_leads(event), now, tz) for event, _ in due}
-    due_of = {eid: [(at, slot) for at, slot in slots if slot.due(now)] for eid, slots in slots_of.items()}
+    changes_of = await _arrangements(repos, [event.id for event, _ in due], now, tz)
+    slots_of = {
+        event.id: arranged_slots(event_rule(event), event_leads(event), changes_of.get(event.id, {}), now, tz)
+        for event, _ in due
+    }
+    due_of = {eid: [(day, at, slot) for day, at, slot in slots if slot.due(now)] for eid, slots in slots_of.items()}
+    changed_of = {event.id: _changed(changes_of.get(event.id, {}), event_rule(event), now, tz) for event, _ in due}
     with_due = [eid for eid, d in due_of.items() if d]
     chats_of = await repos.events.notice_chats(with_due) if with_due else {}
     counts = await repos.events.counts_of(
-        (eid, at.astimezone(tz).date().isoformat()) for eid in with_due for at, _ in due_of[eid]
+        (eid, day.isoformat()) for eid in with_due for day, _, _ in due_of[eid]
+    )
+    told = await repos.pushes.first_sent(
+        "event_notice", [(eid, occ.occurrence) for eid, changed in changed_of.items() for occ, _ in changed]
     )
     plans = []
     for event, rev in due:
-        plan = _Plan("events", event.id, rev, next_slot_at([slot for _, slot in slots_of[event.id]], now))
+        rule = event_rule(event)
+        plan = _Plan("events", event.id, rev, next_slot_at([slot for _, _, slot in slots_of[event.id]], now))
         plans.append(plan)
         chats = chats_of.get(event.id, [])
-        for at, slot in due_of[event.id]:
-            occurrence = at.astimezone(tz).date().isoformat()
+        changes = changes_of.get(event.id, {})
+        for day, at, slot in due_of[event.id]:
+            occurrence = day.isoformat()
             draw = functools.partial(
                 notices.event_notice,
                 event=event,
@@ -335,9 +364,21 @@ async def _event_batch(app: Application, due: list[tuple[Event, int]], now: date
                 zone=tz,
                 counts=counts[(event.id, occurrence)],
                 soon=Lead.parse(slot.key).at is None,
+                occ=changes.get(day),
+                was=occurrence_on(rule, day, tz),
             )
             for chat_id in chats:
                 plan.pushes.append(Push(PushKey("event_notice", event.id, occurrence, slot.key, chat_id), draw))
+        # the groups that got the notice of an occurrence before it was skipped or moved are told, once
+        for occ, was in changed_of[event.id]:
+            moved = None if occ.skipped else occ.moved_to.astimezone(tz)
+            slot = "skip" if moved is None else f"to{moved:%Y%m%d%H%M}"
+            known = occ.moved_to if occ.skipped and occ.moved_to is not None else was  # a moved date cancelled: its new time
+            draw = functools.partial(notices.event_change, event=event, was=known, at=moved, zone=tz)
+            for chat_id, sent_at in told.get((event.id, occ.occurrence), {}).items():
+                # sent before the change, or in the same second (the log keeps seconds): told
+                if occ.updated_at is not None and sent_at <= occ.updated_at:
+                    plan.pushes.append(Push(PushKey("event_change", event.id, occ.occurrence, slot, chat_id), draw))
     return plans
 
 
@@ -448,12 +489,15 @@ async def next_push_at(app: Application, now: datetime) -> datetime | None:
             moments.append(_task_next_at(task, [Lead.parse(code) for code in task.leads], tz, now))
     async for due in _due_events(repos, now):
         quiet = []  # events looked at afresh with nothing due now: planned on at once
+        changes_of = await _arrangements(repos, [event.id for event, _ in due], now, tz)
         for event, rev in due:
-            slots = [slot for _, slot in event_slots(event_rule(event), event_leads(event), now, tz)]
+            changes = changes_of.get(event.id, {})
+            slots = [slot for _, _, slot in arranged_slots(event_rule(event), event_leads(event), changes, now, tz)]
             at = next_slot_at(slots, now)
             if at is not None:
                 moments.append(at)
-            if not any(slot.due(now) for slot in slots):
+            # a skipped or moved occurrence may owe its groups a word: left to collect()
+            if not any(slot.due(now) for slot in slots) and not _changed(changes, event_rule(event), now, tz):
                 quiet.append((event.id, rev, at))
         await repos.events.advance(quiet)
     for due in await repos.pushes.followups_coming(now, now + timedelta(days=2)):

@@ -4,26 +4,54 @@ buttons of the form in :mod:`handlers.schedule.conversation`."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import CadreContext
+from bot.forms.core import day_label
 from bot.rules.ids import id_or_zero
-from bot.rules.recurrence import Rule, occurrence_on, upcoming
+from bot.rules.recurrence import Rule, arranged, occurrence_on
 from bot.services import notices, scheduler
 from handlers import unit_picker
 from handlers.auth import ADMINS, command, requires
 from handlers.flow import Button, answer, ask, cb, chunk, keyboard, parse_cb
+from handlers.schedule import occurrence as occ_form
 from handlers.schedule.steps import FLOW as FORM_FLOW
 from handlers.schedule.steps import holiday_notes
-from storage.events import Event
+from storage.events import Event, Occurrence
 from storage.org import Person
 
 SCHEDULE = command("schedule", ADMINS)
 FLOW = "sched"
 AUDIENCE_ROLES = {"secretaries": ("secretary",), "everyone": ("secretary", "member")}
+SHOWN, PICKABLE = 3, 6  # dates on an event's page; dates offered by 其他日期
+
+
+async def changes_of(context: CadreContext, event_ids: list[int], now: datetime) -> dict[int, dict[date, Occurrence]]:
+    """Each event's arranged occurrences still to come, by the rule's date (one query)."""
+    tz = context.services.settings.tz
+    rows = await context.repos.events.arrangements(event_ids, now.astimezone(tz).date().isoformat(), now)
+    return {eid: {occ.day: occ for occ in by_day.values()} for eid, by_day in rows.items()}
+
+
+def short_day(t, day: date, now: datetime) -> str:
+    """12月4日(周五), the year only when not this year (the engine's one date format)."""
+    return day_label(t, datetime.combine(day, time(12), now.tzinfo), now)
+
+
+def occurrence_label(context: CadreContext, day: date, at: datetime, occ: Occurrence | None, now: datetime) -> str:
+    """One coming date as the admin sees it: its moment, and what is special about it."""
+    t = context.t
+    tz = context.services.settings.tz
+    shown = notices.moment(t, at, tz)
+    if occ is not None and occ.skipped:
+        return t("sched.occ.line_skipped", when=shown)
+    if occ is not None and occ.moved_to is not None:
+        shown = t("sched.occ.line_moved", when=shown, was=short_day(t, day, now))
+    speaker = occ.speaker if occ is not None else ""
+    return t("sched.occ.line_speaker", when=shown, speaker=speaker) if speaker else shown
 
 
 def short(title: str, limit: int = 20) -> str:
@@ -47,12 +75,13 @@ async def list_screen(context: CadreContext) -> tuple[str, object]:
     events = await context.repos.events.in_scope(person.unit_id)
     lines = [t("sched.list.header")] if events else [t("sched.list.empty")]
     buttons: list[Button] = []
+    changes = await changes_of(context, [event.id for event in events], now)
     for n, event in enumerate(events, start=1):
         rule = Rule.from_dict(event.rule)
-        nxt = upcoming(rule, now, tz, 1)
+        nxt = arranged(rule, changes.get(event.id, {}), now, tz, 1)  # a skipped date is not "next"
         key = "sched.list.line_paused" if event.paused else "sched.list.line"
         lines.append(t(key, n=n, title=event.title, rule=notices.describe_rule(t, rule),
-                       next=notices.moment(t, nxt[0], tz) if nxt else "-"))
+                       next=notices.moment(t, nxt[0][1], tz) if nxt else "-"))
         buttons.append((t("sched.list.button", n=n, title=short(event.title)), cb(FLOW, "view", event.id)))
     rows = chunk(buttons, 1)
     rows.append([(t("sched.btn.new"), cb(FORM_FLOW, "start"))])
@@ -86,13 +115,14 @@ async def event_screen(context: CadreContext, event: Event) -> tuple[str, object
     tz = context.services.settings.tz
     rule = Rule.from_dict(event.rule)
     now = scheduler.now_of(context.application)
-    nexts = upcoming(rule, now, tz, 3)
+    changes = (await changes_of(context, [event.id], now)).get(event.id, {})
+    nexts = arranged(rule, changes, now, tz, SHOWN, skipped=True)
     text = t(
         "sched.view",
         title=event.title,
         state=t("sched.state.paused" if event.paused else "sched.state.active"),
         rule=notices.describe_rule(t, rule),
-        next=t("list.sep").join(notices.moment(t, at, tz) for at in nexts) or "-",
+        next=t("list.sep").join(occurrence_label(context, day, at, changes.get(day), now) for day, at in nexts) or "-",
         place=event.place or t("sched.review.none"),
         speaker=event.speaker or t("sched.review.none"),
         units=await unit_picker.summary(context, list(event.unit_ids)),
@@ -102,16 +132,46 @@ async def event_screen(context: CadreContext, event: Event) -> tuple[str, object
     reach = await notices.event_reach(context.repos, event)  # which units' groups get the notices
     sent = (await context.repos.pushes.sent_to(notices.EVENT_KINDS, [event.id])).get(event.id)
     text += "\n\n" + t("sched.view.reach", reach=notices.reach_text(t, reach, sent))
-    flags = holiday_notes(t, nexts, now, tz)
+    held = [(day, at) for day, at in nexts if not (changes.get(day) and changes[day].skipped)]
+    flags = holiday_notes(t, [at for _, at in held], now, tz)  # moved dates are checked at their new day
     if flags:
         text = "\n".join([text, "", *flags])
     pause = ("sched.btn.unpause", "unpause") if event.paused else ("sched.btn.pause", "pause")
     rows = [
         [(t(pause[0]), cb(FLOW, pause[1], event.id)), (t("sched.btn.edit"), cb(FORM_FLOW, "start", event.id))],
+    ]
+    if nexts:  # this time's speaker, topic, skip or move: the next date, or one chosen
+        day = nexts[0][0]
+        rows.append([(t("sched.occ.btn.next", date=short_day(t, day, now)), occ_form.entry(event.id, day)),
+                     (t("sched.occ.btn.other"), cb(FLOW, "occs", event.id))])
+    for day, at in held:  # a date on a statutory holiday: offer the next working day
+        workday = occ_form.next_workday(at.astimezone(tz))
+        if workday is not None:
+            rows.append([(t("sched.occ.btn.to_workday", date=short_day(t, day, now), next=short_day(t, workday.date(), now)),
+                          occ_form.entry(event.id, day, ".w"))])
+            break
+    rows += [
         [(t("sched.btn.answers"), cb(FLOW, "ans", event.id)), (t("sched.btn.delete"), cb(FLOW, "del", event.id))],
         [(t("task.btn.to_list"), cb(FLOW, "list"))],
     ]
     return text, keyboard(rows)
+
+
+@requires(SCHEDULE)
+async def occurrences_pressed(update: Update, context: CadreContext) -> None:
+    """其他日期: the coming dates (skipped and moved ones too), each opening its arrangement."""
+    t = context.t
+    event = await _event(update, context)
+    if event is None:
+        return
+    await answer(update)
+    tz = context.services.settings.tz
+    now = scheduler.now_of(context.application)
+    changes = (await changes_of(context, [event.id], now)).get(event.id, {})
+    nexts = arranged(Rule.from_dict(event.rule), changes, now, tz, PICKABLE, skipped=True)
+    rows = [[(occurrence_label(context, day, at, changes.get(day), now), occ_form.entry(event.id, day))] for day, at in nexts]
+    rows.append([(t("task.btn.back"), cb(FLOW, "view", event.id))])
+    await ask(update, context, t("sched.occ.pick", title=event.title), keyboard(rows))
 
 
 @requires(SCHEDULE)
@@ -177,8 +237,9 @@ async def focus_occurrence(context: CadreContext, event: Event, now: datetime) -
         return coming[0]
     if announced:
         return announced[-1]
-    nxt = upcoming(Rule.from_dict(event.rule), now, tz, 1)
-    return nxt[0].astimezone(tz).date() if nxt else None
+    changes = (await changes_of(context, [event.id], now)).get(event.id, {})
+    nxt = arranged(Rule.from_dict(event.rule), changes, now, tz, 1)
+    return nxt[0][0] if nxt else None
 
 
 async def audience(context: CadreContext, event: Event) -> list[Person]:
@@ -214,14 +275,18 @@ async def answers_pressed(update: Update, context: CadreContext) -> None:
             person = await context.repos.org.person_by_telegram(a.telegram_id)
             names[a.telegram_id] = person.name if person else a.name
     yes = [names[a.telegram_id] for a in answers if a.answer == "yes"]
-    no = [names[a.telegram_id] for a in answers if a.answer == "no"]
+    # 请假 with its reason, if one was given (this screen is for those who manage the event only)
+    no = [t("sched.answers.with_reason", name=names[a.telegram_id], reason=a.reason) if a.reason else names[a.telegram_id]
+          for a in answers if a.answer == "no"]
     answered = {a.telegram_id for a in answers}
     silent = [p.name for p in expected if p.telegram_id not in answered]
     rule = Rule.from_dict(event.rule)
+    occ = await context.repos.events.occurrence(event.id, day.isoformat())
+    at = occ.moved_to if occ is not None and occ.moved_to is not None else occurrence_on(rule, day, tz)
     text = t(
         "sched.answers",
         title=event.title,
-        when=notices.moment(t, occurrence_on(rule, day, tz), tz),
+        when=occurrence_label(context, day, at.astimezone(tz), occ, now),
         yes_count=len(yes),
         yes=notices.names(t, yes) or "-",
         no_count=len(no),
@@ -245,5 +310,6 @@ def register(app: Application) -> None:
         ("del", delete_pressed),
         ("delok", delete_confirmed),
         ("ans", answers_pressed),
+        ("occs", occurrences_pressed),
     ):
         app.add_handler(CallbackQueryHandler(callback, pattern=rf"^{FLOW}:{action}(:|$)"))

@@ -21,6 +21,7 @@ from bot.rules.ids import parse_id
 from bot.rules.recurrence import Rule, occurrence_on
 from bot.services import notices, scheduler
 from handlers.flow import parse_cb
+from handlers.schedule import reason
 from storage.events import Event
 
 FLOW = "rsvp"
@@ -66,15 +67,22 @@ async def rsvp_pressed(update: Update, context: CadreContext) -> None:
     if not rule.is_day(day) or not await announced_here(context, event, day.isoformat(), query.message):
         await query.answer(t("sched.rsvp.not_this"), show_alert=True)
         return
-    at = occurrence_on(rule, day, tz)
+    occurrence = day.isoformat()
+    occ = await context.repos.events.occurrence(event.id, occurrence)
+    if occ is not None and occ.skipped:  # cancelled this time: the answers are closed
+        await query.answer(t("sched.rsvp.skipped"), show_alert=True)
+        return
+    was = occurrence_on(rule, day, tz)
+    at = occ.moved_to.astimezone(tz) if occ is not None and occ.moved_to is not None else was
     if at <= now:
         await query.answer(t("sched.rsvp.over"), show_alert=True)
         return
     user = query.from_user
     name = context.person.name if context.person else (user.first_name or str(user.id))
-    occurrence = day.isoformat()
     await context.repos.events.answer(event.id, occurrence, user.id, name, action, now)
-    await query.answer(t("sched.rsvp.recorded_yes" if action == "yes" else "sched.rsvp.recorded_no"))
+    asked = await reason.ask(context.application, event, occurrence, at, user.id, now) if action == "no" else False
+    await query.answer(t("sched.rsvp.recorded_yes" if action == "yes" else
+                         ("sched.rsvp.recorded_no_ask" if asked else "sched.rsvp.recorded_no")))
     message = query.message
     if not isinstance(message, Message):
         return
@@ -85,7 +93,8 @@ async def rsvp_pressed(update: Update, context: CadreContext) -> None:
     )
     group_t = context.services.catalogs.get(None) if message.chat_id < 0 else t
     text, markup = notices.event_notice(
-        group_t, event=event, at=at, zone=tz, counts=await context.repos.events.counts(event.id, occurrence), soon=soon
+        group_t, event=event, at=at, zone=tz, counts=await context.repos.events.counts(event.id, occurrence), soon=soon,
+        occ=occ, was=was,
     )
     try:
         await query.edit_message_text(text, reply_markup=markup)
