@@ -84,6 +84,7 @@ def families() -> dict[str, tuple[str, ...] | None]:
     from handlers.reports.steps import QUICK_LABELS
     from handlers.schedule.steps import KIND_CHOICES, NTHS
     from handlers.visits.ask import STEPS as VISIT_STEPS
+    from handlers.visits.branch import REASONS as BRANCH_REASONS
     from storage.chats import KINDS as CHAT_KINDS
     from storage.events import AUDIENCES
     from storage.oversight import ACTIONS
@@ -121,6 +122,7 @@ def families() -> dict[str, tuple[str, ...] | None]:
         "reach.why.": tuple(reach.REASONS),
         "review.list.": None,
         "review.reason.": tuple(str(n) for n in range(1, REASONS + 1)),
+        "branch.reason.": tuple(str(n) for n in range(1, BRANCH_REASONS + 1)),
         "role.": tuple(ROLES),
         "roster.err.": None,
         "roster.file.": None,
