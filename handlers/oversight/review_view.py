@@ -19,6 +19,7 @@ from bot.context import CadreContext
 from bot.i18n import Translator
 from bot.rules.ids import id_or_zero, parse_id
 from handlers.flow import Button, cb, keyboard
+from handlers.reports.changes import changed_lines
 from handlers.reports.mine import send_photos
 from handlers.reports.render import detail
 from handlers.tasks.listing import task_screen
@@ -143,6 +144,10 @@ async def show_item(update: Update, context: CadreContext, item: Item, *, note: 
     t = context.t
     events = await context.repos.oversight.history(item.kind, item.id)
     text = item_text(t, item, events, context.services.settings.tz)
+    if item.report is not None and events and events[-1].action == "resubmitted":  # what the author changed
+        changed = await changed_lines(context, item.report)
+        if changed:
+            text += "\n\n" + "\n".join(changed)
     if note:
         text = note + "\n\n" + text
     rows: list[list[Button]] = []
