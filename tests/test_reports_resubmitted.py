@@ -53,5 +53,8 @@ async def test_the_list_reads_resubmitted_and_the_detail_says_what_changed(sim: 
 async def test_review_shows_what_changed_too(sim: Simulator, org: Org) -> None:
     await returned_and_corrected(sim, org)
     await sim.send("/review", TOWNSHIP_ADMIN)  # the queue's sync marks it resubmitted
+    await sim.press("待核实的整治报告", TOWNSHIP_ADMIN)
+    _, buttons = sim.last_keyboard(TOWNSHIP_ADMIN)
+    assert [b["text"] for b in buttons][:2] == ["第2号 红旗村 2026年11月21日", "🔁 第1号 红旗村 2026年11月21日(已重报)"]
     text = (await sim.send("/start rpt_1", TOWNSHIP_ADMIN))[-1].text
     assert "🔁 退回后改动的内容:" in text and "  改后 地点:村东头大坑" in text

@@ -89,10 +89,14 @@ async def listing(update: Update, context: CadreContext, kind: str, state: str, 
         text, rows = await home(update, context)
         return t("review.empty") + "\n\n" + text, rows
     rows: list[list[Button]] = []
+    latest = await context.repos.oversight.latest(kind, ids)
     for item_id in ids:
         item = await load(context, kind, item_id)
         if item is not None:
-            rows.append([(label(context, item), cb(FLOW, "item", item.code))])
+            text = label(context, item)
+            if latest.get(item_id) is not None and latest[item_id].action == "resubmitted":  # back after a return
+                text = t("review.label.resubmitted", label=text)
+            rows.append([(text, cb(FLOW, "item", item.code))])
     nav: list[Button] = []
     if page > 0:
         nav.append((t("review.btn.prev"), cb(FLOW, "list", f"{kind}-{state}-{page - 1}")))
