@@ -24,6 +24,7 @@ FEATURES = (
     "handlers.reports.admin",
     "handlers.visits.conversation",
     "handlers.visits.followups",
+    "handlers.visits.branch",
     "handlers.households.conversation",
     "handlers.visits.coverage",
     "handlers.org.groups",

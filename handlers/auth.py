@@ -20,11 +20,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import KeyboardButton, ReplyKeyboardMarkup, Update
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    Update,
+)
 from telegram.constants import ChatType
 from telegram.ext import ConversationHandler
 
 from bot.context import CadreContext
+from bot.rules.roster import deep_link
 
 ADMINS = frozenset({"district_admin", "township_admin"})
 SECRETARIES = frozenset({"secretary"})
@@ -164,12 +171,32 @@ def requires(cmd: Command) -> Callable[[Callback], Callback]:
             if update.callback_query is not None:
                 await update.callback_query.answer(refusal, show_alert=True)
             elif update.effective_message is not None:
-                await update.effective_message.reply_text(refusal)
+                markup = private_chat_markup(context, cmd.name) if in_group_only_private(cmd, update) else None
+                text = context.t("auth.private_only_button", command=cmd.name) if markup else refusal
+                await update.effective_message.reply_text(text, reply_markup=markup)
             return ConversationHandler.END
 
         return wrapper
 
     return decorate
+
+
+START_COMMAND = "cmd_"  # /start cmd_<name>: the private chat opened from a group starts /<name>
+
+
+def in_group_only_private(cmd: Command, update: Update) -> bool:
+    chat = update.effective_chat
+    return chat is not None and chat.type != ChatType.PRIVATE and not cmd.group
+
+
+def private_chat_markup(context: CadreContext, name: str) -> InlineKeyboardMarkup | None:
+    """A button that opens the private chat with the bot and starts ``/name`` there (the deep
+    link ``https://t.me/<bot>?start=cmd_<name>``); None if the bot's username is unknown."""
+    try:
+        url = deep_link(context.bot.username or "", START_COMMAND + name)
+    except (ValueError, RuntimeError):
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(context.t("auth.btn.open_private", command=name), url=url)]])
 
 
 def refusal_for(cmd: Command, update: Update, context: CadreContext) -> str | None:

@@ -389,14 +389,18 @@ class OversightRepo:
         ``state``: ``pending`` (never reviewed, or resubmitted since it was returned; reports
         whose work is from ``since`` on, follow-ups closed from ``since`` on) or ``returned``
         (waiting for their author, whatever their age; a returned follow-up is open again
-        until its member closes it anew). Reports deleted since are left out.
+        until its member closes it anew) or ``branch`` (verified by a village secretary, the
+        village branch, not by an admin: from ``since`` on, like ``pending``). Reports deleted
+        since are left out.
         """
-        if kind not in ITEM_KINDS or state not in ("pending", "returned"):
+        if kind not in ITEM_KINDS or state not in ("pending", "returned", "branch"):
             raise ValueError(f"bad queue {kind}/{state}")
-        cond = (
-            "(last.action IS NULL OR last.action = 'resubmitted') AND {age}"
-            if state == "pending" else "last.action = 'returned'"
-        )
+        cond = {
+            "pending": "(last.action IS NULL OR last.action = 'resubmitted') AND {age}",
+            "returned": "last.action = 'returned'",
+            "branch": "last.action = 'verified' AND EXISTS (SELECT 1 FROM people b"
+                      " WHERE b.id = last.by_person AND b.role = 'secretary') AND {age}",
+        }[state]
         if kind == "report":
             source = (
                 "FROM reports x LEFT JOIN last ON last.item_id = x.id WHERE x.status = 'active'"
@@ -411,7 +415,7 @@ class OversightRepo:
             )
             order = "COALESCE(x.closed_at, last.at) DESC, x.id DESC"
         head = (
-            f"{_SUBTREE}, last AS (SELECT item_id, action, at FROM review_events WHERE id IN"
+            f"{_SUBTREE}, last AS (SELECT item_id, action, at, by_person FROM review_events WHERE id IN"
             " (SELECT MAX(id) FROM review_events WHERE item_kind = :kind GROUP BY item_id))"
         )
         params = {"unit": unit_id, "kind": kind, "since": since.isoformat(), "limit": limit, "offset": offset}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -147,6 +148,19 @@ def _values(fields: ReportFields) -> tuple[Any, ...]:
         fields.area_m2, fields.walls, fields.ponds, fields.notes,
         _pairs_json(fields.amounts_more), _pairs_json(fields.people_approx),
     )
+
+
+def fields_from_json(data: dict[str, Any]) -> ReportFields:
+    """The fields as :meth:`ReportFields.as_json` stored them in ``report_changes`` (keys this
+    version does not know are left out; missing ones take their defaults)."""
+    known = {f.name for f in dataclass_fields(ReportFields)}
+    values = {k: v for k, v in data.items() if k in known}
+    values["work_date"] = date.fromisoformat(str(values["work_date"]))
+    values["categories"] = tuple(values.get("categories") or ())
+    values["photos"] = tuple(ReportPhoto(**p) for p in values.get("photos") or ())
+    for name in ("amounts_more", "people_approx"):
+        values[name] = tuple(tuple(pair) for pair in values.get(name) or ())
+    return ReportFields(**values)
 
 
 def _pairs_json(pairs: tuple[tuple[str, Any], ...]) -> str | None:

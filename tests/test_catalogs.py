@@ -76,6 +76,7 @@ def families() -> dict[str, tuple[str, ...] | None]:
     from bot.rules.numbers import APPROX_FORMS
     from bot.services.bulletin_docx import COLUMNS as DOCX_COLUMNS
     from handlers.households.edit import LIMITS
+    from handlers.org.invites import SHEET_COLUMNS
     from handlers.org.people import FILTERS
     from handlers.oversight.review import REASONS
     from handlers.reports.admin import REVIEW_STATES, VOID_KEYS
@@ -86,6 +87,7 @@ def families() -> dict[str, tuple[str, ...] | None]:
     from handlers.schedule.reason import QUICK as WHY_QUICK
     from handlers.schedule.steps import KIND_CHOICES, NTHS
     from handlers.visits.ask import STEPS as VISIT_STEPS
+    from handlers.visits.branch import REASONS as BRANCH_REASONS
     from storage.chats import KINDS as CHAT_KINDS
     from storage.events import AUDIENCES
     from storage.oversight import ACTIONS
@@ -125,6 +127,8 @@ def families() -> dict[str, tuple[str, ...] | None]:
         "reach.why.": tuple(reach.REASONS),
         "review.list.": None,
         "review.reason.": tuple(str(n) for n in range(1, REASONS + 1)),
+        "branch.reason.": tuple(str(n) for n in range(1, BRANCH_REASONS + 1)),
+        "invite.sheet.col.": SHEET_COLUMNS,
         "role.": tuple(ROLES),
         "roster.err.": None,
         "roster.file.": None,

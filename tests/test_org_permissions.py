@@ -12,6 +12,7 @@ import re
 
 import pytest
 
+from bot.fakebot import BOT_USERNAME
 from bot.simulator import Simulator, texts
 from handlers import modules
 from handlers.auth import COMMANDS, commands_for
@@ -86,8 +87,10 @@ async def test_a_private_command_in_a_group_shows_nothing_personal(
     await sim.bot_added(GROUP, SECRETARY, title="红旗村党员群")
     before = {uid: dict(sim.app.user_data.get(uid, {})) for uid in USERS.values()}
     calls = await sim.send(f"/{name}", USERS[role], GROUP)
-    refusal = f"/{name} 请在与我的私聊中使用,这里是群聊。"
+    refusal = f"/{name} 请在与我的私聊中使用,这里是群聊。点下面的按钮打开私聊,再点“开始”就能直接用。"
     assert texts(calls) == [refusal]
+    (button,) = calls[-1].buttons()  # opens the private chat, where the command then starts
+    assert button == {"text": f"👉 去私聊使用 /{name}", "url": f"https://t.me/{BOT_USERNAME}?start=cmd_{name}"}
     assert {c.method for c in calls} <= {"sendMessage"}
     assert all(c.chat_id == GROUP for c in calls)
     assert not any(PERSONAL.search(c.text) for c in calls)
@@ -125,3 +128,18 @@ async def test_me_shows_who_the_bot_thinks_you_are(sim: Simulator, org: Org) -> 
     assert "乡镇(街道)管理员" in text and "管理范围:2 个村" in text
     text = texts(await sim.send("/me", STRANGER))[0]
     assert "还没有加入" in text and str(STRANGER) in text
+
+
+async def test_the_group_button_opens_the_private_chat_and_starts_the_command(sim: Simulator, org: Org) -> None:
+    """Issue 13, item 8: /report in a group answers with a button to the private chat; its
+    link (/start cmd_report) starts /report there, as if typed."""
+    await sim.bot_added(GROUP, SECRETARY, title="红旗村党员群")
+    calls = await sim.send("/report", SECRETARY, GROUP)
+    (button,) = calls[-1].buttons()
+    payload = button["url"].rsplit("?start=", 1)[1]
+    (question,) = texts(await sim.send(f"/start {payload}", SECRETARY))
+    assert "哪一天做的整治" in question
+    unknown = "\n".join(texts(await sim.send("/start cmd_nosuch", SECRETARY)))  # not a command: the usual welcome
+    assert "哪一天做的整治" not in unknown and "/report" in unknown
+    calls = await sim.send("/start cmd_bind", SECRETARY)  # a group-only command is not started in private
+    assert not any("只能在群聊中使用" in c.text for c in calls if c.method == "sendMessage")

@@ -291,7 +291,7 @@ async def test_the_list_shows_each_reports_review_state(sim: Simulator, org: Org
     lines = {int(line.split()[0][1:]): line for line in (await sim.send("/reports", TOWNSHIP_ADMIN))[-1].text.splitlines()
              if line.startswith("#")}
     assert lines[12].endswith("✅已核实") and lines[11].endswith("↩️已退回")
-    assert lines[10].endswith("⏳待核实"), "resubmitted: to verify again"
+    assert lines[10].endswith("🔁已重报·待核实"), "resubmitted: to verify again, and said so"
     assert lines[9].endswith("⏳待核实")
 
 

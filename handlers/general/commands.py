@@ -38,7 +38,16 @@ from telegram.ext import (
 
 from bot.context import CadreContext
 from bot.errors import on_error
-from handlers.auth import COMMANDS, EVERYONE, command, commands_for, main_menu, menu_command
+from handlers.auth import (
+    COMMANDS,
+    EVERYONE,
+    START_COMMAND,
+    command,
+    commands_for,
+    main_menu,
+    menu_command,
+    private_chat_markup,
+)
 from handlers.flow import hand_over
 from handlers.reports.from_text import offer_report
 
@@ -84,6 +93,15 @@ def is_private(update: Update) -> bool:
 async def start(update: Update, context: CadreContext) -> None:
     t = context.t
     person = context.person
+    payload = (context.args or [""])[0]
+    wanted = COMMANDS.get(payload[len(START_COMMAND):]) if payload.startswith(START_COMMAND) else None
+    if wanted is not None and wanted.private and wanted.name != "start":
+        # opened from a group's 去私聊 button: the command itself, as if typed here
+        data = update.to_dict()
+        data["message"]["text"] = f"/{wanted.name}"
+        data["message"]["entities"] = [{"type": "bot_command", "offset": 0, "length": len(wanted.name) + 1}]
+        hand_over(Update.de_json(data, context.bot), context)
+        return
     if person is None:
         await update.effective_message.reply_text(t("start.unknown"))
         return
@@ -178,9 +196,12 @@ async def unexpected_private(update: Update, context: CadreContext) -> None:
 
 
 async def private_only_here(update: Update, context: CadreContext) -> None:
-    """A private-only command sent in a group: say where it works (and show nothing else)."""
+    """A private-only command sent in a group: say where it works, with a button that opens
+    the private chat and starts the command there (and show nothing else)."""
     name = (update.effective_message.text or "/").split()[0][1:].split("@")[0].lower()
-    await update.effective_message.reply_text(context.t("auth.private_only", command=name))
+    markup = private_chat_markup(context, name)
+    key = "auth.private_only_button" if markup else "auth.private_only"
+    await update.effective_message.reply_text(context.t(key, command=name), reply_markup=markup)
 
 
 async def stale_button(update: Update, context: CadreContext) -> None:

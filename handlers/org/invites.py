@@ -9,16 +9,16 @@ that the unit is the presser's own (a forged payload is refused).
 
 from __future__ import annotations
 
-import io
 import secrets
 
-import qrcode
-from telegram import Update
+from telegram import InputFile, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import CadreContext
 from bot.rules.ids import id_or_zero, parse_page
 from bot.rules.roster import deep_link
+from bot.services import offloop
+from bot.services.invite_sheet import SheetRow, SheetText, qr_png, sheet_pdf, sheet_xlsx
 from handlers.auth import LEADERS, command, requires
 from handlers.flow import Button, answer, ask, cb, chunk, keyboard, parse_cb
 from handlers.org.ui import (
@@ -44,13 +44,6 @@ LIST_PAGE = 5
 
 def invite_link(bot_username: str, code: str) -> str:
     return deep_link(bot_username, code)
-
-
-def qr_png(text: str) -> bytes:
-    image = qrcode.make(text, box_size=8, border=2)
-    out = io.BytesIO()
-    image.save(out)
-    return out.getvalue()
 
 
 async def send_invite(update: Update, context: CadreContext, invite: Invite) -> None:
@@ -97,8 +90,17 @@ async def show_picker(update: Update, context: CadreContext, current: Unit, page
         page=page,
         selectable=lambda u: bool(invitable(person, u.level)),
         intro=context.t("invite.choose_unit"),
+        extra=sheet_row(context, current),
     )
     await ask(update, context, text, markup)
+
+
+def sheet_row(context: CadreContext, unit: Unit) -> list[list[Button]]:
+    """On a township: 一次邀请全乡镇的村书记 (the invite sheet), for whoever may invite its
+    villages' secretaries."""
+    if unit.level != "township" or "s" not in invitable(context.person, "village"):
+        return []
+    return [[(context.t("invite.sheet.btn", unit=unit.name), cb("inv", "sheet", unit.id))]]
 
 
 async def own_unit(update: Update, context: CadreContext, unit_id: str) -> Unit | None:
@@ -234,6 +236,73 @@ async def invite_made(update: Update, context: CadreContext) -> None:
     await send_invite(update, context, invite)
 
 
+# -- the township's invite sheet (issue 13, item 11) ----------------------------------------
+MAX_TEXT = 3500  # the links message is split below Telegram's 4,096 characters
+
+
+@requires(INVITE)
+async def sheet_pressed(update: Update, context: CadreContext) -> None:
+    """``inv:sheet:<township>``: one invite per secretary of the township's villages who has
+    not joined (their open code if they have one, else a new one: one code per person, the
+    usual expiry and lockout), sent as one message of links and a printable sheet (XLSX and
+    PDF) with a QR code per row."""
+    t, repos, me = context.t, context.repos, context.person
+    _, _, arg = parse_cb(update.callback_query.data)
+    unit = await own_unit(update, context, arg)
+    if unit is None:
+        return
+    if me is None or unit.level != "township" or "s" not in invitable(me, "village"):
+        await update.callback_query.answer(t("org.not_yours"), show_alert=True)
+        return
+    await answer(update)
+    villages = {v.id: v for v in await repos.org.children(unit.id) if v.level == "village"}
+    secretaries = [p for p in await repos.org.people_in(unit.id, "secretary") if p.unit_id in villages]
+    joined = sum(1 for p in secretaries if p.joined)
+    without = [v.name for v in villages.values() if all(p.unit_id != v.id for p in secretaries)]
+    rows: list[SheetRow] = []
+    for person in sorted((p for p in secretaries if not p.joined), key=lambda p: (p.unit_id, p.first_secretary, p.id)):
+        invite = await repos.invites.open_for_person(person.id, now()) or await repos.invites.create(
+            person.unit_id, person.role, created_by=me.id, now=now(), person_id=person.id,
+            first_secretary=person.first_secretary, days=context.services.settings.invite_days,
+        )
+        rows.append(SheetRow(
+            person.name, villages[person.unit_id].name, role_label(t, person.role, person.first_secretary),
+            invite.code, invite_link(context.bot.username, invite.code), local_date(context, invite.expires_at),
+        ))
+    counts = t("invite.sheet.counts", made=len(rows), joined=joined)
+    if without:
+        counts += "\n" + t("invite.sheet.without", villages=t("list.sep").join(without))
+    if not rows:
+        await ask(update, context, t("invite.sheet.nobody", unit=unit.name) + "\n" + counts)
+        return
+    await ask(update, context, t("invite.sheet.made", unit=unit.name) + "\n" + counts)
+    lines = [t("invite.sheet.line", name=r.name, village=r.village, link=r.link, code=r.code) for r in rows]
+    chat_id = update.effective_chat.id
+    message = t("invite.sheet.links_title")
+    for line in lines:
+        if len(message) + len(line) + 1 > MAX_TEXT:
+            await context.bot.send_message(chat_id, message, disable_web_page_preview=True)
+            message = ""
+        message = f"{message}\n{line}" if message else line
+    await context.bot.send_message(chat_id, message, disable_web_page_preview=True)
+    today = local_date(context, now())
+    text = SheetText(
+        title=t("invite.sheet.title", unit=unit.name, date=today),
+        how=t("invite.sheet.how"),
+        headers=tuple(t(f"invite.sheet.col.{c}") for c in SHEET_COLUMNS),  # type: ignore[arg-type]
+        sheet_name=t("invite.sheet.sheet_name"),
+    )
+    xlsx = await offloop.run(sheet_xlsx, rows, text, lane=offloop.EXPORTS)
+    pdf = await offloop.run(sheet_pdf, rows, text, lane=offloop.EXPORTS)
+    name = t("invite.sheet.filename", unit=unit.name)
+    caption = t("invite.sheet.caption", unit=unit.name, count=len(rows))
+    await context.bot.send_document(chat_id, InputFile(xlsx, filename=f"{name}.xlsx"), caption=caption)
+    await context.bot.send_document(chat_id, InputFile(pdf, filename=f"{name}.pdf"), caption=caption)
+
+
+SHEET_COLUMNS = ("n", "name", "village", "role", "code", "link", "expires", "qr")
+
+
 # -- /invites -----------------------------------------------------------------------------------
 async def visible_invites(context: CadreContext) -> list[Invite]:
     repos, me = context.repos, context.person
@@ -320,4 +389,5 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("invites", invites_command))
     app.add_handler(CallbackQueryHandler(invite_pressed, pattern=r"^inv:(open|pick|who|close):"))
     app.add_handler(CallbackQueryHandler(invite_made, pattern=r"^inv:(for|new|multi):"))
+    app.add_handler(CallbackQueryHandler(sheet_pressed, pattern=r"^inv:sheet:"))
     app.add_handler(CallbackQueryHandler(invites_pressed, pattern=r"^invs:"))

@@ -31,6 +31,7 @@ from handlers.oversight.review_view import (
     resolution_of,
     show_item,
 )
+from handlers.visits.common import BRANCH_FLOW
 
 REVIEW = command("review", ADMINS)
 PAGE = 8
@@ -60,6 +61,7 @@ async def home(update: Update, context: CadreContext) -> tuple[str, list[list[Bu
     for kind in ("report", "followup"):
         for state in ("pending", "returned"):
             counts[kind, state] = (await repo.queue(person.unit_id, kind, state, since=since, limit=0))[1]
+    branch = (await repo.queue(person.unit_id, "followup", "branch", since=since, limit=0))[1]
     text = t(
         "review.home", reports=counts["report", "pending"], followups=counts["followup", "pending"],
         returned=counts["report", "returned"] + counts["followup", "returned"], days=WINDOW_DAYS,
@@ -69,6 +71,7 @@ async def home(update: Update, context: CadreContext) -> tuple[str, list[list[Bu
         [(t("review.btn.followups", count=counts["followup", "pending"]), cb(FLOW, "list", "followup-pending-0"))],
         [(t("review.btn.returned_reports", count=counts["report", "returned"]), cb(FLOW, "list", "report-returned-0")),
          (t("review.btn.returned_followups", count=counts["followup", "returned"]), cb(FLOW, "list", "followup-returned-0"))],
+        [(t("review.btn.branch_followups", count=branch), cb(FLOW, "list", "followup-branch-0"))],
         [(t("review.btn.close"), cb(FLOW, "close"))],
     ]
     return text, rows
@@ -86,10 +89,14 @@ async def listing(update: Update, context: CadreContext, kind: str, state: str, 
         text, rows = await home(update, context)
         return t("review.empty") + "\n\n" + text, rows
     rows: list[list[Button]] = []
+    latest = await context.repos.oversight.latest(kind, ids)
     for item_id in ids:
         item = await load(context, kind, item_id)
         if item is not None:
-            rows.append([(label(context, item), cb(FLOW, "item", item.code))])
+            text = label(context, item)
+            if latest.get(item_id) is not None and latest[item_id].action == "resubmitted":  # back after a return
+                text = t("review.label.resubmitted", label=text)
+            rows.append([(text, cb(FLOW, "item", item.code))])
     nav: list[Button] = []
     if page > 0:
         nav.append((t("review.btn.prev"), cb(FLOW, "list", f"{kind}-{state}-{page - 1}")))
@@ -131,7 +138,8 @@ async def browse(update: Update, context: CadreContext) -> None:
     if action == "list":
         kind, _, rest = arg.partition("-")
         state, _, page = rest.partition("-")
-        if kind not in ("report", "followup") or state not in ("pending", "returned") or parse_page(page, -1) < 0:
+        states = ("pending", "returned", "branch") if kind == "followup" else ("pending", "returned")
+        if kind not in ("report", "followup") or state not in states or parse_page(page, -1) < 0:
             text, rows = await home(update, context)
         else:
             text, rows = await listing(update, context, kind, state, parse_page(page))
@@ -210,8 +218,10 @@ async def tell_reviewer(
         if redone:
             key, note = "review.to_reviewer_redone", resolution_of(t, f)
     text = t(key, what=what, author=author.name if author else "", note=note)
-    await app.bot.send_message(reviewer.telegram_id, text,
-                               reply_markup=keyboard([[(t("review.btn.look"), cb(FLOW, "item", item.code))]]))
+    look = cb(FLOW, "item", item.code)
+    if reviewer.role == "secretary" and item.followup is not None:  # returned by the village branch
+        look = cb(BRANCH_FLOW, "item", item.id)
+    await app.bot.send_message(reviewer.telegram_id, text, reply_markup=keyboard([[(t("review.btn.look"), look)]]))
 
 
 async def sync_corrections(app: Application, now: datetime | None = None) -> int:

@@ -19,6 +19,7 @@ from bot.context import CadreContext
 from bot.i18n import Translator
 from bot.rules.ids import id_or_zero, parse_id
 from handlers.flow import Button, cb, keyboard
+from handlers.reports.changes import changed_lines
 from handlers.reports.mine import send_photos
 from handlers.reports.render import detail
 from handlers.tasks.listing import task_screen
@@ -127,10 +128,12 @@ def item_text(t: Translator, item: Item, events: list[ReviewEvent], tz) -> str:
     return body + "\n\n" + "\n".join(trail_lines(t, events, tz))
 
 
-def review_buttons(t: Translator, item: Item, state: str | None) -> list[list[Button]]:
+def review_buttons(t: Translator, item: Item, state: str | None, *, branch: bool = False) -> list[list[Button]]:
     rows: list[list[Button]] = []
     if state != "verified":
         rows.append([(t("review.btn.verify"), cb(FLOW, "ok", item.code)), (t("review.btn.return"), cb(RETURN_FLOW, "start", item.code))])
+    elif branch:  # verified by the village branch: the township may still send it back
+        rows.append([(t("review.btn.return"), cb(RETURN_FLOW, "start", item.code))])
     if item.report is not None and item.report.fields.photos:
         rows.append([(t("review.btn.photos", count=len(item.report.fields.photos)), cb(FLOW, "pics", item.code))])
     rows.append([(t("review.btn.home"), cb(FLOW, "home"))])
@@ -141,11 +144,20 @@ async def show_item(update: Update, context: CadreContext, item: Item, *, note: 
     t = context.t
     events = await context.repos.oversight.history(item.kind, item.id)
     text = item_text(t, item, events, context.services.settings.tz)
+    if item.report is not None and events and events[-1].action == "resubmitted":  # what the author changed
+        changed = await changed_lines(context, item.report)
+        if changed:
+            text += "\n\n" + "\n".join(changed)
     if note:
         text = note + "\n\n" + text
     rows: list[list[Button]] = []
     if await may_review(context, item):
-        rows = review_buttons(t, item, events[-1].action if events else None)
+        last = events[-1] if events else None
+        branch = False
+        if last is not None and last.action == "verified" and last.by_person is not None:
+            verifier = await context.repos.org.person(last.by_person)
+            branch = verifier is not None and verifier.role == "secretary"
+        rows = review_buttons(t, item, last.action if last else None, branch=branch)
     else:
         if item.report is not None and item.report.fields.photos:
             rows = [[(t("review.btn.photos", count=len(item.report.fields.photos)), cb(FLOW, "pics", item.code))]]

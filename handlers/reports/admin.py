@@ -3,7 +3,8 @@ unit, category and month, with what they add up to, paged with buttons.
 
 In the first days of a month (up to :data:`EARLY_DAYS`) the list opens on the month before:
 the month whose reports are being checked then, not an empty new one. Each report in the list
-shows its review state: 待核实 (not reviewed yet, or resubmitted), 已退回, 已核实.
+shows its review state: 待核实 (not reviewed yet), 已重报·待核实 (corrected or resubmitted since
+it was returned; its detail shows what changed), 已退回, 已核实.
 
 The filter travels in the callback payload (``unit.category.month.page``, ``-`` for "all"),
 so a list survives restarts and needs no state; every payload is checked against the admin's
@@ -25,6 +26,7 @@ from handlers.auth import ADMINS, command, requires
 from handlers.flow import Button, answer, ask, cb, chunk, keyboard, parse_cb
 from handlers.org.ui import tell
 from handlers.reports import permissions
+from handlers.reports.changes import changed_lines
 from handlers.reports.draft import reference_time
 from handlers.reports.mine import paging_row, send_photos, state_lines
 from handlers.reports.render import detail, list_line
@@ -36,7 +38,12 @@ PER_PAGE = 8
 UNITS_PER_PAGE = 18
 ALL = "-"
 EARLY_DAYS = 5  # on the 1st to the 5th, /reports opens on the month before
-REVIEW_STATES = {"verified": "verified", "returned": "returned"}  # anything else: pending
+# The list's label of each review state (reports.state.<label>): a resubmitted report reads
+# 已重报·待核实, not plain 待核实 (issue 13, item 5).
+REVIEW_STATES = {
+    rules.PENDING: "pending", rules.RETURNED: "returned", rules.RESUBMITTED: "resubmitted_list",
+    rules.VERIFIED: "verified",
+}
 
 
 def opening_month(today: date) -> str:
@@ -133,11 +140,10 @@ async def show_list(update: Update, context: CadreContext, flt: Filter, unit: Un
         totals_text(context, totals),
     ]
     if reports:
-        latest = await context.repos.oversight.latest("report", [r.id for r in reports])
         lines.append("")
-        for r in reports:
-            event = latest.get(r.id)
-            state = REVIEW_STATES.get(event.action if event else "", "pending")
+        for r in reports:  # the state as /myreports and the detail show it (corrected since a return: resubmitted)
+            review, _ = await permissions.state_of(context, r)
+            state = REVIEW_STATES.get(review, "pending")
             lines.append(t("reports.line_state", line=list_line(t, r), state=t(f"reports.state.{state}")))
         lines.append(t("reports.page", page=flt.page + 1, pages=pages))
     else:
@@ -242,7 +248,12 @@ async def detail_screen(context: CadreContext, report: Report, state: str) -> tu
     may do (bot.rules.reports.admin_may): 更正 (the /report conversation) or 作废."""
     t = context.t
     review, reason = await permissions.state_of(context, report)
-    text = "\n\n".join([detail(t, report), "\n".join(state_lines(t, review, reason)), t("reports.admin_may")])
+    parts = [detail(t, report), "\n".join(state_lines(t, review, reason))]
+    if review == rules.RESUBMITTED:  # what the author changed since it was returned
+        changed = await changed_lines(context, report)
+        if changed:
+            parts.append("\n".join(changed))
+    text = "\n\n".join([*parts, t("reports.admin_may")])
     allowed = rules.admin_may(review, active=report.active)
     actions: list[Button] = []
     if rules.CORRECT in allowed:

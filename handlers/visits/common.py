@@ -21,6 +21,9 @@ from storage.org import Person
 from storage.visits import FollowUp, HouseholdStatus
 
 PAGE_SIZE = 8
+# The village branch's verification screens (handlers.visits.branch), opened from /followups:
+# fubranch:list:<page>, fubranch:item:<id>, fubranch:ok:<id>.
+BRANCH_FLOW = "fubranch"
 FEW_HOUSEHOLDS = 5  # a member should hold 5 to 10 households (党员联户)
 MANY_HOUSEHOLDS = 10
 

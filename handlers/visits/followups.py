@@ -31,6 +31,7 @@ from handlers.auth import MEMBERS, command, requires
 from handlers.flow import Button, answer, ask, cb, keyboard, parse_cb
 from handlers.oversight.review_queue import sync_followups
 from handlers.visits.common import (
+    BRANCH_FLOW,
     PAGE_SIZE,
     concern_of,
     followup_line,
@@ -85,11 +86,23 @@ async def may_close(context: CadreContext, followup: FollowUp) -> bool:
 
 
 # -- the list -------------------------------------------------------------------------------
+async def branch_button(context: CadreContext) -> list[Button] | None:
+    """A secretary's 支部核实(n) row: their members' closings waiting for the branch
+    (handlers.visits.branch); None when nothing waits or the user is no secretary."""
+    person = context.person
+    if person is None or person.role != "secretary":
+        return None
+    village = await village_of(context, person)
+    count = len(await context.repos.visits.branch_waiting(village, reviewer_id=person.id)) if village else 0
+    return [(context.t("branch.btn.open", count=count), cb(BRANCH_FLOW, "list", 0))] if count else None
+
+
 async def list_screen(context: CadreContext, now: datetime, page: int) -> tuple[str, list[list[Button]]]:
     t = context.t
     followups, village_wide = await visible(context)
+    branch = await branch_button(context)
     if not followups:
-        return t("followups.none"), []
+        return t("followups.none"), [branch] if branch else []
     buttons = [(t("followups.btn.close", n=n), redo_payload(f.id)) for n, f in enumerate(followups, start=1)]
     rows, page = paged(buttons, page, LIST, t)
     shown = followups[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
@@ -99,6 +112,8 @@ async def list_screen(context: CadreContext, now: datetime, page: int) -> tuple[
         for n, f in enumerate(shown, start=1)
     ]
     overdue = sum(1 for f in followups if f.overdue(now))
+    if branch:
+        rows.append(branch)
     rows.append([(t("followups.btn.finish"), cb(LIST, "finish"))])
     return t.n("followups.header", len(followups), overdue=overdue) + "\n" + "\n".join(lines), rows
 
