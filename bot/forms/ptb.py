@@ -222,7 +222,10 @@ class Forms:
         if target is not None and await self.refused(update, context, target):
             return None
         env = self.env_of(update, context)
-        await show(update, context, core.stale(target or next(iter(self.forms.values())), env, None, None))
+        if target is not None:
+            await show(update, context, await core.late(target, env, to_input(update)))
+        else:
+            await show(update, context, core.stale(next(iter(self.forms.values())), env, None, None))
         return None
 
     async def timed_out(self, update: Update, context: Any) -> None:
