@@ -116,6 +116,7 @@ class Input:
     payload: str = ""
     message_id: int | None = None  # the message whose button was pressed
     photos: tuple[str, ...] = ()
+    photo_keys: tuple[str, ...] = ()  # the photos' stable ids (the same picture sent twice has one)
     location: tuple[float, float] | None = None
     album: str | None = None  # photos sent together
     voice: str | None = None  # a voice note or audio file (its file id), kind "voice"
@@ -160,6 +161,7 @@ class Env:
     now: datetime
     tz: str = "Asia/Shanghai"
     ctx: Any = None
+    press: bool = False  # the input is a button press (which carries no time of its own)
 
 
 # -- steps -----------------------------------------------------------------------------------------
@@ -252,6 +254,7 @@ class Outcome:
     echo: str = ""  # the answer as shown back ("✅ 网格:一网格"), for a typed one
     then: str | None = None  # with ``done``: the step to ask next instead of the following one
     quiet: bool = False  # taken without a new screen (the rest of an album, for instance)
+    said: str = ""  # with ``done``: a line shown as is on top of the next screen (a form's own echo)
 
 
 @dataclass
@@ -316,6 +319,8 @@ class Form:
     # (e.g. a new report set aside while an old one was corrected; None: nothing) and a line
     # to add under the last message ("": none).
     closed: Callable[[Env, Draft], Awaitable[tuple[Draft | None, str]]] | None = None
+    # The key of the cancel text for this draft (e.g. a correction: "the report stays as it was").
+    cancelled: Callable[[Draft], str] | None = None
 
     def key(self, key: str) -> str:
         return self.keys.get(key, key)
@@ -337,8 +342,10 @@ def current(draft: Draft) -> str:
 
 
 def answered(form: Form, draft: Draft) -> bool:
-    """At least one question was answered (the user got past the first one)."""
-    return len([h for h in draft.get("history") or [] if h != RESUME]) > 1
+    """At least one question was answered (the user got past the first one), or the draft was
+    opened at its review (filled from elsewhere: a correction, a message read)."""
+    history = [h for h in draft.get("history") or [] if h != RESUME]
+    return len(history) > 1 or REVIEW in history
 
 
 def new_draft(arg: str = "") -> Draft:
@@ -540,24 +547,28 @@ def _echo(form: Form, env: Env, step: Step, shown: str) -> str:
 async def open_form(form: Form, env: Env, draft: Draft | None, arg: str = "", *, at: datetime | None = None) -> Reply:
     """The form's command or entry button: the resume offer for a kept draft, else a new one."""
     env = clocked(form, env, draft, at)
-    return _remember_now(form, env, await _open_form(form, env, draft, arg))
+    return _remember_now(form, env, await _open_form(form, env, draft, arg), at)
 
 
-async def _open_form(form: Form, env: Env, draft: Draft | None, arg: str = "") -> Reply:
+async def _open_form(form: Form, env: Env, draft: Draft | None, arg: str = "", state: str | None = None) -> Reply:
     if draft is not None and answered(form, draft) and str(draft.get("arg") or "") == arg and current(draft):
         draft.pop("asked", None)
         return await goto(form, env, draft, RESUME, edit=False)
-    return await restart(form, env, arg)
+    return await restart(form, env, arg, keep=draft, state=state)
 
 
-async def restart(form: Form, env: Env, arg: str = "") -> Reply:
+async def restart(form: Form, env: Env, arg: str = "", *, keep: Draft | None = None, state: str | None = None) -> Reply:
+    """A new draft (its setup may refuse: then the draft kept before, ``keep``, stays as it was,
+    in ``state``)."""
     draft = new_draft(arg)
     if form.setup is not None:
         refusal = await form.setup(env, draft)
         if isinstance(refusal, Screen):  # a refusal that needs more than a key (names, counts)
-            return Reply(None, None, refusal)
+            if state is not None:  # the form stays at its question: the refusal is a note
+                return Reply(keep, state, notes=[refusal.text])
+            return Reply(keep, None, refusal)
         if refusal:
-            return Reply(None, None, alert=env.t(refusal))
+            return Reply(keep, state, alert=env.t(refusal))
     opened_at = draft.pop(OPEN_AT, None)  # a setup that filled the answers from elsewhere
     if draft.get("now"):  # ... may also bring the time they were given at (message_clock)
         env = clocked(form, env, draft, None)
@@ -606,8 +617,10 @@ def clocked(form: Form, env: Env, draft: Draft | None, at: datetime | None) -> E
     return replace(env, now=moment.astimezone(ZoneInfo(env.tz)))
 
 
-def _remember_now(form: Form, env: Env, reply: Reply) -> Reply:
-    if form.message_clock and reply.draft is not None:
+def _remember_now(form: Form, env: Env, reply: Reply, at: datetime | None = None) -> Reply:
+    """Remember "now" in the draft: the time of a message, or (a press) what the draft or its
+    setup already knew, else the clock."""
+    if form.message_clock and reply.draft is not None and (at is not None or not reply.draft.get("now")):
         reply.draft["now"] = env.now.isoformat()
     return reply
 
@@ -616,7 +629,7 @@ def _remember_now(form: Form, env: Env, reply: Reply) -> Reply:
 async def handle(form: Form, env: Env, draft: Draft | None, inp: Input) -> Reply:
     """Handle one input while the form is open (its state is ``<form>:<current step>``)."""
     env = clocked(form, env, draft, inp.at)
-    return _remember_now(form, env, await _handle(form, env, draft, inp))
+    return _remember_now(form, env, await _handle(form, env, draft, inp), inp.at)
 
 
 async def _handle(form: Form, env: Env, draft: Draft | None, inp: Input) -> Reply:
@@ -626,23 +639,24 @@ async def _handle(form: Form, env: Env, draft: Draft | None, inp: Input) -> Repl
     state = form.state(current(draft))
     if inp.kind == "button":
         flow, action, arg = parse_payload(inp.payload)
-        if flow == form.name and form.entry and action == form.entry:  # its entry button, from any message
-            return await _open_form(form, env, draft, arg)
+        entries = (form.entry, *[a.partition(":")[2] for a in form.aliases if a.partition(":")[0] == form.name])
+        if flow == form.name and form.entry and action in entries:  # its entry button, from any message
+            return await _open_form(form, env, draft, arg, state)
         if flow != form.name:
             return stale(form, env, draft, state)
         if draft.get("asked") is not None and inp.message_id != draft.get("asked"):
             return await late(form, env, inp, draft, state)
         if action == CANCEL:
-            return await _closed(form, env, draft, cancel(form, env))
+            return await _closed(form, env, draft, cancel(form, env, draft))
     elif inp.kind == "command":
         if inp.command == "cancel":
-            return await _closed(form, env, draft, cancel(form, env))
+            return await _closed(form, env, draft, cancel(form, env, draft))
         if form.command is not None and inp.command == form.command.name:
             return await _open_form(form, env, draft, str(draft.get("arg") or ""))
         key = "form.paused" if form.command is not None else "form.paused_plain"
         return Reply(draft, None, notes=[_t(form, env, key, command=_command(form))], hand_over=True)
     elif inp.kind == "text" and is_cancel_words(inp.text):
-        return await _closed(form, env, draft, cancel(form, env))
+        return await _closed(form, env, draft, cancel(form, env, draft))
 
     name = current(draft)
     if inp.kind == "photos" and inp.album is not None and draft.get("album") == inp.album and not isinstance(form.step(name), Photos):
@@ -683,6 +697,10 @@ async def _handle(form: Form, env: Env, draft: Draft | None, inp: Input) -> Repl
         draft[step.name] = None
         return await advance(form, env, draft, name)
     if isinstance(step, Custom):
+        if inp.kind == "photos" and step.kind != "photos":  # a photo kept for a later step (Form.aside)
+            kept = await _aside(form, env, draft, inp)
+            if kept is not None:
+                return kept
         if step.handle is None or (step.kind == "buttons" and inp.kind != "button"):
             return await _wrong(form, env, draft, step.kind, inp)
         outcome = await step.handle(env, draft, inp)
@@ -691,7 +709,7 @@ async def _handle(form: Form, env: Env, draft: Draft | None, inp: Input) -> Repl
         if outcome.quiet and not outcome.done:
             return Reply(draft, state, notes=[outcome.note] if outcome.note else [], alert=outcome.alert)
         if outcome.done:
-            return await advance(form, env, draft, name, echo=_echo(form, env, step, outcome.echo) if outcome.echo else "")
+            return await advance(form, env, draft, name, echo=_echo(form, env, step, outcome.echo) if outcome.echo else outcome.said)
         return await goto(form, env, draft, name, notes=[outcome.note] if outcome.note else (),
                           alert=outcome.alert, edit=inp.kind == "button" and not outcome.note)
     if isinstance(step, Text) and inp.kind == "text":
@@ -830,8 +848,9 @@ async def back(form: Form, env: Env, draft: Draft) -> Reply:
     return await goto(form, env, draft, history[-1] if history else (next_step(form, draft, "") or REVIEW))
 
 
-def cancel(form: Form, env: Env) -> Reply:
-    return Reply(None, None, Screen(_t(form, env, "form.cancelled")))
+def cancel(form: Form, env: Env, draft: Draft | None = None) -> Reply:
+    key = form.cancelled(draft) if form.cancelled is not None and draft is not None else "form.cancelled"
+    return Reply(None, None, Screen(_t(form, env, key)))
 
 
 async def _hint(form: Form, env: Env, draft: Draft, inp: Input, key: str, **kw: Any) -> Reply:

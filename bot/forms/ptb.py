@@ -88,7 +88,9 @@ def to_input(update: Update) -> Input:
     if message.text:
         return Input("text", text=message.text, at=at)
     if message.photo:
-        return Input("photos", photos=(message.photo[-1].file_id,), album=message.media_group_id, text=message.caption or "", at=at)
+        largest = message.photo[-1]
+        return Input("photos", photos=(largest.file_id,), photo_keys=(largest.file_unique_id,),
+                     album=message.media_group_id, text=message.caption or "", at=at)
     if message.location:
         return Input("location", location=(message.location.latitude, message.location.longitude), at=at)
     audio = message.voice or message.audio
