@@ -19,7 +19,7 @@ FEATURES = (
     "handlers.oversight.export",
     "handlers.oversight.bulletin",
     "handlers.oversight.review",
-    "handlers.reports.conversation",
+    "handlers.reports.form",
     "handlers.reports.mine",
     "handlers.reports.admin",
     "handlers.visits.conversation",

@@ -1,9 +1,10 @@
 """Shared pieces of the step-by-step conversations.
 
-New step-by-step conversations are forms of the engine (:mod:`bot.forms`: /newtask, 延期,
-household add and edit); :func:`register_forms` registers the one handler that runs them all,
-with the bot's permission table and clock. The flows not yet ported (reports, visits,
-schedule, followups, review, export, join) use the pieces below; their conventions:
+Step-by-step conversations are forms of the engine (:mod:`bot.forms`: /report, /visit,
+/newtask, 延期, /schedule, household add and edit...); :func:`register_forms` registers the one
+handler that runs them all, with the bot's permission table and clock. The conversations not
+yet ported (the /households overview, join) and a few plain screens use the pieces below;
+their conventions:
 
 * Callback payloads are ``flow:action:arg`` (:func:`cb`), under Telegram's 64-byte limit;
   handlers route on them (``pattern=r"^report:date:"``), never on translated button text.
@@ -11,7 +12,6 @@ schedule, followups, review, export, join) use the pieces below; their conventio
   is persisted after every update and survives a restart; it carries a ``token`` made when
   the draft is created, which the save uses as a unique key so a double tap or a redelivered
   update stores one record.
-* Every question can be answered again: ``back`` pops the step history kept in the draft.
 * Wrong input (a sticker where text is asked, text where a button is expected) gets
   :func:`hint` and the same question again.
 * Another command in the middle of a conversation pauses it (the draft stays, so the
@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import functools
 import secrets
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
@@ -40,10 +40,6 @@ MAX_CALLBACK_BYTES = 64
 IDLE_MINUTES = 30
 
 Draft = dict[str, Any]
-R = TypeVar("R")
-M = TypeVar("M")
-Handler = Callable[[Update, CadreContext], Awaitable[R]]
-StepHandler = Callable[[Update, CadreContext, Draft], Awaitable[R]]
 
 
 def cb(flow: str, action: str, arg: object = "") -> str:
@@ -85,26 +81,6 @@ def draft_of(context: CadreContext, flow: str) -> dict[str, Any] | None:
 
 def drop_draft(context: CadreContext, flow: str) -> None:
     context.user_data.pop(flow, None)
-
-
-def toggle(draft: dict[str, Any], key: str, code: str, allowed: Iterable[str]) -> None:
-    """A multi-choice button pressed: add or remove ``code`` in ``draft[key]`` (kept sorted)."""
-    if code in set(allowed):
-        draft[key] = sorted(set(draft.get(key) or []) ^ {code})
-
-
-def push_step(draft: dict[str, Any], step: str) -> None:
-    history = draft.setdefault("history", [])
-    if not history or history[-1] != step:
-        history.append(step)
-
-
-def pop_step(draft: dict[str, Any]) -> str | None:
-    """Forget the current step and return the one before it (None at the first step)."""
-    history = draft.setdefault("history", [])
-    if history:
-        history.pop()
-    return history[-1] if history else None
 
 
 async def ask(
@@ -208,7 +184,8 @@ def env_of(update: Update, context: CadreContext) -> Env:
     from bot.services import scheduler
 
     settings = context.services.settings
-    return Env(t=context.t, now=scheduler.now_of(context.application), tz=settings.tz_name, ctx=context)
+    return Env(t=context.t, now=scheduler.now_of(context.application), tz=settings.tz_name, ctx=context,
+               press=update.callback_query is not None)
 
 
 def form_refusal(form: Form, update: Update, context: CadreContext) -> str | None:
@@ -225,31 +202,3 @@ async def answer(update: Update) -> None:
             await update.callback_query.answer()
         except BadRequest:
             pass
-
-
-def step(
-    flow: str, on_missing: Handler[M], *, ack: bool = True
-) -> Callable[[StepHandler[R]], Handler[R | M]]:
-    """Run a step's callback with the flow's draft as its third argument.
-
-    With ``ack`` the button press is acknowledged first (:func:`answer`; harmless for
-    messages); a callback that may answer the press with an alert of its own passes
-    ``ack=False``. Without a draft (a button of an older message, or user_data wiped) the
-    module's own ``on_missing(update, context)`` runs instead and its result is returned, so
-    each conversation keeps its own way of saying so and its own state (END, None...).
-    Put it below ``@requires(...)``, which stays the outer decorator.
-    """
-
-    def decorate(callback: StepHandler[R]) -> Handler[R | M]:
-        @functools.wraps(callback)
-        async def wrapper(update: Update, context: CadreContext) -> R | M:
-            if ack:
-                await answer(update)
-            draft = draft_of(context, flow)
-            if draft is None:
-                return await on_missing(update, context)
-            return await callback(update, context, draft)
-
-        return wrapper
-
-    return decorate

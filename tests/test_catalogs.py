@@ -80,9 +80,9 @@ def families() -> dict[str, tuple[str, ...] | None]:
     from handlers.org.people import FILTERS
     from handlers.oversight.review import REASONS
     from handlers.reports.admin import REVIEW_STATES, VOID_KEYS
+    from handlers.reports.form import QUICK_LABELS
     from handlers.reports.from_text import NOTES_SHOWN, VISIT_NOTES
     from handlers.reports.render import AMOUNT_FIELDS
-    from handlers.reports.steps import QUICK_LABELS
     from handlers.schedule.occurrence import HELD
     from handlers.schedule.reason import QUICK as WHY_QUICK
     from handlers.schedule.steps import KIND_CHOICES, NTHS

@@ -67,7 +67,7 @@ async def test_handling_marks_the_row_done_with_the_state_it_leaves(sim: Simulat
     [(_, done)] = await inbox_rows(sim)
     assert done == 1
     db = sim.app.services.repos.db
-    [state] = await db.fetchall("SELECT state FROM ptb_conversations WHERE name = 'report'")
+    [state] = await db.fetchall("SELECT state FROM ptb_conversations WHERE name = 'forms'")
     assert json.loads(state[0]) is not None
     [data] = await db.fetchall("SELECT data FROM ptb_user_data WHERE user_id = ?", (SECRETARY,))
     assert "report" in json.loads(data[0])

@@ -12,15 +12,15 @@ async def test_visit_command_during_a_report_pauses_the_report_and_starts_the_vi
     await sim.send("昨天", SECRETARY)
 
     replies = texts(await sim.send("/households", SECRETARY))
-    assert "上报先暂停" in replies[0]
+    assert "填写先暂停" in replies[0] and "/report" in replies[0]  # the engine's form.paused
     assert "红旗村" in replies[1]  # the household list answered right away
     (found,) = texts(await sim.send("张三", SECRETARY))  # typed text goes to the household search
     assert "张三" in found and "农户" in found
 
     # /report offers to go on with the kept draft
     (offer,) = texts(await sim.send("/report", SECRETARY))
-    assert "还没保存的上报" in offer and "日期:" in offer
-    assert [b["text"] for b in sim.last_keyboard(SECRETARY)[1]] == ["继续上次", "重新开始"]
+    assert "还没保存的上报" in offer and "红旗村" in offer
+    assert [b["text"] for b in sim.last_keyboard(SECRETARY)[1]] == ["继续填写", "重新开始"]
 
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bot.simulator import Simulator
 from tests.conftest import MEMBER, SECRETARY, STRANGER, TOWNSHIP_ADMIN, Org
-from tests.test_reports import alerts, labels, last_text, saved_reports
+from tests.test_reports import QUESTION, alerts, labels, last_text, said, saved_reports
 from tests.test_reports import fixed_clock as fixed_clock  # the clock of test_reports (autouse)
 
 OFFER = "要把这条作为整治上报吗?"
@@ -19,7 +19,7 @@ def answered_once(calls) -> bool:
 
 async def test_one_sentence_and_one_tap(sim: Simulator, org: Org) -> None:
     calls = await sim.send("今天组织党员群众清理了3组的垃圾,拉了5车", SECRETARY)
-    text = calls[-1].text
+    text = said(calls)
     assert text.startswith(OFFER)
     assert labels(sim, SECRETARY) == ["✅ 保存", "✏️ 修改", "✖️ 不是上报"]
     # the review, the lines read from the message marked
@@ -53,13 +53,17 @@ async def test_a_complete_message_is_saved_in_one_tap(sim: Simulator, org: Org) 
     assert (f.work_date.isoformat(), f.categories, f.place, f.walls) == ("2026-11-21", ("walls",), "村东头", 3)
     assert (f.cadres, f.members, f.villagers, f.people_approx) == (3, 6, 20, (("villagers", "more"),))
     # a second tap does not save twice
-    calls = await sim.click(f"offer:save:{report.token}", SECRETARY)
+    calls = await sim.click(f"report:open:s{report.token}", SECRETARY)
     assert alerts(calls) and len(await saved_reports(sim, org.secretary.id)) == 1
 
 
 async def test_edit_opens_the_normal_review_edit(sim: Simulator, org: Org) -> None:
+    """修改 on the offer opens the /report form at its review (like the visit offer's; it opened
+    the 修改 menu), whose 修改 edits a field."""
     await sim.send("今天清运垃圾8车", SECRETARY)
     assert answered_once(await sim.press("修改", SECRETARY))
+    assert QUESTION["review"] in last_text(sim, SECRETARY)
+    await sim.press("修改", SECRETARY)
     assert "要修改哪一项" in last_text(sim, SECRETARY)
     await sim.press("地点", SECRETARY)
     await sim.send("村委会门口", SECRETARY)
@@ -72,9 +76,9 @@ async def test_not_a_report_saves_nothing(sim: Simulator, org: Org) -> None:
     await sim.send("今天清运垃圾8车", SECRETARY)
     calls = await sim.press("不是上报", SECRETARY)
     assert answered_once(calls)
-    assert "不作为上报" in calls[-1].text
+    assert "不作为上报" in said(calls)
     assert await saved_reports(sim, org.secretary.id) == []
-    calls = await sim.click("offer:save:0000", SECRETARY)  # the old offer is gone
+    calls = await sim.click("report:open:s0000", SECRETARY)  # the old offer is gone
     assert alerts(calls)
     assert await saved_reports(sim, org.secretary.id) == []
 
@@ -97,7 +101,7 @@ async def test_photos_with_a_caption_and_an_album(sim: Simulator, org: Org) -> N
 
 async def test_a_photo_without_a_caption_is_offered_too(sim: Simulator, org: Org) -> None:
     calls = await sim.photo(SECRETARY)
-    assert calls[-1].text.startswith(OFFER) and "还需要补充:日期、整治类别、参加人数" in calls[-1].text
+    assert said(calls).startswith(OFFER) and "还需要补充:日期、整治类别、参加人数" in said(calls)
 
 
 async def test_never_in_a_group_and_never_for_chatter(sim: Simulator, org: Org) -> None:
@@ -127,7 +131,7 @@ async def test_an_unfinished_report_is_set_aside_and_comes_back(sim: Simulator, 
     await sim.press("保存", SECRETARY)
     assert len(await saved_reports(sim, org.secretary.id)) == 1
     calls = await sim.send("/report", SECRETARY)
-    assert "要接着填吗" in calls[-1].text  # the first draft is still there
+    assert "要接着填吗" in said(calls)  # the first draft is still there
 
 
 async def test_a_future_date_is_not_taken(sim: Simulator, org: Org) -> None:
@@ -167,7 +171,7 @@ async def saved_visits(sim: Simulator, household_id: int) -> list:
 async def test_a_member_logs_a_visit_in_one_sentence_with_a_follow_up(sim: Simulator, org: Org) -> None:
     homes = await member_homes(sim, org)
     calls = await sim.send("昨天到李秀英家宣传医保政策,她想申请低保,需要跟进,下周三前回复", MEMBER)
-    text = calls[-1].text
+    text = said(calls)
     assert text.startswith(VISIT_OFFER) and "李秀英" in text and "申请低保" in text
     assert "还需要补充" not in text
     assert await saved_visits(sim, homes[1].id) == []  # nothing saved without a tap
@@ -197,7 +201,7 @@ async def test_a_household_not_the_members_is_never_shown(sim: Simulator, org: O
     assert "周大爷" not in text and "农户:未填\n" in text  # the household line names nobody
     assert "结果:未填" in text  # not "无诉求": the message did not say
     calls = await sim.press("不是走访", MEMBER)
-    assert "不作为走访记录" in calls[-1].text
+    assert "不作为走访记录" in said(calls)
 
 
 async def test_no_visit_offer_without_households(sim: Simulator, org: Org) -> None:

@@ -247,3 +247,56 @@ async def test_an_album_at_the_photo_question_keeps_its_first_photo_and_one_revi
     await sim.press("保存", MEMBER)
     visit, _ = await sim.app.services.repos.visits.of_household(homes[0].id)
     assert visit.photo and visit.photo.startswith("fake-file-")
+
+
+# -- issue 14 item 3: several answers from the first one, a photo kept from any step ---------------
+async def test_a_sentence_at_the_first_question_fills_several_answers(sim: Simulator, org: Org, homes) -> None:
+    await sim.send("/visit", MEMBER)
+    (note, q) = texts(await sim.send("昨天走访了李四家,宣传了医保政策,没有诉求", MEMBER))
+    assert "读到了" in note and "户" in note and "日期" in note
+    assert "照片" in q  # household, date, roles and the concern are read: the photo is what is left
+    (review,) = texts(await sim.press("跳过", MEMBER))
+    assert "李四" in review and "11月21日" in review and "政策法规宣传" in review
+    await sim.press("保存", MEMBER)
+    (visit,) = await sim.app.services.repos.visits.of_household(homes[1].id)
+    assert visit.visited_on == TODAY - timedelta(days=1) and visit.roles == ("policy",)
+
+
+async def test_a_sentence_that_is_not_a_visit_gets_the_question_s_hint(sim: Simulator, org: Org, homes) -> None:
+    await sim.send("/visit", MEMBER)
+    (hint, _q) = texts(await sim.send("你好", MEMBER))
+    assert "读到了" not in hint and "张三" in str(keyboard_labels(sim, MEMBER))
+
+
+async def test_a_household_not_the_member_s_is_never_read(sim: Simulator, org: Org, homes) -> None:
+    await sim.send("/visit", MEMBER)
+    calls = await sim.send("今天走访了赵六家,调解纠纷", MEMBER)
+    assert "赵六" not in "".join(texts(calls))
+    assert any("张三" in label for label in keyboard_labels(sim, MEMBER))  # still the household question
+
+
+async def test_a_photo_at_any_step_is_kept_for_the_photo_step(sim: Simulator, org: Org, homes) -> None:
+    await to_roles(sim)
+    (kept, q) = texts(await sim.photo(MEMBER, media_group_id="alb"))
+    assert "照片已收下" in kept and "做了哪些工作" in q
+    assert texts(await sim.photo(MEMBER, data=b"\x89PNG two", media_group_id="alb")) == []  # the rest of the album
+    await sim.press("社情民意调研", MEMBER)
+    await sim.press("下一步", MEMBER)
+    await sim.press("无诉求", MEMBER)
+    assert "保留这张照片" in keyboard_labels(sim, MEMBER)  # the photo step offers the kept photo
+    (review,) = texts(await sim.press("保留这张照片", MEMBER))
+    assert "照片:1张" in review
+    await sim.press("保存", MEMBER)
+    visit, _ = await sim.app.services.repos.visits.of_household(homes[0].id)
+    assert visit.photo
+
+
+async def test_a_caption_at_the_first_question_is_read_like_a_message(sim: Simulator, org: Org, homes) -> None:
+    await sim.send("/visit", MEMBER)
+    calls = await sim.photo(MEMBER, caption="今天走访王五家,调解纠纷,当场解决")
+    kept, note, q = texts(calls)
+    assert "照片已收下" in kept and "读到了" in note
+    assert "诉求" in q  # household, date, role and outcome read; the concern was not said
+    await sim.send("邻里宅基地纠纷", MEMBER)
+    (review,) = texts(await sim.press("保留这张照片", MEMBER))  # the outcome was read too
+    assert "王五" in review and "矛盾纠纷调解" in review and "照片:1张" in review

@@ -18,10 +18,18 @@ everything generic, once, for every form:
 * the progress line (第2步,共5步) and the echo of a typed answer (✅ 日期:…);
 * save once per draft token: the draft ends with the save, a second tap finds it gone.
 
+A form's special behaviour goes in ``Custom`` steps and a few optional hooks rather than in
+the engine: ``Outcome.quiet`` (an input taken without a new screen: the rest of an album),
+``Outcome.then`` (a step that opens another), ``Step.substep`` (a follow-up question
+keeps its step's number), ``Form.aside`` (keep an input the step does not take, e.g. a photo
+for the photo step), ``Form.read`` (a first answer that states several fields; they are
+marked ``filled`` and not asked), ``Form.late`` (a better answer than "stale" to a button of
+a closed form) and ``Form.closed`` (a draft set aside comes back when the form ends).
+
 The draft is a JSON dict kept by the adapter (``user_data[form.name]``): the answers under the
 steps' names, plus ``token``, ``history`` (the steps asked, in order), ``asked`` (the id of
-the message that asked), ``editing`` (a step opened from the review) and ``arg`` (the entry
-button's argument).
+the message that asked), ``editing`` (a step opened from the review), ``arg`` (the entry
+button's argument) and ``filled`` (steps filled by a reader or the setup, not asked).
 """
 
 from __future__ import annotations
@@ -41,7 +49,7 @@ Draft = dict[str, Any]
 MAX_PAYLOAD = 64
 IDLE_MINUTES = 30
 RESUME, REVIEW = "resume", "review"
-RESERVED = frozenset({"token", "history", "asked", "editing", "arg", "page", "album", "now", "confirm"})
+RESERVED = frozenset({"token", "history", "asked", "editing", "arg", "page", "album", "now", "confirm", "filled"})
 # Set by a form's setup that filled the draft from elsewhere (a message read by bot.rules.reader):
 # SAVE saves at once (or asks, one by one, what its save still needs), REVIEW opens the review.
 OPEN_AT = "open_at"
@@ -108,6 +116,7 @@ class Input:
     payload: str = ""
     message_id: int | None = None  # the message whose button was pressed
     photos: tuple[str, ...] = ()
+    photo_keys: tuple[str, ...] = ()  # the photos' stable ids (the same picture sent twice has one)
     location: tuple[float, float] | None = None
     album: str | None = None  # photos sent together
     voice: str | None = None  # a voice note or audio file (its file id), kind "voice"
@@ -152,6 +161,7 @@ class Env:
     now: datetime
     tz: str = "Asia/Shanghai"
     ctx: Any = None
+    press: bool = False  # the input is a button press (which carries no time of its own)
 
 
 # -- steps -----------------------------------------------------------------------------------------
@@ -168,6 +178,7 @@ class Step:
     review_only: bool = False  # not asked in order; reached from the review's 修改 button
     editable: bool = True  # offered on the review
     skip_answered: bool = False  # asked in order only while unanswered (an earlier answer may fill it)
+    substep: bool = False  # part of the step before it (a follow-up question): not counted in the progress line, shown with that step's number
     kind = "buttons"  # what a wrong input is told: "text", "buttons", "photos", "location"
 
     def applies(self, draft: Draft) -> bool:
@@ -242,6 +253,8 @@ class Outcome:
     note: str | None = None
     echo: str = ""  # the answer as shown back ("✅ 网格:一网格"), for a typed one
     then: str | None = None  # with ``done``: the step to ask next instead of the following one
+    quiet: bool = False  # taken without a new screen (the rest of an album, for instance)
+    said: str = ""  # with ``done``: a line shown as is on top of the next screen (a form's own echo)
 
 
 @dataclass
@@ -290,6 +303,24 @@ class Form:
     # True: "now" is when the user sent the message (remembered in the draft as ``now`` for the
     # presses, which carry no time), not the bot's clock: a message handled late keeps its day.
     message_clock: bool = False
+    # An input the current step does not take (a photo at a text step...): the form may keep it
+    # for a later step (an Outcome: its note, or nothing when quiet) instead of the wrong-input
+    # hint (None). Not called for buttons, commands or typed cancel words.
+    aside: Callable[[Env, Draft, Input], Awaitable[Outcome | None]] | None = None
+    # A press of one of the form's buttons on an older message or while it is not open (a
+    # second 保存...): the alert to answer with instead of form.stale (None: form.stale).
+    late: Callable[[Env, Input], Awaitable[str | None]] | None = None
+    # A text typed at the first question (or a photo's caption there) may state several fields
+    # ("昨天在3组清理了垃圾"): ``read`` stores what it found and returns those steps' names; the
+    # engine notes them (form.read), marks them ``filled`` (skipped in order, still on the
+    # review) and asks the first step still missing. [] : the step's own answer as usual.
+    read: Callable[[Env, Draft, Input], Awaitable[Sequence[str]]] | None = None
+    # The form ended by its save or a cancel: the draft to keep under the form's key after it
+    # (e.g. a new report set aside while an old one was corrected; None: nothing) and a line
+    # to add under the last message ("": none).
+    closed: Callable[[Env, Draft], Awaitable[tuple[Draft | None, str]]] | None = None
+    # The key of the cancel text for this draft (e.g. a correction: "the report stays as it was").
+    cancelled: Callable[[Draft], str] | None = None
 
     def key(self, key: str) -> str:
         return self.keys.get(key, key)
@@ -311,8 +342,10 @@ def current(draft: Draft) -> str:
 
 
 def answered(form: Form, draft: Draft) -> bool:
-    """At least one question was answered (the user got past the first one)."""
-    return len([h for h in draft.get("history") or [] if h != RESUME]) > 1
+    """At least one question was answered (the user got past the first one), or the draft was
+    opened at its review (filled from elsewhere: a correction, a message read)."""
+    history = [h for h in draft.get("history") or [] if h != RESUME]
+    return len(history) > 1 or REVIEW in history
 
 
 def new_draft(arg: str = "") -> Draft:
@@ -334,9 +367,11 @@ def sequence(form: Form, draft: Draft) -> list[Step]:
 
 def progress(form: Form, env: Env, draft: Draft, step: Step) -> str:
     steps = sequence(form, draft)
-    if step not in steps or len(steps) < 2:
+    counted = [s for s in steps if not s.substep]
+    if step not in steps or len(counted) < 2:
         return ""
-    return _t(form, env, "form.progress", n=steps.index(step) + 1, total=len(steps))
+    number = len([s for s in steps[: steps.index(step) + 1] if not s.substep])
+    return _t(form, env, "form.progress", n=max(1, number), total=len(counted))
 
 
 def nav_row(form: Form, env: Env, draft: Draft, step: Step | None) -> list[Button]:
@@ -442,13 +477,17 @@ async def goto(form: Form, env: Env, draft: Draft, name: str, *, notes: Sequence
 
 
 def next_step(form: Form, draft: Draft, done: str) -> str | None:
-    """The step after ``done`` that applies (None: all asked)."""
+    """The step after ``done`` that applies (None: all asked); steps ``filled`` by a reader or
+    by the form's setup are not asked."""
     names = [s.name for s in form.steps]
     after = names.index(done) + 1 if done in names else 0
+    filled = draft.get("filled") or ()
     for step in form.steps[after:]:
-        if not step.review_only and step.applies(draft) and not (draft.get("editing") and step.name in draft):
-            if step.skip_answered and draft.get(step.name) not in (None, ""):
-                continue
+        if step.review_only or not step.applies(draft) or step.name in filled:
+            continue
+        if step.skip_answered and draft.get(step.name) not in (None, ""):
+            continue
+        if not (draft.get("editing") and step.name in draft):
             return step.name
     return None
 
@@ -456,6 +495,8 @@ def next_step(form: Form, draft: Draft, done: str) -> str | None:
 async def advance(form: Form, env: Env, draft: Draft, done: str, *, echo: str = "") -> Reply:
     """After an answer: the next question; once all are asked (or after an edit), the review."""
     editing = bool(draft.get("editing"))
+    if done in (draft.get("filled") or ()):  # answered by the user now, no longer as read
+        draft["filled"] = [name for name in draft["filled"] if name != done]
     following = next_step(form, draft, done)
     if editing and following is not None and form.step(following) and form.step(following).when is None:  # type: ignore[union-attr]
         following = None  # an edit goes back to the review unless it opened a conditional step
@@ -474,7 +515,19 @@ async def save(form: Form, env: Env, draft: Draft, *, echo: str = "") -> Reply:
     screen = result.screen
     if echo:
         screen = Screen(f"{echo}\n\n{screen.text}", screen.buttons)
-    return Reply(None, None, screen, record=result.record)
+    return await _closed(form, env, draft, Reply(None, None, screen, record=result.record))
+
+
+async def _closed(form: Form, env: Env, draft: Draft, reply: Reply) -> Reply:
+    """The form ended (saved or cancelled): its ``closed`` hook may keep a draft after it and
+    add a line under the last message."""
+    if form.closed is None:
+        return reply
+    kept, line = await form.closed(env, draft)
+    screen = reply.screen
+    if line and screen is not None:
+        screen = Screen(f"{screen.text}\n\n{line}", screen.buttons)
+    return Reply(kept, None, screen, reply.notes, reply.alert, reply.edit, reply.hand_over, reply.record)
 
 
 DATE_HINTS = {
@@ -494,24 +547,28 @@ def _echo(form: Form, env: Env, step: Step, shown: str) -> str:
 async def open_form(form: Form, env: Env, draft: Draft | None, arg: str = "", *, at: datetime | None = None) -> Reply:
     """The form's command or entry button: the resume offer for a kept draft, else a new one."""
     env = clocked(form, env, draft, at)
-    return _remember_now(form, env, await _open_form(form, env, draft, arg))
+    return _remember_now(form, env, await _open_form(form, env, draft, arg), at)
 
 
-async def _open_form(form: Form, env: Env, draft: Draft | None, arg: str = "") -> Reply:
+async def _open_form(form: Form, env: Env, draft: Draft | None, arg: str = "", state: str | None = None) -> Reply:
     if draft is not None and answered(form, draft) and str(draft.get("arg") or "") == arg and current(draft):
         draft.pop("asked", None)
         return await goto(form, env, draft, RESUME, edit=False)
-    return await restart(form, env, arg)
+    return await restart(form, env, arg, keep=draft, state=state)
 
 
-async def restart(form: Form, env: Env, arg: str = "") -> Reply:
+async def restart(form: Form, env: Env, arg: str = "", *, keep: Draft | None = None, state: str | None = None) -> Reply:
+    """A new draft (its setup may refuse: then the draft kept before, ``keep``, stays as it was,
+    in ``state``)."""
     draft = new_draft(arg)
     if form.setup is not None:
         refusal = await form.setup(env, draft)
         if isinstance(refusal, Screen):  # a refusal that needs more than a key (names, counts)
-            return Reply(None, None, refusal)
+            if state is not None:  # the form stays at its question: the refusal is a note
+                return Reply(keep, state, notes=[refusal.text])
+            return Reply(keep, None, refusal)
         if refusal:
-            return Reply(None, None, alert=env.t(refusal))
+            return Reply(keep, state, alert=env.t(refusal))
     opened_at = draft.pop(OPEN_AT, None)  # a setup that filled the answers from elsewhere
     if draft.get("now"):  # ... may also bring the time they were given at (message_clock)
         env = clocked(form, env, draft, None)
@@ -527,6 +584,13 @@ async def restart(form: Form, env: Env, arg: str = "") -> Reply:
 def stale(form: Form, env: Env, draft: Draft | None, state: str | None) -> Reply:
     """A button of an older message or of a form not open: refused politely, nothing changes."""
     return Reply(draft, state, alert=_t(form, env, "form.stale"))
+
+
+async def late(form: Form, env: Env, inp: Input, draft: Draft | None = None, state: str | None = None) -> Reply:
+    """A button of the form on an older message, or while the form is not open: its ``late``
+    answer (e.g. "saved as #12" for a second 保存), else :func:`stale`. Nothing changes."""
+    alert = await form.late(env, inp) if form.late is not None and inp.kind == "button" else None
+    return Reply(draft, state, alert=alert) if alert else stale(form, env, draft, state)
 
 
 def timeout(form: Form, env: Env, draft: Draft | None) -> Reply:
@@ -553,8 +617,10 @@ def clocked(form: Form, env: Env, draft: Draft | None, at: datetime | None) -> E
     return replace(env, now=moment.astimezone(ZoneInfo(env.tz)))
 
 
-def _remember_now(form: Form, env: Env, reply: Reply) -> Reply:
-    if form.message_clock and reply.draft is not None:
+def _remember_now(form: Form, env: Env, reply: Reply, at: datetime | None = None) -> Reply:
+    """Remember "now" in the draft: the time of a message, or (a press) what the draft or its
+    setup already knew, else the clock."""
+    if form.message_clock and reply.draft is not None and (at is not None or not reply.draft.get("now")):
         reply.draft["now"] = env.now.isoformat()
     return reply
 
@@ -563,34 +629,39 @@ def _remember_now(form: Form, env: Env, reply: Reply) -> Reply:
 async def handle(form: Form, env: Env, draft: Draft | None, inp: Input) -> Reply:
     """Handle one input while the form is open (its state is ``<form>:<current step>``)."""
     env = clocked(form, env, draft, inp.at)
-    return _remember_now(form, env, await _handle(form, env, draft, inp))
+    return _remember_now(form, env, await _handle(form, env, draft, inp), inp.at)
 
 
 async def _handle(form: Form, env: Env, draft: Draft | None, inp: Input) -> Reply:
     if draft is None or not current(draft):
         # the draft is gone (user data wiped): a press is stale, anything else goes elsewhere
-        return stale(form, env, None, None) if inp.kind == "button" else Reply(None, None, hand_over=True)
+        return await late(form, env, inp) if inp.kind == "button" else Reply(None, None, hand_over=True)
     state = form.state(current(draft))
     if inp.kind == "button":
         flow, action, arg = parse_payload(inp.payload)
-        if flow == form.name and form.entry and action == form.entry:  # its entry button, from any message
-            return await _open_form(form, env, draft, arg)
-        if flow != form.name or (draft.get("asked") is not None and inp.message_id != draft.get("asked")):
+        entries = (form.entry, *[a.partition(":")[2] for a in form.aliases if a.partition(":")[0] == form.name])
+        if flow == form.name and form.entry and action in entries:  # its entry button, from any message
+            return await _open_form(form, env, draft, arg, state)
+        if flow != form.name:
             return stale(form, env, draft, state)
+        if draft.get("asked") is not None and inp.message_id != draft.get("asked"):
+            return await late(form, env, inp, draft, state)
         if action == CANCEL:
-            return cancel(form, env)
+            return await _closed(form, env, draft, cancel(form, env, draft))
     elif inp.kind == "command":
         if inp.command == "cancel":
-            return cancel(form, env)
+            return await _closed(form, env, draft, cancel(form, env, draft))
         if form.command is not None and inp.command == form.command.name:
             return await _open_form(form, env, draft, str(draft.get("arg") or ""))
         key = "form.paused" if form.command is not None else "form.paused_plain"
         return Reply(draft, None, notes=[_t(form, env, key, command=_command(form))], hand_over=True)
     elif inp.kind == "text" and is_cancel_words(inp.text):
-        return cancel(form, env)
+        return await _closed(form, env, draft, cancel(form, env, draft))
 
     name = current(draft)
     if inp.kind == "photos" and inp.album is not None and draft.get("album") == inp.album and not isinstance(form.step(name), Photos):
+        if form.aside is not None:  # the rest of an album kept aside: taken quietly, like its first photo
+            await form.aside(env, draft, replace(inp, text=""))
         return Reply(draft, state)  # the rest of an album a step took one photo of: already answered
     if name == RESUME:
         if inp.kind == "button" and inp.action == GO:
@@ -618,17 +689,27 @@ async def _handle(form: Form, env: Env, draft: Draft | None, inp: Input) -> Repl
     if step is None:  # a step the form no longer has (an old draft): start its questions again
         draft["history"] = []
         return await goto(form, env, draft, next_step(form, draft, "") or REVIEW)
+    if inp.kind == "text":
+        jumped = await _read(form, env, draft, inp)
+        if jumped is not None:
+            return jumped
     if inp.kind == "button" and inp.action == SKIP and step.optional:
         draft[step.name] = None
         return await advance(form, env, draft, name)
     if isinstance(step, Custom):
+        if inp.kind == "photos" and step.kind != "photos":  # a photo kept for a later step (Form.aside)
+            kept = await _aside(form, env, draft, inp)
+            if kept is not None:
+                return kept
         if step.handle is None or (step.kind == "buttons" and inp.kind != "button"):
             return await _wrong(form, env, draft, step.kind, inp)
         outcome = await step.handle(env, draft, inp)
         if outcome.done and outcome.then:
             return await goto(form, env, draft, outcome.then, edit=inp.kind == "button")
+        if outcome.quiet and not outcome.done:
+            return Reply(draft, state, notes=[outcome.note] if outcome.note else [], alert=outcome.alert)
         if outcome.done:
-            return await advance(form, env, draft, name, echo=_echo(form, env, step, outcome.echo) if outcome.echo else "")
+            return await advance(form, env, draft, name, echo=_echo(form, env, step, outcome.echo) if outcome.echo else outcome.said)
         return await goto(form, env, draft, name, notes=[outcome.note] if outcome.note else (),
                           alert=outcome.alert, edit=inp.kind == "button" and not outcome.note)
     if isinstance(step, Text) and inp.kind == "text":
@@ -690,6 +771,49 @@ async def _take_when(form: Form, env: Env, draft: Draft, step: When, value: date
     return await advance(form, env, draft, step.name, echo=_echo(form, env, step, shown))
 
 
+def first_question(form: Form, draft: Draft) -> bool:
+    history = draft.get("history") or []
+    return len(history) == 1 and form.step(history[0]) is not None and not draft.get("editing")
+
+
+async def _read(form: Form, env: Env, draft: Draft, inp: Input, notes: Sequence[str] = ()) -> Reply | None:
+    """``form.read`` on a text (or a caption) at the first question; None: it read nothing."""
+    if form.read is None or not inp.text or not first_question(form, draft):
+        return None
+    found = [name for name in await form.read(env, draft, inp) if form.step(name) is not None]
+    if not found:
+        return None
+    draft["filled"] = list(dict.fromkeys([*(draft.get("filled") or []), *found]))
+    shown = [env.t(step.label) for step in form.steps if step.name in found and step.label]
+    note = _t(form, env, "form.read", fields=env.t("list.sep").join(shown)) if shown else ""
+    target = next_step(form, draft, "")
+    if target is None:
+        target = REVIEW if form.review is not None else None
+    if target is None:
+        return await save(form, env, draft, echo=note)
+    return await goto(form, env, draft, target, notes=[*notes, note] if note else list(notes), edit=False)
+
+
+async def _aside(form: Form, env: Env, draft: Draft, inp: Input) -> Reply | None:
+    """The form's ``aside`` took an input its current step does not take (None: it did not)."""
+    if form.aside is None or inp.kind in ("button", "command"):
+        return None
+    outcome = await form.aside(env, draft, inp)
+    if outcome is None:
+        return None
+    if inp.kind == "photos" and inp.album is not None:
+        draft["album"] = inp.album  # the rest of this album goes to ``aside`` too, without a word
+    name = current(draft)
+    notes = [outcome.note] if outcome.note else []
+    if inp.kind == "photos" and inp.text:  # a caption is read like a message
+        jumped = await _read(form, env, draft, inp, notes)
+        if jumped is not None:
+            return jumped
+    if outcome.quiet:
+        return Reply(draft, form.state(name), notes=notes)
+    return await goto(form, env, draft, name, notes=notes, edit=False)
+
+
 async def _choice(form: Form, env: Env, draft: Draft, step: Choice, inp: Input) -> Reply:
     codes = [code for code, _ in await options_of(step, env, draft)]
     if inp.action == PAGE:
@@ -724,8 +848,9 @@ async def back(form: Form, env: Env, draft: Draft) -> Reply:
     return await goto(form, env, draft, history[-1] if history else (next_step(form, draft, "") or REVIEW))
 
 
-def cancel(form: Form, env: Env) -> Reply:
-    return Reply(None, None, Screen(_t(form, env, "form.cancelled")))
+def cancel(form: Form, env: Env, draft: Draft | None = None) -> Reply:
+    key = form.cancelled(draft) if form.cancelled is not None and draft is not None else "form.cancelled"
+    return Reply(None, None, Screen(_t(form, env, key)))
 
 
 async def _hint(form: Form, env: Env, draft: Draft, inp: Input, key: str, **kw: Any) -> Reply:
@@ -737,6 +862,9 @@ async def _hint(form: Form, env: Env, draft: Draft, inp: Input, key: str, **kw: 
 
 
 async def _wrong(form: Form, env: Env, draft: Draft, kind: str, inp: Input) -> Reply:
+    kept = await _aside(form, env, draft, inp)
+    if kept is not None:
+        return kept
     wanted = {"text": "form.wrong.text", "photos": "form.wrong.photos", "location": "form.wrong.location"}
     return await _hint(form, env, draft, inp, wanted.get(kind, "form.wrong.buttons"))
 

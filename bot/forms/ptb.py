@@ -88,7 +88,9 @@ def to_input(update: Update) -> Input:
     if message.text:
         return Input("text", text=message.text, at=at)
     if message.photo:
-        return Input("photos", photos=(message.photo[-1].file_id,), album=message.media_group_id, text=message.caption or "", at=at)
+        largest = message.photo[-1]
+        return Input("photos", photos=(largest.file_id,), photo_keys=(largest.file_unique_id,),
+                     album=message.media_group_id, text=message.caption or "", at=at)
     if message.location:
         return Input("location", location=(message.location.latitude, message.location.longitude), at=at)
     audio = message.voice or message.audio
@@ -222,7 +224,10 @@ class Forms:
         if target is not None and await self.refused(update, context, target):
             return None
         env = self.env_of(update, context)
-        await show(update, context, core.stale(target or next(iter(self.forms.values())), env, None, None))
+        if target is not None:
+            await show(update, context, await core.late(target, env, to_input(update)))
+        else:
+            await show(update, context, core.stale(next(iter(self.forms.values())), env, None, None))
         return None
 
     async def timed_out(self, update: Update, context: Any) -> None:

@@ -257,7 +257,7 @@ async def detail_screen(context: CadreContext, report: Report, state: str) -> tu
     allowed = rules.admin_may(review, active=report.active)
     actions: list[Button] = []
     if rules.CORRECT in allowed:
-        actions.append((t("myreports.btn.correct"), cb("report", "correct", report.id)))
+        actions.append((t("myreports.btn.correct"), cb("report", "open", f"c{report.id}")))
     if rules.VOID in allowed:
         actions.append((t("reports.btn.void"), cb("reports", "x", f"{report.id}:{state}")))
     rows = [actions] if actions else []

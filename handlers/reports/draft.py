@@ -1,6 +1,6 @@
-"""The draft of a clean-up report: plain JSON in ``user_data["report"]`` (so persistence keeps
-it across restarts), its conversation states, the reference time of an update, and the
-conversions between a draft and :class:`storage.reports.ReportFields`.
+"""The draft of a clean-up report (the /report form's, :mod:`handlers.reports.form`): plain JSON in
+``user_data["report"]`` (so persistence keeps it across restarts), its step names, the reference
+time of an update, and the conversions between a draft and :class:`storage.reports.ReportFields`.
 
 Draft keys: ``token``, ``history`` (the questions asked, for 返回), ``mode`` ("new" or
 "correct"), ``report_id`` (when correcting), ``unit_id``/``unit_name``, ``several`` (whether
@@ -9,7 +9,8 @@ the user has several villages), ``work_date`` (ISO), ``categories``, ``other_nam
 ``photos`` (dicts with file_id, file_unique_id, phase), ``phase``, ``albums`` (album id →
 photos not yet acknowledged), ``notes``, ``answered`` (questions answered), ``editing`` (the
 review was reached: answers return to it), ``people_approx`` (group → "more"/"about" for an
-approximate count), ``from_text`` (questions filled from a message, marked in the review).
+approximate count), ``people_mode`` (the counts asked one by one, or only the villagers),
+``filled`` (questions filled from a message, marked in the review; ``from_text`` in an offer).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from telegram import Update
 
 from bot.context import CadreContext
 from bot.rules import reports as rules
-from handlers.flow import draft_of, new_draft
 from handlers.reports import permissions
 from storage.reports import Report, ReportFields, ReportPhoto
 
@@ -34,9 +34,6 @@ VILLAGE, DATE, CATEGORY, PLACE, PEOPLE, AMOUNTS, PHOTOS, NOTES = rules.STEPS
 REVIEW = rules.REVIEW
 OTHER_NAME = "other_name"
 CADRES, MEMBERS, VILLAGERS = "people_cadres", "people_members", "people_villagers"
-EDIT = "edit"
-RESUME = "resume"
-MAIN_OF = {OTHER_NAME: CATEGORY, CADRES: PEOPLE, MEMBERS: PEOPLE, VILLAGERS: PEOPLE}
 # The amounts stored in the report's own columns; the others (trees, lights, ...) and an
 # amount kept as text ("text") go to ReportFields.amounts_more.
 AMOUNT_FIELDS = ("garbage_trucks", "garbage_tons", "area_m2", "walls", "ponds")
@@ -70,34 +67,6 @@ async def may_correct(context: CadreContext, report: Report, now: datetime) -> b
     return await permissions.may_correct(context, report, now)
 
 
-def current(context: CadreContext) -> dict[str, Any] | None:
-    return draft_of(context, FLOW)
-
-
-def start_draft(context: CadreContext, **fields: Any) -> dict[str, Any]:
-    base = {
-        "mode": "new", "categories": [], "photos": [], "phase": "before", "albums": {},
-        "amounts": {}, "answered": [], "editing": False,
-    }
-    return new_draft(context, FLOW, **(base | fields))
-
-
-def step_of(draft: dict[str, Any]) -> str | None:
-    """The question being asked (RESUME while offering to resume; it is not in the history)."""
-    if draft.get("resuming"):
-        return RESUME
-    history = draft.get("history") or []
-    return history[-1] if history else None
-
-
-def answered(draft: dict[str, Any], step: str) -> None:
-    if step not in draft["answered"]:
-        draft["answered"].append(step)
-    # answered by the user now: no longer a field read from their message
-    if step in (draft.get(FROM_TEXT) or ()):
-        draft[FROM_TEXT].remove(step)
-
-
 def work_date(draft: dict[str, Any]) -> date | None:
     value = draft.get("work_date")
     return date.fromisoformat(value) if value else None
@@ -125,9 +94,9 @@ def fields_of(draft: dict[str, Any]) -> ReportFields:
         work_date=work_date(draft) or date.min,
         categories=tuple(draft.get("categories") or ()),
         other_name=draft.get("other_name") if rules.OTHER in draft.get("categories", ()) else None,
-        place=draft.get("place"),
-        latitude=draft.get("lat"),
-        longitude=draft.get("lon"),
+        place=draft.get("place") or None,  # "" : a location was shared instead
+        latitude=draft.get("lat") if draft.get("place") is not None else None,  # None: skipped
+        longitude=draft.get("lon") if draft.get("place") is not None else None,
         cadres=int(draft.get("cadres") or 0),
         members=int(draft.get("members") or 0),
         villagers=int(draft.get("villagers") or 0),
@@ -153,7 +122,7 @@ def draft_values(report: Report) -> dict[str, Any]:
         "work_date": f.work_date.isoformat(),
         "categories": list(f.categories),
         "other_name": f.other_name,
-        "place": f.place,
+        "place": f.place or ("" if f.latitude is not None else None),
         "lat": f.latitude,
         "lon": f.longitude,
         "cadres": f.cadres,

@@ -8,9 +8,9 @@ the first thing a save still needs (the review asks only for what is missing); �
 review's edit menu. The review marks the lines that came from the message. An album is one
 offer: its later photos join it. In a group the bot never does this.
 
-``offer_report`` is called by the catch-all of :mod:`handlers.general.commands`; the buttons
-``offer:save`` and ``offer:edit`` are entry points of the /report conversation
-(:mod:`handlers.reports.conversation`), ``offer:no`` is handled here.
+``offer_report`` is called by the catch-all of :mod:`handlers.general.commands`; its 保存 and
+修改 are the /report form's entry button (``report:open:s<token>`` saves, ``report:open:t<token>``
+opens the review; :mod:`handlers.reports.form`), ``offer:no`` is handled here.
 """
 
 from __future__ import annotations
@@ -31,22 +31,16 @@ from bot.rules import reports as rules
 from bot.rules.dates import parse_when
 from bot.rules.reader import Household, ReaderContext, Reading, read
 from handlers.flow import answer, ask, cb, keyboard, parse_cb
-from handlers.reports.ask import show
 from handlers.reports.draft import (
     CATEGORY,
     DATE,
-    EDIT,
     FLOW,
     FROM_TEXT,
-    PARKED,
     PEOPLE,
-    REVIEW,
     VILLAGE,
-    current,
     reference_time,
 )
-from handlers.reports.review import draft_text
-from handlers.reports.steps import villages_of
+from handlers.reports.form import draft_text, villages_of
 from handlers.visits.ask import FLOW as VISIT_FLOW
 from handlers.visits.ask import OFFER as VISIT_OFFER
 
@@ -64,7 +58,7 @@ def is_private(update: Update) -> bool:
 
 
 def may_report(context: CadreContext) -> bool:
-    from handlers.reports.conversation import REPORT
+    from handlers.reports.form import REPORT
 
     person = context.person
     return person is not None and REPORT.allowed(person.role)
@@ -150,7 +144,7 @@ def add_photo(offer: dict[str, Any], message: Message, phase: str) -> None:
 
 def offer_text(context: CadreContext, offer: dict[str, Any]) -> str:
     t = context.t
-    lines = [t("report.offer.question"), "", draft_text(context, offer)]
+    lines = [t("report.offer.question"), "", draft_text(t, {**offer, "filled": offer.get(FROM_TEXT) or []})]
     notes = offer.get("reader_notes") or []
     if notes:
         lines += ["", *(t(f"report.offer.note.{code}") for code in notes)]
@@ -180,8 +174,8 @@ def offer_markup(context: CadreContext, offer: dict[str, Any]):
     token = offer["token"]
     return keyboard(
         [[
-            (t("report.btn.save"), cb("offer", "save", token)),
-            (t("report.btn.edit"), cb("offer", "edit", token)),
+            (t("report.btn.save"), cb(FLOW, "open", f"s{token}")),
+            (t("report.btn.edit"), cb(FLOW, "open", f"t{token}")),
             (t("report.offer.btn.no"), cb("offer", "no", token)),
         ]]
     )
@@ -274,36 +268,6 @@ async def join_album(update: Update, context: CadreContext, offer: dict[str, Any
 def offer_for(context: CadreContext, token: str) -> dict[str, Any] | None:
     offer = context.user_data.get(OFFER)
     return offer if isinstance(offer, dict) and offer.get("token") == token else None
-
-
-async def accepted(update: Update, context: CadreContext) -> str | int:
-    """保存 or 修改 on an offer: it becomes the /report draft (an unfinished new report is set
-    aside and comes back after), then saves or opens the edit menu."""
-    from handlers.reports.finish import save_draft
-
-    query = update.callback_query
-    _, action, token = parse_cb(query.data)
-    offer = offer_for(context, token)
-    if offer is None or not may_report(context):
-        await query.answer(context.t("report.hint.old_button"), show_alert=True)
-        return END
-    existing = current(context)
-    if existing is not None:
-        if existing.get("mode") == "correct" or context.user_data.get(PARKED):
-            await query.answer(context.t("report.offer.busy"), show_alert=True)
-            return END
-        context.user_data[PARKED] = existing
-    context.user_data.pop(OFFER, None)
-    for key in ("album", "message_id", "read_caption", "reader_notes"):
-        offer.pop(key, None)
-    context.user_data[FLOW] = offer
-    offer["history"] = [REVIEW]
-    if action == "edit":
-        await answer(update)
-        return await show(update, context, offer, EDIT)
-    # save_draft answers the press itself (an alert when something is still missing, which it
-    # then asks, coming back to the review)
-    return await save_draft(update, context, offer["token"])
 
 
 async def declined(update: Update, context: CadreContext) -> None:

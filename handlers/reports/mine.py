@@ -139,7 +139,7 @@ async def detail_screen(update: Update, context: CadreContext, report: Report) -
     parts = [detail(t, report), "\n".join(state_lines(t, state, reason))]
     buttons: list[Button] = []
     if rules.CORRECT in allowed:
-        buttons.append((t("myreports.btn.correct"), cb("report", "correct", report.id)))
+        buttons.append((t("myreports.btn.correct"), cb("report", "open", f"c{report.id}")))
     if rules.DELETE in allowed:
         buttons.append((t("myreports.btn.delete"), cb("myreports", "del", report.id)))
     if state == rules.RETURNED:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.forms.core import OPEN_AT, REVIEW, SAVE, Choice, Custom, Env, Form, Screen
-from handlers.visits import answers, ask
+from handlers.visits import answers, ask, reading
 from handlers.visits import save as visit_save
 from handlers.visits.ask import FLOW, OFFER, VISIT, no_concern, outcome_of
 from handlers.visits.common import village_of
@@ -98,6 +98,8 @@ FORM = Form(
     keys={"form.cancelled": "visit.cancelled", "form.ask.resume": "visit.ask.resume_form"},
     title=lambda draft: str(draft.get("head") or ""),
     message_clock=True,
+    read=reading.read,  # a first answer (or a caption) that states several answers fills them all
+    aside=reading.keep_photo,  # a photo at any step is kept for the photo step
 )
 FORMS = (FORM,)
 

@@ -360,3 +360,288 @@ async def test_a_voice_note_reaches_a_custom_step() -> None:
     await user.open()
     reply = await user.go(Input("voice", voice="file-1"))
     assert reply.state is None and reply.screen.text == "closed with file-1"
+
+
+# -- what /report needs without report-only options: a Custom photo step that takes an album
+#    quietly (Outcome.quiet), photos kept from any step for the photo step (Form.aside), and a
+#    better answer than form.stale for a second 保存 after the form ended (Form.late) ---------------
+async def album_handle(env: Env, draft: dict, inp: Input) -> core.Outcome:
+    if inp.kind == "photos":
+        first = inp.album is None or draft.get("album") != inp.album
+        draft["album"] = inp.album
+        draft["pics"] = [*(draft.get("pics") or []), *inp.photos]
+        return core.Outcome(quiet=not first, note=None if not first else f"got {len(draft['pics'])}")
+    return core.Outcome(done=inp.action == "ok" and bool(draft.get("pics")), alert="none yet")
+
+
+async def album_show(env: Env, draft: dict) -> Screen:
+    return Screen(f"photos: {len(draft.get('pics') or [])}", [[core.Button("done", core.payload("pics", "ok"))]])
+
+
+async def keep_photos(env: Env, draft: dict, inp: Input) -> core.Outcome | None:
+    if inp.kind != "photos":
+        return None  # not for the form: the wrong-input hint
+    first = inp.album is None or draft.get("album") != inp.album
+    draft["album"] = inp.album
+    draft["pics"] = [*(draft.get("pics") or []), *inp.photos]
+    return core.Outcome(note="kept for later" if first else None, quiet=not first)
+
+
+async def saved_as(env: Env, inp: Input) -> str | None:
+    return f"already saved: {inp.arg}" if inp.action == "save" and inp.arg in RECORDS else None
+
+
+async def pics_save(env: Env, draft: dict) -> Saved:
+    RECORDS[draft["token"]] = {"place": draft["place"], "pics": draft["pics"]}
+    return Saved(Screen("pics saved"))
+
+
+async def pics_review(env: Env, draft: dict) -> str:
+    return f"review {draft['place']} {len(draft['pics'])}"
+
+
+PICS = Form(
+    "pics",
+    steps=[
+        Text("place", ask="pics.ask.place", label="pics.field.place"),
+        core.Custom("pics", show=album_show, handle=album_handle, kind_="photos", label="pics.field.pics"),
+    ],
+    review=pics_review,
+    save=pics_save,
+    aside=keep_photos,
+    late=saved_as,
+)
+
+
+async def test_a_custom_photo_step_takes_an_album_quietly_and_photos_are_kept_from_any_step() -> None:
+    user = User(PICS)
+    await user.open()
+    reply = await user.go(Input("photos", photos=("a0",), album="g1"))  # at the text step
+    assert reply.notes == ["kept for later"] and user.state == "pics:place" and reply.screen is not None
+    reply = await user.go(Input("photos", photos=("a1",), album="g1"))
+    assert reply.screen is None and reply.notes == [] and user.state == "pics:place"
+    await user.say("村口")
+    assert user.state == "pics:pics" and "photos: 2" in user.text()
+    replies = [await user.go(Input("photos", photos=(f"b{i}",), album="g2")) for i in range(3)]
+    assert [r.notes for r in replies] == [["got 3"], [], []]
+    assert [r.screen is None for r in replies] == [False, True, True] and len(user.draft["pics"]) == 5
+    await user.go(Input("button", payload="pics:ok:", message_id=user.draft["asked"]))  # on the album's screen
+    assert user.state == "pics:review"
+
+
+async def test_without_aside_a_photo_at_a_text_step_gets_the_hint() -> None:
+    from dataclasses import replace
+
+    user = User(replace(PICS, aside=None))
+    await user.open()
+    reply = await user.go(Input("photos", photos=("a0",)))
+    assert reply.notes == ["这一步需要您输入文字或点按钮,请按提示操作。"] and "pics" not in user.draft
+
+
+async def test_a_late_press_gets_the_form_s_own_answer_else_stale() -> None:
+    user = User(PICS)
+    await user.open()
+    await user.say("村口")
+    await user.go(Input("photos", photos=("a0",)))
+    await user.press("done")
+    token = user.draft["token"]
+    reply = await user.press("💾")
+    assert reply.state is None and RECORDS[token]["pics"] == ["a0"]
+    again = await core.handle(PICS, ENV, None, Input("button", payload=f"pics:save:{token}", message_id=1))
+    assert again.alert == f"already saved: {token}" and again.draft is None
+    other = await core.late(PICS, ENV, Input("button", payload="pics:back:", message_id=1))
+    assert other.alert == "这个按钮已经失效了,请看最新的一条消息,或重新发送命令。"
+
+
+# -- Form.read: several fields in one answer at the first question (issue 14, item 3) ------------
+async def toy_read(env: Env, draft: dict, inp: Input) -> list[str]:
+    """The toy's reader: "<title>会 ... 明天 ... N人" (a real form uses bot.rules.reader)."""
+    import re
+
+    found = []
+    words = inp.text.split()
+    if words and words[0].endswith("会"):
+        draft["title"] = words[0]
+        found.append("title")
+    if "明天" in inp.text:
+        draft["day"] = datetime(2026, 11, 23, 23, 59, tzinfo=TZ).isoformat()
+        found.append("day")
+    if match := re.search(r"(\d+)人", inp.text):
+        draft["people"] = int(match[1])
+        found.append("people")
+    return found if len(found) > 1 else []  # one field: the question's own answer
+
+
+async def test_a_first_answer_with_several_fields_jumps_to_the_first_missing_one() -> None:
+    from dataclasses import replace
+
+    user = User(replace(TOY, read=toy_read))
+    await user.open()
+    reply = await user.say("村民大会 明天开")
+    assert reply.notes == ["✅ 从您的消息里读到了:toy.field.title、toy.field.day。不对的地方可以在最后核对时修改。"]
+    assert user.state == "toy:people" and user.draft["filled"] == ["title", "day"]
+    await user.say("12")
+    assert user.state == "toy:review" and "review: 村民大会 / 12 / 2026-11-23" in user.text()
+    await user.press("返回")
+    assert user.state == "toy:people"
+    await user.press("返回")
+    assert user.state == "toy:title"  # the first question, where the message was typed
+
+
+async def test_a_first_answer_with_every_field_goes_to_the_review_and_an_edit_unmarks_it() -> None:
+    from dataclasses import replace
+
+    user = User(replace(TOY, read=toy_read))
+    await user.open()
+    await user.say("党员会 明天 20人")
+    assert user.state == "toy:review" and "review: 党员会 / 20 / 2026-11-23" in user.text()
+    await user.press("改toy.field.people")
+    await user.say("25")
+    assert user.state == "toy:review" and user.draft["filled"] == ["title", "day"]
+
+
+async def test_the_reader_only_at_the_first_question_and_only_when_it_found_something() -> None:
+    from dataclasses import replace
+
+    user = User(replace(TOY, read=toy_read))
+    await user.open()
+    await user.say("支部会")  # one field: the title, as usual
+    assert user.state == "toy:people" and user.draft["title"] == "支部会" and "filled" not in user.draft
+    reply = await user.say("党员会 明天 20人")  # not the first question: a count step's answer
+    assert user.state == "toy:people" and reply.notes == ["没看懂这个数,请输入0到500之间的数字,例如:12。"]
+    assert user.draft["title"] == "支部会" and "day" not in user.draft
+
+
+async def test_a_caption_is_read_like_a_message_and_its_photos_are_kept() -> None:
+    from dataclasses import replace
+
+    async def read_place(env: Env, draft: dict, inp: Input) -> list[str]:
+        if "村口" in inp.text:
+            draft["place"] = "村口"
+            return ["place"]
+        return []
+
+    user = User(replace(PICS, read=read_place))
+    await user.open()
+    reply = await user.go(Input("photos", photos=("c0",), album="g9", text="村口清理"))
+    assert user.state == "pics:pics" and user.draft["place"] == "村口" and user.draft["pics"] == ["c0"]
+    assert reply.notes[0] == "kept for later" and "pics.field.place" in reply.notes[1]
+    await user.go(Input("photos", photos=("c1",), album="g9"))
+    assert user.draft["pics"] == ["c0", "c1"] and user.state == "pics:pics"
+
+
+# -- a form opened on a prepared draft (a report offered from one message, a correction of a
+#    saved one): the setup fills it and marks it ``filled``; only what is missing is asked -------
+async def test_a_prepared_draft_asks_only_what_is_missing_or_opens_at_the_review() -> None:
+    from dataclasses import replace
+
+    async def from_message(env: Env, draft: dict) -> None:
+        draft.update(title="党员会", day=datetime(2026, 11, 23, 23, 59, tzinfo=TZ).isoformat())
+        draft["filled"] = ["title", "day"]
+        if draft["arg"] == "all":  # e.g. a saved report to correct
+            draft["people"], draft["filled"] = 9, ["title", "people", "day"]
+
+    form = replace(TOY, setup=from_message, entry="offer")
+    user = User(form)
+    await user.go(core.open_form(form, ENV, None, "some"))
+    assert user.state == "toy:people" and "(第2步,共3步)" in user.text()
+    await user.say("12")
+    assert user.state == "toy:review" and "review: 党员会 / 12 / 2026-11-23" in user.text()
+    other = User(form)
+    await other.go(core.open_form(form, ENV, None, "all"))
+    assert other.state == "toy:review" and "review: 党员会 / 9" in other.text()
+    await other.press("改toy.field.day")
+    await other.say("后天")
+    assert other.state == "toy:review" and other.draft["filled"] == ["title", "people"]
+
+
+# -- Form.closed: a draft set aside while another one of the same form was open (a correction of a
+#    saved report while a new one was half filled) comes back when the form ends -------------------
+async def test_a_draft_set_aside_comes_back_when_the_form_is_saved_or_cancelled() -> None:
+    from dataclasses import replace
+
+    aside: dict[str, dict] = {}
+
+    async def come_back(env: Env, draft: dict) -> tuple[dict | None, str]:
+        kept = aside.pop("toy", None)
+        return kept, "your other draft is kept" if kept else ""
+
+    form = replace(TOY, closed=come_back)
+    half = {"token": "t0", "history": ["title", "people"], "title": "半截的会", "arg": ""}
+    for how in ("cancel", "save"):
+        aside["toy"] = dict(half)
+        user = User(form)
+        await walk_to_review(user)
+        reply = await (user.press("取消") if how == "cancel" else user.press("💾"))
+        assert reply.state is None and reply.draft["title"] == "半截的会", how
+        assert reply.screen.text.endswith("\n\nyour other draft is kept"), how
+    user = User(form)  # nothing set aside: the form ends as usual
+    await walk_to_review(user)
+    reply = await user.press("取消")
+    assert reply.draft is None and reply.screen.text == "已取消,没有保存任何内容。"
+    user = User(form)  # typed cancel words too
+    await user.open()
+    aside["toy"] = dict(half)
+    reply = await user.say("算了")
+    assert reply.draft["title"] == "半截的会"
+
+
+# -- Outcome.then: a Custom step may open another step, e.g. one 修改 button on the review that
+#    opens a menu of the fields (as /report has) instead of one button per field ------------------
+async def menu_show(env: Env, draft: dict) -> Screen:
+    return Screen("which one?", [[core.Button(n, core.payload("toy", "field", n)) for n in ("title", "people")]])
+
+
+async def menu_handle(env: Env, draft: dict, inp: Input) -> core.Outcome:
+    return core.Outcome(done=True, then=inp.arg) if inp.action == "field" else core.Outcome(alert="pick one")
+
+
+async def test_a_menu_step_opens_the_field_and_the_answer_returns_to_the_review() -> None:
+    from dataclasses import replace
+
+    steps = [replace(s, editable=False) for s in TOY.steps]
+    menu = core.Custom("menu", show=menu_show, handle=menu_handle, review_only=True, label="toy.field.menu")
+    user = User(replace(TOY, steps=[*steps, menu]))
+    await walk_to_review(user)
+    assert [label for label in user.labels() if "改" in label] == ["✏️ 改toy.field.menu"]
+    await user.press("改toy.field.menu")
+    assert user.state == "toy:menu" and user.text().endswith("which one?")
+    await user.press("toy:field:people")
+    assert user.state == "toy:people"
+    await user.say("30")
+    assert user.state == "toy:review" and "/ 30 /" in user.text()
+    await user.press("改toy.field.menu")
+    await user.press("toy:field:title")
+    await user.press("返回")
+    assert user.state == "toy:review" and "/ 30 /" in user.text()
+
+
+# -- Step.substep: a follow-up question keeps the number of the step it belongs to -----------------
+async def test_a_substep_is_not_counted_and_shows_its_step_s_number() -> None:
+    from dataclasses import replace
+
+    extra = Text("venue", ask="toy.ask.venue", label="toy.field.venue", substep=True,
+                 when=lambda draft: (draft.get("title") or "").endswith("会"))
+    title, people, day = TOY.steps
+    user = User(replace(TOY, steps=[title, extra, people, day]))
+    await user.open()
+    assert "(第1步,共3步)" in user.text()
+    await user.say("党员会")
+    assert user.state == "toy:venue" and "(第1步,共3步)" in user.text()
+    await user.say("村部")
+    assert user.state == "toy:people" and "(第2步,共3步)" in user.text()
+
+
+async def test_an_old_save_button_pressed_during_the_next_draft_gets_the_late_answer() -> None:
+    user = User(PICS)
+    await user.open()
+    await user.say("村口")
+    await user.go(Input("photos", photos=("a0",)))
+    await user.press("done")
+    token, review_id = user.draft["token"], user.draft["asked"]
+    await user.press("💾")
+    await user.open()  # a new draft, at its first question
+    reply = await user.go(Input("button", payload=f"pics:save:{token}", message_id=review_id))
+    assert reply.alert == f"already saved: {token}" and user.state == "pics:place" and user.draft["token"] != token
+    reply = await user.go(Input("button", payload="pics:ok:", message_id=review_id))
+    assert reply.alert == "这个按钮已经失效了,请看最新的一条消息,或重新发送命令。" and user.state == "pics:place"

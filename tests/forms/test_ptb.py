@@ -230,3 +230,55 @@ async def test_an_older_payload_of_the_entry_button_opens_the_form(settings, mon
         assert "toy.ask.title" in q and draft(simulator)["arg"] == "7"
     finally:
         await simulator.stop()
+
+
+async def test_a_late_press_gets_the_form_s_own_answer_through_the_adapter(sim: Simulator, monkeypatch) -> None:
+    async def saved_as(env, inp):
+        return f"已保存:{inp.arg}" if inp.action == "save" and inp.arg in RECORDS else None
+
+    monkeypatch.setattr(TOY, "late", saved_as)
+    await to_review(sim)
+    token = draft(sim)["token"]
+    saved = await sim.press("保存", USER)
+    again = await sim.click(f"toy:save:{token}", USER, message_call=saved[-1])  # double tap, form closed
+    assert alerts(again) == [f"已保存:{token}"]
+    other = await sim.click("toy:back:", USER, message_call=saved[-1])
+    assert alerts(other) == ["这个按钮已经失效了,请看最新的一条消息,或重新发送命令。"]
+    assert list(RECORDS).count(token) == 1
+
+
+async def test_an_album_with_a_caption_at_the_first_question_through_the_adapter(sim: Simulator, monkeypatch) -> None:
+    from test_core import toy_read
+
+    from bot.forms.core import Outcome
+
+    async def keep(env, draft, inp):
+        if inp.kind != "photos":
+            return None
+        first = inp.album is None or draft.get("album") != inp.album
+        draft["album"], draft["pics"] = inp.album, [*(draft.get("pics") or []), *inp.photos]
+        return Outcome(note="照片已收下" if first else None, quiet=not first)
+
+    monkeypatch.setattr(TOY, "aside", keep)
+    monkeypatch.setattr(TOY, "read", toy_read)
+    await sim.send("/toy", USER)
+    kept, read, q = texts(await sim.photo(USER, caption="村民大会 明天开", media_group_id="m1"))
+    assert kept == "照片已收下" and "toy.field.title、toy.field.day" in read and "toy.ask.people" in q
+    assert texts(await sim.photo(USER, media_group_id="m1")) == []  # the rest of the album: quiet
+    assert len(draft(sim)["pics"]) == 2 and draft(sim)["title"] == "村民大会"
+    (review,) = texts(await sim.send("12", USER))
+    assert "review: 村民大会 / 12 / 2026-11-23" in review
+
+
+async def test_a_draft_kept_by_closed_is_offered_again(sim: Simulator, monkeypatch) -> None:
+    half = {"token": "t0", "history": ["title", "people"], "title": "半截的会", "arg": ""}
+
+    async def come_back(env, draft):
+        return dict(half), "另一份还在"
+
+    monkeypatch.setattr(TOY, "closed", come_back)
+    await sim.send("/toy", USER)
+    (cancelled,) = texts(await sim.send("取消", USER))
+    assert cancelled == "已取消,没有保存任何内容。\n\n另一份还在" and draft(sim)["title"] == "半截的会"
+    (offer,) = texts(await sim.send("/toy", USER))
+    assert "“半截的会”" in offer and labels(sim) == ["继续填写", "重新开始"]
