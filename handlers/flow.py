@@ -208,7 +208,7 @@ def env_of(update: Update, context: CadreContext) -> Env:
     from bot.services import scheduler
 
     settings = context.services.settings
-    return Env(t=context.t, now=scheduler.now_of(context.application), tz=settings.tz_name, ctx=context)
+    return Env(t=context.t, now=scheduler.now_of(context.application), tz=settings.tz_name, ctx=context, origin=update)
 
 
 def form_refusal(form: Form, update: Update, context: CadreContext) -> str | None:

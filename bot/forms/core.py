@@ -152,6 +152,7 @@ class Env:
     now: datetime
     tz: str = "Asia/Shanghai"
     ctx: Any = None
+    origin: Any = None  # the adapter's own input (in python-telegram-bot the Update), for a save that answers itself
 
 
 # -- steps -----------------------------------------------------------------------------------------
@@ -260,9 +261,10 @@ class Custom(Step):
 
 @dataclass
 class Saved:
-    """The save's answer: the final message (the form is over) and the record."""
+    """The save's answer: the final message (the form is over) and the record. ``screen`` None:
+    the save answered through the channel itself (several messages, e.g. joining's welcome)."""
 
-    screen: Screen
+    screen: Screen | None
     record: Any = None
 
 
@@ -472,7 +474,7 @@ async def save(form: Form, env: Env, draft: Draft, *, echo: str = "") -> Reply:
         draft["editing"] = True
         return await goto(form, env, draft, result.step, alert=env.t(result.hint), echo=echo)
     screen = result.screen
-    if echo:
+    if echo and screen is not None:
         screen = Screen(f"{echo}\n\n{screen.text}", screen.buttons)
     return Reply(None, None, screen, record=result.record)
 
