@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.rules.reach import UnitFacts
-from storage.db import Database
+from storage.db import Database, Row, record
 
 KINDS = ("reminders", "notices", "bulletins")
 
@@ -27,8 +27,9 @@ class Chat:
 _COLS = "chat_id, title, unit_id, reminders, notices, bulletins, bound_by, active"
 
 
-def _chat(row) -> Chat:
-    return Chat(row[0], row[1], row[2], bool(row[3]), bool(row[4]), bool(row[5]), row[6], bool(row[7]))
+def _chat(row: Row) -> Chat:
+    flags = {name: bool(row[name]) for name in ("reminders", "notices", "bulletins", "active")}
+    return record(Chat, row, **flags)
 
 
 class ChatsRepo:
@@ -180,4 +181,4 @@ class ChatsRepo:
             "SELECT id, name FROM units WHERE id IN (SELECT value FROM json_each(?)) ORDER BY name, id",
             (json.dumps(sorted({int(u) for u in unit_ids})),),
         )
-        return [(r[0], r[1]) for r in rows]
+        return [(r["id"], r["name"]) for r in rows]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from storage.db import Database
+from storage.db import Database, Row, record
 from storage.timefmt import from_db, to_db
 
 AUDIENCES = ("secretaries", "everyone")
@@ -45,26 +45,21 @@ class Answer:
 _COLS = (
     "e.id, e.title, e.rule, e.place, e.speaker, e.leads, e.audience, e.organiser, e.scope_unit_id,"
     " e.paused, e.created_at, e.updated_at,"
-    " (SELECT group_concat(unit_id) FROM event_units eu WHERE eu.event_id = e.id)"
+    " (SELECT group_concat(unit_id) FROM event_units eu WHERE eu.event_id = e.id) AS unit_ids"
 )
 
 
-def _event(row) -> Event:
-    units = tuple(sorted(int(x) for x in row[12].split(","))) if row[12] else ()
-    return Event(
-        row[0],
-        row[1],
-        json.loads(row[2]),
-        row[3],
-        row[4],
-        tuple(json.loads(row[5])),
-        row[6],
-        row[7],
-        row[8],
-        bool(row[9]),
-        from_db(row[10]),  # type: ignore[arg-type]
-        from_db(row[11]),  # type: ignore[arg-type]
-        units,
+def _event(row: Row) -> Event:
+    units = tuple(sorted(int(x) for x in row["unit_ids"].split(","))) if row["unit_ids"] else ()
+    return record(
+        Event,
+        row,
+        rule=json.loads(row["rule"]),
+        leads=tuple(json.loads(row["leads"])),
+        paused=bool(row["paused"]),
+        created_at=from_db(row["created_at"]),
+        updated_at=from_db(row["updated_at"]),
+        unit_ids=units,
     )
 
 
@@ -174,7 +169,7 @@ class EventsRepo:
             " AND e.next_at <= ? AND e.id > ? ORDER BY e.id LIMIT ?",
             (to_db(now), after, limit),
         )
-        return [(_event(r), r[13]) for r in rows]
+        return [(_event(r), r["plan_rev"]) for r in rows]
 
     async def next_planned(self, now: datetime) -> datetime | None:
         """The earliest moment after ``now`` an active event next needs looking at."""
@@ -278,11 +273,11 @@ class EventsRepo:
     async def counts(self, event_id: int, occurrence: str) -> tuple[int, int]:
         """(参加, 请假) for one occurrence."""
         rows = await self.db.fetchall(
-            "SELECT answer, COUNT(*) FROM event_answers WHERE event_id = ? AND occurrence = ?"
+            "SELECT answer, COUNT(*) AS n FROM event_answers WHERE event_id = ? AND occurrence = ?"
             " GROUP BY answer",
             (event_id, occurrence),
         )
-        counted = {row[0]: row[1] for row in rows}
+        counted = {row["answer"]: row["n"] for row in rows}
         return counted.get("yes", 0), counted.get("no", 0)
 
     async def answers(self, event_id: int, occurrence: str) -> list[Answer]:
@@ -291,4 +286,4 @@ class EventsRepo:
             " WHERE event_id = ? AND occurrence = ? ORDER BY answered_at, telegram_id",
             (event_id, occurrence),
         )
-        return [Answer(r[0], r[1], r[2], from_db(r[3])) for r in rows]  # type: ignore[arg-type]
+        return [record(Answer, r, answered_at=from_db(r["answered_at"])) for r in rows]

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import aiosqlite
 
-from storage.db import Database
+from storage.db import Database, Row, record
 from storage.org import _PERSON_COLS, Person, _person
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: codes are read aloud
@@ -93,11 +93,12 @@ _COLS = (
 )
 
 
-def _invite(row) -> Invite:
-    return Invite(
-        row[0], row[1], row[2], bool(row[3]), row[4], bool(row[5]), row[6],
-        parse_stamp(row[7]), parse_stamp(row[8]), parse_stamp(row[9]), row[10], row[11],
-    )  # type: ignore[arg-type]
+def _invite(row: Row) -> Invite:
+    return record(
+        Invite, row, first_secretary=bool(row["first_secretary"]), multi_use=bool(row["multi_use"]),
+        created_at=parse_stamp(row["created_at"]), expires_at=parse_stamp(row["expires_at"]),
+        revoked_at=parse_stamp(row["revoked_at"]),
+    )
 
 
 class InvitesRepo:

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from storage.db import Database
+from storage.db import Database, Row, record
 
 LEVELS = ("district", "township", "village", "grid")
 ROLES = ("district_admin", "township_admin", "secretary", "member")
@@ -65,12 +65,12 @@ _PERSON_COLS = "id, name, role, unit_id, phone, telegram_id, first_secretary, ac
 _NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
 
-def _unit(row) -> Unit:
-    return Unit(row[0], row[1], row[2], row[3], row[4])
+def _unit(row: Row) -> Unit:
+    return record(Unit, row)
 
 
-def _person(row) -> Person:
-    return Person(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), bool(row[7]), row[8])
+def _person(row: Row) -> Person:
+    return record(Person, row, first_secretary=bool(row["first_secretary"]), active=bool(row["active"]))
 
 
 @dataclass(frozen=True)
@@ -161,10 +161,10 @@ class OrgRepo:
             return {}
         marks = ",".join("?" * len(unit_ids))
         rows = await self.db.fetchall(
-            f"SELECT parent_id, COUNT(*) FROM units WHERE parent_id IN ({marks}) GROUP BY parent_id",
+            f"SELECT parent_id, COUNT(*) AS n FROM units WHERE parent_id IN ({marks}) GROUP BY parent_id",
             unit_ids,
         )
-        return {row[0]: row[1] for row in rows}
+        return {row["parent_id"]: row["n"] for row in rows}
 
     async def districts(self) -> list[Unit]:
         rows = await self.db.fetchall(

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from bot.rules.roster import Roster, RosterRow, RowError, close_names
-from storage.db import Database
+from storage.db import Database, record
 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
@@ -304,7 +304,10 @@ class _Run:
                 (unit_id,),
             )
             self.people[unit_id] = {
-                (r[1], r[2]): _Person(r[0], r[1], r[2], r[3], bool(r[4]), bool(r[5])) for r in rows
+                (r["name"], r["role"]): record(
+                    _Person, r, first_secretary=bool(r["first_secretary"]), active=bool(r["active"])
+                )
+                for r in rows
             }
         return self.people[unit_id]
 
@@ -349,7 +352,7 @@ class _Run:
                 (village_id,),
             )
             self.households[village_id] = {
-                (r[1], r[2]): _Household(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows
+                (r["head"], r["address"]): record(_Household, r) for r in rows
             }
         return self.households[village_id]
 
