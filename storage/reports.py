@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from storage.db import Database
+from storage.db import Database, Row, record
 
 STAMP = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -120,7 +120,7 @@ def unstamp(text: str) -> datetime:
 
 
 _COLS = (
-    "r.id, r.token, r.reporter_id, p.name, u.name, r.status, r.created_at, r.updated_at,"
+    "r.id, r.token, r.reporter_id, p.name AS reporter_name, u.name AS unit_name, r.status, r.created_at, r.updated_at,"
     " r.unit_id, r.work_date, r.categories, r.other_name, r.place, r.latitude, r.longitude,"
     " r.cadres, r.members, r.villagers, r.garbage_trucks, r.garbage_tons, r.area_m2, r.walls,"
     " r.ponds, r.notes, r.amounts_more, r.people_approx"
@@ -157,31 +157,18 @@ def _pairs(text: str | None) -> tuple[tuple[str, Any], ...]:
     return tuple(json.loads(text).items()) if text else ()
 
 
-def _report(row: Any, photos: tuple[ReportPhoto, ...]) -> Report:
-    fields = ReportFields(
-        unit_id=row[8],
-        work_date=date.fromisoformat(row[9]),
-        categories=tuple(json.loads(row[10])),
-        other_name=row[11],
-        place=row[12],
-        latitude=row[13],
-        longitude=row[14],
-        cadres=row[15],
-        members=row[16],
-        villagers=row[17],
-        garbage_trucks=row[18],
-        garbage_tons=row[19],
-        area_m2=row[20],
-        walls=row[21],
-        ponds=row[22],
-        notes=row[23],
+def _report(row: Row, photos: tuple[ReportPhoto, ...]) -> Report:
+    fields = record(
+        ReportFields,
+        row,
+        work_date=date.fromisoformat(row["work_date"]),
+        categories=tuple(json.loads(row["categories"])),
         photos=photos,
-        amounts_more=_pairs(row[24]),
-        people_approx=_pairs(row[25]),
+        amounts_more=_pairs(row["amounts_more"]),
+        people_approx=_pairs(row["people_approx"]),
     )
-    return Report(
-        id=row[0], token=row[1], reporter_id=row[2], reporter_name=row[3], unit_name=row[4],
-        status=row[5], created_at=unstamp(row[6]), updated_at=unstamp(row[7]), fields=fields,
+    return record(
+        Report, row, created_at=unstamp(row["created_at"]), updated_at=unstamp(row["updated_at"]), fields=fields
     )
 
 
@@ -334,13 +321,13 @@ class ReportsRepo:
         )
         out: dict[int, list[ReportPhoto]] = {}
         for row in rows:
-            out.setdefault(row[0], []).append(ReportPhoto(row[1], row[2], row[3]))
+            out.setdefault(row["report_id"], []).append(record(ReportPhoto, row))
         return {k: tuple(v) for k, v in out.items()}
 
     async def _many(self, sql: str, params: Any) -> list[Report]:
         rows = await self.db.fetchall(sql, params)
-        photos = await self._photos([row[0] for row in rows])
-        return [_report(row, photos.get(row[0], ())) for row in rows]
+        photos = await self._photos([row["id"] for row in rows])
+        return [_report(row, photos.get(row["id"], ())) for row in rows]
 
     async def get(self, report_id: int) -> Report | None:
         found = await self._many(f"SELECT {_COLS} FROM {_FROM} WHERE r.id = ?", (report_id,))
@@ -418,22 +405,22 @@ class ReportsRepo:
     async def totals(self, query: ReportQuery) -> ReportTotals:
         where, params = self._where(query)
         row = await self.db.fetchone(
-            f"{_SUBTREE} SELECT COUNT(*), COUNT(DISTINCT r.unit_id), COALESCE(SUM(r.cadres), 0),"
-            " COALESCE(SUM(r.members), 0), COALESCE(SUM(r.villagers), 0),"
-            " COALESCE(SUM(r.garbage_trucks), 0), COALESCE(SUM(r.garbage_tons), 0),"
-            " COALESCE(SUM(r.area_m2), 0), COALESCE(SUM(r.walls), 0), COALESCE(SUM(r.ponds), 0)"
+            f"{_SUBTREE} SELECT COUNT(*) AS reports, COUNT(DISTINCT r.unit_id) AS villages,"
+            " COALESCE(SUM(r.cadres), 0) AS cadres, COALESCE(SUM(r.members), 0) AS members,"
+            " COALESCE(SUM(r.villagers), 0) AS villagers, COALESCE(SUM(r.garbage_trucks), 0) AS garbage_trucks,"
+            " COALESCE(SUM(r.garbage_tons), 0) AS garbage_tons, COALESCE(SUM(r.area_m2), 0) AS area_m2,"
+            " COALESCE(SUM(r.walls), 0) AS walls, COALESCE(SUM(r.ponds), 0) AS ponds"
             f" FROM reports r WHERE {where}",
             params,
         )
         assert row is not None
-        return ReportTotals(*row)
+        return record(ReportTotals, row)
 
 
-def _change(row: Any) -> ReportChange:
-    return ReportChange(
-        id=row[0], report_id=row[1], token=row[2], action=row[3], changed_by=row[4],
-        changed_at=unstamp(row[5]), old_values=json.loads(row[6]),
-        new_values=None if row[7] is None else json.loads(row[7]),
+def _change(row: Row) -> ReportChange:
+    return record(
+        ReportChange, row, changed_at=unstamp(row["changed_at"]), old_values=json.loads(row["old_values"]),
+        new_values=None if row["new_values"] is None else json.loads(row["new_values"]),
     )
 
 
