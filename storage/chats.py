@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from bot.rules.reach import UnitFacts
 from storage.db import Database, Row, record
+from storage.timefmt import SQL_NOW
 
 KINDS = ("reminders", "notices", "bulletins")
 
@@ -47,7 +48,7 @@ class ChatsRepo:
                 "INSERT INTO chats (chat_id, title, active, bot_status) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (chat_id) DO UPDATE SET title = excluded.title, active = excluded.active,"
                 " bot_status = excluded.bot_status,"
-                " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+                f" updated_at = {SQL_NOW}",
                 (chat_id, title, int(active), status),
             )
 
@@ -58,13 +59,13 @@ class ChatsRepo:
         async with self.db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO chats (chat_id, title, unit_id, bound_by, reminders, notices, bulletins,"
-                " active, bound_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))"
+                f" active, bound_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, {SQL_NOW})"
                 " ON CONFLICT (chat_id) DO UPDATE SET"
                 " title = excluded.title, unit_id = excluded.unit_id, bound_by = excluded.bound_by,"
                 " reminders = excluded.reminders, notices = excluded.notices,"
                 " bulletins = excluded.bulletins, active = 1,"
-                " bound_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now'),"
-                " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+                f" bound_at = {SQL_NOW},"
+                f" updated_at = {SQL_NOW}",
                 (chat_id, title, unit_id, bound_by, *(int(k in kinds) for k in KINDS)),
             )
         chat = await self.get(chat_id)
@@ -75,7 +76,7 @@ class ChatsRepo:
         async with self.db.transaction() as conn:
             await conn.execute(
                 "UPDATE chats SET unit_id = NULL, bound_by = NULL, bound_at = NULL,"
-                " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE chat_id = ?",
+                f" updated_at = {SQL_NOW} WHERE chat_id = ?",
                 (chat_id,),
             )
 
@@ -98,7 +99,7 @@ class ChatsRepo:
             if old_row is not None and new_row is None:
                 await conn.execute(
                     "UPDATE chats SET chat_id = ?, active = 1,"
-                    " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE chat_id = ?",
+                    f" updated_at = {SQL_NOW} WHERE chat_id = ?",
                     (new_chat_id, old_chat_id),
                 )
             elif old_row is not None and new_row is not None:

@@ -12,25 +12,17 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import aiosqlite
 
 from storage.db import Database, Row, record
 from storage.org import _PERSON_COLS, Person, _person
+from storage.timefmt import from_db, to_db
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: codes are read aloud
 CODE_LENGTH = 8
 DEFAULT_DAYS = 7
-_FMT = "%Y-%m-%dT%H:%M:%SZ"
-
-
-def stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime(_FMT)
-
-
-def parse_stamp(text: str | None) -> datetime | None:
-    return datetime.strptime(text, _FMT).replace(tzinfo=UTC) if text else None
 
 
 def new_code() -> str:
@@ -96,8 +88,8 @@ _COLS = (
 def _invite(row: Row) -> Invite:
     return record(
         Invite, row, first_secretary=bool(row["first_secretary"]), multi_use=bool(row["multi_use"]),
-        created_at=parse_stamp(row["created_at"]), expires_at=parse_stamp(row["expires_at"]),
-        revoked_at=parse_stamp(row["revoked_at"]),
+        created_at=from_db(row["created_at"]), expires_at=from_db(row["expires_at"]),
+        revoked_at=from_db(row["revoked_at"]),
     )
 
 
@@ -124,7 +116,7 @@ class InvitesRepo:
                 await conn.execute(
                     "UPDATE invites SET revoked_at = ? WHERE person_id = ? AND revoked_at IS NULL"
                     " AND uses = 0",
-                    (stamp(now), person_id),
+                    (to_db(now), person_id),
                 )
             while True:
                 code = new_code()
@@ -135,7 +127,7 @@ class InvitesRepo:
                 f"INSERT INTO invites ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, NULL)",
                 (
                     code, unit_id, role, int(first_secretary), person_id, int(multi_use), created_by,
-                    stamp(now), stamp(now + timedelta(days=days)),
+                    to_db(now), to_db(now + timedelta(days=days)),
                 ),
             )
         invite = await self.get(code)
@@ -150,7 +142,7 @@ class InvitesRepo:
         row = await self.db.fetchone(
             f"SELECT {_COLS} FROM invites WHERE person_id = ? AND revoked_at IS NULL AND uses = 0"
             " AND expires_at > ? ORDER BY created_at DESC LIMIT 1",
-            (person_id, stamp(now)),
+            (person_id, to_db(now)),
         )
         return _invite(row) if row else None
 
@@ -158,7 +150,7 @@ class InvitesRepo:
         row = await self.db.fetchone(
             f"SELECT {_COLS} FROM invites WHERE unit_id = ? AND multi_use = 1 AND revoked_at IS NULL"
             " AND expires_at > ? ORDER BY created_at DESC LIMIT 1",
-            (unit_id, stamp(now)),
+            (unit_id, to_db(now)),
         )
         return _invite(row) if row else None
 
@@ -171,7 +163,7 @@ class InvitesRepo:
         rows = await self.db.fetchall(
             f"SELECT {_COLS} FROM invites WHERE unit_id IN ({marks}) AND revoked_at IS NULL"
             " AND expires_at > ? AND (multi_use = 1 OR uses = 0) ORDER BY created_at DESC, code",
-            [*ids, stamp(now)],
+            [*ids, to_db(now)],
         )
         return [_invite(r) for r in rows]
 
@@ -179,7 +171,7 @@ class InvitesRepo:
         async with self.db.transaction() as conn:
             cur = await conn.execute(
                 "UPDATE invites SET revoked_at = ? WHERE code = ? AND revoked_at IS NULL",
-                (stamp(now), code),
+                (to_db(now), code),
             )
             return cur.rowcount > 0
 
@@ -242,11 +234,11 @@ class InvitesRepo:
             await conn.execute(
                 "UPDATE people SET telegram_id = ?, joined_at = ?, active = 1,"
                 " first_secretary = MAX(first_secretary, ?) WHERE id = ?",
-                (telegram_id, stamp(now), int(invite.first_secretary), target_id),
+                (telegram_id, to_db(now), int(invite.first_secretary), target_id),
             )
             await conn.execute(
                 "UPDATE invites SET uses = uses + 1, used_by = ?, used_at = ? WHERE code = ?",
-                (telegram_id, stamp(now), code),
+                (telegram_id, to_db(now), code),
             )
             joined = await _person_of(conn, target_id)
             return Redeemed("joined", invite, joined, current)

@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from storage.oversight import _SUBTREE, stamp
+from storage.oversight import _SUBTREE
+from storage.timefmt import to_db
 
 
 # -- the ledger: streamed rows for a worker thread ------------------------------------------
@@ -258,7 +259,7 @@ class LedgerReader:
         """
         params = {
             "unit": unit_id, "start": start.isoformat(), "end": end.isoformat(),
-            "start_at": stamp(start_at), "end_at": stamp(end_at),
+            "start_at": to_db(start_at), "end_at": to_db(end_at),
         }
         for row in self._rows(sql, params):
             yield FollowupLine(*row[:12], bool(row[12]), _steps(row[13]))
@@ -278,7 +279,7 @@ class LedgerReader:
                    OR (x.done_at >= :start_at AND x.done_at < :end_at))
             ORDER BY t.deadline, t.id, tu.name, vu.name
         """
-        params = {"unit": unit_id, "start_at": stamp(start_at), "end_at": stamp(end_at)}
+        params = {"unit": unit_id, "start_at": to_db(start_at), "end_at": to_db(end_at)}
         for row in self._rows(sql, params):
             yield TaskLine(*row[:8], int(row[8]), bool(row[9]))
 
@@ -314,7 +315,7 @@ def village_summaries(
     follow-ups open and closed, tasks on time (the same rows as the ledger's sheets)."""
     params = {
         "unit": unit_id, "start": start.isoformat(), "end": end.isoformat(),
-        "start_at": stamp(start_at), "end_at": stamp(end_at),
+        "start_at": to_db(start_at), "end_at": to_db(end_at),
     }
     villages = reader.conn.execute(
         f"""{_SUBTREE}

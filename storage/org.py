@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from storage.db import Database, Row, record
+from storage.timefmt import SQL_NOW
 
 LEVELS = ("district", "township", "village", "grid")
 ROLES = ("district_admin", "township_admin", "secretary", "member")
@@ -62,7 +63,7 @@ class Person:
 
 _UNIT_COLS = "id, parent_id, level, name, stars"
 _PERSON_COLS = "id, name, role, unit_id, phone, telegram_id, first_secretary, active, joined_at"
-_NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+_NOW = SQL_NOW
 
 
 def _unit(row: Row) -> Unit:
@@ -237,7 +238,7 @@ class OrgRepo:
             cur = await conn.execute(
                 "INSERT INTO people (name, role, unit_id, phone, telegram_id, first_secretary,"
                 " joined_at) VALUES (?, ?, ?, ?, ?, ?,"
-                " CASE WHEN ? IS NULL THEN NULL ELSE strftime('%Y-%m-%dT%H:%M:%SZ', 'now') END)",
+                f" CASE WHEN ? IS NULL THEN NULL ELSE {SQL_NOW} END)",
                 (name, role, unit_id, phone, telegram_id, int(first_secretary), telegram_id),
             )
             person_id = cur.lastrowid

@@ -17,29 +17,19 @@ import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from bot.rules.bulletin import VillageMonth
 from bot.rules.coverage import Window
 from bot.rules.stars import AREAS, overall_stars
 from storage.db import Database, Row, record
 from storage.org import Unit
+from storage.timefmt import from_db, to_db
 
-STAMP = "%Y-%m-%dT%H:%M:%SZ"
 ITEM_KINDS = ("report", "followup")
 # The steps record_review stores. The trail also holds 'closed' steps: a follow-up's closing
 # that was returned, kept when it was reopened (storage.visits.VisitsRepo.reopen_followup).
 ACTIONS = ("verified", "returned", "resubmitted")
-
-
-def stamp(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        raise ValueError("moments must be timezone-aware")
-    return moment.astimezone(UTC).strftime(STAMP)
-
-
-def unstamp(text: str | None) -> datetime | None:
-    return None if text is None else datetime.strptime(text, STAMP).replace(tzinfo=UTC)
 
 
 def _ids(values: Iterable[int]) -> str:
@@ -159,7 +149,7 @@ _EVENT_FROM = "review_events e LEFT JOIN people p ON p.id = e.by_person"
 
 
 def _event(row: Row) -> ReviewEvent:
-    return record(ReviewEvent, row, at=unstamp(row["at"]))
+    return record(ReviewEvent, row, at=from_db(row["at"]))
 
 
 class OversightRepo:
@@ -216,7 +206,7 @@ class OversightRepo:
             await conn.execute(
                 "INSERT INTO star_changes (unit_id, old_stars, new_stars, by_person, at)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (village_id, row[0], stars, by, stamp(at)),
+                (village_id, row[0], stars, by, to_db(at)),
             )
         return True
 
@@ -226,7 +216,7 @@ class OversightRepo:
             " WHERE unit_id = ? ORDER BY id",
             (village_id,),
         )
-        return [record(StarChange, r, at=unstamp(r["at"])) for r in rows]
+        return [record(StarChange, r, at=from_db(r["at"])) for r in rows]
 
     # -- star ratings per area -------------------------------------------------------------
     async def set_area(
@@ -247,7 +237,7 @@ class OversightRepo:
             await conn.execute(
                 "INSERT INTO star_area_changes (unit_id, area, met, since, basis, by_person, at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (village_id, area, int(met), since.isoformat(), basis, by, stamp(at)),
+                (village_id, area, int(met), since.isoformat(), basis, by, to_db(at)),
             )
             async with conn.execute(
                 "SELECT area, met FROM star_area_changes WHERE id IN ("
@@ -262,7 +252,7 @@ class OversightRepo:
                 await conn.execute(
                     "INSERT INTO star_changes (unit_id, old_stars, new_stars, by_person, at)"
                     " VALUES (?, ?, ?, ?, ?)",
-                    (village_id, row[0], overall, by, stamp(at)),
+                    (village_id, row[0], overall, by, to_db(at)),
                 )
         return overall, changed
 
@@ -275,7 +265,7 @@ class OversightRepo:
             (village_id,),
         )
         return [
-            record(AreaRating, r, met=bool(r["met"]), since=date.fromisoformat(r["since"]), at=unstamp(r["at"]))
+            record(AreaRating, r, met=bool(r["met"]), since=date.fromisoformat(r["since"]), at=from_db(r["at"]))
             for r in rows
         ]
 
@@ -352,7 +342,7 @@ class OversightRepo:
             cur = await conn.execute(
                 "INSERT INTO review_events (item_kind, item_id, action, by_person, comment, at, token)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (token) DO NOTHING",
-                (item_kind, item_id, action, by, comment, stamp(at), token),
+                (item_kind, item_id, action, by, comment, to_db(at), token),
             )
             created = cur.rowcount == 1
             event_id = cur.lastrowid if created else None
@@ -447,7 +437,7 @@ class OversightRepo:
             """
         )
         return [
-            (r["item_id"], r["change_id"], r["by_person"], unstamp(r["changed_at"]), r["changed_by"])  # type: ignore[misc]
+            (r["item_id"], r["change_id"], r["by_person"], from_db(r["changed_at"]), r["changed_by"])  # type: ignore[misc]
             for r in rows
         ]
 
@@ -477,7 +467,7 @@ class OversightRepo:
             {"one": followup_id},
         )
         return [
-            (r["id"], r["step_id"], r["by_person"], unstamp(r["closed_at"]), r["closed_by"])  # type: ignore[misc]
+            (r["id"], r["step_id"], r["by_person"], from_db(r["closed_at"]), r["closed_by"])  # type: ignore[misc]
             for r in rows
         ]
 
@@ -572,7 +562,7 @@ def _figures_params(
     return {
         "unit": unit_id, "start": start.isoformat(), "end": end.isoformat(),
         "first": window.first.isoformat(), "last": window.last.isoformat(),
-        "start_at": stamp(start_at), "end_at": stamp(end_at), "cut": stamp(cut),
+        "start_at": to_db(start_at), "end_at": to_db(end_at), "cut": to_db(cut),
     }
 
 

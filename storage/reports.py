@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from storage.db import Database, Row, record
-
-STAMP = "%Y-%m-%dT%H:%M:%SZ"
+from storage.timefmt import from_db, to_db
 
 
 @dataclass(frozen=True)
@@ -111,14 +110,6 @@ class ReportTotals:
         return self.cadres + self.members + self.villagers
 
 
-def stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime(STAMP)
-
-
-def unstamp(text: str) -> datetime:
-    return datetime.strptime(text, STAMP).replace(tzinfo=UTC)
-
-
 _COLS = (
     "r.id, r.token, r.reporter_id, p.name AS reporter_name, u.name AS unit_name, r.status, r.created_at, r.updated_at,"
     " r.unit_id, r.work_date, r.categories, r.other_name, r.place, r.latitude, r.longitude,"
@@ -168,7 +159,7 @@ def _report(row: Row, photos: tuple[ReportPhoto, ...]) -> Report:
         people_approx=_pairs(row["people_approx"]),
     )
     return record(
-        Report, row, created_at=unstamp(row["created_at"]), updated_at=unstamp(row["updated_at"]), fields=fields
+        Report, row, created_at=from_db(row["created_at"]), updated_at=from_db(row["updated_at"]), fields=fields
     )
 
 
@@ -186,7 +177,7 @@ class ReportsRepo:
                 f"INSERT INTO reports (token, reporter_id, created_at, updated_at,"
                 f" {', '.join(_VALUE_COLS)}) VALUES (?, ?, ?, ?, {', '.join('?' * len(_VALUE_COLS))})"
                 " ON CONFLICT (token) DO NOTHING",
-                (token, reporter_id, stamp(at), stamp(at), *_values(fields)),
+                (token, reporter_id, to_db(at), to_db(at), *_values(fields)),
             )
             created = cur.rowcount == 1
             if created:
@@ -227,7 +218,7 @@ class ReportsRepo:
                 await conn.execute(
                     f"UPDATE reports SET {', '.join(c + ' = ?' for c in _VALUE_COLS)},"
                     " updated_at = ? WHERE id = ?",
-                    (*_values(fields), stamp(at), report_id),
+                    (*_values(fields), to_db(at), report_id),
                 )
                 await self._write_parts(conn, report_id, fields)
                 await self._audit(conn, report_id, token, "correct", by, at, before.fields, fields)
@@ -250,7 +241,7 @@ class ReportsRepo:
                     return False
             cur = await conn.execute(
                 "UPDATE reports SET status = 'deleted', updated_at = ? WHERE id = ? AND status = 'active'",
-                (stamp(at), report_id),
+                (to_db(at), report_id),
             )
             if cur.rowcount != 1:
                 return False
@@ -267,7 +258,7 @@ class ReportsRepo:
         async with self.db.transaction() as conn:
             cur = await conn.execute(
                 "UPDATE reports SET status = 'deleted', updated_at = ? WHERE id = ? AND status = 'active'",
-                (stamp(at), report_id),
+                (to_db(at), report_id),
             )
             if cur.rowcount != 1:
                 return False
@@ -303,7 +294,7 @@ class ReportsRepo:
             "INSERT INTO report_changes (report_id, token, action, changed_by, changed_at,"
             " old_values, new_values) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
-                report_id, token, action, by, stamp(at),
+                report_id, token, action, by, to_db(at),
                 json.dumps(old.as_json(), ensure_ascii=False),
                 None if new is None else json.dumps(new.as_json(), ensure_ascii=False),
             ),
@@ -419,7 +410,7 @@ class ReportsRepo:
 
 def _change(row: Row) -> ReportChange:
     return record(
-        ReportChange, row, changed_at=unstamp(row["changed_at"]), old_values=json.loads(row["old_values"]),
+        ReportChange, row, changed_at=from_db(row["changed_at"]), old_values=json.loads(row["old_values"]),
         new_values=None if row["new_values"] is None else json.loads(row["new_values"]),
     )
 

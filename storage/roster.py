@@ -24,8 +24,9 @@ import aiosqlite
 
 from bot.rules.roster import Roster, RosterRow, RowError, close_names
 from storage.db import Database, record
+from storage.timefmt import SQL_NOW
 
-_NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+_NOW = SQL_NOW
 
 
 @dataclass

@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime
 
 from bot.rules.coverage import FollowUpRow, HouseholdRow, PersonRow, VisitRow, Window
 from storage.db import Database, Row
+from storage.timefmt import SQL_NOW, from_db, to_db
 
 ROLE_CODES = ("survey", "policy", "mediation", "expert")
 # The expert service groups a 专家服务联络 visit puts a household in touch with (粮油, 蔬菜,
@@ -27,17 +28,6 @@ ROLE_CODES = ("survey", "policy", "mediation", "expert")
 EXPERT_FIELDS = ("grain", "vegetables", "fruit", "livestock", "forestry")
 OUTCOMES = ("solved", "follow_up", "none")
 EDITABLE = ("head", "address", "grid", "phone")
-_UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-
-
-def to_utc_text(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        raise ValueError("moments must be timezone-aware")
-    return moment.astimezone(UTC).strftime(_UTC_FORMAT)
-
-
-def from_utc_text(text: str | None) -> datetime | None:
-    return None if text is None else datetime.strptime(text, _UTC_FORMAT).replace(tzinfo=UTC)
 
 
 def _day(text: str | None) -> date | None:
@@ -265,7 +255,7 @@ class HouseholdsRepo:
             async with self.db.transaction() as conn:
                 await conn.execute(
                     f"UPDATE households SET {field} = ?,"
-                    " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
+                    f" updated_at = {SQL_NOW} WHERE id = ?",
                     (value, household_id),
                 )
         except sqlite3.IntegrityError as exc:
@@ -280,7 +270,7 @@ class HouseholdsRepo:
         async with self.db.transaction() as conn:
             await conn.execute(
                 "UPDATE households SET archived = ?,"
-                " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
+                f" updated_at = {SQL_NOW} WHERE id = ?",
                 (int(archived), household_id),
             )
 
@@ -289,7 +279,7 @@ class HouseholdsRepo:
         async with self.db.transaction() as conn:
             await conn.execute(
                 "UPDATE households SET member_id = ?,"
-                " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
+                f" updated_at = {SQL_NOW} WHERE id = ?",
                 (member_id, household_id),
             )
 
@@ -479,8 +469,8 @@ def _followup(row: Row) -> FollowUp:
         row["id"], row["visit_id"], row["household_id"], row["household_head"], row["village_id"],
         row["member_id"], row["member_name"], row["concern_text"], row["concern_voice"],
         date.fromisoformat(row["visited_on"]), date.fromisoformat(row["due_on"]),
-        from_utc_text(row["due_at"]),  # type: ignore[arg-type]
-        from_utc_text(row["closed_at"]), row["resolution"], row["resolution_voice"],
+        from_db(row["due_at"]),  # type: ignore[arg-type]
+        from_db(row["closed_at"]), row["resolution"], row["resolution_voice"],
         _flag(row["called_back"]), _flag(row["satisfied"]),
     )
 
@@ -555,7 +545,7 @@ class VisitsRepo:
                         " VALUES (?, ?, ?, ?, ?)",
                         (
                             visit_id, new.household_id, new.member_id,
-                            new.due_on.isoformat(), to_utc_text(new.due_at),  # type: ignore[union-attr,arg-type]
+                            new.due_on.isoformat(), to_db(new.due_at),  # type: ignore[union-attr,arg-type]
                         ),
                     )
                 for closing in new.closes:
@@ -564,7 +554,7 @@ class VisitsRepo:
                         " resolution = ?, resolution_voice = ?, called_back = ?, satisfied = ?"
                         " WHERE id = ? AND household_id = ? AND closed_at IS NULL",
                         (
-                            to_utc_text(now), new.member_id, visit_id, closing.text, closing.voice,
+                            to_db(now), new.member_id, visit_id, closing.text, closing.voice,
                             _bit(closing.called_back), _bit(closing.satisfied), closing.followup_id, new.household_id,
                         ),
                     )
@@ -616,13 +606,13 @@ class VisitsRepo:
             WHERE f.closed_at IS NULL AND h.archived = 0 AND p.active = 1 AND f.due_at <= ?
             ORDER BY f.due_at, f.id
             """,
-            (to_utc_text(until),),
+            (to_db(until),),
         )
         return [
             DueFollowUp(
                 r["id"], r["member_id"], r["telegram_id"], r["name"], r["household_id"], r["head"],
                 r["village_id"], r["concern_text"], date.fromisoformat(r["due_on"]),
-                from_utc_text(r["due_at"]),  # type: ignore[arg-type]
+                from_db(r["due_at"]),  # type: ignore[arg-type]
             )
             for r in rows
         ]
@@ -644,7 +634,7 @@ class VisitsRepo:
             cur = await conn.execute(
                 "UPDATE followups SET closed_at = ?, closed_by = ?, resolution = ?, resolution_voice = ?,"
                 " called_back = ?, satisfied = ? WHERE id = ? AND closed_at IS NULL",
-                (to_utc_text(closed_at), by_person_id, text, voice, _bit(called_back), _bit(satisfied), followup_id),
+                (to_db(closed_at), by_person_id, text, voice, _bit(called_back), _bit(satisfied), followup_id),
             )
             return cur.rowcount == 1
 
@@ -665,7 +655,7 @@ class VisitsRepo:
         ``token``), then the closing is cleared. False, and nothing stored, if the follow-up is
         not closed or the token was stored already (a double tap).
         """
-        when = to_utc_text(at or datetime.now(UTC))
+        when = to_db(at or datetime.now(UTC))
         async with self.db.transaction() as conn:
             if token is not None:
                 async with conn.execute("SELECT 1 FROM review_events WHERE token = ?", (token,)) as cur:
@@ -733,7 +723,7 @@ class VisitsRepo:
             cur = await conn.execute(
                 "INSERT INTO review_events (item_kind, item_id, action, by_person, comment, at, token)"
                 " VALUES ('followup', ?, 'verified', ?, ?, ?, ?) ON CONFLICT (token) DO NOTHING",
-                (followup_id, by, comment, to_utc_text(at), token),
+                (followup_id, by, comment, to_db(at), token),
             )
             return cur.rowcount == 1
 
@@ -808,7 +798,7 @@ def _coverage_input(households: Sequence[Row], visits: Sequence[Row], people: Se
         people=[PersonRow(r["id"], r["name"], r["village_id"], r["role"], _since(r["since"])) for r in people],
         followups=[
             FollowUpRow(r["id"], r["household_id"], r["member_id"], r["village_id"], r["head"],
-                        from_utc_text(r["due_at"]))  # type: ignore[arg-type]
+                        from_db(r["due_at"]))  # type: ignore[arg-type]
             for r in followups
         ],
     )

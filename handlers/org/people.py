@@ -33,8 +33,8 @@ from handlers.org.ui import (
     unit_path,
     unit_picker,
 )
-from storage.invites import parse_stamp
 from storage.org import Person
+from storage.timefmt import from_db
 
 ME = command("me", EVERYONE)
 PEOPLE = command("people", LEADERS)
@@ -49,7 +49,7 @@ async def me_command(update: Update, context: CadreContext) -> None:
     if person is None:
         await update.effective_message.reply_text(t("me.unknown", user_id=user_id))
         return
-    joined = parse_stamp(person.joined_at)
+    joined = from_db(person.joined_at)
     text = t(
         "me.known",
         name=person.name,
@@ -234,7 +234,7 @@ async def person_action(update: Update, context: CadreContext, action: str, arg:
 
 async def show_card(update: Update, context: CadreContext, person: Person, may_manage: bool) -> None:
     t, repos = context.t, context.repos
-    joined = parse_stamp(person.joined_at)
+    joined = from_db(person.joined_at)
     status = t("people.joined_on", date=local_date(context, joined)) if joined else (
         t("people.joined") if person.joined else t("people.not_joined")
     )
