@@ -69,7 +69,8 @@ class ChatsRepo:
                 (chat_id, title, unit_id, bound_by, *(int(k in kinds) for k in KINDS)),
             )
         chat = await self.get(chat_id)
-        assert chat is not None
+        if chat is None:
+            raise RuntimeError("unexpected: chat is None")
         return chat
 
     async def unbind(self, chat_id: int) -> None:
@@ -128,7 +129,8 @@ class ChatsRepo:
 
     async def receiving(self, unit_ids: Iterable[int], kind: str) -> list[Chat]:
         """Active bound chats of these units that receive ``kind`` (reminders/notices/bulletins)."""
-        assert kind in KINDS
+        if kind not in KINDS:
+            raise ValueError(f"no kind of push {kind!r}")
         ids = list(unit_ids)
         if not ids:
             return []
@@ -144,7 +146,8 @@ class ChatsRepo:
         """What reaches each unit, in one query: its joined leaders (private chats), its bound
         groups receiving ``kind`` the bot is in (with who bound them), and those it was removed
         from. Read by :func:`bot.rules.reach.unit_reach`."""
-        assert kind in KINDS
+        if kind not in KINDS:
+            raise ValueError(f"no kind of push {kind!r}")
         ids = json.dumps(sorted({int(u) for u in unit_ids}))
         rows = await self.db.fetchall(
             "WITH ids(id) AS (SELECT value FROM json_each(?))"

@@ -260,7 +260,8 @@ class EventsRepo:
     async def answer(
         self, event_id: int, occurrence: str, telegram_id: int, name: str, answer: str, now: datetime
     ) -> None:
-        assert answer in ANSWERS
+        if answer not in ANSWERS:
+            raise ValueError(f"no answer {answer!r}")
         async with self.db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO event_answers (event_id, occurrence, telegram_id, name, answer,"

@@ -131,7 +131,8 @@ class InvitesRepo:
                 ),
             )
         invite = await self.get(code)
-        assert invite is not None
+        if invite is None:
+            raise RuntimeError("unexpected: invite is None")
         return invite
 
     async def get(self, code: str) -> Invite | None:

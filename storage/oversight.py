@@ -293,7 +293,8 @@ class OversightRepo:
             " WHERE p.helper_id = ? AND p.helped_id = ? AND p.ended IS NULL",
             (helper_id, helped_id),
         )
-        assert row is not None
+        if row is None:
+            raise RuntimeError("unexpected: row is None")
         return _pair(row), created
 
     async def pair(self, pair_id: int) -> HelpPair | None:
@@ -354,7 +355,8 @@ class OversightRepo:
             row = await self.db.fetchone(
                 f"SELECT {_EVENT_COLS} FROM {_EVENT_FROM} WHERE e.id = ?", (event_id,)
             )
-        assert row is not None
+        if row is None:
+            raise RuntimeError("unexpected: row is None")
         return _event(row), created
 
     async def history(self, item_kind: str, item_id: int) -> list[ReviewEvent]:

@@ -183,7 +183,8 @@ class ReportsRepo:
             if created:
                 await self._write_parts(conn, cur.lastrowid, fields)
         report = await self.by_token(token)
-        assert report is not None
+        if report is None:
+            raise RuntimeError("unexpected: report is None")
         return report, created
 
     async def _write_parts(self, conn: Any, report_id: int, fields: ReportFields) -> None:
@@ -223,7 +224,8 @@ class ReportsRepo:
                 await self._write_parts(conn, report_id, fields)
                 await self._audit(conn, report_id, token, "correct", by, at, before.fields, fields)
         report = await self.get(report_id)
-        assert report is not None
+        if report is None:
+            raise RuntimeError("unexpected: report is None")
         return report, not done
 
     async def delete(self, report_id: int, *, by: int, at: datetime) -> bool:
@@ -404,7 +406,8 @@ class ReportsRepo:
             f" FROM reports r WHERE {where}",
             params,
         )
-        assert row is not None
+        if row is None:
+            raise RuntimeError("unexpected: row is None")
         return record(ReportTotals, row)
 
 

@@ -123,7 +123,8 @@ class RosterRepo:
                     raise _Rollback
         except _Rollback:
             pass
-        assert result is not None
+        if result is None:
+            raise RuntimeError("unexpected: result is None")
         return result
 
 
@@ -283,7 +284,8 @@ class _Run:
         village = chain[-1] if chain[-1].level == "village" else None
         if village is None:
             return
-        assert village.id is not None
+        if village.id is None:
+            raise RuntimeError("unexpected: village.id is None")
         if row.stars is not None and row.stars != village.stars:
             await self.conn.execute("UPDATE units SET stars = ? WHERE id = ?", (row.stars, village.id))
             village.stars = row.stars

@@ -53,12 +53,14 @@ class StateRepo:
         await self._drop("ptb_chat_data", "chat_id", chat_id)
 
     async def singleton(self, table: str) -> Any | None:
-        assert table in ("ptb_bot_data", "ptb_callback_data")
+        if table not in ("ptb_bot_data", "ptb_callback_data"):
+            raise ValueError(f"no singleton table {table!r}")
         row = await self.db.fetchone(f"SELECT data FROM {table} WHERE id = 1")
         return json.loads(row["data"]) if row else None
 
     async def put_singleton(self, table: str, data: Any) -> None:
-        assert table in ("ptb_bot_data", "ptb_callback_data")
+        if table not in ("ptb_bot_data", "ptb_callback_data"):
+            raise ValueError(f"no singleton table {table!r}")
         await self._put(table, "id", 1, data)
 
     async def conversations(self, name: str) -> dict[tuple[int | str, ...], Any]:

@@ -216,7 +216,8 @@ class TasksRepo:
     ) -> list[tuple[int, int]]:
         """``(unit_id, chat_id)`` for each unit's active bound groups receiving ``kind`` (by
         chat id), then (``leaders``) its reachable leaders' private chats (by name)."""
-        assert kind in ("reminders", "notices", "bulletins")
+        if kind not in ("reminders", "notices", "bulletins"):
+            raise ValueError(f"no kind of push {kind!r}")
         groups = (
             "WITH ids(id) AS (SELECT value FROM json_each(?))"
             " SELECT c.unit_id, c.chat_id, 0 AS part, '' AS name FROM chats c"

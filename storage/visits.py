@@ -562,7 +562,8 @@ class VisitsRepo:
             else:
                 visit_id, created = int(existing[0]), False
         visit = await self.get(visit_id)
-        assert visit is not None
+        if visit is None:
+            raise RuntimeError("unexpected: visit is None")
         row = await self.db.fetchone("SELECT id FROM followups WHERE visit_id = ?", (visit_id,))
         return Saved(visit, created, int(row[0]) if row else None)
 

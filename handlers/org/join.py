@@ -266,7 +266,8 @@ async def redeem(
     if result.status == "joined":
         await welcome(update, context, result)
     elif result.status == "already":
-        assert result.person is not None
+        if result.person is None:
+            raise RuntimeError("unexpected: result.person is None")
         context.person = result.person
         text = context.t("join.already", name=result.person.name, role=person_role(context.t, result.person))
         await ask(update, context, text + "\n\n" + help_text(context, in_group=False))
@@ -279,7 +280,8 @@ async def redeem(
 
 async def ask_switch(update: Update, context: CadreContext, result: Redeemed, person_id: int | None) -> None:
     t = context.t
-    assert result.invite is not None and result.previous is not None
+    if result.invite is None or result.previous is None:
+        raise RuntimeError("unexpected: result.invite or result.previous is None")
     current = result.previous
     tail = f".{person_id}" if person_id else ""
     rows = [[(t("join.switch_yes"), cb("join", "switch", f"{result.invite.code}{tail}"))],
@@ -296,7 +298,8 @@ async def ask_switch(update: Update, context: CadreContext, result: Redeemed, pe
 
 async def welcome(update: Update, context: CadreContext, result: Redeemed) -> None:
     person, invite = result.person, result.invite
-    assert person is not None and invite is not None
+    if person is None or invite is None:
+        raise RuntimeError("no person here: this runs behind @requires")
     user = update.effective_user
     repos = context.repos
     record = await repos.users.get(user.id)
