@@ -290,6 +290,10 @@ async def test_the_name_question_ends_pauses_and_times_out_as_every_form(sim: Si
     assert "请输入您的姓名" in texts(await sim.send(f"/start {code}", NEWCOMER))[0]
     assert "对吗" in texts(await sim.send("钱五", NEWCOMER))[0]
     assert await sim.app.services.repos.org.person_by_telegram(NEWCOMER) is None
+    # the link again before confirming: the name typed is offered, then confirmed
+    assert "“钱五”,还没有确认" in texts(await sim.send(f"/start {code}", NEWCOMER))[-1]
+    assert "对吗" in texts(await sim.press("继续填写", NEWCOMER))[0]
+    assert "钱五,欢迎您" in texts(await sim.press("对,就是这个名字", NEWCOMER))[0]
     # the 30-minute timeout, as in every form (a simulator whose job queue runs)
     timed = await start_sim(settings, jobs=True)
     try:

@@ -154,6 +154,7 @@ NAME_FORM = Form(
         "form.cancelled": "join.cancelled",
         "form.paused_plain": "join.paused",
         "form.timeout_plain": "join.timeout",
+        "form.ask.resume": "join.ask.resume",
     },
 )
 FORMS = (NAME_FORM,)
