@@ -98,7 +98,8 @@ class CadreApplication(Application):
         ``raw`` is its JSON as Telegram sent it (else the text kept from the getUpdates answer,
         else the update serialised again).
         """
-        assert self.inbox is not None, "the inbox opens in initialize()"
+        if self.inbox is None:
+            raise RuntimeError("the inbox opens in initialize()")
         chat_key = ChatOrderedUpdateProcessor.ordering_key(update)
         data = raw or self.raw_updates.pop(update.update_id) or update.to_json()
         if not await self.inbox.add(update.update_id, chat_key, data):

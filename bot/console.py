@@ -266,7 +266,8 @@ class Console:
         return self.sim.app
 
     def show_time(self) -> None:
-        assert self.clock is not None
+        if self.clock is None:
+            raise RuntimeError("unexpected: self.clock is None")
         self.say(self.t("console.time_now", time=self.clock.now().strftime("%Y-%m-%d %H:%M")))
 
     async def move_clock(self, text: str) -> None:
@@ -314,7 +315,8 @@ class Console:
         """While the clock is ahead of the wall clock, the JobQueue's wake-ups come late: look
         for pushes due at the console's time when the next one falls due (at least every
         :data:`IDLE_SECONDS`)."""
-        assert self.clock is not None
+        if self.clock is None:
+            raise RuntimeError("unexpected: self.clock is None")
         while True:
             delay = IDLE_SECONDS
             if self.clock.offset:

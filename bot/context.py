@@ -49,7 +49,8 @@ class CadreContext(CallbackContext[ExtBot, dict, dict, dict]):
     @property
     def repos(self) -> Repos:
         repos = self.services.repos
-        assert repos is not None, "the database is opened in Application.initialize()"
+        if repos is None:
+            raise RuntimeError("the database is opened in Application.initialize()")
         return repos
 
     def set_lang(self, lang: str | None) -> None:

@@ -97,7 +97,8 @@ class BotProcess:
             os.kill(self.proc.pid, signal.SIGKILL)
 
     async def wait(self, within: float = 30.0) -> int:
-        assert self.proc is not None
+        if self.proc is None:
+            raise RuntimeError("unexpected: self.proc is None")
         return await asyncio.wait_for(self.proc.wait(), within)
 
     async def stop(self) -> None:

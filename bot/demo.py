@@ -92,15 +92,19 @@ async def seed_demo(repos: Repos, *, console_user: int, console_name: str) -> Im
     d = demo_data()
     roster = parse_roster(roster_csv(console_name), d.file_name)
     result = await repos.roster.import_roster(roster)
-    assert result.committed and not result.errors, result.errors
+    if not result.committed or result.errors:
+        raise RuntimeError(f"the demo roster was not imported: {result.errors}")
     first_township, first_villages = d.units[0]
     district = (await repos.org.units_named(d.district))[0]
     township = await repos.org.find_unit(first_township, district.id)
-    assert township is not None
+    if township is None:
+        raise RuntimeError("unexpected: township is None")
     village = await repos.org.find_unit(first_villages[0], township.id)
-    assert village is not None
+    if village is None:
+        raise RuntimeError("unexpected: village is None")
     secretary = await repos.org.find_person(village.id, console_name, "secretary")
-    assert secretary is not None
+    if secretary is None:
+        raise RuntimeError("unexpected: secretary is None")
     await repos.org.bind_telegram(secretary.id, console_user)
     # secretaries are linked to households too: give the console user a few, so /visit works
     for n in range(SECRETARY_HOUSEHOLDS):

@@ -185,7 +185,7 @@ def env_of(update: Update, context: CadreContext) -> Env:
 
     settings = context.services.settings
     return Env(t=context.t, now=scheduler.now_of(context.application), tz=settings.tz_name, ctx=context,
-               press=update.callback_query is not None)
+               press=update.callback_query is not None, origin=update)
 
 
 def form_refusal(form: Form, update: Update, context: CadreContext) -> str | None:

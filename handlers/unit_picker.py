@@ -66,7 +66,8 @@ async def picker(
     org = context.repos.org
     root_id = context.person.unit_id if context.person else 0
     browse = await org.unit(draft.get("browse") or root_id) or await org.unit(root_id)
-    assert browse is not None
+    if browse is None:
+        raise RuntimeError("unexpected: browse is None")
     selected = set(draft.get("units", []))
     rows: list[list[Button]] = []
 
@@ -117,7 +118,8 @@ async def press(context: CadreContext, draft: dict[str, Any], action: str, arg: 
     chosen yet, "denied" for a unit outside the admin's part of the tree, else None."""
     org = context.repos.org
     person = context.person
-    assert person is not None
+    if person is None:
+        raise RuntimeError("no person here: this runs behind @requires")
     selected = set(draft.get("units", []))
     if action == "uk":
         return "done" if selected else "empty"

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.rules.reach import UnitFacts
-from storage.db import Database
+from storage.db import Database, Row, record
+from storage.timefmt import SQL_NOW
 
 KINDS = ("reminders", "notices", "bulletins")
 
@@ -27,8 +28,9 @@ class Chat:
 _COLS = "chat_id, title, unit_id, reminders, notices, bulletins, bound_by, active"
 
 
-def _chat(row) -> Chat:
-    return Chat(row[0], row[1], row[2], bool(row[3]), bool(row[4]), bool(row[5]), row[6], bool(row[7]))
+def _chat(row: Row) -> Chat:
+    flags = {name: bool(row[name]) for name in ("reminders", "notices", "bulletins", "active")}
+    return record(Chat, row, **flags)
 
 
 class ChatsRepo:
@@ -46,7 +48,7 @@ class ChatsRepo:
                 "INSERT INTO chats (chat_id, title, active, bot_status) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (chat_id) DO UPDATE SET title = excluded.title, active = excluded.active,"
                 " bot_status = excluded.bot_status,"
-                " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+                f" updated_at = {SQL_NOW}",
                 (chat_id, title, int(active), status),
             )
 
@@ -57,24 +59,25 @@ class ChatsRepo:
         async with self.db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO chats (chat_id, title, unit_id, bound_by, reminders, notices, bulletins,"
-                " active, bound_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))"
+                f" active, bound_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, {SQL_NOW})"
                 " ON CONFLICT (chat_id) DO UPDATE SET"
                 " title = excluded.title, unit_id = excluded.unit_id, bound_by = excluded.bound_by,"
                 " reminders = excluded.reminders, notices = excluded.notices,"
                 " bulletins = excluded.bulletins, active = 1,"
-                " bound_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now'),"
-                " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+                f" bound_at = {SQL_NOW},"
+                f" updated_at = {SQL_NOW}",
                 (chat_id, title, unit_id, bound_by, *(int(k in kinds) for k in KINDS)),
             )
         chat = await self.get(chat_id)
-        assert chat is not None
+        if chat is None:
+            raise RuntimeError("unexpected: chat is None")
         return chat
 
     async def unbind(self, chat_id: int) -> None:
         async with self.db.transaction() as conn:
             await conn.execute(
                 "UPDATE chats SET unit_id = NULL, bound_by = NULL, bound_at = NULL,"
-                " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE chat_id = ?",
+                f" updated_at = {SQL_NOW} WHERE chat_id = ?",
                 (chat_id,),
             )
 
@@ -97,7 +100,7 @@ class ChatsRepo:
             if old_row is not None and new_row is None:
                 await conn.execute(
                     "UPDATE chats SET chat_id = ?, active = 1,"
-                    " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE chat_id = ?",
+                    f" updated_at = {SQL_NOW} WHERE chat_id = ?",
                     (new_chat_id, old_chat_id),
                 )
             elif old_row is not None and new_row is not None:
@@ -126,7 +129,8 @@ class ChatsRepo:
 
     async def receiving(self, unit_ids: Iterable[int], kind: str) -> list[Chat]:
         """Active bound chats of these units that receive ``kind`` (reminders/notices/bulletins)."""
-        assert kind in KINDS
+        if kind not in KINDS:
+            raise ValueError(f"no kind of push {kind!r}")
         ids = list(unit_ids)
         if not ids:
             return []
@@ -142,7 +146,8 @@ class ChatsRepo:
         """What reaches each unit, in one query: its joined leaders (private chats), its bound
         groups receiving ``kind`` the bot is in (with who bound them), and those it was removed
         from. Read by :func:`bot.rules.reach.unit_reach`."""
-        assert kind in KINDS
+        if kind not in KINDS:
+            raise ValueError(f"no kind of push {kind!r}")
         ids = json.dumps(sorted({int(u) for u in unit_ids}))
         rows = await self.db.fetchall(
             "WITH ids(id) AS (SELECT value FROM json_each(?))"
@@ -180,4 +185,4 @@ class ChatsRepo:
             "SELECT id, name FROM units WHERE id IN (SELECT value FROM json_each(?)) ORDER BY name, id",
             (json.dumps(sorted({int(u) for u in unit_ids})),),
         )
-        return [(r[0], r[1]) for r in rows]
+        return [(r["id"], r["name"]) for r in rows]

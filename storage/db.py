@@ -16,9 +16,10 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from functools import cache
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -36,6 +37,23 @@ lock_notice: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar("lock
 
 log = logging.getLogger("cadre.db")
 T = TypeVar("T")
+R = TypeVar("R")
+
+
+Row = sqlite3.Row  # every connection's row factory (aiosqlite.Row is the same class)
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls) if f.init)
+
+
+def record(cls: type[R], row: Row, **given: Any) -> R:
+    """A dataclass built from ``row`` by column name: each field takes the column of its own
+    name (alias the column in the SELECT when it differs), or the value in ``given`` (a value
+    converted from its column: a date, a flag). Never by position, so a column added to a
+    SELECT cannot shift the others."""
+    return cls(**{name: given[name] if name in given else row[name] for name in _field_names(cls)})
 
 
 class DatabaseError(Exception):

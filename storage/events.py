@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from storage.db import Database
+from storage.db import Database, Row, record
 from storage.timefmt import from_db, to_db
 
 AUDIENCES = ("secretaries", "everyone")
@@ -70,33 +70,29 @@ class Occurrence:
 _OCC_COLS = "event_id, occurrence, speaker, topic, skipped, moved_to, updated_at"
 
 
-def _occurrence(row) -> Occurrence:
-    return Occurrence(row[0], row[1], row[2], row[3], bool(row[4]), from_db(row[5]), from_db(row[6]))
+def _occurrence(row: Row) -> Occurrence:
+    return record(Occurrence, row, skipped=bool(row["skipped"]), moved_to=from_db(row["moved_to"]),
+                  updated_at=from_db(row["updated_at"]))
 
 
 _COLS = (
     "e.id, e.title, e.rule, e.place, e.speaker, e.leads, e.audience, e.organiser, e.scope_unit_id,"
     " e.paused, e.created_at, e.updated_at,"
-    " (SELECT group_concat(unit_id) FROM event_units eu WHERE eu.event_id = e.id)"
+    " (SELECT group_concat(unit_id) FROM event_units eu WHERE eu.event_id = e.id) AS unit_ids"
 )
 
 
-def _event(row) -> Event:
-    units = tuple(sorted(int(x) for x in row[12].split(","))) if row[12] else ()
-    return Event(
-        row[0],
-        row[1],
-        json.loads(row[2]),
-        row[3],
-        row[4],
-        tuple(json.loads(row[5])),
-        row[6],
-        row[7],
-        row[8],
-        bool(row[9]),
-        from_db(row[10]),  # type: ignore[arg-type]
-        from_db(row[11]),  # type: ignore[arg-type]
-        units,
+def _event(row: Row) -> Event:
+    units = tuple(sorted(int(x) for x in row["unit_ids"].split(","))) if row["unit_ids"] else ()
+    return record(
+        Event,
+        row,
+        rule=json.loads(row["rule"]),
+        leads=tuple(json.loads(row["leads"])),
+        paused=bool(row["paused"]),
+        created_at=from_db(row["created_at"]),
+        updated_at=from_db(row["updated_at"]),
+        unit_ids=units,
     )
 
 
@@ -206,7 +202,7 @@ class EventsRepo:
             " AND e.next_at <= ? AND e.id > ? ORDER BY e.id LIMIT ?",
             (to_db(now), after, limit),
         )
-        return [(_event(r), r[13]) for r in rows]
+        return [(_event(r), r["plan_rev"]) for r in rows]
 
     async def next_planned(self, now: datetime) -> datetime | None:
         """The earliest moment after ``now`` an active event next needs looking at."""
@@ -297,7 +293,8 @@ class EventsRepo:
     async def answer(
         self, event_id: int, occurrence: str, telegram_id: int, name: str, answer: str, now: datetime
     ) -> None:
-        assert answer in ANSWERS
+        if answer not in ANSWERS:
+            raise ValueError(f"no answer {answer!r}")
         async with self.db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO event_answers (event_id, occurrence, telegram_id, name, answer,"
@@ -311,11 +308,11 @@ class EventsRepo:
     async def counts(self, event_id: int, occurrence: str) -> tuple[int, int]:
         """(参加, 请假) for one occurrence."""
         rows = await self.db.fetchall(
-            "SELECT answer, COUNT(*) FROM event_answers WHERE event_id = ? AND occurrence = ?"
+            "SELECT answer, COUNT(*) AS n FROM event_answers WHERE event_id = ? AND occurrence = ?"
             " GROUP BY answer",
             (event_id, occurrence),
         )
-        counted = {row[0]: row[1] for row in rows}
+        counted = {row["answer"]: row["n"] for row in rows}
         return counted.get("yes", 0), counted.get("no", 0)
 
     async def answers(self, event_id: int, occurrence: str) -> list[Answer]:
@@ -324,7 +321,7 @@ class EventsRepo:
             " WHERE event_id = ? AND occurrence = ? ORDER BY answered_at, telegram_id",
             (event_id, occurrence),
         )
-        return [Answer(r[0], r[1], r[2], from_db(r[3]), r[4]) for r in rows]  # type: ignore[arg-type]
+        return [record(Answer, r, answered_at=from_db(r["answered_at"])) for r in rows]
 
     async def answer_of(self, event_id: int, occurrence: str, telegram_id: int) -> Answer | None:
         row = await self.db.fetchone(
@@ -332,7 +329,7 @@ class EventsRepo:
             " WHERE event_id = ? AND occurrence = ? AND telegram_id = ?",
             (event_id, occurrence, telegram_id),
         )
-        return Answer(row[0], row[1], row[2], from_db(row[3]), row[4]) if row else None  # type: ignore[arg-type]
+        return record(Answer, row, answered_at=from_db(row["answered_at"])) if row else None
 
     async def set_reason(self, event_id: int, occurrence: str, telegram_id: int, reason: str) -> bool:
         """The reason of a 请假 (only while the answer is 请假); False if there is none."""

@@ -12,25 +12,17 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import aiosqlite
 
-from storage.db import Database
+from storage.db import Database, Row, record
 from storage.org import _PERSON_COLS, Person, _person
+from storage.timefmt import from_db, to_db
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: codes are read aloud
 CODE_LENGTH = 8
 DEFAULT_DAYS = 7
-_FMT = "%Y-%m-%dT%H:%M:%SZ"
-
-
-def stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime(_FMT)
-
-
-def parse_stamp(text: str | None) -> datetime | None:
-    return datetime.strptime(text, _FMT).replace(tzinfo=UTC) if text else None
 
 
 def new_code() -> str:
@@ -93,11 +85,12 @@ _COLS = (
 )
 
 
-def _invite(row) -> Invite:
-    return Invite(
-        row[0], row[1], row[2], bool(row[3]), row[4], bool(row[5]), row[6],
-        parse_stamp(row[7]), parse_stamp(row[8]), parse_stamp(row[9]), row[10], row[11],
-    )  # type: ignore[arg-type]
+def _invite(row: Row) -> Invite:
+    return record(
+        Invite, row, first_secretary=bool(row["first_secretary"]), multi_use=bool(row["multi_use"]),
+        created_at=from_db(row["created_at"]), expires_at=from_db(row["expires_at"]),
+        revoked_at=from_db(row["revoked_at"]),
+    )
 
 
 class InvitesRepo:
@@ -123,7 +116,7 @@ class InvitesRepo:
                 await conn.execute(
                     "UPDATE invites SET revoked_at = ? WHERE person_id = ? AND revoked_at IS NULL"
                     " AND uses = 0",
-                    (stamp(now), person_id),
+                    (to_db(now), person_id),
                 )
             while True:
                 code = new_code()
@@ -134,11 +127,12 @@ class InvitesRepo:
                 f"INSERT INTO invites ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, NULL)",
                 (
                     code, unit_id, role, int(first_secretary), person_id, int(multi_use), created_by,
-                    stamp(now), stamp(now + timedelta(days=days)),
+                    to_db(now), to_db(now + timedelta(days=days)),
                 ),
             )
         invite = await self.get(code)
-        assert invite is not None
+        if invite is None:
+            raise RuntimeError("unexpected: invite is None")
         return invite
 
     async def get(self, code: str) -> Invite | None:
@@ -149,7 +143,7 @@ class InvitesRepo:
         row = await self.db.fetchone(
             f"SELECT {_COLS} FROM invites WHERE person_id = ? AND revoked_at IS NULL AND uses = 0"
             " AND expires_at > ? ORDER BY created_at DESC LIMIT 1",
-            (person_id, stamp(now)),
+            (person_id, to_db(now)),
         )
         return _invite(row) if row else None
 
@@ -157,7 +151,7 @@ class InvitesRepo:
         row = await self.db.fetchone(
             f"SELECT {_COLS} FROM invites WHERE unit_id = ? AND multi_use = 1 AND revoked_at IS NULL"
             " AND expires_at > ? ORDER BY created_at DESC LIMIT 1",
-            (unit_id, stamp(now)),
+            (unit_id, to_db(now)),
         )
         return _invite(row) if row else None
 
@@ -170,7 +164,7 @@ class InvitesRepo:
         rows = await self.db.fetchall(
             f"SELECT {_COLS} FROM invites WHERE unit_id IN ({marks}) AND revoked_at IS NULL"
             " AND expires_at > ? AND (multi_use = 1 OR uses = 0) ORDER BY created_at DESC, code",
-            [*ids, stamp(now)],
+            [*ids, to_db(now)],
         )
         return [_invite(r) for r in rows]
 
@@ -178,7 +172,7 @@ class InvitesRepo:
         async with self.db.transaction() as conn:
             cur = await conn.execute(
                 "UPDATE invites SET revoked_at = ? WHERE code = ? AND revoked_at IS NULL",
-                (stamp(now), code),
+                (to_db(now), code),
             )
             return cur.rowcount > 0
 
@@ -241,11 +235,11 @@ class InvitesRepo:
             await conn.execute(
                 "UPDATE people SET telegram_id = ?, joined_at = ?, active = 1,"
                 " first_secretary = MAX(first_secretary, ?) WHERE id = ?",
-                (telegram_id, stamp(now), int(invite.first_secretary), target_id),
+                (telegram_id, to_db(now), int(invite.first_secretary), target_id),
             )
             await conn.execute(
                 "UPDATE invites SET uses = uses + 1, used_by = ?, used_at = ? WHERE code = ?",
-                (telegram_id, stamp(now), code),
+                (telegram_id, to_db(now), code),
             )
             joined = await _person_of(conn, target_id)
             return Redeemed("joined", invite, joined, current)

@@ -14,7 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from storage.oversight import _SUBTREE, stamp
+from storage.db import record
+from storage.oversight import _SUBTREE
+from storage.timefmt import to_db
 
 
 # -- the ledger: streamed rows for a worker thread ------------------------------------------
@@ -166,6 +168,7 @@ class LedgerReader:
 
     def __init__(self, path: str) -> None:
         self.conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        self.conn.row_factory = sqlite3.Row  # the lines are read by column name
         self.conn.execute("PRAGMA busy_timeout = 5000")
 
     def close(self) -> None:
@@ -189,12 +192,12 @@ class LedgerReader:
                 UNION ALL SELECT up.start, u.id, u.parent_id, u.name, up.depth + 1
                 FROM units u JOIN up ON u.id = up.parent_id
             )
-            SELECT start, group_concat(name, '/') FROM (SELECT * FROM up ORDER BY start, depth DESC)
+            SELECT start, group_concat(name, '/') AS path FROM (SELECT * FROM up ORDER BY start, depth DESC)
             GROUP BY start ORDER BY start
             """,
             (parts[-1],),
         ).fetchall()
-        return [(r[0], r[1]) for r in rows if r[1].split("/")[-len(parts) :] == parts]
+        return [(r["start"], r["path"]) for r in rows if r["path"].split("/")[-len(parts) :] == parts]
 
     def _rows(self, sql: str, params: dict) -> Iterable[tuple]:
         cur = self.conn.execute(sql, params)
@@ -206,14 +209,17 @@ class LedgerReader:
 
     def reports(self, unit_id: int, start: date, end: date) -> Iterable[ReportLine]:
         sql = f"""{_SUBTREE}
-            SELECT r.id, COALESCE(tu.name, ''), COALESCE(vu.name, ''), r.work_date, r.categories,
-                   r.other_name, r.place, r.latitude, r.longitude, r.cadres, r.members,
+            SELECT r.id, COALESCE(tu.name, '') AS township, COALESCE(vu.name, '') AS village, r.work_date,
+                   r.categories, r.other_name, r.place, r.latitude, r.longitude, r.cadres, r.members,
                    r.villagers, r.garbage_trucks, r.garbage_tons, r.area_m2, r.walls, r.ponds,
-                   r.notes, p.name, r.created_at, r.updated_at,
-                   (SELECT COUNT(*) FROM report_photos ph WHERE ph.report_id = r.id AND ph.phase = 'before'),
-                   (SELECT COUNT(*) FROM report_photos ph WHERE ph.report_id = r.id AND ph.phase = 'after'),
-                   (SELECT COUNT(*) FROM report_changes c WHERE c.report_id = r.id AND c.action = 'correct'),
-                   {_REPORT_TRAIL}
+                   r.notes, p.name AS reporter, r.created_at, r.updated_at,
+                   (SELECT COUNT(*) FROM report_photos ph WHERE ph.report_id = r.id AND ph.phase = 'before')
+                       AS photos_before,
+                   (SELECT COUNT(*) FROM report_photos ph WHERE ph.report_id = r.id AND ph.phase = 'after')
+                       AS photos_after,
+                   (SELECT COUNT(*) FROM report_changes c WHERE c.report_id = r.id AND c.action = 'correct')
+                       AS corrections,
+                   {_REPORT_TRAIL} AS reviews
             FROM reports r JOIN units ru ON ru.id = r.unit_id {_PLACE.format(u='ru')}
             JOIN people p ON p.id = r.reporter_id
             WHERE r.status IN ('active', 'deleted') AND r.unit_id IN (SELECT id FROM tree)
@@ -221,14 +227,15 @@ class LedgerReader:
             ORDER BY tu.name, vu.name, r.work_date, r.id
         """
         for row in self._rows(sql, {"unit": unit_id, "start": start.isoformat(), "end": end.isoformat()}):
-            yield ReportLine(*row[:4], tuple(json.loads(row[4])), *row[5:24], _steps(row[24]))
+            yield record(ReportLine, row, categories=tuple(json.loads(row["categories"])), reviews=_steps(row["reviews"]))
 
     def visits(self, unit_id: int, start: date, end: date) -> Iterable[VisitLine]:
         sql = f"""{_SUBTREE}
-            SELECT v.id, COALESCE(tu.name, ''), COALESCE(vu.name, ''), h.grid, h.head,
-                   v.visited_on, p.name, v.roles, v.concern_text,
-                   CASE WHEN v.concern_voice IS NULL THEN NULL ELSE COALESCE(v.concern_seconds, 0) END,
-                   v.outcome, v.photo IS NOT NULL, v.created_at
+            SELECT v.id, COALESCE(tu.name, '') AS township, COALESCE(vu.name, '') AS village, h.grid, h.head,
+                   v.visited_on, p.name AS member, v.roles, v.concern_text,
+                   CASE WHEN v.concern_voice IS NULL THEN NULL ELSE COALESCE(v.concern_seconds, 0) END
+                       AS concern_seconds,
+                   v.outcome, v.photo IS NOT NULL AS photos, v.created_at
             FROM visits v JOIN households h ON h.id = v.household_id
             JOIN units hu ON hu.id = h.village_id {_PLACE.format(u='hu')}
             JOIN people p ON p.id = v.member_id
@@ -237,16 +244,16 @@ class LedgerReader:
             ORDER BY tu.name, vu.name, v.visited_on, v.id
         """
         for row in self._rows(sql, {"unit": unit_id, "start": start.isoformat(), "end": end.isoformat()}):
-            roles = tuple(r for r in str(row[7]).split(",") if r)
-            yield VisitLine(*row[:7], roles, *row[8:11], int(row[11]), row[12])
+            roles = tuple(r for r in str(row["roles"]).split(",") if r)
+            yield record(VisitLine, row, roles=roles, photos=int(row["photos"]))
 
     def followups(self, unit_id: int, start: date, end: date, start_at: datetime, end_at: datetime) -> Iterable[FollowupLine]:
         """Follow-ups raised on a visit in the range, or closed in it (``*_at``: its bounds)."""
         sql = f"""{_SUBTREE}
-            SELECT f.id, COALESCE(tu.name, ''), COALESCE(vu.name, ''), h.head, p.name,
-                   v.visited_on, v.concern_text, f.due_on, f.due_at, f.closed_at,
-                   COALESCE(cp.name, ''), f.resolution, f.resolution_voice IS NOT NULL,
-                   {_trail('followup', 'f.id')}
+            SELECT f.id, COALESCE(tu.name, '') AS township, COALESCE(vu.name, '') AS village, h.head,
+                   p.name AS member, v.visited_on, v.concern_text, f.due_on, f.due_at, f.closed_at,
+                   COALESCE(cp.name, '') AS closed_by, f.resolution, f.resolution_voice IS NOT NULL AS resolution_voice,
+                   {_trail('followup', 'f.id')} AS reviews
             FROM followups f JOIN households h ON h.id = f.household_id
             JOIN visits v ON v.id = f.visit_id
             JOIN units hu ON hu.id = h.village_id {_PLACE.format(u='hu')}
@@ -258,18 +265,18 @@ class LedgerReader:
         """
         params = {
             "unit": unit_id, "start": start.isoformat(), "end": end.isoformat(),
-            "start_at": stamp(start_at), "end_at": stamp(end_at),
+            "start_at": to_db(start_at), "end_at": to_db(end_at),
         }
         for row in self._rows(sql, params):
-            yield FollowupLine(*row[:12], bool(row[12]), _steps(row[13]))
+            yield record(FollowupLine, row, resolution_voice=bool(row["resolution_voice"]), reviews=_steps(row["reviews"]))
 
     def tasks(self, unit_id: int, start_at: datetime, end_at: datetime) -> Iterable[TaskLine]:
         """Each unit's part of the tasks due in the range or done in it."""
         sql = f"""{_SUBTREE}
-            SELECT t.id, t.title, t.deadline, COALESCE(tu.name, ''),
-                   CASE WHEN vu.level = 'village' THEN vu.name ELSE '' END,
-                   x.done_at, COALESCE(dp.name, ''), x.note, x.photo_file_id IS NOT NULL,
-                   t.status = 'closed'
+            SELECT t.id AS task_id, t.title, t.deadline, COALESCE(tu.name, '') AS township,
+                   CASE WHEN vu.level = 'village' THEN vu.name ELSE '' END AS village,
+                   x.done_at, COALESCE(dp.name, '') AS done_by, x.note, x.photo_file_id IS NOT NULL AS photos,
+                   t.status = 'closed' AS closed
             FROM task_units x JOIN tasks t ON t.id = x.task_id
             JOIN units xu ON xu.id = x.unit_id {_PLACE.format(u='xu')}
             LEFT JOIN people dp ON dp.id = x.done_by
@@ -278,9 +285,9 @@ class LedgerReader:
                    OR (x.done_at >= :start_at AND x.done_at < :end_at))
             ORDER BY t.deadline, t.id, tu.name, vu.name
         """
-        params = {"unit": unit_id, "start_at": stamp(start_at), "end_at": stamp(end_at)}
+        params = {"unit": unit_id, "start_at": to_db(start_at), "end_at": to_db(end_at)}
         for row in self._rows(sql, params):
-            yield TaskLine(*row[:8], int(row[8]), bool(row[9]))
+            yield record(TaskLine, row, photos=int(row["photos"]), closed=bool(row["closed"]))
 
 
 # -- the ledger on paper: its title row, the summary sheet and follow-up states ---------------
@@ -314,7 +321,7 @@ def village_summaries(
     follow-ups open and closed, tasks on time (the same rows as the ledger's sheets)."""
     params = {
         "unit": unit_id, "start": start.isoformat(), "end": end.isoformat(),
-        "start_at": stamp(start_at), "end_at": stamp(end_at),
+        "start_at": to_db(start_at), "end_at": to_db(end_at),
     }
     villages = reader.conn.execute(
         f"""{_SUBTREE}
@@ -394,4 +401,4 @@ def followup_states(reader: LedgerReader, unit_id: int, start: date, end: date) 
         WHERE h.village_id IN (SELECT id FROM tree) AND v.visited_on >= :start AND v.visited_on < :end
     """
     rows = reader.conn.execute(sql, {"unit": unit_id, "start": start.isoformat(), "end": end.isoformat()})
-    return {row[0]: (row[1], row[2]) for row in rows}
+    return {row["id"]: (row["closed_at"], row["due_at"]) for row in rows}

@@ -11,7 +11,8 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from storage.db import Database
+from storage.db import Database, Row, record
+from storage.timefmt import SQL_NOW
 
 LEVELS = ("district", "township", "village", "grid")
 ROLES = ("district_admin", "township_admin", "secretary", "member")
@@ -62,15 +63,15 @@ class Person:
 
 _UNIT_COLS = "id, parent_id, level, name, stars"
 _PERSON_COLS = "id, name, role, unit_id, phone, telegram_id, first_secretary, active, joined_at"
-_NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+_NOW = SQL_NOW
 
 
-def _unit(row) -> Unit:
-    return Unit(row[0], row[1], row[2], row[3], row[4])
+def _unit(row: Row) -> Unit:
+    return record(Unit, row)
 
 
-def _person(row) -> Person:
-    return Person(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), bool(row[7]), row[8])
+def _person(row: Row) -> Person:
+    return record(Person, row, first_secretary=bool(row["first_secretary"]), active=bool(row["active"]))
 
 
 @dataclass(frozen=True)
@@ -161,10 +162,10 @@ class OrgRepo:
             return {}
         marks = ",".join("?" * len(unit_ids))
         rows = await self.db.fetchall(
-            f"SELECT parent_id, COUNT(*) FROM units WHERE parent_id IN ({marks}) GROUP BY parent_id",
+            f"SELECT parent_id, COUNT(*) AS n FROM units WHERE parent_id IN ({marks}) GROUP BY parent_id",
             unit_ids,
         )
-        return {row[0]: row[1] for row in rows}
+        return {row["parent_id"]: row["n"] for row in rows}
 
     async def districts(self) -> list[Unit]:
         rows = await self.db.fetchall(
@@ -237,7 +238,7 @@ class OrgRepo:
             cur = await conn.execute(
                 "INSERT INTO people (name, role, unit_id, phone, telegram_id, first_secretary,"
                 " joined_at) VALUES (?, ?, ?, ?, ?, ?,"
-                " CASE WHEN ? IS NULL THEN NULL ELSE strftime('%Y-%m-%dT%H:%M:%SZ', 'now') END)",
+                f" CASE WHEN ? IS NULL THEN NULL ELSE {SQL_NOW} END)",
                 (name, role, unit_id, phone, telegram_id, int(first_secretary), telegram_id),
             )
             person_id = cur.lastrowid

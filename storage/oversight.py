@@ -15,31 +15,21 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from bot.rules.bulletin import VillageMonth
 from bot.rules.coverage import Window
 from bot.rules.stars import AREAS, overall_stars
-from storage.db import Database
+from storage.db import Database, Row, record
 from storage.org import Unit
+from storage.timefmt import from_db, to_db
 
-STAMP = "%Y-%m-%dT%H:%M:%SZ"
 ITEM_KINDS = ("report", "followup")
 # The steps record_review stores. The trail also holds 'closed' steps: a follow-up's closing
 # that was returned, kept when it was reopened (storage.visits.VisitsRepo.reopen_followup).
 ACTIONS = ("verified", "returned", "resubmitted")
-
-
-def stamp(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        raise ValueError("moments must be timezone-aware")
-    return moment.astimezone(UTC).strftime(STAMP)
-
-
-def unstamp(text: str | None) -> datetime | None:
-    return None if text is None else datetime.strptime(text, STAMP).replace(tzinfo=UTC)
 
 
 def _ids(values: Iterable[int]) -> str:
@@ -118,19 +108,22 @@ class ReviewEvent:
     visit_id: int | None = None  # a 'closed' step done on a visit: the visit
 
 
-_VILLAGE_COLS = "v.id, v.name, v.stars, t.id, COALESCE(t.name, '')"
+_VILLAGE_COLS = "v.id, v.name, v.stars, t.id AS township_id, COALESCE(t.name, '') AS township_name"
 _VILLAGE_FROM = "units v LEFT JOIN units t ON t.id = v.parent_id"
 
 
-def _village(row: Sequence, offset: int = 0) -> Village:
-    r = row[offset : offset + 5]
-    return Village(r[0], r[1], r[2], r[3], r[4])
+def _village(row: Row, prefix: str = "") -> Village:
+    """A village from its columns, named ``<prefix><field>`` (a pair's helper_id, helped_name...)."""
+    return Village(**{name: row[prefix + name] for name in _VILLAGE_FIELDS})
 
 
+_VILLAGE_FIELDS = ("id", "name", "stars", "township_id", "township_name")
 _PAIR_COLS = (
     "p.id, p.since, p.ended,"
-    " a.id, a.name, a.stars, at.id, COALESCE(at.name, ''),"
-    " b.id, b.name, b.stars, bt.id, COALESCE(bt.name, '')"
+    " a.id AS helper_id, a.name AS helper_name, a.stars AS helper_stars, at.id AS helper_township_id,"
+    " COALESCE(at.name, '') AS helper_township_name,"
+    " b.id AS helped_id, b.name AS helped_name, b.stars AS helped_stars, bt.id AS helped_township_id,"
+    " COALESCE(bt.name, '') AS helped_township_name"
 )
 _PAIR_FROM = (
     "help_pairs p JOIN units a ON a.id = p.helper_id LEFT JOIN units at ON at.id = a.parent_id"
@@ -138,24 +131,25 @@ _PAIR_FROM = (
 )
 
 
-def _pair(row: Sequence) -> HelpPair:
+def _pair(row: Row) -> HelpPair:
     return HelpPair(
-        id=row[0],
-        helper=_village(row, 3),
-        helped=_village(row, 8),
-        since=date.fromisoformat(row[1]),
-        ended=None if row[2] is None else date.fromisoformat(row[2]),
+        id=row["id"],
+        helper=_village(row, "helper_"),
+        helped=_village(row, "helped_"),
+        since=date.fromisoformat(row["since"]),
+        ended=None if row["ended"] is None else date.fromisoformat(row["ended"]),
     )
 
 
 _EVENT_COLS = (
-    "e.id, e.item_kind, e.item_id, e.action, e.by_person, COALESCE(p.name, ''), e.comment, e.at, e.voice, e.visit_id"
+    "e.id, e.item_kind, e.item_id, e.action, e.by_person, COALESCE(p.name, '') AS by_name, e.comment, e.at,"
+    " e.voice, e.visit_id"
 )
 _EVENT_FROM = "review_events e LEFT JOIN people p ON p.id = e.by_person"
 
 
-def _event(row: Sequence) -> ReviewEvent:
-    return ReviewEvent(row[0], row[1], row[2], row[3], row[4], row[5], row[6], unstamp(row[7]), row[8], row[9])  # type: ignore[arg-type]
+def _event(row: Row) -> ReviewEvent:
+    return record(ReviewEvent, row, at=from_db(row["at"]))
 
 
 class OversightRepo:
@@ -186,14 +180,14 @@ class OversightRepo:
             " WHERE level = 'township' AND id IN (SELECT id FROM tree) ORDER BY name, id",
             {"unit": unit_id},
         )
-        return [Unit(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+        return [record(Unit, r) for r in rows]
 
     async def roots(self) -> list[Unit]:
         """The top units (districts) of every tree."""
         rows = await self.db.fetchall(
             "SELECT id, parent_id, level, name, stars FROM units WHERE parent_id IS NULL ORDER BY name, id"
         )
-        return [Unit(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+        return [record(Unit, r) for r in rows]
 
     async def set_stars(self, village_id: int, stars: int | None, *, by: int | None, at: datetime) -> bool:
         """Set (or clear, with None) a village's star level; False if nothing changed."""
@@ -212,7 +206,7 @@ class OversightRepo:
             await conn.execute(
                 "INSERT INTO star_changes (unit_id, old_stars, new_stars, by_person, at)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (village_id, row[0], stars, by, stamp(at)),
+                (village_id, row[0], stars, by, to_db(at)),
             )
         return True
 
@@ -222,7 +216,7 @@ class OversightRepo:
             " WHERE unit_id = ? ORDER BY id",
             (village_id,),
         )
-        return [StarChange(r[0], r[1], r[2], r[3], unstamp(r[4])) for r in rows]  # type: ignore[arg-type]
+        return [record(StarChange, r, at=from_db(r["at"])) for r in rows]
 
     # -- star ratings per area -------------------------------------------------------------
     async def set_area(
@@ -243,14 +237,14 @@ class OversightRepo:
             await conn.execute(
                 "INSERT INTO star_area_changes (unit_id, area, met, since, basis, by_person, at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (village_id, area, int(met), since.isoformat(), basis, by, stamp(at)),
+                (village_id, area, int(met), since.isoformat(), basis, by, to_db(at)),
             )
             async with conn.execute(
                 "SELECT area, met FROM star_area_changes WHERE id IN ("
                 " SELECT MAX(id) FROM star_area_changes WHERE unit_id = ? GROUP BY area)",
                 (village_id,),
             ) as cur:
-                met_now = {r[0]: bool(r[1]) for r in await cur.fetchall()}
+                met_now = {r["area"]: bool(r["met"]) for r in await cur.fetchall()}
             overall = overall_stars(met_now)
             changed = row[0] != overall
             if changed:
@@ -258,20 +252,20 @@ class OversightRepo:
                 await conn.execute(
                     "INSERT INTO star_changes (unit_id, old_stars, new_stars, by_person, at)"
                     " VALUES (?, ?, ?, ?, ?)",
-                    (village_id, row[0], overall, by, stamp(at)),
+                    (village_id, row[0], overall, by, to_db(at)),
                 )
         return overall, changed
 
     async def area_history(self, village_id: int) -> list[AreaRating]:
         """Every change of the village's area ratings, oldest first."""
         rows = await self.db.fetchall(
-            "SELECT a.unit_id, a.area, a.met, a.since, a.basis, a.by_person, COALESCE(p.name, ''), a.at"
+            "SELECT a.unit_id, a.area, a.met, a.since, a.basis, a.by_person, COALESCE(p.name, '') AS by_name, a.at"
             " FROM star_area_changes a LEFT JOIN people p ON p.id = a.by_person"
             " WHERE a.unit_id = ? ORDER BY a.id",
             (village_id,),
         )
         return [
-            AreaRating(r[0], r[1], bool(r[2]), date.fromisoformat(r[3]), r[4], r[5], r[6], unstamp(r[7]))  # type: ignore[arg-type]
+            record(AreaRating, r, met=bool(r["met"]), since=date.fromisoformat(r["since"]), at=from_db(r["at"]))
             for r in rows
         ]
 
@@ -299,7 +293,8 @@ class OversightRepo:
             " WHERE p.helper_id = ? AND p.helped_id = ? AND p.ended IS NULL",
             (helper_id, helped_id),
         )
-        assert row is not None
+        if row is None:
+            raise RuntimeError("unexpected: row is None")
         return _pair(row), created
 
     async def pair(self, pair_id: int) -> HelpPair | None:
@@ -348,7 +343,7 @@ class OversightRepo:
             cur = await conn.execute(
                 "INSERT INTO review_events (item_kind, item_id, action, by_person, comment, at, token)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (token) DO NOTHING",
-                (item_kind, item_id, action, by, comment, stamp(at), token),
+                (item_kind, item_id, action, by, comment, to_db(at), token),
             )
             created = cur.rowcount == 1
             event_id = cur.lastrowid if created else None
@@ -360,7 +355,8 @@ class OversightRepo:
             row = await self.db.fetchone(
                 f"SELECT {_EVENT_COLS} FROM {_EVENT_FROM} WHERE e.id = ?", (event_id,)
             )
-        assert row is not None
+        if row is None:
+            raise RuntimeError("unexpected: row is None")
         return _event(row), created
 
     async def history(self, item_kind: str, item_id: int) -> list[ReviewEvent]:
@@ -379,7 +375,7 @@ class OversightRepo:
             " AND item_id IN (SELECT value FROM json_each(?)) GROUP BY item_id)",
             (item_kind, _ids(item_ids)),
         )
-        return {r[2]: _event(r) for r in rows}
+        return {r["item_id"]: _event(r) for r in rows}
 
     async def queue(
         self, unit_id: int, kind: str, state: str, *, since: date, limit: int, offset: int = 0
@@ -435,7 +431,7 @@ class OversightRepo:
         (report id, the correction's id, who returned it, when corrected, who corrected)."""
         rows = await self.db.fetchall(
             """
-            SELECT e.item_id, c.id, e.by_person, c.changed_at, c.changed_by
+            SELECT e.item_id, c.id AS change_id, e.by_person, c.changed_at, c.changed_by
             FROM review_events e JOIN report_changes c
               ON c.report_id = e.item_id AND c.action = 'correct' AND c.changed_at >= e.at
             WHERE e.item_kind = 'report' AND e.action = 'returned'
@@ -446,7 +442,10 @@ class OversightRepo:
             ORDER BY c.id
             """
         )
-        return [(r[0], r[1], r[2], unstamp(r[3]), r[4]) for r in rows]  # type: ignore[misc]
+        return [
+            (r["item_id"], r["change_id"], r["by_person"], from_db(r["changed_at"]), r["changed_by"])  # type: ignore[misc]
+            for r in rows
+        ]
 
     async def reclosed_after_return(
         self, followup_id: int | None = None
@@ -461,7 +460,7 @@ class OversightRepo:
         """
         rows = await self.db.fetchall(
             """
-            SELECT f.id, e.id, e.by_person, f.closed_at, f.closed_by
+            SELECT f.id, e.id AS step_id, e.by_person, f.closed_at, f.closed_by
             FROM review_events e JOIN followups f ON f.id = e.item_id
             WHERE e.item_kind = 'followup' AND e.action = 'returned' AND f.closed_at IS NOT NULL
               AND (:one IS NULL OR f.id = :one)
@@ -473,7 +472,10 @@ class OversightRepo:
             """,
             {"one": followup_id},
         )
-        return [(r[0], r[1], r[2], unstamp(r[3]), r[4]) for r in rows]  # type: ignore[misc]
+        return [
+            (r["id"], r["step_id"], r["by_person"], from_db(r["closed_at"]), r["closed_by"])  # type: ignore[misc]
+            for r in rows
+        ]
 
     # -- the bulletin ---------------------------------------------------------------------
     async def month_figures(
@@ -535,8 +537,11 @@ _FIGURES = """
     )
     -- one row per village: the parts are stacked and summed (joining them by village would
     -- make SQLite build an automatic index on each part)
-    SELECT vid, MAX(name), MAX(tid), MAX(tname), MAX(stars), SUM(rn), SUM(rc), SUM(rm), SUM(rv),
-           SUM(hn), SUM(vv), SUM(vn), SUM(fc), SUM(fo), SUM(ko), SUM(kl), SUM(kn)
+    SELECT vid AS village_id, MAX(name) AS name, MAX(tid) AS township_id, MAX(tname) AS township,
+           MAX(stars) AS stars, SUM(rn) AS reports, SUM(rc) AS cadres, SUM(rm) AS members,
+           SUM(rv) AS villagers, SUM(hn) AS households, SUM(vv) AS visited, SUM(vn) AS visits,
+           SUM(fc) AS followups_closed, SUM(fo) AS followups_overdue, SUM(ko) AS tasks_on_time,
+           SUM(kl) AS tasks_late, SUM(kn) AS tasks_not_done
     FROM (
         SELECT id AS vid, name, tid, tname, stars, 1 AS here, 0 AS rn, 0 AS rc, 0 AS rm, 0 AS rv,
                0 AS hn, 0 AS vv, 0 AS vn, 0 AS fc, 0 AS fo, 0 AS ko, 0 AS kl, 0 AS kn FROM vil
@@ -563,7 +568,7 @@ def _figures_params(
     return {
         "unit": unit_id, "start": start.isoformat(), "end": end.isoformat(),
         "first": window.first.isoformat(), "last": window.last.isoformat(),
-        "start_at": stamp(start_at), "end_at": stamp(end_at), "cut": stamp(cut),
+        "start_at": to_db(start_at), "end_at": to_db(end_at), "cut": to_db(cut),
     }
 
 
@@ -577,7 +582,7 @@ async def month_figures(
     """
     params = _figures_params(unit_id, start, end, start_at=start_at, end_at=end_at, now=now)
     rows = await db.fetchall(_FIGURES, params)
-    return [VillageMonth(*r) for r in rows]
+    return [record(VillageMonth, r) for r in rows]
 
 
 class FiguresReader:
@@ -586,6 +591,7 @@ class FiguresReader:
 
     def __init__(self, path: str) -> None:
         self.conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        self.conn.row_factory = sqlite3.Row  # rows are read by column name
         self.conn.execute("PRAGMA busy_timeout = 5000")
 
     def close(self) -> None:
@@ -601,4 +607,4 @@ class FiguresReader:
         self, unit_id: int, start: date, end: date, *, start_at: datetime, end_at: datetime, now: datetime
     ) -> list[VillageMonth]:
         params = _figures_params(unit_id, start, end, start_at=start_at, end_at=end_at, now=now)
-        return [VillageMonth(*r) for r in self.conn.execute(_FIGURES, params)]
+        return [record(VillageMonth, r) for r in self.conn.execute(_FIGURES, params)]

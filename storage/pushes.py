@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from storage.db import Database
+from storage.db import Database, Row, record
 from storage.timefmt import from_db, to_db
 from storage.visits import DueFollowUp
 
@@ -65,9 +65,10 @@ _COLS = "kind, ref_id, occurrence, slot, chat_id, status, attempts, claimed_at, 
 _WHERE_KEY = "kind = ? AND ref_id = ? AND occurrence = ? AND slot = ? AND chat_id = ?"
 
 
-def _record(row) -> PushRecord:
-    key = PushKey(row[0], row[1], row[2], row[3], row[4])
-    return PushRecord(key, row[5], row[6], from_db(row[7]), from_db(row[8]), row[9], row[10])  # type: ignore[arg-type]
+def _record(row: Row) -> PushRecord:
+    return record(
+        PushRecord, row, key=record(PushKey, row), claimed_at=from_db(row["claimed_at"]), sent_at=from_db(row["sent_at"])
+    )
 
 
 def _key(key: PushKey) -> tuple[str, int, str, str, int]:
@@ -182,13 +183,13 @@ class PushesRepo:
             return {}
         rows = await self.db.fetchall(
             "SELECT p.kind, p.ref_id, p.occurrence, p.slot, p.chat_id, p.status,"
-            " p.status IN ('sent', 'dropped') OR (p.status = 'claimed' AND p.claimed_at >= ?)"
+            " p.status IN ('sent', 'dropped') OR (p.status = 'claimed' AND p.claimed_at >= ?) AS settled"
             " FROM json_each(?) j JOIN pushes p ON p.kind = json_extract(j.value, '$[0]')"
             " AND p.ref_id = json_extract(j.value, '$[1]')"
             " AND p.occurrence = json_extract(j.value, '$[2]') AND p.slot = json_extract(j.value, '$[3]')",
             (to_db(now - lease), json.dumps(todo)),
         )
-        return {PushKey(r[0], r[1], r[2], r[3], r[4]): (r[5], bool(r[6])) for r in rows}
+        return {record(PushKey, r): (r["status"], bool(r["settled"])) for r in rows}
 
     async def followups_unsent(self, until: datetime, now: datetime, lease: timedelta) -> list[DueFollowUp]:
         """Open follow-ups of active households and joined members due at or before ``until``
@@ -214,7 +215,7 @@ class PushesRepo:
 
     async def _followups(self, where: str, params: dict) -> list[DueFollowUp]:
         rows = await self.db.fetchall(
-            "SELECT f.id, f.member_id, p.telegram_id, p.name, h.id, h.head, h.village_id,"
+            "SELECT f.id, f.member_id, p.telegram_id, p.name, h.id AS household_id, h.head, h.village_id,"
             " v.concern_text, f.due_on, f.due_at"
             " FROM followups f JOIN households h ON h.id = f.household_id"
             " JOIN people p ON p.id = f.member_id JOIN visits v ON v.id = f.visit_id"
@@ -224,7 +225,8 @@ class PushesRepo:
         )
         return [
             DueFollowUp(
-                r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], date.fromisoformat(r[8]), from_db(r[9])  # type: ignore[arg-type]
+                r["id"], r["member_id"], r["telegram_id"], r["name"], r["household_id"], r["head"],
+                r["village_id"], r["concern_text"], date.fromisoformat(r["due_on"]), from_db(r["due_at"]),  # type: ignore[arg-type]
             )
             for r in rows
         ]
@@ -251,7 +253,7 @@ class PushesRepo:
             " AND slot = ? AND status = 'claimed' AND claimed_at >= ?",
             (*group, to_db(now - lease)),
         )
-        return [(row[0], from_db(row[1])) for row in rows]  # type: ignore[misc]
+        return [(row["chat_id"], from_db(row["claimed_at"])) for row in rows]  # type: ignore[misc]
 
     async def message_of(self, kind: str, ref_id: int, occurrence: str, chat_id: int) -> set[int]:
         """Message ids of the pushes of one thing and occurrence sent to one chat."""

@@ -6,12 +6,11 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from dataclasses import fields as dataclass_fields
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
-from storage.db import Database
-
-STAMP = "%Y-%m-%dT%H:%M:%SZ"
+from storage.db import Database, Row, record
+from storage.timefmt import from_db, to_db
 
 
 @dataclass(frozen=True)
@@ -112,16 +111,8 @@ class ReportTotals:
         return self.cadres + self.members + self.villagers
 
 
-def stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime(STAMP)
-
-
-def unstamp(text: str) -> datetime:
-    return datetime.strptime(text, STAMP).replace(tzinfo=UTC)
-
-
 _COLS = (
-    "r.id, r.token, r.reporter_id, p.name, u.name, r.status, r.created_at, r.updated_at,"
+    "r.id, r.token, r.reporter_id, p.name AS reporter_name, u.name AS unit_name, r.status, r.created_at, r.updated_at,"
     " r.unit_id, r.work_date, r.categories, r.other_name, r.place, r.latitude, r.longitude,"
     " r.cadres, r.members, r.villagers, r.garbage_trucks, r.garbage_tons, r.area_m2, r.walls,"
     " r.ponds, r.notes, r.amounts_more, r.people_approx"
@@ -171,31 +162,18 @@ def _pairs(text: str | None) -> tuple[tuple[str, Any], ...]:
     return tuple(json.loads(text).items()) if text else ()
 
 
-def _report(row: Any, photos: tuple[ReportPhoto, ...]) -> Report:
-    fields = ReportFields(
-        unit_id=row[8],
-        work_date=date.fromisoformat(row[9]),
-        categories=tuple(json.loads(row[10])),
-        other_name=row[11],
-        place=row[12],
-        latitude=row[13],
-        longitude=row[14],
-        cadres=row[15],
-        members=row[16],
-        villagers=row[17],
-        garbage_trucks=row[18],
-        garbage_tons=row[19],
-        area_m2=row[20],
-        walls=row[21],
-        ponds=row[22],
-        notes=row[23],
+def _report(row: Row, photos: tuple[ReportPhoto, ...]) -> Report:
+    fields = record(
+        ReportFields,
+        row,
+        work_date=date.fromisoformat(row["work_date"]),
+        categories=tuple(json.loads(row["categories"])),
         photos=photos,
-        amounts_more=_pairs(row[24]),
-        people_approx=_pairs(row[25]),
+        amounts_more=_pairs(row["amounts_more"]),
+        people_approx=_pairs(row["people_approx"]),
     )
-    return Report(
-        id=row[0], token=row[1], reporter_id=row[2], reporter_name=row[3], unit_name=row[4],
-        status=row[5], created_at=unstamp(row[6]), updated_at=unstamp(row[7]), fields=fields,
+    return record(
+        Report, row, created_at=from_db(row["created_at"]), updated_at=from_db(row["updated_at"]), fields=fields
     )
 
 
@@ -213,13 +191,14 @@ class ReportsRepo:
                 f"INSERT INTO reports (token, reporter_id, created_at, updated_at,"
                 f" {', '.join(_VALUE_COLS)}) VALUES (?, ?, ?, ?, {', '.join('?' * len(_VALUE_COLS))})"
                 " ON CONFLICT (token) DO NOTHING",
-                (token, reporter_id, stamp(at), stamp(at), *_values(fields)),
+                (token, reporter_id, to_db(at), to_db(at), *_values(fields)),
             )
             created = cur.rowcount == 1
             if created:
                 await self._write_parts(conn, cur.lastrowid, fields)
         report = await self.by_token(token)
-        assert report is not None
+        if report is None:
+            raise RuntimeError("unexpected: report is None")
         return report, created
 
     async def _write_parts(self, conn: Any, report_id: int, fields: ReportFields) -> None:
@@ -254,12 +233,13 @@ class ReportsRepo:
                 await conn.execute(
                     f"UPDATE reports SET {', '.join(c + ' = ?' for c in _VALUE_COLS)},"
                     " updated_at = ? WHERE id = ?",
-                    (*_values(fields), stamp(at), report_id),
+                    (*_values(fields), to_db(at), report_id),
                 )
                 await self._write_parts(conn, report_id, fields)
                 await self._audit(conn, report_id, token, "correct", by, at, before.fields, fields)
         report = await self.get(report_id)
-        assert report is not None
+        if report is None:
+            raise RuntimeError("unexpected: report is None")
         return report, not done
 
     async def delete(self, report_id: int, *, by: int, at: datetime) -> bool:
@@ -277,7 +257,7 @@ class ReportsRepo:
                     return False
             cur = await conn.execute(
                 "UPDATE reports SET status = 'deleted', updated_at = ? WHERE id = ? AND status = 'active'",
-                (stamp(at), report_id),
+                (to_db(at), report_id),
             )
             if cur.rowcount != 1:
                 return False
@@ -294,7 +274,7 @@ class ReportsRepo:
         async with self.db.transaction() as conn:
             cur = await conn.execute(
                 "UPDATE reports SET status = 'deleted', updated_at = ? WHERE id = ? AND status = 'active'",
-                (stamp(at), report_id),
+                (to_db(at), report_id),
             )
             if cur.rowcount != 1:
                 return False
@@ -330,7 +310,7 @@ class ReportsRepo:
             "INSERT INTO report_changes (report_id, token, action, changed_by, changed_at,"
             " old_values, new_values) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
-                report_id, token, action, by, stamp(at),
+                report_id, token, action, by, to_db(at),
                 json.dumps(old.as_json(), ensure_ascii=False),
                 None if new is None else json.dumps(new.as_json(), ensure_ascii=False),
             ),
@@ -348,13 +328,13 @@ class ReportsRepo:
         )
         out: dict[int, list[ReportPhoto]] = {}
         for row in rows:
-            out.setdefault(row[0], []).append(ReportPhoto(row[1], row[2], row[3]))
+            out.setdefault(row["report_id"], []).append(record(ReportPhoto, row))
         return {k: tuple(v) for k, v in out.items()}
 
     async def _many(self, sql: str, params: Any) -> list[Report]:
         rows = await self.db.fetchall(sql, params)
-        photos = await self._photos([row[0] for row in rows])
-        return [_report(row, photos.get(row[0], ())) for row in rows]
+        photos = await self._photos([row["id"] for row in rows])
+        return [_report(row, photos.get(row["id"], ())) for row in rows]
 
     async def get(self, report_id: int) -> Report | None:
         found = await self._many(f"SELECT {_COLS} FROM {_FROM} WHERE r.id = ?", (report_id,))
@@ -432,22 +412,23 @@ class ReportsRepo:
     async def totals(self, query: ReportQuery) -> ReportTotals:
         where, params = self._where(query)
         row = await self.db.fetchone(
-            f"{_SUBTREE} SELECT COUNT(*), COUNT(DISTINCT r.unit_id), COALESCE(SUM(r.cadres), 0),"
-            " COALESCE(SUM(r.members), 0), COALESCE(SUM(r.villagers), 0),"
-            " COALESCE(SUM(r.garbage_trucks), 0), COALESCE(SUM(r.garbage_tons), 0),"
-            " COALESCE(SUM(r.area_m2), 0), COALESCE(SUM(r.walls), 0), COALESCE(SUM(r.ponds), 0)"
+            f"{_SUBTREE} SELECT COUNT(*) AS reports, COUNT(DISTINCT r.unit_id) AS villages,"
+            " COALESCE(SUM(r.cadres), 0) AS cadres, COALESCE(SUM(r.members), 0) AS members,"
+            " COALESCE(SUM(r.villagers), 0) AS villagers, COALESCE(SUM(r.garbage_trucks), 0) AS garbage_trucks,"
+            " COALESCE(SUM(r.garbage_tons), 0) AS garbage_tons, COALESCE(SUM(r.area_m2), 0) AS area_m2,"
+            " COALESCE(SUM(r.walls), 0) AS walls, COALESCE(SUM(r.ponds), 0) AS ponds"
             f" FROM reports r WHERE {where}",
             params,
         )
-        assert row is not None
-        return ReportTotals(*row)
+        if row is None:
+            raise RuntimeError("unexpected: row is None")
+        return record(ReportTotals, row)
 
 
-def _change(row: Any) -> ReportChange:
-    return ReportChange(
-        id=row[0], report_id=row[1], token=row[2], action=row[3], changed_by=row[4],
-        changed_at=unstamp(row[5]), old_values=json.loads(row[6]),
-        new_values=None if row[7] is None else json.loads(row[7]),
+def _change(row: Row) -> ReportChange:
+    return record(
+        ReportChange, row, changed_at=from_db(row["changed_at"]), old_values=json.loads(row["old_values"]),
+        new_values=None if row["new_values"] is None else json.loads(row["new_values"]),
     )
 
 

@@ -23,9 +23,10 @@ from dataclasses import dataclass
 import aiosqlite
 
 from bot.rules.roster import Roster, RosterRow, RowError, close_names
-from storage.db import Database
+from storage.db import Database, record
+from storage.timefmt import SQL_NOW
 
-_NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+_NOW = SQL_NOW
 
 
 @dataclass
@@ -122,7 +123,8 @@ class RosterRepo:
                     raise _Rollback
         except _Rollback:
             pass
-        assert result is not None
+        if result is None:
+            raise RuntimeError("unexpected: result is None")
         return result
 
 
@@ -282,7 +284,8 @@ class _Run:
         village = chain[-1] if chain[-1].level == "village" else None
         if village is None:
             return
-        assert village.id is not None
+        if village.id is None:
+            raise RuntimeError("unexpected: village.id is None")
         if row.stars is not None and row.stars != village.stars:
             await self.conn.execute("UPDATE units SET stars = ? WHERE id = ?", (row.stars, village.id))
             village.stars = row.stars
@@ -304,7 +307,10 @@ class _Run:
                 (unit_id,),
             )
             self.people[unit_id] = {
-                (r[1], r[2]): _Person(r[0], r[1], r[2], r[3], bool(r[4]), bool(r[5])) for r in rows
+                (r["name"], r["role"]): record(
+                    _Person, r, first_secretary=bool(r["first_secretary"]), active=bool(r["active"])
+                )
+                for r in rows
             }
         return self.people[unit_id]
 
@@ -349,7 +355,7 @@ class _Run:
                 (village_id,),
             )
             self.households[village_id] = {
-                (r[1], r[2]): _Household(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows
+                (r["head"], r["address"]): record(_Household, r) for r in rows
             }
         return self.households[village_id]
 

@@ -19,8 +19,8 @@ class StateRepo:
         self.db = db
 
     async def _load_map(self, table: str, key: str) -> dict[int, Any]:
-        rows = await self.db.fetchall(f"SELECT {key}, data FROM {table}")
-        return {int(row[0]): json.loads(row[1]) for row in rows}
+        rows = await self.db.fetchall(f"SELECT {key} AS id, data FROM {table}")
+        return {int(row["id"]): json.loads(row["data"]) for row in rows}
 
     async def user_data(self) -> dict[int, Any]:
         return await self._load_map("ptb_user_data", "user_id")
@@ -53,19 +53,21 @@ class StateRepo:
         await self._drop("ptb_chat_data", "chat_id", chat_id)
 
     async def singleton(self, table: str) -> Any | None:
-        assert table in ("ptb_bot_data", "ptb_callback_data")
+        if table not in ("ptb_bot_data", "ptb_callback_data"):
+            raise ValueError(f"no singleton table {table!r}")
         row = await self.db.fetchone(f"SELECT data FROM {table} WHERE id = 1")
-        return json.loads(row[0]) if row else None
+        return json.loads(row["data"]) if row else None
 
     async def put_singleton(self, table: str, data: Any) -> None:
-        assert table in ("ptb_bot_data", "ptb_callback_data")
+        if table not in ("ptb_bot_data", "ptb_callback_data"):
+            raise ValueError(f"no singleton table {table!r}")
         await self._put(table, "id", 1, data)
 
     async def conversations(self, name: str) -> dict[tuple[int | str, ...], Any]:
         rows = await self.db.fetchall(
             "SELECT key, state FROM ptb_conversations WHERE name = ?", (name,)
         )
-        return {tuple(json.loads(row[0])): json.loads(row[1]) for row in rows}
+        return {tuple(json.loads(row["key"])): json.loads(row["state"]) for row in rows}
 
     async def put_conversation(self, name: str, key: tuple, state: Any | None) -> None:
         encoded_key = json.dumps(list(key))

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage.db import Database
+from storage.db import Database, Row, record
 from storage.timefmt import from_db, to_db
 
 
@@ -73,9 +73,8 @@ _TASK_COLS = (
     "t.id, t.title, t.description, t.deadline, t.leads, t.created_by, t.scope_unit_id, t.status,"
     " t.created_at, t.planned_from, t.extended, t.closed_at, t.audience"
 )
-_N_TASK = 13  # columns of _TASK_COLS
 _UNIT_COLS = (
-    "tu.task_id, tu.unit_id, u.name, u.parent_id, u.level, tu.done_at, tu.done_by, tu.note,"
+    "tu.task_id, tu.unit_id, u.name AS unit_name, u.parent_id, u.level, tu.done_at, tu.done_by, tu.note,"
     " tu.photo_file_id"
 )
 
@@ -88,27 +87,22 @@ def _ids(values: Iterable[int]) -> str:
     return json.dumps(sorted({int(v) for v in values}))
 
 
-def _task(row) -> Task:
-    return Task(
-        row[0],
-        row[1],
-        row[2],
-        from_db(row[3]),  # type: ignore[arg-type]
-        tuple(json.loads(row[4])),
-        row[5],
-        row[6],
-        row[7],
-        from_db(row[8]),  # type: ignore[arg-type]
-        from_db(row[9]),  # type: ignore[arg-type]
-        bool(row[10]),
-        from_db(row[11]),
-        row[12],
+def _task(row: Row) -> Task:
+    return record(
+        Task,
+        row,
+        deadline=from_db(row["deadline"]),
+        leads=tuple(json.loads(row["leads"])),
+        created_at=from_db(row["created_at"]),
+        planned_from=from_db(row["planned_from"]),
+        extended=bool(row["extended"]),
+        closed_at=from_db(row["closed_at"]),
     )
 
 
-def _unit(row) -> TaskUnit:
-    done_at = datetime.fromisoformat(row[5]) if row[5] is not None else None  # from_db, faster
-    return TaskUnit(row[0], row[1], row[2], row[3], row[4], done_at, row[6], row[7], row[8])
+def _unit(row: Row) -> TaskUnit:
+    done_at = datetime.fromisoformat(row["done_at"]) if row["done_at"] is not None else None  # from_db, faster
+    return record(TaskUnit, row, done_at=done_at)
 
 
 class TasksRepo:
@@ -181,7 +175,7 @@ class TasksRepo:
             " ORDER BY t.deadline, t.id",
             (to_db(now),),
         )
-        return [(_task(r), r[_N_TASK]) for r in rows]
+        return [(_task(r), r["plan_rev"]) for r in rows]
 
     async def next_planned(self, now: datetime) -> datetime | None:
         """The earliest moment after ``now`` an open task next needs looking at."""
@@ -211,18 +205,19 @@ class TasksRepo:
     async def pending_counts(self, task_ids: Iterable[int]) -> dict[int, int]:
         """How many units of each task are not done."""
         rows = await self.db.fetchall(
-            "SELECT tu.task_id, COUNT(*) FROM task_units tu WHERE tu.task_id IN (SELECT value FROM"
+            "SELECT tu.task_id, COUNT(*) AS n FROM task_units tu WHERE tu.task_id IN (SELECT value FROM"
             " json_each(?)) AND tu.done_at IS NULL GROUP BY tu.task_id",
             (_ids(task_ids),),
         )
-        return {r[0]: r[1] for r in rows}
+        return {r["task_id"]: r["n"] for r in rows}
 
     async def reach(
         self, unit_ids: Iterable[int], kind: str = "reminders", *, leaders: bool = True
     ) -> list[tuple[int, int]]:
         """``(unit_id, chat_id)`` for each unit's active bound groups receiving ``kind`` (by
         chat id), then (``leaders``) its reachable leaders' private chats (by name)."""
-        assert kind in ("reminders", "notices", "bulletins")
+        if kind not in ("reminders", "notices", "bulletins"):
+            raise ValueError(f"no kind of push {kind!r}")
         groups = (
             "WITH ids(id) AS (SELECT value FROM json_each(?))"
             " SELECT c.unit_id, c.chat_id, 0 AS part, '' AS name FROM chats c"
@@ -230,7 +225,7 @@ class TasksRepo:
         )
         if not leaders:
             rows = await self.db.fetchall(groups + " ORDER BY 1, 2", (_ids(unit_ids),))
-            return [(r[0], r[1]) for r in rows]
+            return [(r["unit_id"], r["chat_id"]) for r in rows]
         rows = await self.db.fetchall(
             groups
             + """
@@ -244,7 +239,7 @@ class TasksRepo:
             """,
             (_ids(unit_ids),),
         )
-        return [(r[0], r[1]) for r in rows]
+        return [(r["unit_id"], r["chat_id"]) for r in rows]
 
     async def units(self, task_id: int) -> list[TaskUnit]:
         return (await self.units_of([task_id])).get(task_id, [])
@@ -260,7 +255,7 @@ class TasksRepo:
         )
         out: dict[int, list[TaskUnit]] = {task_id: [] for task_id in task_ids}
         for row in rows:
-            out[row[0]].append(_unit(row))
+            out[row["task_id"]].append(_unit(row))
         return out
 
     async def leaders(self, unit_ids: Iterable[int]) -> list[Leader]:
@@ -269,13 +264,15 @@ class TasksRepo:
         if not ids:
             return []
         rows = await self.db.fetchall(
-            "SELECT p.unit_id, p.id, p.name, p.telegram_id, p.role, u.level FROM people p"
+            "SELECT p.unit_id, p.id AS person_id, p.name, p.telegram_id, p.role, u.level FROM people p"
             " JOIN units u ON u.id = p.unit_id WHERE p.unit_id IN (SELECT value FROM json_each(?))"
             " AND p.active = 1 AND p.telegram_id IS NOT NULL ORDER BY p.unit_id, p.name",
             (_ids(ids),),
         )
         return [
-            Leader(r[0], r[1], r[2], r[3]) for r in rows if r[4] in LEADER_ROLES.get(r[5], ())
+            Leader(r["unit_id"], r["person_id"], r["name"], r["telegram_id"])
+            for r in rows
+            if r["role"] in LEADER_ROLES.get(r["level"], ())
         ]
 
     async def task_unit(self, task_id: int, unit_id: int) -> TaskUnit | None:
@@ -294,7 +291,7 @@ class TasksRepo:
             " WHERE t.status = 'open' AND tu.unit_id = ? ORDER BY t.deadline, t.id",
             (unit_id,),
         )
-        return [(_task(r[:_N_TASK]), _unit(r[_N_TASK:])) for r in rows]
+        return [(_task(r), _unit(r)) for r in rows]
 
     async def visible_to(self, person_id: int, unit_id: int) -> list[Task]:
         """Open tasks an admin follows: created by them, or given to a unit under their unit."""

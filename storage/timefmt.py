@@ -1,10 +1,12 @@
-"""How the scheduler's tables store instants: UTC text ``YYYY-MM-DDTHH:MM:SSZ`` (sorts as time)."""
+"""How every table stores instants: UTC text ``YYYY-MM-DDTHH:MM:SSZ`` (sorts as time). The one
+helper for it, in Python (:func:`to_db`, :func:`from_db`) and in SQL (:data:`SQL_NOW`)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+SQL_NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"  # the same text, made by SQLite
 
 
 def to_db(value: datetime) -> str:
@@ -14,6 +16,6 @@ def to_db(value: datetime) -> str:
 
 
 def from_db(text: str | None) -> datetime | None:
-    if text is None:
+    if not text:
         return None
     return datetime.strptime(text, FORMAT).replace(tzinfo=UTC)

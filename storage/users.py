@@ -57,7 +57,7 @@ class UsersRepo:
         row = await self.db.fetchone(
             "SELECT telegram_id, first_name, lang FROM users WHERE telegram_id = ?", (telegram_id,)
         )
-        return User(row[0], row[1], row[2]) if row else None
+        return User(row["telegram_id"], row["first_name"], row["lang"]) if row else None
 
     async def seen(self, telegram_id: int, first_name: str) -> User:
         """Record the user (once); return them with their language."""
@@ -89,7 +89,7 @@ class UsersRepo:
             f"SELECT telegram_id, lang FROM users WHERE lang IS NOT NULL AND telegram_id IN ({marks})",
             telegram_ids,
         )
-        return {row[0]: row[1] for row in rows}
+        return {row["telegram_id"]: row["lang"] for row in rows}
 
     # -- the command menu last published to a private chat ----------------------------------------
     async def menu_digest(self, telegram_id: int) -> str | None:

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from bot.rules.coverage import FollowUpRow, HouseholdRow, PersonRow, VisitRow, Window
-from storage.db import Database
+from storage.db import Database, Row
+from storage.timefmt import SQL_NOW, from_db, to_db
 
 ROLE_CODES = ("survey", "policy", "mediation", "expert")
 # The expert service groups a 专家服务联络 visit puts a household in touch with (粮油, 蔬菜,
@@ -27,17 +28,6 @@ ROLE_CODES = ("survey", "policy", "mediation", "expert")
 EXPERT_FIELDS = ("grain", "vegetables", "fruit", "livestock", "forestry")
 OUTCOMES = ("solved", "follow_up", "none")
 EDITABLE = ("head", "address", "grid", "phone")
-_UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-
-
-def to_utc_text(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        raise ValueError("moments must be timezone-aware")
-    return moment.astimezone(UTC).strftime(_UTC_FORMAT)
-
-
-def from_utc_text(text: str | None) -> datetime | None:
-    return None if text is None else datetime.strptime(text, _UTC_FORMAT).replace(tzinfo=UTC)
 
 
 def _day(text: str | None) -> date | None:
@@ -103,6 +93,7 @@ _LAST_VISIT = "(SELECT MAX(v.visited_on) FROM visits v WHERE v.household_id = h.
 _OPEN_FU = (
     "(SELECT COUNT(*) FROM followups f WHERE f.household_id = h.id AND f.closed_at IS NULL)"
 )
+_STATUS_COLS = f"{_HH_COLS}, {_LAST_VISIT} AS last_visit, {_OPEN_FU} AS open_followups"
 # Members of a village: people whose unit is the village or one of its grids.
 _VILLAGE_OF_PERSON = (
     "CASE WHEN u.level = 'grid' THEN u.parent_id ELSE u.id END"
@@ -119,16 +110,19 @@ def _units_of_villages(villages: str) -> str:
     )
 
 
-def _household(row: Sequence) -> Household:
-    return Household(row[0], row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7]))
+def _household(row: Row) -> Household:
+    return Household(
+        row["id"], row["village_id"], row["head"], row["address"], row["grid"], row["phone"],
+        row["member_id"], bool(row["archived"]),
+    )
 
 
-def _status(row: Sequence) -> HouseholdStatus:
-    return HouseholdStatus(_household(row), _day(row[8]), int(row[9]))
+def _status(row: Row) -> HouseholdStatus:
+    return HouseholdStatus(_household(row), _day(row["last_visit"]), int(row["open_followups"]))
 
 
-def _member(row: Sequence) -> Member:
-    return Member(row[0], row[1], row[2], row[3], row[4])
+def _member(row: Row) -> Member:
+    return Member(row["id"], row["name"], row["role"], row["village_id"], row["telegram_id"])
 
 
 class HouseholdsRepo:
@@ -141,7 +135,7 @@ class HouseholdsRepo:
 
     async def status(self, household_id: int) -> HouseholdStatus | None:
         row = await self.db.fetchone(
-            f"SELECT {_HH_COLS}, {_LAST_VISIT}, {_OPEN_FU} FROM households h WHERE h.id = ?",
+            f"SELECT {_STATUS_COLS} FROM households h WHERE h.id = ?",
             (household_id,),
         )
         return _status(row) if row else None
@@ -150,9 +144,9 @@ class HouseholdsRepo:
         """The member's active households, longest unvisited first (never visited first)."""
         rows = await self.db.fetchall(
             f"""
-            SELECT {_HH_COLS}, {_LAST_VISIT} AS last, {_OPEN_FU}
+            SELECT {_STATUS_COLS}
             FROM households h WHERE h.member_id = ? AND h.archived = 0
-            ORDER BY last IS NOT NULL, last, h.head, h.id
+            ORDER BY last_visit IS NOT NULL, last_visit, h.head, h.id
             """,
             (member_id,),
         )
@@ -183,7 +177,7 @@ class HouseholdsRepo:
             )
             params.extend([_like(search)] * 4)
         rows = await self.db.fetchall(
-            f"SELECT {_HH_COLS}, {_LAST_VISIT}, {_OPEN_FU} FROM households h"
+            f"SELECT {_STATUS_COLS} FROM households h"
             f" WHERE {' AND '.join(where)} ORDER BY h.head, h.address, h.id",
             params,
         )
@@ -197,11 +191,11 @@ class HouseholdsRepo:
     async def counts(self, village_id: int) -> dict[int | None, int]:
         """Active households per member id (None: nobody holds them)."""
         rows = await self.db.fetchall(
-            "SELECT member_id, COUNT(*) FROM households WHERE village_id = ? AND archived = 0"
+            "SELECT member_id, COUNT(*) AS n FROM households WHERE village_id = ? AND archived = 0"
             " GROUP BY member_id",
             (village_id,),
         )
-        return {row[0]: int(row[1]) for row in rows}
+        return {row["member_id"]: int(row["n"]) for row in rows}
 
     async def archived_count(self, village_id: int) -> int:
         row = await self.db.fetchone(
@@ -261,7 +255,7 @@ class HouseholdsRepo:
             async with self.db.transaction() as conn:
                 await conn.execute(
                     f"UPDATE households SET {field} = ?,"
-                    " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
+                    f" updated_at = {SQL_NOW} WHERE id = ?",
                     (value, household_id),
                 )
         except sqlite3.IntegrityError as exc:
@@ -276,7 +270,7 @@ class HouseholdsRepo:
         async with self.db.transaction() as conn:
             await conn.execute(
                 "UPDATE households SET archived = ?,"
-                " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
+                f" updated_at = {SQL_NOW} WHERE id = ?",
                 (int(archived), household_id),
             )
 
@@ -285,7 +279,7 @@ class HouseholdsRepo:
         async with self.db.transaction() as conn:
             await conn.execute(
                 "UPDATE households SET member_id = ?,"
-                " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
+                f" updated_at = {SQL_NOW} WHERE id = ?",
                 (member_id, household_id),
             )
 
@@ -308,7 +302,7 @@ class HouseholdsRepo:
         """Active party members and secretaries of the village (and of its grids)."""
         rows = await self.db.fetchall(
             f"""
-            SELECT p.id, p.name, p.role, {_VILLAGE_OF_PERSON}, p.telegram_id
+            SELECT p.id, p.name, p.role, {_VILLAGE_OF_PERSON} AS village_id, p.telegram_id
             FROM people p JOIN units u ON u.id = p.unit_id
             WHERE p.unit_id IN ({_units_of_villages("?")})
               AND p.active = 1 AND p.role IN ('member', 'secretary')
@@ -321,7 +315,7 @@ class HouseholdsRepo:
     async def member(self, person_id: int) -> Member | None:
         row = await self.db.fetchone(
             f"""
-            SELECT p.id, p.name, p.role, {_VILLAGE_OF_PERSON}, p.telegram_id
+            SELECT p.id, p.name, p.role, {_VILLAGE_OF_PERSON} AS village_id, p.telegram_id
             FROM people p JOIN units u ON u.id = p.unit_id
             WHERE p.id = ? AND p.active = 1 AND p.role IN ('member', 'secretary')
             """,
@@ -452,7 +446,7 @@ _VISIT_COLS = (
     " v.concern_text, v.concern_voice, v.photo, v.expert_field"
 )
 _FU_COLS = (
-    "f.id, f.visit_id, f.household_id, h.head, h.village_id, f.member_id, p.name,"
+    "f.id, f.visit_id, f.household_id, h.head AS household_head, h.village_id, f.member_id, p.name AS member_name,"
     " v.concern_text, v.concern_voice, v.visited_on, f.due_on, f.due_at, f.closed_at, f.resolution,"
     " f.resolution_voice, f.called_back, f.satisfied"
 )
@@ -462,17 +456,22 @@ _FU_FROM = (
 )
 
 
-def _visit(row: Sequence) -> Visit:
-    roles = tuple(r for r in str(row[5]).split(",") if r)
-    return Visit(row[0], row[1], row[2], row[3], date.fromisoformat(row[4]), roles, row[6], row[7], row[8], row[9], row[10])
+def _visit(row: Row) -> Visit:
+    roles = tuple(r for r in str(row["roles"]).split(",") if r)
+    return Visit(
+        row["id"], row["token"], row["member_id"], row["household_id"], date.fromisoformat(row["visited_on"]),
+        roles, row["outcome"], row["concern_text"], row["concern_voice"], row["photo"], row["expert_field"],
+    )
 
 
-def _followup(row: Sequence) -> FollowUp:
+def _followup(row: Row) -> FollowUp:
     return FollowUp(
-        row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8],
-        date.fromisoformat(row[9]), date.fromisoformat(row[10]),
-        from_utc_text(row[11]),  # type: ignore[arg-type]
-        from_utc_text(row[12]), row[13], row[14], _flag(row[15]), _flag(row[16]),
+        row["id"], row["visit_id"], row["household_id"], row["household_head"], row["village_id"],
+        row["member_id"], row["member_name"], row["concern_text"], row["concern_voice"],
+        date.fromisoformat(row["visited_on"]), date.fromisoformat(row["due_on"]),
+        from_db(row["due_at"]),  # type: ignore[arg-type]
+        from_db(row["closed_at"]), row["resolution"], row["resolution_voice"],
+        _flag(row["called_back"]), _flag(row["satisfied"]),
     )
 
 
@@ -546,7 +545,7 @@ class VisitsRepo:
                         " VALUES (?, ?, ?, ?, ?)",
                         (
                             visit_id, new.household_id, new.member_id,
-                            new.due_on.isoformat(), to_utc_text(new.due_at),  # type: ignore[union-attr,arg-type]
+                            new.due_on.isoformat(), to_db(new.due_at),  # type: ignore[union-attr,arg-type]
                         ),
                     )
                 for closing in new.closes:
@@ -555,7 +554,7 @@ class VisitsRepo:
                         " resolution = ?, resolution_voice = ?, called_back = ?, satisfied = ?"
                         " WHERE id = ? AND household_id = ? AND closed_at IS NULL",
                         (
-                            to_utc_text(now), new.member_id, visit_id, closing.text, closing.voice,
+                            to_db(now), new.member_id, visit_id, closing.text, closing.voice,
                             _bit(closing.called_back), _bit(closing.satisfied), closing.followup_id, new.household_id,
                         ),
                     )
@@ -563,7 +562,8 @@ class VisitsRepo:
             else:
                 visit_id, created = int(existing[0]), False
         visit = await self.get(visit_id)
-        assert visit is not None
+        if visit is None:
+            raise RuntimeError("unexpected: visit is None")
         row = await self.db.fetchone("SELECT id FROM followups WHERE visit_id = ?", (visit_id,))
         return Saved(visit, created, int(row[0]) if row else None)
 
@@ -600,19 +600,20 @@ class VisitsRepo:
         """
         rows = await self.db.fetchall(
             """
-            SELECT f.id, f.member_id, p.telegram_id, p.name, h.id, h.head, h.village_id,
+            SELECT f.id, f.member_id, p.telegram_id, p.name, h.id AS household_id, h.head, h.village_id,
                    v.concern_text, f.due_on, f.due_at
             FROM followups f JOIN households h ON h.id = f.household_id
             JOIN people p ON p.id = f.member_id JOIN visits v ON v.id = f.visit_id
             WHERE f.closed_at IS NULL AND h.archived = 0 AND p.active = 1 AND f.due_at <= ?
             ORDER BY f.due_at, f.id
             """,
-            (to_utc_text(until),),
+            (to_db(until),),
         )
         return [
             DueFollowUp(
-                r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7],
-                date.fromisoformat(r[8]), from_utc_text(r[9]),  # type: ignore[arg-type]
+                r["id"], r["member_id"], r["telegram_id"], r["name"], r["household_id"], r["head"],
+                r["village_id"], r["concern_text"], date.fromisoformat(r["due_on"]),
+                from_db(r["due_at"]),  # type: ignore[arg-type]
             )
             for r in rows
         ]
@@ -634,7 +635,7 @@ class VisitsRepo:
             cur = await conn.execute(
                 "UPDATE followups SET closed_at = ?, closed_by = ?, resolution = ?, resolution_voice = ?,"
                 " called_back = ?, satisfied = ? WHERE id = ? AND closed_at IS NULL",
-                (to_utc_text(closed_at), by_person_id, text, voice, _bit(called_back), _bit(satisfied), followup_id),
+                (to_db(closed_at), by_person_id, text, voice, _bit(called_back), _bit(satisfied), followup_id),
             )
             return cur.rowcount == 1
 
@@ -655,7 +656,7 @@ class VisitsRepo:
         ``token``), then the closing is cleared. False, and nothing stored, if the follow-up is
         not closed or the token was stored already (a double tap).
         """
-        when = to_utc_text(at or datetime.now(UTC))
+        when = to_db(at or datetime.now(UTC))
         async with self.db.transaction() as conn:
             if token is not None:
                 async with conn.execute("SELECT 1 FROM review_events WHERE token = ?", (token,)) as cur:
@@ -723,7 +724,7 @@ class VisitsRepo:
             cur = await conn.execute(
                 "INSERT INTO review_events (item_kind, item_id, action, by_person, comment, at, token)"
                 " VALUES ('followup', ?, 'verified', ?, ?, ?, ?) ON CONFLICT (token) DO NOTHING",
-                (followup_id, by, comment, to_utc_text(at), token),
+                (followup_id, by, comment, to_db(at), token),
             )
             return cur.rowcount == 1
 
@@ -757,7 +758,7 @@ _UNITS_OF_VILLAGES = (
 _COVERAGE_SQL = (
     """
     SELECT h.id, h.village_id, h.member_id, h.head,
-           (SELECT MAX(v.visited_on) FROM visits v WHERE v.household_id = h.id AND v.visited_on <= :today)
+           (SELECT MAX(v.visited_on) FROM visits v WHERE v.household_id = h.id AND v.visited_on <= :today) AS last_visit
     FROM households h
     WHERE h.archived = 0 AND h.village_id IN ({villages})
     ORDER BY h.village_id, h.head, h.id
@@ -769,10 +770,10 @@ _COVERAGE_SQL = (
       AND v.visited_on BETWEEN :first AND :last
     """,
     f"""
-    SELECT p.id, p.name, {_VILLAGE_OF_PERSON} AS village, p.role, substr(p.created_at, 1, 10)
+    SELECT p.id, p.name, {_VILLAGE_OF_PERSON} AS village_id, p.role, substr(p.created_at, 1, 10) AS since
     FROM people p JOIN units u ON u.id = p.unit_id
     WHERE p.unit_id IN ({{units}}) AND p.active = 1 AND p.role IN ('member', 'secretary')
-    ORDER BY village, p.name, p.id
+    ORDER BY village_id, p.name, p.id
     """,
     """
     SELECT f.id, f.household_id, f.member_id, h.village_id, h.head, f.due_at
@@ -789,13 +790,16 @@ def _since(text: str | None) -> date | None:
         return None
 
 
-def _coverage_input(households: Sequence, visits: Sequence, people: Sequence, followups: Sequence) -> CoverageInput:
+def _coverage_input(households: Sequence[Row], visits: Sequence[Row], people: Sequence[Row], followups: Sequence[Row]) -> CoverageInput:
     return CoverageInput(
-        households=[HouseholdRow(r[0], r[1], r[2], r[3], _day(r[4])) for r in households],
-        visits=[VisitRow(r[0], r[1], date.fromisoformat(r[2])) for r in visits],
-        people=[PersonRow(r[0], r[1], r[2], r[3], _since(r[4])) for r in people],
+        households=[
+            HouseholdRow(r["id"], r["village_id"], r["member_id"], r["head"], _day(r["last_visit"])) for r in households
+        ],
+        visits=[VisitRow(r["household_id"], r["member_id"], date.fromisoformat(r["visited_on"])) for r in visits],
+        people=[PersonRow(r["id"], r["name"], r["village_id"], r["role"], _since(r["since"])) for r in people],
         followups=[
-            FollowUpRow(r[0], r[1], r[2], r[3], r[4], from_utc_text(r[5]))  # type: ignore[arg-type]
+            FollowUpRow(r["id"], r["household_id"], r["member_id"], r["village_id"], r["head"],
+                        from_db(r["due_at"]))  # type: ignore[arg-type]
             for r in followups
         ],
     )
@@ -826,6 +830,7 @@ class CoverageReader:
 
     def __init__(self, path: str) -> None:
         self.conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        self.conn.row_factory = sqlite3.Row  # rows are read by column name
         self.conn.execute("PRAGMA busy_timeout = 5000")
         self.conn.execute("PRAGMA query_only = 1")
 
@@ -843,7 +848,7 @@ class CoverageReader:
         self.conn.execute("BEGIN")
         try:
             units = [
-                ScopeUnit(*r)
+                ScopeUnit(r["id"], r["parent_id"], r["level"], r["name"])
                 for r in self.conn.execute(
                     """
                     WITH RECURSIVE tree(id) AS (

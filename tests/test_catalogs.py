@@ -67,10 +67,62 @@ def fstring_prefixes() -> dict[str, list[str]]:
     return found
 
 
+# -- the values spread over the code (error codes, statuses), read from the code itself -----------
+def trees(*folders: str) -> list[tuple[Path, ast.AST]]:
+    return [(path, ast.parse(path.read_text(encoding="utf-8"))) for folder in folders for path in (ROOT / folder).rglob("*.py")]
+
+
+def strings_of(node: ast.AST | None) -> set[str]:
+    """The string constants an expression may be: "a", or "a" if x else "b"."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return {node.value}
+    if isinstance(node, ast.IfExp):
+        return strings_of(node.body) | strings_of(node.orelse)
+    return set()
+
+
+def callee(node: ast.Call) -> str:
+    func = node.func
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+
+
+def passed(name: str, position: int, *folders: str) -> tuple[str, ...]:
+    """Every string constant passed as argument ``position`` of a call to ``name``."""
+    found: set[str] = set()
+    for _, tree in trees(*folders):
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and callee(node) == name and len(node.args) > position:
+                found |= strings_of(node.args[position])
+    return tuple(sorted(found))
+
+
+def function(path: str, name: str) -> ast.AST:
+    tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
+    return next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name == name)
+
+
+def returned(path: str, name: str) -> tuple[str, ...]:
+    """The string constants the function ``name`` returns (its reasons)."""
+    nodes = ast.walk(function(path, name))
+    return tuple(sorted(set().union(*(strings_of(n.value) for n in nodes if isinstance(n, ast.Return)))))
+
+
+def appended(path: str, name: str) -> tuple[str, ...]:
+    """The string constants the function ``name`` appends to a list (its codes)."""
+    calls = [n for n in ast.walk(function(path, name)) if isinstance(n, ast.Call) and callee(n) == "append"]
+    return tuple(sorted(set().union(*(strings_of(c.args[0]) for c in calls if c.args))))
+
+
+def ledger_columns() -> tuple[str, ...]:
+    """The keys of the ledger's columns: the first item of each (key, kind) given to _cols."""
+    calls = [n for _, tree in trees("bot") for n in ast.walk(tree) if isinstance(n, ast.Call) and callee(n) == "_cols"]
+    return tuple(sorted({a.elts[0].value for c in calls for a in c.args if isinstance(a, ast.Tuple)}))  # type: ignore[attr-defined]
+
+
 def families() -> dict[str, tuple[str, ...] | None]:
-    """Every family of keys built from a prefix, with the values the code may put after it
-    (taken from the code's own constants where there are some). ``None``: the values are spread
-    over the code (error codes, statuses); then at least the prefix must name keys."""
+    """Every family of keys built from a prefix, with every value the code may put after it:
+    from the code's own constants, or read from the code (the codes its errors are raised
+    with, the reasons a function returns...), so that a new value without its key fails."""
     from bot.rules import bulletin, reach, reports, stars
     from bot.rules.holidays import CODES as HOLIDAYS
     from bot.rules.numbers import APPROX_FORMS
@@ -90,7 +142,7 @@ def families() -> dict[str, tuple[str, ...] | None]:
     from handlers.visits.branch import REASONS as BRANCH_REASONS
     from storage.chats import KINDS as CHAT_KINDS
     from storage.events import AUDIENCES
-    from storage.oversight import ACTIONS
+    from storage.oversight import ACTIONS, ITEM_KINDS
     from storage.visits import OUTCOMES, ROLE_CODES
 
     every = ("", "_every")
@@ -102,13 +154,13 @@ def families() -> dict[str, tuple[str, ...] | None]:
         "bulletin.praise.": tuple(bulletin.PRAISES),
         "bulletin.docx.col.": (*DOCX_COLUMNS, "stars"),
         "cmd.": tuple(c.name for c in COMMANDS.values()),
-        "export.bad.": None,
+        "export.bad.": returned("handlers/oversight/export.py", "parse_period"),
         "hh.bad.": (*LIMITS, "phone"),
         "join.": ("revoked", "used", "bad_pick"),
-        "ledger.col.": None,
+        "ledger.col.": ledger_columns(),
         "ledger.review.": (*ACTIONS, "voided"),
         "ledger.task.": ("on_time", "late", "overdue", "open"),
-        "orgcli.admin.": None,
+        "orgcli.admin.": passed("AdminAdded", 0, "storage"),
         "people.filter.": tuple(FILTERS),
         "report.amount.": tuple(AMOUNT_FIELDS),
         "report.btn.": tuple(QUICK_LABELS.values()),
@@ -125,13 +177,13 @@ def families() -> dict[str, tuple[str, ...] | None]:
         "visit.offer.note.": tuple(VISIT_NOTES),
         "reach.audience.": tuple(reach.AUDIENCES),
         "reach.why.": tuple(reach.REASONS),
-        "review.list.": None,
+        "review.list.": tuple(f"{kind}.{state}" for kind in ITEM_KINDS for state in ("pending", "returned")),
         "review.reason.": tuple(str(n) for n in range(1, REASONS + 1)),
         "branch.reason.": tuple(str(n) for n in range(1, BRANCH_REASONS + 1)),
         "invite.sheet.col.": SHEET_COLUMNS,
         "role.": tuple(ROLES),
-        "roster.err.": None,
-        "roster.file.": None,
+        "roster.err.": passed("RowError", 1, "bot", "storage"),
+        "roster.file.": passed("RosterFileError", 0, "bot", "storage"),
         "sched.audience.": tuple(AUDIENCES),
         "sched.kind.": tuple(code for code, _, _ in KIND_CHOICES),
         "sched.nth.": NTHS,
@@ -139,13 +191,49 @@ def families() -> dict[str, tuple[str, ...] | None]:
         "sched.rule.last_day": every,
         "sched.rule.weekly": every,
         "stars.level.": ("1", "2", "3", "4", "5"),
-        "stars.problem.": None,
+        "stars.problem.": appended("bot/rules/bulletin.py", "pair_problems"),
         "visit.outcome.": tuple(OUTCOMES),
-        "visit.refused.": None,
+        "visit.refused.": passed("VisitRefused", 0, "storage"),
         "visit.role.": tuple(ROLE_CODES),
         "visit.step.": tuple(VISIT_STEPS),
         "visit.wrong.": tuple(VISIT_STEPS),
     }
+
+
+def test_every_family_knows_its_values() -> None:
+    """Each family names the values it is built with (none is left to "some key of the prefix")."""
+    modules()
+    assert {p: v for p, v in families().items() if not v} == {}
+    assert {"work_date", "village"} <= set(ledger_columns())  # the scan finds the ledger's columns
+    assert "not_a_period" in families()["export.bad."] and "bad_phone" in families()["roster.err."]
+
+
+def suffixed() -> dict[str, list[str]]:
+    """Keys built as f"{key}<suffix>" (hh.member_few): the literal suffix, with where."""
+    found: dict[str, list[str]] = {}
+    for path, tree in trees("bot", "handlers"):
+        for node in ast.walk(tree):
+            if isinstance(node, ast.JoinedStr) and len(node.values) == 2 and isinstance(node.values[0], ast.FormattedValue):
+                tail = node.values[1]
+                if isinstance(tail, ast.Constant) and re.fullmatch(r"_[a-z0-9_]+", str(tail.value)):
+                    found.setdefault(tail.value, []).append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    return found
+
+
+def suffix_families() -> dict[str, tuple[str, ...]]:
+    """For each suffix, the keys it is put after (member_line's keys: hh.member_few...)."""
+    member_keys = passed("member_line", 1, "handlers")
+    return {"_few": member_keys, "_many": member_keys}
+
+
+def test_keys_built_with_a_suffix_are_declared_and_translated() -> None:
+    modules()
+    assert {s: w for s, w in suffixed().items() if s not in suffix_families()} == {}
+    assert "hh.overview.member" in suffix_families()["_few"]
+    for lang in SUPPORTED_LOCALES:
+        messages = CATALOGS.keys(lang)
+        missing = [key + suffix for suffix, keys in suffix_families().items() for key in keys if not messages.get(key + suffix)]
+        assert missing == [], lang
 
 
 def test_keys_built_from_a_prefix_are_declared() -> None:

@@ -17,8 +17,9 @@ async def test_visit_command_during_a_report_pauses_the_report_and_starts_the_vi
     (found,) = texts(await sim.send("张三", SECRETARY))  # typed text goes to the household search
     assert "张三" in found and "农户" in found
 
-    # /report offers to go on with the kept draft
-    (offer,) = texts(await sim.send("/report", SECRETARY))
+    # /report leaves the household search (as every command in a form) and offers to go on
+    left, offer = texts(await sim.send("/report", SECRETARY))
+    assert "已退出农户管理" in left
     assert "还没保存的上报" in offer and "红旗村" in offer
     assert [b["text"] for b in sim.last_keyboard(SECRETARY)[1]] == ["继续填写", "重新开始"]
 

@@ -469,3 +469,15 @@ NEW_FIELDS = st.builds(
 @given(NEW_FIELDS)
 def test_new_amounts_roundtrip(a: Amounts) -> None:
     assert parse_amounts(format_amounts(a)) == a
+
+
+def test_the_amount_columns_are_the_report_fields_of_the_amounts() -> None:
+    """One AMOUNT_FIELDS: its first five are exactly the amount columns of a report."""
+    from dataclasses import fields
+
+    from bot.rules.numbers import AMOUNT_COLUMNS, AMOUNT_FIELDS, Amounts
+    from storage.reports import ReportFields
+
+    report = {f.name for f in fields(ReportFields)}
+    assert [f for f in AMOUNT_FIELDS if f in report] == list(AMOUNT_COLUMNS)
+    assert {f.name for f in fields(Amounts)} - {"text"} == set(AMOUNT_FIELDS)

@@ -274,3 +274,35 @@ async def test_invite_lifetime_follows_the_setting(settings) -> None:
         assert timedelta(days=3) - timedelta(minutes=5) < invite.expires_at - invite.created_at <= timedelta(days=3)
     finally:
         await sim.stop()
+
+
+async def test_the_name_question_ends_pauses_and_times_out_as_every_form(sim: Simulator, org: Org, settings) -> None:
+    code = await invite_member_of_village(sim, org)
+    await sim.send(f"/start {code}", NEWCOMER)
+    (bye,) = texts(await sim.send("算了,不填了", NEWCOMER))  # typed cancel words, not a name
+    assert "已取消加入" in bye
+    assert "您还没有加入" in texts(await sim.send("钱五", NEWCOMER))[0]
+    # a command in the middle pauses it and runs at once; later text is not taken for the name
+    assert "请输入您的姓名" in texts(await sim.send(code, NEWCOMER))[0]  # the code typed in works too
+    paused, *help_text = texts(await sim.send("/help", NEWCOMER))
+    assert "加入先暂停" in paused and help_text
+    assert "您还没有加入" in texts(await sim.send("钱五", NEWCOMER))[0]
+    assert "请输入您的姓名" in texts(await sim.send(f"/start {code}", NEWCOMER))[0]
+    assert "对吗" in texts(await sim.send("钱五", NEWCOMER))[0]
+    assert await sim.app.services.repos.org.person_by_telegram(NEWCOMER) is None
+    # the link again before confirming: the name typed is offered, then confirmed
+    assert "“钱五”,还没有确认" in texts(await sim.send(f"/start {code}", NEWCOMER))[-1]
+    assert "对吗" in texts(await sim.press("继续填写", NEWCOMER))[0]
+    assert "钱五,欢迎您" in texts(await sim.press("对,就是这个名字", NEWCOMER))[0]
+    # the 30-minute timeout, as in every form (a simulator whose job queue runs)
+    timed = await start_sim(settings, jobs=True)
+    try:
+        await timed.send(f"/start {await invite_member_of_village(timed, org)}", OTHER_PHONE)
+        (job,) = [j for j in timed.app.job_queue.jobs() if getattr(j.callback, "__name__", "") == "_trigger_timeout"]
+        before = len(timed.api.calls)
+        await job.run(timed.app)
+        (note,) = texts(timed.api.calls[before:])
+        assert "30分钟没有输入姓名" in note
+        assert "您还没有加入" in texts(await timed.send("孙六", OTHER_PHONE))[0]
+    finally:
+        await timed.stop()

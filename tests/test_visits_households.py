@@ -149,3 +149,27 @@ async def test_another_command_leaves_households(sim: Simulator, org: Org) -> No
     assert "已退出农户管理" in left and "红旗村" in coverage
     (reply,) = texts(await sim.send("张", SECRETARY))
     assert "没看懂" in reply
+
+
+async def test_the_overview_ends_as_every_form_and_reopens_from_any_card(sim: Simulator, org: Org) -> None:
+    await add_households(sim, org.village.id, org.member.id, "张三")
+    await sim.send("/households", SECRETARY)
+    (bye,) = texts(await sim.send("算了", SECRETARY))  # typed cancel words, as in every form
+    assert "需要时再发 /households" in bye
+    (reply,) = texts(await sim.send("张", SECRETARY))  # no longer a search
+    assert "没看懂" in reply
+    await sim.send("/households", SECRETARY)
+    await sim.send("张", SECRETARY)
+    await sim.press("张三", SECRETARY)
+    await sim.press("改电话", SECRETARY)  # another form (it ends the overview's)...
+    await sim.send("13912345678", SECRETARY)
+    (overview,) = texts(await sim.press("回到总览", SECRETARY))  # ...and the saved card's 回到总览 opens it again
+    assert "红旗村共有 1 户" in overview
+    hint, again = texts(await sim.sticker(SECRETARY))
+    assert "打字查找农户" in hint and "红旗村共有 1 户" in again
+    (found,) = texts(await sim.send("张", SECRETARY))
+    assert "找到 1 户" in found
+    (bye,) = texts(await sim.press("完成", SECRETARY))
+    assert "需要时再发 /households" in bye
+    (reply,) = texts(await sim.send("张", SECRETARY))
+    assert "没看懂" in reply

@@ -162,6 +162,7 @@ class Env:
     tz: str = "Asia/Shanghai"
     ctx: Any = None
     press: bool = False  # the input is a button press (which carries no time of its own)
+    origin: Any = None  # the adapter's own input (in python-telegram-bot the Update), for a save that answers itself
 
 
 # -- steps -----------------------------------------------------------------------------------------
@@ -273,9 +274,10 @@ class Custom(Step):
 
 @dataclass
 class Saved:
-    """The save's answer: the final message (the form is over) and the record."""
+    """The save's answer: the final message (the form is over) and the record. ``screen`` None:
+    the save answered through the channel itself (several messages, e.g. joining's welcome)."""
 
-    screen: Screen
+    screen: Screen | None
     record: Any = None
 
 
@@ -513,7 +515,7 @@ async def save(form: Form, env: Env, draft: Draft, *, echo: str = "") -> Reply:
         draft["editing"] = True
         return await goto(form, env, draft, result.step, alert=env.t(result.hint), echo=echo)
     screen = result.screen
-    if echo:
+    if echo and screen is not None:
         screen = Screen(f"{echo}\n\n{screen.text}", screen.buttons)
     return await _closed(form, env, draft, Reply(None, None, screen, record=result.record))
 

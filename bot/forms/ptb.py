@@ -17,6 +17,7 @@ attributes.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
@@ -57,20 +58,54 @@ def owns(user_data: dict | None, name: str) -> bool:
     return user_data is None or user_data.get(ACTIVE) in (None, name)
 
 
-def hand_over(update: Update, context: Any) -> None:
+def hand_over(update: Update, context: Any, *, then: Callable[[], object] | None = None) -> None:
     """Process ``update`` again once its current handling is over (the caller ends its
     conversation). The application's update processor runs a chat's updates in order, so when
-    it runs again the conversation is over and the update reaches its own handler."""
+    it runs again the conversation is over and the update reaches its own handler. ``then``
+    runs once it was processed again."""
     app = context.application
 
     async def again() -> None:
         await app.update_processor.process_update(update, app.process_update(update))
 
     task = asyncio.get_running_loop().create_task(again())
+    if then is not None:
+        task.add_done_callback(lambda _: then())
     background = getattr(getattr(app, "services", None), "background", None)
     if background is not None:
         background.add(task)
         task.add_done_callback(background.discard)
+
+
+# id(update) -> (update, form, arg): the forms that open_later was asked to open for an update
+_OPENING: dict[int, tuple[Update, str, str]] = {}
+
+
+def open_later(update: Update, context: Any, form: str, arg: str = "") -> None:
+    """Open the engine form ``form`` (with ``arg``, as an entry button's) for ``update``, from a
+    handler outside the forms' conversation (a typed invite code that needs the joiner's name):
+    the update is processed again (:func:`hand_over`) and the forms' conversation takes it as
+    that form's entry; nothing else sees it then. No form may be open (a form in a state gets
+    every private message first, so a handler behind it runs only when none is)."""
+    key = id(update)
+    _OPENING[key] = (update, form, arg)
+    hand_over(update, context, then=lambda: _OPENING.pop(key, None))
+
+
+class _Opening(BaseHandler):
+    """The forms' entry point for :func:`open_later`: it matches only the update it was asked for."""
+
+    def __init__(self, forms: Forms) -> None:
+        super().__init__(self.open_)
+        self.forms = forms
+
+    def check_update(self, update: object) -> bool:
+        pending = _OPENING.get(id(update))
+        return pending is not None and pending[0] is update and pending[1] in self.forms.forms
+
+    async def open_(self, update: Update, context: Any) -> object:
+        _, name, arg = _OPENING.pop(id(update))
+        return await self.forms.open(update, context, self.forms.forms[name], arg)
 
 
 # -- updates in, screens out ------------------------------------------------------------------------
@@ -174,19 +209,21 @@ class Forms:
 
     def opener(self, form: Form) -> Callable[[Update, Any], Any]:
         async def open_(update: Update, context: Any) -> object:
-            if await self.refused(update, context, form):
-                return ConversationHandler.END
-            env = self.env_of(update, context)
             inp = to_input(update)
-            arg = inp.arg if inp.kind == "button" else ""
-            draft = context.user_data.get(form.name)
-            paused = self.paused_elsewhere(context.user_data, form, env)
-            reply = await core.open_form(form, env, draft, arg, at=inp.at)
-            if paused and reply.state is not None:
-                reply.notes.insert(0, paused)
-            return await self.apply(update, context, form, reply)
+            return await self.open(update, context, form, inp.arg if inp.kind == "button" else "")
 
         return open_
+
+    async def open(self, update: Update, context: Any, form: Form, arg: str) -> object:
+        if await self.refused(update, context, form):
+            return ConversationHandler.END
+        env = self.env_of(update, context)
+        draft = context.user_data.get(form.name)
+        paused = self.paused_elsewhere(context.user_data, form, env)
+        reply = await core.open_form(form, env, draft, arg, at=to_input(update).at)
+        if paused and reply.state is not None:
+            reply.notes.insert(0, paused)
+        return await self.apply(update, context, form, reply)
 
     def paused_elsewhere(self, user_data: dict, form: Form, env: Env) -> str | None:
         """A form starting over a conversation not on the engine (its name is its command, e.g.
@@ -214,13 +251,19 @@ class Forms:
         """A form's button while no form (or another one) is open: an entry button of another
         form pauses this one and starts that one; any other is stale."""
         data = update.callback_query.data if update.callback_query else ""
-        flow, action, _ = core.parse_payload(data or "")
+        flow, action, arg = core.parse_payload(data or "")
         target = self.forms.get(flow)
+        is_entry = target is not None and target.entry == action
+        alias = self.alias_of(data or "")
+        if alias is not None:  # an older payload of an entry button (Form.aliases)
+            target, is_entry = alias, True
         open_name = context.user_data.get(OPEN)
-        if target is not None and target.entry == action and open_name and open_name != flow:
+        if target is not None and is_entry and open_name and open_name != target.name:
             context.user_data.pop(OPEN, None)
             hand_over(update, context)
             return ConversationHandler.END
+        if alias is not None and open_name == alias.name:  # the open form's own (older) entry button
+            return await self.open(update, context, alias, arg)
         if target is not None and await self.refused(update, context, target):
             return None
         env = self.env_of(update, context)
@@ -247,6 +290,14 @@ class Forms:
     def prefixes(self) -> str:
         return "|".join(sorted(self.forms))
 
+    def alias_of(self, data: str) -> Form | None:
+        return next((f for f in self.forms.values() for a in f.aliases if data.startswith(f"{a}:")), None)
+
+    def pattern(self) -> str:
+        """Every form's payloads and the older payloads of their entry buttons."""
+        aliases = [re.escape(a) for f in self.forms.values() for a in f.aliases]
+        return rf"^({self.prefixes()}):" + (rf"|^({'|'.join(aliases)}):" if aliases else "")
+
     def conversation(self) -> ConversationHandler:
         private = filters.ChatType.PRIVATE
         entry: list[BaseHandler] = []
@@ -257,7 +308,8 @@ class Forms:
                 entry.append(CallbackQueryHandler(self.opener(form), pattern=rf"^{form.name}:{form.entry}:"))
             for alias in form.aliases:  # an older payload of the entry button opens the form too
                 entry.append(CallbackQueryHandler(self.opener(form), pattern=rf"^{alias}:"))
-        entry.append(CallbackQueryHandler(self.elsewhere, pattern=rf"^({self.prefixes()}):"))
+        entry.append(_Opening(self))
+        entry.append(CallbackQueryHandler(self.elsewhere, pattern=self.pattern()))
         states: dict[object, list[BaseHandler]] = {}
         for form in self.forms.values():
             step = self.stepper(form)
@@ -271,7 +323,7 @@ class Forms:
         return ConversationHandler(
             entry_points=entry,
             states=states,
-            fallbacks=[CallbackQueryHandler(self.elsewhere, pattern=rf"^({self.prefixes()}):")],
+            fallbacks=[CallbackQueryHandler(self.elsewhere, pattern=self.pattern())],
             name=NAME,
             persistent=True,
             allow_reentry=False,

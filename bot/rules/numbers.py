@@ -434,12 +434,14 @@ class Amounts:
         return {f: getattr(self, f) for f in AMOUNT_FIELDS if getattr(self, f) is not None}
 
 
-# The numeric amount fields in display order; the first five are the report's original columns.
+# The numeric amount fields in display order (the one list: reports, their review, the ledger
+# and the catalog keys report.amount.<field> are all built from it).
 AMOUNT_FIELDS = (
     "garbage_trucks", "garbage_tons", "area_m2", "walls", "ponds",
     "trees", "lights", "length_m", "area_mu", "volume_m3",
 )
-_AMOUNT_FIELDS = AMOUNT_FIELDS
+# The first five have columns of their own in the reports table; the rest go to amounts_more.
+AMOUNT_COLUMNS = AMOUNT_FIELDS[:5]
 INT_AMOUNT_FIELDS = frozenset({"walls", "ponds", "trees", "lights"})
 MAX_AMOUNT_TEXT = 200
 

@@ -85,7 +85,8 @@ def now_of(app: Application) -> datetime:
 
 def repos_of(app: Application) -> Repos:
     repos = app.services.repos  # type: ignore[attr-defined]
-    assert repos is not None, "the database is opened in Application.initialize()"
+    if repos is None:
+        raise RuntimeError("the database is opened in Application.initialize()")
     return repos
 
 

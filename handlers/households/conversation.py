@@ -5,139 +5,128 @@ from there: add a household step by step, find one by typing part of a name, add
 list a member's households, those nobody holds, the archived ones; a household's card edits
 a field, links or re-links its member with buttons, archives or restores it. Every payload
 naming a household or a member is checked against the secretary's own village.
-Screens are in :mod:`handlers.households.views`, changes in :mod:`handlers.households.edit`.
+
+The overview is a one-question engine form (``hhfind``, opened by /households and by every
+回到总览 button): its question is "type a few words to find a household", so typed text finds
+households while it is open, and typed 取消, /cancel, another command and the timeout behave as
+in every form. The lists, cards and the member picker are a menu, not a form: plain button
+handlers (``hh:<action>:<arg>``) that work from any message. Adding a household and editing a
+field are forms too (:mod:`handlers.households.edit`). Screens are in
+:mod:`handlers.households.views`.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from typing import Any
 
 from telegram import Update
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    TypeHandler,
-    filters,
-)
+from telegram.ext import Application, CallbackQueryHandler
 
 from bot.context import CadreContext
+from bot.forms import core
+from bot.forms.core import Custom, Env, Form, Outcome, Saved, Screen
 from handlers.auth import requires
-from handlers.flow import (
-    IDLE_MINUTES,
-    Conversation,
-    answer,
-    ask,
-    cb,
-    drop_draft,
-    hand_over,
-    hint,
-    keyboard,
-    new_draft,
-    parse_cb,
-)
+from handlers.flow import answer, drop_draft, parse_cb
 from handlers.households import edit as change
 from handlers.households.views import (
+    FIND_FLOW,
     FLOW,
     HOUSEHOLDS,
-    MENU,
+    OVERVIEW,
+    found_screen,
+    menu_screen,
+    my_village,
     own_household,
     show_card,
     show_list,
     show_members,
-    show_menu,
 )
-from handlers.visits.common import my_int, reference_now
+from handlers.visits.common import my_int
 
-MSG = filters.UpdateType.MESSAGE
-TEXT = MSG & filters.TEXT & ~filters.COMMAND
 MAX_QUERY = 20
-FORMS = change.FORMS  # adding a household and editing a field run on the form engine
 
 
+# -- the overview: a form of one question (what to look for) --------------------------------------
+async def overview_setup(env: Env, draft: dict[str, Any]) -> str | None:
+    return None if await my_village(env.ctx) else "hh.no_village"
+
+
+async def overview_show(env: Env, draft: dict[str, Any]) -> Screen:
+    """The search's results once something was typed; else the overview (or, opened by 查找,
+    the question alone)."""
+    t = env.t
+    if draft.get("query"):
+        return change.as_screen(await found_screen(env.ctx, draft["query"]))
+    if draft.get("arg") == "find":
+        return Screen(t("hh.ask.find"), [[core.Button(t("hh.btn.menu"), OVERVIEW)]])
+    screen = await menu_screen(env.ctx)
+    return change.as_screen(screen) if screen else Screen(t("hh.no_village"))
+
+
+async def overview_handle(env: Env, draft: dict[str, Any], inp: core.Input) -> Outcome:
+    """Typed text finds households (the results come as a new message); anything else is a hint."""
+    if inp.kind == "button":
+        return Outcome(alert=env.t("form.stale"))
+    if inp.kind != "text":
+        return Outcome(note=env.t("hh.wrong.input"))
+    query = " ".join(inp.text.split())[:MAX_QUERY]
+    draft["query"] = query
+    change.session(env.ctx)["query"] = query  # the results' 下一页 (hh:list:q.<page>) reads it
+    return Outcome()
+
+
+async def never_saved(env: Env, draft: dict[str, Any]) -> Saved:  # the one question is never "done"
+    return Saved(Screen(env.t("hh.finished")))
+
+
+OVERVIEW_FORM = Form(
+    FIND_FLOW,
+    command=HOUSEHOLDS,
+    entry="start",  # 回到总览 (hhfind:start:) and 查找 (hhfind:start:find), from any message
+    aliases=(f"{FLOW}:menu", f"{FLOW}:find"),  # those buttons on messages sent before the engine
+    steps=[Custom("query", kind_="text", show=overview_show, handle=overview_handle)],
+    save=never_saved,
+    setup=overview_setup,
+    keys={
+        "form.btn.cancel": "hh.btn.done",  # 完成
+        "form.cancelled": "hh.finished",
+        "form.paused": "hh.ended_for_command",
+        "form.timeout": "hh.timeout",
+    },
+)
+FORMS = (*change.FORMS, OVERVIEW_FORM)  # adding, editing a field, and the overview
+
+
+# -- the menu's buttons ----------------------------------------------------------------------------
 @requires(HOUSEHOLDS)
-async def start(update: Update, context: CadreContext) -> str:
-    draft = new_draft(context, FLOW)
-    reference_now(update, context, draft)
-    return await show_menu(update, context, edit=False)
-
-
-@requires(HOUSEHOLDS)
-async def menu_chosen(update: Update, context: CadreContext) -> str:
+async def members_chosen(update: Update, context: CadreContext) -> None:
     await answer(update)
-    change.session(context)
-    return await show_menu(update, context)
+    await show_members(update, context)
 
 
 @requires(HOUSEHOLDS)
-async def members_chosen(update: Update, context: CadreContext) -> str:
-    await answer(update)
-    return await show_members(update, context)
-
-
-@requires(HOUSEHOLDS)
-async def list_chosen(update: Update, context: CadreContext) -> str:
+async def list_chosen(update: Update, context: CadreContext) -> None:
     await answer(update)
     _, _, spec = parse_cb(update.callback_query.data)
-    return await show_list(update, context, change.session(context), spec)
+    await show_list(update, context, change.session(context), spec)
 
 
 @requires(HOUSEHOLDS)
-async def find_chosen(update: Update, context: CadreContext) -> str:
-    await answer(update)
-    t = context.t
-    change.session(context)
-    await ask(update, context, t("hh.ask.find"), keyboard([[(t("hh.btn.menu"), cb(FLOW, "menu"))]]))
-    return MENU
-
-
-@requires(HOUSEHOLDS)
-async def search_typed(update: Update, context: CadreContext) -> str:
-    """Typed text on the overview: find households by part of head, address, grid or phone."""
-    draft = change.session(context)
-    reference_now(update, context, draft)
-    query = " ".join((update.message.text or "").split())[:MAX_QUERY]
-    draft["query"] = query
-    return await show_list(update, context, draft, "q.0")
-
-
-@requires(HOUSEHOLDS)
-async def card_chosen(update: Update, context: CadreContext) -> str | None:
+async def card_chosen(update: Update, context: CadreContext) -> None:
     _, _, arg = parse_cb(update.callback_query.data)
     household = await own_household(update, context, my_int(arg))
     if household is None:
-        return None
+        return
     await answer(update)
-    return await show_card(update, context, change.session(context), household.id)
+    await show_card(update, context, change.session(context), household.id)
 
 
-async def done(update: Update, context: CadreContext) -> int:
+async def done(update: Update, context: CadreContext) -> None:
+    """完成 under an overview drawn outside the form (and on messages sent before the engine)."""
     await answer(update)
     drop_draft(context, FLOW)
-    if update.callback_query is not None and update.callback_query.message is not None:
+    if update.callback_query.message is not None:
         await update.callback_query.edit_message_text(context.t("hh.finished"))
-    else:
-        await update.effective_message.reply_text(context.t("hh.finished"))
-    return ConversationHandler.END
-
-
-async def ended_by_command(update: Update, context: CadreContext) -> int:
-    drop_draft(context, FLOW)
-    await update.effective_message.reply_text(context.t("hh.ended_for_command"))
-    hand_over(update, context)
-    return ConversationHandler.END
-
-
-async def wrong_input(update: Update, context: CadreContext) -> None:
-    await hint(update, context, "hh.wrong.input")
-
-
-async def timed_out(update: Update, context: CadreContext) -> None:
-    drop_draft(context, FLOW)
-    if update.effective_chat is not None:
-        await context.bot.send_message(update.effective_chat.id, context.t("hh.timeout", minutes=IDLE_MINUTES))
 
 
 async def stale(update: Update, context: CadreContext) -> None:
@@ -148,36 +137,16 @@ def register(app: Application) -> None:
     def button(callback, action: str) -> CallbackQueryHandler:
         return CallbackQueryHandler(callback, pattern=rf"^{FLOW}:{action}:")
 
-    # The overview's and the cards' buttons work from any message (each checks the village), and
-    # (re)open the overview conversation, e.g. on a card shown by the add or edit form.
-    buttons = [
-        button(menu_chosen, "menu"),
+    # Every button checks the village itself, so they work from any message (a card shown by
+    # the add or edit form, a list sent days ago).
+    for handler in (
         button(members_chosen, "members"),
         button(list_chosen, "list"),
-        button(find_chosen, "find"),
         button(card_chosen, "card"),
         button(change.link_chosen, "link"),
         button(change.linked, "to"),
         CallbackQueryHandler(change.archive_chosen, pattern=rf"^{FLOW}:(arch|archyes|restore):"),
-    ]
-    app.add_handler(
-        Conversation(
-            entry_points=[CommandHandler("households", start), *buttons],
-            states={
-                MENU: [MessageHandler(TEXT, search_typed)],
-                ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
-            },
-            fallbacks=[
-                button(done, "done"),
-                CommandHandler("cancel", done),
-                MessageHandler(MSG & filters.COMMAND, ended_by_command),
-                CallbackQueryHandler(stale, pattern=rf"^{FLOW}:"),
-                MessageHandler(MSG, wrong_input),
-            ],
-            name="households",
-            persistent=True,
-            allow_reentry=True,
-            conversation_timeout=timedelta(minutes=IDLE_MINUTES),
-        )
-    )
-    app.add_handler(CallbackQueryHandler(stale, pattern=rf"^{FLOW}:"))
+        button(done, "done"),
+        CallbackQueryHandler(stale, pattern=rf"^{FLOW}:"),
+    ):
+        app.add_handler(handler)

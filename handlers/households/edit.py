@@ -23,6 +23,7 @@ from handlers.households.views import (
     HOUSEHOLDS,
     MAX_GRIDS,
     MENU,
+    OVERVIEW,
     card_screen,
     member_buttons,
     member_options,
@@ -132,7 +133,7 @@ def as_screen(screen: tuple[str, list[list[tuple[str, str]]]]) -> Screen:
 
 async def card_or_notice(env: Env, household_id: int, notice: str) -> Screen:
     card = await card_screen(env.ctx, household_id, env.now.date(), notice=notice)
-    return as_screen(card) if card else Screen(notice, [[core.Button(env.t("hh.btn.menu"), cb(FLOW, "menu"))]])
+    return as_screen(card) if card else Screen(notice, [[core.Button(env.t("hh.btn.menu"), OVERVIEW)]])
 
 
 def checked(field: str) -> Callable[[str], tuple[str | None, str | None]]:

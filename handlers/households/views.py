@@ -20,12 +20,16 @@ from storage.visits import Household, HouseholdStatus, Member
 HOUSEHOLDS = command("households", SECRETARIES)
 FLOW = "hh"
 ADD_FLOW, EDIT_FLOW = "hhadd", "hhedit"  # the engine forms of handlers.households.edit
+FIND_FLOW = "hhfind"  # the engine form of the overview: typed text finds households
+OVERVIEW = f"{FIND_FLOW}:start:"  # 回到总览 on every screen: (re)opens the overview form
+FIND = f"{FIND_FLOW}:start:find"  # 查找: the same form, asking for the words to look for
 MENU = "menu"
 MAX_GRIDS = 12
 
 
 async def my_village(context: CadreContext) -> int | None:
-    assert context.person is not None  # behind @requires
+    if context.person is None:  # behind @requires
+        raise RuntimeError("no person here: this runs behind @requires")
     return await village_of(context, context.person)
 
 
@@ -66,13 +70,13 @@ def holders(members: list[Member], counts: dict[int | None, int]) -> list[Member
     return [m for m in members if m.role == "member" or counts.get(m.id)]
 
 
-async def show_menu(update: Update, context: CadreContext, *, edit: bool = True, notice: str = "") -> str:
+async def menu_screen(context: CadreContext) -> tuple[str, list[list[Button]]] | None:
+    """The overview: how many households each member holds, and the buttons (None: no village)."""
     t = context.t
     village = await my_village(context)
     unit = await context.repos.org.unit(village) if village else None
     if unit is None:
-        await ask(update, context, t("hh.no_village"), edit=edit)
-        return MENU
+        return None
     repo = context.repos.households
     counts = await repo.counts(unit.id)
     lines = [
@@ -88,12 +92,23 @@ async def show_menu(update: Update, context: CadreContext, *, edit: bool = True,
         lines.append(t("hh.overview.unlinked", count=counts[None]))
     lines.append(t("hh.overview.hint"))
     rows = [
-        [(t("hh.btn.add"), cb(ADD_FLOW, "start")), (t("hh.btn.find"), cb(FLOW, "find"))],
+        [(t("hh.btn.add"), cb(ADD_FLOW, "start")), (t("hh.btn.find"), FIND)],
         [(t("hh.btn.by_member"), cb(FLOW, "members")), (t("hh.btn.unlinked"), cb(FLOW, "list", "u.0"))],
-        [(t("hh.btn.archived"), cb(FLOW, "list", "a.0")), (t("hh.btn.done"), cb(FLOW, "done"))],
+        [(t("hh.btn.archived"), cb(FLOW, "list", "a.0"))],
     ]
-    text = "\n".join(lines)
-    await ask(update, context, f"{notice}\n\n{text}" if notice else text, keyboard(rows), edit=edit)
+    return "\n".join(lines), rows
+
+
+async def show_menu(update: Update, context: CadreContext, *, edit: bool = True) -> str:
+    """The overview drawn by a button outside the overview form (with its own 完成)."""
+    t = context.t
+    screen = await menu_screen(context)
+    if screen is None:
+        await ask(update, context, t("hh.no_village"), edit=edit)
+        return MENU
+    text, rows = screen
+    rows.append([(t("hh.btn.done"), cb(FLOW, "done"))])
+    await ask(update, context, text, keyboard(rows), edit=edit)
     return MENU
 
 
@@ -121,7 +136,7 @@ async def show_members(update: Update, context: CadreContext) -> str:
     t = context.t
     buttons = await member_buttons(context, "list", "m")
     rows = [[b] for b in buttons]
-    rows.append([(t("hh.btn.menu"), cb(FLOW, "menu"))])
+    rows.append([(t("hh.btn.menu"), OVERVIEW)])
     await ask(update, context, t("hh.ask.member_list") if buttons else t("hh.no_members"), keyboard(rows))
     return MENU
 
@@ -133,6 +148,10 @@ async def show_list(update: Update, context: CadreContext, draft: dict[str, Any]
     page = parse_page(page_text)
     village = await my_village(context)
     repo = context.repos.households
+    if kind == "q":
+        text, rows = await found_screen(context, str(draft.get("query") or ""), page)
+        await ask(update, context, text, keyboard(rows))
+        return MENU
     statuses: list[HouseholdStatus] = []
     title = t("hh.list.unlinked")
     if village is None:
@@ -145,19 +164,28 @@ async def show_list(update: Update, context: CadreContext, draft: dict[str, Any]
         title = member_line(t, "hh.list.member", member.name, len(statuses))
     elif kind == "a":
         statuses, title = await repo.in_village(village, archived=True), t("hh.list.archived")
-    elif kind == "q":
-        query = str(draft.get("query") or "")
-        statuses = await repo.search(village, query) if query else []
-        title = t("hh.list.found", query=query, count=len(statuses)) if statuses else t("hh.list.not_found", query=query)
     else:
         statuses = await repo.in_village(village, unlinked=True)
+    if not statuses:
+        title += "\n" + t("hh.list.empty")
+    await ask(update, context, title, keyboard(list_rows(t, statuses, kind, page)))
+    return MENU
+
+
+def list_rows(t: Translator, statuses: list[HouseholdStatus], kind: str, page: int) -> list[list[Button]]:
     buttons = [(item_label(t, s.household), cb(FLOW, "card", s.household.id)) for s in statuses]
     rows, _ = paged(buttons, page, FLOW, t, action="list", prefix=f"{kind}.")
-    rows.append([(t("hh.btn.menu"), cb(FLOW, "menu"))])
-    if not statuses and kind != "q":
-        title += "\n" + t("hh.list.empty")
-    await ask(update, context, title, keyboard(rows))
-    return MENU
+    rows.append([(t("hh.btn.menu"), OVERVIEW)])
+    return rows
+
+
+async def found_screen(context: CadreContext, query: str, page: int = 0) -> tuple[str, list[list[Button]]]:
+    """The households whose head, address, grid or phone contain ``query``, in the own village."""
+    t = context.t
+    village = await my_village(context)
+    statuses = await context.repos.households.search(village, query) if query and village else []
+    title = t("hh.list.found", query=query, count=len(statuses)) if statuses else t("hh.list.not_found", query=query)
+    return title, list_rows(t, statuses, "q", page)
 
 
 async def card_text(context: CadreContext, status: HouseholdStatus, today: date) -> str:
@@ -215,6 +243,6 @@ async def card_screen(
         rows.append([(t("hh.btn.restore"), cb(FLOW, "restore", hid))])
     else:
         rows.append([(t("hh.btn.link"), cb(FLOW, "link", hid)), (t("hh.btn.archive"), cb(FLOW, "arch", hid))])
-    rows.append([(t("hh.btn.menu"), cb(FLOW, "menu"))])
+    rows.append([(t("hh.btn.menu"), OVERVIEW)])
     text = await card_text(context, status, today)
     return (f"{notice}\n\n{text}" if notice else text), rows

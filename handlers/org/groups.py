@@ -52,18 +52,21 @@ async def may_change(context: CadreContext, chat: Chat | None) -> bool:
 @requires(BIND)
 async def bind_command(update: Update, context: CadreContext) -> None:
     t, repos, me = context.t, context.repos, context.person
-    assert me is not None
+    if me is None:
+        raise RuntimeError("no person here: this runs behind @requires")
     chat_id = update.effective_chat.id
     await repos.chats.seen(chat_id, update.effective_chat.title or "")
     chat = await repos.chats.get(chat_id)
     if not await may_change(context, chat):
-        assert chat is not None and chat.unit_id is not None
+        if chat is None or chat.unit_id is None:
+            raise RuntimeError("unexpected: chat or chat.unit_id is None")
         await update.effective_message.reply_text(t("bind.taken", unit=await unit_path(context, chat.unit_id)))
         return
     kinds = chat_kinds(chat) if chat and chat.unit_id else list(KINDS)
     context.user_data["bind"] = {"chat": chat_id, "unit": None, "kinds": kinds, "token": secrets.token_hex(3)}
     unit = await repos.org.unit(me.unit_id)
-    assert unit is not None
+    if unit is None:
+        raise RuntimeError("unexpected: unit is None")
     if me.role == "secretary" and not await repos.org.children(unit.id):
         context.user_data["bind"]["unit"] = unit.id
         await show_kinds(update, context)
@@ -73,9 +76,11 @@ async def bind_command(update: Update, context: CadreContext) -> None:
 
 async def show_picker(update: Update, context: CadreContext, unit_id: int, page: int) -> None:
     org, me = context.repos.org, context.person
-    assert me is not None
+    if me is None:
+        raise RuntimeError("no person here: this runs behind @requires")
     root, current = await org.unit(me.unit_id), await org.unit(unit_id)
-    assert root is not None and current is not None
+    if root is None or current is None:
+        raise RuntimeError("unexpected: root or current is None")
     text, markup = await unit_picker(
         context, flow="bind", root=root, current=current, page=page, selectable=lambda u: True,
         intro=context.t("bind.choose_unit"),
@@ -138,7 +143,8 @@ async def bind_pressed(update: Update, context: CadreContext) -> None:
 
 async def save_binding(update: Update, context: CadreContext, draft: dict) -> None:
     t, repos, me = context.t, context.repos, context.person
-    assert me is not None
+    if me is None:
+        raise RuntimeError("no person here: this runs behind @requires")
     chat = await repos.chats.get(draft["chat"])
     if not await may_change(context, chat) or not await repos.org.manages(me, draft["unit"]):
         await update.callback_query.answer(t("org.not_yours"), show_alert=True)

@@ -68,9 +68,11 @@ async def send_invite(update: Update, context: CadreContext, invite: Invite) -> 
 @requires(INVITE)
 async def invite_command(update: Update, context: CadreContext) -> None:
     person = context.person
-    assert person is not None
+    if person is None:
+        raise RuntimeError("no person here: this runs behind @requires")
     unit = await context.repos.org.unit(person.unit_id)
-    assert unit is not None
+    if unit is None:
+        raise RuntimeError("unexpected: unit is None")
     if person.role == "secretary":
         await show_people(update, context, unit, "m", 0)
     else:
@@ -79,9 +81,11 @@ async def invite_command(update: Update, context: CadreContext) -> None:
 
 async def show_picker(update: Update, context: CadreContext, current: Unit, page: int) -> None:
     person = context.person
-    assert person is not None
+    if person is None:
+        raise RuntimeError("no person here: this runs behind @requires")
     root = await context.repos.org.unit(person.unit_id)
-    assert root is not None
+    if root is None:
+        raise RuntimeError("unexpected: root is None")
     text, markup = await unit_picker(
         context,
         flow="inv",
@@ -188,7 +192,8 @@ async def invite_made(update: Update, context: CadreContext) -> None:
         await update.callback_query.answer(t("invite.already_made"), show_alert=True)
         return
     me = context.person
-    assert me is not None
+    if me is None:
+        raise RuntimeError("no person here: this runs behind @requires")
     invite: Invite | None = None
     if action == "for":
         person = await repos.org.person(id_or_zero(target))

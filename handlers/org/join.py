@@ -1,7 +1,8 @@
 """Joining with an invite: ``/start <code>`` (the deep link), or the bare code typed in.
 
 A code made for a roster person binds at once; a code made without a person asks the joiner's
-name (one question); a village's multi-use code lets each joiner pick their own name from the
+name (one question and its confirmation: the engine form ``joinname``, opened for the update
+that brought the code by :func:`bot.forms.ptb.open_later`); a village's multi-use code lets each joiner pick their own name from the
 village roster (and confirm it). Someone who already is somebody else in the bot is asked
 before they switch. The joiner is greeted with what they can do now and gets a command menu
 for their role; whoever made the invite is told. Registered before ``handlers.general.commands`` so that
@@ -15,19 +16,14 @@ import re
 import time
 
 from telegram import Update
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import CadreContext
+from bot.forms.core import Custom, Env, Form, Input, Outcome, Saved, Screen
+from bot.forms.ptb import open_later
 from bot.rules.ids import parse_id, parse_page
 from handlers.auth import requires
-from handlers.flow import Button, Conversation, answer, ask, cb, chunk, keyboard, parse_cb
+from handlers.flow import Button, answer, ask, cb, chunk, keyboard, parse_cb
 from handlers.general.commands import START, help_text, publish_user_commands, send_menu
 from handlers.org.ui import (
     local_date,
@@ -42,7 +38,7 @@ from handlers.org.ui import (
 from storage.invites import CODE_ALPHABET, CODE_LENGTH, Invite, Redeemed, normalise_code
 from storage.org import Person
 
-NAME = "name"
+NAME_FLOW = "joinname"  # the name question (not "join": join:<action> are plain buttons)
 MAX_FAILURES = 5
 FAILURE_WINDOW = 15 * 60  # seconds
 MAX_NAME = 20
@@ -69,89 +65,99 @@ def record_failure(context: CadreContext) -> None:
 
 # -- arriving with a code -------------------------------------------------------------------------
 @requires(START)
-async def start_with_code(update: Update, context: CadreContext) -> object:
-    return await arrive(update, context, "".join(context.args or []))
+async def start_with_code(update: Update, context: CadreContext) -> None:
+    await arrive(update, context, "".join(context.args or []))
 
 
 @requires(START)
-async def code_typed(update: Update, context: CadreContext) -> object:
-    return await arrive(update, context, update.effective_message.text or "")
+async def code_typed(update: Update, context: CadreContext) -> None:
+    await arrive(update, context, update.effective_message.text or "")
 
 
-async def arrive(update: Update, context: CadreContext, typed: str) -> object:
+async def arrive(update: Update, context: CadreContext, typed: str) -> None:
     t, repos = context.t, context.repos
     if too_many_failures(context):
         await update.effective_message.reply_text(t("join.too_many"))
-        return ConversationHandler.END
+        return
     code = normalise_code(typed)
     invite = await repos.invites.get(code) if code else None
     if invite is None:
         record_failure(context)
         await update.effective_message.reply_text(t("join.not_found", code=typed.strip()[:20]))
-        return ConversationHandler.END
+        return
     status = invite.status(now())
     if status == "used" and invite.used_by == update.effective_user.id:
         await redeem(update, context, code)  # their own link again: "you have joined already"
-        return ConversationHandler.END
-    if status != "open":
+    elif status != "open":
         await refuse(update, context, Redeemed(status, invite))
-        return ConversationHandler.END
-    if invite.multi_use:
+    elif invite.multi_use:
         await show_roster(update, context, invite, 0)
-        return ConversationHandler.END
-    if invite.person_id is None:
-        context.user_data["join"] = {"code": code}
-        unit = await unit_path(context, invite.unit_id)
-        role = role_label(t, invite.role, invite.first_secretary)
-        await update.effective_message.reply_text(t("join.ask_name", unit=unit, role=role))
-        return NAME
-    await redeem(update, context, code)
-    return ConversationHandler.END
+    elif invite.person_id is None:
+        open_later(update, context, NAME_FLOW, code)  # ask the joiner's name
+    else:
+        await redeem(update, context, code)
 
 
-async def name_given(update: Update, context: CadreContext) -> object:
-    t = context.t
-    name = " ".join((update.effective_message.text or "").split())
-    draft = context.user_data.get("join") or {}
-    if not draft.get("code"):
-        return ConversationHandler.END
+# -- a code made without a person: the joiner's name (an engine form) -----------------------------
+async def name_setup(env: Env, draft: dict) -> str | Screen | None:
+    """The invite of the code (``arg``), still open: its unit and role, for the question."""
+    t, context = env.t, env.ctx
+    code = str(draft.get("arg") or "")
+    invite = await context.repos.invites.get(code) if code else None
+    if invite is None or invite.status(now()) != "open" or invite.person_id is not None or invite.multi_use:
+        return Screen(t("join.not_found", code=code))
+    draft["unit"] = await unit_path(context, invite.unit_id)
+    draft["role"] = role_label(t, invite.role, invite.first_secretary)
+    return None
+
+
+async def name_show(env: Env, draft: dict) -> Screen:
+    if draft.get("name"):  # 不对,重新输入 on the confirmation
+        return Screen(env.t("join.type_name_again"))
+    return Screen(env.t("join.ask_name", unit=draft.get("unit", ""), role=draft.get("role", "")))
+
+
+async def name_handle(env: Env, draft: dict, inp: Input) -> Outcome:
+    if inp.kind == "button":
+        return Outcome(alert=env.t("form.stale"))
+    name = " ".join(inp.text.split()) if inp.kind == "text" else ""
     if not name or len(name) > MAX_NAME or not _NAME_OK.match(name):
-        await update.effective_message.reply_text(t("join.bad_name", max=MAX_NAME))
-        return NAME
+        return Outcome(note=env.t("join.bad_name", max=MAX_NAME))
     draft["name"] = name
-    rows = [[(t("join.name_ok"), cb("join", "named", draft["code"]))],
-            [(t("join.name_again"), cb("join", "rename", draft["code"]))]]
-    await update.effective_message.reply_text(t("join.confirm_typed_name", name=name), reply_markup=keyboard(rows))
-    return NAME
+    return Outcome(done=True)
 
 
-@requires(START)
-async def name_confirmed(update: Update, context: CadreContext) -> object:
-    """``join:named`` (join with the name typed) or ``join:rename`` (type it again)."""
-    _, action, code = parse_cb(update.callback_query.data)
-    draft = context.user_data.get("join") or {}
-    await answer(update)
-    if draft.get("code") != code or not draft.get("name"):
-        await ask(update, context, context.t("unexpected.stale_button"))
-        return ConversationHandler.END
-    if action == "rename":
-        await ask(update, context, context.t("join.type_name_again"))
-        return NAME
-    result = await redeem(update, context, code, name=draft["name"])
-    if result in ("joined", "already"):
-        context.user_data.pop("join", None)
-    return ConversationHandler.END
+async def name_review(env: Env, draft: dict) -> str:
+    return env.t("join.confirm_typed_name", name=draft["name"])
 
 
-async def not_a_name(update: Update, context: CadreContext) -> object:
-    await update.effective_message.reply_text(context.t("join.bad_name", max=MAX_NAME))
-    return NAME
+async def name_save(env: Env, draft: dict) -> Saved:
+    """Join with the name: the welcome (or why not) is said by :func:`redeem` itself."""
+    update, context = env.origin, env.ctx
+    code, name = str(draft["arg"]), draft["name"]
+    if await redeem(update, context, code, name=name) == "has_other":
+        context.user_data["join"] = {"code": code, "name": name}  # for join:switch
+    return Saved(None)
 
 
-async def join_cancelled(update: Update, context: CadreContext) -> object:
-    context.user_data.pop("join", None)
-    await update.effective_message.reply_text(context.t("join.cancelled"))
-    return ConversationHandler.END
+NAME_FORM = Form(
+    NAME_FLOW,
+    allowed=START,
+    steps=[Custom("name", kind_="text", show=name_show, handle=name_handle, editable=False)],
+    review=name_review,  # 您的姓名是“王小明”,对吗? 对 (the save) / 不对,重新输入 (back) / 取消
+    save=name_save,
+    setup=name_setup,
+    title=lambda draft: str(draft.get("name") or ""),
+    keys={
+        "form.btn.save": "join.name_ok",
+        "form.btn.back": "join.name_again",
+        "form.cancelled": "join.cancelled",
+        "form.paused_plain": "join.paused",
+        "form.timeout_plain": "join.timeout",
+        "form.ask.resume": "join.ask.resume",
+    },
+)
+FORMS = (NAME_FORM,)
 
 
 # -- a village's multi-use code: pick your name ----------------------------------------------------
@@ -261,7 +267,8 @@ async def redeem(
     if result.status == "joined":
         await welcome(update, context, result)
     elif result.status == "already":
-        assert result.person is not None
+        if result.person is None:
+            raise RuntimeError("unexpected: result.person is None")
         context.person = result.person
         text = context.t("join.already", name=result.person.name, role=person_role(context.t, result.person))
         await ask(update, context, text + "\n\n" + help_text(context, in_group=False))
@@ -274,7 +281,8 @@ async def redeem(
 
 async def ask_switch(update: Update, context: CadreContext, result: Redeemed, person_id: int | None) -> None:
     t = context.t
-    assert result.invite is not None and result.previous is not None
+    if result.invite is None or result.previous is None:
+        raise RuntimeError("unexpected: result.invite or result.previous is None")
     current = result.previous
     tail = f".{person_id}" if person_id else ""
     rows = [[(t("join.switch_yes"), cb("join", "switch", f"{result.invite.code}{tail}"))],
@@ -291,7 +299,8 @@ async def ask_switch(update: Update, context: CadreContext, result: Redeemed, pe
 
 async def welcome(update: Update, context: CadreContext, result: Redeemed) -> None:
     person, invite = result.person, result.invite
-    assert person is not None and invite is not None
+    if person is None or invite is None:
+        raise RuntimeError("no person here: this runs behind @requires")
     user = update.effective_user
     repos = context.repos
     record = await repos.users.get(user.id)
@@ -338,25 +347,6 @@ async def refuse(update: Update, context: CadreContext, result: Redeemed) -> Non
 
 def register(app: Application) -> None:
     private = filters.ChatType.PRIVATE
-    conversation = Conversation(
-        entry_points=[
-            CommandHandler("start", start_with_code, filters=private & filters.Regex(START_CODE)),
-            MessageHandler(private & filters.TEXT & filters.Regex(CODE_TEXT), code_typed),
-        ],
-        states={
-            NAME: [
-                CallbackQueryHandler(name_confirmed, pattern=r"^join:(named|rename):"),
-                MessageHandler(private & filters.TEXT & ~filters.COMMAND, name_given),
-                MessageHandler(private & ~filters.COMMAND & ~filters.StatusUpdate.ALL, not_a_name),
-            ]
-        },
-        fallbacks=[
-            CommandHandler("cancel", join_cancelled, filters=private),
-            CommandHandler("start", start_with_code, filters=private & filters.Regex(START_CODE)),
-        ],
-        name="join",
-        persistent=True,
-        allow_reentry=True,
-    )
-    app.add_handler(conversation)
+    app.add_handler(CommandHandler("start", start_with_code, filters=private & filters.Regex(START_CODE)))
+    app.add_handler(MessageHandler(private & filters.TEXT & filters.Regex(CODE_TEXT), code_typed))
     app.add_handler(CallbackQueryHandler(join_pressed, pattern=r"^join:(list|none|pick|yes|switch|stay):"))

@@ -33,8 +33,8 @@ from handlers.org.ui import (
     unit_path,
     unit_picker,
 )
-from storage.invites import parse_stamp
 from storage.org import Person
+from storage.timefmt import from_db
 
 ME = command("me", EVERYONE)
 PEOPLE = command("people", LEADERS)
@@ -49,7 +49,7 @@ async def me_command(update: Update, context: CadreContext) -> None:
     if person is None:
         await update.effective_message.reply_text(t("me.unknown", user_id=user_id))
         return
-    joined = parse_stamp(person.joined_at)
+    joined = from_db(person.joined_at)
     text = t(
         "me.known",
         name=person.name,
@@ -80,7 +80,8 @@ async def on_startup(app: Application) -> None:
 # -- /people ---------------------------------------------------------------------------------------
 def state(context: CadreContext) -> dict:
     me = context.person
-    assert me is not None
+    if me is None:
+        raise RuntimeError("no person here: this runs behind @requires")
     current = context.user_data.get("people")
     if not isinstance(current, dict) or current.get("root") != me.unit_id:
         current = {"root": me.unit_id, "unit": me.unit_id, "q": "", "f": "all", "page": 0}
@@ -174,7 +175,8 @@ async def unit_pressed(update: Update, context: CadreContext) -> None:
             return
         if action == "open":
             root = await org.unit(view["root"])
-            assert root is not None
+            if root is None:
+                raise RuntimeError("unexpected: root is None")
             await answer(update)
             text, markup = await unit_picker(
                 context, flow="ppl", root=root, current=unit, page=page, selectable=lambda u: True,
@@ -189,13 +191,15 @@ async def unit_pressed(update: Update, context: CadreContext) -> None:
 
 async def person_action(update: Update, context: CadreContext, action: str, arg: str) -> None:
     t, repos, me = context.t, context.repos, context.person
-    assert me is not None
+    if me is None:
+        raise RuntimeError("no person here: this runs behind @requires")
     person = await repos.org.person(id_or_zero(arg))
     if person is None or not await repos.org.manages(me, person.unit_id):
         await update.callback_query.answer(t("org.not_yours"), show_alert=True)
         return
     unit = await repos.org.unit(person.unit_id)
-    assert unit is not None
+    if unit is None:
+        raise RuntimeError("unexpected: unit is None")
     may = role_code(person.role, person.first_secretary) in invitable(me, unit.level)
     if action in ("invite", "unlink", "unlink_ok") and not may:
         await update.callback_query.answer(t("org.not_yours"), show_alert=True)
@@ -234,7 +238,7 @@ async def person_action(update: Update, context: CadreContext, action: str, arg:
 
 async def show_card(update: Update, context: CadreContext, person: Person, may_manage: bool) -> None:
     t, repos = context.t, context.repos
-    joined = parse_stamp(person.joined_at)
+    joined = from_db(person.joined_at)
     status = t("people.joined_on", date=local_date(context, joined)) if joined else (
         t("people.joined") if person.joined else t("people.not_joined")
     )

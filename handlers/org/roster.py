@@ -64,7 +64,8 @@ async def read(update: Update, context: CadreContext, file_id: str, file_name: s
 @requires(IMPORT)
 async def roster_file(update: Update, context: CadreContext) -> None:
     t, me = context.t, context.person
-    assert me is not None
+    if me is None:
+        raise RuntimeError("no person here: this runs behind @requires")
     document = update.effective_message.document
     if document.file_size and document.file_size > MAX_BYTES:
         await update.effective_message.reply_text(
@@ -96,7 +97,8 @@ async def roster_file(update: Update, context: CadreContext) -> None:
 @requires(IMPORT)
 async def roster_pressed(update: Update, context: CadreContext) -> None:
     t, me = context.t, context.person
-    assert me is not None
+    if me is None:
+        raise RuntimeError("no person here: this runs behind @requires")
     _, action, token = parse_cb(update.callback_query.data)
     draft = context.user_data.get("roster")
     if not isinstance(draft, dict) or draft.get("token") != token:

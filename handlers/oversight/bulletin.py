@@ -62,7 +62,8 @@ def partial_day(t: Translator, end: date, now: datetime) -> str | None:
 async def home_unit(context: CadreContext) -> Unit | None:
     """The district admin's district, a township admin's township, a secretary's township."""
     person = context.person
-    assert person is not None
+    if person is None:
+        raise RuntimeError("no person here: this runs behind @requires")
     for unit in await context.repos.org.ancestors(person.unit_id):
         if unit.level in ("district", "township"):
             return unit

@@ -148,7 +148,8 @@ async def tell_author(app: Application, item: Item, comment: str, reviewer: str)
         rows = [[(t("review.btn.correct"), cb("report", "correct", item.id))], resubmit]
         key = "review.to_author.report"
     else:  # reopened: the button asks again, in /followups, what was done
-        assert item.followup is not None
+        if item.followup is None:
+            raise RuntimeError("unexpected: item.followup is None")
         what = t("review.what.followup", number=item.id, head=item.followup.household_head)
         rows = [[(t("review.btn.redo"), redo_payload(item.id))]]
         key = "review.to_author.followup"

@@ -53,7 +53,8 @@ def now_of(update: Update, context: CadreContext) -> datetime:
 async def home(update: Update, context: CadreContext) -> tuple[str, list[list[Button]]]:
     t = context.t
     person = context.person
-    assert person is not None
+    if person is None:
+        raise RuntimeError("no person here: this runs behind @requires")
     await sync_corrections(context.application)
     since = now_of(update, context).date() - timedelta(days=WINDOW_DAYS)
     repo = context.repos.oversight
@@ -80,7 +81,8 @@ async def home(update: Update, context: CadreContext) -> tuple[str, list[list[Bu
 async def listing(update: Update, context: CadreContext, kind: str, state: str, page: int) -> tuple[str, list[list[Button]]]:
     t = context.t
     person = context.person
-    assert person is not None
+    if person is None:
+        raise RuntimeError("no person here: this runs behind @requires")
     since = now_of(update, context).date() - timedelta(days=WINDOW_DAYS)
     ids, total = await context.repos.oversight.queue(
         person.unit_id, kind, state, since=since, limit=PAGE, offset=page * PAGE
@@ -112,7 +114,8 @@ def label(context: CadreContext, item: Item) -> str:
         r = item.report
         return t("review.label.report", number=r.id, village=r.unit_name, day=t.short_date(r.fields.work_date))
     f = item.followup
-    assert f is not None
+    if f is None:
+        raise RuntimeError("unexpected: f is None")
     return t("review.label.followup", number=f.id, head=f.household_head, member=f.member_name)
 
 
@@ -213,7 +216,8 @@ async def tell_reviewer(
         what = t("review.what.report", number=item.id, day=t.short_date(item.report.fields.work_date))
     else:
         f = item.followup
-        assert f is not None
+        if f is None:
+            raise RuntimeError("unexpected: f is None")
         what = t("review.what.followup", number=item.id, head=f.household_head)
         if redone:
             key, note = "review.to_reviewer_redone", resolution_of(t, f)

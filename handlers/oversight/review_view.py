@@ -118,7 +118,8 @@ def item_text(t: Translator, item: Item, events: list[ReviewEvent], tz) -> str:
         body = detail(t, item.report)
     else:
         f = item.followup
-        assert f is not None
+        if f is None:
+            raise RuntimeError("unexpected: f is None")
         closed = f.closed_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if f.closed_at else ""
         body = t(
             "review.followup_detail", number=f.id, head=f.household_head, member=f.member_name,
@@ -193,7 +194,8 @@ async def deep_link(update: Update, context: CadreContext) -> None:
 async def show_task(update: Update, context: CadreContext, task_id: int) -> None:
     """The task's page (/tasks) for whoever may see the task."""
     person = context.person
-    assert person is not None
+    if person is None:
+        raise RuntimeError("no person here: this runs behind @requires")
     visible = {x.id for x in await context.repos.tasks.visible_to(person.id, person.unit_id)}
     task = await context.repos.tasks.get(task_id) if task_id in visible else None
     if task is None:
@@ -216,7 +218,8 @@ async def show_visit(update: Update, context: CadreContext, visit_id: int) -> No
     if not allowed:
         await update.effective_message.reply_text(t("review.not_found"))
         return
-    assert visit is not None and household is not None
+    if visit is None or household is None:
+        raise RuntimeError("unexpected: visit or household is None")
     member = await context.repos.org.person(visit.member_id)
     concern = visit.concern_text or (t("ledger.voice_note") if visit.concern_voice else t("review.no_concern"))
     text = t(

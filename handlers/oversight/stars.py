@@ -57,7 +57,8 @@ def local_today(update: Update, context: CadreContext) -> date:
 
 async def scope(context: CadreContext) -> dict[int, Village]:
     person = context.person
-    assert person is not None
+    if person is None:
+        raise RuntimeError("no person here: this runs behind @requires")
     return {v.id: v for v in await context.repos.oversight.villages(person.unit_id)}
 
 
@@ -172,7 +173,8 @@ async def screen(
     t = context.t
     repo = context.repos.oversight
     person = context.person
-    assert person is not None
+    if person is None:
+        raise RuntimeError("no person here: this runs behind @requires")
     ordered = sorted(villages.values(), key=lambda v: (v.township_name, v.name))
     home = cb(FLOW, "home")
     if action == "home":
@@ -295,7 +297,8 @@ async def area_screen(
                           [(t("stars.btn.back"), cb(FLOW, "am", f"{v.id}.{n[1]}.{int(met)}")),
                            (t("stars.btn.cancel"), back)]]
         person = context.person
-        assert person is not None
+        if person is None:
+            raise RuntimeError("no person here: this runs behind @requires")
         level, _ = await repo.set_area(v.id, area, met, since=since, basis=basis, by=person.id,
                                        at=moment(update, context))
         note = t("stars.area_saved", name=v.name, area=t(f"stars.area.{area}"),

@@ -108,7 +108,8 @@ async def _record(
     """Store the unit's part as done (or its late note); returns what to tell the creator:
     "" (done), "note" (a note for a unit already done) or None (nothing new)."""
     person = context.person
-    assert person is not None
+    if person is None:
+        raise RuntimeError("no person here: this runs behind @requires")
     now = scheduler.now_of(context.application)
     if await context.repos.tasks.mark_done(task.id, unit_id, person.id, now, note=note, photo_file_id=photo):
         return ""

@@ -79,7 +79,8 @@ async def may_manage(context: CadreContext, task: Task) -> bool:
 async def list_screen(context: CadreContext) -> tuple[str, Any]:
     t = context.t
     person = context.person
-    assert person is not None
+    if person is None:
+        raise RuntimeError("no person here: this runs behind @requires")
     repos = context.repos
     tz = context.services.settings.tz
     now = scheduler.now_of(context.application)
@@ -182,7 +183,8 @@ async def view_pressed(update: Update, context: CadreContext) -> None:
     if task is None:
         return
     person = context.person
-    assert person is not None
+    if person is None:
+        raise RuntimeError("no person here: this runs behind @requires")
     visible = {x.id for x in await context.repos.tasks.visible_to(person.id, person.unit_id)}
     if task.id not in visible:
         await update.callback_query.answer(context.t("task.stale"), show_alert=True)

@@ -126,7 +126,8 @@ async def pressed(update: Update, context: CadreContext) -> None:
         await ask(update, context, text, keyboard(rows))
         return
     person = context.person
-    assert person is not None
+    if person is None:
+        raise RuntimeError("no person here: this runs behind @requires")
     village = await village_of(context, person)
     done = await context.repos.visits.branch_verify(
         followup.id, village_id=village or 0, by=person.id, at=now_of(update, context),

@@ -359,7 +359,8 @@ async def home(context: CadreContext) -> tuple[int, bool] | None:
     """The viewer's own unit for /coverage (an admin's unit, a secretary's village) and
     whether they see households by name (the village's secretary)."""
     person = context.person
-    assert person is not None
+    if person is None:
+        raise RuntimeError("no person here: this runs behind @requires")
     if person.is_admin:
         return person.unit_id, False
     village_id = await village_of(context, person)

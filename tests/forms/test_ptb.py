@@ -190,10 +190,10 @@ async def test_the_form_s_permission_check(sim: Simulator, org: Org, monkeypatch
     assert "toy.ask.title" in texts(await sim.send("/toy", TOWNSHIP_ADMIN))[0]
 
 
-async def test_an_old_conversation_started_by_a_button_takes_over_from_a_form(sim: Simulator, org: Org) -> None:
+async def test_an_older_entry_button_of_another_form_takes_over_from_a_form(sim: Simulator, org: Org) -> None:
     await sim.send("/toy", USER)
     await sim.send("会议", USER)
-    await sim.click("hh:menu:", USER)  # a button that opens the /households overview
+    await sim.click("hh:menu:", USER)  # the /households overview's button before the engine (an alias)
     (found,) = texts(await sim.send("张三", USER))  # typed text goes to the household search
     assert "张三" in found and "toy.ask" not in found
     assert draft(sim)["title"] == "会议"  # the form was paused, its draft kept
