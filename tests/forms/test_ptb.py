@@ -9,8 +9,8 @@ from test_core import RECORDS, TOY
 from bot.simulator import Simulator, texts
 from handlers import flow
 from handlers.auth import Command
-from tests.conftest import SECRETARY, TOWNSHIP_ADMIN, Org, start_sim
-from tests.test_scheduler import Clock, at
+from tests.conftest import SECRETARY, TOWNSHIP_ADMIN, Clock, Org, start_sim
+from tests.conftest import local as at
 
 NOW = at(2026, 11, 22, 10)
 USER = SECRETARY
