@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,7 @@ import pytest
 
 from bot.app import build_application
 from bot.fakebot import FakeBotAPI
+from bot.i18n import Catalogs
 from bot.settings import Settings
 from bot.simulator import Simulator
 from storage.org import Person, Unit
@@ -37,12 +39,19 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path / "cadre.db")
 
 
+@cache
+def shared_catalogs(default: str) -> Catalogs:
+    """The catalogs parsed once per test run (per default language), as the bot parses them once
+    at start: parsing them again for every Application was most of a simulator's start."""
+    return Catalogs(default)
+
+
 async def start_sim(
     settings: Settings, api: FakeBotAPI | None = None, *, before_start=None, jobs: bool = False
 ) -> Simulator:
     """A started Simulator over the real Application; ``before_start(app)`` may add handlers."""
     api = api or FakeBotAPI()
-    app = build_application(settings, request=api, rate_limit=False)
+    app = build_application(settings, request=api, catalogs=shared_catalogs(settings.locale), rate_limit=False)
     if before_start is not None:
         before_start(app)
     return await Simulator(app, api).start(jobs=jobs)
@@ -51,7 +60,7 @@ async def start_sim(
 async def start_clocked(settings, clock: Clock, api: FakeBotAPI | None = None) -> Simulator:
     """A Simulator whose application reads ``clock`` from the start (before on_startup)."""
     api = api or FakeBotAPI()
-    app = build_application(settings, request=api, rate_limit=False)
+    app = build_application(settings, request=api, catalogs=shared_catalogs(settings.locale), rate_limit=False)
     app.services.extras["clock"] = clock
     return await Simulator(app, api).start()
 
