@@ -8,6 +8,9 @@ tests/helpers/. A test module never imports another test module (tests/test_arch
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -34,9 +37,28 @@ def make_settings(db_path: Path, **overrides) -> Settings:
     return Settings(**values)
 
 
+# The tests' databases live on a tmpfs where there is one: the same SQLite file and code path,
+# without waiting on the disk for SQLite's fsyncs (test_reports.py: 608 fdatasync calls, 2.7 s
+# on the disk, 0.02 s on /dev/shm).
+TMPFS = Path("/dev/shm")
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path / "cadre.db")
+def db_dir(tmp_path: Path):
+    """A folder for the test's database: on the tmpfs if there is one, else ``tmp_path``."""
+    if not (TMPFS.is_dir() and os.access(TMPFS, os.W_OK)):
+        yield tmp_path
+        return
+    folder = Path(tempfile.mkdtemp(prefix="cadre-test-", dir=TMPFS))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def settings(db_dir: Path) -> Settings:
+    return make_settings(db_dir / "cadre.db")
 
 
 @cache
