@@ -7,8 +7,7 @@ from types import SimpleNamespace
 
 from bot.forms import core
 from bot.forms.core import Count, Env, Form, Input, Saved, Screen, Text, When
-from bot.i18n import Catalogs
-from tests.conftest import NOW
+from tests.conftest import NOW, shared_catalogs
 
 # -- the toy form: a meeting with a title, an optional head count and a day ---------------------
 RECORDS: dict[str, dict] = {}  # the toy's "storage", keyed by draft token
@@ -37,7 +36,7 @@ TOY = Form(
 )
 # -- end of the toy form --------------------------------------------------------------------------
 
-ENV = Env(t=Catalogs().get("zh_CN"), now=NOW, tz="Asia/Shanghai")
+ENV = Env(t=shared_catalogs("zh_CN").get("zh_CN"), now=NOW, tz="Asia/Shanghai")
 
 
 class User:

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import openpyxl
 
-from bot.i18n import Catalogs
 from bot.services.ledger import LedgerRequest, write_ledger
 from bot.simulator import Simulator
 from storage.reports import Report
-from tests.conftest import NOW, SECRETARY, TOWNSHIP_ADMIN, TZ, Org, at, last_text
+from tests.conftest import NOW, SECRETARY, TOWNSHIP_ADMIN, TZ, Org, at, last_text, shared_catalogs
 
-ZH = Catalogs().get("zh_CN")
+ZH = shared_catalogs("zh_CN").get("zh_CN")
 
 # What each question says (a phrase of the zh_CN catalog), to know where the user is.
 QUESTION = {
