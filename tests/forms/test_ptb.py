@@ -8,7 +8,7 @@ import pytest
 from bot.simulator import Simulator, texts
 from handlers import flow
 from handlers.auth import Command
-from tests.conftest import SECRETARY, TOWNSHIP_ADMIN, Clock, Org, start_sim
+from tests.conftest import SECRETARY, TOWNSHIP_ADMIN, Clock, Org, alerts, start_sim
 from tests.conftest import local as at
 from tests.helpers.forms import RECORDS, TOY
 
@@ -41,10 +41,6 @@ async def sim(settings, monkeypatch):
 
 def labels(sim: Simulator, user: int = USER) -> list[str]:
     return [b["text"] for b in sim.last_keyboard(user)[1]]
-
-
-def alerts(calls) -> list[str]:
-    return [c.params.get("text", "") for c in calls if c.method == "answerCallbackQuery" and c.params.get("text")]
 
 
 def draft(sim: Simulator, user: int = USER) -> dict | None:
