@@ -179,3 +179,25 @@ def test_no_assert_for_runtime_checks() -> None:
     offenders = [a for a in asserts_in(("bot", "storage", "handlers")) if a.split(":")[0] not in ASSERTS_LEFT]
     assert offenders == []
     assert asserts_in(("tests",))  # the check sees asserts (the tests are full of them)
+
+
+def test_no_test_module_imports_another() -> None:
+    """Shared test helpers live in tests/conftest.py or tests/helpers/, never in a test module
+    (pytest imports a test module under its own name, so a second import runs it twice)."""
+
+    def is_test_module(dotted: str) -> bool:
+        return dotted.rsplit(".", 1)[-1].startswith("test_")
+
+    offenders = []
+    for path in (ROOT / "tests").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                # ``from tests.test_x import y``, ``from .test_x import y``, ``from tests import test_x``
+                names = [node.module or ""] + [f"{node.module or ''}.{a.name}" for a in node.names]
+            else:
+                continue
+            if any(is_test_module(name) for name in names):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []

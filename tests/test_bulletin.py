@@ -24,8 +24,17 @@ from handlers.oversight.bulletin import send_monthly
 from storage import Repos
 from storage.reports import ReportFields, ReportQuery
 from storage.visits import NewVisit
-from tests.conftest import DISTRICT_ADMIN, MEMBER, SECRETARY, TOWNSHIP_ADMIN, Org, start_sim
-from tests.test_ledger import TZ, local, seed
+from tests.conftest import (
+    DISTRICT_ADMIN,
+    MEMBER,
+    SECRETARY,
+    TOWNSHIP_ADMIN,
+    TZ,
+    Org,
+    local,
+    start_sim,
+)
+from tests.helpers.ledger import seed
 
 NOV = month_bounds(2026, 11)
 SHAMING = ("落后", "倒数", "批评", "差劲", "末位", "排名靠后")

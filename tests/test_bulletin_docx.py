@@ -15,8 +15,8 @@ from bot.services.bulletin import render
 from bot.services.bulletin_docx import bulletin_docx, plain
 from bot.simulator import Simulator
 from storage.org import Unit
-from tests.conftest import DISTRICT_ADMIN, TOWNSHIP_ADMIN, Org
-from tests.test_ledger import local, seed
+from tests.conftest import DISTRICT_ADMIN, TOWNSHIP_ADMIN, Org, local
+from tests.helpers.ledger import seed
 
 ZH = Catalogs().get("zh_CN")
 

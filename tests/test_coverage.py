@@ -18,8 +18,9 @@ import handlers.visits.coverage
 from bot.services.charts import bar_chart, cjk_font
 from bot.simulator import Simulator, texts
 from storage.visits import NewVisit
-from tests.conftest import DISTRICT_ADMIN, MEMBER, SECRETARY, TOWNSHIP_ADMIN, Org
-from tests.test_visits import NOW, SH, TODAY, at
+from tests.conftest import DISTRICT_ADMIN, MEMBER, NOW, SECRETARY, TODAY, TOWNSHIP_ADMIN, Org, at
+from tests.conftest import TZ as SH
+from tests.helpers.coverage import TOWNSHIP_ROW, VILLAGE_ROW, rows
 
 WINDOW_START = TODAY - timedelta(days=29)  # the last 30 days, today included
 SURNAMES = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许何吕施张"
@@ -160,10 +161,6 @@ def expected(data: Seeded, village_ids: set[int], stale_days: int = 30) -> dict:
     }
 
 
-def rows(text: str, pattern: str) -> dict[str, tuple[int, ...]]:
-    return {m[0]: tuple(int(x) for x in m[1:]) for m in re.findall(pattern, text)}
-
-
 @pytest.fixture
 async def seeded(sim: Simulator, org: Org) -> Seeded:
     return await seed(sim, org)
@@ -221,10 +218,6 @@ async def test_township_admin_sees_its_villages(sim: Simulator, org: Org, seeded
     heads = {h["head"] for h in seeded.households.values()}
     assert not any(head in text for head in heads), "admins see figures, not households by name"
     assert not re.search(r"1[38]\d{9}", text)
-
-
-VILLAGE_ROW = r"· ([^\s(]+?):(\d+)/(\d+) 户\(\d+%\),没走访的党员 (\d+) 人,久未走访 (\d+) 户,逾期跟进 (\d+) 项"
-TOWNSHIP_ROW = r"· (\S+?)\((\d+)个村\):(\d+)/(\d+) 户\(\d+%\),没走访的党员 (\d+) 人,久未走访 (\d+) 户,逾期跟进 (\d+) 项"
 
 
 async def test_district_admin_drills_down_from_townships_to_a_village(sim: Simulator, org: Org, seeded: Seeded) -> None:

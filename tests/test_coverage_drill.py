@@ -9,9 +9,11 @@ from datetime import date, datetime
 import handlers.visits.coverage
 from bot.services.charts import bar_chart
 from bot.simulator import Simulator, texts
-from tests.conftest import TOWNSHIP_ADMIN, Org
-from tests.test_coverage import VILLAGE_ROW, rows
-from tests.test_visits import SH, add_households, at, keyboard_labels, log_visit
+from tests.conftest import TOWNSHIP_ADMIN, Org, at
+from tests.conftest import TZ as SH
+from tests.conftest import labels as keyboard_labels
+from tests.helpers.coverage import VILLAGE_ROW, rows
+from tests.helpers.visits import add_households, log_visit
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=SH)
 

@@ -12,8 +12,10 @@ from datetime import date, datetime, timedelta
 import handlers.visits.coverage
 from bot.services import offloop
 from bot.simulator import Simulator, texts
-from tests.conftest import MEMBER, SECRETARY, TOWNSHIP_ADMIN, Org
-from tests.test_visits import SH, add_households, at, keyboard_labels, log_visit
+from tests.conftest import MEMBER, SECRETARY, TOWNSHIP_ADMIN, Org, at
+from tests.conftest import TZ as SH
+from tests.conftest import labels as keyboard_labels
+from tests.helpers.visits import add_households, log_visit
 
 DEC_1 = datetime(2026, 12, 1, 9, 0, tzinfo=SH)
 

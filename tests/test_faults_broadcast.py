@@ -18,8 +18,8 @@ from bot.services import scheduler
 from bot.services.delivery import LEASE
 from bot.simulator import Simulator
 from storage.pushes import PushKey
-from tests.conftest import Org
-from tests.test_scheduler import Clock, at, start_clocked
+from tests.conftest import Clock, Org, start_clocked
+from tests.conftest import local as at
 
 ROOT = Path(__file__).resolve().parent.parent
 GROUPS = [-200000 - n for n in range(10)]

@@ -6,9 +6,8 @@ from __future__ import annotations
 import pytest
 
 from bot.simulator import Simulator, texts
-from tests.conftest import MEMBER, SECRETARY, STRANGER, Org
-from tests.test_org_invites import NEWCOMER, code_of, invite_member_of_village
-from tests.test_tasks import alerts
+from tests.conftest import MEMBER, SECRETARY, STRANGER, Org, alerts
+from tests.helpers.org import NEWCOMER, code_of, invite_member_of_village
 
 
 async def multi_code(sim: Simulator) -> str:

@@ -8,42 +8,17 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-import openpyxl
 import pytest
 
 from bot.i18n import Catalogs
-from bot.services.ledger import LedgerRequest, write_ledger
 from bot.simulator import Simulator
-from tests.conftest import SECRETARY, TOWNSHIP_ADMIN, Org
-from tests.test_ledger import TZ
-from tests.test_reports import NOW, alerts, at, said
-from tests.test_reports_views import report_with_photos
+from tests.conftest import NOW, SECRETARY, TOWNSHIP_ADMIN, Org, alerts, at
+from tests.helpers.reports import ledger_rows, report_with_photos, said, verified_report
 
 ZH = Catalogs().get("zh_CN")
 
 
-@pytest.fixture(autouse=True)
-def fixed_clock(sim: Simulator) -> None:
-    at(sim, NOW)
-
-
-async def verified_report(sim: Simulator) -> int:
-    await report_with_photos(sim, 1)
-    at(sim, NOW + timedelta(hours=1))
-    calls = await sim.click("review:ok:r1", TOWNSHIP_ADMIN)
-    assert [e.action for e in await sim.app.services.repos.oversight.history("report", 1)] == ["verified"], calls
-    return 1
-
-
-def ledger_rows(sim: Simulator, org: Org, tmp_path: Path) -> list[list]:
-    path = tmp_path / "ledger.xlsx"
-    start = NOW.date().replace(day=1)
-    request = LedgerRequest(unit_id=org.township.id, start=start, end=start + timedelta(days=40), tz=TZ,
-                            now=NOW + timedelta(days=2))
-    write_ledger(sim.app.services.repos.db.path, request, ZH, path)
-    sheet = openpyxl.load_workbook(path)["人居环境整治"]
-    rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
-    return [r for r in rows if isinstance(r[0], int)]  # the reports' rows (not header, totals)
+pytestmark = pytest.mark.usefixtures("fixed_clock")  # the users' messages carry NOW
 
 
 async def test_a_verified_report_cannot_be_deleted_even_by_a_forged_button(sim: Simulator, org: Org) -> None:

@@ -16,8 +16,8 @@ from openpyxl import Workbook
 from bot.rules.roster import RosterFileError, parse_roster
 from bot.services import roster as service
 from bot.simulator import Simulator, texts
-from tests.conftest import STRANGER
-from tests.test_org_onboarding import ADMIN, district, xlsx  # noqa: F401  (fixture)
+from tests.conftest import ADMIN, STRANGER
+from tests.helpers.org import xlsx
 
 
 def zip_bomb() -> bytes:
@@ -28,7 +28,7 @@ def zip_bomb() -> bytes:
     return out.getvalue()
 
 
-async def test_a_zip_bomb_is_told_what_is_wrong(sim: Simulator, district) -> None:  # noqa: F811
+async def test_a_zip_bomb_is_told_what_is_wrong(sim: Simulator, district) -> None:
     data = zip_bomb()
     assert len(data) < 300 * 1024
     text = texts(await sim.document(data, "r.xlsx", ADMIN))[-1]
@@ -60,7 +60,7 @@ async def test_parsing_runs_in_the_worker_process() -> None:
 
 
 async def test_other_chats_are_answered_while_a_roster_is_read_and_the_admin_told_to_wait(
-    sim: Simulator, district, monkeypatch  # noqa: F811
+    sim: Simulator, district, monkeypatch
 ) -> None:
     """The reading is held (a worker blocked on an event) until another chat was answered;
     the admin gets the progress message first and the result after."""

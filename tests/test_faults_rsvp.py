@@ -7,17 +7,16 @@ from __future__ import annotations
 import pytest
 
 from bot.simulator import Simulator
-from tests.conftest import SECRETARY, Org
-from tests.test_schedule import NOW, admin, notice_in_town_group  # noqa: F401  (fixture)
-from tests.test_scheduler import RED_GROUP, TOWN_GROUP, add_lecture, at
-from tests.test_tasks import alerts
+from tests.conftest import NOW, RED_GROUP, SECRETARY, TOWN_GROUP, Org, alerts
+from tests.conftest import local as at
+from tests.helpers.scheduler import add_lecture, notice_in_town_group
 
 
 async def counts(sim: Simulator, event_id: int, day: str) -> tuple[int, int]:
     return await sim.app.services.repos.events.counts(event_id, day)
 
 
-async def test_a_real_notice_press_counts(sim: Simulator, admin: Org) -> None:  # noqa: F811
+async def test_a_real_notice_press_counts(sim: Simulator, admin: Org) -> None:
     event = await add_lecture(sim, admin, NOW)
     notice = await notice_in_town_group(sim, at(2026, 12, 1, 9))
     calls = await sim.click(f"rsvp:yes:{event.id}.20261204", SECRETARY, TOWN_GROUP, message_call=notice)
@@ -35,7 +34,7 @@ async def test_a_real_notice_press_counts(sim: Simulator, admin: Org) -> None:  
         "２０２６１２０４",  # full-width digits
     ],
 )
-async def test_a_forged_or_unannounced_date_is_refused(sim: Simulator, admin: Org, day: str) -> None:  # noqa: F811
+async def test_a_forged_or_unannounced_date_is_refused(sim: Simulator, admin: Org, day: str) -> None:
     event = await add_lecture(sim, admin, NOW)
     notice = await notice_in_town_group(sim, at(2026, 12, 1, 9))
     calls = await sim.click(f"rsvp:yes:{event.id}.{day}", SECRETARY, TOWN_GROUP, message_call=notice)
@@ -45,7 +44,7 @@ async def test_a_forged_or_unannounced_date_is_refused(sim: Simulator, admin: Or
     assert await counts(sim, event.id, "2027-01-01") == (0, 0)
 
 
-async def test_a_notice_pressed_in_a_group_the_event_does_not_target(sim: Simulator, admin: Org) -> None:  # noqa: F811
+async def test_a_notice_pressed_in_a_group_the_event_does_not_target(sim: Simulator, admin: Org) -> None:
     event = await add_lecture(sim, admin, NOW)
     await notice_in_town_group(sim, at(2026, 12, 1, 9))
     # the same payload under some other bot message in a village group (not a target)
@@ -56,7 +55,7 @@ async def test_a_notice_pressed_in_a_group_the_event_does_not_target(sim: Simula
     assert await counts(sim, event.id, "2026-12-04") == (0, 0)
 
 
-async def test_a_press_under_a_message_that_is_not_the_notice(sim: Simulator, admin: Org) -> None:  # noqa: F811
+async def test_a_press_under_a_message_that_is_not_the_notice(sim: Simulator, admin: Org) -> None:
     event = await add_lecture(sim, admin, NOW)
     await notice_in_town_group(sim, at(2026, 12, 1, 9))
     sent = await sim.send("/help", SECRETARY, TOWN_GROUP)
@@ -67,7 +66,7 @@ async def test_a_press_under_a_message_that_is_not_the_notice(sim: Simulator, ad
 
 
 @pytest.mark.parametrize("event_id", ["99999999999999999999", "-1", "0", "", "x"])
-async def test_forged_event_ids(sim: Simulator, admin: Org, event_id: str) -> None:  # noqa: F811
+async def test_forged_event_ids(sim: Simulator, admin: Org, event_id: str) -> None:
     await add_lecture(sim, admin, NOW)
     notice = await notice_in_town_group(sim, at(2026, 12, 1, 9))
     calls = await sim.click(f"rsvp:yes:{event_id}.20261204", SECRETARY, TOWN_GROUP, message_call=notice)

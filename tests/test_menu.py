@@ -10,7 +10,7 @@ from bot.i18n import Catalogs
 from bot.simulator import Simulator, texts
 from handlers.auth import MAIN_ACTIONS, commands_for, menu_command
 from tests.conftest import MEMBER, SECRETARY, STRANGER, TOWNSHIP_ADMIN, Org
-from tests.test_org_invites import invite_member_of_village
+from tests.helpers.org import invite_member_of_village
 
 
 def keyboard_of(sim: Simulator, chat_id: int) -> dict:

@@ -3,10 +3,8 @@ pick, or by switching roles."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 
-from bot.fakebot import Call
 from bot.simulator import Simulator, texts
 from tests.conftest import (
     DISTRICT_ADMIN,
@@ -17,21 +15,9 @@ from tests.conftest import (
     Org,
     start_sim,
 )
+from tests.helpers.org import NEWCOMER, code_of, invite_member_of_village
 
-NEWCOMER, OTHER_PHONE = 601, 602
-
-
-def code_of(calls: list[Call]) -> str:
-    photo = next(c for c in calls if c.method == "sendPhoto")
-    match = re.search(r"\?start=([A-Z2-9]{8})", photo.text)
-    assert match, photo.text
-    return match[1]
-
-
-async def invite_member_of_village(sim: Simulator, org: Org, name: str | None = None) -> str:
-    """The secretary of 红旗村 invites a roster member (or someone new)."""
-    await sim.send("/invite", SECRETARY)
-    return code_of(await sim.press(name or "名单以外的新人", SECRETARY))
+OTHER_PHONE = 602
 
 
 async def test_secretary_invites_a_roster_member_who_joins_by_link(sim: Simulator, org: Org) -> None:

@@ -6,14 +6,15 @@ from __future__ import annotations
 import io
 import re
 
-import pytest
 from openpyxl import Workbook
 
 from bot.fakebot import BOT_USERNAME, Call
 from bot.simulator import Simulator, texts
 from storage.org import Unit
+from tests.conftest import ADMIN
+from tests.helpers.org import xlsx
 
-ADMIN, SECRETARY, MEMBER_A, MEMBER_B, GROUP = 501, 502, 503, 504, -100777
+SECRETARY, MEMBER_A, MEMBER_B, GROUP = 502, 503, 504, -100777
 
 ROSTER = """示例区党员联户花名册(2026年)
 区,乡镇,村,星级,书记,户主,地址,网格,电话,联户党员,党员电话
@@ -36,16 +37,6 @@ def code_from(calls: list[Call]) -> str:
     return match[1]
 
 
-def xlsx(rows: list[list[object]]) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
 def menu_for(calls: list[Call], user_id: int) -> list[str]:
     """The commands of the menu set for one user's private chat (BotCommandScopeChat)."""
     for call in calls:
@@ -53,14 +44,6 @@ def menu_for(calls: list[Call], user_id: int) -> list[str]:
         if call.method == "setMyCommands" and scope.get("chat_id") == user_id:
             return [c["command"] for c in call.params["commands"]]
     raise AssertionError(f"no command menu was set for {user_id}")
-
-
-@pytest.fixture
-async def district(sim: Simulator) -> Unit:
-    added = await sim.app.services.repos.org.add_admin(ADMIN, "赵区长", "示例区")
-    assert added.status == "added"
-    assert added.unit is not None
-    return added.unit
 
 
 async def test_a_district_from_a_gb18030_roster_to_a_bound_group(sim: Simulator, district: Unit) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.rules import reach as r
 from bot.rules.dates import parse_when
 from bot.rules.deadlines import example_months, year_to_confirm
-from tests.test_scheduler import at
+from tests.conftest import local as at
 
 
 def test_each_place_once_and_why_not() -> None:

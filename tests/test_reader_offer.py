@@ -4,10 +4,22 @@ report with the filled review and [保存] [修改] [不是上报]; nothing is s
 
 from __future__ import annotations
 
+import pytest
+
 from bot.simulator import Simulator
-from tests.conftest import MEMBER, SECRETARY, STRANGER, TOWNSHIP_ADMIN, Org
-from tests.test_reports import QUESTION, alerts, labels, last_text, said, saved_reports
-from tests.test_reports import fixed_clock as fixed_clock  # the clock of test_reports (autouse)
+from tests.conftest import (
+    MEMBER,
+    SECRETARY,
+    STRANGER,
+    TOWNSHIP_ADMIN,
+    Org,
+    alerts,
+    labels,
+    last_text,
+)
+from tests.helpers.reports import QUESTION, said, saved_reports
+
+pytestmark = pytest.mark.usefixtures("fixed_clock")  # the users' messages carry NOW
 
 OFFER = "要把这条作为整治上报吗?"
 
@@ -159,7 +171,7 @@ VISIT_OFFER = "要把这条作为走访记录吗?"
 
 
 async def member_homes(sim: Simulator, org: Org) -> list:
-    from tests.test_visits import add_households
+    from tests.helpers.visits import add_households
 
     return await add_households(sim, org.village.id, org.member.id, "张建国", "李秀英", "王福贵")
 

@@ -1,123 +1,33 @@
 """/report end to end through the real Application and the in-memory Bot API: the happy path
 in Chinese, the village step, dates, participants, amounts, places, every edit path from the
 review, back at each step, cancel, wrong input at each step, 同上次, and who may report.
-
-Also the helpers the other report test files import (``go``, ``last_text``, ``labels``...).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.simulator import Simulator
-from storage.reports import Report
 from tests.conftest import (
     DISTRICT_ADMIN,
     MEMBER,
+    NOW,
     SECRETARY,
     STRANGER,
+    TODAY,
     TOWNSHIP_ADMIN,
     Org,
+    alerts,
+    at,
+    labels,
+    last_text,
 )
+from tests.conftest import TZ as SH
+from tests.helpers.reports import ANSWERS, ORDER, QUESTION, act, asking, go, said, saved_reports
 
-SH = ZoneInfo("Asia/Shanghai")
-NOW = datetime(2026, 11, 22, 10, 0, tzinfo=SH)  # a Sunday
-TODAY = NOW.date()
-
-# What each question says (a phrase of the zh_CN catalog), to know where the user is.
-QUESTION = {
-    "village": "在哪个村",
-    "date": "哪一天做的整治",
-    "category": "做了哪些整治",
-    "other_name": "“其他”是什么工作",
-    "place": "在哪里整治的",
-    "people": "有多少人参加",
-    "people_cadres": "有几名干部参加",
-    "people_members": "有几名党员参加",
-    "people_villagers": "有多少群众参加",
-    "amounts": "完成了多少工作量",
-    "photos": "照片(可以不发)",
-    "notes": "还有什么要补充",
-    "review": "请核对",
-    "edit": "要修改哪一项",
-    "resume": "要接着填吗",
-}
-
-# A standard answer to each question: ("send", text) or ("press", label).
-ANSWERS: dict[str, list[tuple[str, str]]] = {
-    "date": [("send", "昨天")],
-    "category": [("press", "垃圾清除"), ("press", "下一步")],
-    "place": [("send", "村东头坑塘")],
-    "people": [("send", "干部3 党员5 群众20")],
-    "amounts": [("send", "清运垃圾5车 拆除残墙2处")],
-    "photos": [("press", "不发照片")],
-    "notes": [("send", "群众自发参与")],
-}
-ORDER = ("date", "category", "place", "people", "amounts", "photos", "notes")
-
-
-def at(sim: Simulator, moment: datetime) -> None:
-    """The time the simulated users' messages carry."""
-    sim.clock = lambda: moment.timestamp()
-
-
-@pytest.fixture(autouse=True)
-def fixed_clock(sim: Simulator) -> None:
-    at(sim, NOW)
-
-
-def last_text(sim: Simulator, chat_id: int) -> str:
-    """The newest message text the user sees in the chat (sent or edited)."""
-    for call in reversed(sim.api.calls):
-        if call.chat_id == chat_id and call.method in {"sendMessage", "editMessageText"}:
-            return call.text
-    return ""
-
-
-def said(calls) -> str:
-    """Everything the bot sent or edited in answer (a hint comes as its own message, then the
-    question: the form engine's one behaviour)."""
-    return "\n".join(c.text for c in calls if c.method in {"sendMessage", "editMessageText"})
-
-
-def labels(sim: Simulator, chat_id: int) -> list[str]:
-    _, buttons = sim.last_keyboard(chat_id)
-    return [b["text"] for b in buttons]
-
-
-def alerts(calls) -> list[str]:
-    return [c.params.get("text", "") for c in calls if c.method == "answerCallbackQuery" and c.params.get("text")]
-
-
-def asking(sim: Simulator, user: int, step: str) -> bool:
-    return QUESTION[step] in last_text(sim, user)
-
-
-async def act(sim: Simulator, user: int, kind: str, value: str):
-    if kind == "send":
-        return await sim.send(value, user)
-    return await sim.press(value, user)
-
-
-async def go(sim: Simulator, user: int, until: str = "review", *, start: bool = True) -> None:
-    """/report and the standard answers up to (not including) the question ``until``."""
-    if start:
-        await sim.send("/report", user)
-    for step in ORDER:
-        if step == until:
-            break
-        assert asking(sim, user, step), (step, last_text(sim, user))
-        for kind, value in ANSWERS[step]:
-            await act(sim, user, kind, value)
-    assert asking(sim, user, until), (until, last_text(sim, user))
-
-
-async def saved_reports(sim: Simulator, reporter_id: int) -> list[Report]:
-    reports, _ = await sim.app.services.repos.reports.by_reporter(reporter_id, limit=100)
-    return reports
+pytestmark = pytest.mark.usefixtures("fixed_clock")  # the users' messages carry NOW
 
 
 # -- the happy path -------------------------------------------------------------------------

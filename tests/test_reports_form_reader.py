@@ -4,10 +4,13 @@ photo step ("照片已收下"); a photo's caption at the first question is read 
 
 from __future__ import annotations
 
+import pytest
+
 from bot.simulator import Simulator, texts
-from tests.conftest import SECRETARY, TOWNSHIP_ADMIN, Org
-from tests.test_reports import QUESTION, asking, last_text, saved_reports
-from tests.test_reports import fixed_clock as fixed_clock  # the clock of test_reports (autouse)
+from tests.conftest import SECRETARY, TOWNSHIP_ADMIN, Org, last_text
+from tests.helpers.reports import QUESTION, asking, saved_reports
+
+pytestmark = pytest.mark.usefixtures("fixed_clock")  # the users' messages carry NOW
 
 
 async def test_one_sentence_at_the_first_question_fills_the_fields_it_states(sim: Simulator, org: Org) -> None:

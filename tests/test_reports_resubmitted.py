@@ -9,14 +9,10 @@ from datetime import timedelta
 import pytest
 
 from bot.simulator import Simulator
-from tests.conftest import TOWNSHIP_ADMIN, Org
-from tests.test_reports import NOW, at
-from tests.test_reports_views import report_with_photos
+from tests.conftest import NOW, TOWNSHIP_ADMIN, Org, at
+from tests.helpers.reports import report_with_photos
 
-
-@pytest.fixture(autouse=True)
-def fixed_clock(sim: Simulator) -> None:
-    at(sim, NOW)
+pytestmark = pytest.mark.usefixtures("fixed_clock")  # the users' messages carry NOW
 
 
 async def returned_and_corrected(sim: Simulator, org: Org) -> None:

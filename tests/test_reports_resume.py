@@ -12,27 +12,10 @@ import pytest
 
 from bot.simulator import Simulator
 from handlers.reports.form import ALBUM_JOB
-from tests.conftest import SECRETARY, Org, start_sim
-from tests.test_reports import (
-    ANSWERS,
-    NOW,
-    ORDER,
-    QUESTION,
-    act,
-    alerts,
-    asking,
-    at,
-    go,
-    labels,
-    last_text,
-    said,
-    saved_reports,
-)
+from tests.conftest import NOW, SECRETARY, Org, alerts, at, labels, last_text, start_sim
+from tests.helpers.reports import ANSWERS, ORDER, QUESTION, act, asking, go, said, saved_reports
 
-
-@pytest.fixture(autouse=True)
-def fixed_clock(sim: Simulator) -> None:
-    at(sim, NOW)
+pytestmark = pytest.mark.usefixtures("fixed_clock")  # the users' messages carry NOW
 
 
 async def with_jobs(sim: Simulator) -> Simulator:

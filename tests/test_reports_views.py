@@ -11,35 +11,22 @@ import pytest
 
 from bot.simulator import Simulator
 from storage.reports import ReportFields, ReportPhoto, ReportQuery
-from tests.conftest import DISTRICT_ADMIN, MEMBER, SECRETARY, TOWNSHIP_ADMIN, Org
-from tests.test_reports import (
+from tests.conftest import (
+    DISTRICT_ADMIN,
+    MEMBER,
     NOW,
-    QUESTION,
-    SH,
+    SECRETARY,
+    TOWNSHIP_ADMIN,
+    Org,
     alerts,
     at,
-    go,
     labels,
     last_text,
-    said,
-    saved_reports,
 )
+from tests.conftest import TZ as SH
+from tests.helpers.reports import QUESTION, go, report_with_photos, said, saved_reports
 
-
-@pytest.fixture(autouse=True)
-def fixed_clock(sim: Simulator) -> None:
-    at(sim, NOW)
-
-
-async def report_with_photos(sim: Simulator, photos: int) -> None:
-    await go(sim, SECRETARY, "photos")
-    for i in range(photos):
-        if i == 1:
-            await sim.press("整治后", SECRETARY)
-        await sim.photo(SECRETARY)
-    await sim.press("完成" if photos else "不发照片", SECRETARY)
-    await sim.press("跳过", SECRETARY)
-    await sim.press("保存", SECRETARY)
+pytestmark = pytest.mark.usefixtures("fixed_clock")  # the users' messages carry NOW
 
 
 # -- /myreports -----------------------------------------------------------------------------
@@ -352,7 +339,7 @@ async def test_the_admins_detail_shows_the_reason_and_voids_with_the_trail_kept(
 
 
 async def test_a_voided_report_reads_voided_in_the_ledger_with_its_reason(sim: Simulator, org: Org, tmp_path) -> None:
-    from tests.test_faults_reports import ledger_rows
+    from tests.helpers.reports import ledger_rows
 
     await report_with_photos(sim, 1)
     assert await sim.app.services.repos.reports.void(1, by=org.township_admin.id, at=NOW, reason="内容不实")
@@ -379,7 +366,7 @@ async def test_a_corrected_returned_report_reads_resubmitted_at_once(sim: Simula
 
 
 async def test_the_verifier_is_told_when_another_admin_corrects_it(sim: Simulator, org: Org) -> None:
-    from tests.test_faults_reports import verified_report
+    from tests.helpers.reports import verified_report
 
     await verified_report(sim)
     at(sim, NOW + timedelta(days=5))

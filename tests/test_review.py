@@ -17,8 +17,16 @@ from bot.simulator import Simulator, texts
 from handlers.oversight.review_queue import sync_corrections
 from storage.reports import ReportFields, ReportPhoto
 from storage.visits import Closing, NewVisit
-from tests.conftest import DISTRICT_ADMIN, MEMBER, OTHER_MEMBER, SECRETARY, TOWNSHIP_ADMIN, Org
-from tests.test_ledger import TZ, local
+from tests.conftest import (
+    DISTRICT_ADMIN,
+    MEMBER,
+    OTHER_MEMBER,
+    SECRETARY,
+    TOWNSHIP_ADMIN,
+    TZ,
+    Org,
+    local,
+)
 
 NOW = local(2026, 11, 21, 10)
 

@@ -5,29 +5,21 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from bot.services import scheduler
 from bot.simulator import Simulator, texts
-from tests.conftest import SECRETARY, TOWNSHIP_ADMIN, Org
-from tests.test_scheduler import OTHER_SECRETARY, TOWN_GROUP, Clock, add_lecture, at, setup_groups
-from tests.test_tasks import alerts, last_text
-
-NOW = at(2026, 11, 22, 10)
-
-
-@pytest.fixture
-async def admin(sim: Simulator, org: Org) -> Org:
-    sim.app.services.extras["clock"] = Clock(NOW)
-    await setup_groups(sim, org)
-    return org
-
-
-async def notice_in_town_group(sim: Simulator, now):
-    sim.api.clear()
-    await scheduler.run_due(sim.app, now)
-    (call,) = [c for c in sim.api.calls if c.chat_id == TOWN_GROUP and c.method == "sendMessage"]
-    return call
+from tests.conftest import (
+    NOW,
+    OTHER_SECRETARY,
+    SECRETARY,
+    TOWN_GROUP,
+    TOWNSHIP_ADMIN,
+    Clock,
+    Org,
+    alerts,
+)
+from tests.conftest import local as at
+from tests.conftest import newest_text as last_text
+from tests.helpers.scheduler import add_lecture, notice_in_town_group
 
 
 async def test_the_monthly_lecture_in_a_few_taps(sim: Simulator, admin: Org) -> None:

@@ -14,17 +14,20 @@ from bot.rules import holidays
 from bot.rules.recurrence import MONTHLY_WEEKDAY, Rule, arranged
 from bot.services import scheduler
 from bot.simulator import Simulator, texts
-from tests.conftest import SECRETARY, TOWNSHIP_ADMIN, Org
-from tests.test_scheduler import (
+from tests.conftest import (
     OTHER_SECRETARY,
+    SECRETARY,
     TOWN_GROUP,
+    TOWNSHIP_ADMIN,
     TZ,
     Clock,
-    add_lecture,
-    at,
+    Org,
+    alerts,
     setup_groups,
 )
-from tests.test_tasks import alerts, last_text
+from tests.conftest import local as at
+from tests.conftest import newest_text as last_text
+from tests.helpers.scheduler import add_lecture
 
 NOW = at(2026, 11, 22, 10)  # the lecture: first Friday 14:30, next on 4 December
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from bot.rules.recurrence import DEFAULT_EVENT_LEADS, MONTHLY_WEEKDAY, Rule
 from bot.services import scheduler
 from bot.simulator import Simulator
-from tests.conftest import TOWNSHIP_ADMIN, Org
-from tests.test_scheduler import Clock, at
-from tests.test_tasks import last_text
+from tests.conftest import TOWNSHIP_ADMIN, Clock, Org
+from tests.conftest import local as at
+from tests.conftest import newest_text as last_text
 
 RED_GROUP, GREEN_GROUP = -400001, -400003
 

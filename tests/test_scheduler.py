@@ -6,90 +6,32 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import pytest
 from telegram.request import RequestData
 
-from bot.app import build_application
 from bot.fakebot import FakeBotAPI
 from bot.rules.deadlines import DEFAULT_TASK_LEADS
 from bot.rules.recurrence import DEFAULT_EVENT_LEADS, MONTHLY_WEEKDAY, Rule
 from bot.services import scheduler
 from bot.simulator import Simulator
 from storage.pushes import PushKey
-from tests.conftest import MEMBER, SECRETARY, TOWNSHIP_ADMIN, Org
-
-TZ = ZoneInfo("Asia/Shanghai")
-OTHER_SECRETARY = 106
-RED_GROUP, SUN_GROUP, TOWN_GROUP = -100101, -100102, -100100
-
-
-def at(*args: int) -> datetime:
-    return datetime(*args, tzinfo=TZ)
-
-
-class Clock:
-    """The bot's idea of now (``services.extras["clock"]``), moved by the test."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-async def start_clocked(settings, clock: Clock, api: FakeBotAPI | None = None) -> Simulator:
-    """A Simulator whose application reads ``clock`` from the start (before on_startup)."""
-    api = api or FakeBotAPI()
-    app = build_application(settings, request=api, rate_limit=False)
-    app.services.extras["clock"] = clock
-    return await Simulator(app, api).start()
-
-
-async def setup_groups(sim: Simulator, org: Org) -> None:
-    """红旗村 and 向阳村 each have a bound group (bound by the township admin: a secretary who
-    bound their group gets its pushes there only); 东风镇 has its secretaries' group; 向阳村 a
-    secretary."""
-    repos = sim.app.services.repos
-    await repos.org.add_person("吴书记", "secretary", org.other_village.id, telegram_id=OTHER_SECRETARY)
-    await repos.chats.bind(RED_GROUP, "红旗村党员群", org.village.id, org.township_admin.id)
-    await repos.chats.bind(SUN_GROUP, "向阳村党员群", org.other_village.id, org.township_admin.id)
-    await repos.chats.bind(TOWN_GROUP, "东风镇书记群", org.township.id, org.district_admin.id)
-
-
-async def add_task(sim: Simulator, org: Org, *, deadline: datetime, created: datetime, title: str = "村级活动场所规范化建设"):
-    task, _ = await sim.app.services.repos.tasks.create(
-        token=f"t-{title}-{deadline.isoformat()}",
-        title=title,
-        description="",
-        deadline=deadline,
-        leads=[lead.code for lead in DEFAULT_TASK_LEADS],
-        created_by=org.township_admin.id,
-        scope_unit_id=org.township.id,
-        unit_ids=[org.village.id, org.other_village.id],
-        now=created,
-    )
-    return task
-
-
-async def add_lecture(sim: Simulator, org: Org, created: datetime):
-    rule = Rule(MONTHLY_WEEKDAY, nth=1, weekday=4, hour=14, minute=30)  # 每月第一个周五 14:30
-    event, _ = await sim.app.services.repos.events.create(
-        token="lecture",
-        title="五星支部创建大讲堂",
-        rule=rule.to_dict(),
-        place="镇党委会议室",
-        speaker="红旗村孙书记",
-        leads=[lead.code for lead in DEFAULT_EVENT_LEADS],
-        audience="secretaries",
-        organiser=org.township_admin.id,
-        scope_unit_id=org.township.id,
-        unit_ids=[org.township.id],
-        now=created,
-    )
-    return event
+from tests.conftest import (
+    MEMBER,
+    OTHER_SECRETARY,
+    RED_GROUP,
+    SECRETARY,
+    SUN_GROUP,
+    TOWN_GROUP,
+    TOWNSHIP_ADMIN,
+    Clock,
+    Org,
+    setup_groups,
+    start_clocked,
+)
+from tests.conftest import local as at
+from tests.helpers.scheduler import add_lecture, add_task
 
 
 def sends(sim: Simulator) -> list[tuple[int, str]]:

@@ -167,7 +167,8 @@ async def test_area_buttons_for_another_township_are_refused(sim: Simulator, org
 
 
 async def test_the_bulletins_star_groups_say_what_the_stars_mean(sim: Simulator, org) -> None:
-    from tests.test_bulletin import local, seed
+    from tests.conftest import local
+    from tests.helpers.ledger import seed
 
     await seed(sim.app.services.repos, org)
     sim.clock = lambda: local(2026, 12, 2, 9).timestamp()

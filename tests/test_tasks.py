@@ -3,38 +3,27 @@ Chinese; review, edit, back, cancel, resume after a restart; one task per draft.
 
 from __future__ import annotations
 
-import pytest
-
 from bot.services import scheduler
 from bot.simulator import Simulator, texts
-from tests.conftest import DISTRICT_ADMIN, SECRETARY, STRANGER, TOWNSHIP_ADMIN, Org
-from tests.test_scheduler import (
+from tests.conftest import (
+    DISTRICT_ADMIN,
     OTHER_SECRETARY,
     RED_GROUP,
+    SECRETARY,
+    STRANGER,
     SUN_GROUP,
     TOWN_GROUP,
+    TOWNSHIP_ADMIN,
     Clock,
-    at,
+    Org,
+    alerts,
     setup_groups,
     start_clocked,
 )
+from tests.conftest import local as at
+from tests.conftest import newest_text as last_text
 
 NOW = at(2026, 11, 22, 10)  # a Sunday
-
-
-@pytest.fixture
-async def admin(sim: Simulator, org: Org) -> Org:
-    sim.app.services.extras["clock"] = Clock(NOW)
-    await setup_groups(sim, org)
-    return org
-
-
-def last_text(calls) -> str:
-    return [c.text for c in calls if c.method in ("sendMessage", "editMessageText")][-1]
-
-
-def alerts(calls) -> list[str]:
-    return [c.params.get("text", "") for c in calls if c.method == "answerCallbackQuery" and c.params.get("text")]
 
 
 async def walk_to_review(sim: Simulator, title: str = "软弱涣散村整顿摘帽") -> list:

@@ -8,17 +8,22 @@ import pytest
 
 from bot.services import scheduler
 from bot.simulator import Simulator, texts
-from tests.conftest import DISTRICT_ADMIN, MEMBER, SECRETARY, TOWNSHIP_ADMIN, Org
-from tests.test_scheduler import (
+from tests.conftest import (
+    DISTRICT_ADMIN,
+    MEMBER,
     OTHER_SECRETARY,
     RED_GROUP,
+    SECRETARY,
     SUN_GROUP,
+    TOWNSHIP_ADMIN,
     Clock,
-    add_task,
-    at,
+    Org,
+    alerts,
     setup_groups,
 )
-from tests.test_tasks import alerts, last_text
+from tests.conftest import local as at
+from tests.conftest import newest_text as last_text
+from tests.helpers.scheduler import add_task
 
 NOW = at(2026, 11, 22, 10)
 

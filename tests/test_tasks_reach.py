@@ -12,9 +12,9 @@ import pytest
 
 from bot.services import scheduler
 from bot.simulator import Simulator
-from tests.conftest import SECRETARY, TOWNSHIP_ADMIN, Org
-from tests.test_scheduler import Clock, at
-from tests.test_tasks import alerts, last_text
+from tests.conftest import SECRETARY, TOWNSHIP_ADMIN, Clock, Org, alerts
+from tests.conftest import local as at
+from tests.conftest import newest_text as last_text
 
 NOW = at(2026, 12, 1, 9)
 RED_GROUP, WHITE_GROUP, GREEN_GROUP = -300001, -300002, -300003

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from bot.simulator import Simulator, texts
-from tests.conftest import TOWNSHIP_ADMIN, Org
-from tests.test_scheduler import Clock, at, setup_groups
-from tests.test_tasks import last_text
+from tests.conftest import TOWNSHIP_ADMIN, Clock, Org, setup_groups
+from tests.conftest import local as at
+from tests.conftest import newest_text as last_text
 
 NOW = at(2026, 12, 1, 9)  # the first of December
 

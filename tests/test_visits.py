@@ -1,72 +1,32 @@
 """/visit end to end through the real Application and the in-memory Bot API: the household
 buttons, every step, back, edit from the review, cancel, one visit per save, bad input,
 privacy against forged payloads, the idle timeout with a resumable draft, restart.
-
-Also the seed helpers the other household-visit test files import.
 """
 
 from __future__ import annotations
 
-import itertools
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 import pytest
 
 from bot.app import build_application
 from bot.fakebot import FakeBotAPI
 from bot.simulator import Simulator, texts
-from storage.visits import Household, NewVisit
+from storage.visits import Household
 from tests.conftest import (
     DISTRICT_ADMIN,
     MEMBER,
+    NOW,
     OTHER_MEMBER,
     SECRETARY,
+    TODAY,
     Org,
+    at,
     start_sim,
 )
-
-SH = ZoneInfo("Asia/Shanghai")
-NOW = datetime(2026, 11, 22, 10, 0, tzinfo=SH)  # a Sunday
-TODAY = NOW.date()
-_tokens = itertools.count(1)
-
-
-def at(sim: Simulator, moment: datetime) -> None:
-    """The time the simulated users' messages carry."""
-    sim.clock = lambda: moment.timestamp()
-
-
-async def add_households(sim: Simulator, village_id: int, member_id: int | None, *heads: str, **kw) -> list[Household]:
-    repo = sim.app.services.repos.households
-    return [await repo.add(village_id, head, address=f"{i + 1}组", member_id=member_id, **kw) for i, head in enumerate(heads)]
-
-
-async def log_visit(
-    sim: Simulator, member_id: int, household_id: int, day: date, *, due: date | None = None, concern: str = "诉求"
-) -> int:
-    """A visit stored directly (as if logged earlier); with ``due`` it leaves a follow-up."""
-    due_at = datetime.combine(due, time(23, 59), tzinfo=SH) if due else None
-    saved = await sim.app.services.repos.visits.save(
-        NewVisit(
-            token=f"seed-{next(_tokens)}",
-            member_id=member_id,
-            household_id=household_id,
-            visited_on=day,
-            roles=("survey",),
-            outcome="follow_up" if due else "solved",
-            concern_text=concern,
-            due_on=due,
-            due_at=due_at,
-        ),
-        now=NOW,
-    )
-    return saved.visit.id
-
-
-def keyboard_labels(sim: Simulator, chat_id: int) -> list[str]:
-    _, buttons = sim.last_keyboard(chat_id)
-    return [b["text"] for b in buttons]
+from tests.conftest import TZ as SH
+from tests.conftest import labels as keyboard_labels
+from tests.helpers.visits import add_households, log_visit
 
 
 @pytest.fixture

@@ -8,8 +8,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.simulator import Simulator, texts
-from tests.conftest import MEMBER, OTHER_MEMBER, SECRETARY, TOWNSHIP_ADMIN, Org
-from tests.test_visits import NOW, TODAY, add_households, at, keyboard_labels, log_visit
+from tests.conftest import MEMBER, NOW, OTHER_MEMBER, SECRETARY, TODAY, TOWNSHIP_ADMIN, Org, at
+from tests.conftest import labels as keyboard_labels
+from tests.helpers.visits import add_households, log_visit
 
 
 async def closed(sim: Simulator, org: Org) -> dict[str, int]:

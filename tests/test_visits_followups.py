@@ -9,8 +9,10 @@ from bot.i18n import Catalogs
 from bot.simulator import Simulator, texts
 from handlers.visits.common import RETURN_REASON_CHARS, returned_note
 from storage.visits import Closing, NewVisit
-from tests.conftest import MEMBER, OTHER_MEMBER, SECRETARY, Org
-from tests.test_visits import NOW, SH, TODAY, add_households, at, keyboard_labels, log_visit
+from tests.conftest import MEMBER, NOW, OTHER_MEMBER, SECRETARY, TODAY, Org, at
+from tests.conftest import TZ as SH
+from tests.conftest import labels as keyboard_labels
+from tests.helpers.visits import add_households, log_visit
 
 
 async def seed(sim: Simulator, org: Org):

@@ -10,8 +10,9 @@ from datetime import date, timedelta
 import pytest
 
 from bot.simulator import Simulator, texts
-from tests.conftest import MEMBER, Org
-from tests.test_visits import NOW, TODAY, add_households, at, keyboard_labels, log_visit
+from tests.conftest import MEMBER, NOW, TODAY, Org, at
+from tests.conftest import labels as keyboard_labels
+from tests.helpers.visits import add_households, log_visit
 
 
 @pytest.fixture

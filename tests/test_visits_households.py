@@ -4,8 +4,9 @@ find, edit, link and re-link with buttons, archive and restore; only their own v
 from __future__ import annotations
 
 from bot.simulator import Simulator, texts
-from tests.conftest import MEMBER, OTHER_MEMBER, SECRETARY, TOWNSHIP_ADMIN, Org
-from tests.test_visits import NOW, add_households, at, keyboard_labels
+from tests.conftest import MEMBER, NOW, OTHER_MEMBER, SECRETARY, TOWNSHIP_ADMIN, Org, at
+from tests.conftest import labels as keyboard_labels
+from tests.helpers.visits import add_households
 
 
 def alerts(calls) -> list[str]:

@@ -1,18 +1,15 @@
-"""The form engine's core, without Telegram: a toy three-question form defined here, in the
-~40 lines a newcomer needs for a new form, gets every generic behaviour for free."""
+"""The form engine's core, without Telegram: a toy three-question form (tests/helpers/forms.py,
+the ~40 lines a newcomer needs for a new form) gets every generic behaviour for free."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from datetime import datetime
-from types import SimpleNamespace
-from zoneinfo import ZoneInfo
 
 from bot.forms import core
 from bot.forms.core import (
     Choice,
-    Count,
     Env,
     Form,
     Input,
@@ -21,77 +18,9 @@ from bot.forms.core import (
     Saved,
     Screen,
     Text,
-    When,
 )
-from bot.i18n import Catalogs
-
-# -- the toy form: a meeting with a title, an optional head count and a day ---------------------
-RECORDS: dict[str, dict] = {}  # the toy's "storage", keyed by draft token
-
-
-async def toy_review(env: Env, draft: dict) -> str:
-    return f"review: {draft['title']} / {draft.get('people')} / {draft['day'][:10]}"
-
-
-async def toy_save(env: Env, draft: dict) -> Saved:
-    RECORDS.setdefault(draft["token"], {k: draft[k] for k in ("title", "people", "day")})
-    return Saved(Screen(f"saved: {draft['title']}"), record=draft["token"])
-
-
-TOY = Form(
-    "toy",
-    command=SimpleNamespace(name="toy"),  # in the bot: a handlers.auth.Command (name and roles)
-    steps=[
-        Text("title", ask="toy.ask.title", label="toy.field.title", max_len=20),
-        Count("people", ask="toy.ask.people", label="toy.field.people", optional=True, high=500),
-        When("day", ask="toy.ask.day", label="toy.field.day", want="future",
-             quick=(("tmr", "toy.quick.tomorrow", "明天"),)),
-    ],
-    review=toy_review,
-    save=toy_save,
-)
-# -- end of the toy form --------------------------------------------------------------------------
-
-TZ = ZoneInfo("Asia/Shanghai")
-ENV = Env(t=Catalogs().get("zh_CN"), now=datetime(2026, 11, 22, 10, tzinfo=TZ), tz="Asia/Shanghai")
-
-
-class User:
-    """Plays the adapter: keeps the draft and state, numbers the messages the bot sends."""
-
-    def __init__(self, form: Form = TOY) -> None:
-        self.form, self.draft, self.state, self.reply, self.message_id = form, None, None, None, 0
-
-    async def go(self, reply_or_input) -> core.Reply:
-        if isinstance(reply_or_input, Input):
-            reply = await core.handle(self.form, ENV, self.draft, reply_or_input)
-        else:
-            reply = await reply_or_input
-        self.draft, self.state, self.reply = reply.draft, reply.state, reply
-        pressed = isinstance(reply_or_input, Input) and reply_or_input.kind == "button"
-        if reply.screen is not None and reply.draft is not None and not (pressed and reply.edit and not reply.notes):
-            self.message_id += 1
-            reply.draft["asked"] = self.message_id
-        elif reply.draft is not None and reply.screen is not None:
-            reply.draft["asked"] = self.message_id
-        return reply
-
-    async def open(self) -> core.Reply:
-        return await self.go(core.open_form(self.form, ENV, self.draft))
-
-    async def say(self, text: str) -> core.Reply:
-        return await self.go(Input("command" if text.startswith("/") else "text", text=text))
-
-    async def press(self, label: str, *, message_id: int | None = None) -> core.Reply:
-        buttons = [b for row in self.reply.screen.buttons for b in row]
-        button = next(b for b in buttons if label in b.label or label == b.payload)
-        return await self.go(Input("button", payload=button.payload, message_id=message_id or self.message_id))
-
-    def text(self) -> str:
-        return self.reply.screen.text if self.reply.screen else ""
-
-    def labels(self) -> list[str]:
-        return [b.label for row in self.reply.screen.buttons for b in row] if self.reply.screen else []
+from tests.conftest import TZ
+from tests.helpers.forms import ENV, RECORDS, TOY, User
 
 
 async def walk_to_review(user: User) -> None:

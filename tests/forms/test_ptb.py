@@ -1,16 +1,16 @@
-"""The toy form of test_core through the real Application and the in-memory Bot API: every
+"""The toy form (tests/helpers/forms.py) through the real Application and the in-memory Bot API: every
 generic behaviour of the engine, tested once, here."""
 
 from __future__ import annotations
 
 import pytest
-from test_core import RECORDS, TOY
 
 from bot.simulator import Simulator, texts
 from handlers import flow
 from handlers.auth import Command
-from tests.conftest import SECRETARY, TOWNSHIP_ADMIN, Org, start_sim
-from tests.test_scheduler import Clock, at
+from tests.conftest import SECRETARY, TOWNSHIP_ADMIN, Clock, Org, alerts, start_sim
+from tests.conftest import local as at
+from tests.helpers.forms import RECORDS, TOY
 
 NOW = at(2026, 11, 22, 10)
 USER = SECRETARY
@@ -41,10 +41,6 @@ async def sim(settings, monkeypatch):
 
 def labels(sim: Simulator, user: int = USER) -> list[str]:
     return [b["text"] for b in sim.last_keyboard(user)[1]]
-
-
-def alerts(calls) -> list[str]:
-    return [c.params.get("text", "") for c in calls if c.method == "answerCallbackQuery" and c.params.get("text")]
 
 
 def draft(sim: Simulator, user: int = USER) -> dict | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.forms.core import Env, Form, Saved, Screen, When, restart
-from tests.forms.test_core import ENV, User
+from tests.helpers.forms import ENV, User
 
 
 async def _save(env: Env, draft: dict) -> Saved:
