@@ -20,7 +20,7 @@ from bot.forms.core import (
     Text,
 )
 from tests.conftest import TZ
-from tests.helpers.forms import ENV, RECORDS, TOY, User
+from tests.helpers.forms import ENV, RECORDS, TOY, User, toy_read
 
 
 async def walk_to_review(user: User) -> None:
@@ -383,24 +383,6 @@ async def test_a_late_press_gets_the_form_s_own_answer_else_stale() -> None:
 
 
 # -- Form.read: several fields in one answer at the first question (issue 14, item 3) ------------
-async def toy_read(env: Env, draft: dict, inp: Input) -> list[str]:
-    """The toy's reader: "<title>会 ... 明天 ... N人" (a real form uses bot.rules.reader)."""
-    import re
-
-    found = []
-    words = inp.text.split()
-    if words and words[0].endswith("会"):
-        draft["title"] = words[0]
-        found.append("title")
-    if "明天" in inp.text:
-        draft["day"] = datetime(2026, 11, 23, 23, 59, tzinfo=TZ).isoformat()
-        found.append("day")
-    if match := re.search(r"(\d+)人", inp.text):
-        draft["people"] = int(match[1])
-        found.append("people")
-    return found if len(found) > 1 else []  # one field: the question's own answer
-
-
 async def test_a_first_answer_with_several_fields_jumps_to_the_first_missing_one() -> None:
     from dataclasses import replace
 

@@ -10,7 +10,7 @@ from handlers import flow
 from handlers.auth import Command
 from tests.conftest import SECRETARY, TOWNSHIP_ADMIN, Clock, Org, alerts, start_sim
 from tests.conftest import local as at
-from tests.helpers.forms import RECORDS, TOY
+from tests.helpers.forms import RECORDS, TOY, toy_read
 
 NOW = at(2026, 11, 22, 10)
 USER = SECRETARY
@@ -244,8 +244,6 @@ async def test_a_late_press_gets_the_form_s_own_answer_through_the_adapter(sim: 
 
 
 async def test_an_album_with_a_caption_at_the_first_question_through_the_adapter(sim: Simulator, monkeypatch) -> None:
-    from test_core import toy_read
-
     from bot.forms.core import Outcome
 
     async def keep(env, draft, inp):

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from types import SimpleNamespace
 
 from bot.forms import core
 from bot.forms.core import Count, Env, Form, Input, Saved, Screen, Text, When
-from tests.conftest import NOW, shared_catalogs
+from tests.conftest import NOW, TZ, shared_catalogs
 
 # -- the toy form: a meeting with a title, an optional head count and a day ---------------------
 RECORDS: dict[str, dict] = {}  # the toy's "storage", keyed by draft token
@@ -75,3 +76,21 @@ class User:
 
     def labels(self) -> list[str]:
         return [b.label for row in self.reply.screen.buttons for b in row] if self.reply.screen else []
+
+
+async def toy_read(env: Env, draft: dict, inp: Input) -> list[str]:
+    """The toy's reader: "<title>会 ... 明天 ... N人" (a real form uses bot.rules.reader)."""
+    import re
+
+    found = []
+    words = inp.text.split()
+    if words and words[0].endswith("会"):
+        draft["title"] = words[0]
+        found.append("title")
+    if "明天" in inp.text:
+        draft["day"] = datetime(2026, 11, 23, 23, 59, tzinfo=TZ).isoformat()
+        found.append("day")
+    if match := re.search(r"(\d+)人", inp.text):
+        draft["people"] = int(match[1])
+        found.append("people")
+    return found if len(found) > 1 else []  # one field: the question's own answer
