@@ -13,6 +13,7 @@ update, replayed at start).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -26,7 +27,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.context import CadreContext, Services
 from bot.i18n import Catalogs
-from bot.inbox import DurableQueue, RawUpdates, RawUpdatesRequest
+from bot.inbox import DurableQueue, InboxWriter, RawUpdates, RawUpdatesRequest, Row
 from bot.jobs import CadreJobQueue
 from bot.logfilter import install_log_redaction
 from bot.persistence import SQLitePersistence
@@ -55,6 +56,8 @@ class CadreApplication(Application):
         self._from_inbox: set[int] = set()  # update ids in the inbox and not done yet
         self._known: dict[int, None] = {}  # ids the inbox holds (the newest KNOWN), oldest first
         self._commits = 0
+        # rows of arrived updates until stored (by their flush, or a group insert soon after)
+        self.inbox_writer = InboxWriter(self._add_rows)
 
     async def initialize(self) -> None:
         if self.services.repos is None:
@@ -73,12 +76,14 @@ class CadreApplication(Application):
                 self.update_queue.requeue(Update.de_json(json.loads(data), self.bot))
             self.update_queue.admit = self.admit_update
             self.update_queue.store = self.store_update
+            self.update_queue.known = self.wait_stored
 
     async def shutdown(self) -> None:
         if isinstance(self.update_queue, DurableQueue):
-            self.update_queue.admit = self.update_queue.store = None
+            self.update_queue.admit = self.update_queue.store = self.update_queue.known = None
         await super().shutdown()
         if self.services.repos is not None:
+            await self.inbox_writer.close()
             await self.services.repos.db.close()
             self.services.repos = None
 
@@ -93,17 +98,33 @@ class CadreApplication(Application):
         return True
 
     async def store_update(self, update: Update, raw: str | None = None) -> None:
-        """Write an admitted update to the inbox (committed when this returns).
+        """Have an admitted update's inbox row stored; return once it is committed.
 
         ``raw`` is its JSON as Telegram sent it (else the text kept from the getUpdates answer,
-        else the update serialised again).
+        else the update serialised again). An update of a getUpdates answer returns at once:
+        the next getUpdates, whose offset confirms it, first waits for its row
+        (``RawUpdatesRequest.before_fetch``), so a whole answer's rows need one insert at most.
         """
         if self.inbox is None:
             raise RuntimeError("the inbox opens in initialize()")
         chat_key = ChatOrderedUpdateProcessor.ordering_key(update)
-        data = raw or self.raw_updates.pop(update.update_id) or update.to_json()
-        if not await self.inbox.add(update.update_id, chat_key, data):
-            log.info("update %s was in the inbox already", update.update_id)
+        fetched = raw is None and (raw := self.raw_updates.pop(update.update_id)) is not None
+        future = self.inbox_writer.add((update.update_id, chat_key, raw or update.to_json()))
+        if not fetched:
+            await asyncio.shield(future)
+
+    async def wait_stored(self, update: Update) -> None:
+        """A redelivery of an update whose row is not stored yet: until it is."""
+        future = self.inbox_writer.future_of(update.update_id)
+        if future is not None and self.raw_updates.pop(update.update_id) is None:
+            await asyncio.shield(future)
+
+    async def _add_rows(self, rows: list[Row]) -> None:
+        assert self.inbox is not None, "the inbox opens in initialize()"
+        new = await self.inbox.add_many(rows)
+        for update_id, _key, _data in rows:
+            if update_id not in new:
+                log.info("update %s was in the inbox already", update_id)
 
     async def accept_update(self, update: Update, raw: str | None = None) -> bool:
         """Admit and store an update; False (and nothing stored) for a redelivery."""
@@ -113,19 +134,36 @@ class CadreApplication(Application):
         return True
 
     async def finish_update(self, update: object) -> None:
-        """After an update: stage the state (PTB's flush), then commit it with the inbox mark."""
+        """After an update: stage the state (PTB's flush), then commit it with the inbox mark.
+
+        The commit also carries the inbox rows not stored yet (this update's as done): when the
+        handling was quick, the whole update costs this one statement.
+        """
         lock_notice.set(None)  # the answer is out: a wait for the lock now needs no "one moment"
         await super().update_persistence()
+        persistence: SQLitePersistence = self.persistence  # type: ignore[assignment]
         done = None
         if isinstance(update, Update) and update.update_id in self._from_inbox:
             done = update.update_id
+        arrived: list[Row] = []
+        if self.inbox_writer.pending and persistence.carries_inbox:
+            arrived = self.inbox_writer.take()  # no await from here to the commit's statement
         try:
-            await self.persistence.commit(done=done)  # type: ignore[union-attr]
-        except StorageError:
+            await persistence.commit(done=done, arrived=arrived)
+        except BaseException as exc:
+            if arrived:  # stored on their own, at once (a failed one stays pending, tried again)
+                self.inbox_writer.give_back(arrived)
+                try:
+                    await self.inbox_writer.write_pending()
+                except Exception:
+                    log.warning("could not store %d arrived updates", len(arrived), exc_info=True)
+            if not isinstance(exc, StorageError):
+                raise
             # a lock held too long or a full disk: the state and the "done" mark stay staged for
             # the next commit; until then a restart handles the update again (harmless)
             log.warning("could not save the state after update %s", getattr(update, "update_id", "-"), exc_info=True)
             return
+        self.inbox_writer.stored(arrived)
         if done is not None:
             self._from_inbox.discard(done)
             self._commits += 1
@@ -224,18 +262,20 @@ def build_application(
     if rate_limit:
         builder = builder.rate_limiter(SlidingWindowRateLimiter())
     raw_updates = RawUpdates()
+    fetching: RawUpdatesRequest | None = None
     if request is not None:
         builder = builder.request(request).get_updates_request(request).updater(None)
     else:  # PTB's default getUpdates connection, keeping the raw JSON for the inbox
-        builder = builder.get_updates_request(
-            RawUpdatesRequest(HTTPXRequest(connection_pool_size=1, http_version="1.1"), raw_updates)
-        )
+        fetching = RawUpdatesRequest(HTTPXRequest(connection_pool_size=1, http_version="1.1"), raw_updates)
+        builder = builder.get_updates_request(fetching)
     if settings.base_url:
         builder = builder.base_url(settings.base_url)
     if settings.base_file_url:
         builder = builder.base_file_url(settings.base_file_url)
     app: CadreApplication = builder.build()  # type: ignore[assignment]
     app.raw_updates = raw_updates
+    if fetching is not None:  # a getUpdates confirms the updates before it: their rows first
+        fetching.before_fetch = app.inbox_writer.wait_all
     processor.finish_update = app.finish_update
     register_all(app)
     return app

@@ -8,17 +8,22 @@ saves conversation state after it, so without more a crash in between lost the s
 Design B of ``design/durability.md``, chosen here:
 
 * :class:`DurableQueue` is the application's ``update_queue`` (``ApplicationBuilder.update_queue``,
-  no private attribute of PTB touched). Its ``put`` queues the update and returns only once
-  its JSON is in the ``inbox`` table (one statement, committed; the handling runs meanwhile).
-  The ``Updater`` calls ``put`` for each fetched update *before* it asks for the next batch
-  with the higher offset (the confirmation), and the webhook handler calls it before it
-  answers 200: an update is confirmed to Telegram only once it is in the inbox. A redelivered
-  update the inbox holds (ids of the rows not done and of the last done ones are kept in
-  memory) is not queued again.
-* After an update's handling, the processor's hook (``CadreApplication.finish_update``)
-  flushes the conversation state, ``user_data`` and ``chat_data`` and marks the inbox row done
+  no private attribute of PTB touched). Its ``put`` queues the update (its handling starts)
+  and hands its row (the JSON) to the :class:`InboxWriter`. The webhook handler calls ``put``
+  before it answers 200, and ``put`` returns only once the row is committed. The ``Updater``
+  calls ``put`` for each update of a ``getUpdates`` answer and confirms them all with the
+  offset of its next ``getUpdates``; that request waits until their rows are committed
+  (:class:`RawUpdatesRequest` ``.before_fetch``), so ``put`` returns at once there. Either way
+  an update is confirmed to Telegram only once it is in the inbox. A redelivered update the
+  inbox holds (ids of the rows not done and of the last done ones are kept in memory) is not
+  queued again.
+* A row is committed by whichever comes first: the flush that ends its handling, or an insert
+  :data:`STORE_AFTER` seconds after it arrived, of all the rows pending then (one statement
+  for a whole ``getUpdates`` answer). After an update's handling, the processor's hook
+  (``CadreApplication.finish_update``) flushes the conversation state, ``user_data`` and
+  ``chat_data``, and marks the inbox row done, or stores it as done if it was not stored yet,
   in one statement (``SQLitePersistence.commit``): the state and the "done" mark are durable
-  together or not at all.
+  together or not at all, and a quick update costs that one statement (one thread hop) in all.
 * At start (``CadreApplication.initialize``) rows not done are queued again in update-id order,
   before anything new is fetched, so each chat's updates are handled again in order.
 * Handling an update twice is harmless: the records an update writes are keyed (a report by
@@ -31,48 +36,172 @@ re-delivers, and re-handles, everything behind it; ``getUpdates`` returns the in
 at once on every poll, so the poll loop must be rewritten (PTB's ``Updater`` cannot do it) and
 the webhook must hold the HTTP answer for the whole handling, within Telegram's timeout. B keeps
 PTB's ``Updater`` and webhook as they are, re-handles only the updates whose state was not
-flushed, and gives a replay log. Its cost is one insert per update (a single statement, one
-thread hop, overlapping the handling), while the "done" mark rides in the flush statement the
-bot makes anyway; ``bench/reports.py`` measures it (default against ``--no-inbox``): on the
-shared 2-core machine of December 2026, 0.24x against 0.36x of a bare PTB handler, medians of
-7 interleaved rounds. ``bench/crash.py`` (a SIGKILL after every reply of /report and /visit):
-0 steps lost, 0 answers in a wrong step, 1 record each, no saved draft offered again.
+flushed, and gives a replay log. Its cost is at most one insert per update, shared by the
+updates that arrived together, and none for an update handled within :data:`STORE_AFTER` (its
+row rides in the flush statement the bot makes anyway); ``bench/reports.py`` measures it
+(``--no-inbox`` for the bot without it): on the shared 2-core machine of December 2026, /report
+at 0.34-0.36x of a bare PTB handler with the inbox and 0.39-0.40x without (it was 0.24-0.33x
+with the inbox before its rows rode in the flush). ``bench/crash.py`` (a SIGKILL after every reply of
+/report and /visit): 0 steps lost, 0 answers in a wrong step, 1 record each, no saved draft
+offered again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
 from telegram.request import BaseRequest, RequestData
 
+STORE_AFTER = 0.02  # seconds an arrived update's row may wait for its handling's flush to carry it
+RETRY_AFTER = 1.0  # seconds before a failed insert of rows is tried again
+
+Row = tuple[int, int | None, str]  # an inbox row: update id, chat key, the update's JSON
+
+log = logging.getLogger("cadre.inbox")
+
+
+class InboxWriter:
+    """The inbox rows of arrived updates until they are stored, and who waits for them.
+
+    A row is stored by whichever comes first: the persistence flush that ends its update's
+    handling, which takes every row still pending into its own statement (its own row as done:
+    one thread hop for the whole update), or, :data:`STORE_AFTER` seconds after it arrived, one
+    insert of all the rows pending then (a group commit). The writes queue on the database's
+    one write lock in the order they took their rows, so an update's "done" mark never comes
+    before its row. A failed insert keeps its rows pending and is tried again: the ones waiting
+    (the webhook's answer, the next ``getUpdates``) wait on, and nothing is confirmed unstored.
+    """
+
+    def __init__(self, add_many: Callable[[list[Row]], Awaitable[object]], *, delay: float = STORE_AFTER) -> None:
+        self._add_many = add_many
+        self.delay = delay
+        self._pending: dict[int, Row] = {}
+        self._futures: dict[int, asyncio.Future[None]] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._writes: set[asyncio.Task] = set()
+        self._closed = False
+
+    def add(self, row: Row) -> asyncio.Future[None]:
+        """Keep ``row`` for storing; the future is done once it is stored."""
+        future = self._futures.get(row[0])
+        if future is None:
+            future = self._futures[row[0]] = asyncio.get_running_loop().create_future()
+        self._pending[row[0]] = row
+        self._arm(self.delay)
+        return future
+
+    def future_of(self, update_id: int) -> asyncio.Future[None] | None:
+        """The future of a row not stored yet (None if there is none)."""
+        return self._futures.get(update_id)
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def take(self) -> list[Row]:
+        """Every pending row, for the statement the caller is about to make (with no ``await``
+        between this and that statement's turn on the write lock)."""
+        rows = list(self._pending.values())
+        self._pending.clear()
+        return rows
+
+    def stored(self, rows: list[Row]) -> None:
+        for update_id, _key, _data in rows:
+            future = self._futures.pop(update_id, None)
+            if future is not None and not future.done():
+                future.set_result(None)
+
+    def give_back(self, rows: list[Row], *, retry_after: float = RETRY_AFTER) -> None:
+        """Rows whose statement failed: pending again (a newer row for the same id wins)."""
+        for row in rows:
+            self._pending.setdefault(row[0], row)
+        if rows:
+            self._arm(retry_after)
+
+    async def write_pending(self) -> None:
+        """Insert every pending row now (one statement); on failure they stay pending."""
+        rows = self.take()
+        if not rows:
+            return
+        try:
+            await self._add_many(rows)
+        except BaseException:
+            self.give_back(rows)
+            raise
+        self.stored(rows)
+
+    async def wait_all(self) -> None:
+        """Until every row pending now is stored (the waiter's cancellation cancels no row)."""
+        futures = list(self._futures.values())
+        if futures:
+            await asyncio.wait(futures)
+
+    def _arm(self, delay: float) -> None:
+        if self._closed:
+            return
+        loop = asyncio.get_running_loop()
+        due = loop.time() + delay
+        if self._timer is not None:
+            if self._timer.when() <= due:
+                return
+            self._timer.cancel()
+        self._timer = loop.call_at(due, self._fire)
+
+    def _fire(self) -> None:
+        self._timer = None
+        if self._pending:
+            task = asyncio.get_running_loop().create_task(self._write(), name="InboxWriter:write")
+            self._writes.add(task)
+            task.add_done_callback(self._writes.discard)
+
+    async def _write(self) -> None:
+        try:
+            await self.write_pending()
+        except Exception:
+            log.warning("could not store %d arrived updates; trying again", len(self._pending), exc_info=True)
+
+    async def close(self) -> None:
+        """Store what is pending (best effort) and stop the timer; the database is still open."""
+        self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._writes:
+            await asyncio.gather(*self._writes, return_exceptions=True)
+        try:
+            await self.write_pending()
+        except Exception:
+            log.warning("could not store %d arrived updates at stop", len(self._pending), exc_info=True)
+
 
 class DurableQueue(asyncio.Queue):
     """The update queue whose ``put`` returns only once the update is stored durably.
 
     ``admit`` (set once the database is open) says, without a query, whether an arriving
-    ``Update`` is new (False for a redelivery of one the inbox holds, which is dropped); a new
-    one is queued at once, so its handling starts while ``store`` writes it to the inbox, and
-    ``put`` returns (the Updater confirms, the webhook answers 200) after ``store``. Anything
-    else (e.g. PTB's stop signal) is queued as is.
+    ``Update`` is new (False for a redelivery of one the inbox holds, which is dropped, once
+    ``known`` returned: its row may still be pending); a new one is queued at once, so its
+    handling starts, and ``put`` returns after ``store`` (the Updater confirms, the webhook
+    answers 200). Anything else (e.g. PTB's stop signal) is queued as is.
     """
 
     def __init__(self, maxsize: int = 0) -> None:
         super().__init__(maxsize)
         self.admit: Callable[[Update], bool] | None = None
         self.store: Callable[[Update], Awaitable[object]] | None = None
+        self.known: Callable[[Update], Awaitable[object]] | None = None
 
     async def put(self, item: Any) -> None:
         if isinstance(item, Update) and self.admit is not None and self.store is not None:
             if not self.admit(item):
+                if self.known is not None:
+                    await self.known(item)
                 return
             self.put_nowait(item)
-            # the insert asks for the database's write lock before this coroutine first
-            # suspends, so before the handling can start: the handling's "done" mark (and any
-            # write of it) comes after the row
             await self.store(item)
             return
         await super().put(item)
@@ -115,6 +244,9 @@ class RawUpdatesRequest(BaseRequest):
     def __init__(self, inner: BaseRequest, raw: RawUpdates) -> None:
         self.inner = inner
         self.raw = raw
+        # awaited before each getUpdates, whose offset confirms the updates fetched before:
+        # the application waits there until their inbox rows are stored (InboxWriter.wait_all)
+        self.before_fetch: Callable[[], Awaitable[object]] | None = None
 
     @property
     def read_timeout(self) -> float | None:
@@ -136,6 +268,9 @@ class RawUpdatesRequest(BaseRequest):
         connect_timeout: Any = BaseRequest.DEFAULT_NONE,
         pool_timeout: Any = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
+        fetch = url.endswith("/getUpdates")
+        if fetch and self.before_fetch is not None:
+            await self.before_fetch()
         code, payload = await self.inner.do_request(
             url,
             method,
@@ -145,6 +280,6 @@ class RawUpdatesRequest(BaseRequest):
             connect_timeout=connect_timeout,
             pool_timeout=pool_timeout,
         )
-        if code == 200 and url.endswith("/getUpdates"):
+        if code == 200 and fetch:
             self.raw.keep(payload)
         return code, payload

@@ -3,8 +3,8 @@
 Conversation states, ``user_data``, ``chat_data``, ``bot_data`` go to the ``ptb_*`` tables
 through :class:`storage.state.StateRepo`. PTB's ``update_*`` calls only *stage* the changes in
 memory; :meth:`SQLitePersistence.commit` writes everything staged as one statement (one
-implicit transaction, one thread hop), together with the inbox row of the update it finishes
-(see ``bot.inbox``). The application commits after every update, so a crash or restart in the
+implicit transaction, one thread hop), together with the "done" mark of the update it finishes,
+or its inbox row as done when that row was not stored yet (see ``bot.inbox``). The application commits after every update, so a crash or restart in the
 middle of a conversation resumes at the same step, and the update is handled again if its
 effects were not all made durable.
 """
@@ -12,7 +12,7 @@ effects were not all made durable.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from copy import deepcopy
 
 from telegram.ext import BasePersistence, PersistenceInput
@@ -21,6 +21,7 @@ from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 from storage.state import StateRepo
 
 Row = tuple[str, str, str, str]
+InboxRow = tuple[int, int | None, str]  # update id, chat key, JSON (bot.inbox.Row)
 
 
 class SQLitePersistence(BasePersistence[dict, dict, dict]):
@@ -49,18 +50,36 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
     def _stage(self, table: str, name: str, key: str, row: Row) -> None:
         self._staged[(table, name, key)] = row
 
-    async def commit(self, *, done: int | None = None) -> None:
+    @property
+    def carries_inbox(self) -> bool:
+        """Whether :meth:`commit` can store inbox rows (``arrived``) in its statement."""
+        return self.repo.carries_inbox
+
+    async def commit(self, *, done: int | None = None, arrived: Sequence[InboxRow] = ()) -> None:
         """Write everything staged (and mark inbox update ``done``) in one statement.
 
-        On failure the rows (with the "done" mark) go back to the stage unless something newer
-        replaced them, so the next commit writes them all, and the error propagates.
+        ``arrived``: inbox rows not stored yet (see ``bot.inbox.InboxWriter``), written first
+        in the same statement, the one of ``done`` as done already (only if
+        :attr:`carries_inbox`). On failure the staged rows (with the "done" mark) go back to
+        the stage unless something newer replaced them, so the next commit writes them all, and
+        the error propagates (the caller gives ``arrived`` back to the inbox writer).
         """
         taken, self._staged = self._staged, {}
+        mark = ("done", "", str(done))
         if done is not None:
-            taken[("done", "", str(done))] = ("done", "", str(done), "")
+            taken[mark] = ("done", "", str(done), "")
+        rows: list[Row] = []
+        for update_id, chat_key, data in arrived:
+            kind = "inbox"
+            if update_id == done:
+                kind = "inbox_done"
+                del taken[mark]  # the row goes in done
+            rows.append((kind, "" if chat_key is None else str(chat_key), str(update_id), data))
         try:
-            await self.repo.write(list(taken.values()))
+            await self.repo.write(rows + list(taken.values()))
         except BaseException:
+            if done is not None:
+                taken[mark] = ("done", "", str(done), "")
             for key, row in taken.items():
                 self._staged.setdefault(key, row)
             raise

@@ -163,6 +163,26 @@ def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     return found
 
 
+# Set up on each connection (TEMP: nothing in the file changes, so no migration): the persistence
+# flush may carry the inbox row of the update it finishes (bot/inbox.py), when the handling ended
+# before the row was written on its own, in the flush's one statement. kind 'inbox' stores a row
+# not done yet (of another update, arrived meanwhile), 'inbox_done' a row done; name = the chat
+# key ('' for none), key = the update id, data = its JSON. A row already there is kept (a
+# redelivery) unless it is a done row older than a day (ids come round again, as in
+# ``InboxRepo.add``), and 'inbox_done' marks it done.
+_CONNECTION_SQL = """
+CREATE TEMP TRIGGER state_writes_inbox INSTEAD OF INSERT ON main.state_writes
+WHEN NEW.kind IN ('inbox', 'inbox_done') BEGIN
+    INSERT INTO inbox (update_id, chat_key, data, done)
+    VALUES (CAST(NEW.key AS INTEGER), CAST(NULLIF(NEW.name, '') AS INTEGER), NEW.data, NEW.kind = 'inbox_done')
+    ON CONFLICT (update_id) DO UPDATE SET chat_key = excluded.chat_key, data = excluded.data,
+        received_at = excluded.received_at, done = excluded.done
+    WHERE inbox.done = 1
+        AND inbox.received_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day');
+    UPDATE inbox SET done = 1 WHERE NEW.kind = 'inbox_done' AND update_id = CAST(NEW.key AS INTEGER);
+END;
+"""
+
 # Writes whose SQL names these tables change who a Telegram user is (see ``generation``).
 _WATCHED = re.compile(r"\b(people|units)\b", re.IGNORECASE)
 OTHER_WRITERS_CHECK_SECONDS = 1.0
@@ -215,6 +235,7 @@ class Database:
         self._touched = False
         self._data_version: int | None = None
         self._checked_at = 0.0
+        self.flush_carries_inbox = False  # the connection's state_writes takes inbox rows (_CONNECTION_SQL)
 
     def _note(self, sql: str) -> None:
         if not self._touched and _WATCHED.search(sql):
@@ -258,6 +279,8 @@ class Database:
             await conn.execute("PRAGMA synchronous = NORMAL")
             if upgrade:
                 await db.upgrade()
+                await conn.executescript(_CONNECTION_SQL)
+                db.flush_carries_inbox = True
         except sqlite3.OperationalError as exc:
             await conn.close()
             if "locked" in str(exc) or "busy" in str(exc):

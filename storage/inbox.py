@@ -1,8 +1,9 @@
 """The durable inbox: updates stored before they are confirmed to Telegram (see ``bot.inbox``).
 
-A row is written when an update arrives (polling or webhook) and marked done in the same
-statement that flushes the conversation state after its handling (``StateRepo.write``, kind
-``done``). Rows not done are handled again at start. Done rows are kept for a day (a replay
+A row is written when an update arrives (polling or webhook), several at once
+(:meth:`InboxRepo.add_many`), and marked done in the same statement that flushes the
+conversation state after its handling (``StateRepo.write``, kind ``done``); when the handling
+ends first, that statement stores the row as done (kind ``inbox_done``). Rows not done are handled again at start. Done rows are kept for a day (a replay
 log for debugging), then pruned.
 """
 
@@ -14,6 +15,7 @@ from pathlib import Path
 from storage.db import Database
 
 KEEP = "-1 day"
+ROWS_PER_STATEMENT = 1000  # 3 parameters a row
 
 
 class InboxRepo:
@@ -35,6 +37,24 @@ class InboxRepo:
             (update_id, chat_key, data),
         )
         return bool(rows)
+
+    async def add_many(self, rows: list[tuple[int, int | None, str]]) -> set[int]:
+        """Store arriving updates ``(update_id, chat_key, JSON)`` in one statement; the ids that
+        were new (the others are redeliveries, see :meth:`add`)."""
+        new: set[int] = set()
+        for start in range(0, len(rows), ROWS_PER_STATEMENT):
+            chunk = rows[start : start + ROWS_PER_STATEMENT]
+            values = ", ".join(["(?, ?, ?)"] * len(chunk))
+            stored = await self.db.write(
+                f"INSERT INTO inbox (update_id, chat_key, data) VALUES {values}"
+                " ON CONFLICT (update_id) DO UPDATE SET chat_key = excluded.chat_key,"
+                " data = excluded.data, received_at = excluded.received_at, done = 0"
+                f" WHERE inbox.done = 1 AND inbox.received_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '{KEEP}')"
+                " RETURNING update_id",
+                [v for row in chunk for v in row],
+            )
+            new.update(int(row[0]) for row in stored)
+        return new
 
     async def pending(self) -> list[tuple[int, str]]:
         """Updates not done yet, oldest first: (update_id, JSON)."""

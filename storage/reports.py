@@ -117,7 +117,13 @@ _COLS = (
     " r.cadres, r.members, r.villagers, r.garbage_trucks, r.garbage_tons, r.area_m2, r.walls,"
     " r.ponds, r.notes, r.amounts_more, r.people_approx"
 )
+# a report's photos as one JSON column: [[position, file_id, file_unique_id, phase], ...]
+_PHOTOS = (
+    "(SELECT json_group_array(json_array(ph.position, ph.file_id, ph.file_unique_id, ph.phase))"
+    " FROM report_photos ph WHERE ph.report_id = r.id)"
+)
 _FROM = "reports r JOIN units u ON u.id = r.unit_id JOIN people p ON p.id = r.reporter_id"
+_SELECT = f"SELECT {_COLS}, {_PHOTOS} AS photos_json FROM {_FROM}"
 _VALUE_COLS = (
     "unit_id", "work_date", "categories", "other_name", "place", "latitude", "longitude",
     "cadres", "members", "villagers", "garbage_trucks", "garbage_tons", "area_m2", "walls",
@@ -162,6 +168,10 @@ def _pairs(text: str | None) -> tuple[tuple[str, Any], ...]:
     return tuple(json.loads(text).items()) if text else ()
 
 
+def _photos_of(text: str | None) -> tuple[ReportPhoto, ...]:
+    return tuple(ReportPhoto(p[1], p[2], p[3]) for p in sorted(json.loads(text or "[]")))
+
+
 def _report(row: Row, photos: tuple[ReportPhoto, ...]) -> Report:
     fields = record(
         ReportFields,
@@ -194,20 +204,22 @@ class ReportsRepo:
                 (token, reporter_id, to_db(at), to_db(at), *_values(fields)),
             )
             created = cur.rowcount == 1
-            if created:
-                await self._write_parts(conn, cur.lastrowid, fields)
+            if created:  # a new report has no parts yet: nothing to delete first
+                await self._write_parts(conn, cur.lastrowid, fields, new=True)
         report = await self.by_token(token)
         if report is None:
             raise RuntimeError("unexpected: report is None")
         return report, created
 
-    async def _write_parts(self, conn: Any, report_id: int, fields: ReportFields) -> None:
-        await conn.execute("DELETE FROM report_categories WHERE report_id = ?", (report_id,))
+    async def _write_parts(self, conn: Any, report_id: int, fields: ReportFields, *, new: bool = False) -> None:
+        if not new:
+            await conn.execute("DELETE FROM report_categories WHERE report_id = ?", (report_id,))
         await conn.executemany(
             "INSERT INTO report_categories (report_id, category, work_date) VALUES (?, ?, ?)",
             [(report_id, c, fields.work_date.isoformat()) for c in dict.fromkeys(fields.categories)],
         )
-        await conn.execute("DELETE FROM report_photos WHERE report_id = ?", (report_id,))
+        if not new:
+            await conn.execute("DELETE FROM report_photos WHERE report_id = ?", (report_id,))
         await conn.executemany(
             "INSERT INTO report_photos (report_id, position, phase, file_id, file_unique_id)"
             " VALUES (?, ?, ?, ?, ?)",
@@ -317,31 +329,18 @@ class ReportsRepo:
         )
 
     # -- reading --------------------------------------------------------------------------
-    async def _photos(self, report_ids: list[int]) -> dict[int, tuple[ReportPhoto, ...]]:
-        if not report_ids:
-            return {}
-        marks = ",".join("?" * len(report_ids))
-        rows = await self.db.fetchall(
-            f"SELECT report_id, file_id, file_unique_id, phase FROM report_photos"
-            f" WHERE report_id IN ({marks}) ORDER BY report_id, position",
-            report_ids,
-        )
-        out: dict[int, list[ReportPhoto]] = {}
-        for row in rows:
-            out.setdefault(row["report_id"], []).append(record(ReportPhoto, row))
-        return {k: tuple(v) for k, v in out.items()}
-
     async def _many(self, sql: str, params: Any) -> list[Report]:
+        """Reports by ``sql`` (``{_SELECT} ...``), each with its photos: one query (its photos
+        as one JSON column, :data:`_PHOTOS`), one thread hop."""
         rows = await self.db.fetchall(sql, params)
-        photos = await self._photos([row["id"] for row in rows])
-        return [_report(row, photos.get(row["id"], ())) for row in rows]
+        return [_report(row, _photos_of(row["photos_json"])) for row in rows]
 
     async def get(self, report_id: int) -> Report | None:
-        found = await self._many(f"SELECT {_COLS} FROM {_FROM} WHERE r.id = ?", (report_id,))
+        found = await self._many(f"{_SELECT} WHERE r.id = ?", (report_id,))
         return found[0] if found else None
 
     async def by_token(self, token: str) -> Report | None:
-        found = await self._many(f"SELECT {_COLS} FROM {_FROM} WHERE r.token = ?", (token,))
+        found = await self._many(f"{_SELECT} WHERE r.token = ?", (token,))
         return found[0] if found else None
 
     async def change_by_token(self, token: str) -> ReportChange | None:
@@ -363,7 +362,7 @@ class ReportsRepo:
     async def last_by_reporter(self, reporter_id: int, *, exclude: int | None = None) -> Report | None:
         """The reporter's latest active report (for the 同上次 buttons)."""
         found = await self._many(
-            f"SELECT {_COLS} FROM {_FROM} WHERE r.reporter_id = ? AND r.status = 'active'"
+            f"{_SELECT} WHERE r.reporter_id = ? AND r.status = 'active'"
             " AND r.id != ? ORDER BY r.created_at DESC, r.id DESC LIMIT 1",
             (reporter_id, exclude or 0),
         )
@@ -374,7 +373,7 @@ class ReportsRepo:
     ) -> tuple[list[Report], int]:
         """The reporter's active reports, newest saved first, and how many there are."""
         reports = await self._many(
-            f"SELECT {_COLS} FROM {_FROM} WHERE r.reporter_id = ? AND r.status = 'active'"
+            f"{_SELECT} WHERE r.reporter_id = ? AND r.status = 'active'"
             " ORDER BY r.created_at DESC, r.id DESC LIMIT ? OFFSET ?",
             (reporter_id, limit, offset),
         )
@@ -404,7 +403,7 @@ class ReportsRepo:
         """Reports matching ``query``, latest work first."""
         where, params = self._where(query)
         return await self._many(
-            f"{_SUBTREE} SELECT {_COLS} FROM {_FROM} WHERE {where}"
+            f"{_SUBTREE} {_SELECT} WHERE {where}"
             " ORDER BY r.work_date DESC, r.id DESC LIMIT :limit OFFSET :offset",
             params | {"limit": limit, "offset": offset},
         )

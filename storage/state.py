@@ -83,12 +83,19 @@ class StateRepo:
                     (name, encoded_key, json.dumps(state)),
                 )
 
+    @property
+    def carries_inbox(self) -> bool:
+        """Whether :meth:`write` takes inbox rows (kinds ``inbox``, ``inbox_done``)."""
+        return self.db.flush_carries_inbox
+
     async def write(self, rows: Sequence[tuple[str, str, str, str]]) -> None:
         """Apply a whole persistence flush at once: rows ``(kind, name, key, data)``.
 
         kind is ``user``/``chat`` (key = id, data = JSON), ``user_drop``/``chat_drop``,
-        ``bot`` (data), ``conv`` (name, key = JSON list, data = JSON state), ``conv_drop`` or
-        ``done`` (key = an inbox update id). Up to :data:`ROWS_PER_STATEMENT` rows are one
+        ``bot`` (data), ``conv`` (name, key = JSON list, data = JSON state), ``conv_drop``,
+        ``done`` (key = an inbox update id), or, when :attr:`carries_inbox`, ``inbox`` /
+        ``inbox_done`` (an inbox row stored, not done / done: name = chat key or '', key =
+        update id, data = its JSON). Up to :data:`ROWS_PER_STATEMENT` rows are one
         INSERT into the ``state_writes`` view, whose triggers route each row: one statement,
         one implicit transaction, one thread hop. More rows go in one explicit transaction.
         """

@@ -41,7 +41,8 @@ class UsersRepo:
             return cached[1], cached[2]
         user = await self.seen(telegram_id, first_name)
         person = await person_of(telegram_id)
-        generation = await self.db.current_generation()
+        # kept under the generation read *before* the lookups: a change committed while they
+        # ran (another update's write, or another process's) makes the next update look again
         self._who[telegram_id] = (generation, user, person)
         self._who.move_to_end(telegram_id)
         while len(self._who) > CACHE_SIZE:

@@ -179,3 +179,66 @@ async def test_a_redelivery_after_a_restart_is_dropped_without_handling(settings
     finally:
         await again.stop()
     sim.started = False
+
+
+async def test_a_quick_update_is_stored_with_its_state_in_one_statement(sim: Simulator, org: Org, monkeypatch) -> None:
+    sim.durable = True
+    inbox = sim.app.inbox
+    separate: list[int] = []
+    add_many = inbox.add_many
+
+    async def counting(rows):
+        separate.extend(row[0] for row in rows)
+        return await add_many(rows)
+
+    monkeypatch.setattr(inbox, "add_many", counting)
+    sim.app.inbox_writer.delay = 60.0  # the row waits for the flush (the test's clock never gets there)
+    assert "哪一天" in texts(await sim.send("/report", SECRETARY))[-1]
+    assert separate == []  # no insert of its own: the flush carried the row
+    assert await inbox_rows(sim) == [(1, 1)]
+    [data] = await sim.app.services.repos.db.fetchall("SELECT data FROM ptb_user_data WHERE user_id = ?", (SECRETARY,))
+    assert "report" in json.loads(data[0])
+
+
+async def test_a_slow_update_is_stored_before_its_handling_ends(sim: Simulator, org: Org) -> None:
+    sim.app.inbox_writer.delay = 0.0  # no wait for the flush
+    update = Update.de_json(message_update(51, "/report"), sim.app.bot)
+    await sim.app.update_queue.put(update)  # the application is not running: never handled
+    assert await inbox_rows(sim) == [(51, 0)]
+
+
+class _Telegram:
+    """A getUpdates connection that answers one batch, then nothing; it records when it is asked."""
+
+    def __init__(self, batch: list[dict]) -> None:
+        self.batch = batch
+        self.asked: list[list[tuple[int, int]]] = []
+        self.rows = None
+
+    async def do_request(self, url, method, request_data=None, **kwargs):
+        self.asked.append(await self.rows())
+        batch, self.batch = self.batch, []
+        return 200, json.dumps({"ok": True, "result": batch}).encode()
+
+
+async def test_fetched_updates_are_confirmed_only_once_stored(sim: Simulator, org: Org) -> None:
+    from bot.inbox import RawUpdatesRequest
+
+    app = sim.app
+    telegram = _Telegram([message_update(61, "你好"), message_update(62, "/help")])
+    telegram.rows = lambda: inbox_rows(sim)
+    fetching = RawUpdatesRequest(telegram, app.raw_updates)  # type: ignore[arg-type]
+    fetching.before_fetch = app.inbox_writer.wait_all
+    app.inbox_writer.delay = 60.0  # stored only because the next getUpdates waits for them
+    _code, payload = await fetching.do_request("https://api/bot1/getUpdates", "POST")
+    for item in json.loads(payload)["result"]:
+        await app.update_queue.put(Update.de_json(item, app.bot))  # as the Updater: returns at once
+    assert app.inbox_writer.pending == 2 and await inbox_rows(sim) == []
+    # the next getUpdates (its offset confirms 61 and 62) waits while their rows are not stored
+    confirming = asyncio.create_task(fetching.do_request("https://api/bot1/getUpdates", "POST"))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert len(telegram.asked) == 1 and not confirming.done()
+    await app.inbox_writer.write_pending()  # what the timer does STORE_AFTER after they arrived
+    await confirming
+    assert telegram.asked == [[], [(61, 0), (62, 0)]]  # both stored before Telegram was asked
