@@ -1,9 +1,9 @@
 """Shared pieces of the step-by-step conversations.
 
-Step-by-step conversations are forms of the engine (:mod:`bot.forms`: /report, /visit,
-/newtask, 延期, /schedule, household add and edit...); :func:`register_forms` registers the one
-handler that runs them all, with the bot's permission table and clock. The conversations not
-yet ported (the /households overview, join) and a few plain screens use the pieces below;
+Every step-by-step conversation is a form of the engine (:mod:`bot.forms`: /report, /visit,
+/newtask, 延期, /schedule, household add and edit, the /households overview, the name when
+joining...); :func:`register_forms` registers the one handler that runs them all, with the
+bot's permission table and clock. The plain screens (lists, cards, menus) use the pieces below;
 their conventions:
 
 * Callback payloads are ``flow:action:arg`` (:func:`cb`), under Telegram's 64-byte limit;
@@ -17,24 +17,23 @@ their conventions:
 * Another command in the middle of a conversation pauses it (the draft stays, so the
   conversation's own command offers to go on) and then runs at once: :func:`hand_over`.
   Nobody is asked to send a command twice, and no answer lands in a forgotten conversation.
-* One conversation at a time, engine forms included: :class:`Conversation` and the engine
-  share a public marker in ``user_data`` (see :mod:`bot.forms.ptb`).
+* One conversation at a time, by construction: one ConversationHandler runs every form
+  (see :mod:`bot.forms.ptb`).
 """
 
 from __future__ import annotations
 
-import functools
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
-from telegram.ext import Application, CommandHandler, ConversationHandler, TypeHandler
+from telegram.ext import Application
 
 from bot.context import CadreContext
-from bot.forms.core import Env, Form, is_cancel_words
-from bot.forms.ptb import Forms, claim, hand_over, owns
+from bot.forms.core import Env, Form
+from bot.forms.ptb import Forms
 
 MAX_CALLBACK_BYTES = 64
 IDLE_MINUTES = 30
@@ -112,61 +111,6 @@ async def hint(update: Update, context: CadreContext, key: str, **kwargs: object
         await update.callback_query.answer(context.t(key, **kwargs), show_alert=True)
     elif update.effective_message is not None:
         await update.effective_message.reply_text(context.t(key, **kwargs))
-
-
-class Conversation(ConversationHandler):
-    """A ConversationHandler of a flow not yet on the form engine, one conversation at a time.
-
-    A user is in one conversation at a time, through the public marker of
-    :mod:`bot.forms.ptb` (``user_data["active_flow"]``): starting this conversation claims it;
-    if an update reaches this conversation while the marker names another one (an engine form
-    or another old conversation started since), this one ends quietly, keeping its draft in
-    ``user_data`` so that its own command offers to go on, and the update goes on to the
-    conversation the user is in now (:func:`hand_over`). No private PTB attribute is used.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for handler in self.entry_points:  # claim the marker once an entry point started the conversation
-            handler.callback = self._claiming(handler.callback)
-
-    def _claiming(self, callback: Callable[..., Awaitable[object]]) -> Callable[..., Awaitable[object]]:
-        name = self.name or ""
-
-        @functools.wraps(callback)
-        async def started(update: Update, context: CadreContext) -> object:
-            state = await callback(update, context)
-            if state is not None and state != ConversationHandler.END:
-                claim(context.user_data, name)
-            return state
-
-        return started
-
-    async def handle_update(self, update, application, check_result, context):  # type: ignore[no-untyped-def]
-        state, key, handler, _ = check_result
-        if state is not None and handler not in self.entry_points and not owns(context.user_data, self.name or ""):
-            hand_over(update, context)
-            check_result = (state, key, _YIELD, None)
-        elif state is not None and self._typed_cancel(update) is not None:
-            # typed 取消 / 算了,不报了 at any step: the same as /cancel (the engine's cancel words)
-            check_result = (state, key, self._typed_cancel(update), ([], True))
-        return await super().handle_update(update, application, check_result, context)
-
-    def _typed_cancel(self, update: object) -> CommandHandler | None:
-        """This conversation's /cancel handler, when the update is a text of cancel words."""
-        message = update.message if isinstance(update, Update) else None
-        if message is None or not message.text or not is_cancel_words(message.text):
-            return None
-        return next(
-            (h for h in self.fallbacks if isinstance(h, CommandHandler) and "cancel" in h.commands), None
-        )
-
-
-async def _yielded(update: Update, context: CadreContext) -> int:
-    return ConversationHandler.END
-
-
-_YIELD = TypeHandler(Update, _yielded)
 
 
 EXTRA_FORMS: list[Form] = []  # forms outside handlers/ (the engine's tests add their toy form)

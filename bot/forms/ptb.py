@@ -7,11 +7,10 @@ command...) become an :class:`~bot.forms.core.Input` for :func:`bot.forms.core.h
 the :class:`~bot.forms.core.Reply` becomes send/edit calls. One idle timeout for all forms.
 
 One conversation at a time, by a public marker: ``user_data[ACTIVE]`` names the conversation
-the user is in (a form, or an old ``handlers.flow.Conversation``). Whoever starts claims it;
-a conversation that receives an update while the marker names another one ends quietly (its
-draft stays) and lets the update go on (:func:`hand_over`). The marker outlives the
-conversation that set it, so a conversation left open before it never wakes up again. Nothing here touches PTB's private
-attributes.
+the user is in. Whoever starts claims it; a form that receives an update while the marker
+names another one ends quietly (its draft stays) and lets the update go on
+(:func:`hand_over`). The marker outlives the form that set it, so a form left open before it
+never wakes up again. Nothing here touches PTB's private attributes.
 """
 
 from __future__ import annotations
@@ -219,19 +218,8 @@ class Forms:
             return ConversationHandler.END
         env = self.env_of(update, context)
         draft = context.user_data.get(form.name)
-        paused = self.paused_elsewhere(context.user_data, form, env)
         reply = await core.open_form(form, env, draft, arg, at=to_input(update).at)
-        if paused and reply.state is not None:
-            reply.notes.insert(0, paused)
         return await self.apply(update, context, form, reply)
-
-    def paused_elsewhere(self, user_data: dict, form: Form, env: Env) -> str | None:
-        """A form starting over a conversation not on the engine (its name is its command, e.g.
-        /report) that keeps a draft under that name: the note that it is paused, as a form's own."""
-        other = user_data.get(ACTIVE)
-        if not other or other == form.name or other in self.forms or not isinstance(user_data.get(other), dict):
-            return None
-        return env.t("form.paused", command=f"/{other}")
 
     def stepper(self, form: Form) -> Callable[[Update, Any], Any]:
         async def step(update: Update, context: Any) -> object:
