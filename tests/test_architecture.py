@@ -159,11 +159,6 @@ def test_bot_imports_handlers_only_in_app() -> None:
     assert offenders == []
 
 
-# Asserts still in files other helpers are rewriting (the /report and /schedule ports): remove
-# an entry once its file has none.
-ASSERTS_LEFT = {"handlers/reports/draft.py", "handlers/schedule/manage.py"}
-
-
 def asserts_in(folders: tuple[str, ...]) -> list[str]:
     found = []
     for folder in folders:
@@ -176,7 +171,7 @@ def asserts_in(folders: tuple[str, ...]) -> list[str]:
 
 def test_no_assert_for_runtime_checks() -> None:
     """``python -O`` removes asserts: the bot's code raises a proper error instead."""
-    offenders = [a for a in asserts_in(("bot", "storage", "handlers")) if a.split(":")[0] not in ASSERTS_LEFT]
+    offenders = asserts_in(("bot", "storage", "handlers"))
     assert offenders == []
     assert asserts_in(("tests",))  # the check sees asserts (the tests are full of them)
 

@@ -57,7 +57,8 @@ def reference_time(update: Update, context: CadreContext) -> datetime:
     seen = context.user_data.get(SEEN_AT) if context.user_data is not None else None
     if seen:
         return datetime.fromisoformat(seen).astimezone(tz)
-    assert message is not None, "button presses in the report flows come with their message"
+    if message is None:
+        raise RuntimeError("button presses in the report flows come with their message")
     return message.date.astimezone(tz)
 
 

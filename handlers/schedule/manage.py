@@ -69,7 +69,8 @@ async def may_edit(context: CadreContext, event: Event) -> bool:
 async def list_screen(context: CadreContext) -> tuple[str, object]:
     t = context.t
     person = context.person
-    assert person is not None
+    if person is None:
+        raise RuntimeError("no person here: this runs behind @requires")
     tz = context.services.settings.tz
     now = scheduler.now_of(context.application)
     events = await context.repos.events.in_scope(person.unit_id)
