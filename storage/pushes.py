@@ -190,6 +190,27 @@ class PushesRepo:
         )
         return {PushKey(r[0], r[1], r[2], r[3], r[4]): (r[5], bool(r[6])) for r in rows}
 
+    async def finished_chats(self, groups: Iterable[tuple[str, int, str, str]]) -> dict[tuple[str, int, str, str], set[int]]:
+        """The chat ids whose push is sent or dropped, per group (kind, ref_id, occurrence, slot):
+        one query whatever the number of groups."""
+        todo = sorted(set(groups))
+        if not todo:
+            return {}
+        rows = await self.db.fetchall(
+            # the groups first, each looked up by the unique key (CROSS JOIN keeps that order;
+            # by the status index instead, a province's 85k pushes took 11 s, not 0.5 s)
+            "SELECT p.kind, p.ref_id, p.occurrence, p.slot, p.chat_id"
+            " FROM json_each(?) j CROSS JOIN pushes p ON p.kind = json_extract(j.value, '$[0]')"
+            " AND p.ref_id = json_extract(j.value, '$[1]')"
+            " AND p.occurrence = json_extract(j.value, '$[2]') AND p.slot = json_extract(j.value, '$[3]')"
+            " WHERE +p.status IN ('sent', 'dropped')",
+            (json.dumps(todo),),
+        )
+        out: dict[tuple[str, int, str, str], set[int]] = {}
+        for kind, ref_id, occurrence, slot, chat_id in rows:
+            out.setdefault((kind, ref_id, occurrence, slot), set()).add(chat_id)
+        return out
+
     async def followups_unsent(self, until: datetime, now: datetime, lease: timedelta) -> list[DueFollowUp]:
         """Open follow-ups of active households and joined members due at or before ``until``
         whose reminder (kind ``visit_followup``, occurrence = due day) is not settled: not

@@ -628,3 +628,28 @@ async def test_a_rectification_tasks_overdue_list_goes_to_its_creator_only(sim, 
     outcome = await scheduler.run_due(sim.app, at(2027, 1, 3, 9))
     assert {(k.kind, k.chat_id) for k in outcome.sent} == {
         ("task_overdue", SECRETARY), ("task_overdue", OTHER_SECRETARY), ("task_late", TOWNSHIP_ADMIN)}
+
+
+async def test_a_task_looked_at_again_builds_no_push_already_sent(sim: Simulator, groups: Org, monkeypatch) -> None:
+    """A sweep over a task whose plan was lost (the clock went back, a fresh upgrade) reads
+    what was sent first and builds only the rest: a district's tasks would otherwise make
+    100,000 pushes to drop them again."""
+    created = at(2026, 11, 22, 10)
+    task = await add_task(sim, groups, deadline=at(2026, 11, 30, 23, 59), created=created)
+    pushes = await scheduler.collect(sim.app, created)
+    assert pushes
+    await scheduler.deliver(sim.app, pushes, created)
+    await sim.app.services.repos.tasks.replan_all()  # every task looked at afresh
+    built = []
+    real = scheduler.Push
+
+    def counted(key, draw):
+        built.append(key)
+        return real(key, draw)
+
+    monkeypatch.setattr(scheduler, "Push", counted)
+    later = created + timedelta(minutes=5)
+    assert [t.id for t, _ in await sim.app.services.repos.tasks.due(later)] == [task.id]
+    assert await scheduler.collect(sim.app, later) == []
+    assert built == []
+    assert await sim.app.services.repos.tasks.due(later + timedelta(minutes=5)) == []  # planned on
