@@ -653,3 +653,22 @@ async def test_a_task_looked_at_again_builds_no_push_already_sent(sim: Simulator
     assert await scheduler.collect(sim.app, later) == []
     assert built == []
     assert await sim.app.services.repos.tasks.due(later + timedelta(minutes=5)) == []  # planned on
+
+
+async def test_tasks_worked_out_in_batches_owe_the_same_pushes(sim: Simulator, groups: Org, monkeypatch) -> None:
+    created = at(2026, 11, 22, 10)
+    for k in range(3):
+        await add_task(sim, groups, deadline=at(2026, 11, 30 - k, 23, 59), created=created, title=f"任务{k}")
+    later = at(2026, 11, 29, 10)  # a reminder due for each
+    whole = sorted((*p.key.group, p.key.chat_id) for p in await scheduler.collect(sim.app, later))
+    sizes = []
+    batch = scheduler._task_batch
+
+    async def counted(app, due, now):
+        sizes.append(len(due))
+        return await batch(app, due, now)
+
+    monkeypatch.setattr(scheduler, "_task_batch", counted)
+    monkeypatch.setattr(scheduler, "TASK_UNITS_BATCH", 2)  # a task has two villages: one task a batch
+    assert sorted((*p.key.group, p.key.chat_id) for p in await scheduler.collect(sim.app, later)) == whole
+    assert sizes == [1, 1, 1] and len(whole) > 3

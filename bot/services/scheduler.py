@@ -253,11 +253,33 @@ def _task_next_at(task: Task, leads: Sequence[Lead], tz: tzinfo, now: datetime) 
     return min(at, task.planned_from) if task.planned_from > now else at
 
 
+TASK_UNITS_BATCH = 10_000  # tasks due are worked out together up to this many units not done
+
+
 async def _task_plans(app: Application, now: datetime) -> list[_Plan]:
-    repos, tz = repos_of(app), zone(app)
+    """The plans of the tasks due, worked out in batches of about :data:`TASK_UNITS_BATCH`
+    units (a catch-up over a province's district-wide tasks holds one batch's units and
+    reach at a time, not 100,000 of each)."""
+    repos = repos_of(app)
     due = await repos.tasks.due(now)
     if not due:
         return []
+    sizes = await repos.tasks.pending_counts([task.id for task, _ in due])
+    plans: list[_Plan] = []
+    batch: list[tuple[Task, int]] = []
+    units = 0
+    for item in due:
+        size = sizes.get(item[0].id, 0)
+        if batch and units + size > TASK_UNITS_BATCH:
+            plans += await _task_batch(app, batch, now)
+            batch, units = [], 0
+        batch.append(item)
+        units += size
+    return plans + await _task_batch(app, batch, now)
+
+
+async def _task_batch(app: Application, due: list[tuple[Task, int]], now: datetime) -> list[_Plan]:
+    repos, tz = repos_of(app), zone(app)
     units_of = await repos.tasks.units_of([task.id for task, _ in due])
     pending_of = {task.id: [u for u in units_of.get(task.id, []) if not u.done] for task, _ in due}
     facts = await repos.chats.reach_facts({u.unit_id for us in pending_of.values() for u in us})
