@@ -537,7 +537,9 @@ async def test_once_sent_a_task_is_not_looked_at_until_its_next_reminder(sim: Si
     await scheduler.run_due(sim.app, created + timedelta(minutes=5))
     assert await repos.tasks.due(created + timedelta(minutes=10)) == []
     assert await repos.tasks.next_planned(created) == at(2026, 11, 23, 9)  # the 7-day reminder
-    assert await scheduler.next_push_at(sim.app, created + timedelta(minutes=10)) == at(2026, 11, 23, 9)
+    async with Statements(sim) as counted:
+        assert await scheduler.next_push_at(sim.app, created + timedelta(minutes=10)) == at(2026, 11, 23, 9)
+    assert counted.n == 1  # nothing due: the next wake-up is one query
 
 
 async def test_a_group_bound_or_a_secretary_joining_later_still_gets_what_is_due(sim: Simulator, groups: Org) -> None:

@@ -492,10 +492,18 @@ async def run_due(app: Application, now: datetime | None = None) -> Outcome:
 
 async def next_push_at(app: Application, now: datetime) -> datetime | None:
     """The next moment after ``now`` at which some push falls due: the earliest planned
-    moment of the tasks and events (one query each), computed afresh only for those due or
-    changed, and the coming follow-ups' reminders."""
+    moment of the tasks and events and the coming follow-ups' reminders (one query), worked
+    out afresh only for the tasks and events due or changed."""
     repos, tz = repos_of(app), zone(app)
-    moments = [at for at in (await repos.tasks.next_planned(now), await repos.events.next_planned(now)) if at]
+    planned, due_now, coming = await repos.pushes.wake_facts(now, now + timedelta(days=2))  # one query
+    moments = [at for at in (planned,) if at]
+    for due_on, due_at in coming:
+        at = followup_remind_at(due_on, due_at, tz)
+        if at > now:
+            moments.append(at)
+    if not due_now:
+        return min(moments, default=None)
+    # tasks or events due, changed or new: worked out afresh (more queries, by the work due)
     tasks = await repos.tasks.due(now)
     pending = await repos.tasks.pending_counts([task.id for task, _ in tasks]) if tasks else {}
     for task, _ in tasks:
@@ -511,10 +519,6 @@ async def next_push_at(app: Application, now: datetime) -> datetime | None:
             if not any(slot.due(now) for slot in slots):
                 quiet.append((event.id, rev, at))
         await repos.events.advance(quiet)
-    for due in await repos.pushes.followups_coming(now, now + timedelta(days=2)):
-        at = followup_remind_at(due.due_on, due.due_at, tz)
-        if at > now:
-            moments.append(at)
     return min(moments, default=None)
 
 
