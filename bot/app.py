@@ -288,4 +288,5 @@ async def post_init(app: Application) -> None:
 
 
 async def post_shutdown(app: Application) -> None:
-    return None
+    for task in app.services.extras.pop("background", ()):  # type: ignore[attr-defined]
+        task.cancel()  # work started at start-up and not finished (the admins' menus)

@@ -104,3 +104,16 @@ class UsersRepo:
                 " ON CONFLICT (telegram_id) DO UPDATE SET digest = excluded.digest",
                 (telegram_id, digest),
             )
+
+    async def published_menus_of(self, roles: tuple[str, ...]) -> list[tuple[int, str, str | None, str | None]]:
+        """(telegram id, role, language, digest of the menu last published) of everyone active of
+        these roles with a Telegram account: start-up's check of the admins' menus, one query."""
+        marks = ",".join("?" * len(roles))
+        rows = await self.db.fetchall(
+            "SELECT p.telegram_id, p.role, u.lang, m.digest FROM people p"
+            " LEFT JOIN users u ON u.telegram_id = p.telegram_id"
+            " LEFT JOIN published_menus m ON m.telegram_id = p.telegram_id"
+            f" WHERE p.active = 1 AND p.telegram_id IS NOT NULL AND p.role IN ({marks}) ORDER BY p.id",
+            roles,
+        )
+        return [(row[0], row[1], row[2], row[3]) for row in rows]

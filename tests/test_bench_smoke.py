@@ -3,6 +3,7 @@ measured by running them in full, never by timed tests)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +32,8 @@ def test_benchmark_runs(script: str, args: list[str], tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, str(ROOT / "bench" / script), *args],
         capture_output=True, text=True, timeout=240, cwd=tmp_path,
+        # this tree's code, not whatever the editable install points at
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))},
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert result.stdout.strip()

@@ -3,6 +3,7 @@ group, with the in-memory Bot API (the way an office would actually do it)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 
@@ -285,5 +286,48 @@ async def test_a_restart_publishes_only_the_admin_menus_that_changed(settings) -
         sim.api.clear()
         await publish_menu(sim.app, ADMIN)
         assert menu_for(sim.api.calls, ADMIN)  # its menu changed: published again
+    finally:
+        await sim.stop()
+
+
+async def test_many_changed_admin_menus_are_published_after_the_bot_is_ready(settings, monkeypatch) -> None:
+    """Past a few, changed menus go on in the background: start-up does not wait for a
+    province's ~1,700 Telegram calls; each is published once, and none again at the next start."""
+    import handlers.org.ui
+    from storage import Database, Repos
+    from tests.conftest import start_sim
+
+    admins = [ADMIN + k for k in range(5)]
+    db = await Database.open(settings.db_path)
+    for k, admin in enumerate(admins):
+        assert (await Repos.over(db).org.add_admin(admin, f"赵区长{k}", "示例区")).status == "added"
+    await db.close()
+    monkeypatch.setattr(handlers.org.ui, "MENUS_AT_START", 2)
+    release, publish = asyncio.Event(), handlers.org.ui._set_menu
+
+    async def held(app, telegram_id, commands, digest) -> None:
+        if telegram_id in admins[2:]:
+            await release.wait()  # Telegram is slow today
+        await publish(app, telegram_id, commands, digest)
+
+    monkeypatch.setattr(handlers.org.ui, "_set_menu", held)
+    sim = await start_sim(settings)  # ready while three menus are still held
+    try:
+        ready = {c.params["scope"].get("chat_id") for c in sim.api.calls if c.method == "setMyCommands"}
+        assert ready & set(admins) == set(admins[:2])  # published before the bot was ready
+        assert texts(await sim.send("/help", admins[0]))  # answering meanwhile
+        (task,) = sim.app.services.extras["background"]
+        assert not task.done()
+        release.set()
+        await task
+        assert all(menu_for(sim.api.calls, admin) for admin in admins)
+        assert len([c for c in sim.api.calls if c.method == "setMyCommands"
+                    and c.params["scope"].get("chat_id") in admins]) == len(admins)
+    finally:
+        await sim.stop()
+    sim = await start_sim(settings)
+    try:
+        assert not [c for c in sim.api.calls if c.method == "setMyCommands" and c.params["scope"].get("chat_id") in admins]
+        assert "background" not in sim.app.services.extras
     finally:
         await sim.stop()

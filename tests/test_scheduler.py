@@ -479,7 +479,9 @@ async def test_once_sent_a_task_is_not_looked_at_until_its_next_reminder(sim: Si
     await scheduler.run_due(sim.app, created + timedelta(minutes=5))
     assert await repos.tasks.due(created + timedelta(minutes=10)) == []
     assert await repos.tasks.next_planned(created) == at(2026, 11, 23, 9)  # the 7-day reminder
-    assert await scheduler.next_push_at(sim.app, created + timedelta(minutes=10)) == at(2026, 11, 23, 9)
+    async with Statements(sim) as counted:
+        assert await scheduler.next_push_at(sim.app, created + timedelta(minutes=10)) == at(2026, 11, 23, 9)
+    assert counted.n == 1  # nothing due: the next wake-up is one query
 
 
 async def test_a_group_bound_or_a_secretary_joining_later_still_gets_what_is_due(sim: Simulator, groups: Org) -> None:
@@ -570,3 +572,47 @@ async def test_a_rectification_tasks_overdue_list_goes_to_its_creator_only(sim, 
     outcome = await scheduler.run_due(sim.app, at(2027, 1, 3, 9))
     assert {(k.kind, k.chat_id) for k in outcome.sent} == {
         ("task_overdue", SECRETARY), ("task_overdue", OTHER_SECRETARY), ("task_late", TOWNSHIP_ADMIN)}
+
+
+async def test_a_task_looked_at_again_builds_no_push_already_sent(sim: Simulator, groups: Org, monkeypatch) -> None:
+    """A sweep over a task whose plan was lost (the clock went back, a fresh upgrade) reads
+    what was sent first and builds only the rest: a district's tasks would otherwise make
+    100,000 pushes to drop them again."""
+    created = at(2026, 11, 22, 10)
+    task = await add_task(sim, groups, deadline=at(2026, 11, 30, 23, 59), created=created)
+    pushes = await scheduler.collect(sim.app, created)
+    assert pushes
+    await scheduler.deliver(sim.app, pushes, created)
+    await sim.app.services.repos.tasks.replan_all()  # every task looked at afresh
+    built = []
+    real = scheduler.Push
+
+    def counted(key, draw):
+        built.append(key)
+        return real(key, draw)
+
+    monkeypatch.setattr(scheduler, "Push", counted)
+    later = created + timedelta(minutes=5)
+    assert [t.id for t, _ in await sim.app.services.repos.tasks.due(later)] == [task.id]
+    assert await scheduler.collect(sim.app, later) == []
+    assert built == []
+    assert await sim.app.services.repos.tasks.due(later + timedelta(minutes=5)) == []  # planned on
+
+
+async def test_tasks_worked_out_in_batches_owe_the_same_pushes(sim: Simulator, groups: Org, monkeypatch) -> None:
+    created = at(2026, 11, 22, 10)
+    for k in range(3):
+        await add_task(sim, groups, deadline=at(2026, 11, 30 - k, 23, 59), created=created, title=f"任务{k}")
+    later = at(2026, 11, 29, 10)  # a reminder due for each
+    whole = sorted((*p.key.group, p.key.chat_id) for p in await scheduler.collect(sim.app, later))
+    sizes = []
+    batch = scheduler._task_batch
+
+    async def counted(app, due, now):
+        sizes.append(len(due))
+        return await batch(app, due, now)
+
+    monkeypatch.setattr(scheduler, "_task_batch", counted)
+    monkeypatch.setattr(scheduler, "TASK_UNITS_BATCH", 2)  # a task has two villages: one task a batch
+    assert sorted((*p.key.group, p.key.chat_id) for p in await scheduler.collect(sim.app, later)) == whole
+    assert sizes == [1, 1, 1] and len(whole) > 3

@@ -38,7 +38,7 @@ import asyncio
 import functools
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
@@ -132,16 +132,29 @@ class Targets:
         return cls.of_rows(await repos.tasks.reach(unit_ids, kind))
 
     @classmethod
-    def of_task(cls, task: Task, units: Iterable[TaskUnit], facts: dict[int, UnitFacts], *, announce: bool = False,
-                now: datetime | None = None) -> Targets:
+    def of_task(cls, task: Task, units: Iterable[TaskUnit], facts: dict[int, UnitFacts], *, now: datetime | None = None,
+                announce: bool = False) -> Targets:
         """Where a task's pushes to its units go (bot.rules.reach: its audience, each place
         once); an announcement (``announce``) goes to groups only shortly after publishing."""
-        targets = cls()
-        late = announce and now is not None and not announce_to_groups((now - task.planned_from).total_seconds() / 3600)
+        return cls.of_task_both(task, units, facts, now=now)[1 if announce else 0]
+
+    @classmethod
+    def of_task_both(cls, task: Task, units: Iterable[TaskUnit], facts: dict[int, UnitFacts], *,
+                     now: datetime | None = None, memo: dict | None = None) -> tuple[Targets, Targets]:
+        """(reminders', announcement's) targets of a task's units, each unit's reach worked out
+        once (``memo``: the reaches already worked out, shared by a district's tasks)."""
+        targets, announce = cls(), cls()
+        late = now is not None and not announce_to_groups((now - task.planned_from).total_seconds() / 3600)
+        memo = {} if memo is None else memo
         for unit in units:
-            reach = unit_reach(unit.unit_id, unit.unit_name, facts.get(unit.unit_id), groups=task.to_groups)
-            targets.chats[unit.unit_id] = [c for c in reach.chats if not (late and c in reach.groups)]
-        return targets
+            key = (unit.unit_id, task.to_groups)
+            reach = memo.get(key)
+            if reach is None:
+                reach = memo[key] = unit_reach(unit.unit_id, unit.unit_name, facts.get(unit.unit_id),
+                                               groups=task.to_groups)
+            targets.chats[unit.unit_id] = list(reach.chats)
+            announce.chats[unit.unit_id] = [c for c in reach.chats if not (late and c in reach.groups)]
+        return targets, announce
 
     def of(self, unit_id: int) -> list[int]:
         return self.chats.get(unit_id, [])
@@ -169,13 +182,21 @@ def _per_unit(
     render: Callable[..., Rendered],
     tz: tzinfo,
     now: datetime,
+    finished: Mapping[tuple[str, int, str, str], set[int]] | None = None,
 ) -> list[Push]:
+    """The pushes to the units' chats, but those the push log holds as sent or dropped
+    (``finished``: their chat ids per group; not even made, a catch-up sweep over a district's
+    tasks would build 100,000 of them to drop them again)."""
     out = []
+    done = (finished or {}).get((kind, task.id, occurrence, slot), set())
     for unit in units:
+        chats = [c for c in targets.of(unit.unit_id) if c not in done]
+        if not chats:
+            continue
         draw = functools.partial(
             render, task=task, unit=unit.unit_name, zone=tz, now=now, unit_id=unit.unit_id
         )
-        for chat_id in targets.of(unit.unit_id):
+        for chat_id in chats:
             out.append(Push(PushKey(kind, task.id, occurrence, slot, chat_id), draw))
     return out
 
@@ -232,11 +253,33 @@ def _task_next_at(task: Task, leads: Sequence[Lead], tz: tzinfo, now: datetime) 
     return min(at, task.planned_from) if task.planned_from > now else at
 
 
+TASK_UNITS_BATCH = 10_000  # tasks due are worked out together up to this many units not done
+
+
 async def _task_plans(app: Application, now: datetime) -> list[_Plan]:
-    repos, tz = repos_of(app), zone(app)
+    """The plans of the tasks due, worked out in batches of about :data:`TASK_UNITS_BATCH`
+    units (a catch-up over a province's district-wide tasks holds one batch's units and
+    reach at a time, not 100,000 of each)."""
+    repos = repos_of(app)
     due = await repos.tasks.due(now)
     if not due:
         return []
+    sizes = await repos.tasks.pending_counts([task.id for task, _ in due])
+    plans: list[_Plan] = []
+    batch: list[tuple[Task, int]] = []
+    units = 0
+    for item in due:
+        size = sizes.get(item[0].id, 0)
+        if batch and units + size > TASK_UNITS_BATCH:
+            plans += await _task_batch(app, batch, now)
+            batch, units = [], 0
+        batch.append(item)
+        units += size
+    return plans + await _task_batch(app, batch, now)
+
+
+async def _task_batch(app: Application, due: list[tuple[Task, int]], now: datetime) -> list[_Plan]:
+    repos, tz = repos_of(app), zone(app)
     units_of = await repos.tasks.units_of([task.id for task, _ in due])
     pending_of = {task.id: [u for u in units_of.get(task.id, []) if not u.done] for task, _ in due}
     facts = await repos.chats.reach_facts({u.unit_id for us in pending_of.values() for u in us})
@@ -251,6 +294,19 @@ async def _task_plans(app: Application, now: datetime) -> list[_Plan]:
         creators = await repos.org.people_by_ids({task.created_by for task in overdue})
         parents = {u.parent_id for task in overdue for u in units_of.get(task.id, []) if u.parent_id is not None}
         parent_chats = Targets.of_rows(await repos.tasks.reach(parents, leaders=False))
+    groups = []  # the push log's groups this sweep may push under: what was sent is not made again
+    for task, _ in due:
+        if not pending_of[task.id]:
+            continue
+        deadline = task.deadline.astimezone(tz)
+        occurrence = deadline_key(deadline, tz)
+        if task.planned_from <= now < deadline:
+            groups.append(("task_extend" if task.extended else "task_new", task.id, occurrence, ""))
+        if whats.get(task.id) is not None:
+            what, slot = whats[task.id]
+            groups.append(("task_remind" if what == "remind" else "task_overdue", task.id, occurrence, slot.key))
+    finished = await repos.pushes.finished_chats(groups)
+    reaches: dict = {}
     plans = []
     for task, rev in due:
         pending = pending_of[task.id]
@@ -261,11 +317,10 @@ async def _task_plans(app: Application, now: datetime) -> list[_Plan]:
         plans.append(plan)
         deadline = task.deadline.astimezone(tz)
         occurrence = deadline_key(deadline, tz)
-        common = {"occurrence": occurrence, "tz": tz, "now": now}
-        targets = Targets.of_task(task, pending, facts)
+        common = {"occurrence": occurrence, "tz": tz, "now": now, "finished": finished}
+        targets, announce = Targets.of_task_both(task, pending, facts, now=now, memo=reaches)
         if task.planned_from <= now < deadline:
             kind = "task_extend" if task.extended else "task_new"
-            announce = Targets.of_task(task, pending, facts, announce=True, now=now)
             plan.pushes += _per_unit(kind, task, pending, announce, slot="", render=notices.task_announce, **common)
         due_now = whats.get(task.id)
         if due_now is None:
@@ -478,10 +533,18 @@ async def run_due(app: Application, now: datetime | None = None) -> Outcome:
 
 async def next_push_at(app: Application, now: datetime) -> datetime | None:
     """The next moment after ``now`` at which some push falls due: the earliest planned
-    moment of the tasks and events (one query each), computed afresh only for those due or
-    changed, and the coming follow-ups' reminders."""
+    moment of the tasks and events and the coming follow-ups' reminders (one query), worked
+    out afresh only for the tasks and events due or changed."""
     repos, tz = repos_of(app), zone(app)
-    moments = [at for at in (await repos.tasks.next_planned(now), await repos.events.next_planned(now)) if at]
+    planned, due_now, coming = await repos.pushes.wake_facts(now, now + timedelta(days=2))  # one query
+    moments = [at for at in (planned,) if at]
+    for due_on, due_at in coming:
+        at = followup_remind_at(due_on, due_at, tz)
+        if at > now:
+            moments.append(at)
+    if not due_now:
+        return min(moments, default=None)
+    # tasks or events due, changed or new: worked out afresh (more queries, by the work due)
     tasks = await repos.tasks.due(now)
     pending = await repos.tasks.pending_counts([task.id for task, _ in tasks]) if tasks else {}
     for task, _ in tasks:
@@ -500,10 +563,6 @@ async def next_push_at(app: Application, now: datetime) -> datetime | None:
             if not any(slot.due(now) for slot in slots) and not _changed(changes, event_rule(event), now, tz):
                 quiet.append((event.id, rev, at))
         await repos.events.advance(quiet)
-    for due in await repos.pushes.followups_coming(now, now + timedelta(days=2)):
-        at = followup_remind_at(due.due_on, due.due_at, tz)
-        if at > now:
-            moments.append(at)
     return min(moments, default=None)
 
 

@@ -26,6 +26,7 @@ from handlers.org.ui import (
     pager,
     pages_of,
     person_role,
+    publish_changed_menus,
     publish_menu,
     role_code,
     split_page,
@@ -71,10 +72,7 @@ async def me_command(update: Update, context: CadreContext) -> None:
 
 async def on_startup(app: Application) -> None:
     """Admins' own command menus, in case one was added from the command line meanwhile."""
-    repos = app.services.repos  # type: ignore[attr-defined]
-    for admin in await repos.org.joined_with_roles(("district_admin", "township_admin")):
-        if admin.telegram_id is not None:
-            await publish_menu(app, admin.telegram_id)
+    await publish_changed_menus(app, ("district_admin", "township_admin"))
 
 
 # -- /people ---------------------------------------------------------------------------------------

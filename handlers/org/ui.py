@@ -3,12 +3,14 @@ paging, and telling another user something in their own language."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from telegram import BotCommandScopeChat, InlineKeyboardMarkup
+from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application
 
@@ -19,6 +21,7 @@ from handlers.flow import Button, cb, chunk, keyboard
 from storage.org import Person, Unit
 
 PAGE = 8
+log = logging.getLogger(__name__)
 
 # Role codes used in callback payloads: code -> (role, first secretary)
 ROLE_CODES: dict[str, tuple[str, bool]] = {
@@ -149,21 +152,67 @@ async def tell(app: Application, telegram_id: int | None, key: str, **kwargs: ob
     return True
 
 
-async def publish_menu(app: Application, telegram_id: int) -> None:
-    """The command menu of someone else's private chat, for their (new) role and language."""
+def menu_and_digest(t: Translator, role: str | None) -> tuple[list[BotCommand], str]:
+    """A private chat's command menu for a role, and its digest (published only when it changed)."""
     from handlers.general.commands import menu
 
+    commands = menu(t, role, in_group=False)
+    digest = hashlib.sha1(json.dumps([[c.command, c.description] for c in commands]).encode()).hexdigest()
+    return commands, digest
+
+
+async def publish_menu(app: Application, telegram_id: int) -> None:
+    """The command menu of someone else's private chat, for their (new) role and language."""
     services = app.services  # type: ignore[attr-defined]
     user = await services.repos.users.get(telegram_id)
     t = services.catalogs.get(user.lang if user else None)
     person = await services.repos.org.person_by_telegram(telegram_id)
-    commands = menu(t, person.role if person else None, in_group=False)
+    commands, digest = menu_and_digest(t, person.role if person else None)
     # published only when it changed (start-up goes over every admin: a province has ~1,700)
-    digest = hashlib.sha1(json.dumps([[c.command, c.description] for c in commands]).encode()).hexdigest()
     if await services.repos.users.menu_digest(telegram_id) == digest:
         return
+    await _set_menu(app, telegram_id, commands, digest)
+
+
+async def _set_menu(app: Application, telegram_id: int, commands: list[BotCommand], digest: str) -> None:
     try:
         await app.bot.set_my_commands(commands, scope=BotCommandScopeChat(telegram_id))
     except TelegramError:
         return  # a chat the bot cannot see: the default menu stays (tried again next time)
-    await services.repos.users.set_menu_digest(telegram_id, digest)
+    await app.services.repos.users.set_menu_digest(telegram_id, digest)  # type: ignore[attr-defined]
+
+
+MENUS_AT_START = 20  # menus published before the bot is ready; more go on in the background
+
+
+async def publish_changed_menus(app: Application, roles: tuple[str, ...]) -> asyncio.Task | None:
+    """Start-up: the menus of these roles' people that changed since last published (one query
+    finds them, whatever the number of admins). Up to :data:`MENUS_AT_START` are published
+    now; the rest (a province's ~1,700 after a release that changed the menus, a minute of
+    Telegram calls) by a background task, returned, so that the bot is ready meanwhile."""
+    services = app.services  # type: ignore[attr-defined]
+    menus: dict[tuple[str | None, str], tuple[list[BotCommand], str]] = {}
+    changed = []
+    for telegram_id, role, lang, published in await services.repos.users.published_menus_of(roles):
+        key = (lang, role)
+        if key not in menus:
+            menus[key] = menu_and_digest(services.catalogs.get(lang), role)
+        commands, digest = menus[key]
+        if digest != published:
+            changed.append((telegram_id, commands, digest))
+    for telegram_id, commands, digest in changed[:MENUS_AT_START]:
+        await _set_menu(app, telegram_id, commands, digest)
+    rest = changed[MENUS_AT_START:]
+    if not rest:
+        return None
+
+    async def publish_rest() -> None:
+        try:
+            for telegram_id, commands, digest in rest:
+                await _set_menu(app, telegram_id, commands, digest)
+        except Exception:  # the bot is stopping (the database closed): the rest wait for the next start
+            log.info("admin menus: %d left for the next start", len(rest), exc_info=True)
+
+    task = asyncio.create_task(publish_rest(), name="publish-admin-menus")
+    services.extras.setdefault("background", []).append(task)  # cancelled at shutdown
+    return task
