@@ -26,6 +26,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 from telegram.warnings import PTBUserWarning
 
 from bot.context import CadreContext, Services
+from bot.errors import describe
 from bot.i18n import Catalogs
 from bot.inbox import DurableQueue, InboxWriter, RawUpdates, RawUpdatesRequest, Row
 from bot.jobs import CadreJobQueue
@@ -120,7 +121,8 @@ class CadreApplication(Application):
             await asyncio.shield(future)
 
     async def _add_rows(self, rows: list[Row]) -> None:
-        assert self.inbox is not None, "the inbox opens in initialize()"
+        if self.inbox is None:
+            raise RuntimeError("the inbox opens in initialize()")
         new = await self.inbox.add_many(rows)
         for update_id, _key, _data in rows:
             if update_id not in new:
@@ -209,21 +211,6 @@ class CadreApplication(Application):
             await self.bot.send_message(update.effective_chat.id, t("db.wait"))
 
         return notice
-
-
-def describe(update: Update) -> str:
-    """What arrived, without its content: a command name, a callback flow, or the kind."""
-    message = update.effective_message
-    if update.callback_query is not None:
-        data = update.callback_query.data or ""
-        return "callback:" + data.split(":", 1)[0]
-    if message is not None and message.text and message.text.startswith("/"):
-        return message.text.split()[0].split("@")[0]
-    if message is not None:
-        for kind in ("text", "photo", "location", "document", "voice", "sticker"):
-            if getattr(message, kind, None):
-                return kind
-    return next((k for k, v in update.to_dict().items() if k != "update_id" and v), "other")
 
 
 def build_application(

@@ -19,7 +19,7 @@ from bot.orgcli import add_parsers as add_org_parsers
 from bot.orgcli import cmd_admin, cmd_org
 from bot.services.ledger import add_cli_parser as add_export_parser
 from bot.services.ledger import cmd_export
-from bot.settings import Settings, SettingsError
+from bot.settings import SettingsError, load_settings
 from storage import Database, DatabaseError
 from storage.db import DatabaseDamaged, check_file, integrity_check
 
@@ -55,15 +55,6 @@ def parser() -> argparse.ArgumentParser:
     add_export_parser(sub)
     add_org_parsers(sub)
     return p
-
-
-def load_settings(*, require_token: bool, db: str | None = None) -> Settings:
-    settings = Settings.from_env(require_token=require_token)
-    if db:
-        from dataclasses import replace
-
-        settings = replace(settings, db_path=Path(db))
-    return settings
 
 
 def cmd_run(args: argparse.Namespace) -> int:

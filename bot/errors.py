@@ -14,6 +14,21 @@ from storage.db import StorageBusy, StorageFull
 log = logging.getLogger("cadre.errors")
 
 
+def describe(update: Update) -> str:
+    """What arrived, without its content: a command name, a callback flow, or the kind."""
+    message = update.effective_message
+    if update.callback_query is not None:
+        data = update.callback_query.data or ""
+        return "callback:" + data.split(":", 1)[0]
+    if message is not None and message.text and message.text.startswith("/"):
+        return message.text.split()[0].split("@")[0]
+    if message is not None:
+        for kind in ("text", "photo", "location", "document", "voice", "sticker"):
+            if getattr(message, kind, None):
+                return kind
+    return next((k for k, v in update.to_dict().items() if k != "update_id" and v), "other")
+
+
 async def on_error(update: object, context: CadreContext) -> None:
     error = context.error
     log.error("error while handling an update", exc_info=error)
@@ -45,8 +60,6 @@ async def on_error(update: object, context: CadreContext) -> None:
     if admin_chat is not None:
         kind = "-"
         if isinstance(update, Update):
-            from bot.app import describe
-
             kind = describe(update)
         admin_t = context.services.catalogs.get(None)
         text = admin_t(

@@ -76,7 +76,7 @@ async def org_import(db_path: Path, t: Translator, file: Path, good_rows: bool) 
 
 
 def cmd_admin(args: argparse.Namespace) -> int:
-    from bot.cli import load_settings
+    from bot.settings import load_settings
 
     settings = load_settings(require_token=False, db=args.db)
     t = translator(settings.locale)
@@ -86,7 +86,7 @@ def cmd_admin(args: argparse.Namespace) -> int:
 
 
 def cmd_org(args: argparse.Namespace) -> int:
-    from bot.cli import load_settings
+    from bot.settings import load_settings
 
     settings = load_settings(require_token=False, db=args.db)
     t = translator(settings.locale)

@@ -146,3 +146,13 @@ def read_dotenv(path: Path) -> dict[str, str]:
             value = value[1:-1]
         out[key.strip()] = value
     return out
+
+
+def load_settings(*, require_token: bool, db: str | None = None) -> Settings:
+    """The settings from the environment, with the database of ``--db`` when it is given."""
+    settings = Settings.from_env(require_token=require_token)
+    if db:
+        from dataclasses import replace
+
+        settings = replace(settings, db_path=Path(db))
+    return settings

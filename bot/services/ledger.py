@@ -339,7 +339,7 @@ def cli_period(args: argparse.Namespace) -> tuple[date, date]:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from bot.cli import load_settings
+    from bot.settings import load_settings
 
     settings = load_settings(require_token=False, db=args.db)
     try:
