@@ -22,6 +22,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.context import CadreContext
 from bot.rules import reports as rules
 from bot.rules.ids import id_or_zero, parse_id, parse_page
+from bot.rules.numbers import AMOUNT_COLUMNS
 from handlers.auth import ADMINS, command, requires
 from handlers.flow import Button, answer, ask, cb, chunk, keyboard, parse_cb
 from handlers.org.ui import tell
@@ -114,7 +115,7 @@ def totals_text(context: CadreContext, totals: ReportTotals) -> str:
     )
     amounts = [
         t(f"report.amount.{name}", value=rules.short_number(getattr(totals, name)))
-        for name in ("garbage_trucks", "garbage_tons", "area_m2", "walls", "ponds")
+        for name in AMOUNT_COLUMNS
         if getattr(totals, name)
     ]
     if amounts:

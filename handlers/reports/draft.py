@@ -22,6 +22,7 @@ from telegram import Update
 
 from bot.context import CadreContext
 from bot.rules import reports as rules
+from bot.rules.numbers import AMOUNT_COLUMNS
 from handlers.reports import permissions
 from storage.reports import Report, ReportFields, ReportPhoto
 
@@ -36,7 +37,6 @@ OTHER_NAME = "other_name"
 CADRES, MEMBERS, VILLAGERS = "people_cadres", "people_members", "people_villagers"
 # The amounts stored in the report's own columns; the others (trees, lights, ...) and an
 # amount kept as text ("text") go to ReportFields.amounts_more.
-AMOUNT_FIELDS = ("garbage_trucks", "garbage_tons", "area_m2", "walls", "ponds")
 FROM_TEXT = "from_text"  # draft key: the questions the reader filled from the user's message
 
 
@@ -105,8 +105,8 @@ def fields_of(draft: dict[str, Any]) -> ReportFields:
         photos=tuple(
             ReportPhoto(p["file_id"], p["file_unique_id"], p["phase"]) for p in draft.get("photos", ())
         ),
-        **{name: amounts.get(name) for name in AMOUNT_FIELDS},
-        amounts_more=tuple((k, v) for k, v in amounts.items() if k not in AMOUNT_FIELDS and v is not None),
+        **{name: amounts.get(name) for name in AMOUNT_COLUMNS},
+        amounts_more=tuple((k, v) for k, v in amounts.items() if k not in AMOUNT_COLUMNS and v is not None),
         people_approx=tuple(
             (g, f) for g in ("cadres", "members", "villagers")
             if (f := (draft.get("people_approx") or {}).get(g))
@@ -129,7 +129,7 @@ def draft_values(report: Report) -> dict[str, Any]:
         "cadres": f.cadres,
         "members": f.members,
         "villagers": f.villagers,
-        "amounts": {n: getattr(f, n) for n in AMOUNT_FIELDS if getattr(f, n) is not None}
+        "amounts": {n: getattr(f, n) for n in AMOUNT_COLUMNS if getattr(f, n) is not None}
         | dict(f.amounts_more),
         "people_approx": dict(f.people_approx),
         "photos": [

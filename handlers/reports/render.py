@@ -7,7 +7,7 @@ from collections.abc import Collection
 
 from bot.i18n import Translator
 from bot.rules import reports as rules
-from bot.rules.numbers import AMOUNT_FIELDS
+from bot.rules.numbers import AMOUNT_COLUMNS, AMOUNT_FIELDS
 from storage.reports import Report, ReportFields
 
 
@@ -48,7 +48,7 @@ def people_text(t: Translator, fields: ReportFields) -> str:
 
 def amount_values(fields: ReportFields) -> dict[str, object]:
     """Every amount of a report (the five columns, then the others, then ``text``)."""
-    values: dict[str, object] = {n: getattr(fields, n) for n in AMOUNT_FIELDS[:5]}
+    values: dict[str, object] = {n: getattr(fields, n) for n in AMOUNT_COLUMNS}
     values |= dict(fields.amounts_more)
     return {k: v for k, v in values.items() if v is not None}
 
