@@ -242,8 +242,9 @@ def callback_steps() -> list[Choice]:
     closed on a visit asks only the second: the visit is the call-back.)"""
     return [
         Choice("called_back", ask="visit.ask.called_back", label="visit.field.called_back", options=yes_no),
+        # optional: the household may not have said (跳过: not recorded)
         Choice("satisfied", ask="visit.ask.satisfied", label="visit.field.satisfied", options=satisfaction,
-               when=lambda d: d.get("called_back") == "yes"),
+               when=lambda d: d.get("called_back") == "yes", optional=True, substep=True),
     ]
 
 
