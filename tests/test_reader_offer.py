@@ -4,7 +4,7 @@ report with the filled review and [保存] [修改] [不是上报]; nothing is s
 
 from __future__ import annotations
 
-from bot.simulator import Simulator
+from bot.simulator import Simulator, texts
 from tests.conftest import MEMBER, SECRETARY, STRANGER, TOWNSHIP_ADMIN, Org
 from tests.test_reports import QUESTION, alerts, labels, last_text, said, saved_reports
 from tests.test_reports import fixed_clock as fixed_clock  # the clock of test_reports (autouse)
@@ -214,14 +214,24 @@ async def test_edit_on_a_visit_opens_the_visit_review(sim: Simulator, org: Org) 
     await sim.send("今天走访张建国家,调解邻里纠纷,当场解决", MEMBER)
     calls = await sim.press("修改", MEMBER)
     assert answered_once(calls)
-    assert "请核对这次走访" in last_text(sim, MEMBER)
+    review = last_text(sim, MEMBER)
+    assert "请核对这次走访" in review
     assert {"✏️ 改日期", "✏️ 改诉求", "✏️ 改结果"} <= set(labels(sim, MEMBER))  # the engine's edit buttons
+    # what the message said is marked, as on /report's review (issue 14 item 4); the rest not
+    lines = review.splitlines()
+    assert {"农户:张建国家 ✍️", "身份:矛盾纠纷调解 ✍️", "结果:当场解决 ✍️"} <= set(lines)
+    assert any(line.startswith("日期:") and line.endswith("✍️") for line in lines)
+    assert "照片:无" in lines and "带 ✍️ 的是从您的消息里读出来的" in review
+    await sim.press("✏️ 改身份", MEMBER)
+    await sim.press("政策法规宣传", MEMBER)
+    lines = texts(await sim.press("下一步", MEMBER))[-1].splitlines()
+    assert "身份:政策法规宣传、矛盾纠纷调解" in lines and "农户:张建国家 ✍️" in lines  # answered: no mark
     await sim.press("保存", MEMBER)
     assert "农户反映了什么诉求" in last_text(sim, MEMBER)  # the one thing the message did not say
     await sim.send("和邻居为宅基地吵架", MEMBER)
     await sim.press("保存", MEMBER)
     [visit] = await saved_visits(sim, homes[0].id)
-    assert (visit.roles, visit.outcome, visit.concern_text) == (("mediation",), "solved", "和邻居为宅基地吵架")
+    assert (visit.roles, visit.outcome, visit.concern_text) == (("policy", "mediation"), "solved", "和邻居为宅基地吵架")
 
 
 async def test_an_album_with_a_visit_caption_is_one_visit_offer(sim: Simulator, org: Org) -> None:
@@ -235,3 +245,5 @@ async def test_an_album_with_a_visit_caption_is_one_visit_offer(sim: Simulator, 
     sent = [c.text for c in calls if c.method == "sendMessage"]
     assert len(sent) == 1 and sent[0].startswith(VISIT_OFFER) and "照片:1张" in sent[0]
     assert homes
+    await sim.press("修改", MEMBER)  # the photo came with the message: marked on /visit's review too
+    assert "照片:1张 ✍️" in last_text(sim, MEMBER).splitlines()

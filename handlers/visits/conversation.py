@@ -52,6 +52,7 @@ async def setup(env: Env, draft: dict[str, Any]) -> str | Screen | None:
             return "form.stale"
         env.ctx.user_data.pop(OFFER, None)
         draft.update({k: v for k, v in offer.items() if k in OFFERED and v not in (None, "", [])})
+        draft["filled"] = list(offer.get("from_text") or [])  # read from the message: marked on the review
         draft["followups"] = None  # open follow-ups are closed in /followups, not from a message
         draft.setdefault("photo", None)  # photos are optional, never a gate
         if draft.get("household_id"):
