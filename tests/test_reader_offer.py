@@ -5,7 +5,7 @@ report with the filled review and [保存] [修改] [不是上报]; nothing is s
 from __future__ import annotations
 
 from bot.simulator import Simulator, texts
-from tests.conftest import MEMBER, SECRETARY, STRANGER, TOWNSHIP_ADMIN, Org
+from tests.conftest import MEMBER, OTHER_MEMBER, SECRETARY, STRANGER, TOWNSHIP_ADMIN, Org
 from tests.test_reports import QUESTION, alerts, labels, last_text, said, saved_reports
 from tests.test_reports import fixed_clock as fixed_clock  # the clock of test_reports (autouse)
 
@@ -52,9 +52,16 @@ async def test_a_complete_message_is_saved_in_one_tap(sim: Simulator, org: Org) 
     f = report.fields
     assert (f.work_date.isoformat(), f.categories, f.place, f.walls) == ("2026-11-21", ("walls",), "村东头", 3)
     assert (f.cadres, f.members, f.villagers, f.people_approx) == (3, 6, 20, (("villagers", "more"),))
-    # a second tap does not save twice
-    calls = await sim.click(f"report:open:s{report.token}", SECRETARY)
-    assert alerts(calls) and len(await saved_reports(sim, org.secretary.id)) == 1
+    # a second tap on the offer's 保存 does not save twice, and says what was saved (Form.late)
+    offer_call, _ = sim.last_keyboard(SECRETARY)
+    calls = await sim.click(f"report:open:s{report.token}", SECRETARY, message_call=offer_call)
+    assert answered_once(calls) and alerts(calls) == [f"这份上报已经保存过了,编号 #{report.id},不会重复保存。"]
+    assert len(await saved_reports(sim, org.secretary.id)) == 1
+    assert alerts(await sim.click(f"report:open:t{report.token}", SECRETARY)) == [  # its 修改 too
+        f"这份上报已经保存过了,编号 #{report.id},不会重复保存。"]
+    # someone else's tap on it (a forged payload) learns nothing
+    assert alerts(await sim.click(f"report:open:s{report.token}", TOWNSHIP_ADMIN)) == [
+        "这个按钮已经失效了,请看最新的一条消息,或重新发送命令。"]
 
 
 async def test_edit_opens_the_normal_review_edit(sim: Simulator, org: Org) -> None:
@@ -183,6 +190,14 @@ async def test_a_member_logs_a_visit_in_one_sentence_with_a_follow_up(sim: Simul
     )
     [followup] = await sim.app.services.repos.visits.open_followups(household_id=homes[1].id)
     assert followup.due_on.isoformat() == "2026-11-25"  # 下周三 from Sunday 22 November
+    # the offer's 保存 tapped again: "already saved" (the form's late answer), nothing twice
+    token = visit.token
+    for payload in (f"visit:offer:{token}.save", f"visit:offer:{token}"):
+        calls = await sim.click(payload, MEMBER)
+        assert answered_once(calls) and alerts(calls) == ["这次走访已经保存过了,不会重复记录。"]
+    assert len(await saved_visits(sim, homes[1].id)) == 1
+    calls = await sim.click(f"visit:offer:{token}.save", OTHER_MEMBER)  # a forged tap learns nothing
+    assert not any("已经保存过了" in str(c.params.get("text")) for c in calls)
 
 
 async def test_a_visit_asks_only_what_is_missing(sim: Simulator, org: Org) -> None:

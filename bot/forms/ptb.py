@@ -181,7 +181,7 @@ class Forms:
             arg = inp.arg if inp.kind == "button" else ""
             draft = context.user_data.get(form.name)
             paused = self.paused_elsewhere(context.user_data, form, env)
-            reply = await core.open_form(form, env, draft, arg, at=inp.at)
+            reply = await core.open_form(form, env, draft, arg, at=inp.at, inp=inp if inp.kind == "button" else None)
             if paused and reply.state is not None:
                 reply.notes.insert(0, paused)
             return await self.apply(update, context, form, reply)
