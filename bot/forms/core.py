@@ -109,7 +109,8 @@ class Screen:
 
 @dataclass(frozen=True)
 class Input:
-    """One thing the user did. ``kind``: text, button, photos, location, voice, command or other."""
+    """One thing the user did. ``kind``: text, button, photos, location, voice, command, document
+    (a file: a photo sent as a file, say) or other."""
 
     kind: str
     text: str = ""

@@ -96,6 +96,8 @@ def to_input(update: Update) -> Input:
     audio = message.voice or message.audio
     if audio is not None:
         return Input("voice", voice=audio.file_id, seconds=int(audio.duration or 0), at=at)
+    if message.document is not None:  # a file (often a photo sent "as a file"): a form may say so
+        return Input("document", at=at)
     return Input("other", at=at)
 
 

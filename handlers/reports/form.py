@@ -468,6 +468,8 @@ async def photos(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
         if outcome == "full":
             return Outcome(note=t("report.photo.full", max=rules.MAX_PHOTOS))
         return Outcome(note=t("report.photo.added", phase=t(f"report.phase.{draft.get('phase') or 'before'}")))
+    if inp.kind == "document":  # a photo sent as a file: say how to send it as a photo
+        return Outcome(note=t("report.hint.photo_as_file"))
     if inp.kind != "button":
         return Outcome(note=t("form.wrong.photos"))
     draft["albums"] = {}  # the answer shown now lists every photo: nothing left to acknowledge
