@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.simulator import Simulator
+from bot.simulator import Simulator, texts
 from tests.conftest import (
     MEMBER,
+    OTHER_MEMBER,
     SECRETARY,
     STRANGER,
     TOWNSHIP_ADMIN,
@@ -64,9 +65,16 @@ async def test_a_complete_message_is_saved_in_one_tap(sim: Simulator, org: Org) 
     f = report.fields
     assert (f.work_date.isoformat(), f.categories, f.place, f.walls) == ("2026-11-21", ("walls",), "村东头", 3)
     assert (f.cadres, f.members, f.villagers, f.people_approx) == (3, 6, 20, (("villagers", "more"),))
-    # a second tap does not save twice
-    calls = await sim.click(f"report:open:s{report.token}", SECRETARY)
-    assert alerts(calls) and len(await saved_reports(sim, org.secretary.id)) == 1
+    # a second tap on the offer's 保存 does not save twice, and says what was saved (Form.late)
+    offer_call, _ = sim.last_keyboard(SECRETARY)
+    calls = await sim.click(f"report:open:s{report.token}", SECRETARY, message_call=offer_call)
+    assert answered_once(calls) and alerts(calls) == [f"这份上报已经保存过了,编号 #{report.id},不会重复保存。"]
+    assert len(await saved_reports(sim, org.secretary.id)) == 1
+    assert alerts(await sim.click(f"report:open:t{report.token}", SECRETARY)) == [  # its 修改 too
+        f"这份上报已经保存过了,编号 #{report.id},不会重复保存。"]
+    # someone else's tap on it (a forged payload) learns nothing
+    assert alerts(await sim.click(f"report:open:s{report.token}", TOWNSHIP_ADMIN)) == [
+        "这个按钮已经失效了,请看最新的一条消息,或重新发送命令。"]
 
 
 async def test_edit_opens_the_normal_review_edit(sim: Simulator, org: Org) -> None:
@@ -195,6 +203,14 @@ async def test_a_member_logs_a_visit_in_one_sentence_with_a_follow_up(sim: Simul
     )
     [followup] = await sim.app.services.repos.visits.open_followups(household_id=homes[1].id)
     assert followup.due_on.isoformat() == "2026-11-25"  # 下周三 from Sunday 22 November
+    # the offer's 保存 tapped again: "already saved" (the form's late answer), nothing twice
+    token = visit.token
+    for payload in (f"visit:offer:{token}.save", f"visit:offer:{token}"):
+        calls = await sim.click(payload, MEMBER)
+        assert answered_once(calls) and alerts(calls) == ["这次走访已经保存过了,不会重复记录。"]
+    assert len(await saved_visits(sim, homes[1].id)) == 1
+    calls = await sim.click(f"visit:offer:{token}.save", OTHER_MEMBER)  # a forged tap learns nothing
+    assert not any("已经保存过了" in str(c.params.get("text")) for c in calls)
 
 
 async def test_a_visit_asks_only_what_is_missing(sim: Simulator, org: Org) -> None:
@@ -226,14 +242,24 @@ async def test_edit_on_a_visit_opens_the_visit_review(sim: Simulator, org: Org) 
     await sim.send("今天走访张建国家,调解邻里纠纷,当场解决", MEMBER)
     calls = await sim.press("修改", MEMBER)
     assert answered_once(calls)
-    assert "请核对这次走访" in last_text(sim, MEMBER)
+    review = last_text(sim, MEMBER)
+    assert "请核对这次走访" in review
     assert {"✏️ 改日期", "✏️ 改诉求", "✏️ 改结果"} <= set(labels(sim, MEMBER))  # the engine's edit buttons
+    # what the message said is marked, as on /report's review (issue 14 item 4); the rest not
+    lines = review.splitlines()
+    assert {"农户:张建国家 ✍️", "身份:矛盾纠纷调解 ✍️", "结果:当场解决 ✍️"} <= set(lines)
+    assert any(line.startswith("日期:") and line.endswith("✍️") for line in lines)
+    assert "照片:无" in lines and "带 ✍️ 的是从您的消息里读出来的" in review
+    await sim.press("✏️ 改身份", MEMBER)
+    await sim.press("政策法规宣传", MEMBER)
+    lines = texts(await sim.press("下一步", MEMBER))[-1].splitlines()
+    assert "身份:政策法规宣传、矛盾纠纷调解" in lines and "农户:张建国家 ✍️" in lines  # answered: no mark
     await sim.press("保存", MEMBER)
     assert "农户反映了什么诉求" in last_text(sim, MEMBER)  # the one thing the message did not say
     await sim.send("和邻居为宅基地吵架", MEMBER)
     await sim.press("保存", MEMBER)
     [visit] = await saved_visits(sim, homes[0].id)
-    assert (visit.roles, visit.outcome, visit.concern_text) == (("mediation",), "solved", "和邻居为宅基地吵架")
+    assert (visit.roles, visit.outcome, visit.concern_text) == (("policy", "mediation"), "solved", "和邻居为宅基地吵架")
 
 
 async def test_an_album_with_a_visit_caption_is_one_visit_offer(sim: Simulator, org: Org) -> None:
@@ -247,3 +273,5 @@ async def test_an_album_with_a_visit_caption_is_one_visit_offer(sim: Simulator, 
     sent = [c.text for c in calls if c.method == "sendMessage"]
     assert len(sent) == 1 and sent[0].startswith(VISIT_OFFER) and "照片:1张" in sent[0]
     assert homes
+    await sim.press("修改", MEMBER)  # the photo came with the message: marked on /visit's review too
+    assert "照片:1张 ✍️" in last_text(sim, MEMBER).splitlines()

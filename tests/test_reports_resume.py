@@ -252,4 +252,9 @@ async def test_an_album_at_another_step_is_kept_with_one_note(sim: Simulator, or
 async def test_a_photo_sent_as_a_file_is_explained(sim: Simulator, org: Org) -> None:
     await go(sim, SECRETARY, "photos")
     calls = await sim.document(b"\xff\xd8jpeg", "IMG_1.jpg", SECRETARY, mime_type="image/jpeg")
-    assert "这一步请发送照片" in said(calls) and QUESTION["photos"] in said(calls)  # the engine's form.wrong.photos
+    # the specific hint (report.hint.photo_as_file, as before the port), not form.wrong.photos
+    assert "请以“照片”方式发送,不要选“文件”" in said(calls) and QUESTION["photos"] in said(calls)
+    assert "这一步请发送照片" not in said(calls)
+    assert sim.app.user_data[SECRETARY]["report"]["photos"] == []  # nothing kept
+    calls = await sim.sticker(SECRETARY)  # anything else at the photo step: the general hint
+    assert "这一步请发送照片" in said(calls)

@@ -27,6 +27,7 @@ from tests.conftest import (
     Org,
     local,
 )
+from tests.helpers.visits import CALLED_BACK, NOT_YET, SATISFIED, call_back
 
 NOW = local(2026, 11, 21, 10)
 
@@ -171,7 +172,10 @@ async def test_a_returned_followup_is_reopened_done_again_and_verified_end_to_en
     assert "上次说的办理情况:已联系施工队修好" in asked and "这次办了什么" in asked
     later = local(2026, 11, 21, 15)
     at(sim, later)
-    calls = await sim.send("又去看了,屋顶已经不漏了", MEMBER)
+    (called,) = texts(await sim.send("又去看了,屋顶已经不漏了", MEMBER))
+    assert "有没有回访这一户" in called  # then the call-back (回访): saved with its answers
+    assert (await repos.oversight.history("followup", fid))[-1].action == "returned"  # nothing saved yet
+    calls = await call_back(sim, MEMBER, CALLED_BACK, SATISFIED)
     assert "已重新办结:王大山家「屋顶漏雨」,已重新提交给乡镇核实" in texts([c for c in calls if c.chat_id == MEMBER])[0]
     told = [c for c in calls if c.chat_id == TOWNSHIP_ADMIN]
     assert len(told) == 1
@@ -185,6 +189,7 @@ async def test_a_returned_followup_is_reopened_done_again_and_verified_end_to_en
     # the admin checks it again and verifies it
     shown = texts(await sim.press("查看并核实", TOWNSHIP_ADMIN))[-1]
     assert "办理结果:又去看了,屋顶已经不漏了" in shown and "李党员 已重新提交" in shown
+    assert "回访:回访过了、😊 满意" in shown
     assert texts(await sim.press("已核实", TOWNSHIP_ADMIN))[-1].startswith("✅ 已核实")
     assert [e.action for e in await repos.oversight.history("followup", fid)] == [
         "closed", "returned", "resubmitted", "verified",
@@ -245,6 +250,7 @@ async def test_followups_lists_mark_a_returned_followup_with_the_reason(sim: Sim
     await sim.click("lang:set:zh_CN", MEMBER)
     await sim.click(f"followup:redo:{fid}", MEMBER)
     await sim.send("又去看了,已经补好了", MEMBER)
+    await call_back(sim, MEMBER, NOT_YET)
     listing = texts(await sim.send("/followups", MEMBER))[0]
     assert "王大山家" not in listing and "陈小河家" in listing and "退回" not in listing
 
@@ -270,7 +276,8 @@ async def test_only_the_member_or_their_secretary_may_do_a_returned_followup_aga
     assert any("重新办理" in str(c.params.get("text")) for c in calls)
     # the village secretary may: by voice this time
     assert "被退回了" in texts(await sim.click(f"followup:redo:{fid}", SECRETARY))[-1]
-    calls = await sim.voice(SECRETARY)  # the reviewer is told as it is saved, before the confirmation shows
+    await sim.voice(SECRETARY)
+    calls = await call_back(sim, SECRETARY, NOT_YET)  # the reviewer is told as it is saved, before the confirmation shows
     assert "已重新提交给乡镇核实" in texts([c for c in calls if c.chat_id == SECRETARY])[0]
     told = [c for c in calls if c.chat_id == TOWNSHIP_ADMIN]
     assert "孙书记重新办理了" in told[0].text and "办理情况:[语音]" in told[0].text
@@ -287,6 +294,7 @@ async def test_a_closing_by_voice_that_was_returned_shows_as_voice_in_the_ledger
     await return_followup(sim, fid)
     await sim.click(f"followup:redo:{fid}", MEMBER)
     await sim.voice(MEMBER)  # done again, by voice
+    await call_back(sim, MEMBER, NOT_YET)
     await return_followup(sim, fid, "语音听不清,请写几句")
     path = tmp_path / "v.xlsx"
     write_ledger(repos.db.path, LedgerRequest(org.township.id, date(2026, 11, 1), date(2026, 12, 1), TZ, NOW),

@@ -101,8 +101,13 @@ async def test_saving_twice_stores_one_visit(sim: Simulator, org: Org, homes) ->
     second = await sim.click(payload, MEMBER, message_call=call)
     assert any("已保存" in text for text in texts(first))
     alerts = [c.params.get("text") for c in second if c.method == "answerCallbackQuery"]
-    assert alerts == ["这个按钮已经失效了,请看最新的一条消息,或重新发送命令。"]  # the engine's form.stale
+    assert alerts == ["这次走访已经保存过了,不会重复记录。"]  # the form's late answer, not form.stale
     assert len(await sim.app.services.repos.visits.of_household(homes[0].id)) == 2
+    # someone else's old 保存 (a forged payload) learns nothing: the stale answer
+    calls = await sim.click(payload, OTHER_MEMBER)
+    assert [c.params.get("text") for c in calls if c.method == "answerCallbackQuery"] == [
+        "这个按钮已经失效了,请看最新的一条消息,或重新发送命令。"
+    ]
 
 
 async def test_back_goes_one_step_and_review_edits_return_to_review(sim: Simulator, org: Org, homes) -> None:

@@ -10,7 +10,7 @@ from datetime import timedelta
 from bot.simulator import Simulator, texts
 from tests.conftest import MEMBER, NOW, OTHER_MEMBER, SECRETARY, TODAY, TOWNSHIP_ADMIN, Org, at
 from tests.conftest import labels as keyboard_labels
-from tests.helpers.visits import add_households, log_visit
+from tests.helpers.visits import CALLED_BACK, add_households, call_back, log_visit
 
 
 async def closed(sim: Simulator, org: Org) -> dict[str, int]:
@@ -28,6 +28,7 @@ async def closed(sim: Simulator, org: Org) -> dict[str, int]:
     await sim.send("/followups", MEMBER)
     await sim.press("办结第1项", MEMBER)
     await sim.send("换了灯泡,晚上能亮了", MEMBER)
+    await call_back(sim, MEMBER, CALLED_BACK, "😟 不满意")  # the call-back (回访) the branch is shown
     await repos.visits.close_followup(ids["赵六"], by_person_id=org.other_member.id, closed_at=NOW, text="办了")
     await repos.visits.close_followup(ids["书记联系户"], by_person_id=org.secretary.id, closed_at=NOW, text="办好了",
                                       called_back=True, satisfied=True)
@@ -43,6 +44,7 @@ async def test_the_secretary_verifies_and_the_township_sees_it_was_the_branch(si
     assert keyboard_labels(sim, SECRETARY) == ["张三家:修路灯(李党员)"]  # not 赵六 (向阳村), not their own
     (detail,) = texts(await sim.press("张三家", SECRETARY))
     assert "办理结果:换了灯泡,晚上能亮了" in detail and "联户党员:李党员" in detail
+    assert "回访:回访过了、😟 不满意" in detail and "未记录" not in detail
     assert "13912345678" not in detail
     (done,) = texts(await sim.press("核实无误", SECRETARY))
     assert done.startswith("✅ 已核实:张三家:修路灯(李党员)") and "本村没有等待支部核实" in done
@@ -55,7 +57,7 @@ async def test_the_secretary_verifies_and_the_township_sees_it_was_the_branch(si
     (branch_list,) = texts(await sim.press("村支部已核实的诉求", TOWNSHIP_ADMIN))
     assert "村党支部已核实的诉求办结(1件)" in branch_list
     (item,) = texts(await sim.press("张三家", TOWNSHIP_ADMIN))
-    assert "孙书记" in item and "已核实" in item
+    assert "孙书记" in item and "已核实" in item and "回访:回访过了、😟 不满意" in item  # /review shows it too
     assert "↩️ 退回" in keyboard_labels(sim, TOWNSHIP_ADMIN)  # the township may still send it back
     assert "✅ 已核实" not in keyboard_labels(sim, TOWNSHIP_ADMIN)
 
@@ -76,11 +78,12 @@ async def test_the_branch_sends_one_back_and_the_redone_closing_comes_back_to_it
     assert followup.closed_at is None  # reopened for the member
 
     await sim.press("重新办理", MEMBER)
-    calls = await sim.send("上门回访过了,农户说灯亮了", MEMBER)
+    await sim.send("上门回访过了,农户说灯亮了", MEMBER)
+    calls = await call_back(sim, MEMBER, CALLED_BACK, "😊 满意")  # saved (and the branch told) with the last answer
     (notice,) = [c for c in calls if c.chat_id == SECRETARY]
     assert "李党员重新办理了" in notice.params["text"]
     (again,) = texts(await sim.press("查看并核实", SECRETARY))  # opens the branch's screen, not the township's
-    assert "上门回访过了" in again and "待支部核实" in again
+    assert "上门回访过了" in again and "待支部核实" in again and "回访:回访过了、😊 满意" in again
     await sim.press("核实无误", SECRETARY)
     events = await sim.app.services.repos.oversight.history("followup", ids["张三"])
     assert [e.action for e in events] == ["closed", "returned", "resubmitted", "verified"]

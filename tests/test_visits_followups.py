@@ -12,7 +12,15 @@ from storage.visits import Closing, NewVisit
 from tests.conftest import MEMBER, NOW, OTHER_MEMBER, SECRETARY, TODAY, Org, at
 from tests.conftest import TZ as SH
 from tests.conftest import labels as keyboard_labels
-from tests.helpers.visits import add_households, log_visit
+from tests.helpers.visits import (
+    CALLED_BACK,
+    NOT_YET,
+    SATISFIED,
+    SKIP,
+    add_households,
+    call_back,
+    log_visit,
+)
 
 
 async def seed(sim: Simulator, org: Org):
@@ -27,6 +35,8 @@ async def seed(sim: Simulator, org: Org):
 
 async def test_my_followups_overdue_first_and_closing_stores_what_was_done(sim: Simulator, org: Org) -> None:
     zhang, li, _ = await seed(sim, org)
+    repo = sim.app.services.repos.visits
+    (li_fu,) = await repo.open_followups(household_id=li.id)
     (listing,) = texts(await sim.send("/followups", MEMBER))
     assert "共 2 项,其中逾期 1 项" in listing
     first, second = listing.splitlines()[1:3]
@@ -37,22 +47,33 @@ async def test_my_followups_overdue_first_and_closing_stores_what_was_done(sim: 
     assert "屋顶漏雨" in q and "办了什么" in q
     hint_text, again = texts(await sim.sticker(MEMBER))  # the engine: the hint, then the question again
     assert "办了什么" in hint_text and "屋顶漏雨" in again
-    (done,) = texts(await sim.send("找人把屋顶补好了", MEMBER))  # the confirmation and the list, one message
-    assert done.startswith("✅ 已办结:李四家「屋顶漏雨」") and "共 1 项" in done
-    repo = sim.app.services.repos.visits
+    (called,) = texts(await sim.send("找人把屋顶补好了", MEMBER))  # then the call-back (回访), with buttons
+    assert "有没有回访这一户" in called and keyboard_labels(sim, MEMBER)[:2] == [CALLED_BACK, NOT_YET]
+    (happy,) = texts(await sim.press(CALLED_BACK, MEMBER))
+    assert "农户对办理结果满意吗" in happy and SKIP in " ".join(keyboard_labels(sim, MEMBER))
+    (done,) = texts(await call_back(sim, MEMBER, SATISFIED))  # the confirmation and the list, one message
+    assert done.startswith("✅ 已办结:李四家「屋顶漏雨」") and "回访:回访过了、😊 满意" in done and "共 1 项" in done
+    stored = await repo.followup(li_fu.id)
+    assert (stored.resolution, stored.called_back, stored.satisfied) == ("找人把屋顶补好了", True, True)
     assert [f.household_id for f in await repo.open_followups(member_id=org.member.id)] == [zhang.id]
     closed = (await repo.followups_due(NOW + timedelta(days=30)))
     assert li.id not in {d.household_id for d in closed}
 
 
 async def test_a_secretary_sees_and_closes_the_villages_followups(sim: Simulator, org: Org) -> None:
-    await seed(sim, org)
+    zhang, _, _ = await seed(sim, org)
+    repo = sim.app.services.repos.visits
+    (zhang_fu,) = await repo.open_followups(household_id=zhang.id)
     (listing,) = texts(await sim.send("/followups", SECRETARY))
     assert "李党员" in listing and "屋顶漏雨" in listing and "外村的事" not in listing
     await sim.press("办结第2项", SECRETARY)
     await sim.voice(SECRETARY)
-    (left,) = await sim.app.services.repos.visits.open_followups(village_id=org.village.id)
+    (done,) = texts(await call_back(sim, SECRETARY, NOT_YET))  # not called back: satisfaction is not asked
+    assert "已办结:张三家" in done and "回访:还没回访" in done
+    (left,) = await repo.open_followups(village_id=org.village.id)
     assert left.concern_text == "屋顶漏雨"
+    stored = await repo.followup(zhang_fu.id)
+    assert (stored.resolution_voice is not None, stored.called_back, stored.satisfied) == (True, False, None)
 
 
 async def test_closing_someone_elses_followup_by_a_forged_payload_is_refused(sim: Simulator, org: Org) -> None:
@@ -123,14 +144,18 @@ async def test_reopening_keeps_the_closing_in_the_trail_once(sim: Simulator, org
     assert "↩︎ 被退回:没说清楚,请重新办理" in listing and listing.count("被退回") == 1
     (q,) = texts(await sim.press("办结第1项", MEMBER))
     assert "被退回了,理由:没说清楚" in q and "上次说的办理情况:[语音]" in q
-    done = texts([c for c in await sim.send("补好了,拍了照片给书记", MEMBER) if c.chat_id == MEMBER])[0]
-    assert "已重新办结:李四家「屋顶漏雨」" in done
+    await sim.send("补好了,拍了照片给书记", MEMBER)
+    await sim.press(CALLED_BACK, MEMBER)
+    done = texts([c for c in await call_back(sim, MEMBER, SKIP) if c.chat_id == MEMBER])[0]  # satisfaction skipped
+    assert "已重新办结:李四家「屋顶漏雨」" in done and "回访:回访过了" in done and "满意" not in done
+    assert ((await repo.followup(fid)).called_back, (await repo.followup(fid)).satisfied) == (True, None)
     assert [e.action for e in await repos.oversight.history("followup", fid)] == ["closed", "returned", "resubmitted"]
     # an ordinary follow-up closes as before, with nothing in a review trail
     await sim.send("/followups", MEMBER)
     (q,) = texts(await sim.press("办结第1项", MEMBER))
     assert "张三家" in q and "退回" not in q
-    assert "已办结:张三家" in texts(await sim.send("递交了低保申请", MEMBER))[0]
+    await sim.send("递交了低保申请", MEMBER)
+    assert "已办结:张三家" in texts(await call_back(sim, MEMBER, NOT_YET))[0]
     assert [f for f in await repo.open_followups() if f.household_id == zhang.id] == []
 
 
@@ -157,6 +182,28 @@ async def test_closing_is_a_form_typed_cancel_and_a_command_in_the_middle(sim: S
     assert "没看懂" in texts(await sim.send("屋顶修好了", MEMBER))[0]  # not taken as what was done
     await sim.send("/followups", MEMBER)
     await sim.press("办结第1项", MEMBER)
-    assert "已办结" in texts(await sim.send("屋顶修好了", MEMBER))[0]
+    await sim.send("屋顶修好了", MEMBER)
+    assert "已办结" in texts(await call_back(sim, MEMBER, NOT_YET))[0]
     (left,) = await sim.app.services.repos.visits.open_followups(member_id=org.member.id)
     assert left.concern_text == "想申请低保"
+
+
+async def test_the_call_back_is_asked_with_buttons_and_back_changes_the_answer(sim: Simulator, org: Org) -> None:
+    """回访 then 满意 (only when called back): 返回 from the second changes the first; until the
+    last answer nothing is closed."""
+    _, li, _ = await seed(sim, org)
+    repo = sim.app.services.repos.visits
+    (li_fu,) = await repo.open_followups(household_id=li.id)
+    await sim.send("/followups", MEMBER)
+    await sim.press("办结第1项", MEMBER)
+    await sim.send("修好了", MEMBER)
+    hint, asked = texts(await sim.send("回访过了", MEMBER))  # typed, not tapped: the hint, the question again
+    assert "请点上面的按钮" in hint and "有没有回访这一户" in asked
+    (happy,) = texts(await sim.press(CALLED_BACK, MEMBER))
+    assert "满意吗" in happy and (await repo.followup(li_fu.id)).closed_at is None
+    (again,) = texts(await sim.press("返回", MEMBER))
+    assert "有没有回访这一户" in again
+    (done,) = texts(await call_back(sim, MEMBER, NOT_YET))
+    assert "回访:还没回访" in done
+    stored = await repo.followup(li_fu.id)
+    assert (stored.resolution, stored.called_back, stored.satisfied) == ("修好了", False, None)

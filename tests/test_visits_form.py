@@ -301,3 +301,45 @@ async def test_a_caption_at_the_first_question_is_read_like_a_message(sim: Simul
     await sim.send("邻里宅基地纠纷", MEMBER)
     (review,) = texts(await sim.press("保留这张照片", MEMBER))  # the outcome was read too
     assert "王五" in review and "矛盾纠纷调解" in review and "照片:1张" in review
+
+
+# -- issue 14 item 4: the review marks what was read from the message; 修改 fixes a wrong guess ---
+async def test_the_review_marks_what_was_read_and_an_edit_takes_the_mark_away(sim: Simulator, org: Org, homes) -> None:
+    await sim.send("/visit", MEMBER)
+    await sim.send("昨天走访了李四家,宣传了医保政策,他反映路灯不亮,已经解决了", MEMBER)
+    (review,) = texts(await sim.press("跳过", MEMBER))  # the photo, the one thing not said
+    lines = review.splitlines()
+    assert "农户:李四家 ✍️" in lines and "日期:11月21日(周六) ✍️" in lines
+    assert "身份:政策法规宣传 ✍️" in lines and "结果:当场解决 ✍️" in lines
+    assert any(line.startswith("诉求:") and line.endswith(" ✍️") for line in lines)
+    assert "照片:无" in lines  # answered with 跳过: not read
+    assert review.endswith("带 ✍️ 的是从您的消息里读出来的,请核对;不对的点“修改”。")
+    # a wrong guess is fixed with 修改 like any field: once answered, its mark goes
+    await sim.press("✏️ 改日期", MEMBER)
+    (review,) = texts(await sim.press("今天", MEMBER))
+    lines = review.splitlines()
+    assert "日期:11月22日(周日)" in lines and "农户:李四家 ✍️" in lines
+    await sim.press("✏️ 改结果", MEMBER)
+    await sim.press("需要跟进", MEMBER)
+    (review,) = texts(await sim.press("明天", MEMBER))
+    assert "结果:需要跟进(11月23日(周一)前办结)" in review.splitlines()
+    await sim.press("✏️ 改农户", MEMBER)
+    await sim.press("李四", MEMBER)
+    await sim.press("✏️ 改身份", MEMBER)
+    await sim.press("下一步", MEMBER)
+    await sim.press("✏️ 改诉求", MEMBER)
+    review = texts(await sim.send("路灯不亮", MEMBER))[-1]
+    assert "请核对这次走访" in review
+    assert "✍️" not in review  # every line answered by the member now: no marks, no legend
+    await sim.press("保存", MEMBER)
+    (visit,) = await sim.app.services.repos.visits.of_household(homes[1].id)
+    assert (visit.visited_on, visit.outcome, visit.concern_text) == (TODAY, "follow_up", "路灯不亮")
+
+
+async def test_a_visit_typed_step_by_step_has_no_marks(sim: Simulator, org: Org, homes) -> None:
+    await to_roles(sim)
+    await sim.press("社情民意调研", MEMBER)
+    await sim.press("下一步", MEMBER)
+    await sim.press("无诉求", MEMBER)
+    (review,) = texts(await sim.press("跳过", MEMBER))
+    assert "✍️" not in review and "请核对这次走访" in review

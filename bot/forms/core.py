@@ -109,7 +109,8 @@ class Screen:
 
 @dataclass(frozen=True)
 class Input:
-    """One thing the user did. ``kind``: text, button, photos, location, voice, command or other."""
+    """One thing the user did. ``kind``: text, button, photos, location, voice, command, document
+    (a file: a photo sent as a file, say) or other."""
 
     kind: str
     text: str = ""
@@ -310,7 +311,8 @@ class Form:
     # hint (None). Not called for buttons, commands or typed cancel words.
     aside: Callable[[Env, Draft, Input], Awaitable[Outcome | None]] | None = None
     # A press of one of the form's buttons on an older message or while it is not open (a
-    # second 保存...): the alert to answer with instead of form.stale (None: form.stale).
+    # second 保存...), or an entry button its setup refused (an offer's 保存 tapped again): the
+    # alert to answer with instead of form.stale or the refusal (None: those).
     late: Callable[[Env, Input], Awaitable[str | None]] | None = None
     # A text typed at the first question (or a photo's caption there) may state several fields
     # ("昨天在3组清理了垃圾"): ``read`` stores what it found and returns those steps' names; the
@@ -546,22 +548,27 @@ def _echo(form: Form, env: Env, step: Step, shown: str) -> str:
 
 
 # -- the entry points --------------------------------------------------------------------------------
-async def open_form(form: Form, env: Env, draft: Draft | None, arg: str = "", *, at: datetime | None = None) -> Reply:
-    """The form's command or entry button: the resume offer for a kept draft, else a new one."""
+async def open_form(form: Form, env: Env, draft: Draft | None, arg: str = "", *, at: datetime | None = None,
+                    inp: Input | None = None) -> Reply:
+    """The form's command or entry button (``inp``, the press): the resume offer for a kept
+    draft, else a new one."""
     env = clocked(form, env, draft, at)
-    return _remember_now(form, env, await _open_form(form, env, draft, arg), at)
+    return _remember_now(form, env, await _open_form(form, env, draft, arg, inp=inp), at)
 
 
-async def _open_form(form: Form, env: Env, draft: Draft | None, arg: str = "", state: str | None = None) -> Reply:
+async def _open_form(form: Form, env: Env, draft: Draft | None, arg: str = "", state: str | None = None,
+                     inp: Input | None = None) -> Reply:
     if draft is not None and answered(form, draft) and str(draft.get("arg") or "") == arg and current(draft):
         draft.pop("asked", None)
         return await goto(form, env, draft, RESUME, edit=False)
-    return await restart(form, env, arg, keep=draft, state=state)
+    return await restart(form, env, arg, keep=draft, state=state, inp=inp)
 
 
-async def restart(form: Form, env: Env, arg: str = "", *, keep: Draft | None = None, state: str | None = None) -> Reply:
+async def restart(form: Form, env: Env, arg: str = "", *, keep: Draft | None = None, state: str | None = None,
+                  inp: Input | None = None) -> Reply:
     """A new draft (its setup may refuse: then the draft kept before, ``keep``, stays as it was,
-    in ``state``)."""
+    in ``state``). A refused entry button (``inp``) gets the form's ``late`` answer when it has
+    one (the 保存 of an offer saved before: "已保存 #12"), else the refusal."""
     draft = new_draft(arg)
     if form.setup is not None:
         refusal = await form.setup(env, draft)
@@ -570,7 +577,8 @@ async def restart(form: Form, env: Env, arg: str = "", *, keep: Draft | None = N
                 return Reply(keep, state, notes=[refusal.text])
             return Reply(keep, None, refusal)
         if refusal:
-            return Reply(keep, state, alert=env.t(refusal))
+            told = await form.late(env, inp) if form.late is not None and inp is not None and inp.kind == "button" else None
+            return Reply(keep, state, alert=told or env.t(refusal))
     opened_at = draft.pop(OPEN_AT, None)  # a setup that filled the answers from elsewhere
     if draft.get("now"):  # ... may also bring the time they were given at (message_clock)
         env = clocked(form, env, draft, None)
@@ -643,7 +651,7 @@ async def _handle(form: Form, env: Env, draft: Draft | None, inp: Input) -> Repl
         flow, action, arg = parse_payload(inp.payload)
         entries = (form.entry, *[a.partition(":")[2] for a in form.aliases if a.partition(":")[0] == form.name])
         if flow == form.name and form.entry and action in entries:  # its entry button, from any message
-            return await _open_form(form, env, draft, arg, state)
+            return await _open_form(form, env, draft, arg, state, inp=inp)
         if flow != form.name:
             return stale(form, env, draft, state)
         if draft.get("asked") is not None and inp.message_id != draft.get("asked"):

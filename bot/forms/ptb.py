@@ -130,6 +130,8 @@ def to_input(update: Update) -> Input:
     audio = message.voice or message.audio
     if audio is not None:
         return Input("voice", voice=audio.file_id, seconds=int(audio.duration or 0), at=at)
+    if message.document is not None:  # a file (often a photo sent "as a file"): a form may say so
+        return Input("document", at=at)
     return Input("other", at=at)
 
 
@@ -218,7 +220,8 @@ class Forms:
             return ConversationHandler.END
         env = self.env_of(update, context)
         draft = context.user_data.get(form.name)
-        reply = await core.open_form(form, env, draft, arg, at=to_input(update).at)
+        inp = to_input(update)
+        reply = await core.open_form(form, env, draft, arg, at=inp.at, inp=inp if inp.kind == "button" else None)
         return await self.apply(update, context, form, reply)
 
     def stepper(self, form: Form) -> Callable[[Update, Any], Any]:

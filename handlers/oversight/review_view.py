@@ -23,7 +23,7 @@ from handlers.reports.changes import changed_lines
 from handlers.reports.mine import send_photos
 from handlers.reports.render import detail
 from handlers.tasks.listing import task_screen
-from handlers.visits.common import concern_of
+from handlers.visits.common import callback_text, concern_of
 from storage.oversight import ReviewEvent
 from storage.reports import Report
 from storage.visits import FollowUp
@@ -126,6 +126,8 @@ def item_text(t: Translator, item: Item, events: list[ReviewEvent], tz) -> str:
             visited=t.short_date(f.visited_on), concern=concern_of(t, f), due=t.short_date(f.due_on),
             closed=closed or t("review.not_closed"), resolution=resolution_of(t, f),
         )
+        if f.closed_at is not None:  # the call-back (回访) recorded with the closing
+            body += "\n" + t("review.followup_callback", callback=callback_text(t, f))
     return body + "\n\n" + "\n".join(trail_lines(t, events, tz))
 
 

@@ -76,6 +76,7 @@ REPORT = command("report", LEADERS)
 VILLAGES_PER_PAGE = 12
 QUICK_LABELS = {0: "today", -1: "yesterday", -2: "day_before"}  # catalog keys report.btn.*
 EDIT = "edit"  # the review's 修改: a menu of the fields
+ENTRY = "open"  # the form's entry button: report:open:c<id> (更正), s<token> / t<token> (an offer's 保存 / 修改)
 ALBUM_WAIT = 2.0  # seconds of quiet after an album's last photo before acknowledging it
 ALBUM_JOB = "report-album"
 COUNT_STEPS = {CADRES: "cadres", MEMBERS: "members", VILLAGERS: "villagers"}
@@ -467,6 +468,8 @@ async def photos(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
         if outcome == "full":
             return Outcome(note=t("report.photo.full", max=rules.MAX_PHOTOS))
         return Outcome(note=t("report.photo.added", phase=t(f"report.phase.{draft.get('phase') or 'before'}")))
+    if inp.kind == "document":  # a photo sent as a file: say how to send it as a photo
+        return Outcome(note=t("report.hint.photo_as_file"))
     if inp.kind != "button":
         return Outcome(note=t("form.wrong.photos"))
     draft["albums"] = {}  # the answer shown now lists every photo: nothing left to acknowledge
@@ -612,15 +615,20 @@ async def save(env: Env, draft: dict[str, Any]) -> Saved | Retry:
 
 
 async def late(env: Env, inp: Input) -> str | None:
-    """保存 pressed again (a double tap, a redelivery, an older review): the number saved."""
-    if inp.action != SAVE:
+    """保存 pressed again (a double tap, a redelivery, an older review), or an old one-message
+    offer's 保存 / 修改 (``report:open:s<token>`` / ``t<token>``) once it was saved: the number saved."""
+    if inp.action == SAVE:
+        token = inp.arg
+    elif inp.action == ENTRY and inp.arg[:1] in ("s", "t") and len(inp.arg) > 1:
+        token = inp.arg[1:]
+    else:
         return None
     person = env.ctx.person
     repo = env.ctx.repos.reports
-    report = await repo.by_token(inp.arg)
+    report = await repo.by_token(token)
     if report is not None and person is not None and report.reporter_id == person.id:
         return env.t("report.already_saved", number=report.id)
-    change = await repo.change_by_token(inp.arg)
+    change = await repo.change_by_token(token)
     if change is not None and person is not None and change.changed_by == person.id:
         return env.t("report.already_corrected", number=change.report_id)
     return None
@@ -788,7 +796,7 @@ FORM = Form(
     review=review,
     save=save,
     setup=setup,
-    entry="open",
+    entry=ENTRY,
     aliases=("report:correct",),  # 更正 on messages sent before the form (report:correct:<id>)
     keys={
         "form.cancelled": "report.cancelled",

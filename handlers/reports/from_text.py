@@ -28,7 +28,6 @@ from telegram.ext import Application, CallbackQueryHandler, ConversationHandler
 from bot.context import CadreContext
 from bot.forms.core import Env
 from bot.rules import reports as rules
-from bot.rules.dates import parse_when
 from bot.rules.reader import Household, ReaderContext, Reading, read
 from handlers.flow import answer, ask, cb, keyboard, parse_cb
 from handlers.reports.draft import (
@@ -43,6 +42,7 @@ from handlers.reports.draft import (
 from handlers.reports.form import draft_text, villages_of
 from handlers.visits.ask import FLOW as VISIT_FLOW
 from handlers.visits.ask import OFFER as VISIT_OFFER
+from handlers.visits.reading import fill as fill_visit
 
 OFFER = "report_offer"  # user_data key of the offered draft
 # What the reader could not place, said on the offer (catalog keys report.offer.note.<code>).
@@ -303,31 +303,13 @@ async def offer_visit(update: Update, context: CadreContext, reading: Reading) -
         "closes": {}, "page": 0, "reviewed": True,
     }
     now = reference_now(update, context, draft)
-    household_id = values.get("household")
-    if household_id is not None:
-        status = await context.repos.households.status(int(household_id))
-        if status is not None and status.household.member_id == person.id and not status.household.archived:
-            draft.update(household_id=status.household.id, head=status.household.head, has_followups=status.open_followups > 0)
-    if values.get("date"):
-        draft["date"] = values["date"]
-    outcome = values.get("outcome")
-    if outcome == "none":
-        draft["concern"], draft["outcome"], draft["due"] = {"none": True}, "none", None
-    else:
-        if values.get("concern"):
-            draft["concern"] = {"text": values["concern"]}
-        if outcome in ("solved", "follow_up"):
-            draft["outcome"] = outcome
-        if values.get("followup"):
-            settings = context.services.settings
-            due = parse_when(values["followup"], now, want="future", tz=settings.tz_name)
-            if due.value is not None:
-                draft["due"] = due.value.isoformat()
-                draft["outcome"] = "follow_up"
+    env = Env(t=context.t, now=now, tz=context.services.settings.tz_name, ctx=context)
+    draft[FROM_TEXT] = await fill_visit(env, draft, values, now)  # /visit's review marks them ✍️
     message = update.effective_message
     if message.photo:
         draft["photo"] = message.photo[-1].file_id
         draft["album"] = message.media_group_id
+        draft[FROM_TEXT].append("photo")
     notes = [n for n in reading.notes if n in VISIT_NOTES]
     t = context.t
     lines = [t("visit.offer.question"), "", visit_text(context, draft, now), "", t("visit.offer.legend")]

@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.forms.core import Env, Input, Outcome
 from bot.rules.dates import EXAMPLES_FUTURE, EXAMPLES_PAST, parse_when
-from handlers.visits.ask import DATE_QUICK, DUE_QUICK, concern_text, day, person_id
+from handlers.visits.ask import DATE_QUICK, DUE_QUICK, concern_text, day, forget_read, person_id
 from handlers.visits.common import concern_of, my_int
 from storage.visits import HouseholdStatus
 
@@ -147,12 +147,15 @@ async def concern(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
     if given.get("none") or was_none:  # nothing raised: no outcome; raised now: ask it afresh
         draft.pop("outcome", None)
         draft.pop("due", None)
+        forget_read(draft, "outcome", "due")
     return Outcome(done=True, echo=concern_text(env.t, draft) if inp.kind != "button" else "")
 
 
 async def outcome(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
     if inp.action != "pick" or inp.arg not in ("solved", "follow_up"):
         return stale(env)
+    if draft.get("outcome") != inp.arg:  # a due date read with the old outcome is asked again
+        forget_read(draft, "due")
     draft["outcome"] = inp.arg
     return Outcome(done=True)
 

@@ -207,22 +207,61 @@ def outcome_text(env: Env, draft: dict[str, Any]) -> str:
     return t(f"visit.outcome.{outcome}")
 
 
+# The review's lines (by their placeholder in visit.review) and the steps that answer each: a
+# line is marked ✍️ while one of its steps was read from the member's message (the engine's
+# ``filled``) and not answered since, as /report's review marks its lines.
+REVIEW_LINES = {
+    "household": ("household",),
+    "date": ("date",),
+    "roles": ("roles", "field"),
+    "concern": ("concern",),
+    "outcome": ("outcome", "due"),
+    "photo": ("photo",),
+}
+# The visit's answers never hold this character: it stands for each value while the marked
+# lines are found, so the template may put a value anywhere in its line, in any language.
+SLOT = "\x00"
+
+
+def marked_lines(draft: dict[str, Any]) -> set[str]:
+    """The review lines (REVIEW_LINES' keys) whose answers were read from the message."""
+    filled = set(draft.get("filled") or ())
+    return {line for line, steps in REVIEW_LINES.items() if filled.intersection(steps)}
+
+
+def forget_read(draft: dict[str, Any], *steps: str) -> None:
+    """These answers were dropped (an earlier one changed): no longer as read, asked again."""
+    if draft.get("filled"):
+        draft["filled"] = [name for name in draft["filled"] if name not in steps]
+
+
 async def review(env: Env, draft: dict[str, Any]) -> str:
     t = env.t
-    text = t(
-        "visit.review",
-        household=draft.get("head") or "-",
-        date=day(env, date.fromisoformat(draft["date"])) if draft.get("date") else "-",
-        roles=roles_text(t, draft),
-        concern=concern_text(t, draft),
-        outcome=outcome_text(env, draft),
-        photo=t("visit.photo.yes") if draft.get("photo") else t("visit.photo.no"),
-    )
+    values = {
+        "household": draft.get("head") or "-",
+        "date": day(env, date.fromisoformat(draft["date"])) if draft.get("date") else "-",
+        "roles": roles_text(t, draft),
+        "concern": concern_text(t, draft),
+        "outcome": outcome_text(env, draft),
+        "photo": t("visit.photo.yes") if draft.get("photo") else t("visit.photo.no"),
+    }
+    marked = marked_lines(draft)
+    # the template filled with a slot per value, so that a marked value's line is found in any
+    # language; then the values go in
+    lines = t("visit.review", **{name: f"{SLOT}{name}{SLOT}" for name in values}).split("\n")
+    for n, line in enumerate(lines):
+        if any(f"{SLOT}{name}{SLOT}" in line for name in marked):
+            lines[n] = t("visit.line.marked", line=line)
+    text = "\n".join(lines)
+    for name, value in values.items():
+        text = text.replace(f"{SLOT}{name}{SLOT}", str(value).replace(SLOT, ""))
     for closing in (draft.get("closes") or {}).values():
         done = closing.get("text") or t("visit.concern.voice_short")
         key = {True: "visit.review.closing_satisfied", False: "visit.review.closing_unsatisfied"}.get(
             closing.get("satisfied"), "visit.review.closing")
         text += "\n" + t(key, concern=closing.get("concern") or "-", done=done)
+    if marked:  # some answers were read from the member's message: say so
+        text += "\n\n" + t("visit.review.legend")
     return text
 
 
@@ -242,8 +281,9 @@ def callback_steps() -> list[Choice]:
     closed on a visit asks only the second: the visit is the call-back.)"""
     return [
         Choice("called_back", ask="visit.ask.called_back", label="visit.field.called_back", options=yes_no),
+        # optional: the household may not have said (跳过: not recorded)
         Choice("satisfied", ask="visit.ask.satisfied", label="visit.field.satisfied", options=satisfaction,
-               when=lambda d: d.get("called_back") == "yes"),
+               when=lambda d: d.get("called_back") == "yes", optional=True, substep=True),
     ]
 
 

@@ -34,7 +34,7 @@ from handlers.flow import Button, answer, ask, cb, keyboard, parse_cb
 from handlers.oversight.review_queue import now_of
 from handlers.oversight.review_view import trail_lines
 from handlers.visits.common import BRANCH_FLOW as FLOW
-from handlers.visits.common import concern_of, paged, village_of
+from handlers.visits.common import callback_text, concern_of, paged, village_of
 from handlers.visits.followups import redo_payload
 from storage.visits import FollowUp
 
@@ -77,15 +77,6 @@ async def list_screen(context: CadreContext, page: int, *, note: str = "") -> tu
     return (note + "\n\n" + text if note else text), rows
 
 
-def callback_of(context: CadreContext, f: FollowUp) -> str:
-    t = context.t
-    if f.called_back is None and f.satisfied is None:
-        return t("branch.callback.unknown")
-    called = t("visit.callback.yes") if f.called_back else t("visit.callback.no") if f.called_back is not None else ""
-    happy = t("visit.btn.satisfied") if f.satisfied else t("visit.btn.unsatisfied") if f.satisfied is not None else ""
-    return t("list.sep").join(x for x in (called, happy) if x)
-
-
 async def item_screen(context: CadreContext, f: FollowUp, *, note: str = "") -> tuple[str, list[list[Button]]]:
     t = context.t
     tz = context.services.settings.tz
@@ -95,7 +86,7 @@ async def item_screen(context: CadreContext, f: FollowUp, *, note: str = "") -> 
     text = t(
         "branch.detail", head=f.household_head, member=f.member_name, visited=t.short_date(f.visited_on),
         concern=concern_of(t, f), due=t.short_date(f.due_on), closed=closed, resolution=resolution,
-        callback=callback_of(context, f),
+        callback=callback_text(t, f),
     ) + "\n\n" + "\n".join(trail_lines(t, events, tz))
     if note:
         text = note + "\n\n" + text

@@ -78,6 +78,15 @@ def concern_of(t: Translator, followup: FollowUp) -> str:
     return t("visit.concern.none_short")
 
 
+def callback_text(t: Translator, followup: FollowUp) -> str:
+    """The call-back (回访) recorded with a closing: "回访过了、😊 满意", or "(未记录)"."""
+    if followup.called_back is None and followup.satisfied is None:
+        return t("branch.callback.unknown")
+    called = "" if followup.called_back is None else t("visit.callback.yes" if followup.called_back else "visit.callback.no")
+    happy = "" if followup.satisfied is None else t("visit.btn.satisfied" if followup.satisfied else "visit.btn.unsatisfied")
+    return t("list.sep").join(x for x in (called, happy) if x)
+
+
 RETURN_REASON_CHARS = 60  # a long reason is cut in a list; the closing step shows it whole
 
 

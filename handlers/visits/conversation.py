@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.forms.core import OPEN_AT, REVIEW, SAVE, Choice, Custom, Env, Form, Screen
+from bot.forms.core import OPEN_AT, REVIEW, SAVE, Choice, Custom, Env, Form, Input, Screen
 from handlers.visits import answers, ask, reading
 from handlers.visits import save as visit_save
 from handlers.visits.ask import FLOW, OFFER, VISIT, no_concern, outcome_of
@@ -52,6 +52,8 @@ async def setup(env: Env, draft: dict[str, Any]) -> str | Screen | None:
             return "form.stale"
         env.ctx.user_data.pop(OFFER, None)
         draft.update({k: v for k, v in offer.items() if k in OFFERED and v not in (None, "", [])})
+        draft["token"] = token  # saved under the offer's token: its 保存 tapped again is told so (late)
+        draft["filled"] = list(offer.get("from_text") or [])  # read from the message: marked on the review
         draft["followups"] = None  # open follow-ups are closed in /followups, not from a message
         draft.setdefault("photo", None)  # photos are optional, never a gate
         if draft.get("household_id"):
@@ -62,7 +64,24 @@ async def setup(env: Env, draft: dict[str, Any]) -> str | Screen | None:
 
 # What an offer may fill: the visit's own answers and the time of the message (never its token
 # or history).
+ENTRY = "offer"
 OFFERED = ("household_id", "head", "has_followups", "date", "roles", "concern", "outcome", "due", "photo", "now")
+
+
+async def late(env: Env, inp: Input) -> str | None:
+    """保存 tapped again (the review's, ``visit:save:<token>``, or an old one-message offer's,
+    ``visit:offer:<token>[.save]``) once the visit was saved: "already saved", not stale."""
+    if inp.action == SAVE:
+        token = inp.arg
+    elif inp.action == ENTRY:
+        token = inp.arg.partition(".")[0]
+    else:
+        return None
+    visit = await env.ctx.repos.visits.by_token(token) if token else None
+    person = env.ctx.person
+    if visit is None or person is None or visit.member_id != person.id:
+        return None
+    return env.t("visit.already_saved")
 
 
 def raised(draft: dict[str, Any]) -> bool:
@@ -94,12 +113,13 @@ FORM = Form(
     review=ask.review,
     save=visit_save.save,
     setup=setup,
-    entry="offer",  # visit:offer:<token>[.save]: a visit offered from one message
+    entry=ENTRY,  # visit:offer:<token>[.save]: a visit offered from one message
     keys={"form.cancelled": "visit.cancelled", "form.ask.resume": "visit.ask.resume_form"},
     title=lambda draft: str(draft.get("head") or ""),
     message_clock=True,
     read=reading.read,  # a first answer (or a caption) that states several answers fills them all
     aside=reading.keep_photo,  # a photo at any step is kept for the photo step
+    late=late,  # a second 保存: "already saved"
 )
 FORMS = (FORM,)
 

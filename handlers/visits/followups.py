@@ -1,9 +1,11 @@
 """/followups: the open follow-ups of my visits (a secretary: the whole village's), overdue
-first; closing one asks what was done (typed or a voice note) and stores it.
+first; closing one asks what was done (typed or a voice note), then the call-back (回访: was
+the household called back about it? if so, is it satisfied? — optional) and stores them.
 
 The list is a plain screen; its 办结第n项 buttons open the closing form of the engine
 (:mod:`bot.forms`, form ``followup``, entry ``followup:redo:<id>``), which asks what was done
-and, once saved, shows the list again. Back, cancel (also typed), stale buttons, a command in
+and the call-back (:func:`handlers.visits.ask.callback_steps`) and, once saved, shows the list
+again. The village branch's verification (handlers.visits.branch) and /review show the call-back. Back, cancel (also typed), stale buttons, a command in
 the middle and the timeout are the engine's.
 
 The same follow-ups show first in /visit when their household is chosen; the scheduler
@@ -17,6 +19,7 @@ earlier answer; closing it again is marked resubmitted and the reviewer is told
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -30,9 +33,11 @@ from bot.rules.ids import id_or_zero, parse_page
 from handlers.auth import MEMBERS, command, requires
 from handlers.flow import Button, answer, ask, cb, keyboard, parse_cb
 from handlers.oversight.review_queue import sync_followups
+from handlers.visits.ask import callback_of, callback_steps
 from handlers.visits.common import (
     BRANCH_FLOW,
     PAGE_SIZE,
+    callback_text,
     concern_of,
     followup_line,
     paged,
@@ -182,14 +187,19 @@ async def save(env: Env, draft: dict[str, Any]) -> Saved:
     if followup is None or not await may_close(context, followup):
         return Saved(Screen(t("followups.not_yours")))
     redone = await returned(context, followup) is not None
+    called_back, satisfied = callback_of(draft)
     closed = await context.repos.visits.close_followup(
-        followup.id, by_person_id=context.person.id, closed_at=env.now, text=draft.get("text"), voice=draft.get("voice")
+        followup.id, by_person_id=context.person.id, closed_at=env.now, text=draft.get("text"), voice=draft.get("voice"),
+        called_back=called_back, satisfied=satisfied,
     )
     key = "followups.closed" if closed else "followups.already_closed"
     if closed and redone:
         key = "followups.resubmitted"
         await sync_followups(context.application, followup.id)  # done again after a review returned it
     note = t(key, household=followup.household_head, concern=concern_of(t, followup))
+    if closed:  # and the call-back (回访) recorded with it
+        recorded = replace(followup, called_back=called_back, satisfied=satisfied)
+        note += "\n" + t("followups.callback_line", callback=callback_text(t, recorded))
     text, rows = await list_screen(context, env.now, 0)  # and the list again, to go on
     return Saved(Screen(f"{note}\n\n{text}", [[core.Button(label, data) for label, data in row] for row in rows]),
                  record=followup.id if closed else None)
@@ -199,7 +209,8 @@ FORM = Form(
     FLOW,
     allowed=FOLLOWUPS,
     entry="redo",
-    steps=[Custom("done", show=done_show, handle=done_handle, kind_="text")],
+    # what was done, then the call-back (回访: was the household called back? satisfied?)
+    steps=[Custom("done", show=done_show, handle=done_handle, kind_="text"), *callback_steps()],
     save=save,
     setup=setup,
     keys={"form.paused_plain": "followups.form.paused", "form.timeout_plain": "followups.form.timeout"},

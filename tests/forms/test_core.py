@@ -382,6 +382,29 @@ async def test_a_late_press_gets_the_form_s_own_answer_else_stale() -> None:
     assert other.alert == "这个按钮已经失效了,请看最新的一条消息,或重新发送命令。"
 
 
+async def test_an_entry_button_its_setup_refuses_gets_the_late_answer_when_there_is_one() -> None:
+    """An offer's 保存 tapped again: the setup refuses (the offer is used up), and the form's
+    ``late`` answer replaces the refusal; without one, or for another input, the refusal stays."""
+    from dataclasses import replace
+
+    RECORDS["tok1"] = {}
+
+    async def offer_late(env: Env, inp: Input) -> str | None:
+        return f"already saved: {inp.arg}" if inp.action == "open" and inp.arg in RECORDS else None
+
+    async def used_up(env: Env, draft: dict) -> str:
+        return "form.stale"
+
+    form = replace(PICS, entry="open", setup=used_up, late=offer_late)
+    press = Input("button", payload="pics:open:tok1", message_id=1)
+    reply = await core.open_form(form, ENV, None, "tok1", inp=press)
+    assert reply.alert == "already saved: tok1" and reply.state is None and reply.draft is None
+    other = await core.open_form(form, ENV, None, "tok2", inp=Input("button", payload="pics:open:tok2", message_id=1))
+    assert other.alert == "这个按钮已经失效了,请看最新的一条消息,或重新发送命令。"
+    plain = await core.open_form(replace(form, late=None), ENV, None, "tok1", inp=press)
+    assert plain.alert == "这个按钮已经失效了,请看最新的一条消息,或重新发送命令。"
+
+
 # -- Form.read: several fields in one answer at the first question (issue 14, item 3) ------------
 async def test_a_first_answer_with_several_fields_jumps_to_the_first_missing_one() -> None:
     from dataclasses import replace

@@ -37,3 +37,15 @@ async def log_visit(
         now=NOW,
     )
     return saved.visit.id
+
+
+CALLED_BACK, NOT_YET, SATISFIED, SKIP = "回访过了", "还没回访", "😊 满意", "跳过"
+
+
+async def call_back(sim: Simulator, user: int, *answers: str) -> list:
+    """Answer the closing's call-back questions (回访, then 满意 when called back) with these
+    buttons; returns the calls of the last press (the confirmation, once all are answered)."""
+    calls: list = []
+    for label in answers:
+        calls = await sim.press(label, user)
+    return calls
