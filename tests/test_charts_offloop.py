@@ -57,6 +57,7 @@ async def test_a_roster_after_a_dead_worker_is_read() -> None:
 
 
 async def test_a_bulletin_whose_chart_fails_keeps_its_text_and_document(sim: Simulator, org: Org, monkeypatch) -> None:
+    monkeypatch.setattr(offloop, "PROGRESS_AFTER", 3600.0)  # no "being made" message on a slow machine
     drawn = texts(await sim.send("/bulletin", TOWNSHIP_ADMIN))
     assert len(drawn) == 3  # the message, the chart's caption, the document's
 
@@ -69,3 +70,28 @@ async def test_a_bulletin_whose_chart_fails_keeps_its_text_and_document(sim: Sim
     assert texts(calls) == [drawn[0], drawn[2]]  # the same message and document, no chart
     (document,) = [c for c in calls if c.method == "sendDocument"]
     assert next(iter(document.files.values())).startswith(b"PK")  # a .docx (a zip)
+
+
+def test_an_idle_worker_is_let_go_and_the_next_chart_starts_another(monkeypatch) -> None:
+    armed = []
+
+    class Timer:  # the idle timer, fired by the test (no waiting on the wall clock)
+        def __init__(self, seconds, then) -> None:
+            self.seconds, self.then, self.daemon = seconds, then, False
+
+        def start(self) -> None:
+            armed.append((self.seconds, self.then))
+
+        def cancel(self) -> None:
+            armed.remove((self.seconds, self.then))
+
+    monkeypatch.setattr(offloop.threading, "Timer", Timer)
+    monkeypatch.setattr(offloop, "_idle_timer", None)
+    assert chart() is not None
+    pool = offloop.process_pool()
+    (seconds, then), = armed  # armed once the last job was done
+    assert seconds == offloop.PROCESS_IDLE
+    assert then() is True and offloop._process_pool is None  # let go
+    assert pool._shutdown_thread  # type: ignore[attr-defined]
+    monkeypatch.setattr(offloop, "_idle_timer", None)
+    assert chart() is not None and offloop._process_pool is not pool  # a new worker

@@ -12,8 +12,9 @@ Work that holds the GIL for long stretches or needs big libraries (reading a ros
 openpyxl; drawing a chart with matplotlib; writing a bulletin's .docx with python-docx) runs in
 the worker process (:func:`in_process` from a worker thread, :func:`run_in_process` from the
 event loop): one pool of :data:`PROCESS_WORKERS` process, started (``spawn``) on first use and
-kept, so the bot's own process never imports matplotlib (about 100 MB at a district's charts)
-and no drawing competes with the event loop for the GIL. A worker that died (out of memory, a
+kept until it has been idle for :data:`PROCESS_IDLE` seconds, so the bot's own process never
+imports matplotlib (about 100 MB at a district's charts) and no drawing competes with the
+event loop for the GIL. A worker that died (out of memory, a
 crash) is replaced on the next call and the call that saw it raises ``BrokenProcessPool``; each
 caller decides what that means (a roster refused as too complex, a chart left out).
 """
@@ -38,8 +39,11 @@ READS, EXPORTS = "reads", "exports"  # two lanes: a long ledger never holds up /
 _pools: dict[str, ThreadPoolExecutor] = {}
 _frozen = False
 PROCESS_WORKERS = 1  # one process: its memory is paid once; its jobs are short (charts) or rare (rosters)
+PROCESS_IDLE = 600.0  # seconds without a job before the worker process is let go (its memory returned)
 _process_pool: ProcessPoolExecutor | None = None
 _process_lock = threading.Lock()
+_process_jobs = 0  # submitted through _submit and not done yet
+_idle_timer: threading.Timer | None = None
 
 
 def pool(lane: str = READS) -> ThreadPoolExecutor:
@@ -100,22 +104,60 @@ def reset_process_pool(broken: ProcessPoolExecutor | None = None) -> None:
         _process_pool = None
 
 
+def retire_if_idle() -> bool:
+    """Let the worker process go when no job is running (after :data:`PROCESS_IDLE` seconds
+    without one): the memory a district's charts took goes back to the machine; the next job
+    starts a new worker (about a second). True if it was let go."""
+    global _process_pool
+    with _process_lock:
+        if _process_jobs or _process_pool is None:
+            return False
+        _process_pool.shutdown(wait=False)  # a roster still being read (not counted) finishes
+        _process_pool = None
+        return True
+
+
+def _job_started() -> None:
+    global _process_jobs, _idle_timer
+    with _process_lock:
+        _process_jobs += 1
+        if _idle_timer is not None:
+            _idle_timer.cancel()
+            _idle_timer = None
+
+
+def _job_done(_: object = None) -> None:
+    global _process_jobs, _idle_timer
+    with _process_lock:
+        _process_jobs -= 1
+        if _process_jobs == 0 and _process_pool is not None and _idle_timer is None:
+            _idle_timer = threading.Timer(PROCESS_IDLE, retire_if_idle)
+            _idle_timer.daemon = True
+            _idle_timer.start()
+
+
 def _submit(func: Callable[..., T], *args: object, **kwargs: object) -> Future[T]:
     """Submitted to the pool (a new one if it was shut down or broken); a dead worker found by
-    this job's future replaces the pool for the next."""
-    pool = process_pool()
+    this job's future replaces the pool for the next; the last job done arms the idle timer."""
+    _job_started()
     try:
-        future = pool.submit(func, *args, **kwargs)
-    except (RuntimeError, BrokenProcessPool):  # shut down (interpreter exit) or its worker died
-        reset_process_pool(pool)
         pool = process_pool()
-        future = pool.submit(func, *args, **kwargs)
+        try:
+            future = pool.submit(func, *args, **kwargs)
+        except (RuntimeError, BrokenProcessPool):  # shut down (interpreter exit) or its worker died
+            reset_process_pool(pool)
+            pool = process_pool()
+            future = pool.submit(func, *args, **kwargs)
+    except BaseException:
+        _job_done()
+        raise
 
     def broken(done: Future[T]) -> None:
         if not done.cancelled() and isinstance(done.exception(), BrokenProcessPool):
             reset_process_pool(pool)
 
     future.add_done_callback(broken)
+    future.add_done_callback(_job_done)
     return future
 
 
