@@ -573,6 +573,10 @@ def table(headers: list[str], results: list[dict[str, float]]) -> None:
         print(line)
     stalls = [max((k for k in r if k.endswith(".stall")), key=lambda k: r[k]) for r in results]
     print(f"{'  (stalled during)':{width}}" + "".join(f"{s.removesuffix('.stall'):>16}" for s in stalls))
+    admin = [max((k for k in r if k.endswith(".stall") and k.startswith(ADMIN_STEPS)), key=lambda k: r[k], default="-")
+             for r in results]
+    if any(a != "-" for a in admin):
+        print(f"{'  (admin stall during)':{width}}" + "".join(f"{a.removesuffix('.stall'):>16}" for a in admin))
     print()
 
 
