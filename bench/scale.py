@@ -25,7 +25,8 @@ scheduler) and what it left to run in the background (admins' menus that changed
 statements), ``next_push_at``, /coverage and /bulletin of a township and of the district,
 /reports of the district, the ledger (:func:`bot.services.ledger.write_ledger`, in a worker
 thread) of a township month and a district month, the event loop's longest stall during each
-(a ticker task), and the peak RSS (also after each step, in the JSON, to see which step raised it). Then, on the smallest size, the sweep with
+(a ticker task), and the peak RSS (also after each step, in the JSON, to see which step raised it; and that of
+the worker process that draws the charts and writes the documents, separately). Then, on the smallest size, the sweep with
 ``--events`` extra recurring events (100 and 10,000 by default), each in its own
 subprocess: just added, and after a first run of the bot (its plans made, what was due sent). Figures are printed per size with the growth ratio against the smallest size (and
 the 10,000-events run against the 100-events one), measured in the same invocation.
@@ -364,14 +365,15 @@ def add_events(path: Path, count: int) -> None:
 
 
 # -- measuring (in a subprocess) --------------------------------------------------------------
-def peak_rss_mb() -> float:
+def peak_rss_mb(pid: int | None = None) -> float:
+    """The peak RSS of this process (or of ``pid``, a child)."""
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
+        for line in Path(f"/proc/{pid or 'self'}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return 0.0 if pid else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 class Ticker:
@@ -470,6 +472,11 @@ async def measure(path: Path, quick: bool) -> dict[str, float]:
             with tempfile.TemporaryFile() as target:
                 await step(name, asyncio.to_thread(write_ledger, path, request, t, target))
     out["rss_mb"] = peak_rss_mb()
+    from bot.services import offloop
+
+    workers = getattr(offloop._process_pool, "_processes", None) or {}
+    if workers:  # the worker process (charts, documents): its own peak, not in the bot's
+        out["worker_mb"] = max(peak_rss_mb(pid) for pid in workers)
     ticker.task.cancel()
     await sim.stop()
     return out
@@ -533,8 +540,11 @@ ROWS = [
     ("ledger.township", "ledger township month", "s"),
     ("ledger.district", "ledger district month", "s"),
     ("stall", "longest event-loop stall", "s"),
+    ("admin.stall", "  while admin commands ran", "s"),
     ("rss_mb", "peak RSS (MB)", "n"),
+    ("worker_mb", "  worker process peak (MB)", "n"),
 ]
+ADMIN_STEPS = ("coverage.", "bulletin.", "reports.", "ledger.")  # the admin commands (issue 11 item 3)
 
 
 def fmt(value: float | None, unit: str) -> str:
@@ -548,6 +558,9 @@ def fmt(value: float | None, unit: str) -> str:
 def table(headers: list[str], results: list[dict[str, float]]) -> None:
     for r in results:
         r["stall"] = max(v for k, v in r.items() if k.endswith(".stall"))
+        admin = [v for k, v in r.items() if k.endswith(".stall") and k.startswith(ADMIN_STEPS)]
+        if admin:
+            r["admin.stall"] = max(admin)
     width = 28
     print(f"{'':{width}}" + "".join(f"{h:>16}" for h in headers) + "".join(f"{'growth ' + h.split()[0]:>18}" for h in headers[1:]))
     for key, label, unit in ROWS:
@@ -560,6 +573,10 @@ def table(headers: list[str], results: list[dict[str, float]]) -> None:
         print(line)
     stalls = [max((k for k in r if k.endswith(".stall")), key=lambda k: r[k]) for r in results]
     print(f"{'  (stalled during)':{width}}" + "".join(f"{s.removesuffix('.stall'):>16}" for s in stalls))
+    admin = [max((k for k in r if k.endswith(".stall") and k.startswith(ADMIN_STEPS)), key=lambda k: r[k], default="-")
+             for r in results]
+    if any(a != "-" for a in admin):
+        print(f"{'  (admin stall during)':{width}}" + "".join(f"{a.removesuffix('.stall'):>16}" for a in admin))
     print()
 
 

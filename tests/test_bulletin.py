@@ -237,7 +237,11 @@ async def test_on_demand_bulletin_message_and_chart(sim: Simulator, org: Org) ->
     assert "Noto Sans CJK" in cjk_font().get_name()
 
 
-def test_chart_labels_render_without_missing_glyphs() -> None:
+def test_chart_labels_render_without_missing_glyphs(monkeypatch) -> None:
+    import bot.services.bulletin as service
+    from bot.services.charts import draw
+
+    monkeypatch.setattr(service, "bar_chart", draw)  # drawn here, not in the worker process: its warnings
     b = compute(*NOV, [v(1, "红旗村", households=4, visited=3, stars=3), v(2, "向阳村", households=2, stars=2)])
     from bot.i18n import Catalogs
     from storage.org import Unit

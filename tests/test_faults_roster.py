@@ -14,6 +14,7 @@ import pytest
 from openpyxl import Workbook
 
 from bot.rules.roster import RosterFileError, parse_roster
+from bot.services import offloop
 from bot.services import roster as service
 from bot.simulator import Simulator, texts
 from tests.conftest import ADMIN, STRANGER
@@ -53,7 +54,7 @@ async def test_parsing_runs_in_the_worker_process() -> None:
     data = xlsx([["乡镇", "村", "户主"], ["东风镇", "红旗村", "张大山"]])
     roster = await service.parse_off_loop(data, "r.xlsx")
     assert [r.head for r in roster.rows] == ["张大山"]
-    assert service._pool is not None  # the process pool, not the event loop's thread
+    assert offloop._process_pool is not None  # the process pool, not the event loop's thread
     with pytest.raises(RosterFileError) as caught:
         await service.parse_off_loop(b"PK\x03\x04 broken", "r.xlsx")
     assert caught.value.code == "xlsx_broken"

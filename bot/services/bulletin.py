@@ -42,7 +42,7 @@ CHART_BARS = 30  # a township with more villages: the chart shows the best and t
 @dataclass(frozen=True)
 class Rendered:
     parts: tuple[str, ...]  # the message, split at line ends to fit Telegram's limit
-    chart: bytes
+    chart: bytes | None  # None when it could not be drawn: the text goes alone
     caption: str
     bulletin: Bulletin  # the figures, for the Word document
 
@@ -253,3 +253,18 @@ def make(
     if not b.villages:
         return None
     return render(t, unit, b, partial_to=partial_to)
+
+
+def docx(t: Translator, unit: Unit, b: Bulletin, *, chart: bytes | None, made: date,
+         partial_to: str | None = None) -> bytes:
+    """The bulletin as a Word document (:func:`bot.services.bulletin_docx.bulletin_docx`), for
+    the worker process (:func:`bot.services.offloop.run_in_process`): python-docx is imported
+    there, never in the bot's own process."""
+    from bot.services.bulletin_docx import bulletin_docx
+
+    return bulletin_docx(t, unit, b, chart=chart, made=made, partial_to=partial_to)
+
+
+def docx_filename(t: Translator, unit: Unit, b: Bulletin) -> str:
+    month = t("export.month", year=b.start.year, month=b.start.month)
+    return t("bulletin.docx.filename", unit=unit.name, month=month)

@@ -26,6 +26,7 @@ from docx.shared import Cm, Pt
 from bot.i18n import Translator
 from bot.rules.bulletin import Bulletin, VillageMonth, percent, total
 from bot.services.bulletin import (
+    docx_filename,
     group_heading,
     outcome_line,
     pair_lines,
@@ -213,7 +214,5 @@ def bulletin_docx(
     return out.getvalue()
 
 
-def filename(t: Translator, unit: Unit, b: Bulletin) -> str:
-    month = t("export.month", year=b.start.year, month=b.start.month)
-    return t("bulletin.docx.filename", unit=unit.name, month=month)
+filename = docx_filename  # the document's file name (in bot.services.bulletin: no python-docx needed)
 

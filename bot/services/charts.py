@@ -4,29 +4,37 @@ The CJK font is Noto Sans CJK SC shipped by the ``mplfonts`` package (a dependen
 with matplotlib's font manager on first use, so labels never render as tofu boxes whatever
 fonts the machine has. No Telegram here: callers send the bytes.
 
-Charts are drawn in worker threads (:mod:`bot.services.offloop`); matplotlib is not
-thread-safe, so one chart is drawn at a time (:data:`_drawing`).
+:func:`bar_chart` is called from worker threads (:mod:`bot.services.offloop`) and has the chart
+drawn (:func:`draw`) in the worker process (:func:`bot.services.offloop.in_process`): the bot's
+own process never imports matplotlib (about 100 MB once a district's chart was drawn) and no
+drawing holds the GIL the event loop needs. A chart that could not be drawn (the worker died,
+a missing font) is logged and left out: ``None``, and the caller answers with its text alone.
+matplotlib is not thread-safe, so one chart is drawn at a time in a process (:data:`_drawing`).
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.services import offloop
+
 if TYPE_CHECKING:
     from matplotlib.font_manager import FontProperties
 
+log = logging.getLogger(__name__)
 _drawing = threading.Lock()
 
 
 @lru_cache(maxsize=1)
 def _matplotlib():  # type: ignore[no-untyped-def]
-    """matplotlib with the Agg backend, imported on the first chart (half a second that start-up
-    need not pay: charts are drawn in worker threads, long after the bot is up)."""
+    """matplotlib with the Agg backend, imported on the first chart (in the worker process;
+    half a second that start-up need not pay)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -57,8 +65,27 @@ def bar_chart(
     xlabel: str = "",
     percent: bool = False,
     groups: Sequence[str] | None = None,
+) -> bytes | None:
+    """A horizontal bar chart, one bar per label (top to bottom in the given order), drawn in
+    the worker process (blocking: call it from a worker thread); None when it failed."""
+    try:
+        return offloop.in_process(draw, list(labels), list(values), title=title, xlabel=xlabel, percent=percent,
+                                  groups=None if groups is None else list(groups))
+    except Exception:  # a chart is never worth the answer: the caller sends its text alone
+        log.exception("chart not drawn (%d bars)", len(labels))
+        return None
+
+
+def draw(
+    labels: Sequence[str],
+    values: Sequence[float],
+    *,
+    title: str,
+    xlabel: str = "",
+    percent: bool = False,
+    groups: Sequence[str] | None = None,
 ) -> bytes:
-    """A horizontal bar chart, one bar per label (top to bottom in the given order)."""
+    """The chart's PNG, drawn here (in the worker process; tests call it directly)."""
     with _drawing:
         return _bar_chart(labels, values, title=title, xlabel=xlabel, percent=percent, groups=groups)
 

@@ -1,5 +1,5 @@
-"""Heavy reads off the event loop: run a blocking function in a worker thread, say "正在生成…"
-when it takes long.
+"""Heavy work off the event loop: run a blocking function in a worker thread, say "正在生成…"
+when it takes long; and the worker process for what must not run in the bot's process at all.
 
 The admin commands that read a whole township or district (/coverage, /bulletin and its
 monthly push, /export) do their SQL on a read-only ``sqlite3`` connection of their own and
@@ -7,6 +7,16 @@ draw their charts inside :func:`run`, never on the event loop and never on the b
 aiosqlite connection, so no other chat waits for them. Each lane (reads; exports) runs at most
 :data:`WORKERS` jobs at once (two cores); more wait their turn, and each caller that waits
 longer than :data:`PROGRESS_AFTER` seconds is told so through its ``progress`` callback.
+
+Work that holds the GIL for long stretches or needs big libraries (reading a roster with
+openpyxl; drawing a chart with matplotlib; writing a bulletin's .docx with python-docx) runs in
+the worker process (:func:`in_process` from a worker thread, :func:`run_in_process` from the
+event loop): one pool of :data:`PROCESS_WORKERS` process, started (``spawn``) on first use and
+kept until it has been idle for :data:`PROCESS_IDLE` seconds, so the bot's own process never
+imports matplotlib (about 100 MB at a district's charts) and no drawing competes with the
+event loop for the GIL. A worker that died (out of memory, a
+crash) is replaced on the next call and the call that saw it raises ``BrokenProcessPool``; each
+caller decides what that means (a roster refused as too complex, a chart left out).
 """
 
 from __future__ import annotations
@@ -14,8 +24,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import gc
+import multiprocessing
+import threading
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -25,6 +38,12 @@ PROGRESS_AFTER = 3.0  # seconds; tests set it to 0 to see the progress message
 READS, EXPORTS = "reads", "exports"  # two lanes: a long ledger never holds up /coverage
 _pools: dict[str, ThreadPoolExecutor] = {}
 _frozen = False
+PROCESS_WORKERS = 1  # one process: its memory is paid once; its jobs are short (charts) or rare (rosters)
+PROCESS_IDLE = 600.0  # seconds without a job before the worker process is let go (its memory returned)
+_process_pool: ProcessPoolExecutor | None = None
+_process_lock = threading.Lock()
+_process_jobs = 0  # submitted through _submit and not done yet
+_idle_timer: threading.Timer | None = None
 
 
 def pool(lane: str = READS) -> ThreadPoolExecutor:
@@ -61,3 +80,106 @@ async def run(
         if not done:
             await progress()
     return await future
+
+
+# -- the worker process ---------------------------------------------------------------------------
+def process_pool() -> ProcessPoolExecutor:
+    """The worker process pool, made on first use (spawn, not fork: the bot's process has
+    threads, aiosqlite's and the worker threads)."""
+    global _process_pool
+    with _process_lock:
+        if _process_pool is None:
+            _process_pool = ProcessPoolExecutor(PROCESS_WORKERS, mp_context=multiprocessing.get_context("spawn"))
+        return _process_pool
+
+
+def reset_process_pool(broken: ProcessPoolExecutor | None = None) -> None:
+    """Drop the pool (its worker died, or it was shut down); the next call starts a new one.
+    With ``broken``, only if that is still the pool (another caller may have replaced it)."""
+    global _process_pool
+    with _process_lock:
+        if _process_pool is None or (broken is not None and _process_pool is not broken):
+            return
+        _process_pool.shutdown(wait=False, cancel_futures=True)
+        _process_pool = None
+
+
+def retire_if_idle() -> bool:
+    """Let the worker process go when no job is running (after :data:`PROCESS_IDLE` seconds
+    without one): the memory a district's charts took goes back to the machine; the next job
+    starts a new worker (about a second). True if it was let go."""
+    global _process_pool
+    with _process_lock:
+        if _process_jobs or _process_pool is None:
+            return False
+        _process_pool.shutdown(wait=False)  # a roster still being read (not counted) finishes
+        _process_pool = None
+        return True
+
+
+def _job_started() -> None:
+    global _process_jobs, _idle_timer
+    with _process_lock:
+        _process_jobs += 1
+        if _idle_timer is not None:
+            _idle_timer.cancel()
+            _idle_timer = None
+
+
+def _job_done(_: object = None) -> None:
+    global _process_jobs, _idle_timer
+    with _process_lock:
+        _process_jobs -= 1
+        if _process_jobs == 0 and _process_pool is not None and _idle_timer is None:
+            _idle_timer = threading.Timer(PROCESS_IDLE, retire_if_idle)
+            _idle_timer.daemon = True
+            _idle_timer.start()
+
+
+def _submit(func: Callable[..., T], *args: object, **kwargs: object) -> Future[T]:
+    """Submitted to the pool (a new one if it was shut down or broken); a dead worker found by
+    this job's future replaces the pool for the next; the last job done arms the idle timer."""
+    _job_started()
+    try:
+        pool = process_pool()
+        try:
+            future = pool.submit(func, *args, **kwargs)
+        except (RuntimeError, BrokenProcessPool):  # shut down (interpreter exit) or its worker died
+            reset_process_pool(pool)
+            pool = process_pool()
+            future = pool.submit(func, *args, **kwargs)
+    except BaseException:
+        _job_done()
+        raise
+
+    def broken(done: Future[T]) -> None:
+        if not done.cancelled() and isinstance(done.exception(), BrokenProcessPool):
+            reset_process_pool(pool)
+
+    future.add_done_callback(broken)
+    future.add_done_callback(_job_done)
+    return future
+
+
+def in_process(func: Callable[..., T], *args: object, **kwargs: object) -> T:
+    """``func(*args, **kwargs)`` in the worker process, blocking (for a worker thread: it waits
+    without holding the GIL). ``func`` and its arguments must pickle; its exceptions are raised
+    here, a dead worker as ``BrokenProcessPool`` (the pool is replaced)."""
+    return _submit(func, *args, **kwargs).result()
+
+
+async def run_in_process(
+    func: Callable[..., T],
+    *args: object,
+    progress: Callable[[], Awaitable[object]] | None = None,
+    progress_after: float | None = None,
+    **kwargs: object,
+) -> T:
+    """:func:`in_process` awaited on the event loop; ``progress()`` once if it is still running
+    after ``progress_after`` (default :data:`PROGRESS_AFTER`) seconds."""
+    waiting = asyncio.wrap_future(_submit(func, *args, **kwargs))
+    if progress is not None:
+        done, _ = await asyncio.wait({waiting}, timeout=PROGRESS_AFTER if progress_after is None else progress_after)
+        if not done:
+            await progress()
+    return await waiting

@@ -3,7 +3,8 @@ an import (problems with the file, row errors, the summary).
 
 A 3 MB XLSX of 20,000 rows takes about 20 s to read with openpyxl, all of it Python under the
 GIL: read on the event loop (or in a thread) it stalls every other chat. :func:`parse_off_loop`
-reads it in a separate process (one worker, started on first use and kept), so the bot keeps
+reads it in the worker process (:func:`bot.services.offloop.process_pool`: one worker, started
+on first use and kept, the charts' too), so the bot keeps
 answering; when the reading takes longer than :data:`PROGRESS_AFTER` seconds, ``on_slow`` is
 called once (the handler tells the admin how long it will take).
 """
@@ -12,38 +13,26 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import multiprocessing
-import threading
 from collections.abc import Awaitable, Callable
 
 from bot.i18n import Translator
 from bot.rules.roster import MAX_BYTES, Roster, RosterFileError, RowError, parse_roster
 from bot.rules.roster_files import MAX_UNZIPPED_BYTES
+from bot.services import offloop
 from storage.roster import ImportResult
 
 SHOWN_ERRORS = 30
 PROGRESS_AFTER = 2.0  # seconds of reading before the admin is told to wait
 SECONDS_PER_MB = 8  # measured: about 21 s for a 3 MB XLSX of 20k rows x 49 columns
 
-_pool: concurrent.futures.ProcessPoolExecutor | None = None
-_pool_lock = threading.Lock()
 
 
-def _executor() -> concurrent.futures.ProcessPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            # spawn, not fork: the bot's process has threads (aiosqlite, the job queue)
-            _pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-        return _pool
+def _executor() -> concurrent.futures.Executor:
+    return offloop.process_pool()
 
 
 def _reset() -> None:
-    global _pool
-    with _pool_lock:
-        if _pool is not None:
-            _pool.shutdown(wait=False, cancel_futures=True)
-        _pool = None
+    offloop.reset_process_pool()
 
 
 def estimate_seconds(size: int) -> int:

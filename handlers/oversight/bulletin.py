@@ -12,7 +12,6 @@ send is retried by the hourly check. Tests call :func:`send_monthly` with a chos
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
@@ -33,9 +32,7 @@ from bot.rules.bulletin import (
 )
 from bot.rules.ids import id_or_zero, parse_id
 from bot.services import offloop
-from bot.services.bulletin import Rendered, make
-from bot.services.bulletin_docx import bulletin_docx
-from bot.services.bulletin_docx import filename as docx_filename
+from bot.services.bulletin import Rendered, docx, docx_filename, make
 from bot.services.scheduler import LEASE, Outcome, Push, deliver, now_of
 from handlers.auth import LEADERS, command, requires
 from handlers.flow import answer, cb, chunk, keyboard, parse_cb
@@ -123,15 +120,22 @@ async def show(update: Update, context: CadreContext, unit: Unit, start: date, n
     for n, part in enumerate(rendered.parts):
         last = n == len(rendered.parts) - 1
         await context.bot.send_message(chat_id, part, reply_markup=markup if last else None)
-    await context.bot.send_photo(chat_id, InputFile(rendered.chart, filename="bulletin-chart.png"), caption=rendered.caption)
+    if rendered.chart is not None:  # a chart that could not be drawn: the text and the document
+        await context.bot.send_photo(chat_id, InputFile(rendered.chart, filename="bulletin-chart.png"),
+                                     caption=rendered.caption)
     await send_docx(context, chat_id, unit, rendered.bulletin, rendered.chart, now, partial_day(t, end, now))
 
 
-async def send_docx(context: CadreContext, chat_id: int, unit: Unit, b: Bulletin, chart: bytes, now: datetime,
-                    partial_to: str | None) -> None:
-    """The same bulletin as a Word document, to print and file (made in a worker thread)."""
+async def send_docx(context: CadreContext, chat_id: int, unit: Unit, b: Bulletin, chart: bytes | None,
+                    now: datetime, partial_to: str | None) -> None:
+    """The same bulletin as a Word document, to print and file (made in the worker process; one
+    that could not be made is logged and left out: the text was sent)."""
     t = context.t
-    data = await asyncio.to_thread(bulletin_docx, t, unit, b, chart=chart, made=now.date(), partial_to=partial_to)
+    try:
+        data = await offloop.run_in_process(docx, t, unit, b, chart=chart, made=now.date(), partial_to=partial_to)
+    except Exception:
+        log.exception("bulletin document not made for unit %s", unit.id)
+        return
     month = t("export.month", year=b.start.year, month=b.start.month)
     await context.bot.send_document(chat_id, InputFile(data, filename=docx_filename(t, unit, b)),
                                     caption=t("bulletin.docx.caption", unit=unit.name, month=month))

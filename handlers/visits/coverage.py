@@ -13,9 +13,10 @@ above, and only once the member has gone a full window without a visit), househo
 visited for N days (default 30; never visited and longest first; by name only to the village
 secretary), overdue follow-ups. No phone numbers anywhere.
 
-The reads and the chart run in a worker thread on a read-only connection of their own
-(:func:`bot.services.offloop.run`), so a district's figures never stall other chats; a view
-that takes over 3 seconds is announced with "正在生成…".
+The reads run in a worker thread on a read-only connection of their own
+(:func:`bot.services.offloop.run`) and the chart is drawn in the worker process, so a
+district's figures never stall other chats; a view that takes over 3 seconds is announced
+with "正在生成…".
 """
 
 from __future__ import annotations
@@ -182,7 +183,8 @@ def units_text(t: Translator, name: str, cov: Coverage, rows: Sequence[CoverageR
 
 
 def chart(t: Translator, name: str, cov: Coverage, rows: Sequence[CoverageRow]) -> tuple[bytes, str] | None:
-    """The bars (at most MAX_BARS: the lowest and the highest) and the caption; None when few."""
+    """The bars (at most MAX_BARS: the lowest and the highest, drawn in the worker process) and
+    the caption; None when few, or when the chart could not be drawn."""
     with_households = [r for r in rows if r.households]
     if len(with_households) < CHART_MIN_ROWS:
         return None
@@ -195,6 +197,8 @@ def chart(t: Translator, name: str, cov: Coverage, rows: Sequence[CoverageRow]) 
         xlabel=t("coverage.chart_axis"),
         percent=True,
     )
+    if png is None:  # could not be drawn (logged): the text alone
+        return None
     if left_out:
         low = (MAX_BARS + 1) // 2
         caption = t("coverage.chart_caption_ends", period=when, low=low, high=MAX_BARS - low)
