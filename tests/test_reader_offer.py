@@ -34,7 +34,7 @@ async def test_one_sentence_and_one_tap(sim: Simulator, org: Org) -> None:
     calls = await sim.send("今天组织党员群众清理了3组的垃圾,拉了5车", SECRETARY)
     text = said(calls)
     assert text.startswith(OFFER)
-    assert labels(sim, SECRETARY) == ["✅ 保存", "✏️ 修改", "✖️ 不是上报"]
+    assert labels(sim, SECRETARY) == ["💾 保存", "✏️ 修改", "✖ 不是上报"]
     # the review, the lines read from the message marked
     assert "日期:2026年11月22日星期日 ✍️" in text
     assert "类别:垃圾清除 ✍️" in text

@@ -174,7 +174,7 @@ def offer_markup(context: CadreContext, offer: dict[str, Any]):
     token = offer["token"]
     return keyboard(
         [[
-            (t("report.btn.save"), cb(FLOW, "open", f"s{token}")),
+            (t("form.btn.save"), cb(FLOW, "open", f"s{token}")),
             (t("report.btn.edit"), cb(FLOW, "open", f"t{token}")),
             (t("report.offer.btn.no"), cb("offer", "no", token)),
         ]]
@@ -320,7 +320,7 @@ async def offer_visit(update: Update, context: CadreContext, reading: Reading) -
     token = draft["token"]
     markup = keyboard(
         [[
-            (t("visit.btn.save"), cb(VISIT_FLOW, "offer", f"{token}.save")),
+            (t("form.btn.save"), cb(VISIT_FLOW, "offer", f"{token}.save")),
             (t("report.btn.edit"), cb(VISIT_FLOW, "offer", token)),
             (t("visit.offer.btn.no"), cb("offer", "no", token)),
         ]]
