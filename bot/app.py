@@ -31,7 +31,7 @@ from bot.i18n import Catalogs
 from bot.inbox import DurableQueue, InboxWriter, RawUpdates, RawUpdatesRequest, Row
 from bot.jobs import CadreJobQueue
 from bot.logfilter import install_log_redaction
-from bot.persistence import SQLitePersistence
+from bot.persistence import SQLitePersistence, UserData
 from bot.processor import ChatOrderedUpdateProcessor
 from bot.ratelimit import SlidingWindowRateLimiter
 from bot.settings import Settings
@@ -236,7 +236,7 @@ def build_application(
         ApplicationBuilder()
         .application_class(CadreApplication, kwargs={"services": services})
         .token(settings.token or "0:offline")
-        .context_types(ContextTypes(context=CadreContext))
+        .context_types(ContextTypes(context=CadreContext, user_data=UserData))
         .persistence(persistence)
         .defaults(Defaults(tzinfo=settings.tz, block=True))
         .post_init(post_init)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from copy import deepcopy
+from typing import Any
 
 from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
@@ -21,6 +22,29 @@ from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 from storage.state import StateRepo
 
 Row = tuple[str, str, str, str]
+
+
+def copy_json(value: Any) -> Any:
+    """A deep copy of JSON-shaped data (dicts, lists, tuples, scalars), much quicker than
+    :func:`copy.deepcopy` (no memo); anything else is copied by :func:`copy.deepcopy`."""
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return value
+    if kind is dict or kind is UserData:
+        return {k: copy_json(v) for k, v in value.items()}
+    if kind is list:
+        return [copy_json(v) for v in value]
+    if kind is tuple:
+        return tuple(copy_json(v) for v in value)
+    return deepcopy(value)
+
+
+class UserData(dict):
+    """``context.user_data``: PTB deep-copies it for the persistence after every update that
+    touched it; the data is JSON (it is stored so), so the copy is :func:`copy_json`."""
+
+    def __deepcopy__(self, memo: dict) -> dict:
+        return copy_json(self)
 InboxRow = tuple[int, int | None, str]  # update id, chat key, JSON (bot.inbox.Row)
 
 
@@ -87,7 +111,7 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
     async def get_user_data(self) -> dict[int, dict]:
         if self._user_data is None:
             self._user_data = await self.repo.user_data()
-        return deepcopy(self._user_data)
+        return {user_id: UserData(copy_json(data)) for user_id, data in self._user_data.items()}
 
     async def get_chat_data(self) -> dict[int, dict]:
         if self._chat_data is None:

@@ -16,6 +16,7 @@ never wakes up again. Nothing here touches PTB's private attributes.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -136,8 +137,16 @@ def to_input(update: Update) -> Input:
 
 
 def markup(screen: core.Screen) -> InlineKeyboardMarkup | None:
-    rows = [[InlineKeyboardButton(b.label, callback_data=b.payload) for b in row] for row in screen.buttons if row]
-    return InlineKeyboardMarkup(rows) if rows else None
+    return _markup(tuple(tuple(row) for row in screen.buttons if row))
+
+
+@functools.lru_cache(maxsize=1024)
+def _markup(rows: tuple[tuple[core.Button, ...], ...]) -> InlineKeyboardMarkup | None:
+    """The keyboard of these rows; the same screens come back on every report, and PTB's
+    objects are immutable, so one keyboard is built once (building the buttons is most of
+    the cost of sending a screen)."""
+    keyboard = [[InlineKeyboardButton(b.label, callback_data=b.payload) for b in row] for row in rows]
+    return InlineKeyboardMarkup(keyboard) if keyboard else None
 
 
 async def show(update: Update, context: Any, reply: Reply) -> Message | None:
