@@ -38,6 +38,7 @@ from telegram.ext import (
 
 from bot.context import CadreContext
 from bot.errors import on_error
+from bot.forms.ptb import hand_over
 from handlers.auth import (
     COMMANDS,
     EVERYONE,
@@ -48,7 +49,6 @@ from handlers.auth import (
     menu_command,
     private_chat_markup,
 )
-from handlers.flow import hand_over
 from handlers.reports.from_text import offer_report
 
 START = command("start", EVERYONE)
