@@ -349,12 +349,19 @@ def arranged_slots(
     none, a moved one's follow its new moment), each with its date and moment."""
     leads = tuple(leads)
     reach = max((lead.span() for lead in leads), default=timedelta(0))
-    out: list[tuple[date, datetime, Slot]] = []
-    for index, (day, moment) in enumerate(arranged(rule, changes, now, tz, ahead + 60)):
-        if index >= ahead and moment - reach > now:
-            break
-        out.extend((day, moment, slot) for slot in lead_slots(moment, leads))
-    return out
+    most = ahead + 60
+    count = min(ahead + 1, most)  # as many occurrences as the leads need: usually ahead + 1
+    while True:
+        # arranged(count) is a prefix of arranged(more): a longer reach asks again for more
+        items = arranged(rule, changes, now, tz, count)
+        out: list[tuple[date, datetime, Slot]] = []
+        for index, (day, moment) in enumerate(items):
+            if index >= ahead and moment - reach > now:
+                return out
+            out.extend((day, moment, slot) for slot in lead_slots(moment, leads))
+        if len(items) < count or count >= most:
+            return out
+        count = min(count * 4, most)
 
 
 # --------------------------------------------------------------------------- parsing
