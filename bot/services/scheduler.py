@@ -479,27 +479,55 @@ async def collect(app: Application, now: datetime) -> list[Push]:
     """Every push due at ``now``, still useful and not yet sent or dropped in the push log
     (one claimed by someone else is held by :func:`deliver`, which checks when it claims). Tasks and events whose due pushes are all sent or dropped are planned on to
     their next moment."""
+    return (await _collect(app, now))[0]
+
+
+# (table, id, plan revision, next moment, the keys of its pushes still to send)
+_Waiting = tuple[str, int, int, "datetime | None", list[PushKey]]
+
+
+async def _collect(app: Application, now: datetime) -> tuple[list[Push], list[_Waiting]]:
+    """:func:`collect`, with the tasks and events that wait for their pushes to be sent: once
+    they are (:func:`_advance_delivered`), they are planned on at once, not worked out again
+    by :func:`next_push_at` and the next sweep."""
     repos = repos_of(app)
     await _rewound(app, now)
     plans = [*await _task_plans(app, now), *await _event_plans(app, now)]
     states = await repos.pushes.states({push.key.group for plan in plans for push in plan.pushes}, now, LEASE)
     out: list[Push] = []
+    waiting: list[_Waiting] = []
     done: dict[str, list[tuple[int, int, datetime | None]]] = {"tasks": [], "events": []}
     for plan in plans:
-        finished = True
+        keys = []
         for push in plan.pushes:
             status, _settled = states.get(push.key, ("", False))
             if status not in ("sent", "dropped"):
-                finished = False
+                keys.append(push.key)
                 # a push claimed by someone else goes on too: deliver() finds the claim, holds
                 # the push and plans a run for the moment the claim can be taken back (a
                 # process that died is replaced within a minute, not at the next sweep)
                 out.append(push)
-        if finished:
+        if keys:
+            waiting.append((plan.table, plan.ref_id, plan.rev, plan.next_at, keys))
+        else:
             done[plan.table].append((plan.ref_id, plan.rev, plan.next_at))
     await repos.tasks.advance(done["tasks"])
     await repos.events.advance(done["events"])
-    return [*out, *await followup_pushes(app, now)]
+    return [*out, *await followup_pushes(app, now)], waiting
+
+
+async def _advance_delivered(app: Application, waiting: list[_Waiting], outcome: Outcome) -> None:
+    """The tasks and events of :func:`_collect` whose pushes :func:`deliver` all sent or
+    dropped are planned on to their next moment (one that failed, was held or was found sent
+    by someone else is left to the next sweep, as before)."""
+    settled = {*outcome.sent, *outcome.dropped}
+    done: dict[str, list[tuple[int, int, datetime | None]]] = {"tasks": [], "events": []}
+    for table, ref_id, rev, at, keys in waiting:
+        if all(key in settled for key in keys):
+            done[table].append((ref_id, rev, at))
+    repos = repos_of(app)
+    await repos.tasks.advance(done["tasks"])
+    await repos.events.advance(done["events"])
 
 
 # -- running --------------------------------------------------------------------------------
@@ -515,7 +543,9 @@ async def run_due(app: Application, now: datetime | None = None) -> Outcome:
     """Send every push due at ``now`` (default: the current moment), then plan the next wake."""
     async with _lock(app):
         now = now or now_of(app)
-        outcome = await deliver(app, await collect(app, now), now)
+        pushes, waiting = await _collect(app, now)
+        outcome = await deliver(app, pushes, now)
+        await _advance_delivered(app, waiting, outcome)
         await plan(app, now)
     if outcome.failed and app.job_queue is not None:
         app.job_queue.run_once(_tick, RETRY_SECONDS, name=RETRY)
@@ -531,10 +561,12 @@ async def run_due(app: Application, now: datetime | None = None) -> Outcome:
     return outcome
 
 
-async def next_push_at(app: Application, now: datetime) -> datetime | None:
+async def next_push_at(app: Application, now: datetime, *, afresh: bool = True) -> datetime | None:
     """The next moment after ``now`` at which some push falls due: the earliest planned
     moment of the tasks and events and the coming follow-ups' reminders (one query), worked
-    out afresh only for the tasks and events due or changed."""
+    out afresh only for the tasks and events due or changed; with ``afresh=False`` (at
+    start-up) not even those: if any is due, new or changed, ``now`` (the run at ``now``
+    works them out and plans again)."""
     repos, tz = repos_of(app), zone(app)
     planned, due_now, coming = await repos.pushes.wake_facts(now, now + timedelta(days=2))  # one query
     moments = [at for at in (planned,) if at]
@@ -544,6 +576,8 @@ async def next_push_at(app: Application, now: datetime) -> datetime | None:
             moments.append(at)
     if not due_now:
         return min(moments, default=None)
+    if not afresh:
+        return now
     # tasks or events due, changed or new: worked out afresh (more queries, by the work due)
     tasks = await repos.tasks.due(now)
     pending = await repos.tasks.pending_counts([task.id for task, _ in tasks]) if tasks else {}
@@ -566,9 +600,10 @@ async def next_push_at(app: Application, now: datetime) -> datetime | None:
     return min(moments, default=None)
 
 
-async def plan(app: Application, now: datetime) -> datetime | None:
-    """(Re)build the wake-up job from the database; returns its time."""
-    at = await next_push_at(app, now)
+async def plan(app: Application, now: datetime, *, afresh: bool = True) -> datetime | None:
+    """(Re)build the wake-up job from the database; returns its time (``afresh``: see
+    :func:`next_push_at`)."""
+    at = await next_push_at(app, now, afresh=afresh)
     queue = app.job_queue
     if queue is None:
         return at
@@ -595,7 +630,9 @@ async def start(app: Application) -> None:
     for job in queue.get_jobs_by_name(SWEEP):
         job.schedule_removal()
     queue.run_repeating(_tick, SWEEP_SECONDS, first=1, name=SWEEP)
-    await plan(app, now_of(app))
+    # nothing is worked out before ready: 10,000 events just added (or changed while the bot
+    # was down) are planned by the run right after start, not one by one in start-up
+    await plan(app, now_of(app), afresh=False)
 
 
 async def _tick(context: CallbackContext) -> None:
