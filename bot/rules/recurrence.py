@@ -275,11 +275,11 @@ def lead_slots(when: datetime, leads: Iterable[Lead], *, not_before: datetime | 
     """The reminders of ``when``, in time order; leads falling at or after ``when`` (or before
     ``not_before``) are dropped, and two leads at the same instant give one slot."""
     moments: dict[datetime, str] = {}
-    for lead in sorted(leads, key=lambda lead: lead.moment(when)):
-        moment = lead.moment(when)
+    for moment, _index, lead in sorted((lead.moment(when), i, lead) for i, lead in enumerate(leads)):
         if moment >= when or (not_before is not None and moment < not_before):
             continue
-        moments.setdefault(moment, lead.code)
+        if moment not in moments:
+            moments[moment] = lead.code
     ordered = sorted(moments.items())
     slots = []
     for i, (moment, code) in enumerate(ordered):
