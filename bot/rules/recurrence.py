@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import calendar
 import dataclasses
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
@@ -229,6 +230,10 @@ class Lead:
 
     @classmethod
     def parse(cls, code: str) -> Lead:
+        return _parse_lead(code)
+
+    @classmethod
+    def _parse(cls, code: str) -> Lead:
         match = _LEAD.match(code)
         if match is None:
             raise ValueError(f"not a lead code: {code!r}")
@@ -236,8 +241,8 @@ class Lead:
             return cls(minutes=int(match["m"]))
         return cls(days=int(match["d"]), at=time(int(match["h"]), int(match["mi"])))
 
-    @property
-    def code(self) -> str:
+    @functools.cached_property
+    def code(self) -> str:  # worked out once per lead (frozen)
         if self.at is None:
             return f"m{self.minutes}"
         return f"d{self.days}@{self.at:%H:%M}"
@@ -254,6 +259,12 @@ class Lead:
         if self.at is None:
             return timedelta(minutes=self.minutes)
         return timedelta(days=self.days + 1)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_lead(code: str) -> Lead:
+    """Lead codes are few (an event's or a task's handful): each is read once."""
+    return Lead._parse(code)
 
 
 DEFAULT_EVENT_LEADS = (Lead(days=3, at=time(9, 0)), Lead(minutes=120))

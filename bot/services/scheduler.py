@@ -389,12 +389,13 @@ def _changed(changes: dict[date, Any], rule: Rule, now: datetime, tz: tzinfo) ->
 async def _event_batch(app: Application, due: list[tuple[Event, int]], now: datetime) -> list[_Plan]:
     repos, tz = repos_of(app), zone(app)
     changes_of = await _arrangements(repos, [event.id for event, _ in due], now, tz)
+    rules = {event.id: event_rule(event) for event, _ in due}  # read once per event
     slots_of = {
-        event.id: arranged_slots(event_rule(event), event_leads(event), changes_of.get(event.id, {}), now, tz)
+        event.id: arranged_slots(rules[event.id], event_leads(event), changes_of.get(event.id, {}), now, tz)
         for event, _ in due
     }
     due_of = {eid: [(day, at, slot) for day, at, slot in slots if slot.due(now)] for eid, slots in slots_of.items()}
-    changed_of = {event.id: _changed(changes_of.get(event.id, {}), event_rule(event), now, tz) for event, _ in due}
+    changed_of = {event.id: _changed(changes_of.get(event.id, {}), rules[event.id], now, tz) for event, _ in due}
     with_due = [eid for eid, d in due_of.items() if d]
     chats_of = await repos.events.notice_chats(with_due) if with_due else {}
     counts = await repos.events.counts_of(
@@ -405,7 +406,7 @@ async def _event_batch(app: Application, due: list[tuple[Event, int]], now: date
     )
     plans = []
     for event, rev in due:
-        rule = event_rule(event)
+        rule = rules[event.id]
         plan = _Plan("events", event.id, rev, next_slot_at([slot for _, _, slot in slots_of[event.id]], now))
         plans.append(plan)
         chats = chats_of.get(event.id, [])
@@ -588,13 +589,13 @@ async def next_push_at(app: Application, now: datetime, *, afresh: bool = True) 
         quiet = []  # events looked at afresh with nothing due now: planned on at once
         changes_of = await _arrangements(repos, [event.id for event, _ in due], now, tz)
         for event, rev in due:
-            changes = changes_of.get(event.id, {})
-            slots = [slot for _, _, slot in arranged_slots(event_rule(event), event_leads(event), changes, now, tz)]
+            changes, rule = changes_of.get(event.id, {}), event_rule(event)
+            slots = [slot for _, _, slot in arranged_slots(rule, event_leads(event), changes, now, tz)]
             at = next_slot_at(slots, now)
             if at is not None:
                 moments.append(at)
             # a skipped or moved occurrence may owe its groups a word: left to collect()
-            if not any(slot.due(now) for slot in slots) and not _changed(changes, event_rule(event), now, tz):
+            if not any(slot.due(now) for slot in slots) and not _changed(changes, rule, now, tz):
                 quiet.append((event.id, rev, at))
         await repos.events.advance(quiet)
     return min(moments, default=None)
