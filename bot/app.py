@@ -120,7 +120,8 @@ class CadreApplication(Application):
             await asyncio.shield(future)
 
     async def _add_rows(self, rows: list[Row]) -> None:
-        assert self.inbox is not None, "the inbox opens in initialize()"
+        if self.inbox is None:
+            raise RuntimeError("the inbox opens in initialize()")
         new = await self.inbox.add_many(rows)
         for update_id, _key, _data in rows:
             if update_id not in new:
