@@ -9,7 +9,8 @@ still useful, and sends them through :func:`deliver`. PTB's JobQueue only decide
 * ``scheduler.sweep`` every few minutes, first right after start: catches up on what fell due
   while the bot was down, retries failed sends, and notices changes made by another instance;
 * ``scheduler.wake`` at the next moment a push falls due (computed from the database by
-  :func:`plan` at start and after every run);
+  :func:`plan` at start and after every run; at start nothing is worked out: if any task or
+  event is new, changed or due, the wake is at once and that run plans them);
 * ``scheduler.poke`` right after an admin saved something (a new task is announced at once).
 
 By the work due: a sweep looks only at the tasks and events whose ``next_at`` has come
