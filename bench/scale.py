@@ -446,7 +446,7 @@ async def measure(path: Path, quick: bool) -> dict[str, float]:
     await step("next_push_at", scheduler.next_push_at(app, NOW))
     out["next_push_at.sql"] = statements[0]
     # steady state: what was due is sent; the sweeps five and ten minutes later
-    await scheduler.deliver(app, pushes, NOW)  # type: ignore[arg-type]
+    await step("deliver", scheduler.deliver(app, pushes, NOW))  # type: ignore[arg-type]
     await scheduler.collect(app, NOW + timedelta(minutes=5))
     statements[0] = 0
     await step("sweep.steady", scheduler.collect(app, NOW + timedelta(minutes=10)))
@@ -528,6 +528,9 @@ ROWS = [
     ("sweep.pushes", "  pushes due", "n"),
     ("next_push_at", "next_push_at, first", "s"),
     ("next_push_at.sql", "  SQL statements", "n"),
+    ("next_push_at.peak_mb", "  peak RSS so far (MB)", "n"),
+    ("deliver", "sending what was due", "s"),
+    ("deliver.peak_mb", "  peak RSS so far (MB)", "n"),
     ("sweep.steady", "sweep, 10 min later", "s"),
     ("sweep.steady.sql", "  SQL statements", "n"),
     ("next_push_at.steady", "next_push_at, 10 min later", "s"),

@@ -219,8 +219,12 @@ class EventsRepo:
         rows = [(to_db(at) if at is not None else NEVER, event_id, rev) for event_id, rev, at in plans]
         if not rows:
             return
-        async with self.db.transaction() as conn:
-            await conn.executemany("UPDATE events SET next_at = ? WHERE id = ? AND plan_rev = ?", rows)
+        async with self.db.transaction() as conn:  # one statement for any number of them
+            await conn.execute(
+                "UPDATE events SET next_at = j.value ->> 0 FROM json_each(?) j"
+                " WHERE events.id = j.value ->> 1 AND events.plan_rev = j.value ->> 2",
+                (json.dumps(rows),),
+            )
 
     async def replan_all(self) -> None:
         """Every event is looked at again by the next sweep (the clock went back)."""

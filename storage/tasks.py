@@ -191,8 +191,12 @@ class TasksRepo:
         rows = [(to_db(at) if at is not None else NEVER, task_id, rev) for task_id, rev, at in plans]
         if not rows:
             return
-        async with self.db.transaction() as conn:
-            await conn.executemany("UPDATE tasks SET next_at = ? WHERE id = ? AND plan_rev = ?", rows)
+        async with self.db.transaction() as conn:  # one statement for any number of them
+            await conn.execute(
+                "UPDATE tasks SET next_at = j.value ->> 0 FROM json_each(?) j"
+                " WHERE tasks.id = j.value ->> 1 AND tasks.plan_rev = j.value ->> 2",
+                (json.dumps(rows),),
+            )
 
     async def replan_all(self) -> None:
         """Every open task is looked at again by the next sweep (the clock went back)."""

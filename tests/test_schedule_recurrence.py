@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.rules.recurrence import (
@@ -198,3 +198,36 @@ def test_occurrences_are_ordered_distinct_and_each_a_day_of_the_rule(kind, day, 
         assert {(b - a).days for a, b in itertools.pairwise(got)} <= {7 * every}
     else:
         assert {(b.year * 12 + b.month) - (a.year * 12 + a.month) for a, b in itertools.pairwise(got)} <= {every}
+
+
+@given(
+    kind=st.sampled_from([MONTHLY_DAY, MONTHLY_WEEKDAY, WEEKLY]),
+    day=st.integers(1, 31),
+    every=st.integers(1, 3),
+    leads=st.lists(st.one_of(st.builds(Lead, days=st.integers(0, 60), at=st.just(time(9, 0))),
+                             st.builds(Lead, minutes=st.integers(1, 5000))), max_size=3),
+    minutes=st.integers(0, 400_000),
+    changed=st.lists(st.tuples(st.integers(0, 8), st.booleans(), st.none() | st.integers(-500, 3000)), max_size=4),
+)
+@example(kind=WEEKLY, day=2, every=1, leads=[Lead(days=50, at=time(9, 0))], minutes=0, changed=[])  # a lead of 7 weeks
+@settings(max_examples=300, deadline=None)
+def test_arranged_slots_ask_for_no_more_occurrences_than_the_leads_need(kind, day, every, leads, minutes, changed) -> None:
+    """arranged_slots() asks for a few occurrences (more only for a lead reaching further):
+    the same slots as the 63 occurrences it used to work out for every event."""
+    from types import SimpleNamespace
+
+    from bot.rules.recurrence import arranged, arranged_slots
+
+    rule = Rule(kind, day=day, weekday=day % 7, every=every, anchor=date(2026, 9, 3), hour=15)
+    now = at(2026, 11, 1) + timedelta(minutes=minutes)
+    own = list(itertools.islice(rule.days_from(now.date() - timedelta(days=40)), 9))
+    changes = {own[i]: SimpleNamespace(skipped=skip, moved_to=None if hours is None else now + timedelta(hours=hours))
+               for i, skip, hours in changed}
+    reach = max((lead.span() for lead in leads), default=timedelta(0))
+    expected = []
+    for index, (occ, moment) in enumerate(arranged(rule, changes, now, TZ, 63)):
+        if index >= 3 and moment - reach > now:
+            break
+        expected += [(occ, moment, slot.key, slot.at, slot.until) for slot in lead_slots(moment, leads)]
+    got = arranged_slots(rule, leads, changes, now, TZ)
+    assert [(occ, moment, slot.key, slot.at, slot.until) for occ, moment, slot in got] == expected

@@ -192,6 +192,34 @@ async def test_the_jobs_rebuilt_at_start_catch_up_and_wake_on_time(settings, org
         await second.stop()
 
 
+async def test_start_up_works_nothing_out_and_wakes_at_once_for_what_is_new(settings, org) -> None:
+    """Events added (or changed) while the bot was down are not planned one by one before the
+    bot is ready: the wake-up is at once, and that run plans them (then the next push)."""
+    clock = Clock(at(2026, 11, 22, 10))
+    first = await start_clocked(settings, clock)
+    await setup_groups(first, org)
+    await first.stop()
+    second = await start_clocked(settings, clock)
+    try:
+        event = await add_lecture(second, org, clock.now)
+        await second.stop()
+        third = await start_clocked(settings, clock)
+        repos = third.app.services.repos
+        (wake,) = third.app.job_queue.get_jobs_by_name(scheduler.WAKE)
+        assert wake.job.trigger.run_date == clock.now  # at once
+        assert [e.id for e, _ in await repos.events.due(clock.now)] == [event.id]  # not planned yet
+        third.api.clear()
+        await wake.run(third.app)
+        assert await repos.events.due(clock.now) == []  # planned by that run
+        (wake,) = third.app.job_queue.get_jobs_by_name(scheduler.WAKE)
+        assert wake.job.trigger.run_date == at(2026, 12, 1, 9)  # 3 days before Friday 4 December
+        assert sends(third) == []
+        await third.stop()
+    finally:
+        if second.started:
+            await second.stop()
+
+
 async def test_pushes_missed_while_down_are_caught_up_if_still_useful(sim, groups) -> None:
     created = at(2026, 12, 20, 10)
     await add_task(sim, groups, deadline=at(2027, 1, 2, 23, 59), created=created)
@@ -474,8 +502,10 @@ async def test_once_sent_a_task_is_not_looked_at_until_its_next_reminder(sim: Si
     created = at(2026, 11, 22, 10)
     task = await add_task(sim, groups, deadline=at(2026, 11, 30, 23, 59), created=created)
     repos = sim.app.services.repos
+    assert [t.id for t, _ in await repos.tasks.due(created)] == [task.id]  # new
     await scheduler.run_due(sim.app, created)
-    assert [t.id for t, _ in await repos.tasks.due(created + timedelta(minutes=5))] == [task.id]  # not yet seen sent
+    # its announcements sent: planned on by the same run, not worked out again by the next
+    assert await repos.tasks.due(created + timedelta(minutes=5)) == []
     await scheduler.run_due(sim.app, created + timedelta(minutes=5))
     assert await repos.tasks.due(created + timedelta(minutes=10)) == []
     assert await repos.tasks.next_planned(created) == at(2026, 11, 23, 9)  # the 7-day reminder

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import calendar
 import dataclasses
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
@@ -229,6 +230,10 @@ class Lead:
 
     @classmethod
     def parse(cls, code: str) -> Lead:
+        return _parse_lead(code)
+
+    @classmethod
+    def _parse(cls, code: str) -> Lead:
         match = _LEAD.match(code)
         if match is None:
             raise ValueError(f"not a lead code: {code!r}")
@@ -236,8 +241,8 @@ class Lead:
             return cls(minutes=int(match["m"]))
         return cls(days=int(match["d"]), at=time(int(match["h"]), int(match["mi"])))
 
-    @property
-    def code(self) -> str:
+    @functools.cached_property
+    def code(self) -> str:  # worked out once per lead (frozen)
         if self.at is None:
             return f"m{self.minutes}"
         return f"d{self.days}@{self.at:%H:%M}"
@@ -254,6 +259,12 @@ class Lead:
         if self.at is None:
             return timedelta(minutes=self.minutes)
         return timedelta(days=self.days + 1)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_lead(code: str) -> Lead:
+    """Lead codes are few (an event's or a task's handful): each is read once."""
+    return Lead._parse(code)
 
 
 DEFAULT_EVENT_LEADS = (Lead(days=3, at=time(9, 0)), Lead(minutes=120))
@@ -275,11 +286,11 @@ def lead_slots(when: datetime, leads: Iterable[Lead], *, not_before: datetime | 
     """The reminders of ``when``, in time order; leads falling at or after ``when`` (or before
     ``not_before``) are dropped, and two leads at the same instant give one slot."""
     moments: dict[datetime, str] = {}
-    for lead in sorted(leads, key=lambda lead: lead.moment(when)):
-        moment = lead.moment(when)
+    for moment, _index, lead in sorted((lead.moment(when), i, lead) for i, lead in enumerate(leads)):
         if moment >= when or (not_before is not None and moment < not_before):
             continue
-        moments.setdefault(moment, lead.code)
+        if moment not in moments:
+            moments[moment] = lead.code
     ordered = sorted(moments.items())
     slots = []
     for i, (moment, code) in enumerate(ordered):
@@ -349,12 +360,19 @@ def arranged_slots(
     none, a moved one's follow its new moment), each with its date and moment."""
     leads = tuple(leads)
     reach = max((lead.span() for lead in leads), default=timedelta(0))
-    out: list[tuple[date, datetime, Slot]] = []
-    for index, (day, moment) in enumerate(arranged(rule, changes, now, tz, ahead + 60)):
-        if index >= ahead and moment - reach > now:
-            break
-        out.extend((day, moment, slot) for slot in lead_slots(moment, leads))
-    return out
+    most = ahead + 60
+    count = min(ahead + 1, most)  # as many occurrences as the leads need: usually ahead + 1
+    while True:
+        # arranged(count) is a prefix of arranged(more): a longer reach asks again for more
+        items = arranged(rule, changes, now, tz, count)
+        out: list[tuple[date, datetime, Slot]] = []
+        for index, (day, moment) in enumerate(items):
+            if index >= ahead and moment - reach > now:
+                return out
+            out.extend((day, moment, slot) for slot in lead_slots(moment, leads))
+        if len(items) < count or count >= most:
+            return out
+        count = min(count * 4, most)
 
 
 # --------------------------------------------------------------------------- parsing

@@ -9,7 +9,8 @@ still useful, and sends them through :func:`deliver`. PTB's JobQueue only decide
 * ``scheduler.sweep`` every few minutes, first right after start: catches up on what fell due
   while the bot was down, retries failed sends, and notices changes made by another instance;
 * ``scheduler.wake`` at the next moment a push falls due (computed from the database by
-  :func:`plan` at start and after every run);
+  :func:`plan` at start and after every run; at start nothing is worked out: if any task or
+  event is new, changed or due, the wake is at once and that run plans them);
 * ``scheduler.poke`` right after an admin saved something (a new task is announced at once).
 
 By the work due: a sweep looks only at the tasks and events whose ``next_at`` has come
@@ -389,12 +390,13 @@ def _changed(changes: dict[date, Any], rule: Rule, now: datetime, tz: tzinfo) ->
 async def _event_batch(app: Application, due: list[tuple[Event, int]], now: datetime) -> list[_Plan]:
     repos, tz = repos_of(app), zone(app)
     changes_of = await _arrangements(repos, [event.id for event, _ in due], now, tz)
+    rules = {event.id: event_rule(event) for event, _ in due}  # read once per event
     slots_of = {
-        event.id: arranged_slots(event_rule(event), event_leads(event), changes_of.get(event.id, {}), now, tz)
+        event.id: arranged_slots(rules[event.id], event_leads(event), changes_of.get(event.id, {}), now, tz)
         for event, _ in due
     }
     due_of = {eid: [(day, at, slot) for day, at, slot in slots if slot.due(now)] for eid, slots in slots_of.items()}
-    changed_of = {event.id: _changed(changes_of.get(event.id, {}), event_rule(event), now, tz) for event, _ in due}
+    changed_of = {event.id: _changed(changes_of.get(event.id, {}), rules[event.id], now, tz) for event, _ in due}
     with_due = [eid for eid, d in due_of.items() if d]
     chats_of = await repos.events.notice_chats(with_due) if with_due else {}
     counts = await repos.events.counts_of(
@@ -405,7 +407,7 @@ async def _event_batch(app: Application, due: list[tuple[Event, int]], now: date
     )
     plans = []
     for event, rev in due:
-        rule = event_rule(event)
+        rule = rules[event.id]
         plan = _Plan("events", event.id, rev, next_slot_at([slot for _, _, slot in slots_of[event.id]], now))
         plans.append(plan)
         chats = chats_of.get(event.id, [])
@@ -479,27 +481,55 @@ async def collect(app: Application, now: datetime) -> list[Push]:
     """Every push due at ``now``, still useful and not yet sent or dropped in the push log
     (one claimed by someone else is held by :func:`deliver`, which checks when it claims). Tasks and events whose due pushes are all sent or dropped are planned on to
     their next moment."""
+    return (await _collect(app, now))[0]
+
+
+# (table, id, plan revision, next moment, the keys of its pushes still to send)
+_Waiting = tuple[str, int, int, "datetime | None", list[PushKey]]
+
+
+async def _collect(app: Application, now: datetime) -> tuple[list[Push], list[_Waiting]]:
+    """:func:`collect`, with the tasks and events that wait for their pushes to be sent: once
+    they are (:func:`_advance_delivered`), they are planned on at once, not worked out again
+    by :func:`next_push_at` and the next sweep."""
     repos = repos_of(app)
     await _rewound(app, now)
     plans = [*await _task_plans(app, now), *await _event_plans(app, now)]
     states = await repos.pushes.states({push.key.group for plan in plans for push in plan.pushes}, now, LEASE)
     out: list[Push] = []
+    waiting: list[_Waiting] = []
     done: dict[str, list[tuple[int, int, datetime | None]]] = {"tasks": [], "events": []}
     for plan in plans:
-        finished = True
+        keys = []
         for push in plan.pushes:
             status, _settled = states.get(push.key, ("", False))
             if status not in ("sent", "dropped"):
-                finished = False
+                keys.append(push.key)
                 # a push claimed by someone else goes on too: deliver() finds the claim, holds
                 # the push and plans a run for the moment the claim can be taken back (a
                 # process that died is replaced within a minute, not at the next sweep)
                 out.append(push)
-        if finished:
+        if keys:
+            waiting.append((plan.table, plan.ref_id, plan.rev, plan.next_at, keys))
+        else:
             done[plan.table].append((plan.ref_id, plan.rev, plan.next_at))
     await repos.tasks.advance(done["tasks"])
     await repos.events.advance(done["events"])
-    return [*out, *await followup_pushes(app, now)]
+    return [*out, *await followup_pushes(app, now)], waiting
+
+
+async def _advance_delivered(app: Application, waiting: list[_Waiting], outcome: Outcome) -> None:
+    """The tasks and events of :func:`_collect` whose pushes :func:`deliver` all sent or
+    dropped are planned on to their next moment (one that failed, was held or was found sent
+    by someone else is left to the next sweep, as before)."""
+    settled = {*outcome.sent, *outcome.dropped}
+    done: dict[str, list[tuple[int, int, datetime | None]]] = {"tasks": [], "events": []}
+    for table, ref_id, rev, at, keys in waiting:
+        if all(key in settled for key in keys):
+            done[table].append((ref_id, rev, at))
+    repos = repos_of(app)
+    await repos.tasks.advance(done["tasks"])
+    await repos.events.advance(done["events"])
 
 
 # -- running --------------------------------------------------------------------------------
@@ -515,7 +545,9 @@ async def run_due(app: Application, now: datetime | None = None) -> Outcome:
     """Send every push due at ``now`` (default: the current moment), then plan the next wake."""
     async with _lock(app):
         now = now or now_of(app)
-        outcome = await deliver(app, await collect(app, now), now)
+        pushes, waiting = await _collect(app, now)
+        outcome = await deliver(app, pushes, now)
+        await _advance_delivered(app, waiting, outcome)
         await plan(app, now)
     if outcome.failed and app.job_queue is not None:
         app.job_queue.run_once(_tick, RETRY_SECONDS, name=RETRY)
@@ -531,10 +563,12 @@ async def run_due(app: Application, now: datetime | None = None) -> Outcome:
     return outcome
 
 
-async def next_push_at(app: Application, now: datetime) -> datetime | None:
+async def next_push_at(app: Application, now: datetime, *, afresh: bool = True) -> datetime | None:
     """The next moment after ``now`` at which some push falls due: the earliest planned
     moment of the tasks and events and the coming follow-ups' reminders (one query), worked
-    out afresh only for the tasks and events due or changed."""
+    out afresh only for the tasks and events due or changed; with ``afresh=False`` (at
+    start-up) not even those: if any is due, new or changed, ``now`` (the run at ``now``
+    works them out and plans again)."""
     repos, tz = repos_of(app), zone(app)
     planned, due_now, coming = await repos.pushes.wake_facts(now, now + timedelta(days=2))  # one query
     moments = [at for at in (planned,) if at]
@@ -544,6 +578,8 @@ async def next_push_at(app: Application, now: datetime) -> datetime | None:
             moments.append(at)
     if not due_now:
         return min(moments, default=None)
+    if not afresh:
+        return now
     # tasks or events due, changed or new: worked out afresh (more queries, by the work due)
     tasks = await repos.tasks.due(now)
     pending = await repos.tasks.pending_counts([task.id for task, _ in tasks]) if tasks else {}
@@ -554,21 +590,22 @@ async def next_push_at(app: Application, now: datetime) -> datetime | None:
         quiet = []  # events looked at afresh with nothing due now: planned on at once
         changes_of = await _arrangements(repos, [event.id for event, _ in due], now, tz)
         for event, rev in due:
-            changes = changes_of.get(event.id, {})
-            slots = [slot for _, _, slot in arranged_slots(event_rule(event), event_leads(event), changes, now, tz)]
+            changes, rule = changes_of.get(event.id, {}), event_rule(event)
+            slots = [slot for _, _, slot in arranged_slots(rule, event_leads(event), changes, now, tz)]
             at = next_slot_at(slots, now)
             if at is not None:
                 moments.append(at)
             # a skipped or moved occurrence may owe its groups a word: left to collect()
-            if not any(slot.due(now) for slot in slots) and not _changed(changes, event_rule(event), now, tz):
+            if not any(slot.due(now) for slot in slots) and not _changed(changes, rule, now, tz):
                 quiet.append((event.id, rev, at))
         await repos.events.advance(quiet)
     return min(moments, default=None)
 
 
-async def plan(app: Application, now: datetime) -> datetime | None:
-    """(Re)build the wake-up job from the database; returns its time."""
-    at = await next_push_at(app, now)
+async def plan(app: Application, now: datetime, *, afresh: bool = True) -> datetime | None:
+    """(Re)build the wake-up job from the database; returns its time (``afresh``: see
+    :func:`next_push_at`)."""
+    at = await next_push_at(app, now, afresh=afresh)
     queue = app.job_queue
     if queue is None:
         return at
@@ -595,7 +632,9 @@ async def start(app: Application) -> None:
     for job in queue.get_jobs_by_name(SWEEP):
         job.schedule_removal()
     queue.run_repeating(_tick, SWEEP_SECONDS, first=1, name=SWEEP)
-    await plan(app, now_of(app))
+    # nothing is worked out before ready: 10,000 events just added (or changed while the bot
+    # was down) are planned by the run right after start, not one by one in start-up
+    await plan(app, now_of(app), afresh=False)
 
 
 async def _tick(context: CallbackContext) -> None:
