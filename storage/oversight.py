@@ -223,8 +223,9 @@ class OversightRepo:
         self, village_id: int, area: str, met: bool, *, since: date, basis: str, by: int | None, at: datetime
     ) -> tuple[int | None, bool]:
         """Record a village's rating in one area and derive its overall star from the five
-        (bot.rules.stars.overall_stars), in one transaction; the overall star's change goes to
-        star_changes as any other. Returns (overall star, whether it changed)."""
+        (bot.rules.stars.overall_stars: only once all five are rated; until then it keeps its
+        value), in one transaction; the overall star's change goes to star_changes as any
+        other. Returns (overall star, whether it changed)."""
         if area not in AREAS:
             raise ValueError(f"no star area {area}")
         async with self.db.transaction() as conn:
@@ -245,7 +246,7 @@ class OversightRepo:
                 (village_id,),
             ) as cur:
                 met_now = {r["area"]: bool(r["met"]) for r in await cur.fetchall()}
-            overall = overall_stars(met_now)
+            overall = overall_stars(met_now, row[0])
             changed = row[0] != overall
             if changed:
                 await conn.execute("UPDATE units SET stars = ? WHERE id = ?", (overall, village_id))

@@ -105,16 +105,33 @@ async def test_only_admins_may_use_stars(sim: Simulator, org) -> None:
 
 
 # -- star ratings per area (issue 13 item 12) --------------------------------------------------
-def test_the_overall_star_is_the_number_of_areas_met() -> None:
-    from bot.rules.stars import AREAS, missing_areas, overall_stars
+def test_the_overall_star_is_the_number_of_areas_met_once_all_five_are_rated() -> None:
+    from bot.rules.stars import AREAS, missing_areas, overall_stars, unrated_areas
 
     assert AREAS == ("party", "economy", "industry", "village", "governance")
-    assert overall_stars({}) is None
-    assert overall_stars({"party": False, "economy": False}) is None
-    assert overall_stars({"party": True, "economy": False, "village": True}) == 2
-    assert overall_stars(dict.fromkeys(AREAS, True)) == 5
-    assert overall_stars({"party": True, "nonsense": True}) == 1
+    assert overall_stars(dict.fromkeys(AREAS, True), None) == 5
+    assert overall_stars(dict.fromkeys(AREAS, True), 2) == 5
+    assert overall_stars(dict.fromkeys(AREAS, False), 3) is None  # all rated, none met: 未评星
+    assert overall_stars({"party": True, "economy": False, "industry": True, "village": False,
+                          "governance": True}, 5) == 3
+    assert overall_stars({**dict.fromkeys(AREAS, True), "nonsense": True}, 1) == 5
     assert missing_areas({"party": True, "village": True}) == ["economy", "industry", "governance"]
+    assert unrated_areas({"party": True, "village": False}) == ["economy", "industry", "governance"]
+    assert unrated_areas(dict.fromkeys(AREAS, False)) == []
+
+
+def test_an_area_not_rated_yet_keeps_the_overall_star() -> None:
+    """Recording good news never lowers a star: four areas 还没评 are not four areas unmet."""
+    from bot.rules.stars import AREAS, overall_stars
+
+    assert overall_stars({"party": True}, 2) == 2  # was 1 (the bug): 二星 → 一星
+    assert overall_stars({"party": False}, 4) == 4
+    assert overall_stars({}, 3) == 3
+    assert overall_stars({}, None) is None
+    assert overall_stars({"party": True, "nonsense": True}, None) is None
+    four = {a: True for a in AREAS if a != "governance"}
+    assert overall_stars(four, 2) == 2
+    assert overall_stars(four | {"governance": True}, 2) == 5
 
 
 async def test_an_admin_rates_the_five_areas_and_the_overall_star_follows(sim: Simulator, org) -> None:
@@ -130,18 +147,19 @@ async def test_an_admin_rates_the_five_areas_and_the_overall_star_follows(sim: S
     calls = await sim.press("月度督导检查", TOWNSHIP_ADMIN)
     review = texts(calls)[-1]
     assert "由“还没评”改为“达标”" in review and "依据:月度督导检查" in review
-    assert "总星级:三星 → 一星" in review  # the admin sees what the overall star becomes
-    assert (await repos.org.unit(org.village.id)).stars == 3  # nothing saved before 确认
+    assert "其余4项还没评,总星级暂不变(现为三星)" in review and "→" not in review
     calls = await sim.press("确认", TOWNSHIP_ADMIN)
-    assert "已保存:红旗村基层党建达标,总星级现在是一星" in texts(calls)[-1]
+    assert "已保存:红旗村基层党建达标。其余4项还没评,总星级暂不变(现为三星)" in texts(calls)[-1]
     assert "基层党建:✅达标(" in texts(calls)[-1] and "依据:月度督导检查" in texts(calls)[-1]
-    assert (await repos.org.unit(org.village.id)).stars == 1
-    # the other four met, by buttons too: five-star branch
+    assert (await repos.org.unit(org.village.id)).stars == 3
+    # the other four met, by buttons too: once the fifth is rated, five-star branch
     for area in ("集体经济", "产业发展", "美丽村庄", "基层治理"):
         await sim.press(area, TOWNSHIP_ADMIN)
         await sim.press("✅ 达标", TOWNSHIP_ADMIN)
-        await sim.press("年度考评", TOWNSHIP_ADMIN)
+        review = texts(await sim.press("年度考评", TOWNSHIP_ADMIN))[-1]
+        assert (await repos.org.unit(org.village.id)).stars == 3  # nothing saved before 确认
         await sim.press("确认", TOWNSHIP_ADMIN)
+    assert "总星级:三星 → 五星" in review  # the admin sees what the overall star becomes
     assert (await repos.org.unit(org.village.id)).stars == 5
     # one falls back: four stars; every change is kept with its date and basis
     await sim.press("美丽村庄", TOWNSHIP_ADMIN)
@@ -153,7 +171,7 @@ async def test_an_admin_rates_the_five_areas_and_the_overall_star_follows(sim: S
     history = await repos.oversight.area_history(org.village.id)
     assert [(h.area, h.met, h.basis) for h in history][-1] == ("village", False, "appraisal")
     assert len(history) == 6 and all(h.by_person == org.township_admin.id for h in history)
-    assert [c.new_stars for c in await repos.oversight.star_changes(org.village.id)] == [1, 2, 3, 4, 5, 4]
+    assert [c.new_stars for c in await repos.oversight.star_changes(org.village.id)] == [5, 4]
     calls = await sim.press("变更记录", TOWNSHIP_ADMIN)
     assert "美丽村庄:未达标(依据:群众评议,钱镇长)" in texts(calls)[-1]
 
@@ -186,3 +204,46 @@ async def test_rating_an_area_again_on_a_new_basis_says_so_and_is_kept(sim: Simu
     assert "基层党建:仍为“达标”(重新评定" in texts(calls)[-1] and "依据:年度考评" in texts(calls)[-1]
     await sim.press("确认", TOWNSHIP_ADMIN)
     assert [h.basis for h in await repos.oversight.area_history(org.village.id)] == ["inspection", "annual"]
+
+
+async def test_rating_one_area_met_does_not_lower_a_two_star_village(sim: Simulator, org) -> None:
+    """Issue 13 item 12: 向阳村 (二星, set as an overall star) gets 基层党建 ✅ 达标; the four
+    areas 还没评 do not count as unmet, so it stays 二星 until all five are rated."""
+    repos = sim.app.services.repos
+    village = org.other_village.id
+    await sim.send("/stars", DISTRICT_ADMIN)
+    await sim.press("分项评星", DISTRICT_ADMIN)
+    await sim.press("向阳村(二星)", DISTRICT_ADMIN)
+    await sim.press("基层党建", DISTRICT_ADMIN)
+    await sim.press("✅ 达标", DISTRICT_ADMIN)
+    review = texts(await sim.press("月度督导检查", DISTRICT_ADMIN))[-1]
+    assert "基层党建:由“还没评”改为“达标”" in review and "依据:月度督导检查" in review
+    assert "其余4项还没评,总星级暂不变(现为二星)" in review
+    assert "一星" not in review
+    saved = texts(await sim.press("确认", DISTRICT_ADMIN))[-1]
+    assert "已保存:向阳村基层党建达标。其余4项还没评,总星级暂不变(现为二星)" in saved
+    assert "⭐ 向阳村分项评星(总星级:二星)" in saved
+    assert (await repos.org.unit(village)).stars == 2
+    assert await repos.oversight.star_changes(village) == []
+    history = await repos.oversight.area_history(village)
+    assert [(h.area, h.met, h.basis, h.by_person) for h in history] == [
+        ("party", True, "inspection", org.district_admin.id)]
+    # a fall-back while others are blank does not lower it either; the count says how many remain
+    for area, met, left in (("集体经济", "❌ 未达标", 3), ("产业发展", "✅ 达标", 2), ("美丽村庄", "✅ 达标", 1)):
+        await sim.press(area, DISTRICT_ADMIN)
+        await sim.press(met, DISTRICT_ADMIN)
+        review = texts(await sim.press("年度考评", DISTRICT_ADMIN))[-1]
+        assert f"其余{left}项还没评,总星级暂不变(现为二星)" in review
+        await sim.press("确认", DISTRICT_ADMIN)
+    assert (await repos.org.unit(village)).stars == 2
+    # the fifth area rated: now the overall star derives from the five, and the review shows it
+    await sim.press("基层治理", DISTRICT_ADMIN)
+    await sim.press("✅ 达标", DISTRICT_ADMIN)
+    review = texts(await sim.press("年度考评", DISTRICT_ADMIN))[-1]
+    assert "总星级:二星 → 四星" in review and "暂不变" not in review
+    saved = texts(await sim.press("确认", DISTRICT_ADMIN))[-1]
+    assert "已保存:向阳村基层治理达标,总星级现在是四星" in saved
+    assert (await repos.org.unit(village)).stars == 4
+    changes = await repos.oversight.star_changes(village)
+    assert [(c.old_stars, c.new_stars) for c in changes] == [(2, 4)]
+    assert len(await repos.oversight.area_history(village)) == 5

@@ -3,11 +3,14 @@ derives from them.
 
 The five areas of the seeds, in their order: 基层党建 (``party``), 集体经济 (``economy``), 产业发展
 (``industry``), 美丽村庄 (``village``), 基层治理 (``governance``). In each area a village either
-meets the standard (达标: it earns that area's star) or does not; an area not rated yet counts as
-not met. The overall star is the number of areas met, as in the 五星支部 campaign: a village that
-meets all five is a five-star branch (五星支部), one that meets three is three-star; a village
-that meets none has no star (shown as 未评星). Each change of an area is kept with the date it
-counts from and its basis (why: the monthly inspection, the annual assessment ...).
+meets the standard (达标: it earns that area's star) or does not, or is not rated yet (还没评).
+Once all five are rated, the overall star is the number of areas met, as in the 五星支部
+campaign: a village that meets all five is a five-star branch (五星支部), one that meets three
+is three-star; a village that meets none has no star (shown as 未评星). While any area is still
+not rated, the overall star is not derived: it keeps its current value (set directly, e.g. from
+a roster), so that recording one area met never lowers a village's star because the other
+four are still blank. Each change of an area is kept with the date it counts from and its
+basis (why: the monthly inspection, the annual assessment ...).
 
 Pure: no I/O, no clock, no user-facing text (labels are catalog keys ``stars.area.<code>`` and
 ``stars.basis.<code>``).
@@ -25,12 +28,20 @@ BASES: tuple[str, ...] = ("inspection", "annual", "appraisal", "observation", "r
 MAX_STARS = len(AREAS)
 
 
-def overall_stars(met: Mapping[str, bool]) -> int | None:
-    """The overall star: how many of the five areas are met (None when none is).
+def unrated_areas(met: Mapping[str, bool]) -> list[str]:
+    """The areas not rated yet (missing from ``met``), in the order of the seeds."""
+    return [area for area in AREAS if area not in met]
 
-    Unknown area codes are ignored; an area missing from ``met`` is not met.
+
+def overall_stars(met: Mapping[str, bool], current: int | None) -> int | None:
+    """The overall star once all five areas are rated: how many are met (None when none is).
+
+    While an area is not rated yet (missing from ``met``), the overall star is ``current``
+    unchanged. Unknown area codes are ignored.
     """
-    count = sum(1 for area in AREAS if met.get(area))
+    if unrated_areas(met):
+        return current
+    count = sum(1 for area in AREAS if met[area])
     return count or None
 
 

@@ -1,10 +1,12 @@
 """/stars: admins set villages' star levels (五星支部, 1-5) and record 先进带后进 help pairs.
 
 分项评星 rates a village on the five areas of the seeds (bot.rules.stars: 基层党建, 集体经济,
-产业发展, 美丽村庄, 基层治理), each change with its date and basis and kept in a history; the
-overall star then follows from them (the number of areas met) and its review screen shows the
-overall star before and after. 设置星级 still sets the overall star directly (for a village not
-rated per area yet, e.g. from a roster's 星级 column); the next area rating re-derives it.
+产业发展, 美丽村庄, 基层治理), each change with its date and basis and kept in a history. Once
+all five are rated the overall star follows from them (the number of areas met) and the review
+screen shows the overall star before and after; while an area is still 还没评 the overall star
+stays as it is, and the review and the saved note say so ("其余4项还没评,总星级暂不变").
+设置星级 still sets the overall star directly (for a village not rated per area yet, e.g. from a
+roster's 星级 column); an area rating re-derives it only once all five are rated.
 
 Every screen is a button menu whose state travels in the callback payloads (``stars:...``),
 so there is no draft to lose: each screen has 返回, and nothing is stored before a review
@@ -284,14 +286,19 @@ async def area_screen(
     if action in ("ab", "ak") and area is not None and met is not None and basis is not None:
         since = local_today(update, context)
         new_met = {a: r.met for a, r in ratings.items()} | {area: met}
-        new_level = stars_rules.overall_stars(new_met)
+        new_level = stars_rules.overall_stars(new_met, v.stars)
+        unrated = len(stars_rules.unrated_areas(new_met))  # while > 0 the overall star stays
         if action == "ab":  # the review: nothing is stored before 确认
             same = area in ratings and ratings[area].met == met  # re-rated on a new basis
-            text = t("stars.area_review_again" if same else "stars.area_review", name=v.name, area=t(f"stars.area.{area}"),
-                     old=area_state(t, ratings.get(area)),
-                     new=t("stars.area_state_met" if met else "stars.area_state_unmet"),
-                     basis=t(f"stars.basis.{basis}"), since=t.date(since),
-                     old_level=star_label(t, v.stars), new_level=star_label(t, new_level))
+            key = "stars.area_review_again" if same else "stars.area_review"
+            pending_key = "stars.area_review_again_pending" if same else "stars.area_review_pending"
+            fields = dict(name=v.name, area=t(f"stars.area.{area}"), old=area_state(t, ratings.get(area)),
+                          new=t("stars.area_state_met" if met else "stars.area_state_unmet"),
+                          basis=t(f"stars.basis.{basis}"), since=t.date(since))
+            if unrated:
+                text = t.n(pending_key, unrated, level=star_label(t, v.stars), **fields)
+            else:
+                text = t(key, old_level=star_label(t, v.stars), new_level=star_label(t, new_level), **fields)
             payload = f"{v.id}.{n[1]}.{int(met)}.{n[3]}"
             return text, [[(t("stars.btn.confirm"), cb(FLOW, "ak", payload))],
                           [(t("stars.btn.back"), cb(FLOW, "am", f"{v.id}.{n[1]}.{int(met)}")),
@@ -301,8 +308,9 @@ async def area_screen(
             raise RuntimeError("no person here: this runs behind @requires")
         level, _ = await repo.set_area(v.id, area, met, since=since, basis=basis, by=person.id,
                                        at=moment(update, context))
-        note = t("stars.area_saved", name=v.name, area=t(f"stars.area.{area}"),
-                 state=t("stars.area_state_met" if met else "stars.area_state_unmet"), level=star_label(t, level))
+        fields = dict(name=v.name, area=t(f"stars.area.{area}"),
+                      state=t("stars.area_state_met" if met else "stars.area_state_unmet"), level=star_label(t, level))
+        note = t.n("stars.area_saved_pending", unrated, **fields) if unrated else t("stars.area_saved", **fields)
         v = (await repo.village(v.id)) or v
         text, rows = await village_areas(context, v)
         return note + "\n\n" + text, rows
@@ -322,7 +330,7 @@ async def village_areas(context: CadreContext, v: Village) -> tuple[str, list[li
     ratings = await context.repos.oversight.area_ratings(v.id)
     lines = [t("stars.areas_title", name=v.name, level=star_label(t, v.stars))]
     lines += [area_line(t, a, ratings.get(a)) for a in stars_rules.AREAS]
-    lines += ["", t("stars.areas_rule")]
+    lines += ["", t("stars.areas_rule_five")]
     buttons = [(t(f"stars.area.{a}"), cb(FLOW, "aa", f"{v.id}.{i}")) for i, a in enumerate(stars_rules.AREAS)]
     rows = [*chunk(buttons, 2), [(t("stars.btn.area_history"), cb(FLOW, "ah", v.id))],
             [(t("stars.btn.back"), cb(FLOW, "areas")), (t("stars.btn.close"), cb(FLOW, "close"))]]
