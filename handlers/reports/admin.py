@@ -104,13 +104,22 @@ async def allowed_filter(update: Update, context: CadreContext, arg: str) -> tup
 
 def totals_text(context: CadreContext, totals: ReportTotals) -> str:
     t = context.t
-    text = t(
-        "reports.totals",
-        reports=totals.reports,
-        villages=totals.villages,
-        people=totals.people,
-        villagers=totals.villagers,
-    )
+    if totals.approx:  # some head counts were approximate: the sums read 约N人次, as each report
+        text = t(
+            "reports.totals_approx",
+            reports=totals.reports,
+            villages=totals.villages,
+            people=t("reports.count.about", n=totals.people),
+            villagers=t("reports.count.about" if totals.villagers_approx else "reports.count.exact", n=totals.villagers),
+        )
+    else:
+        text = t(
+            "reports.totals",
+            reports=totals.reports,
+            villages=totals.villages,
+            people=totals.people,
+            villagers=totals.villagers,
+        )
     amounts = [
         t(f"report.amount.{name}", value=rules.short_number(getattr(totals, name)))
         for name in AMOUNT_COLUMNS
