@@ -105,6 +105,8 @@ class ReportTotals:
     area_m2: float = 0.0
     walls: int = 0
     ponds: int = 0
+    approx: int = 0  # reports whose head counts were approximate (people_approx): the sum is too
+    villagers_approx: int = 0  # reports whose villagers count was approximate
 
     @property
     def people(self) -> int:
@@ -415,7 +417,9 @@ class ReportsRepo:
             " COALESCE(SUM(r.cadres), 0) AS cadres, COALESCE(SUM(r.members), 0) AS members,"
             " COALESCE(SUM(r.villagers), 0) AS villagers, COALESCE(SUM(r.garbage_trucks), 0) AS garbage_trucks,"
             " COALESCE(SUM(r.garbage_tons), 0) AS garbage_tons, COALESCE(SUM(r.area_m2), 0) AS area_m2,"
-            " COALESCE(SUM(r.walls), 0) AS walls, COALESCE(SUM(r.ponds), 0) AS ponds"
+            " COALESCE(SUM(r.walls), 0) AS walls, COALESCE(SUM(r.ponds), 0) AS ponds,"
+            " COALESCE(SUM(r.people_approx IS NOT NULL), 0) AS approx,"
+            " COALESCE(SUM(json_extract(r.people_approx, '$.villagers') IS NOT NULL), 0) AS villagers_approx"
             f" FROM reports r WHERE {where}",
             params,
         )

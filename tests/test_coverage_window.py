@@ -124,3 +124,28 @@ def test_window_edges() -> None:
     assert (m.first, m.last, m.rolling) == (date(2025, 12, 1), date(2025, 12, 31), False)
     assert Window.month(date(2026, 2, 1), date(2026, 3, 1)).days == 28
     assert timedelta(days=w.days - 1) == w.last - w.first
+
+
+async def test_a_newcomer_at_no_visits_is_counted_once_and_not_named(sim: Simulator, org: Org) -> None:
+    """The walk's screen on 1 December: a member who joined today was listed "张志强:0/6 户(0%)"
+    by name and ALSO counted in "另有2名党员还没走访…暂不列名". Each member is either named or
+    counted, never both; a newcomer's row comes back once they have visited."""
+    at(sim, DEC_1)
+    repos = sim.app.services.repos
+    newcomer = await repos.org.add_person("新党员", "member", org.village.id)
+    (old,) = await add_households(sim, org.village.id, org.member.id, "张三")
+    (new,) = await add_households(sim, org.village.id, newcomer.id, "李四")
+    async with repos.db.transaction() as conn:
+        await conn.execute("UPDATE people SET created_at = '2026-01-05T00:00:00Z' WHERE id != ?", (newcomer.id,))
+        await conn.execute("UPDATE people SET created_at = '2026-12-01T00:30:00Z' WHERE id = ?", (newcomer.id,))
+    (text,) = texts(await sim.send("/coverage", SECRETARY))
+    member_rows = [line for line in text.splitlines() if line.startswith("· ") and "户(" in line]
+    assert not any("新党员" in line for line in member_rows), "joined today, no visit yet: counted, not named"
+    assert "新党员:" not in text
+    assert f"· {org.member.name}:0/1 户(0%)" in text, "a full window without a visit: named"
+    assert "另有1名党员还没走访,加入不满30天" in text
+    await log_visit(sim, newcomer.id, new.id, date(2026, 12, 1))
+    (text,) = texts(await sim.send("/coverage", SECRETARY))
+    assert "· 新党员:1/1 户(100%)" in text
+    assert "另有" not in text and "暂不列名" not in text
+    assert old

@@ -228,6 +228,21 @@ async def test_export_command_sends_the_workbook_as_a_document(sim: Simulator, o
     assert [r[0] for r in rows_of(wb["人居环境整治"])] == s.reports
 
 
+async def test_export_opens_on_last_month_in_a_months_first_days(sim: Simulator, org: Org) -> None:
+    """The walk on 1 December: the first button was 2026年12月, an empty ledger. In a month's
+    first days /export opens on the month before, as /reports does; later on this month."""
+    from tests.conftest import labels
+
+    for day, first, absent in ((1, "2026年11月", "2026年12月"), (5, "2026年11月", "2026年12月"), (6, "2026年12月", None)):
+        sim.clock = lambda day=day: local(2026, 12, day, 9).timestamp()
+        sim.app.services.extras["clock"] = lambda day=day: local(2026, 12, day, 9)  # the forms' clock
+        await sim.send("/export", TOWNSHIP_ADMIN)
+        months = [label for label in labels(sim, TOWNSHIP_ADMIN) if "年" in label]
+        assert months[0] == first, (day, months)
+        assert absent not in months
+        await sim.send("/cancel", TOWNSHIP_ADMIN)
+
+
 async def test_export_takes_a_typed_range_and_refuses_nonsense(sim: Simulator, org: Org) -> None:
     repos = sim.app.services.repos
     s = await seed(repos, org)

@@ -382,3 +382,22 @@ async def test_the_verifier_is_told_when_another_admin_corrects_it(sim: Simulato
     district_name = org.district_admin.name
     assert any("您核实过的第1号上报" in text and f"刚被{district_name}更正了" in text for text in told), told
     assert (await sim.app.services.repos.reports.get(1)).fields.villagers == 30
+
+
+async def test_an_approximate_head_count_keeps_its_about_in_the_lists_and_totals(sim: Simulator, org: Org) -> None:
+    """The walk: "群众十来个" saved as 约16人参加, yet /reports listed "16人参加". The lists and
+    the totals say 约 as the report's own text does."""
+    repo = sim.app.services.repos.reports
+    exact = ReportFields(org.village.id, date(2026, 11, 20), ("garbage",), cadres=1, members=1, villagers=2)
+    await repo.create(exact, reporter_id=org.secretary.id, token="exact", at=NOW)
+    calls = await sim.send("11月21日在2组清理杂草杂物,干部2人 党员4人 群众十来个", SECRETARY)
+    assert "约16人" in said(calls)
+    await sim.press("保存", SECRETARY)
+    mine = said(await sim.send("/myreports", SECRETARY))
+    assert "红旗村:杂草杂物清理,约16人参加" in mine and "红旗村:垃圾清除,4人参加" in mine
+    listed = said(await sim.send("/reports", TOWNSHIP_ADMIN))
+    assert "红旗村:杂草杂物清理,约16人参加" in listed, listed
+    assert "红旗村:垃圾清除,4人参加" in listed
+    assert "参加约20人次,其中群众约12人次" in listed
+    (only_exact,) = [line for line in listed.splitlines() if "垃圾清除" in line]
+    assert "约" not in only_exact

@@ -89,6 +89,18 @@ def previous_month(day: date) -> tuple[date, date]:
     return month_bounds(year, month)
 
 
+EARLY_DAYS = 5  # on the 1st to the 5th of a month, the month being checked is the one before
+
+
+def opening_month(today: date) -> tuple[date, date]:
+    """The month a list or a ledger opens on (/reports, /export): this month, or the month
+    before in the first :data:`EARLY_DAYS` days, when last month is the one being checked and
+    this one is still empty."""
+    if today.day <= EARLY_DAYS:
+        return previous_month(today)
+    return month_bounds(today.year, today.month)
+
+
 def month_code(start: date) -> str:
     return f"{start.year:04d}-{start.month:02d}"
 

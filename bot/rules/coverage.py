@@ -178,6 +178,19 @@ class Coverage:
         """Idle members who have gone a full window without a visit (the ones to name)."""
         return tuple(p for p in self.idle_members if p.since is None or p.since <= self.window.first)
 
+    @property
+    def unnamed_idle(self) -> frozenset[int]:
+        """Idle members on the roster for less than a window: counted, never named (not even
+        in their own per-member row)."""
+        named = {p.id for p in self.named_idle}
+        return frozenset(p.id for p in self.idle_members if p.id not in named)
+
+    def named_rows(self) -> tuple[CoverageRow, ...]:
+        """The rows that may carry a member's name: every row but those of :attr:`unnamed_idle`
+        (each member is then either named or counted in the "not yet named" line, never both)."""
+        hidden = self.unnamed_idle
+        return tuple(r for r in self.rows if r.key is None or r.key not in hidden)
+
 
 def days_since(last_visit: date | None, today: date) -> int | None:
     return None if last_visit is None else (today - last_visit).days

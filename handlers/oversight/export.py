@@ -2,8 +2,8 @@
 
 One question at a time: which unit (a district admin picks the district or one township; a
 township admin's own township needs no question), then which period (buttons for the recent
-months, or a typed month such as 10月 or a range such as 11月1日到11月15日). The workbook is
-written in a worker thread (:func:`bot.services.ledger.write_ledger`, streaming) into a
+months, opening on last month in a month's first days as /reports does; or a typed month such
+as 10月 or a range such as 11月1日到11月15日). The workbook is written in a worker thread (:func:`bot.services.ledger.write_ledger`, streaming) into a
 temporary file and sent back as a document. ``/export 10月`` skips the period question.
 The questions are a form of the engine (:mod:`bot.forms`): back, cancel (also typed), a
 command in the middle and the timeout are the engine's.
@@ -25,7 +25,7 @@ from telegram.ext import Application
 from bot.context import CadreContext
 from bot.forms import core
 from bot.forms.core import Choice, Custom, Env, Form, Input, Outcome, Saved, Screen
-from bot.rules.bulletin import month_bounds, parse_month, previous_month
+from bot.rules.bulletin import month_bounds, opening_month, parse_month, previous_month
 from bot.rules.dates import parse_date
 from bot.services import offloop
 from bot.services.ledger import LedgerRequest, write_ledger
@@ -110,7 +110,7 @@ async def unit_name(env: Env, draft: dict[str, Any]) -> str:
 async def period_show(env: Env, draft: dict[str, Any]) -> Screen:
     t = env.t
     now = local_now(env)
-    start, _ = month_bounds(now.year, now.month)
+    start, _ = opening_month(now.date())  # in a month's first days, the month before first
     months: list[core.Button] = []
     day = start
     for _ in range(6):

@@ -1,7 +1,7 @@
 """/reports for township and district admins: the clean-up reports of their area, filtered by
 unit, category and month, with what they add up to, paged with buttons.
 
-In the first days of a month (up to :data:`EARLY_DAYS`) the list opens on the month before:
+In the first days of a month (up to :data:`bot.rules.bulletin.EARLY_DAYS`) the list opens on the month before:
 the month whose reports are being checked then, not an empty new one. Each report in the list
 shows its review state: 待核实 (not reviewed yet), 已重报·待核实 (corrected or resubmitted since
 it was returned; its detail shows what changed), 已退回, 已核实.
@@ -14,12 +14,13 @@ own area (a forged unit id is refused).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date
 
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import CadreContext
+from bot.rules import bulletin
 from bot.rules import reports as rules
 from bot.rules.ids import id_or_zero, parse_id, parse_page
 from bot.rules.numbers import AMOUNT_COLUMNS
@@ -38,7 +39,6 @@ REPORTS = command("reports", ADMINS)
 PER_PAGE = 8
 UNITS_PER_PAGE = 18
 ALL = "-"
-EARLY_DAYS = 5  # on the 1st to the 5th, /reports opens on the month before
 # The list's label of each review state (reports.state.<label>): a resubmitted report reads
 # 已重报·待核实, not plain 待核实 (issue 13, item 5).
 REVIEW_STATES = {
@@ -48,10 +48,8 @@ REVIEW_STATES = {
 
 
 def opening_month(today: date) -> str:
-    """The month /reports opens on: this month, or the month before in its first days."""
-    if today.day <= EARLY_DAYS:
-        return rules.month_key(today.replace(day=1) - timedelta(days=1))
-    return rules.month_key(today)
+    """The month /reports opens on (:func:`bot.rules.bulletin.opening_month`), as ``YYYYMM``."""
+    return rules.month_key(bulletin.opening_month(today)[0])
 
 
 @dataclass(frozen=True)
@@ -106,13 +104,22 @@ async def allowed_filter(update: Update, context: CadreContext, arg: str) -> tup
 
 def totals_text(context: CadreContext, totals: ReportTotals) -> str:
     t = context.t
-    text = t(
-        "reports.totals",
-        reports=totals.reports,
-        villages=totals.villages,
-        people=totals.people,
-        villagers=totals.villagers,
-    )
+    if totals.approx:  # some head counts were approximate: the sums read 约N人次, as each report
+        text = t(
+            "reports.totals_approx",
+            reports=totals.reports,
+            villages=totals.villages,
+            people=t("reports.count.about", n=totals.people),
+            villagers=t("reports.count.about" if totals.villagers_approx else "reports.count.exact", n=totals.villagers),
+        )
+    else:
+        text = t(
+            "reports.totals",
+            reports=totals.reports,
+            villages=totals.villages,
+            people=totals.people,
+            villagers=totals.villagers,
+        )
     amounts = [
         t(f"report.amount.{name}", value=rules.short_number(getattr(totals, name)))
         for name in AMOUNT_COLUMNS

@@ -144,6 +144,11 @@ def list_line(t: Translator, report: Report) -> str:
         "categories": categories_text(t, f),
         "people": f.cadres + f.members + f.villagers,
     }
+    if f.people_approx:  # 约16人参加, as the report's own text and its summary say
+        values["people"] = t("report.count.about", n=values["people"])
+        if f.photos:
+            return t("report.list_line_photos_approx", photos=len(f.photos), **values)
+        return t("report.list_line_approx", **values)
     if f.photos:
         return t("report.list_line_photos", photos=len(f.photos), **values)
     return t("report.list_line", **values)

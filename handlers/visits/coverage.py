@@ -116,7 +116,7 @@ def village_text(t: Translator, name: str, cov: Coverage, names: dict[int, str],
         t("coverage.total_in", period=when, visited=total.visited, households=total.households, percent=percent(total)),
         t("coverage.by_member_in", period=when),
     ]
-    for row in behind_first(cov.rows):
+    for row in behind_first(cov.named_rows()):
         key = "coverage.member_row" if row.households else "coverage.member_row_empty"
         parts.append(t(key, name=row_label(t, row), visited=row.visited, households=row.households, percent=percent(row)))
     parts += idle_lines(t, cov)
@@ -321,7 +321,7 @@ def build(db_path: str, t: Translator, request: Request) -> View | None:
         cov = compute_scope(scope, request, "member")
         names = {p.id: p.name for p in scope.data.people}
         text = village_text(t, me.name, cov, names, request.tz, households_by_name=request.households_by_name)
-        rows: Sequence[CoverageRow] = behind_first(cov.rows)
+        rows: Sequence[CoverageRow] = behind_first(cov.named_rows())  # no bar names a newcomer
         choices: list[ScopeUnit] = []
     else:
         cov = compute_scope(scope, request, "village")
