@@ -397,6 +397,19 @@ def test_relative_days_follow_local_clock(text: str, now: datetime) -> None:
     assert result.value == at(2026, 11, 22) - timedelta(days=offset)
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("今晚7点", at(2026, 12, 1, 19)),
+    ("明天下午3点", at(2026, 12, 2, 15)),
+    ("2小时后", at(2026, 12, 1, 16, 3)),
+    ("明天", dl(2026, 12, 2)),
+])
+def test_a_typed_deadline_carries_no_seconds_of_now(text: str, expected: datetime) -> None:
+    """Typed at 14:03:37.5: 今晚7点 is 19:00 sharp, never 19:00:37 (nor its microseconds)."""
+    now = datetime(2026, 12, 1, 14, 3, 37, 500000, tzinfo=SH)
+    value = parse_when(text, now, want="future").value
+    assert value == expected and value.second == 0 and value.microsecond == 0
+
+
 def test_max_age_days_parameter() -> None:
     assert parse_when("12月1日", NOW, want="past", max_age_days=400).value == at(2025, 12, 1)
     assert parse_when("2024年11月5日", NOW, want="past", max_age_days=800).value == at(2024, 11, 5)

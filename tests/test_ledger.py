@@ -253,7 +253,7 @@ async def test_export_takes_a_typed_range_and_refuses_nonsense(sim: Simulator, o
     assert "没看懂这个时间段" in texts(calls)[0]
     calls = await sim.send("11月10日到11月13日", TOWNSHIP_ADMIN)
     doc = next(c for c in calls if c.method == "sendDocument")
-    assert "2026-11-10至2026-11-13" in doc.params["caption"]
+    assert "2026年11月10日至2026年11月13日" in doc.params["caption"]  # a Chinese date, not 2026-11-10
     wb = openpyxl.load_workbook(io.BytesIO(doc.files["document"]))
     assert [r[0] for r in rows_of(wb["人居环境整治"])] == [s.reports[1]]
 

@@ -47,6 +47,7 @@ async def test_my_reports_lists_and_shows_a_report_with_its_photos(sim: Simulato
     detail = calls[-1]
     assert "第1号上报(上报人:孙书记)" in detail.text and "地点:村东头坑塘" in detail.text
     assert [b["text"] for b in detail.buttons()] == ["✏️ 更正", "🗑 删除", "📒 返回列表"]
+    assert "11月23日(周一) 10:00之前可以更正或删除" in detail.text  # the forms' date format, no seconds
 
 
 async def test_a_single_photo_is_resent_with_send_photo(sim: Simulator, org: Org) -> None:

@@ -173,6 +173,37 @@ async def test_a_speaker_of_one_occurrence_appears_in_that_notice_only(sim: Simu
     assert "主讲:红旗村孙书记" in january and "吴书记" not in january and "题目" not in january
 
 
+async def test_the_card_names_the_next_dates_own_speaker_and_topic(sim: Simulator, admin: Org) -> None:
+    await add_lecture(sim, admin, NOW)
+    await open_next(sim)
+    await sim.press("改主讲人", TOWNSHIP_ADMIN)
+    await sim.send("向阳村何书记", TOWNSHIP_ADMIN)
+    await sim.press("改题目", TOWNSHIP_ADMIN)
+    await sim.send("红旗村网格化治理的做法", TOWNSHIP_ADMIN)
+    await sim.press("保存", TOWNSHIP_ADMIN)
+    card = last_text(await sim.press("回到活动", TOWNSHIP_ADMIN))
+    assert "🎤 主讲:红旗村孙书记(12月4日(周五)这一次:向阳村何书记)" in card
+    assert "📖 12月4日(周五)这一次题目:红旗村网格化治理的做法" in card
+    # once that date is past, the card is back to the event's own speaker, no topic
+    await run(sim, 2026, 12, 5, 9)
+    await sim.send("/schedule", TOWNSHIP_ADMIN)
+    card = last_text(await sim.press("五星支部创建大讲堂", TOWNSHIP_ADMIN))
+    assert "🎤 主讲:红旗村孙书记\n" in card and "何书记" not in card and "这一次题目" not in card
+
+
+async def test_an_arrangement_of_a_later_date_is_not_shown_as_the_next(sim: Simulator, admin: Org) -> None:
+    await add_lecture(sim, admin, NOW)
+    await sim.send("/schedule", TOWNSHIP_ADMIN)
+    await sim.press("五星支部创建大讲堂", TOWNSHIP_ADMIN)
+    await sim.press("其他日期", TOWNSHIP_ADMIN)
+    await sim.press("2027年1月1日", TOWNSHIP_ADMIN)
+    await sim.press("改主讲人", TOWNSHIP_ADMIN)
+    await sim.send("前进村李书记", TOWNSHIP_ADMIN)
+    await sim.press("保存", TOWNSHIP_ADMIN)
+    card = last_text(await sim.press("回到活动", TOWNSHIP_ADMIN))
+    assert "🎤 主讲:红旗村孙书记\n" in card and "这一次:前进村李书记" not in card
+
+
 async def test_a_chosen_later_date_is_arranged_from_other_dates(sim: Simulator, admin: Org) -> None:
     await add_lecture(sim, admin, NOW)
     await sim.send("/schedule", TOWNSHIP_ADMIN)

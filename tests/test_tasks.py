@@ -141,6 +141,23 @@ async def test_the_save_is_refused_if_the_deadline_passed_meanwhile(sim: Simulat
     assert "截止时间是什么时候" in last_text(calls)
 
 
+async def test_a_deadline_typed_as_tonight_is_seven_sharp_not_the_seconds_of_now(sim: Simulator, admin: Org) -> None:
+    typed = at(2026, 11, 22, 14, 3, 37)  # the messages' and the bot's time, seconds and all
+    sim.clock = lambda: typed.timestamp()
+    sim.app.services.extras["clock"] = Clock(typed)
+    await sim.send("/newtask", TOWNSHIP_ADMIN)
+    await sim.send("上报人居环境整治照片", TOWNSHIP_ADMIN)
+    await sim.press("全选", TOWNSHIP_ADMIN)
+    await sim.press("下一步", TOWNSHIP_ADMIN)
+    echoed = last_text(await sim.send("今晚7点", TOWNSHIP_ADMIN))
+    assert "✅ 截止时间:11月22日(周日) 19:00(今天截止)" in echoed and ":37" not in echoed
+    review = last_text(await sim.press("跳过", TOWNSHIP_ADMIN))
+    assert "11月22日(周日) 19:00" in review and ":37" not in review
+    await sim.press("发布任务", TOWNSHIP_ADMIN)
+    (task,) = await sim.app.services.repos.tasks.open_tasks()
+    assert task.deadline == at(2026, 11, 22, 19) and task.deadline.second == 0
+
+
 async def test_typing_where_only_buttons_answer_says_to_use_the_buttons(sim: Simulator, admin: Org) -> None:
     await sim.send("/newtask", TOWNSHIP_ADMIN)
     await sim.send("拿出特色产业发展措施", TOWNSHIP_ADMIN)  # the title; next: units, by buttons

@@ -5,10 +5,21 @@ a reason; the township's /review then lists it under 村支部已核实 instead 
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from bot.simulator import Simulator, texts
-from tests.conftest import MEMBER, NOW, OTHER_MEMBER, SECRETARY, TODAY, TOWNSHIP_ADMIN, Org, at
+from tests.conftest import (
+    MEMBER,
+    NOW,
+    OTHER_MEMBER,
+    SECRETARY,
+    TODAY,
+    TOWNSHIP_ADMIN,
+    Clock,
+    Org,
+    at,
+)
 from tests.conftest import labels as keyboard_labels
 from tests.helpers.visits import CALLED_BACK, add_households, call_back, log_visit
 
@@ -105,3 +116,21 @@ async def test_no_other_village_no_own_closing_no_member(sim: Simulator, org: Or
         (alert,) = [c.params.get("text") for c in calls if c.method == "answerCallbackQuery"]
         assert "党组织书记使用" in alert
     assert await sim.app.services.repos.oversight.history("followup", ids["张三"]) == []
+
+
+async def test_the_closing_and_its_trail_use_the_forms_date_format(sim: Simulator, org: Org) -> None:
+    """办结时间 and the 核实记录 lines read 11月22日(周日) 11:00, as every other date; not 2026-11-22 11:00."""
+    sim.app.services.extras["clock"] = Clock(NOW + timedelta(hours=1, seconds=37))  # the presses' time
+    await closed(sim, org)
+    await sim.send("/followups", SECRETARY)
+    await sim.press("支部核实", SECRETARY)
+    (detail,) = texts(await sim.press("张三家", SECRETARY))
+    assert "办结时间:11月22日(周日) 11:00\n" in detail
+    assert not re.search(r"\d{4}-\d\d-\d\d|\d\d:\d\d:\d\d", detail)
+    await sim.press("核实无误", SECRETARY)
+    await sim.send("/review", TOWNSHIP_ADMIN)
+    await sim.press("村支部已核实的诉求", TOWNSHIP_ADMIN)
+    (item,) = texts(await sim.press("张三家", TOWNSHIP_ADMIN))
+    assert "办结时间:11月22日(周日) 11:00\n" in item
+    assert "· 11月22日(周日) 11:00 孙书记" in item  # the trail: the branch's check
+    assert not re.search(r"\d{4}-\d\d-\d\d|\d\d:\d\d:\d\d", item)

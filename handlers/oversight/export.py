@@ -47,7 +47,7 @@ def local_now(env: Env) -> datetime:
 def period_label(t, start: date, end: date) -> str:
     if start.day == 1 and (start, end) == month_bounds(start.year, start.month):
         return t("export.month", year=start.year, month=start.month)
-    return t("export.range", start=start.isoformat(), end=date.fromordinal(end.toordinal() - 1).isoformat())
+    return t("export.range", start=t.short_date(start), end=t.short_date(date.fromordinal(end.toordinal() - 1)))
 
 
 def parse_period(text: str, now: datetime, tz: str) -> tuple[date, date] | str:

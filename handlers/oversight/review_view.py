@@ -11,13 +11,16 @@ Payload items are ``r<id>`` (report) and ``f<id>`` (follow-up).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from telegram import Update
 from telegram.ext import Application, CommandHandler, filters
 
 from bot.context import CadreContext
+from bot.forms.core import day_and_time
 from bot.i18n import Translator
 from bot.rules.ids import id_or_zero, parse_id
+from bot.services import scheduler
 from handlers.flow import Button, cb, keyboard
 from handlers.reports.changes import changed_lines
 from handlers.reports.mine import send_photos
@@ -94,14 +97,19 @@ async def may_see(context: CadreContext, item: Item) -> bool:
     return person.is_admin and await context.repos.org.contains(person.unit_id, item.unit_id)
 
 
-def trail_lines(t: Translator, events: list[ReviewEvent], tz) -> list[str]:
+def when_text(t: Translator, value: datetime, tz, now: datetime) -> str:
+    """A moment of the trail or a closing: 12月1日(周二) 19:01, the forms' one format."""
+    return day_and_time(t, value.astimezone(tz), now.astimezone(tz))
+
+
+def trail_lines(t: Translator, events: list[ReviewEvent], tz, now: datetime) -> list[str]:
     if not events:
         return [t("review.state.none")]
     lines = [t("review.trail_title")]
     for e in events:
         comment = e.comment or (t("ledger.voice_note") if e.voice else "")
         key = "ledger.trail_comment" if comment else "ledger.trail"
-        at = e.at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        at = when_text(t, e.at, tz, now)
         lines.append("· " + t(key, at=at, by=e.by_name, action=t(f"ledger.review.{e.action}"), comment=comment))
     return lines
 
@@ -113,14 +121,14 @@ def resolution_of(t: Translator, followup: FollowUp) -> str:
     return t("ledger.voice_note") if followup.resolution_voice else t("review.no_resolution")
 
 
-def item_text(t: Translator, item: Item, events: list[ReviewEvent], tz) -> str:
+def item_text(t: Translator, item: Item, events: list[ReviewEvent], tz, now: datetime) -> str:
     if item.report is not None:
         body = detail(t, item.report)
     else:
         f = item.followup
         if f is None:
             raise RuntimeError("unexpected: f is None")
-        closed = f.closed_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if f.closed_at else ""
+        closed = when_text(t, f.closed_at, tz, now) if f.closed_at else ""
         body = t(
             "review.followup_detail", number=f.id, head=f.household_head, member=f.member_name,
             visited=t.short_date(f.visited_on), concern=concern_of(t, f), due=t.short_date(f.due_on),
@@ -128,7 +136,7 @@ def item_text(t: Translator, item: Item, events: list[ReviewEvent], tz) -> str:
         )
         if f.closed_at is not None:  # the call-back (回访) recorded with the closing
             body += "\n" + t("review.followup_callback", callback=callback_text(t, f))
-    return body + "\n\n" + "\n".join(trail_lines(t, events, tz))
+    return body + "\n\n" + "\n".join(trail_lines(t, events, tz, now))
 
 
 def review_buttons(t: Translator, item: Item, state: str | None, *, branch: bool = False) -> list[list[Button]]:
@@ -146,7 +154,7 @@ def review_buttons(t: Translator, item: Item, state: str | None, *, branch: bool
 async def show_item(update: Update, context: CadreContext, item: Item, *, note: str = "") -> tuple[str, list[list[Button]]]:
     t = context.t
     events = await context.repos.oversight.history(item.kind, item.id)
-    text = item_text(t, item, events, context.services.settings.tz)
+    text = item_text(t, item, events, context.services.settings.tz, scheduler.now_of(context.application))
     if item.report is not None and events and events[-1].action == "resubmitted":  # what the author changed
         changed = await changed_lines(context, item.report)
         if changed:

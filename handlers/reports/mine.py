@@ -15,6 +15,7 @@ from telegram import InputMediaPhoto, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import CadreContext
+from bot.forms.core import day_and_time
 from bot.i18n import Translator
 from bot.rules import reports as rules
 from bot.rules.ids import id_or_zero, parse_page
@@ -146,7 +147,7 @@ async def detail_screen(update: Update, context: CadreContext, report: Report) -
         parts.append(t("myreports.returned_hint"))
     elif rules.DELETE in allowed:
         until = (report.created_at + rules.EDIT_WINDOW).astimezone(now.tzinfo)
-        parts.append(t("myreports.editable_until", time=t.datetime(until)))
+        parts.append(t("myreports.editable_until", time=day_and_time(t, until, now)))
     else:
         parts.append(t("report.rule"))
     rows: list[list[Button]] = [buttons] if buttons else []

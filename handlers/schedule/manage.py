@@ -54,6 +54,19 @@ def occurrence_label(context: CadreContext, day: date, at: datetime, occ: Occurr
     return t("sched.occ.line_speaker", when=shown, speaker=speaker) if speaker else shown
 
 
+def speaker_line(t, event: Event, occ: Occurrence | None, now: datetime) -> str:
+    """The event's speaker, and the next held date's own speaker and topic, named for that date."""
+    speaker = event.speaker or t("sched.review.none")
+    if occ is None:
+        return speaker
+    day = short_day(t, occ.day, now)
+    if occ.speaker:
+        speaker = t("sched.view.speaker_next", speaker=speaker, date=day, next=occ.speaker)
+    if occ.topic:
+        speaker = t("sched.view.topic_next", speaker=speaker, date=day, topic=occ.topic)
+    return speaker
+
+
 def short(title: str, limit: int = 20) -> str:
     """An event's title on a button: cut with … past ``limit`` characters."""
     return title if len(title) <= limit else title[: limit - 1] + "…"
@@ -118,6 +131,7 @@ async def event_screen(context: CadreContext, event: Event) -> tuple[str, object
     now = scheduler.now_of(context.application)
     changes = (await changes_of(context, [event.id], now)).get(event.id, {})
     nexts = arranged(rule, changes, now, tz, SHOWN, skipped=True)
+    held = [(day, at) for day, at in nexts if not (changes.get(day) and changes[day].skipped)]
     text = t(
         "sched.view",
         title=event.title,
@@ -125,7 +139,7 @@ async def event_screen(context: CadreContext, event: Event) -> tuple[str, object
         rule=notices.describe_rule(t, rule),
         next=t("list.sep").join(occurrence_label(context, day, at, changes.get(day), now) for day, at in nexts) or "-",
         place=event.place or t("sched.review.none"),
-        speaker=event.speaker or t("sched.review.none"),
+        speaker=speaker_line(t, event, changes.get(held[0][0]) if held else None, now),
         units=await unit_picker.summary(context, list(event.unit_ids)),
         leads=notices.describe_leads(t, event.leads),
         audience=t(f"sched.audience.{event.audience}"),
@@ -133,7 +147,6 @@ async def event_screen(context: CadreContext, event: Event) -> tuple[str, object
     reach = await notices.event_reach(context.repos, event)  # which units' groups get the notices
     sent = (await context.repos.pushes.sent_to(notices.EVENT_KINDS, [event.id])).get(event.id)
     text += "\n\n" + t("sched.view.reach", reach=notices.reach_text(t, reach, sent))
-    held = [(day, at) for day, at in nexts if not (changes.get(day) and changes[day].skipped)]
     flags = holiday_notes(t, [at for _, at in held], now, tz)  # moved dates are checked at their new day
     if flags:
         text = "\n".join([text, "", *flags])

@@ -29,10 +29,11 @@ from bot.context import CadreContext
 from bot.forms.core import Button as FormButton
 from bot.forms.core import Custom, Env, Form, Input, Outcome, Saved, Screen, payload
 from bot.rules.ids import id_or_zero, parse_page
+from bot.services import scheduler
 from handlers.auth import SECRETARIES, Command, requires
 from handlers.flow import Button, answer, ask, cb, keyboard, parse_cb
 from handlers.oversight.review_queue import now_of
-from handlers.oversight.review_view import trail_lines
+from handlers.oversight.review_view import trail_lines, when_text
 from handlers.visits.common import BRANCH_FLOW as FLOW
 from handlers.visits.common import callback_text, concern_of, paged, village_of
 from handlers.visits.followups import redo_payload
@@ -80,14 +81,15 @@ async def list_screen(context: CadreContext, page: int, *, note: str = "") -> tu
 async def item_screen(context: CadreContext, f: FollowUp, *, note: str = "") -> tuple[str, list[list[Button]]]:
     t = context.t
     tz = context.services.settings.tz
-    closed = f.closed_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if f.closed_at else ""
+    now = scheduler.now_of(context.application)
+    closed = when_text(t, f.closed_at, tz, now) if f.closed_at else ""
     resolution = f.resolution or (t("ledger.voice_note") if f.resolution_voice else t("review.no_resolution"))
     events = await context.repos.oversight.history("followup", f.id)
     text = t(
         "branch.detail", head=f.household_head, member=f.member_name, visited=t.short_date(f.visited_on),
         concern=concern_of(t, f), due=t.short_date(f.due_on), closed=closed, resolution=resolution,
         callback=callback_text(t, f),
-    ) + "\n\n" + "\n".join(trail_lines(t, events, tz))
+    ) + "\n\n" + "\n".join(trail_lines(t, events, tz, now))
     if note:
         text = note + "\n\n" + text
     rows = [
