@@ -122,6 +122,19 @@ async def test_photos_with_a_caption_and_an_album(sim: Simulator, org: Org) -> N
 async def test_a_photo_without_a_caption_is_offered_too(sim: Simulator, org: Org) -> None:
     calls = await sim.photo(SECRETARY)
     assert said(calls).startswith(OFFER) and "还需要补充:日期、整治类别、参加人数" in said(calls)
+    # 保存 asks each missing answer in turn, then the review (not the review after the first)
+    await sim.press("保存", SECRETARY)
+    assert QUESTION["date"] in last_text(sim, SECRETARY)
+    await sim.send("昨天", SECRETARY)
+    assert QUESTION["category"] in last_text(sim, SECRETARY)
+    await sim.press("垃圾清除", SECRETARY)
+    await sim.press("下一步", SECRETARY)
+    assert QUESTION["people"] in last_text(sim, SECRETARY)
+    await sim.send("群众10人", SECRETARY)
+    assert QUESTION["review"] in last_text(sim, SECRETARY)
+    await sim.press("保存", SECRETARY)
+    [report] = await saved_reports(sim, org.secretary.id)
+    assert (report.fields.categories, report.fields.villagers, len(report.fields.photos)) == (("garbage",), 10, 1)
 
 
 async def test_never_in_a_group_and_never_for_chatter(sim: Simulator, org: Org) -> None:
@@ -275,3 +288,24 @@ async def test_an_album_with_a_visit_caption_is_one_visit_offer(sim: Simulator, 
     assert homes
     await sim.press("修改", MEMBER)  # the photo came with the message: marked on /visit's review too
     assert "照片:1张 ✍️" in last_text(sim, MEMBER).splitlines()
+
+
+async def test_a_visit_offer_asks_every_missing_answer_before_the_review(sim: Simulator, org: Org) -> None:
+    """"还需要补充:选农户、走访身份、群众诉求" and 保存: each is asked in turn (it went from the
+    household straight to the review, 身份:- 诉求:无), then the review, then the save."""
+    homes = await member_homes(sim, org)
+    text = (await sim.send("今天去了周大爷家,没解决,下周五再去回访", MEMBER))[-1].text
+    assert "还需要补充:选农户、走访身份、群众诉求" in text
+    await sim.press("保存", MEMBER)
+    assert "选" in last_text(sim, MEMBER) and "李秀英" in " ".join(labels(sim, MEMBER))
+    await sim.press(next(b for b in labels(sim, MEMBER) if "李秀英" in b), MEMBER)
+    assert "做了哪些工作" in last_text(sim, MEMBER)  # the roles, not the review
+    await sim.press("政策法规宣传", MEMBER)
+    await sim.press("下一步", MEMBER)
+    assert "农户反映了什么诉求" in last_text(sim, MEMBER)  # the concern, not the review
+    await sim.send("看病报销", MEMBER)
+    review = last_text(sim, MEMBER)
+    assert "请核对这次走访" in review and "身份:政策法规宣传" in review and "诉求:看病报销" in review
+    await sim.press("保存", MEMBER)
+    [visit] = await saved_visits(sim, homes[1].id)
+    assert (visit.roles, visit.outcome, visit.concern_text) == (("policy",), "follow_up", "看病报销")

@@ -810,6 +810,7 @@ FORM = Form(
     late=late,
     closed=closed,
     cancelled=lambda d: "report.correct.cancelled" if d.get("mode") == "correct" else "report.cancelled",
+    missing=lambda env, d: missing_step(d),  # a refused save asks each missing answer, then the review
 )
 FORMS = (FORM,)
 
