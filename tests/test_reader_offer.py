@@ -9,12 +9,14 @@ import pytest
 from bot.simulator import Simulator, texts
 from tests.conftest import (
     MEMBER,
+    NOW,
     OTHER_MEMBER,
     SECRETARY,
     STRANGER,
     TOWNSHIP_ADMIN,
     Org,
     alerts,
+    at,
     labels,
     last_text,
 )
@@ -117,6 +119,33 @@ async def test_photos_with_a_caption_and_an_album(sim: Simulator, org: Org) -> N
     [report] = await saved_reports(sim, org.secretary.id)
     assert [p.phase for p in report.fields.photos] == ["after", "after"]
     assert dict(report.fields.amounts_more) == {"volume_m3": 50}
+
+
+async def test_a_photo_sent_after_a_captioned_one_joins_its_offer(sim: Simulator, org: Org) -> None:
+    """Two photos sent one by one (no album): the second joins the first's offer with a note;
+    the caption's fields stay (a second, empty offer replaced them). Later than JOIN_MINUTES,
+    or once the offer is saved, a photo is a new offer."""
+    from datetime import timedelta
+
+    from handlers.reports.from_text import JOIN_MINUTES
+
+    await sim.photo(SECRETARY, caption="昨天在村东头拆除残垣断壁3处,干部3个,党员6名,群众二十多人")
+    calls = await sim.photo(SECRETARY, data=b"\x89PNG second")
+    assert not any(OFFER in (c.text or "") for c in calls if c.method == "sendMessage")  # no new offer
+    assert [c.text for c in calls if c.method == "sendMessage"] == ["📎 照片已加到上面这条上报里(共2张)。"]
+    offer = [c.text for c in calls if c.method == "editMessageText"][-1]
+    assert offer.startswith(OFFER) and "照片:整治前0张,整治后2张 ✍️" in offer and "地点:村东头 ✍️" in offer
+    assert "还需要补充" not in offer
+    at(sim, NOW + timedelta(minutes=JOIN_MINUTES - 1))
+    await sim.photo(SECRETARY, data=b"\x89PNG third")  # joins too (the window runs from the last photo)
+    await sim.press("保存", SECRETARY)
+    [report] = await saved_reports(sim, org.secretary.id)
+    assert (report.fields.place, report.fields.walls, len(report.fields.photos)) == ("村东头", 3, 3)
+    calls = await sim.photo(SECRETARY, data=b"\x89PNG fourth")  # the offer was saved: a new one
+    assert said(calls).startswith(OFFER) and "整治后1张" in said(calls)
+    at(sim, NOW + timedelta(minutes=3 * JOIN_MINUTES))
+    calls = await sim.photo(SECRETARY, data=b"\x89PNG fifth")  # long after: a new offer
+    assert said(calls).startswith(OFFER) and "整治后1张" in said(calls)
 
 
 async def test_a_photo_without_a_caption_is_offered_too(sim: Simulator, org: Org) -> None:
