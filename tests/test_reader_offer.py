@@ -338,3 +338,10 @@ async def test_a_visit_offer_asks_every_missing_answer_before_the_review(sim: Si
     await sim.press("保存", MEMBER)
     [visit] = await saved_visits(sim, homes[1].id)
     assert (visit.roles, visit.outcome, visit.concern_text) == (("policy",), "follow_up", "看病报销")
+
+
+async def test_a_matter_asked_about_is_read_as_the_concern(sim: Simulator, org: Org) -> None:
+    """"问了看病报销的事" is what the household raised: not asked again (it said 诉求:未填)."""
+    await member_homes(sim, org)
+    text = (await sim.send("今天去了周大爷家,问了看病报销的事,没解决,下周五再去回访", MEMBER))[-1].text
+    assert "诉求:看病报销的事" in text and "还需要补充:选农户、走访身份。" in text
