@@ -9,12 +9,14 @@ import pytest
 from bot.simulator import Simulator, texts
 from tests.conftest import (
     MEMBER,
+    NOW,
     OTHER_MEMBER,
     SECRETARY,
     STRANGER,
     TOWNSHIP_ADMIN,
     Org,
     alerts,
+    at,
     labels,
     last_text,
 )
@@ -119,9 +121,49 @@ async def test_photos_with_a_caption_and_an_album(sim: Simulator, org: Org) -> N
     assert dict(report.fields.amounts_more) == {"volume_m3": 50}
 
 
+async def test_a_photo_sent_after_a_captioned_one_joins_its_offer(sim: Simulator, org: Org) -> None:
+    """Two photos sent one by one (no album): the second joins the first's offer with a note;
+    the caption's fields stay (a second, empty offer replaced them). Later than JOIN_MINUTES,
+    or once the offer is saved, a photo is a new offer."""
+    from datetime import timedelta
+
+    from handlers.reports.from_text import JOIN_MINUTES
+
+    await sim.photo(SECRETARY, caption="昨天在村东头拆除残垣断壁3处,干部3个,党员6名,群众二十多人")
+    calls = await sim.photo(SECRETARY, data=b"\x89PNG second")
+    assert not any(OFFER in (c.text or "") for c in calls if c.method == "sendMessage")  # no new offer
+    assert [c.text for c in calls if c.method == "sendMessage"] == ["📎 照片已加到上面这条上报里(共2张)。"]
+    offer = [c.text for c in calls if c.method == "editMessageText"][-1]
+    assert offer.startswith(OFFER) and "照片:整治前0张,整治后2张 ✍️" in offer and "地点:村东头 ✍️" in offer
+    assert "还需要补充" not in offer
+    at(sim, NOW + timedelta(minutes=JOIN_MINUTES - 1))
+    await sim.photo(SECRETARY, data=b"\x89PNG third")  # joins too (the window runs from the last photo)
+    await sim.press("保存", SECRETARY)
+    [report] = await saved_reports(sim, org.secretary.id)
+    assert (report.fields.place, report.fields.walls, len(report.fields.photos)) == ("村东头", 3, 3)
+    calls = await sim.photo(SECRETARY, data=b"\x89PNG fourth")  # the offer was saved: a new one
+    assert said(calls).startswith(OFFER) and "整治后1张" in said(calls)
+    at(sim, NOW + timedelta(minutes=3 * JOIN_MINUTES))
+    calls = await sim.photo(SECRETARY, data=b"\x89PNG fifth")  # long after: a new offer
+    assert said(calls).startswith(OFFER) and "整治后1张" in said(calls)
+
+
 async def test_a_photo_without_a_caption_is_offered_too(sim: Simulator, org: Org) -> None:
     calls = await sim.photo(SECRETARY)
     assert said(calls).startswith(OFFER) and "还需要补充:日期、整治类别、参加人数" in said(calls)
+    # 保存 asks each missing answer in turn, then the review (not the review after the first)
+    await sim.press("保存", SECRETARY)
+    assert QUESTION["date"] in last_text(sim, SECRETARY)
+    await sim.send("昨天", SECRETARY)
+    assert QUESTION["category"] in last_text(sim, SECRETARY)
+    await sim.press("垃圾清除", SECRETARY)
+    await sim.press("下一步", SECRETARY)
+    assert QUESTION["people"] in last_text(sim, SECRETARY)
+    await sim.send("群众10人", SECRETARY)
+    assert QUESTION["review"] in last_text(sim, SECRETARY)
+    await sim.press("保存", SECRETARY)
+    [report] = await saved_reports(sim, org.secretary.id)
+    assert (report.fields.categories, report.fields.villagers, len(report.fields.photos)) == (("garbage",), 10, 1)
 
 
 async def test_never_in_a_group_and_never_for_chatter(sim: Simulator, org: Org) -> None:
@@ -275,3 +317,31 @@ async def test_an_album_with_a_visit_caption_is_one_visit_offer(sim: Simulator, 
     assert homes
     await sim.press("修改", MEMBER)  # the photo came with the message: marked on /visit's review too
     assert "照片:1张 ✍️" in last_text(sim, MEMBER).splitlines()
+
+
+async def test_a_visit_offer_asks_every_missing_answer_before_the_review(sim: Simulator, org: Org) -> None:
+    """"还需要补充:选农户、走访身份、群众诉求" and 保存: each is asked in turn (it went from the
+    household straight to the review, 身份:- 诉求:无), then the review, then the save."""
+    homes = await member_homes(sim, org)
+    text = (await sim.send("今天去了周大爷家,没解决,下周五再去回访", MEMBER))[-1].text
+    assert "还需要补充:选农户、走访身份、群众诉求" in text
+    await sim.press("保存", MEMBER)
+    assert "选" in last_text(sim, MEMBER) and "李秀英" in " ".join(labels(sim, MEMBER))
+    await sim.press(next(b for b in labels(sim, MEMBER) if "李秀英" in b), MEMBER)
+    assert "做了哪些工作" in last_text(sim, MEMBER)  # the roles, not the review
+    await sim.press("政策法规宣传", MEMBER)
+    await sim.press("下一步", MEMBER)
+    assert "农户反映了什么诉求" in last_text(sim, MEMBER)  # the concern, not the review
+    await sim.send("看病报销", MEMBER)
+    review = last_text(sim, MEMBER)
+    assert "请核对这次走访" in review and "身份:政策法规宣传" in review and "诉求:看病报销" in review
+    await sim.press("保存", MEMBER)
+    [visit] = await saved_visits(sim, homes[1].id)
+    assert (visit.roles, visit.outcome, visit.concern_text) == (("policy",), "follow_up", "看病报销")
+
+
+async def test_a_matter_asked_about_is_read_as_the_concern(sim: Simulator, org: Org) -> None:
+    """"问了看病报销的事" is what the household raised: not asked again (it said 诉求:未填)."""
+    await member_homes(sim, org)
+    text = (await sim.send("今天去了周大爷家,问了看病报销的事,没解决,下周五再去回访", MEMBER))[-1].text
+    assert "诉求:看病报销的事" in text and "还需要补充:选农户、走访身份。" in text

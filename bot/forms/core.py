@@ -49,7 +49,8 @@ Draft = dict[str, Any]
 MAX_PAYLOAD = 64
 IDLE_MINUTES = 30
 RESUME, REVIEW = "resume", "review"
-RESERVED = frozenset({"token", "history", "asked", "editing", "arg", "page", "album", "now", "confirm", "filled"})
+RESERVED = frozenset({"token", "history", "asked", "editing", "arg", "page", "album", "now", "confirm", "filled",
+                      "missing"})
 # Set by a form's setup that filled the draft from elsewhere (a message read by bot.rules.reader):
 # SAVE saves at once (or asks, one by one, what its save still needs), REVIEW opens the review.
 OPEN_AT = "open_at"
@@ -325,6 +326,10 @@ class Form:
     closed: Callable[[Env, Draft], Awaitable[tuple[Draft | None, str]]] | None = None
     # The key of the cancel text for this draft (e.g. a correction: "the report stays as it was").
     cancelled: Callable[[Draft], str] | None = None
+    # The first step a save still needs (None: none), the save's own check: once a save was
+    # refused (Retry), each answer goes on to the next missing step, and the review comes when
+    # nothing is missing (an offer's "还需要补充:A、B" asks A, then B, then the review).
+    missing: Callable[[Env, Draft], str | None] | None = None
 
     def key(self, key: str) -> str:
         return self.keys.get(key, key)
@@ -467,6 +472,7 @@ async def goto(form: Form, env: Env, draft: Draft, name: str, *, notes: Sequence
         history.append(name)
     if name == REVIEW:
         draft["editing"] = False
+        draft.pop("missing", None)
         screen = await review_screen(form, env, draft)
     elif name == RESUME:
         screen = resume_screen(form, env, draft)
@@ -504,6 +510,10 @@ async def advance(form: Form, env: Env, draft: Draft, done: str, *, echo: str = 
     following = next_step(form, draft, done)
     if editing and following is not None and form.step(following) and form.step(following).when is None:  # type: ignore[union-attr]
         following = None  # an edit goes back to the review unless it opened a conditional step
+    if following is None and editing and draft.get("missing") and form.missing is not None:
+        following = form.missing(env, draft)  # a refused save: the next thing it still needs
+        if following is not None and (following == done or form.step(following) is None):
+            following = None  # the answer did not do (the save will say why) or not a step
     if following is not None:
         return await goto(form, env, draft, following, echo=echo)
     if form.review is None:
@@ -515,6 +525,7 @@ async def save(form: Form, env: Env, draft: Draft, *, echo: str = "") -> Reply:
     result = await form.save(env, draft)
     if isinstance(result, Retry):
         draft["editing"] = True
+        draft["missing"] = True  # the following answers go on to what is still missing (Form.missing)
         return await goto(form, env, draft, result.step, alert=env.t(result.hint), echo=echo)
     screen = result.screen
     if echo and screen is not None:

@@ -472,6 +472,8 @@ _CONCERN_RE = re.compile(
     r"(?:反映|反应|提出|提到|说起|诉求是|诉求为|诉求|希望|想要|想|要求|咨询|问能不能|担心|困难是)"
     r"[::,,]?\s*(?P<c>[^。!?;\n]{2,})"
 )
+# Parsing vocabulary (not user-facing text): a matter asked about (问了看病报销的事, 她问低保的问题).
+_ASKED_RE = re.compile(r"(?<!问)问(?:了|起|到|起了|到了)?(?!问)(?P<c>[^。!?;\n,,、]{2,30}?的(?:事情?|问题))")
 # Parsing vocabulary (not user-facing text): the outcome of a visit.
 _SOLVED_RE = re.compile(r"(?<!没)(?<!未)(?<!没有)(?:已经?解决|当场解决|现场解决|解决了|办好了|处理好了|已办结|已经办了|当场化解|已经?化解|化解了|当场办了|落实了|修好了|弄好了|帮他办了|帮她办了)")
 _FOLLOW_RE = re.compile(r"没解决|未解决|没有解决|还没解决|待解决|需要跟进|要跟进|需跟进|跟进|回头再|下次再|再去|再来|回访|还得|需要协调|上报|反馈给")
@@ -601,7 +603,7 @@ def _read_visit(text: str, ctx: ReaderContext) -> Reading:
         outcome = None
     if outcome is not None and outcome_span is not None:
         fields["outcome"] = Found(outcome, (outcome_span,))
-    if not mixed and outcome != "none" and (m := _CONCERN_RE.search(s)):
+    if not mixed and outcome != "none" and (m := _CONCERN_RE.search(s) or _ASKED_RE.search(s)):
         start = m.start("c")
         concern = text[start : m.end("c")]
         cut = re.search(r"[,,;;\s]|已经?|当场|现场|没解决|未解决|还没|需要跟进|要跟进|约好|答应|回头", concern)

@@ -700,7 +700,8 @@ def take_offer(env: Env, draft: dict[str, Any], token: str, existing: dict[str, 
             return "report.offer.busy"
         context.user_data[PARKED] = existing
     context.user_data.pop(OFFER, None)
-    kept = {k: v for k, v in offer.items() if k not in ("history", "album", "message_id", "read_caption", "reader_notes", "editing")}
+    kept = {k: v for k, v in offer.items() if k not in ("history", "album", "message_id", "read_caption", "reader_notes", "editing",
+                                                     "offered_at")}
     draft.update(kept)
     draft["filled"] = list(offer.get("from_text") or [])
     draft.pop("from_text", None)
@@ -810,6 +811,7 @@ FORM = Form(
     late=late,
     closed=closed,
     cancelled=lambda d: "report.correct.cancelled" if d.get("mode") == "correct" else "report.cancelled",
+    missing=lambda env, d: missing_step(d),  # a refused save asks each missing answer, then the review
 )
 FORMS = (FORM,)
 

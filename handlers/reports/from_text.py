@@ -45,6 +45,8 @@ from handlers.visits.ask import OFFER as VISIT_OFFER
 from handlers.visits.reading import fill as fill_visit
 
 OFFER = "report_offer"  # user_data key of the offered draft
+OFFERED_AT = "offered_at"  # the offer's time: a photo sent soon after joins it (JOIN_MINUTES)
+JOIN_MINUTES = 10
 # What the reader could not place, said on the offer (catalog keys report.offer.note.<code>).
 NOTES_SHOWN = ("several_dates", "future_date", "repeated_amount", "people_unclear", "truncated")
 END = ConversationHandler.END
@@ -193,6 +195,8 @@ async def offer_report(update: Update, context: CadreContext) -> bool:
     existing = context.user_data.get(OFFER)
     if message.photo and album and isinstance(existing, dict) and existing.get("album") == album:
         return await join_album(update, context, existing, text)
+    if message.photo and isinstance(existing, dict) and await joins(update, context, existing, text):
+        return await join_offer(update, context, existing, text)
     visit = context.user_data.get(VISIT_OFFER)
     if message.photo and album and isinstance(visit, dict) and visit.get("album") == album:
         return True  # the rest of an album offered as a visit (a visit keeps one photo)
@@ -215,6 +219,7 @@ async def offer_report(update: Update, context: CadreContext) -> bool:
     if message.photo:
         offer["album"] = album
         add_photo(offer, message, photo_phase(text))
+    offer[OFFERED_AT] = reference_time(update, context).isoformat()
     sent = await message.reply_text(offer_text(context, offer), reply_markup=offer_markup(context, offer))
     offer["message_id"] = sent.message_id
     context.user_data[OFFER] = offer
@@ -261,6 +266,41 @@ async def join_album(update: Update, context: CadreContext, offer: dict[str, Any
         )
     except BadRequest:
         pass  # the same text (a duplicate photo), or the message is gone: the offer still holds
+    return True
+
+
+async def joins(update: Update, context: CadreContext, offer: dict[str, Any], text: str) -> bool:
+    """A photo (not of the offer's album) sent while the offer is pending and recent joins the
+    offer: without a caption, or with one that reads as a report when the offer had none (a
+    caption of another report, or of a visit, is an offer of its own)."""
+    at = offer.get(OFFERED_AT)
+    if not at or not offer.get("message_id"):
+        return False
+    age = (reference_time(update, context) - datetime.fromisoformat(at)).total_seconds()
+    if not 0 <= age <= JOIN_MINUTES * 60:
+        return False
+    if not text:
+        return True
+    if offer.get("read_caption"):
+        return False
+    return (await read_text(update, context, text, await villages_of(context))).kind == "report"
+
+
+async def join_offer(update: Update, context: CadreContext, offer: dict[str, Any], text: str) -> bool:
+    """A photo sent on its own (or a new album) soon after an offer: it joins the offer's
+    photos, up to the report's limit, the offer's message shows it, and a short note says so."""
+    before = len(offer.get("photos") or [])
+    offer["album"] = update.effective_message.media_group_id  # the rest of a new album joins too
+    offer[OFFERED_AT] = reference_time(update, context).isoformat()  # a third photo joins as well
+    await join_album(update, context, offer, text)
+    photos = len(offer.get("photos") or [])
+    if photos > before:
+        note = context.t("report.offer.photo_joined", count=photos)
+    elif photos >= rules.MAX_PHOTOS:
+        note = context.t("report.offer.photos_full", max=rules.MAX_PHOTOS)
+    else:
+        return True  # the same picture again: already there
+    await update.effective_message.reply_text(note)
     return True
 
 

@@ -120,6 +120,7 @@ FORM = Form(
     read=reading.read,  # a first answer (or a caption) that states several answers fills them all
     aside=reading.keep_photo,  # a photo at any step is kept for the photo step
     late=late,  # a second 保存: "already saved"
+    missing=lambda env, d: (visit_save.first_missing(d, env.now) or (None,))[0],  # asked one after another
 )
 FORMS = (FORM,)
 

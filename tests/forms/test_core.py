@@ -579,3 +579,38 @@ async def test_an_old_save_button_pressed_during_the_next_draft_gets_the_late_an
     assert reply.alert == f"already saved: {token}" and user.state == "pics:place" and user.draft["token"] != token
     reply = await user.go(Input("button", payload="pics:ok:", message_id=review_id))
     assert reply.alert == "这个按钮已经失效了,请看最新的一条消息,或重新发送命令。" and user.state == "pics:place"
+
+
+# -- Form.missing: a refused save asks what it still needs, one after another, then the review ----
+async def test_a_refused_save_asks_each_missing_answer_then_the_review() -> None:
+    from dataclasses import replace
+
+    from bot.forms.core import OPEN_AT, SAVE, Retry
+
+    def missing(env: Env, draft: dict) -> str | None:
+        return next((name for name in ("title", "day") if not draft.get(name)), None)
+
+    async def refusing_save(env: Env, draft: dict):
+        step = missing(env, draft)
+        return Retry(step, "form.wrong.text") if step else await TOY.save(env, draft)
+
+    async def from_message(env: Env, draft: dict) -> None:  # a message that gave only the head count
+        draft.update(people=7, filled=["people"])
+        draft[OPEN_AT] = SAVE
+
+    async def review(env: Env, draft: dict) -> str:
+        return f"review: {draft.get('title')} / {draft.get('people')} / {(draft.get('day') or '-')[:10]}"
+
+    form = replace(TOY, setup=from_message, entry="offer", save=refusing_save, missing=missing, review=review)
+    user = User(form)
+    await user.go(core.open_form(form, ENV, None, "x"))
+    assert user.state == "toy:title"
+    await user.say("党员会")
+    assert user.state == "toy:day"  # the next missing answer, not the review
+    await user.say("后天")
+    assert user.state == "toy:review" and "review: 党员会 / 7" in user.text()
+    # without the hook an answer goes back to the review (and its 保存 asks the next one)
+    old = User(replace(form, missing=None))
+    await old.go(core.open_form(old.form, ENV, None, "x"))
+    await old.say("党员会")
+    assert old.state == "toy:review"
