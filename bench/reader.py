@@ -6,7 +6,7 @@ numbers with one regex: the least any reader must do).
     python bench/reader.py              # every case, 20 rounds
     python bench/reader.py --rounds 1   # quick
 
-The scoring functions are shared with tests/test_reader.py.
+The scoring functions are shared with tests/bot/rules/test_reader.py.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ instead of feeding an in-process application.
 
 ``on_call`` (a callable given each :class:`bot.fakebot.Call` before it is answered) lets a test
 act at a precise point, e.g. kill the bot the moment a reply reaches "Telegram". Used by the
-fault tests (tests/test_durability_crash.py) and bench/crash.py.
+fault tests (tests/bot/test_durability_crash.py) and bench/crash.py.
 """
 
 from __future__ import annotations

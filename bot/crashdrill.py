@@ -11,7 +11,7 @@ checked once its inbox row is done; then the next one is sent.
 Reported (:class:`DrillResult`): kills tried, steps never made durable (lost), steps whose
 answers differ from the reference (an answer landed in the wrong step), records saved (expected: one), whether the saved draft
 was offered again, updates handled more than once, and the time from each restart to the
-killed step being done. Used by tests/test_durability_crash.py (small) and bench/crash.py.
+killed step being done. Used by tests/bot/test_durability_crash.py (small) and bench/crash.py.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from bot.simulator import Simulator
 from storage.ledger import LedgerReader
 from tests.conftest import make_settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BIG_TABLES = {"units", "people", "households", "visits", "reports", "followups"}
 _ALIAS = re.compile(r"\b(?:FROM|JOIN)\s+(\w+)(?:\s+(?:AS\s+)?(\w+))?", re.I)
 _KEYWORDS = {"ON", "WHERE", "JOIN", "LEFT", "INNER", "CROSS", "USING", "GROUP", "ORDER", "LIMIT", "UNION", "AND"}

@@ -470,7 +470,7 @@ def test_module_is_pure() -> None:
         " and m not in ('bot', 'bot.rules', 'bot.rules.dates', 'bot.rules.numbers'))]; "
         "assert not bad, bad"
     )
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[3]
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
     src = (root / "bot" / "rules" / "dates.py").read_text(encoding="utf-8")
     for clock in ("datetime.now", "date.today", "time.time(", "utcnow"):

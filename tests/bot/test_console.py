@@ -15,7 +15,7 @@ from bot.console import LineReader, parse_moment, run_console
 from bot.rules.deadlines import DEFAULT_TASK_LEADS
 from tests.conftest import make_settings, start_sim
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def console(lines: list[str], tmp_path: Path, **kwargs) -> str:

@@ -21,7 +21,7 @@ from storage.pushes import PushKey
 from tests.conftest import Clock, Org, start_clocked
 from tests.conftest import local as at
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 GROUPS = [-200000 - n for n in range(10)]
 NOW = at(2026, 11, 22, 10)
 

@@ -12,7 +12,7 @@ from bot.settings import SUPPORTED_LOCALES
 from handlers.org.people import FILTERS
 from storage.chats import KINDS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 CATALOGS = Catalogs()
 
 
