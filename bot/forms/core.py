@@ -274,6 +274,34 @@ class Custom(Step):
         return self.kind_
 
 
+def quick_or_typed(
+    flow: str, labels: str, count: int, *, max_len: int = 300, bad: str = "review.bad_reason", into: str = "reason"
+) -> tuple[Callable[[Callable[..., str]], list[list[Button]]], Callable[[Env, Draft, Input], Awaitable[Outcome]]]:
+    """A Custom step's buttons and handler for "tap a quick answer or type your own" (a reason
+    to send something back): the buttons ``<labels>1`` … ``<labels><count>`` (``labels`` ends with
+    its dot: ``"review.reason."``) carry
+    ``<flow>:why:<n>``; a typed answer is kept on one line, at most ``max_len`` characters (else
+    ``bad`` with {max}). The answer goes to ``draft[into]``."""
+
+    def buttons(t: Callable[..., str]) -> list[list[Button]]:
+        return [[Button(t(f"{labels}{n}"), payload(flow, "why", n))] for n in range(1, count + 1)]
+
+    async def handle(env: Env, draft: Draft, inp: Input) -> Outcome:
+        t = env.t
+        if inp.kind == "button":
+            if inp.action != "why" or not 1 <= parse_page(inp.arg) <= count:
+                return Outcome(alert=t("form.stale"))
+            draft[into] = t(f"{labels}{inp.arg}")
+            return Outcome(done=True)
+        text = " ".join(inp.text.split()) if inp.kind == "text" else ""
+        if not text or len(text) > max_len:
+            return Outcome(note=t(bad, max=max_len))
+        draft[into] = text
+        return Outcome(done=True)
+
+    return buttons, handle
+
+
 @dataclass
 class Saved:
     """The save's answer: the final message (the form is over) and the record. ``screen`` None:

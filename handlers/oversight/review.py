@@ -26,8 +26,18 @@ from typing import Any
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot.forms.core import Button, Custom, Env, Form, Input, Outcome, Saved, Screen, payload
-from bot.rules.ids import parse_page
+from bot.forms.core import (
+    Button,
+    Custom,
+    Env,
+    Form,
+    Input,
+    Outcome,
+    Saved,
+    Screen,
+    payload,
+    quick_or_typed,
+)
 from handlers.flow import cb, keyboard
 from handlers.oversight.review_queue import (
     REVIEW,
@@ -67,25 +77,12 @@ async def return_setup(env: Env, draft: dict[str, Any]) -> str | None:
     return None if await item_of(env, draft) is not None else "review.not_yours"
 
 
+reason_buttons, reason_handle = quick_or_typed(RETURN_FLOW, "review.reason.", REASONS, max_len=MAX_COMMENT)
+
+
 async def reason_show(env: Env, draft: dict[str, Any]) -> Screen:
-    t = env.t
     item = await item_of(env, draft)
-    rows = [[Button(t(f"review.reason.{n}"), payload(RETURN_FLOW, "why", n))] for n in range(1, REASONS + 1)]
-    return Screen(t("review.ask_reason", item=label(env.ctx, item) if item else ""), rows)
-
-
-async def reason_handle(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
-    t = env.t
-    if inp.kind == "button":
-        if inp.action != "why" or not 1 <= parse_page(inp.arg) <= REASONS:
-            return Outcome(alert=t("form.stale"))
-        draft["reason"] = t(f"review.reason.{inp.arg}")
-        return Outcome(done=True)
-    comment = " ".join(inp.text.split()) if inp.kind == "text" else ""
-    if not comment or len(comment) > MAX_COMMENT:
-        return Outcome(note=t("review.bad_reason", max=MAX_COMMENT))
-    draft["reason"] = comment
-    return Outcome(done=True)
+    return Screen(env.t("review.ask_reason", item=label(env.ctx, item) if item else ""), reason_buttons(env.t))
 
 
 async def return_review(env: Env, draft: dict[str, Any]) -> str:

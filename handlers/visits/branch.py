@@ -27,7 +27,7 @@ from telegram.ext import Application, CallbackQueryHandler
 
 from bot.context import CadreContext
 from bot.forms.core import Button as FormButton
-from bot.forms.core import Custom, Env, Form, Input, Outcome, Saved, Screen, payload
+from bot.forms.core import Custom, Env, Form, Saved, Screen, quick_or_typed
 from bot.rules.ids import id_or_zero, parse_page
 from bot.services import scheduler
 from handlers.auth import SECRETARIES, Command, requires
@@ -141,25 +141,12 @@ async def return_setup(env: Env, draft: dict[str, Any]) -> str | None:
     return None if await return_item(env, draft) is not None else "branch.not_yours"
 
 
+reason_buttons, reason_handle = quick_or_typed(RETURN_FLOW, "branch.reason.", REASONS, max_len=MAX_REASON)
+
+
 async def reason_show(env: Env, draft: dict[str, Any]) -> Screen:
-    t = env.t
     f = await return_item(env, draft)
-    rows = [[FormButton(t(f"branch.reason.{n}"), payload(RETURN_FLOW, "why", n))] for n in range(1, REASONS + 1)]
-    return Screen(t("branch.ask_reason", item=label(env.ctx, f) if f else ""), rows)
-
-
-async def reason_handle(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
-    t = env.t
-    if inp.kind == "button":
-        if inp.action != "why" or not 1 <= parse_page(inp.arg) <= REASONS:
-            return Outcome(alert=t("form.stale"))
-        draft["reason"] = t(f"branch.reason.{inp.arg}")
-        return Outcome(done=True)
-    reason = " ".join(inp.text.split()) if inp.kind == "text" else ""
-    if not reason or len(reason) > MAX_REASON:
-        return Outcome(note=t("review.bad_reason", max=MAX_REASON))
-    draft["reason"] = reason
-    return Outcome(done=True)
+    return Screen(env.t("branch.ask_reason", item=label(env.ctx, f) if f else ""), reason_buttons(env.t))
 
 
 async def return_review(env: Env, draft: dict[str, Any]) -> str:

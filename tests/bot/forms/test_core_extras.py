@@ -130,3 +130,24 @@ async def test_the_rest_of_an_album_is_ignored_after_a_step_took_one_photo() -> 
     assert reply.state == "x:review" and reply.screen is None and not reply.notes and reply.draft["photo"] == "p1"
     reply = await core.handle(x, ENV, reply.draft, Input("photos", photos=("p3",), album="other"))
     assert reply.notes == [ENV.t("form.wrong.buttons")]  # a new photo at the review: the usual hint
+
+
+# -- quick_or_typed: a quick answer's button or a typed one (the return reasons) ---------------
+async def test_quick_or_typed_takes_a_quick_button_or_a_typed_answer_and_refuses_the_rest() -> None:
+    buttons, handle = core.quick_or_typed("toyret", "review.reason.", 4, max_len=10)
+    rows = buttons(ENV.t)
+    assert [r[0].payload for r in rows] == [f"toyret:why:{n}" for n in range(1, 5)]
+    assert rows[0][0].label == ENV.t("review.reason.1")
+
+    draft: dict = {}
+    assert (await handle(ENV, draft, Input("button", payload="toyret:why:2"))).done
+    assert draft["reason"] == ENV.t("review.reason.2")
+    for bad in ("toyret:why:5", "toyret:why:0", "toyret:why:x", "toyret:other:1"):
+        outcome = await handle(ENV, draft, Input("button", payload=bad))
+        assert not outcome.done and outcome.alert == ENV.t("form.stale"), bad
+
+    assert (await handle(ENV, draft, Input("text", text="  照片   不清楚 "))).done
+    assert draft["reason"] == "照片 不清楚"  # one line
+    too_long = await handle(ENV, draft, Input("text", text="太" * 11))
+    assert not too_long.done and too_long.note == ENV.t("review.bad_reason", max=10)
+    assert not (await handle(ENV, draft, Input("photos", photos=("p",)))).done
