@@ -25,6 +25,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest, HTTPXRequest
 from telegram.warnings import PTBUserWarning
 
+from bot import channel_telegram
 from bot.context import CadreContext, Services
 from bot.errors import describe
 from bot.i18n import Catalogs
@@ -261,6 +262,7 @@ def build_application(
         builder = builder.base_file_url(settings.base_file_url)
     app: CadreApplication = builder.build()  # type: ignore[assignment]
     app.raw_updates = raw_updates
+    channel_telegram.attach(app)  # the services send and plan their runs through these adapters
     if fetching is not None:  # a getUpdates confirms the updates before it: their rows first
         fetching.before_fetch = app.inbox_writer.wait_all
     processor.finish_update = app.finish_update

@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from bot.i18n import Catalogs, Translator
-from bot.settings import Settings
+from bot.i18n import Translator
+from bot.runtime import Services
+
+__all__ = ["CadreContext", "Services"]
 
 if TYPE_CHECKING:
     from storage import Repos
     from storage.org import Person
-
-
-@dataclass
-class Services:
-    """What the handlers need besides Telegram: settings, catalogs, repositories."""
-
-    settings: Settings
-    catalogs: Catalogs
-    repos: Repos | None = None
-    extras: dict[str, object] = field(default_factory=dict)
-    # tasks started outside an update (e.g. handlers.flow.hand_over); kept so that they are not
-    # garbage-collected mid-flight and so that tests and the console can wait for them
-    background: set[asyncio.Task] = field(default_factory=set)
 
 
 class CadreContext(CallbackContext[ExtBot, dict, dict, dict]):

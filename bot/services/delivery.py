@@ -18,11 +18,16 @@ committed; that push goes out once more, and the push log marks it *uncertain*. 
 at a time (:data:`CONCURRENCY`), each claimed just before it is sent, so a crash leaves at
 most one such push and at most one unsent claim; the pushes are interleaved chat by chat so
 that none waits behind its own chat's window while the overall rate still has room. A send that
-timed out (``TimedOut`` / ``NetworkError``: the request may have reached Telegram) is also
-uncertain: it is retried once, never twice, so a chat sees at most two copies.
+timed out (:class:`~bot.channel.Uncertain`: the request may have reached the chat)
+is also uncertain: it is retried once, never twice, so a chat sees at most two copies.
 
-A chat the bot may no longer post in (``Forbidden``, "chat not found"...) is never retried; a
-group is marked inactive and whoever bound it is told, once.
+A chat the bot may no longer post in (:class:`~bot.channel.Unreachable`: blocked,
+kicked, "chat not found"...) is never retried; a group is marked inactive and whoever bound it
+is told, once.
+
+Sending and editing go through the channel port (:mod:`bot.channel`), never through
+a chat platform's library: the composition root sets the Telegram adapter
+(:mod:`bot.channel_telegram`) on the shared services.
 """
 
 from __future__ import annotations
@@ -34,9 +39,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, TelegramError
-from telegram.ext import Application
-
+from bot.channel import (
+    Channel,
+    ChannelError,
+    Failed,
+    Host,
+    Moved,
+    Rejected,
+    Uncertain,
+    Unreachable,
+)
 from bot.i18n import Translator
 from bot.rules.recurrence import Rule, occurrence_on
 from bot.services import notices
@@ -55,43 +67,39 @@ MAX_ATTEMPTS = 5  # failed sends of one push before it is given up
 # one keeps that at one per crash. The price: at most 1 / round trip sends a second (50/s at
 # 20 ms, 10/s at 100 ms), under the rate limiter's 30/s only with a slow link.
 CONCURRENCY = 1
-# Parts of Telegram's error descriptions meaning the bot cannot post in that chat any more.
-GONE_ERRORS = (
-    "chat not found",
-    "bot was kicked",
-    "bot is not a member",
-    "not enough rights",
-    "have no rights",
-    "chat_write_forbidden",
-    "group chat was deactivated",
-    "chat was deleted",
-)
 
 
 
 
 # -- time -----------------------------------------------------------------------------------
-def zone(app: Application) -> tzinfo:
-    return app.services.settings.tz  # type: ignore[attr-defined]
+def zone(app: Host) -> tzinfo:
+    return app.services.settings.tz
 
 
-def now_of(app: Application) -> datetime:
+def now_of(app: Host) -> datetime:
     """The current moment: ``services.extras["clock"]()`` if set (tests), else the wall clock."""
-    clock = app.services.extras.get("clock")  # type: ignore[attr-defined]
+    clock = app.services.extras.get("clock")
     if callable(clock):
         return clock()
     return datetime.now(zone(app))
 
 
-def repos_of(app: Application) -> Repos:
-    repos = app.services.repos  # type: ignore[attr-defined]
+def repos_of(app: Host) -> Repos:
+    repos = app.services.repos
     if repos is None:
         raise RuntimeError("the database is opened in Application.initialize()")
     return repos
 
 
-def translator(app: Application, lang: str | None = None) -> Translator:
-    return app.services.catalogs.get(lang)  # type: ignore[attr-defined]
+def channel_of(app: Host) -> Channel:
+    channel = app.services.channel
+    if channel is None:
+        raise RuntimeError("the channel adapter is set when the application is built")
+    return channel
+
+
+def translator(app: Host, lang: str | None = None) -> Translator:
+    return app.services.catalogs.get(lang)
 
 
 # -- pushes ---------------------------------------------------------------------------------
@@ -129,7 +137,7 @@ class Outcome:
 
 
 # -- sending --------------------------------------------------------------------------------
-async def deliver(app: Application, pushes: Iterable[Push], now: datetime) -> Outcome:
+async def deliver(app: Host, pushes: Iterable[Push], now: datetime) -> Outcome:
     """Send each push that nobody has sent yet: claim, send, mark sent (or give back)."""
     repos = repos_of(app)
     outcome = Outcome()
@@ -193,9 +201,9 @@ def _hold(outcome: Outcome, key: PushKey, renewed: datetime) -> None:
     outcome.retry_at = free_at if outcome.retry_at is None else min(outcome.retry_at, free_at)
 
 
-async def _renew(app: Application, claimed: set[PushKey]) -> None:
+async def _renew(app: Host, claimed: set[PushKey]) -> None:
     """Renew this run's open claims every :data:`RENEW_EVERY` seconds until cancelled."""
-    sleep = app.services.extras.get("sleep") or asyncio.sleep  # type: ignore[attr-defined]
+    sleep = app.services.extras.get("sleep") or asyncio.sleep
     while True:
         await sleep(RENEW_EVERY)
         if claimed:
@@ -208,24 +216,23 @@ async def _renew(app: Application, claimed: set[PushKey]) -> None:
 RETRY_JOB = "delivery.retry"
 
 
-def _plan_retry(app: Application, outcome: Outcome) -> None:
+def _plan_retry(app: Host, outcome: Outcome) -> None:
     """Pushes held by somebody else: run the scheduler again when their claims can be taken
     back (if that somebody is alive and sends them, that run finds them sent)."""
-    if outcome.retry_at is None or app.job_queue is None:
+    jobs = app.services.jobs
+    if outcome.retry_at is None or jobs is None:
         return
     from bot.services import scheduler  # the scheduler imports this module
 
-    async def again(context: object) -> None:
+    async def again() -> None:
         await scheduler.run_due(app)
 
-    for job in app.job_queue.get_jobs_by_name(RETRY_JOB):
-        job.schedule_removal()
     delay = max((outcome.retry_at - now_of(app)).total_seconds(), 1.0)
-    app.job_queue.run_once(again, delay, name=RETRY_JOB)
+    jobs.once(RETRY_JOB, delay, again, replace=True)
 
 
 async def _send(
-    app: Application,
+    app: Host,
     push: Push,
     now: datetime,
     langs: dict[int, str],
@@ -249,41 +256,35 @@ async def _send(
         claimed.discard(key)
 
 
-async def _attempt(app: Application, push: Push, now: datetime, langs: dict[int, str], outcome: Outcome) -> None:
+async def _attempt(app: Host, push: Push, now: datetime, langs: dict[int, str], outcome: Outcome) -> None:
     repos = repos_of(app)
     key = push.key
     try:
-        text, markup = push.render(translator(app, langs.get(key.chat_id) if key.chat_id > 0 else None))
-        if push.photo:
-            message = await app.bot.send_photo(key.chat_id, push.photo, caption=text, reply_markup=markup)
-        else:
-            message = await app.bot.send_message(key.chat_id, text, reply_markup=markup)
-    except Forbidden as exc:
+        text, buttons = push.render(translator(app, langs.get(key.chat_id) if key.chat_id > 0 else None))
+        message_id = await channel_of(app).send(key.chat_id, text, keyboard=buttons, photo=push.photo)
+    except Unreachable as exc:
         await _gone(repos, key, str(exc), outcome)
-    except ChatMigrated as exc:
+    except Moved as exc:
         await repos.chats.migrate(key.chat_id, exc.new_chat_id)
         await repos.pushes.dropped(key, f"migrated to {exc.new_chat_id}")
         outcome.failed.append(key)  # the next run sends it to the new chat id
-    except BadRequest as exc:
-        if any(part in str(exc).lower() for part in GONE_ERRORS):
-            await _gone(repos, key, str(exc), outcome)
-        else:
-            log.error("push %s refused: %s", key, exc)
-            await repos.pushes.dropped(key, str(exc))
-            outcome.dropped.append(key)
-    except NetworkError as exc:  # a timeout or a lost connection: Telegram may have it already
+    except Rejected as exc:
+        log.error("push %s refused: %s", key, exc)
+        await repos.pushes.dropped(key, str(exc))
+        outcome.dropped.append(key)
+    except Uncertain as exc:  # a timeout or a lost connection: the channel may have it already
         outcome.uncertain.append(key)
-        if await repos.pushes.timed_out(key, f"{type(exc).__name__}: {exc}"):
+        if await repos.pushes.timed_out(key, str(exc)):
             log.info("push %s timed out, will be retried once: %s", key, exc)
             outcome.failed.append(key)
         else:
             log.warning("push %s timed out twice, not retried again: %s", key, exc)
             outcome.dropped.append(key)
-    except TelegramError as exc:  # flood control after retries, other refusals
-        attempts = await repos.pushes.failed(key, f"{type(exc).__name__}: {exc}")
+    except Failed as exc:  # flood control after retries, other refusals
+        attempts = await repos.pushes.failed(key, str(exc))
         if attempts >= MAX_ATTEMPTS:
             log.warning("push %s given up after %d attempts: %s", key, attempts, exc)
-            await repos.pushes.dropped(key, f"{type(exc).__name__}: {exc}")
+            await repos.pushes.dropped(key, str(exc))
             outcome.dropped.append(key)
         else:
             log.info("push %s failed (attempt %d), will retry: %s", key, attempts, exc)
@@ -292,7 +293,7 @@ async def _attempt(app: Application, push: Push, now: datetime, langs: dict[int,
         await repos.pushes.failed(key, f"{type(exc).__name__}: {exc}")
         raise
     else:
-        await repos.pushes.sent(key, message.message_id, now)
+        await repos.pushes.sent(key, message_id, now)
         outcome.sent.append(key)
 
 
@@ -308,7 +309,7 @@ async def _gone(repos: Repos, key: PushKey, error: str, outcome: Outcome) -> Non
         log.warning("group %s removed or blocked the bot: marked inactive", key.chat_id)
 
 
-async def _gone_notes(app: Application, chat_ids: Iterable[int], now: datetime) -> list[Push]:
+async def _gone_notes(app: Host, chat_ids: Iterable[int], now: datetime) -> list[Push]:
     """Tell whoever bound each lost group, once (one push-log key per group and day)."""
     repos, tz = repos_of(app), zone(app)
     out = []
@@ -327,7 +328,7 @@ async def _gone_notes(app: Application, chat_ids: Iterable[int], now: datetime) 
 
 
 # -- edits of sent notices ------------------------------------------------------------------
-async def refresh_notices(app: Application, event: Event, now: datetime, *, cancelled: bool = False) -> int:
+async def refresh_notices(app: Host, event: Event, now: datetime, *, cancelled: bool = False) -> int:
     """Edit the sent notices of the event's coming occurrences to its current details (or to
     cancelled, if the event was deleted/paused or the day is no longer one of its days).
     Returns how many messages were edited."""
@@ -346,7 +347,7 @@ async def refresh_notices(app: Application, event: Event, now: datetime, *, canc
         at = occ.moved_to.astimezone(tz) if occ is not None and occ.moved_to is not None else was
         still = not cancelled and rule.is_day(day) and at > now and not (occ is not None and occ.skipped)
         counts = await repos.events.counts(event.id, record.key.occurrence)
-        text, markup = notices.event_notice(
+        text, buttons = notices.event_notice(
             t,
             event=event,
             at=at,
@@ -358,10 +359,8 @@ async def refresh_notices(app: Application, event: Event, now: datetime, *, canc
             was=was,
         )
         try:
-            await app.bot.edit_message_text(
-                text, chat_id=record.key.chat_id, message_id=record.message_id, reply_markup=markup
-            )
+            await channel_of(app).edit(record.key.chat_id, record.message_id, text, keyboard=buttons)
             edited += 1
-        except TelegramError as exc:
+        except ChannelError as exc:
             log.info("could not edit notice %s: %s", record.key, exc)
     return edited

@@ -11,8 +11,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-
+from bot.channel import Keyboard
+from bot.channel import keyboard as channel_keyboard
 from bot.i18n import Translator
 from bot.rules.deadlines import days_left
 from bot.rules.reach import (
@@ -31,7 +31,7 @@ from bot.rules.recurrence import LAST, MONTHLY_DAY, MONTHLY_WEEKDAY, Lead, Rule
 from storage.events import Event
 from storage.tasks import Task
 
-Rendered = tuple[str, InlineKeyboardMarkup | None]
+Rendered = tuple[str, Keyboard | None]  # the text and its buttons (bot.channel)
 MAX_CALLBACK_BYTES = 64  # Telegram's limit on a button's payload
 
 
@@ -43,10 +43,8 @@ def cb(flow: str, action: str, arg: object = "") -> str:
     return data
 
 
-def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows if row]
-    )
+def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> Keyboard:
+    return channel_keyboard(rows)
 MAX_NAMES = 30  # names listed in one message before "and N more"
 NTH_KEYS = {
     1: ("sched.rule.nth_1", "sched.rule.nth_1_every"),
@@ -131,7 +129,7 @@ def describe_leads(t: Translator, codes: Sequence[str]) -> str:
 
 
 # -- tasks ----------------------------------------------------------------------------------
-def done_markup(t: Translator, task_id: int, unit_id: int) -> InlineKeyboardMarkup:
+def done_markup(t: Translator, task_id: int, unit_id: int) -> Keyboard:
     return keyboard([[(t("task.btn.done"), cb("task", "done", f"{task_id}.{unit_id}"))]])
 
 
@@ -220,7 +218,7 @@ def task_done_notice(t: Translator, *, task: Task, unit: str, who: str, note: st
 
 
 # -- events ---------------------------------------------------------------------------------
-def rsvp_markup(t: Translator, event_id: int, occurrence: str) -> InlineKeyboardMarkup:
+def rsvp_markup(t: Translator, event_id: int, occurrence: str) -> Keyboard:
     day = occurrence.replace("-", "")
     return keyboard(
         [

@@ -3,7 +3,8 @@
 The database is the source of truth. Nothing about what to send lives in memory:
 :func:`run_due` reads the open tasks, the active events and the due follow-ups, asks the pure
 rules (:mod:`bot.rules.deadlines`, :mod:`bot.rules.recurrence`) which push is due *now* and
-still useful, and sends them through :func:`deliver`. PTB's JobQueue only decides *when*
+still useful, and sends them through :func:`deliver`. The channel's jobs
+(:class:`bot.channel.Jobs`; PTB's JobQueue for Telegram) only decide *when*
 ``run_due`` runs:
 
 * ``scheduler.sweep`` every few minutes, first right after start: catches up on what fell due
@@ -44,8 +45,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from telegram.ext import Application, CallbackContext
-
+from bot.channel import Host
 from bot.i18n import Translator
 from bot.rules.deadlines import next_task_push_at, task_due
 from bot.rules.reach import UnitFacts, announce_to_groups, unit_reach
@@ -257,7 +257,7 @@ def _task_next_at(task: Task, leads: Sequence[Lead], tz: tzinfo, now: datetime) 
 TASK_UNITS_BATCH = 10_000  # tasks due are worked out together up to this many units not done
 
 
-async def _task_plans(app: Application, now: datetime) -> list[_Plan]:
+async def _task_plans(app: Host, now: datetime) -> list[_Plan]:
     """The plans of the tasks due, worked out in batches of about :data:`TASK_UNITS_BATCH`
     units (a catch-up over a province's district-wide tasks holds one batch's units and
     reach at a time, not 100,000 of each)."""
@@ -279,7 +279,7 @@ async def _task_plans(app: Application, now: datetime) -> list[_Plan]:
     return plans + await _task_batch(app, batch, now)
 
 
-async def _task_batch(app: Application, due: list[tuple[Task, int]], now: datetime) -> list[_Plan]:
+async def _task_batch(app: Host, due: list[tuple[Task, int]], now: datetime) -> list[_Plan]:
     repos, tz = repos_of(app), zone(app)
     units_of = await repos.tasks.units_of([task.id for task, _ in due])
     pending_of = {task.id: [u for u in units_of.get(task.id, []) if not u.done] for task, _ in due}
@@ -360,7 +360,7 @@ async def _due_events(repos: Repos, now: datetime) -> AsyncIterator[list[tuple[E
         after = batch[-1][0].id
 
 
-async def _event_plans(app: Application, now: datetime) -> list[_Plan]:
+async def _event_plans(app: Host, now: datetime) -> list[_Plan]:
     repos = repos_of(app)
     plans: list[_Plan] = []
     async for due in _due_events(repos, now):
@@ -387,7 +387,7 @@ def _changed(changes: dict[date, Any], rule: Rule, now: datetime, tz: tzinfo) ->
     return out
 
 
-async def _event_batch(app: Application, due: list[tuple[Event, int]], now: datetime) -> list[_Plan]:
+async def _event_batch(app: Host, due: list[tuple[Event, int]], now: datetime) -> list[_Plan]:
     repos, tz = repos_of(app), zone(app)
     changes_of = await _arrangements(repos, [event.id for event, _ in due], now, tz)
     rules = {event.id: event_rule(event) for event, _ in due}  # read once per event
@@ -444,7 +444,7 @@ def followup_remind_at(due_on: date, due_at: datetime, tz: tzinfo) -> datetime:
     return min(datetime.combine(due_on, FOLLOWUP_AT, tzinfo=tz), due_at.astimezone(tz))
 
 
-async def followup_pushes(app: Application, now: datetime) -> list[Push]:
+async def followup_pushes(app: Host, now: datetime) -> list[Push]:
     """Reminders of due follow-ups not sent yet (one query, whatever the history)."""
     repos, tz = repos_of(app), zone(app)
     out = []
@@ -466,9 +466,9 @@ def render_followup(t: Translator, *, head: str, concern: str, due_on: date) -> 
     return t(key, head=head, concern=concern, date=t.date(due_on)), None
 
 
-async def _rewound(app: Application, now: datetime) -> None:
+async def _rewound(app: Host, now: datetime) -> None:
     """Tests (and a corrected clock) may go back in time: then everything is looked at again."""
-    extras: dict[str, Any] = app.services.extras  # type: ignore[attr-defined]
+    extras: dict[str, Any] = app.services.extras
     last = extras.get("scheduler.swept")
     if last is not None and now < last:
         repos = repos_of(app)
@@ -477,7 +477,7 @@ async def _rewound(app: Application, now: datetime) -> None:
     extras["scheduler.swept"] = now if last is None else max(last, now)
 
 
-async def collect(app: Application, now: datetime) -> list[Push]:
+async def collect(app: Host, now: datetime) -> list[Push]:
     """Every push due at ``now``, still useful and not yet sent or dropped in the push log
     (one claimed by someone else is held by :func:`deliver`, which checks when it claims). Tasks and events whose due pushes are all sent or dropped are planned on to
     their next moment."""
@@ -488,7 +488,7 @@ async def collect(app: Application, now: datetime) -> list[Push]:
 _Waiting = tuple[str, int, int, "datetime | None", list[PushKey]]
 
 
-async def _collect(app: Application, now: datetime) -> tuple[list[Push], list[_Waiting]]:
+async def _collect(app: Host, now: datetime) -> tuple[list[Push], list[_Waiting]]:
     """:func:`collect`, with the tasks and events that wait for their pushes to be sent: once
     they are (:func:`_advance_delivered`), they are planned on at once, not worked out again
     by :func:`next_push_at` and the next sweep."""
@@ -518,7 +518,7 @@ async def _collect(app: Application, now: datetime) -> tuple[list[Push], list[_W
     return [*out, *await followup_pushes(app, now)], waiting
 
 
-async def _advance_delivered(app: Application, waiting: list[_Waiting], outcome: Outcome) -> None:
+async def _advance_delivered(app: Host, waiting: list[_Waiting], outcome: Outcome) -> None:
     """The tasks and events of :func:`_collect` whose pushes :func:`deliver` all sent or
     dropped are planned on to their next moment (one that failed, was held or was found sent
     by someone else is left to the next sweep, as before)."""
@@ -533,15 +533,15 @@ async def _advance_delivered(app: Application, waiting: list[_Waiting], outcome:
 
 
 # -- running --------------------------------------------------------------------------------
-def _lock(app: Application) -> asyncio.Lock:
-    extras: dict[str, Any] = app.services.extras  # type: ignore[attr-defined]
+def _lock(app: Host) -> asyncio.Lock:
+    extras: dict[str, Any] = app.services.extras
     lock = extras.get("scheduler.lock")
     if lock is None:
         lock = extras["scheduler.lock"] = asyncio.Lock()
     return lock
 
 
-async def run_due(app: Application, now: datetime | None = None) -> Outcome:
+async def run_due(app: Host, now: datetime | None = None) -> Outcome:
     """Send every push due at ``now`` (default: the current moment), then plan the next wake."""
     async with _lock(app):
         now = now or now_of(app)
@@ -549,8 +549,9 @@ async def run_due(app: Application, now: datetime | None = None) -> Outcome:
         outcome = await deliver(app, pushes, now)
         await _advance_delivered(app, waiting, outcome)
         await plan(app, now)
-    if outcome.failed and app.job_queue is not None:
-        app.job_queue.run_once(_tick, RETRY_SECONDS, name=RETRY)
+    jobs = app.services.jobs
+    if outcome.failed and jobs is not None:
+        jobs.once(RETRY, RETRY_SECONDS, functools.partial(run_due, app))
     if outcome.sent or outcome.failed or outcome.dropped:
         log.info(
             "pushes at %s: sent %d, failed %d, dropped %d, skipped %d",
@@ -563,7 +564,7 @@ async def run_due(app: Application, now: datetime | None = None) -> Outcome:
     return outcome
 
 
-async def next_push_at(app: Application, now: datetime, *, afresh: bool = True) -> datetime | None:
+async def next_push_at(app: Host, now: datetime, *, afresh: bool = True) -> datetime | None:
     """The next moment after ``now`` at which some push falls due: the earliest planned
     moment of the tasks and events and the coming follow-ups' reminders (one query), worked
     out afresh only for the tasks and events due or changed; with ``afresh=False`` (at
@@ -602,50 +603,38 @@ async def next_push_at(app: Application, now: datetime, *, afresh: bool = True) 
     return min(moments, default=None)
 
 
-async def plan(app: Application, now: datetime, *, afresh: bool = True) -> datetime | None:
+async def plan(app: Host, now: datetime, *, afresh: bool = True) -> datetime | None:
     """(Re)build the wake-up job from the database; returns its time (``afresh``: see
     :func:`next_push_at`)."""
     at = await next_push_at(app, now, afresh=afresh)
-    queue = app.job_queue
-    if queue is None:
-        return at
-    for job in queue.get_jobs_by_name(WAKE):
-        job.schedule_removal()
-    if at is not None:
-        queue.run_once(_wake, at, name=WAKE, data=at.isoformat())
+    jobs = app.services.jobs
+    if jobs is not None:
+        jobs.cancel(WAKE)
+        if at is not None:
+            jobs.once(WAKE, at, functools.partial(_wake, app, at))
     return at
 
 
-def poke(app: Application) -> None:
+def poke(app: Host) -> None:
     """Run the scheduler as soon as possible (after an admin saved something)."""
-    if app.job_queue is not None:
-        app.job_queue.run_once(_tick, 0, name=POKE)
+    jobs = app.services.jobs
+    if jobs is not None:
+        jobs.once(POKE, 0, functools.partial(run_due, app))
 
 
-async def start(app: Application) -> None:
+async def start(app: Host) -> None:
     """At start: the sweep (its first run, right away, catches up on missed pushes) and the
     wake-up job, both rebuilt from the database."""
-    queue = app.job_queue
-    if queue is None:
-        log.warning("no JobQueue: reminders and notices will not be sent")
+    jobs = app.services.jobs
+    if jobs is None:
+        log.warning("no job queue: reminders and notices will not be sent")
         return
-    for job in queue.get_jobs_by_name(SWEEP):
-        job.schedule_removal()
-    queue.run_repeating(_tick, SWEEP_SECONDS, first=1, name=SWEEP)
+    jobs.every(SWEEP, SWEEP_SECONDS, 1, functools.partial(run_due, app))
     # nothing is worked out before ready: 10,000 events just added (or changed while the bot
     # was down) are planned by the run right after start, not one by one in start-up
     await plan(app, now_of(app), afresh=False)
 
 
-async def _tick(context: CallbackContext) -> None:
-    await run_due(context.application)
-
-
-async def _wake(context: CallbackContext) -> None:
+async def _wake(app: Host, at: datetime) -> None:
     """A wake-up never runs "before" its own time, even if the clocks disagree slightly."""
-    app = context.application
-    data = context.job.data if context.job is not None else None
-    now = now_of(app)
-    if isinstance(data, str):
-        now = max(now, datetime.fromisoformat(data))
-    await run_due(app, now)
+    await run_due(app, max(now_of(app), at))

@@ -16,6 +16,7 @@ from telegram import Message, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler
 
+from bot.channel_telegram import markup as telegram_markup
 from bot.context import CadreContext
 from bot.rules.ids import parse_id
 from bot.rules.recurrence import Rule, occurrence_on
@@ -97,7 +98,7 @@ async def rsvp_pressed(update: Update, context: CadreContext) -> None:
         occ=occ, was=was,
     )
     try:
-        await query.edit_message_text(text, reply_markup=markup)
+        await query.edit_message_text(text, reply_markup=telegram_markup(markup))
     except BadRequest as exc:
         if "not modified" not in str(exc).lower():
             raise

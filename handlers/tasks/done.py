@@ -23,6 +23,7 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
+from bot.channel_telegram import markup as telegram_markup
 from bot.context import CadreContext
 from bot.rules.ids import parse_ids
 from bot.services import notices, scheduler
@@ -209,7 +210,7 @@ async def back_to_reminder(update: Update, context: CadreContext) -> None:
     text, markup = notices.task_reminder(
         t, task=task, unit=part.unit_name, zone=context.services.settings.tz, now=now, unit_id=unit_id
     )
-    await _edit(update, text, None if part.done else markup)
+    await _edit(update, text, None if part.done else telegram_markup(markup))
 
 
 async def note_received(update: Update, context: CadreContext) -> None:
