@@ -201,16 +201,19 @@ class Making:
         return sum(self.counts.values())
 
     def left(self) -> float:
-        """Seconds still needed once it runs: at the pace of the rows written so far, or the
-        estimate less the time it has run while too few are written to tell."""
+        """Seconds still needed once it runs: the estimate's share of the rows not written yet,
+        and more and more (as the rows get written) the pace they were written at. At first
+        the pace says little (the summary's queries come before any row)."""
         started = self.job.started
         if started is None:
             return self.job.seconds
-        ran = offloop.clock() - started
-        done = self.written.rows
-        if done >= max(50, self.rows // 20):
-            return ran / done * max(0, self.rows - done)
-        return self.job.seconds - ran
+        done, rows = self.written.rows, max(1, self.rows)
+        share = min(1.0, done / rows)
+        planned = self.job.seconds * (1 - share)
+        if not done:
+            return max(planned, self.job.seconds - (offloop.clock() - started))
+        paced = (offloop.clock() - started) / done * max(0, rows - done)
+        return (1 - share) * planned + share * paced
 
 
 def making_of(services: Services) -> dict[int, Making]:
