@@ -13,8 +13,8 @@ The ledgers (/export) have a lane of their own, :data:`LEDGERS`, with one worker
 workbook holds the GIL, so two written side by side would each take twice as long (and the
 event loop would compete with two busy threads, not one). A second admin's ledger waits its
 turn instead, and is told how long: each job in a lane may carry a :class:`Job` (its expected
-seconds, who asked), so that :func:`wait_seconds` says when a new job would start and
-:func:`busy` finds the job someone is already waiting for.
+seconds), so that :func:`jobs` lists what is before it and :func:`wait_seconds` says when a
+new job would start.
 
 Work that holds the GIL for long stretches or needs big libraries (reading a roster with
 openpyxl; drawing a chart with matplotlib; writing a bulletin's .docx with python-docx) runs in
@@ -35,7 +35,7 @@ import gc
 import multiprocessing
 import threading
 import time
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -85,14 +85,13 @@ def workers(lane: str) -> int:
 
 @dataclass(eq=False)
 class Job:
-    """One job of a lane as its queue sees it: how long it is expected to take and who asked.
+    """One job of a lane as its queue sees it: how long it is expected to take.
 
     ``left``, when given, is the job's own guess of the seconds it still needs once it runs
     (e.g. from the rows it has written); without it, the expected seconds less the time it has
     run."""
 
     seconds: float  # expected seconds of work
-    key: Hashable | None = None  # who asked (e.g. a chat): see busy()
     left: Callable[[], float] | None = None
     started: float | None = field(default=None, init=False)  # clock() when a worker took it
 
@@ -113,11 +112,6 @@ def jobs(lane: str) -> list[Job]:
     """The jobs of ``lane`` waiting or running (with a :class:`Job`), in submission order."""
     with _jobs_lock:
         return list(_jobs.get(lane, ()))
-
-
-def busy(lane: str, key: Hashable) -> Job | None:
-    """The job of ``lane`` asked for by ``key`` that is waiting or running, if any."""
-    return next((job for job in jobs(lane) if job.key == key), None)
 
 
 def wait_seconds(lane: str, before: Job | None = None) -> float:
@@ -173,7 +167,7 @@ async def run(
     """``func(*args, **kwargs)`` in a worker thread of ``lane``; ``progress()`` once if it is
     still running after :data:`PROGRESS_AFTER` seconds, and with ``every``, again every
     ``every`` seconds after that until it is done. ``job``: the job as the lane's queue sees it
-    (:func:`wait_seconds`, :func:`busy`), from now until it is done."""
+    (:func:`jobs`, :func:`wait_seconds`), from now until it is done."""
     loop = asyncio.get_running_loop()
     call: Callable[[], T] = functools.partial(func, *args, **kwargs)
     if job is not None:

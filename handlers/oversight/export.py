@@ -284,7 +284,7 @@ async def deliver(env: Env, draft: dict[str, Any]) -> Saved:
     db_path = context.repos.db.path
     counts = await offloop.run(count_ledger, db_path, request)
     m = Making(unit, period_label(t, start, end), counts, None)
-    m.job = offloop.Job(PACE.seconds(counts), key=chat_id, left=m.left)
+    m.job = offloop.Job(PACE.seconds(counts), left=m.left)
     working = first_text(t, m)
     try:  # the question becomes "正在生成…" while the workbook is written
         await context.bot.edit_message_text(working, chat_id=chat_id, message_id=int(draft["asked"]))
