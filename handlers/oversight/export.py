@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application
 
 from bot.context import CadreContext, Services
@@ -183,6 +183,9 @@ async def period_handle(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
 
 # -- making and sending the workbook -------------------------------------------------------
 PROGRESS_EVERY = 15.0  # seconds between the progress edits of a long ledger
+# user_data: the ledger being made (its working message), kept until it is sent, so that one a
+# restart cut short is said to be so at the next start (its working message would wait forever)
+MARK = "export.making"
 
 
 @dataclass(eq=False)
@@ -292,6 +295,7 @@ async def deliver(env: Env, draft: dict[str, Any]) -> Saved:
     except (BadRequest, KeyError, TypeError, ValueError):
         m.message_id = (await context.bot.send_message(chat_id, working)).message_id
     making_of(context.services)[chat_id] = m
+    context.user_data[MARK] = {"message": m.message_id, "unit": unit, "period": m.label, "lang": t.lang}
     task = asyncio.get_running_loop().create_task(produce(context, t, chat_id, request, m, working))
     background = context.services.background  # kept (not collected mid-flight); tests wait for it
     background.add(task)
@@ -351,7 +355,29 @@ async def produce(context: CadreContext, t, chat_id: int, request: LedgerRequest
     finally:
         if making_of(context.services).get(chat_id) is m:
             making_of(context.services).pop(chat_id, None)
+        data = context.user_data
+        if data is not None and isinstance(data.get(MARK), dict) and data[MARK].get("message") == m.message_id:
+            data.pop(MARK, None)
         os.unlink(path)
+
+
+async def on_startup(app: Application) -> None:
+    """A ledger that was being made when the bot stopped: its working message says it was not
+    finished and how to ask again (the admin would otherwise wait for it forever)."""
+    services: Services = app.services  # type: ignore[attr-defined]
+    for user_id, data in list(app.user_data.items()):
+        mark = data.pop(MARK, None)
+        if not isinstance(mark, dict):
+            continue
+        t = services.catalogs.get(mark.get("lang"))
+        text = t("export.interrupted", unit=mark.get("unit", ""), period=mark.get("period", ""))
+        try:
+            await app.bot.edit_message_text(text, chat_id=user_id, message_id=int(mark["message"]))
+        except (BadRequest, KeyError, TypeError, ValueError):
+            try:
+                await app.bot.send_message(user_id, text)
+            except TelegramError:
+                log.warning("could not tell user %s their ledger was cut short", user_id)
 
 
 FORM = Form(

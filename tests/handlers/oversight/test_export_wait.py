@@ -223,3 +223,29 @@ async def test_a_typed_year_or_month_range(clocked: Simulator, org: Org, typed: 
     (doc,) = [c for c in calls if c.method == "sendDocument"]
     assert doc.params["caption"].startswith(f"东风镇{label}台账")
     assert "还没到" in texts(await sim.send("/export 2027年", TOWNSHIP_ADMIN))[-1]
+
+
+async def test_a_ledger_cut_short_by_a_restart_is_said_at_the_next_start(
+    clocked: Simulator, org: Org, settings, monkeypatch
+) -> None:
+    """The bot stops while a ledger is being made: at the next start its working message says
+    it was not finished and how to ask again (not "正在生成…" forever)."""
+    from tests.conftest import start_sim
+
+    sim = clocked
+    hand = Hand(monkeypatch, sim)
+    await sim.send("/export", TOWNSHIP_ADMIN)
+    calls = await sim.press("2026年11月", TOWNSHIP_ADMIN)
+    await hand.worker_took_one()
+    (working,) = [c for c in calls if c.method == "editMessageText" and "正在生成" in c.params["text"]]
+    again = await start_sim(settings)  # the bot started again on the same database
+    try:
+        told = [c for c in again.api.calls if c.method in ("editMessageText", "sendMessage")]
+        assert [c.params["text"] for c in told] == ["东风镇2026年11月的台账没有生成完:机器人中途重启了。请重新发送 /export 再要一次。"]
+        if told[0].method == "editMessageText":
+            assert told[0].params["message_id"] == working.params["message_id"]
+        assert export.MARK not in again.app.user_data.get(TOWNSHIP_ADMIN, {})
+    finally:
+        await again.stop()
+    await hand.finished()
+    assert export.MARK not in sim.app.user_data[TOWNSHIP_ADMIN]  # sent: nothing left to say
