@@ -185,7 +185,7 @@ async def period_handle(env: Env, draft: dict[str, Any], inp: Input) -> Outcome:
 PROGRESS_EVERY = 15.0  # seconds between the progress edits of a long ledger
 # user_data: the ledger being made (its working message), kept until it is sent, so that one a
 # restart cut short is said to be so at the next start (its working message would wait forever)
-MARK = "export.making"
+MARK = "ledger_being_made"
 
 
 @dataclass(eq=False)
