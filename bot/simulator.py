@@ -125,7 +125,10 @@ class Simulator:
         if text.startswith("/"):
             length = len(text.split()[0])
             content["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
-        return await self.feed({"message": self._message(user_id, chat_id, **content)}, settle=settle)
+        payload = {"message": self._message(user_id, chat_id, **content)}
+        if not settle:  # (a subclass's feed may not take the keyword: RemoteUsers)
+            return await self.feed(payload, settle=False)
+        return await self.feed(payload)
 
     async def photo(
         self,
