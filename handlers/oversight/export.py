@@ -226,9 +226,10 @@ def making_of(services: Services) -> dict[int, Making]:
 
 def about(t, seconds: float) -> str:
     """A duration as the admin reads it: "15秒" (by fives, at least 5) or "2分钟"."""
-    if seconds < 59.5:
-        return t("export.seconds", n=max(5, math.ceil(seconds / 5) * 5))
-    minutes = max(1, round(seconds / 60))
+    fives = max(5, math.ceil(seconds / 5) * 5)
+    if fives < 60:  # never "60秒": that is 1分钟
+        return t("export.seconds", n=fives)
+    minutes = max(1, int(seconds / 60 + 0.5))  # half up (round() would make 2.5 minutes 2)
     return t.n("export.minutes", minutes, n=minutes)
 
 

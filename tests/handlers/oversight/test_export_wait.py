@@ -249,3 +249,11 @@ async def test_a_ledger_cut_short_by_a_restart_is_said_at_the_next_start(
         await again.stop()
     await hand.finished()
     assert export.MARK not in sim.app.user_data[TOWNSHIP_ADMIN]  # sent: nothing left to say
+
+
+def test_how_long_reads_in_fives_of_seconds_then_minutes() -> None:
+    from bot.i18n import Catalogs
+
+    zh, en = Catalogs().get("zh_CN"), Catalogs().get("en")
+    assert [export.about(zh, s) for s in (0.5, 44, 45.1, 56, 89, 150)] == ["5秒", "45秒", "50秒", "1分钟", "1分钟", "3分钟"]
+    assert [export.about(en, s) for s in (44, 60, 150)] == ["45 seconds", "1 minute", "3 minutes"]
