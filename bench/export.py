@@ -201,7 +201,7 @@ def peak_kb() -> int:
 def child(db: str, unit_id: int, out: str) -> None:
     """One export in this process; prints JSON with the time and memory."""
     from bot.i18n import Catalogs
-    from bot.services.ledger import LedgerRequest, write_ledger
+    from bot.services.ledger import PACE, LedgerRequest, count_ledger, write_ledger
 
     t = Catalogs().get("zh_CN")
     baseline = peak_kb()
@@ -210,11 +210,15 @@ def child(db: str, unit_id: int, out: str) -> None:
         now=datetime(2026, 12, 1, 9, tzinfo=TZ), bot_username="cadre_demo_bot",
     )
     started = time.perf_counter()
+    estimate = PACE.seconds(count_ledger(db, request))  # what /export tells the admin
+    counted = time.perf_counter() - started
+    started = time.perf_counter()
     counts = write_ledger(db, request, t, out)
     elapsed = time.perf_counter() - started
     peak = peak_kb()
     print(json.dumps({
         "rows": sum(counts.values()), "seconds": elapsed, "peak_kb": peak, "baseline_kb": baseline,
+        "estimate": estimate, "count_seconds": counted,
         "bytes": Path(out).stat().st_size,
     }))
 
@@ -260,18 +264,20 @@ def main() -> None:
             out.unlink()
     base = results[0]
     print(f"{'rows':>8} {'seconds':>8} {'x time':>7} {'rows/s':>8} {'peak RSS MB':>12} {'x mem':>6}"
-          f" {'export MB':>10} {'xlsx MB':>8}")
+          f" {'export MB':>10} {'xlsx MB':>8} {'estimate':>9} {'est/real':>8} {'count ms':>9}")
     for r in results:
         peak_mb, own_mb = r["peak_kb"] / 1024, (r["peak_kb"] - r["baseline_kb"]) / 1024
         print(
             f"{r['rows']:>8} {r['seconds']:>8.1f} {r['seconds'] / base['seconds']:>7.2f}"
             f" {r['rows'] / r['seconds']:>8.0f} {peak_mb:>12.1f} {r['peak_kb'] / base['peak_kb']:>6.2f}"
-            f" {own_mb:>10.1f} {r['bytes'] / 1e6:>8.1f}"
+            f" {own_mb:>10.1f} {r['bytes'] / 1e6:>8.1f} {r['estimate']:>9.1f} {r['estimate'] / r['seconds']:>8.2f}"
+            f" {r['count_seconds'] * 1000:>9.1f}"
         )
     print(
         f"baseline: the {base['rows']}-row run of this invocation; 'x time' should follow the row"
         " ratio (linear), 'x mem' should stay near 1 (flat). 'export MB' = peak RSS minus the RSS"
-        " before the export started (imports)."
+        " before the export started (imports). 'estimate' = what /export tells the admin before it"
+        " starts (rows counted, 'count ms', times the pace per row); 'est/real' should be near 1."
     )
 
 

@@ -85,8 +85,9 @@ class Simulator:
         return {"id": chat_id, "type": "supergroup", "title": self.group_titles.get(chat_id, f"Group {-chat_id}")}
 
     # -- feeding updates ------------------------------------------------------------------
-    async def feed(self, payload: dict[str, Any]) -> list[Call]:
-        """Process one raw update (a Bot API JSON dict without update_id); return the calls."""
+    async def feed(self, payload: dict[str, Any], *, settle: bool = True) -> list[Call]:
+        """Process one raw update (a Bot API JSON dict without update_id); return the calls
+        (with ``settle``, also those of the work it started in the background)."""
         before = len(self.api.calls)
         data = {"update_id": next(self._update_ids), **payload}
         update = Update.de_json(data, self.app.bot)
@@ -97,7 +98,8 @@ class Simulator:
             await asyncio.gather(self.app.store_update(update, json.dumps(data, ensure_ascii=False)), processing)
         else:
             await processing
-        await self.settle()
+        if settle:
+            await self.settle()
         return self.api.calls[before:]
 
     async def settle(self) -> None:
@@ -118,12 +120,15 @@ class Simulator:
             **content,
         }
 
-    async def send(self, text: str, user_id: int, chat_id: int | None = None) -> list[Call]:
+    async def send(self, text: str, user_id: int, chat_id: int | None = None, *, settle: bool = True) -> list[Call]:
         content: dict[str, Any] = {"text": text}
         if text.startswith("/"):
             length = len(text.split()[0])
             content["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
-        return await self.feed({"message": self._message(user_id, chat_id, **content)})
+        payload = {"message": self._message(user_id, chat_id, **content)}
+        if not settle:  # (a subclass's feed may not take the keyword: RemoteUsers)
+            return await self.feed(payload, settle=False)
+        return await self.feed(payload)
 
     async def photo(
         self,

@@ -402,3 +402,39 @@ def followup_states(reader: LedgerReader, unit_id: int, start: date, end: date) 
     """
     rows = reader.conn.execute(sql, {"unit": unit_id, "start": start.isoformat(), "end": end.isoformat()})
     return {row["id"]: (row["closed_at"], row["due_at"]) for row in rows}
+
+
+def ledger_counts(
+    conn: sqlite3.Connection, unit_id: int, start: date, end: date, start_at: datetime, end_at: datetime
+) -> dict[str, int]:
+    """The rows a ledger of ``unit_id``'s subtree for [start, end) will hold, per sheet
+    (reports, visits, followups, tasks, villages): counts only, set-based and indexed (the
+    subtree through ``units_parent``, then each table by its unit or household index and the
+    day), so that /export can say how long the workbook will take before writing it."""
+    params = {
+        "unit": unit_id, "start": start.isoformat(), "end": end.isoformat(),
+        "start_at": to_db(start_at), "end_at": to_db(end_at),
+    }
+    row = conn.execute(
+        f"""{_SUBTREE}, homes(id) AS (
+            SELECT h.id FROM households h WHERE h.village_id IN (SELECT id FROM tree)
+        )
+        SELECT
+            (SELECT COUNT(*) FROM reports r
+             WHERE r.unit_id IN (SELECT id FROM tree) AND r.work_date >= :start AND r.work_date < :end
+               AND r.status IN ('active', 'deleted')),
+            (SELECT COUNT(*) FROM visits v
+             WHERE v.household_id IN (SELECT id FROM homes) AND v.visited_on >= :start AND v.visited_on < :end),
+            (SELECT COUNT(*) FROM followups f JOIN visits v ON v.id = f.visit_id
+             WHERE f.household_id IN (SELECT id FROM homes)
+               AND ((v.visited_on >= :start AND v.visited_on < :end)
+                    OR (f.closed_at >= :start_at AND f.closed_at < :end_at))),
+            (SELECT COUNT(*) FROM task_units x JOIN tasks t ON t.id = x.task_id
+             WHERE x.unit_id IN (SELECT id FROM tree)
+               AND ((t.deadline >= :start_at AND t.deadline < :end_at)
+                    OR (x.done_at >= :start_at AND x.done_at < :end_at))),
+            (SELECT COUNT(*) FROM units u WHERE u.id IN (SELECT id FROM tree) AND u.level = 'village')
+        """,
+        params,
+    ).fetchone()
+    return dict(zip(("reports", "visits", "followups", "tasks", "villages"), (int(n) for n in row), strict=True))

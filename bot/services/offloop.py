@@ -6,7 +6,15 @@ monthly push, /export) do their SQL on a read-only ``sqlite3`` connection of the
 draw their charts inside :func:`run`, never on the event loop and never on the bot's
 aiosqlite connection, so no other chat waits for them. Each lane (reads; exports) runs at most
 :data:`WORKERS` jobs at once (two cores); more wait their turn, and each caller that waits
-longer than :data:`PROGRESS_AFTER` seconds is told so through its ``progress`` callback.
+longer than :data:`PROGRESS_AFTER` seconds is told so through its ``progress`` callback (and,
+with ``every``, again every so many seconds while it runs).
+
+The ledgers (/export) have a lane of their own, :data:`LEDGERS`, with one worker: writing a
+workbook holds the GIL, so two written side by side would each take twice as long (and the
+event loop would compete with two busy threads, not one). A second admin's ledger waits its
+turn instead, and is told how long: each job in a lane may carry a :class:`Job` (its expected
+seconds), so that :func:`jobs` lists what is before it and :func:`wait_seconds` says when a
+new job would start.
 
 Work that holds the GIL for long stretches or needs big libraries (reading a roster with
 openpyxl; drawing a chart with matplotlib; writing a bulletin's .docx with python-docx) runs in
@@ -26,17 +34,24 @@ import functools
 import gc
 import multiprocessing
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 T = TypeVar("T")
 
 WORKERS = 2
 PROGRESS_AFTER = 3.0  # seconds; tests set it to 0 to see the progress message
-READS, EXPORTS = "reads", "exports"  # two lanes: a long ledger never holds up /coverage
+READS, EXPORTS = "reads", "exports"  # two lanes: a long export never holds up /coverage
+LEDGERS = "ledgers"  # the Excel ledgers: one at a time (see above), told how long they wait
+LANE_WORKERS = {LEDGERS: 1}  # a lane not named here has WORKERS
 _pools: dict[str, ThreadPoolExecutor] = {}
+_jobs: dict[str, list[Job]] = {}  # per lane, the jobs waiting or running, in submission order
+_jobs_lock = threading.Lock()
+clock: Callable[[], float] = time.monotonic  # when a job started and how long it has run (tests set it)
 _frozen = False
 PROCESS_WORKERS = 1  # one process: its memory is paid once; its jobs are short (charts) or rare (rosters)
 PROCESS_IDLE = 600.0  # seconds without a job before the worker process is let go (its memory returned)
@@ -60,8 +75,84 @@ def pool(lane: str = READS) -> ThreadPoolExecutor:
         gc.freeze()  # no gc.collect() first: that would be the very stall avoided here
         _frozen = True
     if lane not in _pools:
-        _pools[lane] = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix=f"cadre-{lane}")
+        _pools[lane] = ThreadPoolExecutor(max_workers=workers(lane), thread_name_prefix=f"cadre-{lane}")
     return _pools[lane]
+
+
+def workers(lane: str) -> int:
+    return LANE_WORKERS.get(lane, WORKERS)
+
+
+@dataclass(eq=False)
+class Job:
+    """One job of a lane as its queue sees it: how long it is expected to take.
+
+    ``left``, when given, is the job's own guess of the seconds it still needs once it runs
+    (e.g. from the rows it has written); without it, the expected seconds less the time it has
+    run."""
+
+    seconds: float  # expected seconds of work
+    left: Callable[[], float] | None = None
+    started: float | None = field(default=None, init=False)  # clock() when a worker took it
+
+    @property
+    def running(self) -> bool:
+        return self.started is not None
+
+    def remaining(self, now: float | None = None) -> float:
+        """Seconds of work still ahead of it (all of them while it waits)."""
+        if self.started is None:
+            return self.seconds
+        if self.left is not None:
+            return max(0.0, self.left())
+        return max(0.0, self.seconds - ((clock() if now is None else now) - self.started))
+
+
+def jobs(lane: str) -> list[Job]:
+    """The jobs of ``lane`` waiting or running (with a :class:`Job`), in submission order."""
+    with _jobs_lock:
+        return list(_jobs.get(lane, ()))
+
+
+def wait_seconds(lane: str, before: Job | None = None) -> float:
+    """About how long a job submitted now (or ``before``, a job of the lane still waiting)
+    would wait for a worker of ``lane``: each worker finishes what it runs, then takes the
+    waiting jobs in turn."""
+    now = clock()
+    queue = jobs(lane)
+    if before is not None and before in queue:
+        queue = queue[: queue.index(before)]
+    free = [0.0] * workers(lane)  # when each worker is next free, from now
+    running = [job for job in queue if job.running][: len(free)]
+    for i, job in enumerate(running):
+        free[i] = job.remaining(now)
+    for job in queue:
+        if job not in running:
+            i = free.index(min(free))
+            free[i] += job.remaining(now)
+    return min(free)
+
+
+def _tracked(job: Job, lane: str, call: Callable[[], T]) -> Callable[[], T]:
+    def tracked() -> T:
+        job.started = clock()
+        return call()
+
+    with _jobs_lock:
+        _jobs.setdefault(lane, []).append(job)
+    return tracked
+
+
+def _untrack(job: Job, lane: str) -> None:
+    with _jobs_lock:
+        queue = _jobs.get(lane, [])
+        if job in queue:
+            queue.remove(job)
+
+
+async def pause(seconds: float) -> None:
+    """The wait between progress calls (tests replace it to tick by hand)."""
+    await asyncio.sleep(seconds)
 
 
 async def run(
@@ -69,17 +160,36 @@ async def run(
     *args: object,
     progress: Callable[[], Awaitable[object]] | None = None,
     lane: str = READS,
+    job: Job | None = None,
+    every: float | None = None,
     **kwargs: object,
 ) -> T:
     """``func(*args, **kwargs)`` in a worker thread of ``lane``; ``progress()`` once if it is
-    still running after :data:`PROGRESS_AFTER` seconds."""
+    still running after :data:`PROGRESS_AFTER` seconds, and with ``every``, again every
+    ``every`` seconds after that until it is done. ``job``: the job as the lane's queue sees it
+    (:func:`jobs`, :func:`wait_seconds`), from now until it is done."""
     loop = asyncio.get_running_loop()
-    future = loop.run_in_executor(pool(lane), functools.partial(func, *args, **kwargs))
-    if progress is not None:
-        done, _ = await asyncio.wait({future}, timeout=PROGRESS_AFTER)
-        if not done:
-            await progress()
-    return await future
+    call: Callable[[], T] = functools.partial(func, *args, **kwargs)
+    if job is not None:
+        call = _tracked(job, lane, call)
+    try:
+        future = loop.run_in_executor(pool(lane), call)
+        if progress is not None:
+            delay = PROGRESS_AFTER
+            while True:
+                ticking = asyncio.ensure_future(pause(delay))
+                done, _ = await asyncio.wait({future, ticking}, return_when=asyncio.FIRST_COMPLETED)
+                if future in done:
+                    ticking.cancel()
+                    break
+                await progress()
+                if every is None:
+                    break
+                delay = every
+        return await future
+    finally:
+        if job is not None:
+            _untrack(job, lane)
 
 
 # -- the worker process ---------------------------------------------------------------------------

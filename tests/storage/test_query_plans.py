@@ -20,7 +20,7 @@ import pytest
 from bot.app import build_application
 from bot.fakebot import FakeBotAPI
 from bot.services import scheduler
-from bot.services.ledger import LedgerRequest, write_ledger
+from bot.services.ledger import LedgerRequest, count_ledger, write_ledger
 from bot.simulator import Simulator
 from storage.ledger import LedgerReader
 from tests.conftest import make_settings
@@ -118,6 +118,7 @@ async def recorded(path: Path) -> list[str]:
         t = app.services.catalogs.get(None)
         for unit in (township, district):
             write_ledger(path, LedgerRequest(unit.id, *bench.LEDGER_MONTH, tz=bench.TZ, now=bench.NOW), t, BytesIO())
+            count_ledger(path, LedgerRequest(unit.id, *bench.LEDGER_MONTH, tz=bench.TZ, now=bench.NOW))  # /export's estimate
     finally:
         LedgerReader.__enter__ = original  # type: ignore[method-assign]
     return seen

@@ -312,45 +312,6 @@ async def test_cli_export_says_plainly_what_is_wrong(sim: Simulator, org: Org, t
         main, ["export", "--unit", "示例区/东风镇", "--from", "2026-11-01", "--to", "2026-11-15", "--out", out]) == 0
 
 
-async def test_two_admins_exporting_at_once_are_both_answered_and_nobody_else_waits(
-    sim: Simulator, org: Org, monkeypatch
-) -> None:
-    """Both workbooks are written at the same time in worker threads (held there until a party
-    member's /help has been answered), and both arrive."""
-    import threading
-
-    import handlers.oversight.export
-
-    repos = sim.app.services.repos
-    await seed(repos, org)
-    sim.clock = lambda: local(2026, 12, 2, 9).timestamp()
-    sim.app.services.extras["clock"] = lambda: local(2026, 12, 2, 9)  # the forms' clock
-    entered, release = [], threading.Event()
-    write = handlers.oversight.export.write_ledger
-
-    def held(*args, **kwargs):
-        entered.append(threading.get_ident())
-        assert release.wait(10), "never released"
-        return write(*args, **kwargs)
-
-    monkeypatch.setattr(handlers.oversight.export, "write_ledger", held)
-    await sim.send("/export", TOWNSHIP_ADMIN)
-    await sim.send("/export 2026年11月", DISTRICT_ADMIN)
-    township = asyncio.create_task(sim.press("2026年11月", TOWNSHIP_ADMIN))
-    district = asyncio.create_task(sim.press("示例区", DISTRICT_ADMIN))
-    for _ in range(500):
-        if len(entered) == 2:
-            break
-        await asyncio.sleep(0.01)
-    assert len(set(entered)) == 2, "both workbooks are being written at once, in two threads"
-    assert texts(await sim.send("/help", MEMBER)), "a member is answered meanwhile"
-    assert not township.done() and not district.done()
-    release.set()
-    for task, unit, chat in ((township, "东风镇", TOWNSHIP_ADMIN), (district, "示例区", DISTRICT_ADMIN)):
-        (doc,) = [c for c in await task if c.method == "sendDocument" and c.chat_id == chat]
-        assert doc.params["caption"].startswith(f"{unit}2026年11月台账")
-
-
 async def test_the_ledger_prints_as_a_ledger(sim: Simulator, org: Org, tmp_path: Path) -> None:
     """Landscape, one page wide, header repeated, borders, a title row and a totals row."""
     repos = sim.app.services.repos
