@@ -2,8 +2,8 @@
 
 Conversation states, ``user_data``, ``chat_data``, ``bot_data`` go to the ``ptb_*`` tables
 through :class:`storage.state.StateRepo`. PTB's ``update_*`` calls only *stage* the changes in
-memory; :meth:`SQLitePersistence.commit` writes everything staged as one statement (one
-implicit transaction, one thread hop), together with the "done" mark of the update it finishes,
+memory; :meth:`SQLitePersistence.commit` writes everything staged in one transaction and one
+thread hop (``StateRepo.write``), together with the "done" mark of the update it finishes,
 or its inbox row as done when that row was not stored yet (see ``bot.inbox``). The application commits after every update, so a crash or restart in the
 middle of a conversation resumes at the same step, and the update is handled again if its
 effects were not all made durable.
@@ -76,14 +76,14 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
 
     @property
     def carries_inbox(self) -> bool:
-        """Whether :meth:`commit` can store inbox rows (``arrived``) in its statement."""
+        """Whether :meth:`commit` can store inbox rows (``arrived``) in its transaction."""
         return self.repo.carries_inbox
 
     async def commit(self, *, done: int | None = None, arrived: Sequence[InboxRow] = ()) -> None:
-        """Write everything staged (and mark inbox update ``done``) in one statement.
+        """Write everything staged (and mark inbox update ``done``) in one transaction (one thread hop).
 
         ``arrived``: inbox rows not stored yet (see ``bot.inbox.InboxWriter``), written first
-        in the same statement, the one of ``done`` as done already (only if
+        in the same transaction, the one of ``done`` as done already (only if
         :attr:`carries_inbox`). On failure the staged rows (with the "done" mark) go back to
         the stage unless something newer replaced them, so the next commit writes them all, and
         the error propagates (the caller gives ``arrived`` back to the inbox writer).

@@ -163,29 +163,22 @@ def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     return found
 
 
-# Set up on each connection (TEMP: nothing in the file changes, so no migration): the persistence
-# flush may carry the inbox row of the update it finishes (bot/inbox.py), when the handling ended
-# before the row was written on its own, in the flush's one statement. kind 'inbox' stores a row
-# not done yet (of another update, arrived meanwhile), 'inbox_done' a row done; name = the chat
-# key ('' for none), key = the update id, data = its JSON. A row already there is kept (a
-# redelivery) unless it is a done row older than a day (ids come round again, as in
-# ``InboxRepo.add``), and 'inbox_done' marks it done.
-_CONNECTION_SQL = """
-CREATE TEMP TRIGGER state_writes_inbox INSTEAD OF INSERT ON main.state_writes
-WHEN NEW.kind IN ('inbox', 'inbox_done') BEGIN
-    INSERT INTO inbox (update_id, chat_key, data, done)
-    VALUES (CAST(NEW.key AS INTEGER), CAST(NULLIF(NEW.name, '') AS INTEGER), NEW.data, NEW.kind = 'inbox_done')
-    ON CONFLICT (update_id) DO UPDATE SET chat_key = excluded.chat_key, data = excluded.data,
-        received_at = excluded.received_at, done = excluded.done
-    WHERE inbox.done = 1
-        AND inbox.received_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day');
-    UPDATE inbox SET done = 1 WHERE NEW.kind = 'inbox_done' AND update_id = CAST(NEW.key AS INTEGER);
-END;
-"""
-
 # Writes whose SQL names these tables change who a Telegram user is (see ``generation``).
 _WATCHED = re.compile(r"\b(people|units)\b", re.IGNORECASE)
 OTHER_WRITERS_CHECK_SECONDS = 1.0
+
+
+@dataclass
+class DbStats:
+    """What went through the wrapper: thread hops (each call that waits for the database thread)
+    and statements (an ``executemany`` counts its rows). Tests compare these, never times."""
+
+    hops: int = 0
+    statements: int = 0
+
+    def count(self, hops: int = 1, statements: int = 1) -> None:
+        self.hops += hops
+        self.statements += statements
 
 
 class _WatchedConnection:
@@ -199,22 +192,40 @@ class _WatchedConnection:
 
     def execute(self, sql: str, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
         self._db._note(sql)
+        self._db.stats.count()
         return self._conn.execute(sql, *args, **kwargs)
 
-    def executemany(self, sql: str, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+    def executemany(self, sql: str, params: Sequence, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
         self._db._note(sql)
-        return self._conn.executemany(sql, *args, **kwargs)
+        params = params if isinstance(params, list | tuple) else list(params)
+        self._db.stats.count(statements=len(params))
+        return self._conn.executemany(sql, params, *args, **kwargs)
 
     def execute_fetchall(self, sql: str, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
         self._db._note(sql)
+        self._db.stats.count()
         return self._conn.execute_fetchall(sql, *args, **kwargs)
 
     def execute_insert(self, sql: str, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
         self._db._note(sql)
+        self._db.stats.count()
         return self._conn.execute_insert(sql, *args, **kwargs)
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._conn, name)
+
+
+def _write_batch(conn: sqlite3.Connection, statements: Sequence[tuple[str, Sequence[Sequence]]]) -> None:
+    """In the database thread: one transaction of ``statements`` (see ``Database.write_batch``)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for sql, rows in statements:
+            conn.executemany(sql, rows)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 class Database:
@@ -235,7 +246,8 @@ class Database:
         self._touched = False
         self._data_version: int | None = None
         self._checked_at = 0.0
-        self.flush_carries_inbox = False  # the connection's state_writes takes inbox rows (_CONNECTION_SQL)
+        self.flush_carries_inbox = False  # the schema is current: a flush may store inbox rows
+        self.stats = DbStats()
 
     def _note(self, sql: str) -> None:
         if not self._touched and _WATCHED.search(sql):
@@ -251,6 +263,7 @@ class Database:
         now = time.monotonic()
         if now - self._checked_at >= OTHER_WRITERS_CHECK_SECONDS:
             self._checked_at = now
+            self.stats.count()
             rows = await self.conn.execute_fetchall("PRAGMA data_version")
             version = int(rows[0][0])
             if self._data_version is not None and version != self._data_version:
@@ -279,7 +292,6 @@ class Database:
             await conn.execute("PRAGMA synchronous = NORMAL")
             if upgrade:
                 await db.upgrade()
-                await conn.executescript(_CONNECTION_SQL)
                 db.flush_carries_inbox = True
         except sqlite3.OperationalError as exc:
             await conn.close()
@@ -376,8 +388,10 @@ class Database:
         """
         async with self._write_lock:
             await self._retry(lambda: self.conn.execute("BEGIN IMMEDIATE"))
+            self.stats.count()
             try:
                 yield _WatchedConnection(self.conn, self)  # type: ignore[misc]
+                self.stats.count()
                 await self.conn.execute("COMMIT")
                 self._settle_generation()
             except BaseException as exc:
@@ -396,19 +410,53 @@ class Database:
         :meth:`transaction`.
         """
         self._note(sql)
+        self.stats.count()
         async with self._write_lock:
             try:
                 return list(await self._retry(lambda: self.conn.execute_fetchall(sql, params)))
             finally:
                 self._settle_generation()
 
+    async def write_batch(self, statements: Sequence[tuple[str, Sequence[Sequence]]]) -> None:
+        """Several writes in one transaction and ONE thread hop: ``(sql, rows of parameters)``,
+        each statement run for each of its rows (``executemany``), in order.
+
+        The whole transaction (``BEGIN IMMEDIATE`` to ``COMMIT``) runs in the database thread
+        at once, so nothing else on the connection comes between its statements. On any error
+        it is rolled back there; a lock held by another process is waited for and the whole
+        batch tried again, like :meth:`transaction`.
+        """
+        statements = [(sql, rows) for sql, rows in statements if rows]
+        if not statements:
+            return
+        for sql, _rows in statements:
+            self._note(sql)
+        self.stats.count(statements=2 + sum(len(rows) for _sql, rows in statements))
+        async with self._write_lock:
+            try:
+                await self._retry(lambda: self.run(_write_batch, statements))
+            finally:
+                self._settle_generation()
+
+    async def run(self, fn: Callable[..., T], *args: object) -> T:
+        """``fn(connection, *args)`` in the database thread, where aiosqlite runs each statement
+        (the plain :class:`sqlite3.Connection` is handed to ``fn``): several statements for one
+        thread hop. ``fn`` must only do quick SQLite work, and writes belong in
+        :meth:`write_batch` (the write lock, the retries). aiosqlite has no public name for its
+        queue of calls; ``Connection._execute`` (the method behind every public one, in every
+        release since 0.1) is used here and nowhere else, and ``tests/storage`` checks it."""
+        conn = self.conn
+        return await conn._execute(fn, conn._conn, *args)
+
     # One thread hop per read (``execute`` + ``fetch`` + ``close`` of a cursor are three).
     async def fetchall(self, sql: str, params: Sequence | dict = ()) -> list[aiosqlite.Row]:
+        self.stats.count()
         return list(await self.conn.execute_fetchall(sql, params))
 
     async def fetchone(self, sql: str, params: Sequence | dict = ()) -> aiosqlite.Row | None:
         """The first row: for queries of one row (by key, an aggregate or ``LIMIT 1``), as all
         rows are fetched in the one hop."""
+        self.stats.count()
         rows = await self.conn.execute_fetchall(sql, params)
         return rows[0] if rows else None
 
