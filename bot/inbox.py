@@ -103,11 +103,19 @@ class InboxWriter:
     def pending(self) -> int:
         return len(self._pending)
 
+    @property
+    def armed(self) -> bool:
+        """Whether an insert of pending rows is due (a timer runs)."""
+        return self._timer is not None
+
     def take(self) -> list[Row]:
         """Every pending row, for the write the caller is about to make (with no ``await``
         between this and that write's turn on the write lock)."""
         rows = list(self._pending.values())
         self._pending.clear()
+        if self._timer is not None:  # nothing left for it: the next row arms its own, full delay
+            self._timer.cancel()
+            self._timer = None
         return rows
 
     def stored(self, rows: list[Row]) -> None:

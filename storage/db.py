@@ -13,7 +13,7 @@ import logging
 import re
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, fields
@@ -163,8 +163,10 @@ def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     return found
 
 
-# Writes whose SQL names these tables change who a Telegram user is (see ``generation``).
+# Writes whose SQL names these tables change who a Telegram user is (see ``generation``), or
+# the reports (see ``reports_generation``).
 _WATCHED = re.compile(r"\b(people|units)\b", re.IGNORECASE)
+_WATCHED_REPORTS = re.compile(r"\breports\b", re.IGNORECASE)
 OTHER_WRITERS_CHECK_SECONDS = 1.0
 
 
@@ -215,17 +217,48 @@ class _WatchedConnection:
         return getattr(self._conn, name)
 
 
-def _write_batch(conn: sqlite3.Connection, statements: Sequence[tuple[str, Sequence[Sequence]]]) -> None:
-    """In the database thread: one transaction of ``statements`` (see ``Database.write_batch``)."""
+class ThreadConnection:
+    """The connection as a function given to :meth:`Database.transact` sees it, in the database
+    thread: ``execute`` and ``executemany`` of the plain :class:`sqlite3.Connection`, their SQL
+    kept for the database's generations and counted (settled on the event loop afterwards)."""
+
+    __slots__ = ("_conn", "sqls", "statements")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self.sqls: list[str] = []
+        self.statements = 0
+
+    def execute(self, sql: str, params: Sequence | dict = ()) -> sqlite3.Cursor:
+        if sql.lstrip()[:6].upper() != "SELECT":  # a read changes nothing
+            self.sqls.append(sql)
+        self.statements += 1
+        return self._conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence]) -> sqlite3.Cursor:
+        rows = rows if isinstance(rows, list | tuple) else list(rows)
+        self.sqls.append(sql)
+        self.statements += len(rows)
+        return self._conn.executemany(sql, rows)
+
+
+def _transact(conn: sqlite3.Connection, fn: Callable[..., T], args: tuple) -> tuple[T, ThreadConnection]:
+    """In the database thread: ``fn(connection, *args)`` in one transaction (``Database.transact``)."""
+    view = ThreadConnection(conn)
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for sql, rows in statements:
-            conn.executemany(sql, rows)
+        result = fn(view, *args)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+    return result, view
+
+
+def _batch(conn: ThreadConnection, statements: Sequence[tuple[str, Sequence[Sequence]]]) -> None:
+    for sql, rows in statements:
+        conn.executemany(sql, rows)
 
 
 class Database:
@@ -234,6 +267,8 @@ class Database:
     ``generation`` grows whenever a write may have changed who a Telegram user is (a write
     naming ``people`` or ``units``, or any commit by another process, seen through
     ``PRAGMA data_version`` at most once a second): caches of users and people compare it.
+    ``reports_generation`` grows likewise on a write naming ``reports`` (and on another
+    process's commit, once ``current_generation`` saw it): caches of reports compare both.
     """
 
     def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
@@ -243,7 +278,9 @@ class Database:
         self.lock_wait = LOCK_WAIT_SECONDS  # how long a write waits for another process's lock
         self.lock_notice_after = LOCK_NOTICE_AFTER
         self.generation = 0
+        self.reports_generation = 0
         self._touched = False
+        self._touched_reports = False
         self._data_version: int | None = None
         self._checked_at = 0.0
         self.flush_carries_inbox = False  # the schema is current: a flush may store inbox rows
@@ -252,11 +289,16 @@ class Database:
     def _note(self, sql: str) -> None:
         if not self._touched and _WATCHED.search(sql):
             self._touched = True
+        if not self._touched_reports and _WATCHED_REPORTS.search(sql):
+            self._touched_reports = True
 
     def _settle_generation(self) -> None:
         if self._touched:
             self._touched = False
             self.generation += 1
+        if self._touched_reports:
+            self._touched_reports = False
+            self.reports_generation += 1
 
     async def current_generation(self) -> int:
         """``generation``, after looking (at most once a second) for other processes' commits."""
@@ -268,6 +310,7 @@ class Database:
             version = int(rows[0][0])
             if self._data_version is not None and version != self._data_version:
                 self.generation += 1
+                self.reports_generation += 1
             self._data_version = version
         return self.generation
 
@@ -409,9 +452,9 @@ class Database:
         Returns the rows of a ``RETURNING`` clause. Waits for another process's lock like
         :meth:`transaction`.
         """
-        self._note(sql)
         self.stats.count()
         async with self._write_lock:
+            self._note(sql)  # under the lock: another write's settling must not take the mark
             try:
                 return list(await self._retry(lambda: self.conn.execute_fetchall(sql, params)))
             finally:
@@ -427,24 +470,34 @@ class Database:
         batch tried again, like :meth:`transaction`.
         """
         statements = [(sql, rows) for sql, rows in statements if rows]
-        if not statements:
-            return
-        for sql, _rows in statements:
-            self._note(sql)
-        self.stats.count(statements=2 + sum(len(rows) for _sql, rows in statements))
+        if statements:
+            await self.transact(_batch, statements)
+
+    async def transact(self, fn: Callable[..., T], *args: object) -> T:
+        """``fn(connection, *args)`` in one write transaction run whole in the database thread:
+        ONE thread hop for all its statements (where :meth:`transaction` costs one a statement).
+
+        ``fn`` gets a :class:`ThreadConnection` (``execute``, ``executemany``; the rows are
+        :class:`sqlite3.Row`), must do SQLite work only, and may run more than once: a lock
+        held by another process is waited for and the whole transaction tried again, like
+        :meth:`transaction`. Any error rolls it back in the thread and is raised here.
+        """
         async with self._write_lock:
-            try:
-                await self._retry(lambda: self.run(_write_batch, statements))
-            finally:
-                self._settle_generation()
+            result, view = await self._retry(lambda: self.run(_transact, fn, args))
+            for sql in view.sqls:
+                self._note(sql)
+            self.stats.statements += 2 + view.statements  # with BEGIN and COMMIT
+            self._settle_generation()
+            return result
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
         """``fn(connection, *args)`` in the database thread, where aiosqlite runs each statement
         (the plain :class:`sqlite3.Connection` is handed to ``fn``): several statements for one
         thread hop. ``fn`` must only do quick SQLite work, and writes belong in
-        :meth:`write_batch` (the write lock, the retries). aiosqlite has no public name for its
+        :meth:`transact` (the write lock, the retries). aiosqlite has no public name for its
         queue of calls; ``Connection._execute`` (the method behind every public one, in every
         release since 0.1) is used here and nowhere else, and ``tests/storage`` checks it."""
+        self.stats.hops += 1
         conn = self.conn
         return await conn._execute(fn, conn._conn, *args)
 

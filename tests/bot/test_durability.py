@@ -200,6 +200,18 @@ async def test_a_quick_update_is_stored_with_its_state_in_one_statement(sim: Sim
     assert "report" in json.loads(data[0])
 
 
+async def test_a_flush_that_carried_every_row_leaves_no_insert_due(sim: Simulator, org: Org, monkeypatch) -> None:
+    """A timer armed for a row its flush carried would store the NEXT update's row on its own
+    (a thread hop of its own) before that one's flush could carry it."""
+    sim.durable = True
+    writer = sim.app.inbox_writer
+    writer.delay = 60.0
+    for text in ("/report", "/cancel", "/report"):
+        await sim.send(text, SECRETARY)
+        assert writer.pending == 0 and not writer.armed
+    assert await inbox_rows(sim) == [(1, 1), (2, 1), (3, 1)]
+
+
 async def test_a_slow_update_is_stored_before_its_handling_ends(sim: Simulator, org: Org) -> None:
     sim.app.inbox_writer.delay = 0.0  # no wait for the flush
     update = Update.de_json(message_update(51, "/report"), sim.app.bot)

@@ -104,3 +104,19 @@ async def test_a_done_row_older_than_a_day_is_a_new_update(db: Database) -> None
     )
     await state.write([("inbox", "7", "1", "new one"), ("inbox_done", "7", "2", "redelivered")])
     assert await inbox(db) == {1: ("new one", 0), 2: ("just now", 1)}
+
+
+async def test_a_transaction_in_the_thread_moves_the_generations_of_what_it_wrote(db: Database) -> None:
+    def add_unit(conn, name: str) -> int:
+        conn.execute("SELECT count(*) FROM people JOIN units ON units.id = people.unit_id").fetchone()
+        return conn.execute("INSERT INTO units (name, level) VALUES (?, 'district') RETURNING id", (name,)).fetchone()[0]
+
+    def read(conn) -> int:
+        return conn.execute("SELECT count(*) FROM units, people, reports").fetchone()[0]
+
+    generation, reports, hops = db.generation, db.reports_generation, db.stats.hops
+    assert await db.transact(read) == 0
+    assert (db.generation, db.reports_generation) == (generation, reports)  # a read changes nothing
+    assert await db.transact(add_unit, "示例区") > 0
+    assert (db.generation, db.reports_generation) == (generation + 1, reports)
+    assert db.stats.hops - hops == 2
