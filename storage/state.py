@@ -113,8 +113,6 @@ class StateRepo:
             params = by_kind.get(kind)
             if params:
                 statements.append((sql, params))
-                if kind == "inbox_done":  # a row that was there already (kept): done now
-                    statements.append((_INBOX_MARK_DONE, [(p[0],) for p in params]))
         await self.db.write_batch(statements)
 
 
@@ -132,16 +130,18 @@ def _params(kind: str, name: str, key: str, data: str) -> tuple:
     return (name, key)  # conv_drop
 
 
-_INBOX_KEEP = (
-    " ON CONFLICT (update_id) DO UPDATE SET chat_key = excluded.chat_key, data = excluded.data,"
-    " received_at = excluded.received_at, done = excluded.done"
-    " WHERE inbox.done = 1 AND inbox.received_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day')"
-)
-_INBOX_MARK_DONE = "UPDATE inbox SET done = 1 WHERE update_id = ? AND done = 0"
+# an inbox row already there is kept (a redelivery) unless it is a done row older than a day
+_OLD_DONE_ROW = "inbox.done = 1 AND inbox.received_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day')"
+_INBOX_ROW = "INSERT INTO inbox (update_id, chat_key, data, done) VALUES (?, ?, ?, {done}) ON CONFLICT (update_id)"
 # one statement per kind, in the order they run (inbox rows before the marks of their updates)
 _WRITES = {
-    "inbox": f"INSERT INTO inbox (update_id, chat_key, data, done) VALUES (?, ?, ?, 0){_INBOX_KEEP}",
-    "inbox_done": f"INSERT INTO inbox (update_id, chat_key, data, done) VALUES (?, ?, ?, 1){_INBOX_KEEP}",
+    "inbox": _INBOX_ROW.format(done=0) + " DO UPDATE SET chat_key = excluded.chat_key, data = excluded.data,"
+    f" received_at = excluded.received_at, done = 0 WHERE {_OLD_DONE_ROW}",
+    # done in any case: a row kept has its data, the others the new one
+    "inbox_done": _INBOX_ROW.format(done=1) + " DO UPDATE SET"
+    f" chat_key = iif({_OLD_DONE_ROW}, excluded.chat_key, inbox.chat_key),"
+    f" data = iif({_OLD_DONE_ROW}, excluded.data, inbox.data),"
+    f" received_at = iif({_OLD_DONE_ROW}, excluded.received_at, inbox.received_at), done = 1",
     "user": "INSERT INTO ptb_user_data (user_id, data) VALUES (?, ?)"
     " ON CONFLICT (user_id) DO UPDATE SET data = excluded.data",
     "user_drop": "DELETE FROM ptb_user_data WHERE user_id = ?",

@@ -100,10 +100,14 @@ async def test_a_done_row_older_than_a_day_is_a_new_update(db: Database) -> None
     state = StateRepo(db)
     await db.write(
         "INSERT INTO inbox (update_id, chat_key, data, done, received_at) VALUES"
-        " (1, 7, 'last week', 1, '2026-01-01T00:00:00Z'), (2, 7, 'just now', 1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))"
+        " (1, 7, 'last week', 1, '2026-01-01T00:00:00Z'), (2, 7, 'just now', 1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),"
+        " (3, 7, 'last week too', 1, '2026-01-01T00:00:00Z')"
     )
-    await state.write([("inbox", "7", "1", "new one"), ("inbox_done", "7", "2", "redelivered")])
-    assert await inbox(db) == {1: ("new one", 0), 2: ("just now", 1)}
+    await state.write([("inbox", "7", "1", "new one"), ("inbox_done", "7", "2", "redelivered"),
+                       ("inbox_done", "8", "3", "new and done")])
+    assert await inbox(db) == {1: ("new one", 0), 2: ("just now", 1), 3: ("new and done", 1)}
+    [(chat, received)] = await db.fetchall("SELECT chat_key, received_at FROM inbox WHERE update_id = 3")
+    assert chat == 8 and received > "2026-01-02"
 
 
 async def test_a_transaction_in_the_thread_moves_the_generations_of_what_it_wrote(db: Database) -> None:
