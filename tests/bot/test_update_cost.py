@@ -34,4 +34,3 @@ async def test_an_update_of_a_report_costs_one_hop_and_a_few_statements(sim: Sim
     assert (await db.fetchone("SELECT count(*) FROM inbox WHERE done = 1"))[0] == 2 * UPDATES
     assert hops <= HOPS, hops
     assert len(statements) <= STATEMENTS, "\n".join(statements)
-    assert not any("state_writes" in s for s in statements)  # no trigger programs per update
