@@ -141,7 +141,7 @@ async def villages_of(context: Any) -> list[Any]:
     person = context.person
     if person is None:
         return []
-    return list(await remembered(context, "reports.villages", (person.id, person.unit_id), lambda: _villages(context)))
+    return list(await remembered(context, "cache:villages", (person.id, person.unit_id), lambda: _villages(context)))
 
 
 async def _villages(context: Any) -> list[Any]:
@@ -164,7 +164,7 @@ async def last_report(env: Env, draft: dict[str, Any]) -> Any:
         return None
     person_id, exclude = context.person.id, draft.get("report_id")
     return await remembered(
-        context, "reports.last", (person_id, exclude),
+        context, "cache:last_report", (person_id, exclude),
         lambda: context.repos.reports.last_by_reporter(person_id, exclude=exclude), reports=True,
     )
 
