@@ -41,7 +41,10 @@ updates that arrived together, and none for an update handled within :data:`STOR
 row rides in the flush the bot makes anyway); ``bench/reports.py`` measures it
 (``--no-inbox`` for the bot without it): on the shared 2-core machine of December 2026, /report
 at 0.34-0.36x of a bare PTB handler with the inbox and 0.39-0.40x without (it was 0.24-0.33x
-with the inbox before its rows rode in the flush). ``bench/crash.py`` (a SIGKILL after every reply of
+with the inbox before its rows rode in the flush); with the flush as one transaction in one
+thread hop (``Database.write_batch``, about 5 statements where the ``state_writes`` triggers ran
+32) and 1.2 hops an update in all (2.3 before), 0.37-0.42x with the inbox and about the same
+without, on a machine busy with other work. ``bench/crash.py`` (a SIGKILL after every reply of
 /report and /visit): 0 steps lost, 0 answers in a wrong step, 1 record each, no saved draft
 offered again.
 """
