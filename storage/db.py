@@ -495,8 +495,9 @@ class Database:
         (the plain :class:`sqlite3.Connection` is handed to ``fn``): several statements for one
         thread hop. ``fn`` must only do quick SQLite work, and writes belong in
         :meth:`transact` (the write lock, the retries). aiosqlite has no public name for its
-        queue of calls; ``Connection._execute`` (the method behind every public one, in every
-        release since 0.1) is used here and nowhere else, and ``tests/storage`` checks it."""
+        queue of calls; ``Connection._execute`` (the method behind every public one, 0.20 to 0.22
+        at least) is used here and nowhere else, and ``tests/storage/test_state_writes.py``
+        checks that it runs ``fn`` in the connection's thread."""
         self.stats.hops += 1
         conn = self.conn
         return await conn._execute(fn, conn._conn, *args)
