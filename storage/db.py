@@ -495,7 +495,7 @@ class Database:
         (the plain :class:`sqlite3.Connection` is handed to ``fn``): several statements for one
         thread hop. ``fn`` must only do quick SQLite work, and writes belong in
         :meth:`transact` (the write lock, the retries). aiosqlite has no public name for its
-        queue of calls; ``Connection._execute`` (the method behind every public one, 0.20 to 0.22
+        queue of calls; ``Connection._execute`` (the method behind every public one, in 0.22
         at least) is used here and nowhere else, and ``tests/storage/test_state_writes.py``
         checks that it runs ``fn`` in the connection's thread."""
         self.stats.hops += 1
