@@ -23,7 +23,8 @@ Printed: per round the updates per second of both and their ratio; then min/medi
 the ratio of the medians (bot / bare: 1.0 means the bot costs no more than PTB itself) and the
 median of the rounds' ratios (each round's two sides ran back to back, so it is the figure least
 moved by other programs on a shared machine), and for both the per-update median and p99
-latency and the CPU time an update took (all threads, so the database thread's work counts).
+latency and the CPU time an update took (all threads, so the database thread's work counts),
+and the bot's thread hops and SQL statements per update (counted, not timed).
 """
 
 from __future__ import annotations
@@ -202,6 +203,8 @@ async def main() -> None:
             latencies: dict[bool, list[float]] = {True: [], False: []}
             cpu: dict[bool, list[float]] = {True: [], False: []}  # ms of CPU (all threads) an update
             done = args.warmup
+            stats = bot.app.services.repos.db.stats
+            hops, statements, bot_updates = stats.hops, stats.statements, 0
             print(f"{'round':>5} {'bot upd/s':>10} {'bare upd/s':>10} {'ratio':>6}")
             for r in range(args.rounds):
                 order = (True, False) if r % 2 == 0 else (False, True)
@@ -213,10 +216,12 @@ async def main() -> None:
                     rates[is_bot] = len(lat) / (time.perf_counter() - started)
                     cpu[is_bot].append((time.process_time() - cpu_started) / len(lat) * 1000)
                     latencies[is_bot].extend(lat)
+                    bot_updates += len(lat) if is_bot else 0
                 done += args.reports
                 bot_rates.append(rates[True])
                 bare_rates.append(rates[False])
                 print(f"{r + 1:5} {rates[True]:10.0f} {rates[False]:10.0f} {rates[True] / rates[False]:6.2f}")
+            hops, statements = stats.hops - hops, stats.statements - statements
             saved = (await bot.app.services.repos.reports.totals(ReportQuery(district))).reports
         finally:
             await bot.stop()
@@ -241,6 +246,10 @@ async def main() -> None:
             f"{name} per update: median {statistics.median(lat) * 1000:.2f} ms, p99 {p99:.2f} ms,"
             f" CPU {statistics.median(cpu[is_bot]):.2f} ms (median of the rounds, all threads)"
         )
+    print(
+        f"bot database per update: {hops / bot_updates:.2f} thread hops, {statements / bot_updates:.2f} statements"
+        " (counted by storage.db.Database.stats)"
+    )
     if saved != expected:
         sys.exit("some reports were not saved")
 

@@ -140,7 +140,7 @@ class CadreApplication(Application):
         """After an update: stage the state (PTB's flush), then commit it with the inbox mark.
 
         The commit also carries the inbox rows not stored yet (this update's as done): when the
-        handling was quick, the whole update costs this one statement.
+        handling was quick, the whole update costs this one thread hop.
         """
         lock_notice.set(None)  # the answer is out: a wait for the lock now needs no "one moment"
         await super().update_persistence()
@@ -150,7 +150,7 @@ class CadreApplication(Application):
             done = update.update_id
         arrived: list[Row] = []
         if self.inbox_writer.pending and persistence.carries_inbox:
-            arrived = self.inbox_writer.take()  # no await from here to the commit's statement
+            arrived = self.inbox_writer.take()  # no await from here to the commit's write
         try:
             await persistence.commit(done=done, arrived=arrived)
         except BaseException as exc:

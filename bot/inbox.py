@@ -22,8 +22,8 @@ Design B of ``design/durability.md``, chosen here:
   for a whole ``getUpdates`` answer). After an update's handling, the processor's hook
   (``CadreApplication.finish_update``) flushes the conversation state, ``user_data`` and
   ``chat_data``, and marks the inbox row done, or stores it as done if it was not stored yet,
-  in one statement (``SQLitePersistence.commit``): the state and the "done" mark are durable
-  together or not at all, and a quick update costs that one statement (one thread hop) in all.
+  in one transaction and one thread hop (``SQLitePersistence.commit``): the state and the "done" mark are durable
+  together or not at all, and a quick update costs that one thread hop in all.
 * At start (``CadreApplication.initialize``) rows not done are queued again in update-id order,
   before anything new is fetched, so each chat's updates are handled again in order.
 * Handling an update twice is harmless: the records an update writes are keyed (a report by
@@ -38,10 +38,13 @@ the webhook must hold the HTTP answer for the whole handling, within Telegram's 
 PTB's ``Updater`` and webhook as they are, re-handles only the updates whose state was not
 flushed, and gives a replay log. Its cost is at most one insert per update, shared by the
 updates that arrived together, and none for an update handled within :data:`STORE_AFTER` (its
-row rides in the flush statement the bot makes anyway); ``bench/reports.py`` measures it
+row rides in the flush the bot makes anyway); ``bench/reports.py`` measures it
 (``--no-inbox`` for the bot without it): on the shared 2-core machine of December 2026, /report
 at 0.34-0.36x of a bare PTB handler with the inbox and 0.39-0.40x without (it was 0.24-0.33x
-with the inbox before its rows rode in the flush). ``bench/crash.py`` (a SIGKILL after every reply of
+with the inbox before its rows rode in the flush); with the flush as one transaction in one
+thread hop (``Database.write_batch``, about 5 statements where the ``state_writes`` triggers ran
+32) and 1.2 hops an update in all (2.3 before), 0.37-0.42x with the inbox and about the same
+without, on a machine busy with other work. ``bench/crash.py`` (a SIGKILL after every reply of
 /report and /visit): 0 steps lost, 0 answers in a wrong step, 1 record each, no saved draft
 offered again.
 """
@@ -69,7 +72,7 @@ class InboxWriter:
     """The inbox rows of arrived updates until they are stored, and who waits for them.
 
     A row is stored by whichever comes first: the persistence flush that ends its update's
-    handling, which takes every row still pending into its own statement (its own row as done:
+    handling, which takes every row still pending into its own transaction (its own row as done:
     one thread hop for the whole update), or, :data:`STORE_AFTER` seconds after it arrived, one
     insert of all the rows pending then (a group commit). The writes queue on the database's
     one write lock in the order they took their rows, so an update's "done" mark never comes
@@ -103,11 +106,19 @@ class InboxWriter:
     def pending(self) -> int:
         return len(self._pending)
 
+    @property
+    def armed(self) -> bool:
+        """Whether an insert of pending rows is due (a timer runs)."""
+        return self._timer is not None
+
     def take(self) -> list[Row]:
-        """Every pending row, for the statement the caller is about to make (with no ``await``
-        between this and that statement's turn on the write lock)."""
+        """Every pending row, for the write the caller is about to make (with no ``await``
+        between this and that write's turn on the write lock)."""
         rows = list(self._pending.values())
         self._pending.clear()
+        if self._timer is not None:  # nothing left for it: the next row arms its own, full delay
+            self._timer.cancel()
+            self._timer = None
         return rows
 
     def stored(self, rows: list[Row]) -> None:
@@ -117,7 +128,7 @@ class InboxWriter:
                 future.set_result(None)
 
     def give_back(self, rows: list[Row], *, retry_after: float = RETRY_AFTER) -> None:
-        """Rows whose statement failed: pending again (a newer row for the same id wins)."""
+        """Rows whose write failed: pending again (a newer row for the same id wins)."""
         for row in rows:
             self._pending.setdefault(row[0], row)
         if rows:

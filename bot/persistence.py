@@ -2,8 +2,8 @@
 
 Conversation states, ``user_data``, ``chat_data``, ``bot_data`` go to the ``ptb_*`` tables
 through :class:`storage.state.StateRepo`. PTB's ``update_*`` calls only *stage* the changes in
-memory; :meth:`SQLitePersistence.commit` writes everything staged as one statement (one
-implicit transaction, one thread hop), together with the "done" mark of the update it finishes,
+memory; :meth:`SQLitePersistence.commit` writes everything staged in one transaction and one
+thread hop (``StateRepo.write``), together with the "done" mark of the update it finishes,
 or its inbox row as done when that row was not stored yet (see ``bot.inbox``). The application commits after every update, so a crash or restart in the
 middle of a conversation resumes at the same step, and the update is handled again if its
 effects were not all made durable.
@@ -11,8 +11,10 @@ effects were not all made durable.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from copy import deepcopy
 from typing import Any
 
@@ -48,6 +50,30 @@ class UserData(dict):
 InboxRow = tuple[int, int | None, str]  # update id, chat key, JSON (bot.inbox.Row)
 
 
+def staging(method: Callable[..., None]) -> Callable[..., Awaitable[None]]:
+    """One of PTB's ``update_*`` / ``drop_*`` calls, whose work here is synchronous (it stages
+    rows in memory): it returns a future already done rather than a coroutine.
+
+    PTB gathers these calls after every update (``Application.update_persistence``): a
+    coroutine becomes a task there, run one event-loop turn later and collected one more turn
+    later; a done future is neither (three tasks and a loop turn less per update). An error is
+    set on the future, so PTB hands it to the error handlers as it did with the coroutine's.
+    """
+
+    @functools.wraps(method)
+    def call(self: SQLitePersistence, *args: Any, **kwargs: Any) -> asyncio.Future[None]:
+        future = asyncio.get_running_loop().create_future()
+        try:
+            method(self, *args, **kwargs)
+        except Exception as exc:
+            future.set_exception(exc)
+        else:
+            future.set_result(None)
+        return future
+
+    return call
+
+
 class SQLitePersistence(BasePersistence[dict, dict, dict]):
     def __init__(self, repo: Callable[[], StateRepo], update_interval: float = 60) -> None:
         # bot_data is not used by the bot: not storing it spares a copy and a write per update
@@ -76,14 +102,14 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
 
     @property
     def carries_inbox(self) -> bool:
-        """Whether :meth:`commit` can store inbox rows (``arrived``) in its statement."""
+        """Whether :meth:`commit` can store inbox rows (``arrived``) in its transaction."""
         return self.repo.carries_inbox
 
     async def commit(self, *, done: int | None = None, arrived: Sequence[InboxRow] = ()) -> None:
-        """Write everything staged (and mark inbox update ``done``) in one statement.
+        """Write everything staged (and mark inbox update ``done``) in one transaction (one thread hop).
 
         ``arrived``: inbox rows not stored yet (see ``bot.inbox.InboxWriter``), written first
-        in the same statement, the one of ``done`` as done already (only if
+        in the same transaction, the one of ``done`` as done already (only if
         :attr:`carries_inbox`). On failure the staged rows (with the "done" mark) go back to
         the stage unless something newer replaced them, so the next commit writes them all, and
         the error propagates (the caller gives ``arrived`` back to the inbox writer).
@@ -131,9 +157,8 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
             self._states_of[name] = await self.repo.conversations(name)
         return dict(self._states_of[name])
 
-    async def update_conversation(
-        self, name: str, key: ConversationKey, new_state: object | None
-    ) -> None:
+    @staging
+    def update_conversation(self, name: str, key: ConversationKey, new_state: object | None) -> None:  # type: ignore[override]
         known = self._states_of.setdefault(name, {})
         if known.get(key) == new_state and (new_state is not None or key not in known):
             return
@@ -145,7 +170,8 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
             known[key] = new_state
             self._stage("conv", name, encoded, ("conv", name, encoded, json.dumps(new_state)))
 
-    async def update_user_data(self, user_id: int, data: dict) -> None:
+    @staging
+    def update_user_data(self, user_id: int, data: dict) -> None:  # type: ignore[override]
         # PTB hands over a deep copy made for this call: keep it, no second copy
         if self._user_data is not None:
             if self._user_data.get(user_id) == data:
@@ -153,14 +179,16 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
             self._user_data[user_id] = data
         self._stage("user", "", str(user_id), ("user", "", str(user_id), json.dumps(data, ensure_ascii=False)))
 
-    async def update_chat_data(self, chat_id: int, data: dict) -> None:
+    @staging
+    def update_chat_data(self, chat_id: int, data: dict) -> None:  # type: ignore[override]
         if self._chat_data is not None:
             if self._chat_data.get(chat_id) == data:
                 return
             self._chat_data[chat_id] = data
         self._stage("chat", "", str(chat_id), ("chat", "", str(chat_id), json.dumps(data, ensure_ascii=False)))
 
-    async def update_bot_data(self, data: dict) -> None:
+    @staging
+    def update_bot_data(self, data: dict) -> None:  # type: ignore[override]
         if self._bot_data == data:
             return
         self._bot_data = data
@@ -169,12 +197,14 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
     async def update_callback_data(self, data: CDCData) -> None:
         return None
 
-    async def drop_chat_data(self, chat_id: int) -> None:
+    @staging
+    def drop_chat_data(self, chat_id: int) -> None:  # type: ignore[override]
         if self._chat_data is not None:
             self._chat_data.pop(chat_id, None)
         self._stage("chat", "", str(chat_id), ("chat_drop", "", str(chat_id), ""))
 
-    async def drop_user_data(self, user_id: int) -> None:
+    @staging
+    def drop_user_data(self, user_id: int) -> None:  # type: ignore[override]
         if self._user_data is not None:
             self._user_data.pop(user_id, None)
         self._stage("user", "", str(user_id), ("user_drop", "", str(user_id), ""))

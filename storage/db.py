@@ -13,7 +13,7 @@ import logging
 import re
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, fields
@@ -163,29 +163,24 @@ def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     return found
 
 
-# Set up on each connection (TEMP: nothing in the file changes, so no migration): the persistence
-# flush may carry the inbox row of the update it finishes (bot/inbox.py), when the handling ended
-# before the row was written on its own, in the flush's one statement. kind 'inbox' stores a row
-# not done yet (of another update, arrived meanwhile), 'inbox_done' a row done; name = the chat
-# key ('' for none), key = the update id, data = its JSON. A row already there is kept (a
-# redelivery) unless it is a done row older than a day (ids come round again, as in
-# ``InboxRepo.add``), and 'inbox_done' marks it done.
-_CONNECTION_SQL = """
-CREATE TEMP TRIGGER state_writes_inbox INSTEAD OF INSERT ON main.state_writes
-WHEN NEW.kind IN ('inbox', 'inbox_done') BEGIN
-    INSERT INTO inbox (update_id, chat_key, data, done)
-    VALUES (CAST(NEW.key AS INTEGER), CAST(NULLIF(NEW.name, '') AS INTEGER), NEW.data, NEW.kind = 'inbox_done')
-    ON CONFLICT (update_id) DO UPDATE SET chat_key = excluded.chat_key, data = excluded.data,
-        received_at = excluded.received_at, done = excluded.done
-    WHERE inbox.done = 1
-        AND inbox.received_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day');
-    UPDATE inbox SET done = 1 WHERE NEW.kind = 'inbox_done' AND update_id = CAST(NEW.key AS INTEGER);
-END;
-"""
-
-# Writes whose SQL names these tables change who a Telegram user is (see ``generation``).
+# Writes whose SQL names these tables change who a Telegram user is (see ``generation``), or
+# the reports (see ``reports_generation``).
 _WATCHED = re.compile(r"\b(people|units)\b", re.IGNORECASE)
+_WATCHED_REPORTS = re.compile(r"\breports\b", re.IGNORECASE)
 OTHER_WRITERS_CHECK_SECONDS = 1.0
+
+
+@dataclass
+class DbStats:
+    """What went through the wrapper: thread hops (each call that waits for the database thread)
+    and statements (an ``executemany`` counts its rows). Tests compare these, never times."""
+
+    hops: int = 0
+    statements: int = 0
+
+    def count(self, hops: int = 1, statements: int = 1) -> None:
+        self.hops += hops
+        self.statements += statements
 
 
 class _WatchedConnection:
@@ -199,22 +194,71 @@ class _WatchedConnection:
 
     def execute(self, sql: str, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
         self._db._note(sql)
+        self._db.stats.count()
         return self._conn.execute(sql, *args, **kwargs)
 
-    def executemany(self, sql: str, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+    def executemany(self, sql: str, params: Sequence, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
         self._db._note(sql)
-        return self._conn.executemany(sql, *args, **kwargs)
+        params = params if isinstance(params, list | tuple) else list(params)
+        self._db.stats.count(statements=len(params))
+        return self._conn.executemany(sql, params, *args, **kwargs)
 
     def execute_fetchall(self, sql: str, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
         self._db._note(sql)
+        self._db.stats.count()
         return self._conn.execute_fetchall(sql, *args, **kwargs)
 
     def execute_insert(self, sql: str, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
         self._db._note(sql)
+        self._db.stats.count()
         return self._conn.execute_insert(sql, *args, **kwargs)
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._conn, name)
+
+
+class ThreadConnection:
+    """The connection as a function given to :meth:`Database.transact` sees it, in the database
+    thread: ``execute`` and ``executemany`` of the plain :class:`sqlite3.Connection`, their SQL
+    kept for the database's generations and counted (settled on the event loop afterwards)."""
+
+    __slots__ = ("_conn", "sqls", "statements")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self.sqls: list[str] = []
+        self.statements = 0
+
+    def execute(self, sql: str, params: Sequence | dict = ()) -> sqlite3.Cursor:
+        if sql.lstrip()[:6].upper() != "SELECT":  # a read changes nothing
+            self.sqls.append(sql)
+        self.statements += 1
+        return self._conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence]) -> sqlite3.Cursor:
+        rows = rows if isinstance(rows, list | tuple) else list(rows)
+        self.sqls.append(sql)
+        self.statements += len(rows)
+        return self._conn.executemany(sql, rows)
+
+
+def _transact(conn: sqlite3.Connection, fn: Callable[..., T], args: tuple) -> tuple[T, ThreadConnection]:
+    """In the database thread: ``fn(connection, *args)`` in one transaction (``Database.transact``)."""
+    view = ThreadConnection(conn)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = fn(view, *args)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return result, view
+
+
+def _batch(conn: ThreadConnection, statements: Sequence[tuple[str, Sequence[Sequence]]]) -> None:
+    for sql, rows in statements:
+        conn.executemany(sql, rows)
 
 
 class Database:
@@ -223,6 +267,8 @@ class Database:
     ``generation`` grows whenever a write may have changed who a Telegram user is (a write
     naming ``people`` or ``units``, or any commit by another process, seen through
     ``PRAGMA data_version`` at most once a second): caches of users and people compare it.
+    ``reports_generation`` grows likewise on a write naming ``reports`` (and on another
+    process's commit, once ``current_generation`` saw it): caches of reports compare both.
     """
 
     def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
@@ -232,29 +278,39 @@ class Database:
         self.lock_wait = LOCK_WAIT_SECONDS  # how long a write waits for another process's lock
         self.lock_notice_after = LOCK_NOTICE_AFTER
         self.generation = 0
+        self.reports_generation = 0
         self._touched = False
+        self._touched_reports = False
         self._data_version: int | None = None
         self._checked_at = 0.0
-        self.flush_carries_inbox = False  # the connection's state_writes takes inbox rows (_CONNECTION_SQL)
+        self.flush_carries_inbox = False  # the schema is current: a flush may store inbox rows
+        self.stats = DbStats()
 
     def _note(self, sql: str) -> None:
         if not self._touched and _WATCHED.search(sql):
             self._touched = True
+        if not self._touched_reports and _WATCHED_REPORTS.search(sql):
+            self._touched_reports = True
 
     def _settle_generation(self) -> None:
         if self._touched:
             self._touched = False
             self.generation += 1
+        if self._touched_reports:
+            self._touched_reports = False
+            self.reports_generation += 1
 
     async def current_generation(self) -> int:
         """``generation``, after looking (at most once a second) for other processes' commits."""
         now = time.monotonic()
         if now - self._checked_at >= OTHER_WRITERS_CHECK_SECONDS:
             self._checked_at = now
+            self.stats.count()
             rows = await self.conn.execute_fetchall("PRAGMA data_version")
             version = int(rows[0][0])
             if self._data_version is not None and version != self._data_version:
                 self.generation += 1
+                self.reports_generation += 1
             self._data_version = version
         return self.generation
 
@@ -279,7 +335,6 @@ class Database:
             await conn.execute("PRAGMA synchronous = NORMAL")
             if upgrade:
                 await db.upgrade()
-                await conn.executescript(_CONNECTION_SQL)
                 db.flush_carries_inbox = True
         except sqlite3.OperationalError as exc:
             await conn.close()
@@ -376,8 +431,10 @@ class Database:
         """
         async with self._write_lock:
             await self._retry(lambda: self.conn.execute("BEGIN IMMEDIATE"))
+            self.stats.count()
             try:
                 yield _WatchedConnection(self.conn, self)  # type: ignore[misc]
+                self.stats.count()
                 await self.conn.execute("COMMIT")
                 self._settle_generation()
             except BaseException as exc:
@@ -395,20 +452,65 @@ class Database:
         Returns the rows of a ``RETURNING`` clause. Waits for another process's lock like
         :meth:`transaction`.
         """
-        self._note(sql)
+        self.stats.count()
         async with self._write_lock:
+            self._note(sql)  # under the lock: another write's settling must not take the mark
             try:
                 return list(await self._retry(lambda: self.conn.execute_fetchall(sql, params)))
             finally:
                 self._settle_generation()
 
+    async def write_batch(self, statements: Sequence[tuple[str, Sequence[Sequence]]]) -> None:
+        """Several writes in one transaction and ONE thread hop: ``(sql, rows of parameters)``,
+        each statement run for each of its rows (``executemany``), in order.
+
+        The whole transaction (``BEGIN IMMEDIATE`` to ``COMMIT``) runs in the database thread
+        at once, so nothing else on the connection comes between its statements. On any error
+        it is rolled back there; a lock held by another process is waited for and the whole
+        batch tried again, like :meth:`transaction`.
+        """
+        statements = [(sql, rows) for sql, rows in statements if rows]
+        if statements:
+            await self.transact(_batch, statements)
+
+    async def transact(self, fn: Callable[..., T], *args: object) -> T:
+        """``fn(connection, *args)`` in one write transaction run whole in the database thread:
+        ONE thread hop for all its statements (where :meth:`transaction` costs one a statement).
+
+        ``fn`` gets a :class:`ThreadConnection` (``execute``, ``executemany``; the rows are
+        :class:`sqlite3.Row`), must do SQLite work only, and may run more than once: a lock
+        held by another process is waited for and the whole transaction tried again, like
+        :meth:`transaction`. Any error rolls it back in the thread and is raised here.
+        """
+        async with self._write_lock:
+            result, view = await self._retry(lambda: self.run(_transact, fn, args))
+            for sql in view.sqls:
+                self._note(sql)
+            self.stats.statements += 2 + view.statements  # with BEGIN and COMMIT
+            self._settle_generation()
+            return result
+
+    async def run(self, fn: Callable[..., T], *args: object) -> T:
+        """``fn(connection, *args)`` in the database thread, where aiosqlite runs each statement
+        (the plain :class:`sqlite3.Connection` is handed to ``fn``): several statements for one
+        thread hop. ``fn`` must only do quick SQLite work, and writes belong in
+        :meth:`transact` (the write lock, the retries). aiosqlite has no public name for its
+        queue of calls; ``Connection._execute`` (the method behind every public one, in 0.22
+        at least) is used here and nowhere else, and ``tests/storage/test_state_writes.py``
+        checks that it runs ``fn`` in the connection's thread."""
+        self.stats.hops += 1
+        conn = self.conn
+        return await conn._execute(fn, conn._conn, *args)
+
     # One thread hop per read (``execute`` + ``fetch`` + ``close`` of a cursor are three).
     async def fetchall(self, sql: str, params: Sequence | dict = ()) -> list[aiosqlite.Row]:
+        self.stats.count()
         return list(await self.conn.execute_fetchall(sql, params))
 
     async def fetchone(self, sql: str, params: Sequence | dict = ()) -> aiosqlite.Row | None:
         """The first row: for queries of one row (by key, an aggregate or ``LIMIT 1``), as all
         rows are fetched in the one hop."""
+        self.stats.count()
         rows = await self.conn.execute_fetchall(sql, params)
         return rows[0] if rows else None
 

@@ -1,9 +1,9 @@
 """The durable inbox: updates stored before they are confirmed to Telegram (see ``bot.inbox``).
 
 A row is written when an update arrives (polling or webhook), several at once
-(:meth:`InboxRepo.add_many`), and marked done in the same statement that flushes the
+(:meth:`InboxRepo.add_many`), and marked done in the same transaction that flushes the
 conversation state after its handling (``StateRepo.write``, kind ``done``); when the handling
-ends first, that statement stores the row as done (kind ``inbox_done``). Rows not done are handled again at start. Done rows are kept for a day (a replay
+ends first, that transaction stores the row as done (kind ``inbox_done``). Rows not done are handled again at start. Done rows are kept for a day (a replay
 log for debugging), then pruned.
 """
 

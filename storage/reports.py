@@ -189,6 +189,35 @@ def _report(row: Row, photos: tuple[ReportPhoto, ...]) -> Report:
     )
 
 
+_INSERT_REPORT = (
+    f"INSERT INTO reports (token, reporter_id, created_at, updated_at, {', '.join(_VALUE_COLS)})"
+    f" VALUES (?, ?, ?, ?, {', '.join('?' * len(_VALUE_COLS))}) ON CONFLICT (token) DO NOTHING"
+)
+_INSERT_CATEGORY = "INSERT INTO report_categories (report_id, category, work_date) VALUES (?, ?, ?)"
+_INSERT_PHOTO = (
+    "INSERT INTO report_photos (report_id, position, phase, file_id, file_unique_id) VALUES (?, ?, ?, ?, ?)"
+)
+
+
+def _categories(report_id: int, fields: ReportFields) -> list[tuple]:
+    return [(report_id, c, fields.work_date.isoformat()) for c in dict.fromkeys(fields.categories)]
+
+
+def _photo_rows(report_id: int, fields: ReportFields) -> list[tuple]:
+    return [(report_id, i, p.phase, p.file_id, p.file_unique_id) for i, p in enumerate(fields.photos)]
+
+
+def _create(conn: Any, values: tuple, fields: ReportFields, token: str) -> tuple[bool, list]:
+    """In the database thread (``Database.transact``): the report and its parts, if its token
+    is new (a new report has no parts yet: nothing to delete first); the report's row."""
+    cur = conn.execute(_INSERT_REPORT, values)
+    created = cur.rowcount == 1
+    if created:
+        conn.executemany(_INSERT_CATEGORY, _categories(cur.lastrowid, fields))
+        conn.executemany(_INSERT_PHOTO, _photo_rows(cur.lastrowid, fields))
+    return created, conn.execute(f"{_SELECT} WHERE r.token = ?", (token,)).fetchall()
+
+
 class ReportsRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -197,39 +226,21 @@ class ReportsRepo:
     async def create(
         self, fields: ReportFields, *, reporter_id: int, token: str, at: datetime
     ) -> tuple[Report, bool]:
-        """Save a new report once per ``token``: (the report, whether this call created it)."""
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                f"INSERT INTO reports (token, reporter_id, created_at, updated_at,"
-                f" {', '.join(_VALUE_COLS)}) VALUES (?, ?, ?, ?, {', '.join('?' * len(_VALUE_COLS))})"
-                " ON CONFLICT (token) DO NOTHING",
-                (token, reporter_id, to_db(at), to_db(at), *_values(fields)),
-            )
-            created = cur.rowcount == 1
-            if created:  # a new report has no parts yet: nothing to delete first
-                await self._write_parts(conn, cur.lastrowid, fields, new=True)
-        report = await self.by_token(token)
-        if report is None:
-            raise RuntimeError("unexpected: report is None")
-        return report, created
+        """Save a new report once per ``token``: (the report, whether this call created it).
 
-    async def _write_parts(self, conn: Any, report_id: int, fields: ReportFields, *, new: bool = False) -> None:
-        if not new:
-            await conn.execute("DELETE FROM report_categories WHERE report_id = ?", (report_id,))
-        await conn.executemany(
-            "INSERT INTO report_categories (report_id, category, work_date) VALUES (?, ?, ?)",
-            [(report_id, c, fields.work_date.isoformat()) for c in dict.fromkeys(fields.categories)],
+        One transaction, read back in it: one thread hop (``Database.transact``)."""
+        created, rows = await self.db.transact(
+            _create, (token, reporter_id, to_db(at), to_db(at), *_values(fields)), fields, token
         )
-        if not new:
-            await conn.execute("DELETE FROM report_photos WHERE report_id = ?", (report_id,))
-        await conn.executemany(
-            "INSERT INTO report_photos (report_id, position, phase, file_id, file_unique_id)"
-            " VALUES (?, ?, ?, ?, ?)",
-            [
-                (report_id, i, p.phase, p.file_id, p.file_unique_id)
-                for i, p in enumerate(fields.photos)
-            ],
-        )
+        if not rows:
+            raise RuntimeError("unexpected: report is None")
+        return _report(rows[0], _photos_of(rows[0]["photos_json"])), created
+
+    async def _write_parts(self, conn: Any, report_id: int, fields: ReportFields) -> None:
+        await conn.execute("DELETE FROM report_categories WHERE report_id = ?", (report_id,))
+        await conn.executemany(_INSERT_CATEGORY, _categories(report_id, fields))
+        await conn.execute("DELETE FROM report_photos WHERE report_id = ?", (report_id,))
+        await conn.executemany(_INSERT_PHOTO, _photo_rows(report_id, fields))
 
     async def correct(
         self, report_id: int, fields: ReportFields, *, by: int, at: datetime, token: str

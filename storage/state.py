@@ -6,7 +6,6 @@ JSON data (dicts, lists, strings, numbers).
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -95,24 +94,63 @@ class StateRepo:
         ``bot`` (data), ``conv`` (name, key = JSON list, data = JSON state), ``conv_drop``,
         ``done`` (key = an inbox update id), or, when :attr:`carries_inbox`, ``inbox`` /
         ``inbox_done`` (an inbox row stored, not done / done: name = chat key or '', key =
-        update id, data = its JSON). Up to :data:`ROWS_PER_STATEMENT` rows are one
-        INSERT into the ``state_writes`` view, whose triggers route each row: one statement,
-        one implicit transaction, one thread hop. More rows go in one explicit transaction.
+        update id, data = its JSON). All in one transaction and one thread hop
+        (``Database.write_batch``): the inbox rows first, then the state, then the "done"
+        marks, each kind one prepared statement (``executemany``).
+
+        An inbox row already there is kept (a redelivery) unless it is a done row older than a
+        day (ids come round again, as in ``InboxRepo.add``); ``inbox_done`` marks it done.
         """
         if not rows:
             return
-        if len(rows) <= ROWS_PER_STATEMENT:
-            await self.db.write(_state_insert(len(rows)), [v for row in rows for v in row])
-            return
-        async with self.db.transaction() as conn:
-            for start in range(0, len(rows), ROWS_PER_STATEMENT):
-                chunk = rows[start : start + ROWS_PER_STATEMENT]
-                await conn.execute(_state_insert(len(chunk)), [v for row in chunk for v in row])
+        by_kind: dict[str, list[tuple]] = {}
+        for kind, name, key, data in rows:
+            if kind not in _WRITES:
+                raise ValueError(f"no state write of kind {kind!r}")
+            by_kind.setdefault(kind, []).append(_params(kind, name, key, data))
+        statements = []
+        for kind, sql in _WRITES.items():
+            params = by_kind.get(kind)
+            if params:
+                statements.append((sql, params))
+        await self.db.write_batch(statements)
 
 
-ROWS_PER_STATEMENT = 4000  # 4 parameters a row, under SQLite's 32766
+def _params(kind: str, name: str, key: str, data: str) -> tuple:
+    if kind in ("inbox", "inbox_done"):
+        return (int(key), int(name) if name else None, data)
+    if kind in ("user", "chat"):
+        return (int(key), data)
+    if kind in ("user_drop", "chat_drop", "done"):
+        return (int(key),)
+    if kind == "bot":
+        return (data,)
+    if kind == "conv":
+        return (name, key, data)
+    return (name, key)  # conv_drop
 
 
-@functools.lru_cache(maxsize=64)
-def _state_insert(n: int) -> str:
-    return "INSERT INTO state_writes (kind, name, key, data) VALUES " + ", ".join(["(?, ?, ?, ?)"] * n)
+# an inbox row already there is kept (a redelivery) unless it is a done row older than a day
+_OLD_DONE_ROW = "inbox.done = 1 AND inbox.received_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day')"
+_INBOX_ROW = "INSERT INTO inbox (update_id, chat_key, data, done) VALUES (?, ?, ?, {done}) ON CONFLICT (update_id)"
+# one statement per kind, in the order they run (inbox rows before the marks of their updates)
+_WRITES = {
+    "inbox": _INBOX_ROW.format(done=0) + " DO UPDATE SET chat_key = excluded.chat_key, data = excluded.data,"
+    f" received_at = excluded.received_at, done = 0 WHERE {_OLD_DONE_ROW}",
+    # done in any case: a row kept has its data, the others the new one
+    "inbox_done": _INBOX_ROW.format(done=1) + " DO UPDATE SET"
+    f" chat_key = iif({_OLD_DONE_ROW}, excluded.chat_key, inbox.chat_key),"
+    f" data = iif({_OLD_DONE_ROW}, excluded.data, inbox.data),"
+    f" received_at = iif({_OLD_DONE_ROW}, excluded.received_at, inbox.received_at), done = 1",
+    "user": "INSERT INTO ptb_user_data (user_id, data) VALUES (?, ?)"
+    " ON CONFLICT (user_id) DO UPDATE SET data = excluded.data",
+    "user_drop": "DELETE FROM ptb_user_data WHERE user_id = ?",
+    "chat": "INSERT INTO ptb_chat_data (chat_id, data) VALUES (?, ?)"
+    " ON CONFLICT (chat_id) DO UPDATE SET data = excluded.data",
+    "chat_drop": "DELETE FROM ptb_chat_data WHERE chat_id = ?",
+    "bot": "INSERT INTO ptb_bot_data (id, data) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+    "conv": "INSERT INTO ptb_conversations (name, key, state) VALUES (?, ?, ?)"
+    " ON CONFLICT (name, key) DO UPDATE SET state = excluded.state",
+    "conv_drop": "DELETE FROM ptb_conversations WHERE name = ? AND key = ?",
+    "done": "UPDATE inbox SET done = 1 WHERE update_id = ?",
+}

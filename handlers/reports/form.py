@@ -23,6 +23,8 @@ kept for the photo step (``Form.aside``).
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -104,12 +106,46 @@ def stale(env: Env) -> Outcome:
     return Outcome(alert=env.t("form.stale"))
 
 
+# -- reads the form repeats, kept while the database says nothing they depend on changed -------
+CACHE_SIZE = 1000  # entries per kind (one a user)
+
+
+async def remembered(context: Any, kind: str, key: Hashable, load: Callable[[], Awaitable[Any]],
+                     *, reports: bool = False) -> Any:
+    """``load()``, or its value from an earlier update while it still holds: kept under the
+    database's ``generation`` (people and units; another process's commit) and, with
+    ``reports``, its ``reports_generation``, both read *before* the load, so a change made
+    while it ran makes the next call load again. The /report screens read the villages and
+    the last report at several steps of one report; each is read once."""
+    db = context.repos.db
+    stamp = (await db.current_generation(), db.reports_generation if reports else 0)
+    extras = context.services.extras
+    cache = extras.get(kind)
+    if cache is None:
+        cache = extras[kind] = OrderedDict()
+    hit = cache.get(key)
+    if hit is not None and hit[0] == stamp:
+        cache.move_to_end(key)
+        return hit[1]
+    value = await load()
+    cache[key] = (stamp, value)
+    cache.move_to_end(key)
+    while len(cache) > CACHE_SIZE:
+        cache.popitem(last=False)
+    return value
+
+
 # -- who may report where -------------------------------------------------------------------
 async def villages_of(context: Any) -> list[Any]:
     """The villages the user may report for: their own, or those under their township/district."""
     person = context.person
     if person is None:
         return []
+    return list(await remembered(context, "cache:villages", (person.id, person.unit_id), lambda: _villages(context)))
+
+
+async def _villages(context: Any) -> list[Any]:
+    person = context.person
     org = context.repos.org
     unit = await org.unit(person.unit_id)
     if unit is None:
@@ -126,7 +162,11 @@ async def last_report(env: Env, draft: dict[str, Any]) -> Any:
     context = env.ctx
     if context.person is None:
         return None
-    return await context.repos.reports.last_by_reporter(context.person.id, exclude=draft.get("report_id"))
+    person_id, exclude = context.person.id, draft.get("report_id")
+    return await remembered(
+        context, "cache:last_report", (person_id, exclude),
+        lambda: context.repos.reports.last_by_reporter(person_id, exclude=exclude), reports=True,
+    )
 
 
 def answered(draft: dict[str, Any], step: str) -> None:

@@ -17,7 +17,7 @@ from bot.apiserver import LocalBotAPIServer
 from bot.app import build_application
 from bot.fakebot import FakeBotAPI
 from bot.simulator import Simulator, texts
-from tests.conftest import SECRETARY, Org, make_settings, start_sim
+from tests.conftest import MEMBER, SECRETARY, Org, make_settings, start_sim
 
 
 async def inbox_rows(sim: Simulator) -> list[tuple[int, int]]:
@@ -200,6 +200,18 @@ async def test_a_quick_update_is_stored_with_its_state_in_one_statement(sim: Sim
     assert "report" in json.loads(data[0])
 
 
+async def test_a_flush_that_carried_every_row_leaves_no_insert_due(sim: Simulator, org: Org, monkeypatch) -> None:
+    """A timer armed for a row its flush carried would store the NEXT update's row on its own
+    (a thread hop of its own) before that one's flush could carry it."""
+    sim.durable = True
+    writer = sim.app.inbox_writer
+    writer.delay = 60.0
+    for text in ("/report", "/cancel", "/report"):
+        await sim.send(text, SECRETARY)
+        assert writer.pending == 0 and not writer.armed
+    assert await inbox_rows(sim) == [(1, 1), (2, 1), (3, 1)]
+
+
 async def test_a_slow_update_is_stored_before_its_handling_ends(sim: Simulator, org: Org) -> None:
     sim.app.inbox_writer.delay = 0.0  # no wait for the flush
     update = Update.de_json(message_update(51, "/report"), sim.app.bot)
@@ -242,3 +254,20 @@ async def test_fetched_updates_are_confirmed_only_once_stored(sim: Simulator, or
     await app.inbox_writer.write_pending()  # what the timer does STORE_AFTER after they arrived
     await confirming
     assert telegram.asked == [[], [(61, 0), (62, 0)]]  # both stored before Telegram was asked
+
+
+async def test_staging_is_done_at_once_and_its_errors_reach_ptb(sim: Simulator, org: Org) -> None:
+    """PTB gathers the persistence's update_* calls after each update: here each is a future
+    done already (no task, no loop turn); an error is on the future, for PTB's error handlers."""
+    persistence = sim.app.persistence
+    staged = persistence.staged
+    done = persistence.update_user_data(SECRETARY, {"a": 1})
+    assert isinstance(done, asyncio.Future) and done.done()
+    await done
+    assert persistence.staged == staged + 1
+    bad = persistence.update_user_data(MEMBER, {"a": {1, 2}})  # not JSON
+    [result] = await asyncio.gather(bad, return_exceptions=True)
+    assert isinstance(result, TypeError)
+    await persistence.update_conversation(name="forms", key=(SECRETARY, SECRETARY), new_state="report:date")
+    await persistence.commit()
+    assert await sim.app.services.repos.state.conversations("forms") == {(SECRETARY, SECRETARY): "report:date"}
