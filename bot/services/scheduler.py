@@ -395,7 +395,7 @@ EVENT_BATCH = 500  # events looked at afresh are read and worked out this many a
 
 async def _due_events(repos: Repos, now: datetime) -> AsyncIterator[list[tuple[Event, int]]]:
     after = 0
-    while batch := await repos.events.due(now, after=after, limit=EVENT_BATCH):
+    while batch := await repos.events.due(now, after=after, limit=EVENT_BATCH, units=False):
         yield batch
         after = batch[-1][0].id
 

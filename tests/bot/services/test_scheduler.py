@@ -797,3 +797,31 @@ async def test_deliver_reads_the_push_log_once_whatever_the_number_of_pushes(sim
         return counted.n
 
     assert await statements(4) == await statements(40) <= 2
+
+
+async def test_the_sweep_reads_events_without_their_units(sim: Simulator, groups: Org, monkeypatch) -> None:
+    """A district event has 2,000 units: the sweep reaches its groups in one query and does
+    not read (nor parse) its unit ids; the repository still gives them to everyone else."""
+    repos = sim.app.services.repos
+    rule = Rule(MONTHLY_WEEKDAY, nth=1, weekday=4, hour=14, minute=30)
+    event, _ = await repos.events.create(
+        token="e", title="讲堂", rule=rule.to_dict(), place="", speaker="",
+        leads=[lead.code for lead in DEFAULT_EVENT_LEADS], audience="secretaries",
+        organiser=groups.township_admin.id, scope_unit_id=groups.township.id,
+        unit_ids=[groups.village.id, groups.other_village.id], now=at(2026, 11, 2, 10),
+    )
+    now = at(2026, 12, 1, 9)
+    [(full, _)] = await repos.events.due(now)
+    assert full.unit_ids == tuple(sorted([groups.village.id, groups.other_village.id]))
+    seen = []
+    due = repos.events.due
+
+    async def recorded(*args, **kw):
+        got = await due(*args, **kw)
+        seen.extend(e.unit_ids for e, _ in got)
+        return got
+
+    monkeypatch.setattr(repos.events, "due", recorded)
+    pushes = await scheduler.collect(sim.app, now)
+    assert {p.key.chat_id for p in pushes if p.key.ref_id == event.id} == {RED_GROUP, SUN_GROUP}
+    assert seen == [()]
