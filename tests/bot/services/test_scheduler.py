@@ -825,3 +825,25 @@ async def test_the_sweep_reads_events_without_their_units(sim: Simulator, groups
     pushes = await scheduler.collect(sim.app, now)
     assert {p.key.chat_id for p in pushes if p.key.ref_id == event.id} == {RED_GROUP, SUN_GROUP}
     assert seen == [()]
+
+
+@pytest.mark.parametrize("state", ["failed", "claimed"])
+async def test_a_push_logged_but_not_sent_keeps_its_unit_owed(sim: Simulator, groups: Org, state) -> None:
+    """The units owed are found by the log's keys alone, and by the few pushes claimed or
+    failed: a failed send (or the claim of a process that died) is still made again."""
+    created = at(2026, 11, 22, 10)
+    await add_task(sim, groups, deadline=at(2026, 11, 30, 23, 59), created=created)
+    repos = sim.app.services.repos
+    pushes = await scheduler.collect(sim.app, created)
+    (left,) = [p for p in pushes if p.key.chat_id == OTHER_SECRETARY]
+    for push in pushes:
+        assert await repos.pushes.claim(push.key, created, scheduler.LEASE)
+        if push is not left:
+            await repos.pushes.sent(push.key, 1, created)
+    if state == "failed":
+        await repos.pushes.failed(left.key, "NetworkError: boom")
+    await repos.tasks.replan_all()
+    later = created + timedelta(minutes=5)
+    assert [p.key for p in await scheduler.collect(sim.app, later)] == [left.key]
+    outcome = await scheduler.run_due(sim.app, later + timedelta(minutes=1))  # a claim is taken back after the lease
+    assert outcome.sent == [left.key] and [chat for chat, _ in sends(sim)] == [OTHER_SECRETARY]
