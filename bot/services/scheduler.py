@@ -20,7 +20,11 @@ moment; whatever changes who a push goes to (a group bound, a leader joining, a 
 edit) resets it in the database (triggers in storage/migrations, and the repositories' updates).
 Its targets, the push log and the follow-ups are read in one set-based query each, so a
 sweep costs a few queries whatever the number of tasks, events, units and people, and
-:func:`next_push_at` is the earliest planned moment plus what is due now.
+:func:`next_push_at` is the earliest planned moment plus what is due now. Of a task looked at
+again, only the units a push may still be owed to are read
+(:meth:`storage.tasks.TasksRepo.owed_units`): a catch-up over a province's tasks whose pushes
+all went out reads no unit. :func:`run_due` collects and sends batch by batch
+(:func:`sweep_batches`), so it holds one batch's pushes, not 10,000 events' notices.
 
 Exactly once: see :mod:`bot.services.delivery` (every push is claimed in the push log before it
 is sent).
