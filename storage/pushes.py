@@ -173,44 +173,41 @@ class PushesRepo:
         return {row[0] for row in rows}
 
     # -- read queries for the scheduler (one query whatever the number of pushes) ---------
-    async def states(
-        self, groups: Iterable[tuple[str, int, str, str]], now: datetime, lease: timedelta
-    ) -> dict[PushKey, tuple[str, bool]]:
-        """Every push logged under these groups: its status and whether it is settled (sent,
-        dropped, or claimed within the lease: nobody else should send it now)."""
-        todo = sorted(set(groups))
+    async def finished_keys(self, keys: Iterable[PushKey]) -> set[PushKey]:
+        """Which of these pushes the log holds as sent or dropped (one query, each key looked
+        up by the unique index: a group's other chats are not read)."""
+        todo = sorted({(k.kind, k.ref_id, k.occurrence, k.slot, k.chat_id) for k in keys})
         if not todo:
-            return {}
+            return set()
         rows = await self.db.fetchall(
-            "SELECT p.kind, p.ref_id, p.occurrence, p.slot, p.chat_id, p.status,"
-            " p.status IN ('sent', 'dropped') OR (p.status = 'claimed' AND p.claimed_at >= ?) AS settled"
-            " FROM json_each(?) j JOIN pushes p ON p.kind = json_extract(j.value, '$[0]')"
-            " AND p.ref_id = json_extract(j.value, '$[1]')"
-            " AND p.occurrence = json_extract(j.value, '$[2]') AND p.slot = json_extract(j.value, '$[3]')",
-            (to_db(now - lease), json.dumps(todo)),
-        )
-        return {record(PushKey, r): (r["status"], bool(r["settled"])) for r in rows}
-
-    async def finished_chats(self, groups: Iterable[tuple[str, int, str, str]]) -> dict[tuple[str, int, str, str], set[int]]:
-        """The chat ids whose push is sent or dropped, per group (kind, ref_id, occurrence, slot):
-        one query whatever the number of groups."""
-        todo = sorted(set(groups))
-        if not todo:
-            return {}
-        rows = await self.db.fetchall(
-            # the groups first, each looked up by the unique key (CROSS JOIN keeps that order;
-            # by the status index instead, a province's 85k pushes took 11 s, not 0.5 s)
-            "SELECT p.kind, p.ref_id, p.occurrence, p.slot, p.chat_id"
-            " FROM json_each(?) j CROSS JOIN pushes p ON p.kind = json_extract(j.value, '$[0]')"
-            " AND p.ref_id = json_extract(j.value, '$[1]')"
-            " AND p.occurrence = json_extract(j.value, '$[2]') AND p.slot = json_extract(j.value, '$[3]')"
-            " WHERE +p.status IN ('sent', 'dropped')",
+            # those logged (the unique index alone, no row read) but the few claimed or failed
+            # (the status index): reading every push's status cost a province's sweep 0.1 s
+            "SELECT p.kind, p.ref_id, p.occurrence, p.slot, p.chat_id FROM json_each(?) j CROSS JOIN pushes p"
+            " ON p.kind = j.value ->> 0 AND p.ref_id = j.value ->> 1 AND p.occurrence = j.value ->> 2"
+            " AND p.slot = j.value ->> 3 AND p.chat_id = j.value ->> 4"
+            " EXCEPT SELECT kind, ref_id, occurrence, slot, chat_id FROM pushes INDEXED BY pushes_status"
+            " WHERE status IN ('claimed', 'failed')",
             (json.dumps(todo),),
         )
-        out: dict[tuple[str, int, str, str], set[int]] = {}
-        for kind, ref_id, occurrence, slot, chat_id in rows:
-            out.setdefault((kind, ref_id, occurrence, slot), set()).add(chat_id)
-        return out
+        return {PushKey(*row) for row in rows}
+
+    async def standing(self, keys: Iterable[PushKey], now: datetime, lease: timedelta) -> dict[PushKey, datetime | None]:
+        """Of these pushes, those that need no sending now, in one query: sent or dropped
+        (None), or claimed within the lease (the moment the claim was last renewed: it can be
+        taken back ``lease`` after that)."""
+        todo = sorted({(k.kind, k.ref_id, k.occurrence, k.slot, k.chat_id) for k in keys})
+        if not todo:
+            return {}
+        rows = await self.db.fetchall(
+            "SELECT p.kind, p.ref_id, p.occurrence, p.slot, p.chat_id, p.status, p.claimed_at"
+            " FROM json_each(?) j CROSS JOIN pushes p ON p.kind = j.value ->> 0 AND p.ref_id = j.value ->> 1"
+            " AND p.occurrence = j.value ->> 2 AND p.slot = j.value ->> 3 AND p.chat_id = j.value ->> 4"
+            " WHERE +p.status IN ('sent', 'dropped') OR (+p.status = 'claimed' AND p.claimed_at >= ?)",
+            (json.dumps(todo), to_db(now - lease)),
+        )
+        return {
+            PushKey(*row[:5]): from_db(row[6]) if row[5] == "claimed" else None for row in rows
+        }
 
     async def wake_facts(self, now: datetime, until: datetime) -> tuple[datetime | None, bool, list[tuple[date, datetime]]]:
         """What the scheduler's next wake-up needs, in one query: the earliest planned moment of
@@ -293,18 +290,6 @@ class PushesRepo:
             (kind, ref_id, occurrence, occurrence),
         )
         return [_record(r) for r in rows]
-
-    async def held(
-        self, group: tuple[str, int, str, str], now: datetime, lease: timedelta
-    ) -> list[tuple[int, datetime]]:
-        """Chats of one group whose push somebody else claimed within the lease, with the
-        moment each claim was last renewed (it can be taken back ``lease`` after that)."""
-        rows = await self.db.fetchall(
-            "SELECT chat_id, claimed_at FROM pushes WHERE kind = ? AND ref_id = ? AND occurrence = ?"
-            " AND slot = ? AND status = 'claimed' AND claimed_at >= ?",
-            (*group, to_db(now - lease)),
-        )
-        return [(row["chat_id"], from_db(row["claimed_at"])) for row in rows]  # type: ignore[misc]
 
     async def message_of(self, kind: str, ref_id: int, occurrence: str, chat_id: int) -> set[int]:
         """Message ids of the pushes of one thing and occurrence sent to one chat."""

@@ -215,6 +215,62 @@ class TasksRepo:
         )
         return {r["task_id"]: r["n"] for r in rows}
 
+    async def owed_units(self, groups: Iterable[tuple[int, str, str, str]]) -> dict[int, list[TaskUnit]]:
+        """The units not done that a push may still be owed under each ``(task_id, kind,
+        occurrence, slot)``, by task and name: those with a chat a push can go to (a bound
+        group receiving reminders, or a leader who joined: a superset of what
+        :func:`bot.rules.reach.unit_reach` picks) whose push under that group the log does not
+        hold as sent or dropped. Any other unit is owed nothing there, and is not read: a
+        catch-up over a province's tasks whose pushes all went out returns no rows (one query)."""
+        todo = sorted({(int(t), k, o, s) for t, k, o, s in groups})
+        if not todo:
+            return {}
+        rows = await self.db.fetchall(
+            "WITH g(task_id, kind, occurrence, slot) AS MATERIALIZED (SELECT j.value ->> 0, j.value ->> 1,"
+            "  j.value ->> 2, j.value ->> 3 FROM json_each(?) j),"
+            # a chat with no push logged under the group: looked up in the unique index alone
+            # (reading each push's status doubled the cost of a province's catch-up)
+            " owed(task_id, unit_id) AS (SELECT g.task_id, tu.unit_id FROM g"
+            "  CROSS JOIN task_units tu ON tu.task_id = g.task_id WHERE tu.done_at IS NULL AND ("
+            "   EXISTS (SELECT 1 FROM chats c WHERE c.unit_id = tu.unit_id AND c.active = 1 AND c.reminders = 1"
+            "    AND NOT EXISTS (SELECT 1 FROM pushes p WHERE p.kind = g.kind AND p.ref_id = g.task_id"
+            "     AND p.occurrence = g.occurrence AND p.slot = g.slot AND p.chat_id = c.chat_id))"
+            # the leaders of any level: a superset of each level's own
+            "   OR EXISTS (SELECT 1 FROM people pe WHERE pe.unit_id = tu.unit_id AND pe.active = 1"
+            "    AND pe.role IN ('secretary', 'township_admin', 'district_admin') AND pe.telegram_id IS NOT NULL"
+            "    AND NOT EXISTS (SELECT 1 FROM pushes p WHERE p.kind = g.kind AND p.ref_id = g.task_id"
+            "     AND p.occurrence = g.occurrence AND p.slot = g.slot AND p.chat_id = pe.telegram_id)))"
+            # or one logged but not sent or dropped (claimed, failed: few, by the status index),
+            # to the chat of a group or a person of the unit
+            "  UNION SELECT g.task_id, tu.unit_id FROM pushes p INDEXED BY pushes_status"
+            "  CROSS JOIN g ON p.kind = g.kind AND p.ref_id = g.task_id AND p.occurrence = g.occurrence"
+            "   AND p.slot = g.slot"
+            "  CROSS JOIN task_units tu ON tu.task_id = g.task_id AND tu.unit_id IN ("
+            "   SELECT c.unit_id FROM chats c WHERE c.chat_id = p.chat_id"
+            "   UNION ALL SELECT pe.unit_id FROM people pe WHERE pe.telegram_id = p.chat_id)"
+            "  WHERE p.status IN ('claimed', 'failed') AND tu.done_at IS NULL)"
+            f" SELECT {_UNIT_COLS} FROM owed CROSS JOIN task_units tu ON tu.task_id = owed.task_id"
+            " AND tu.unit_id = owed.unit_id JOIN units u ON u.id = tu.unit_id ORDER BY tu.task_id, u.name",
+            (json.dumps(todo),),
+        )
+        out: dict[int, list[TaskUnit]] = {}
+        for row in rows:
+            out.setdefault(row["task_id"], []).append(_unit(row))
+        return out
+
+    async def late_parents(self, task_ids: Iterable[int]) -> dict[int, set[int]]:
+        """The parent units of each task's units not done (where its late lists go)."""
+        rows = await self.db.fetchall(
+            "SELECT DISTINCT tu.task_id, u.parent_id FROM task_units tu JOIN units u ON u.id = tu.unit_id"
+            " WHERE tu.task_id IN (SELECT value FROM json_each(?)) AND tu.done_at IS NULL"
+            " AND u.parent_id IS NOT NULL",
+            (_ids(task_ids),),
+        )
+        out: dict[int, set[int]] = {}
+        for task_id, parent_id in rows:
+            out.setdefault(task_id, set()).add(parent_id)
+        return out
+
     async def reach(
         self, unit_ids: Iterable[int], kind: str = "reminders", *, leaders: bool = True
     ) -> list[tuple[int, int]]:

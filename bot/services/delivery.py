@@ -144,20 +144,15 @@ async def deliver(app: Host, pushes: Iterable[Push], now: datetime) -> Outcome:
     unique: dict[PushKey, Push] = {}
     for push in pushes:
         unique.setdefault(push.key, push)
-    settled: dict[tuple[str, int, str, str], set[int]] = {}
-    held: dict[tuple[str, int, str, str], dict[int, datetime]] = {}
+    standing = await repos.pushes.standing(unique, now, LEASE)  # one query, however many pushes
     todo = []
     for push in unique.values():
-        group = push.key.group
-        if group not in settled:
-            settled[group] = await repos.pushes.settled(group, now, LEASE)
-            held[group] = dict(await repos.pushes.held(group, now, LEASE))
-        if push.key.chat_id in held[group]:
-            _hold(outcome, push.key, held[group][push.key.chat_id])
-        elif push.key.chat_id in settled[group]:
-            outcome.skipped += 1
-        else:
+        if push.key not in standing:
             todo.append(push)
+        elif (renewed := standing[push.key]) is not None:  # claimed by somebody else right now
+            _hold(outcome, push.key, renewed)
+        else:  # sent or dropped
+            outcome.skipped += 1
     if not todo:
         _plan_retry(app, outcome)
         return outcome

@@ -21,7 +21,11 @@ moment; whatever changes who a push goes to (a group bound, a leader joining, a 
 edit) resets it in the database (triggers in storage/migrations, and the repositories' updates).
 Its targets, the push log and the follow-ups are read in one set-based query each, so a
 sweep costs a few queries whatever the number of tasks, events, units and people, and
-:func:`next_push_at` is the earliest planned moment plus what is due now.
+:func:`next_push_at` is the earliest planned moment plus what is due now. Of a task looked at
+again, only the units a push may still be owed to are read
+(:meth:`storage.tasks.TasksRepo.owed_units`): a catch-up over a province's tasks whose pushes
+all went out reads no unit. :func:`run_due` collects and sends batch by batch
+(:func:`sweep_batches`), so it holds one batch's pushes, not 10,000 events' notices.
 
 Exactly once: see :mod:`bot.services.delivery` (every push is claimed in the push log before it
 is sent).
@@ -88,6 +92,7 @@ __all__ = [
     "refresh_notices",
     "run_due",
     "start",
+    "sweep_batches",
     "translator",
     "zone",
 ]
@@ -170,6 +175,7 @@ class _Plan:
     rev: int
     next_at: datetime | None
     pushes: list[Push] = field(default_factory=list)
+    checked: bool = False  # its pushes are known not to be sent or dropped yet (the log was asked)
 
 
 def _per_unit(
@@ -257,88 +263,126 @@ def _task_next_at(task: Task, leads: Sequence[Lead], tz: tzinfo, now: datetime) 
 TASK_UNITS_BATCH = 10_000  # tasks due are worked out together up to this many units not done
 
 
-async def _task_plans(app: Host, now: datetime) -> list[_Plan]:
+async def _task_plans(app: Host, now: datetime) -> AsyncIterator[list[_Plan]]:
     """The plans of the tasks due, worked out in batches of about :data:`TASK_UNITS_BATCH`
     units (a catch-up over a province's district-wide tasks holds one batch's units and
-    reach at a time, not 100,000 of each)."""
+    reach at a time, not 100,000 of each); each batch is planned once the one before is sent."""
     repos = repos_of(app)
     due = await repos.tasks.due(now)
     if not due:
-        return []
+        return
     sizes = await repos.tasks.pending_counts([task.id for task, _ in due])
-    plans: list[_Plan] = []
     batch: list[tuple[Task, int]] = []
     units = 0
     for item in due:
         size = sizes.get(item[0].id, 0)
         if batch and units + size > TASK_UNITS_BATCH:
-            plans += await _task_batch(app, batch, now)
+            yield await _task_batch(app, batch, now, sizes=sizes)
             batch, units = [], 0
         batch.append(item)
         units += size
-    return plans + await _task_batch(app, batch, now)
+    yield await _task_batch(app, batch, now, sizes=sizes)
 
 
-async def _task_batch(app: Host, due: list[tuple[Task, int]], now: datetime) -> list[_Plan]:
+def _late_keys(task: Task, parents: Iterable[int], creator: Person | None, parent_chats: Targets, *,
+               occurrence: str, slot: str) -> set[PushKey]:
+    """The keys of the late lists :func:`_late_lists` makes (to the creator, and to the groups
+    of the parents of the units not done), read without the units."""
+    keys = set()
+    if creator is not None and creator.active and creator.telegram_id is not None:
+        keys.add(PushKey("task_late", task.id, occurrence, slot, creator.telegram_id))
+    for parent_id in parents if task.to_groups else ():
+        for chat_id in parent_chats.of(parent_id):
+            if creator is None or chat_id != creator.telegram_id:
+                keys.add(PushKey("task_late", task.id, occurrence, slot, chat_id))
+    return keys
+
+
+async def _task_batch(app: Host, due: list[tuple[Task, int]], now: datetime, *,
+                      sizes: Mapping[int, int] | None = None) -> list[_Plan]:
+    """The plans of these tasks. By the work due: only the units a push may still be owed to
+    are read (:meth:`storage.tasks.TasksRepo.owed_units`), with their reach and the push log's
+    answer for just their chats; a task whose pushes all went out costs its share of one
+    query. All of a task's units are read only for a late list still to send."""
     repos, tz = repos_of(app), zone(app)
-    units_of = await repos.tasks.units_of([task.id for task, _ in due])
-    pending_of = {task.id: [u for u in units_of.get(task.id, []) if not u.done] for task, _ in due}
-    facts = await repos.chats.reach_facts({u.unit_id for us in pending_of.values() for u in us})
+    if sizes is None:
+        sizes = await repos.tasks.pending_counts([task.id for task, _ in due])
     leads_of = {task.id: [Lead.parse(code) for code in task.leads] for task, _ in due}
-    whats = {}
-    for task, _ in due:
-        if pending_of[task.id]:
-            whats[task.id] = task_due(task.deadline.astimezone(tz), leads_of[task.id], task.planned_from.astimezone(tz), now)
-    overdue = [task for task, _ in due if (whats.get(task.id) or ("",))[0] == "overdue"]
-    creators, parent_chats = {}, Targets()
+    live = [task for task, _ in due if sizes.get(task.id)]  # with units not done
+    tasks = {task.id: task for task in live}
+    whats, occurrences = {}, {}
+    groups = []  # (task, kind, occurrence, slot): what this sweep may push under
+    for task in live:
+        deadline = task.deadline.astimezone(tz)
+        occurrences[task.id] = occurrence = deadline_key(deadline, tz)
+        whats[task.id] = task_due(deadline, leads_of[task.id], task.planned_from.astimezone(tz), now)
+        if task.planned_from <= now < deadline:
+            groups.append((task.id, "task_extend" if task.extended else "task_new", occurrence, ""))
+        if whats[task.id] is not None:
+            what, slot = whats[task.id]
+            groups.append((task.id, "task_remind" if what == "remind" else "task_overdue", occurrence, slot.key))
+    owed = await repos.tasks.owed_units(groups) if groups else {}
+    overdue = [task for task in live if (whats.get(task.id) or ("",))[0] == "overdue"]
+    creators, parent_chats, units_of, late_keys = {}, Targets(), {}, {}
     if overdue:
         creators = await repos.org.people_by_ids({task.created_by for task in overdue})
-        parents = {u.parent_id for task in overdue for u in units_of.get(task.id, []) if u.parent_id is not None}
-        parent_chats = Targets.of_rows(await repos.tasks.reach(parents, leaders=False))
-    groups = []  # the push log's groups this sweep may push under: what was sent is not made again
-    for task, _ in due:
-        if not pending_of[task.id]:
-            continue
-        deadline = task.deadline.astimezone(tz)
-        occurrence = deadline_key(deadline, tz)
-        if task.planned_from <= now < deadline:
-            groups.append(("task_extend" if task.extended else "task_new", task.id, occurrence, ""))
-        if whats.get(task.id) is not None:
-            what, slot = whats[task.id]
-            groups.append(("task_remind" if what == "remind" else "task_overdue", task.id, occurrence, slot.key))
-    finished = await repos.pushes.finished_chats(groups)
+        parents = await repos.tasks.late_parents([task.id for task in overdue])
+        parent_chats = Targets.of_rows(await repos.tasks.reach(set().union(*parents.values()), leaders=False))
+        late_keys = {
+            task.id: _late_keys(task, parents.get(task.id, ()), creators.get(task.created_by), parent_chats,
+                                occurrence=occurrences[task.id], slot=whats[task.id][1].key)
+            for task in overdue
+        }
+    owed_ids = {u.unit_id for us in owed.values() for u in us}
+    facts = await repos.chats.reach_facts(owed_ids) if owed_ids else {}
     reaches: dict = {}
+    targets_of = {}
+    candidates = []  # the keys the owed units' pushes would have: the push log is asked about just these
+    for task_id, kind, occurrence, slot in groups:
+        units = owed.get(task_id)
+        if not units:
+            continue
+        if task_id not in targets_of:
+            targets_of[task_id] = Targets.of_task_both(tasks[task_id], units, facts, now=now, memo=reaches)
+        chats = targets_of[task_id][1 if kind in ("task_new", "task_extend") else 0]
+        candidates += [PushKey(kind, task_id, occurrence, slot, c) for u in units for c in chats.of(u.unit_id)]
+    told = await repos.pushes.finished_keys([*candidates, *(k for keys in late_keys.values() for k in keys)])
+    del candidates
+    finished: dict[tuple[str, int, str, str], set[int]] = defaultdict(set)
+    for key in told:
+        finished[key.group].add(key.chat_id)
+    late = [task_id for task_id, keys in late_keys.items() if not keys <= told]  # a late list still to send
+    if late:
+        units_of = await repos.tasks.units_of(late)
     plans = []
     for task, rev in due:
-        pending = pending_of[task.id]
-        if not pending:
-            plans.append(_Plan("tasks", task.id, rev, None))
+        if not sizes.get(task.id):
+            plans.append(_Plan("tasks", task.id, rev, None, checked=True))
             continue
-        plan = _Plan("tasks", task.id, rev, _task_next_at(task, leads_of[task.id], tz, now))
+        plan = _Plan("tasks", task.id, rev, _task_next_at(task, leads_of[task.id], tz, now), checked=True)
         plans.append(plan)
+        pending = owed.get(task.id, [])
         deadline = task.deadline.astimezone(tz)
-        occurrence = deadline_key(deadline, tz)
+        occurrence = occurrences[task.id]
         common = {"occurrence": occurrence, "tz": tz, "now": now, "finished": finished}
-        targets, announce = Targets.of_task_both(task, pending, facts, now=now, memo=reaches)
-        if task.planned_from <= now < deadline:
-            kind = "task_extend" if task.extended else "task_new"
-            plan.pushes += _per_unit(kind, task, pending, announce, slot="", render=notices.task_announce, **common)
+        if pending:
+            targets, announce = targets_of[task.id]
+            if task.planned_from <= now < deadline:
+                kind = "task_extend" if task.extended else "task_new"
+                plan.pushes += _per_unit(kind, task, pending, announce, slot="", render=notices.task_announce, **common)
         due_now = whats.get(task.id)
         if due_now is None:
             continue
         what, slot = due_now
-        if what == "remind":
-            plan.pushes += _per_unit(
-                "task_remind", task, pending, targets, slot=slot.key, render=notices.task_reminder, **common
-            )
-        else:
-            plan.pushes += _per_unit(
-                "task_overdue", task, pending, targets, slot=slot.key, render=notices.task_overdue, **common
-            )
-            plan.pushes += _late_lists(
-                task, units_of.get(task.id, []), creators.get(task.created_by), parent_chats,
+        if pending:
+            kind, render = ("task_remind", notices.task_reminder) if what == "remind" else ("task_overdue", notices.task_overdue)
+            plan.pushes += _per_unit(kind, task, pending, targets, slot=slot.key, render=render, **common)
+        if what == "overdue" and task.id in units_of:
+            late_lists = _late_lists(
+                task, units_of[task.id], creators.get(task.created_by), parent_chats,
                 occurrence=occurrence, slot=slot.key, tz=tz,
             )
+            plan.pushes += [push for push in late_lists if push.key not in told]
     return plans
 
 
@@ -355,17 +399,16 @@ EVENT_BATCH = 500  # events looked at afresh are read and worked out this many a
 
 async def _due_events(repos: Repos, now: datetime) -> AsyncIterator[list[tuple[Event, int]]]:
     after = 0
-    while batch := await repos.events.due(now, after=after, limit=EVENT_BATCH):
+    while batch := await repos.events.due(now, after=after, limit=EVENT_BATCH, units=False):
         yield batch
         after = batch[-1][0].id
 
 
-async def _event_plans(app: Host, now: datetime) -> list[_Plan]:
-    repos = repos_of(app)
-    plans: list[_Plan] = []
-    async for due in _due_events(repos, now):
-        plans += await _event_batch(app, due, now)
-    return plans
+async def _event_plans(app: Host, now: datetime) -> AsyncIterator[list[_Plan]]:
+    """The plans of the events due, :data:`EVENT_BATCH` at a time; each batch is read and
+    worked out once the one before is sent."""
+    async for due in _due_events(repos_of(app), now):
+        yield await _event_batch(app, due, now)
 
 
 async def _arrangements(repos: Repos, event_ids: Iterable[int], now: datetime, tz: tzinfo) -> dict[int, dict[date, Any]]:
@@ -480,30 +523,48 @@ async def _rewound(app: Host, now: datetime) -> None:
 async def collect(app: Host, now: datetime) -> list[Push]:
     """Every push due at ``now``, still useful and not yet sent or dropped in the push log
     (one claimed by someone else is held by :func:`deliver`, which checks when it claims). Tasks and events whose due pushes are all sent or dropped are planned on to
-    their next moment."""
-    return (await _collect(app, now))[0]
+    their next moment. All of them in one list (tests, tools): :func:`run_due` sends them
+    batch by batch (:func:`sweep_batches`) and never holds them all."""
+    out: list[Push] = []
+    async for pushes, _waiting in sweep_batches(app, now):
+        out += pushes
+    return out
 
 
 # (table, id, plan revision, next moment, the keys of its pushes still to send)
 _Waiting = tuple[str, int, int, "datetime | None", list[PushKey]]
 
 
-async def _collect(app: Host, now: datetime) -> tuple[list[Push], list[_Waiting]]:
-    """:func:`collect`, with the tasks and events that wait for their pushes to be sent: once
-    they are (:func:`_advance_delivered`), they are planned on at once, not worked out again
-    by :func:`next_push_at` and the next sweep."""
-    repos = repos_of(app)
+async def sweep_batches(app: Host, now: datetime) -> AsyncIterator[tuple[list[Push], list[_Waiting]]]:
+    """:func:`collect` batch by batch (the tasks due in batches of about
+    :data:`TASK_UNITS_BATCH` units, the events :data:`EVENT_BATCH` at a time, then the
+    follow-ups), with the tasks and events of each batch that wait for its pushes to be sent:
+    once they are (:func:`_advance_delivered`), they are planned on at once, not worked out
+    again by :func:`next_push_at` and the next sweep. The next batch is read only when the
+    caller asks for it, so a sweep that sends each batch before the next holds one batch of
+    pushes at a time, whatever the number of tasks and events due."""
     await _rewound(app, now)
-    plans = [*await _task_plans(app, now), *await _event_plans(app, now)]
-    states = await repos.pushes.states({push.key.group for plan in plans for push in plan.pushes}, now, LEASE)
+    async for plans in _task_plans(app, now):
+        yield await _settle(app, plans)
+    async for plans in _event_plans(app, now):
+        yield await _settle(app, plans)
+    yield await followup_pushes(app, now), []
+
+
+async def _settle(app: Host, plans: list[_Plan]) -> tuple[list[Push], list[_Waiting]]:
+    """The pushes of these plans not yet sent or dropped, and the plans that wait for them;
+    the plans with none left are planned on to their next moment."""
+    repos = repos_of(app)
+    finished = await repos.pushes.finished_keys(
+        push.key for plan in plans if not plan.checked for push in plan.pushes
+    )
     out: list[Push] = []
     waiting: list[_Waiting] = []
     done: dict[str, list[tuple[int, int, datetime | None]]] = {"tasks": [], "events": []}
     for plan in plans:
         keys = []
         for push in plan.pushes:
-            status, _settled = states.get(push.key, ("", False))
-            if status not in ("sent", "dropped"):
+            if push.key not in finished:
                 keys.append(push.key)
                 # a push claimed by someone else goes on too: deliver() finds the claim, holds
                 # the push and plans a run for the moment the claim can be taken back (a
@@ -515,11 +576,11 @@ async def _collect(app: Host, now: datetime) -> tuple[list[Push], list[_Waiting]
             done[plan.table].append((plan.ref_id, plan.rev, plan.next_at))
     await repos.tasks.advance(done["tasks"])
     await repos.events.advance(done["events"])
-    return [*out, *await followup_pushes(app, now)], waiting
+    return out, waiting
 
 
 async def _advance_delivered(app: Host, waiting: list[_Waiting], outcome: Outcome) -> None:
-    """The tasks and events of :func:`_collect` whose pushes :func:`deliver` all sent or
+    """The tasks and events of a batch of :func:`sweep_batches` whose pushes :func:`deliver` all sent or
     dropped are planned on to their next moment (one that failed, was held or was found sent
     by someone else is left to the next sweep, as before)."""
     settled = {*outcome.sent, *outcome.dropped}
@@ -545,9 +606,14 @@ async def run_due(app: Host, now: datetime | None = None) -> Outcome:
     """Send every push due at ``now`` (default: the current moment), then plan the next wake."""
     async with _lock(app):
         now = now or now_of(app)
-        pushes, waiting = await _collect(app, now)
-        outcome = await deliver(app, pushes, now)
-        await _advance_delivered(app, waiting, outcome)
+        outcome = Outcome()
+        # batch by batch: each batch is sent and its tasks and events planned on before the
+        # next is read, so a sweep holds one batch's pushes, not 10,000 events' notices
+        async for pushes, waiting in sweep_batches(app, now):
+            sent = await deliver(app, pushes, now) if pushes else Outcome()
+            await _advance_delivered(app, waiting, sent)
+            outcome.merge(sent)
+            del pushes, waiting
         await plan(app, now)
     jobs = app.services.jobs
     if outcome.failed and jobs is not None:

@@ -478,7 +478,8 @@ async def test_a_sweep_is_a_few_queries_whatever_the_number_of_tasks_events_and_
     finally:
         await big.stop()
     assert many[2] > 10 * few[2]  # far more work due...
-    assert many[0] == few[0] <= 15  # ...in the same few queries
+    # ...in the same few queries (an overdue task's late lists are checked before its units are read)
+    assert many[0] == few[0] <= 16
     assert many[1] == few[1] <= 4  # and once all is sent, a sweep looks at nothing
 
 
@@ -638,11 +639,211 @@ async def test_tasks_worked_out_in_batches_owe_the_same_pushes(sim: Simulator, g
     sizes = []
     batch = scheduler._task_batch
 
-    async def counted(app, due, now):
+    async def counted(app, due, now, **kw):
         sizes.append(len(due))
-        return await batch(app, due, now)
+        return await batch(app, due, now, **kw)
 
     monkeypatch.setattr(scheduler, "_task_batch", counted)
     monkeypatch.setattr(scheduler, "TASK_UNITS_BATCH", 2)  # a task has two villages: one task a batch
     assert sorted((*p.key.group, p.key.chat_id) for p in await scheduler.collect(sim.app, later)) == whole
     assert sizes == [1, 1, 1] and len(whole) > 3
+
+
+# -- a sweep's cost follows the pushes due (issue 11) -----------------------------------------
+class Reads:
+    """Which units the sweep reads: the repositories' answers, recorded."""
+
+    def __init__(self, sim: Simulator, monkeypatch) -> None:
+        repos = sim.app.services.repos
+        self.units_of: list[list[int]] = []
+        self.facts: list[set[int]] = []
+        self.owed: list[dict[int, list[int]]] = []
+        units_of, facts, owed = repos.tasks.units_of, repos.chats.reach_facts, repos.tasks.owed_units
+
+        async def read_units(task_ids):
+            self.units_of.append(list(task_ids))
+            return await units_of(task_ids)
+
+        async def read_facts(unit_ids, *args, **kw):
+            self.facts.append(set(unit_ids))
+            return await facts(unit_ids, *args, **kw)
+
+        async def read_owed(groups):
+            got = await owed(groups)
+            self.owed.append({task_id: [u.unit_id for u in units] for task_id, units in got.items()})
+            return got
+
+        monkeypatch.setattr(repos.tasks, "units_of", read_units)
+        monkeypatch.setattr(repos.chats, "reach_facts", read_facts)
+        monkeypatch.setattr(repos.tasks, "owed_units", read_owed)
+
+
+@pytest.mark.parametrize("when", [at(2026, 11, 25, 10), at(2026, 12, 2, 10)], ids=["announced", "overdue"])
+async def test_a_task_whose_pushes_all_went_out_is_looked_at_again_without_reading_its_units(
+        sim: Simulator, groups: Org, monkeypatch, when) -> None:
+    """A catch-up over tasks whose plans were lost (a fresh upgrade, the clock put back) but
+    whose pushes all went out: its units, their reach and its late lists are not read (a
+    province's 52 district-wide tasks read 100,000 units for no push)."""
+    created = at(2026, 11, 22, 10)
+    task = await add_task(sim, groups, deadline=at(2026, 11, 30, 23, 59), created=created)
+    await scheduler.run_due(sim.app, created)
+    outcome = await scheduler.run_due(sim.app, when)  # the announcement still owed / overdue, late lists
+    if when > task.deadline:
+        assert {k.kind for k in outcome.sent} == {"task_overdue", "task_late"}
+    sends(sim)
+    await sim.app.services.repos.tasks.replan_all()  # every task looked at afresh
+    reads = Reads(sim, monkeypatch)
+    later = when + timedelta(minutes=5)
+    assert [t.id for t, _ in await sim.app.services.repos.tasks.due(later)] == [task.id]
+    assert await scheduler.collect(sim.app, later) == []
+    assert reads.owed == [{}]  # one query, no unit owed anything
+    assert reads.units_of == [] and reads.facts == []
+    assert await sim.app.services.repos.tasks.due(later + timedelta(minutes=5)) == []  # planned on
+
+
+async def test_a_leader_who_joins_later_is_told_of_the_open_task_and_only_their_unit_is_read(
+        sim: Simulator, groups: Org, monkeypatch) -> None:
+    created = at(2026, 11, 22, 10)
+    task = await add_task(sim, groups, deadline=at(2026, 11, 30, 23, 59), created=created)
+    await scheduler.run_due(sim.app, created)
+    sends(sim)
+    repos = sim.app.services.repos
+    await repos.org.add_person("吴书记", "secretary", groups.village.id, telegram_id=7777)  # replans the task
+    reads = Reads(sim, monkeypatch)
+    later = at(2026, 11, 22, 15)  # before the first reminder: only the new secretary is owed the announcement
+    pushes = await scheduler.collect(sim.app, later)
+    assert [(p.key.kind, p.key.chat_id) for p in pushes] == [("task_new", 7777)]
+    assert reads.owed == [{task.id: [groups.village.id]}] and reads.facts == [{groups.village.id}]
+    outcome = await scheduler.run_due(sim.app, later)
+    assert [(k.kind, k.chat_id) for k in outcome.sent] == [("task_new", 7777)]
+    assert [chat for chat, _ in sends(sim)] == [7777]
+    assert await scheduler.collect(sim.app, later + timedelta(minutes=5)) == []
+
+
+async def test_an_overdue_task_with_a_late_list_still_to_send_reads_its_units_for_it(sim: Simulator, groups: Org) -> None:
+    """The late lists are checked without the units; when one is owed (here all of them, the
+    task's units are all reached already), the units are read and the list names who is late."""
+    created = at(2026, 11, 22, 10)
+    task = await add_task(sim, groups, deadline=at(2026, 11, 30, 23, 59), created=created)
+    await scheduler.run_due(sim.app, created)
+    sends(sim)
+    overdue = at(2026, 12, 2, 10)
+    repos = sim.app.services.repos
+    for push in await scheduler.collect(sim.app, overdue):  # the overdue notices went out, the lists not
+        if push.key.kind == "task_overdue":
+            assert await repos.pushes.claim(push.key, overdue, scheduler.LEASE)
+            await repos.pushes.sent(push.key, 1, overdue)
+    await repos.tasks.replan_all()
+    pushes = await scheduler.collect(sim.app, overdue + timedelta(minutes=5))
+    assert {(p.key.kind, p.key.ref_id) for p in pushes} == {("task_late", task.id)}
+    assert {p.key.chat_id for p in pushes} == {TOWNSHIP_ADMIN, TOWN_GROUP}  # the creator, the township's group
+    text, _ = pushes[0].render(scheduler.translator(sim.app))
+    assert "红旗村" in text and "向阳村" in text
+
+
+async def test_run_due_sends_batch_by_batch_and_holds_one_batch_at_a_time(sim: Simulator, groups: Org, monkeypatch) -> None:
+    """Ten events due at once, read and sent two at a time: every notice goes out once, and
+    no more than one batch's pushes are ever handed to deliver() (10,000 events' notices are
+    never held together); each batch's events are planned on once it is sent."""
+    rule = Rule(MONTHLY_WEEKDAY, nth=1, weekday=4, hour=14, minute=30)  # Friday 4 December
+    for k in range(10):
+        await sim.app.services.repos.events.create(
+            token=f"e{k}", title=f"讲堂{k}", rule=rule.to_dict(), place="", speaker="",
+            leads=[lead.code for lead in DEFAULT_EVENT_LEADS], audience="secretaries",
+            organiser=groups.township_admin.id, scope_unit_id=groups.township.id,
+            unit_ids=[groups.village.id, groups.other_village.id], now=at(2026, 11, 2, 10),
+        )
+    now = at(2026, 12, 1, 9)  # the 3-day notices
+    monkeypatch.setattr(scheduler, "EVENT_BATCH", 2)
+    handed: list[int] = []
+    deliver = scheduler.deliver
+
+    async def counted(app, pushes, when):
+        pushes = list(pushes)
+        handed.append(len(pushes))
+        # the batches already sent are planned on before the next is read
+        due = await app.services.repos.events.due(when)
+        assert len(due) == 10 - 2 * (len(handed) - 1)
+        return await deliver(app, pushes, when)
+
+    monkeypatch.setattr(scheduler, "deliver", counted)
+    outcome = await scheduler.run_due(sim.app, now)
+    per_event = {k.ref_id for k in outcome.sent if k.kind == "event_notice"}
+    assert len(per_event) == 10 and len(outcome.sent) == len(set(outcome.sent)) == 20  # two groups each
+    assert handed == [4] * 5  # two events' notices, two groups each
+    assert await sim.app.services.repos.events.due(now) == []
+    assert await scheduler.collect(sim.app, now + timedelta(minutes=5)) == []
+
+
+async def test_deliver_reads_the_push_log_once_whatever_the_number_of_pushes(sim: Simulator, groups: Org) -> None:
+    """What is already sent, dropped or claimed by someone else is one query for all the
+    pushes handed over (it was two per push-log group: 20,000 for 10,000 events' notices)."""
+    now = at(2026, 12, 1, 9)
+    repos = sim.app.services.repos
+
+    def draw(t):
+        return "x", None
+
+    async def statements(n: int) -> int:
+        keys = [PushKey("event_notice", 9000 + n * 100 + k, "2026-12-04", "d3@09:00", RED_GROUP) for k in range(n)]
+        for key in keys[: n // 2]:  # half sent, a quarter claimed by someone else, the rest new
+            assert await repos.pushes.claim(key, now, scheduler.LEASE)
+            await repos.pushes.sent(key, 1, now)
+        for key in keys[n // 2: 3 * n // 4]:
+            assert await repos.pushes.claim(key, now, scheduler.LEASE)
+        async with Statements(sim) as counted:
+            outcome = await scheduler.deliver(sim.app, [scheduler.Push(key, draw) for key in keys[: 3 * n // 4]], now)
+        assert outcome.skipped == n // 2 and len(outcome.held) == n // 4 and outcome.sent == []
+        return counted.n
+
+    assert await statements(4) == await statements(40) <= 2
+
+
+async def test_the_sweep_reads_events_without_their_units(sim: Simulator, groups: Org, monkeypatch) -> None:
+    """A district event has 2,000 units: the sweep reaches its groups in one query and does
+    not read (nor parse) its unit ids; the repository still gives them to everyone else."""
+    repos = sim.app.services.repos
+    rule = Rule(MONTHLY_WEEKDAY, nth=1, weekday=4, hour=14, minute=30)
+    event, _ = await repos.events.create(
+        token="e", title="讲堂", rule=rule.to_dict(), place="", speaker="",
+        leads=[lead.code for lead in DEFAULT_EVENT_LEADS], audience="secretaries",
+        organiser=groups.township_admin.id, scope_unit_id=groups.township.id,
+        unit_ids=[groups.village.id, groups.other_village.id], now=at(2026, 11, 2, 10),
+    )
+    now = at(2026, 12, 1, 9)
+    [(full, _)] = await repos.events.due(now)
+    assert full.unit_ids == tuple(sorted([groups.village.id, groups.other_village.id]))
+    seen = []
+    due = repos.events.due
+
+    async def recorded(*args, **kw):
+        got = await due(*args, **kw)
+        seen.extend(e.unit_ids for e, _ in got)
+        return got
+
+    monkeypatch.setattr(repos.events, "due", recorded)
+    pushes = await scheduler.collect(sim.app, now)
+    assert {p.key.chat_id for p in pushes if p.key.ref_id == event.id} == {RED_GROUP, SUN_GROUP}
+    assert seen == [()]
+
+
+@pytest.mark.parametrize("state", ["failed", "claimed"])
+async def test_a_push_logged_but_not_sent_keeps_its_unit_owed(sim: Simulator, groups: Org, state) -> None:
+    """The units owed are found by the log's keys alone, and by the few pushes claimed or
+    failed: a failed send (or the claim of a process that died) is still made again."""
+    created = at(2026, 11, 22, 10)
+    await add_task(sim, groups, deadline=at(2026, 11, 30, 23, 59), created=created)
+    repos = sim.app.services.repos
+    pushes = await scheduler.collect(sim.app, created)
+    (left,) = [p for p in pushes if p.key.chat_id == OTHER_SECRETARY]
+    for push in pushes:
+        assert await repos.pushes.claim(push.key, created, scheduler.LEASE)
+        if push is not left:
+            await repos.pushes.sent(push.key, 1, created)
+    if state == "failed":
+        await repos.pushes.failed(left.key, "NetworkError: boom")
+    await repos.tasks.replan_all()
+    later = created + timedelta(minutes=5)
+    assert [p.key for p in await scheduler.collect(sim.app, later)] == [left.key]
+    outcome = await scheduler.run_due(sim.app, later + timedelta(minutes=1))  # a claim is taken back after the lease
+    assert outcome.sent == [left.key] and [chat for chat, _ in sends(sim)] == [OTHER_SECRETARY]
