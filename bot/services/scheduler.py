@@ -394,6 +394,24 @@ def event_leads(event: Event) -> list[Lead]:
     return [Lead.parse(code) for code in event.leads]
 
 
+_SlotsMemo = dict[tuple[Rule, tuple[str, ...]], list[tuple[date, datetime, Any]]]
+
+
+def event_slots(event: Event, rule: Rule, changes: Mapping[date, Any], now: datetime, tz: tzinfo,
+                memo: _SlotsMemo) -> list[tuple[date, datetime, Any]]:
+    """The event's arranged slots (:func:`bot.rules.recurrence.arranged_slots`); events with
+    the same rule and leads and no date of their own (a township's lecture in every branch,
+    a weekly meeting in every village) share one working-out per sweep (``memo``; the lists
+    are read, never changed)."""
+    if changes:
+        return arranged_slots(rule, event_leads(event), changes, now, tz)
+    key = (rule, tuple(event.leads))
+    slots = memo.get(key)
+    if slots is None:
+        slots = memo[key] = arranged_slots(rule, event_leads(event), {}, now, tz)
+    return slots
+
+
 EVENT_BATCH = 500  # events looked at afresh are read and worked out this many at a time
 
 
@@ -406,9 +424,10 @@ async def _due_events(repos: Repos, now: datetime) -> AsyncIterator[list[tuple[E
 
 async def _event_plans(app: Host, now: datetime) -> AsyncIterator[list[_Plan]]:
     """The plans of the events due, :data:`EVENT_BATCH` at a time; each batch is read and
-    worked out once the one before is sent."""
+    worked out once the one before is sent (events alike share their slots: ``memo``)."""
+    memo: _SlotsMemo = {}
     async for due in _due_events(repos_of(app), now):
-        yield await _event_batch(app, due, now)
+        yield await _event_batch(app, due, now, memo)
 
 
 async def _arrangements(repos: Repos, event_ids: Iterable[int], now: datetime, tz: tzinfo) -> dict[int, dict[date, Any]]:
@@ -430,12 +449,14 @@ def _changed(changes: dict[date, Any], rule: Rule, now: datetime, tz: tzinfo) ->
     return out
 
 
-async def _event_batch(app: Host, due: list[tuple[Event, int]], now: datetime) -> list[_Plan]:
+async def _event_batch(app: Host, due: list[tuple[Event, int]], now: datetime,
+                       memo: _SlotsMemo | None = None) -> list[_Plan]:
     repos, tz = repos_of(app), zone(app)
+    memo = {} if memo is None else memo
     changes_of = await _arrangements(repos, [event.id for event, _ in due], now, tz)
     rules = {event.id: event_rule(event) for event, _ in due}  # read once per event
     slots_of = {
-        event.id: arranged_slots(rules[event.id], event_leads(event), changes_of.get(event.id, {}), now, tz)
+        event.id: event_slots(event, rules[event.id], changes_of.get(event.id, {}), now, tz, memo)
         for event, _ in due
     }
     due_of = {eid: [(day, at, slot) for day, at, slot in slots if slot.due(now)] for eid, slots in slots_of.items()}
@@ -653,12 +674,13 @@ async def next_push_at(app: Host, now: datetime, *, afresh: bool = True) -> date
     for task, _ in tasks:
         if pending.get(task.id):
             moments.append(_task_next_at(task, [Lead.parse(code) for code in task.leads], tz, now))
+    memo: _SlotsMemo = {}
     async for due in _due_events(repos, now):
         quiet = []  # events looked at afresh with nothing due now: planned on at once
         changes_of = await _arrangements(repos, [event.id for event, _ in due], now, tz)
         for event, rev in due:
             changes, rule = changes_of.get(event.id, {}), event_rule(event)
-            slots = [slot for _, _, slot in arranged_slots(rule, event_leads(event), changes, now, tz)]
+            slots = [slot for _, _, slot in event_slots(event, rule, changes, now, tz, memo)]
             at = next_slot_at(slots, now)
             if at is not None:
                 moments.append(at)

@@ -847,3 +847,31 @@ async def test_a_push_logged_but_not_sent_keeps_its_unit_owed(sim: Simulator, gr
     assert [p.key for p in await scheduler.collect(sim.app, later)] == [left.key]
     outcome = await scheduler.run_due(sim.app, later + timedelta(minutes=1))  # a claim is taken back after the lease
     assert outcome.sent == [left.key] and [chat for chat, _ in sends(sim)] == [OTHER_SECRETARY]
+
+
+async def test_events_alike_share_one_working_out_of_their_slots(sim, groups, monkeypatch) -> None:
+    """Three branches' lectures on the same rule and leads are worked out once per sweep (a
+    different rule, or a date arranged on its own, is worked out by itself); each still gets
+    its own notice."""
+    repos = sim.app.services.repos
+    created = at(2026, 11, 20, 10)
+    lecture = Rule(MONTHLY_WEEKDAY, nth=1, weekday=4, hour=14, minute=30)
+    other = Rule(MONTHLY_WEEKDAY, nth=1, weekday=4, hour=9, minute=0)
+    for n, rule in enumerate((lecture, lecture, lecture, other)):
+        await repos.events.create(
+            token=f"alike-{n}", title=f"大讲堂{n}", rule=rule.to_dict(), place="镇党委会议室", speaker="",
+            leads=[lead.code for lead in DEFAULT_EVENT_LEADS], audience="secretaries",
+            organiser=groups.township_admin.id, scope_unit_id=groups.township.id,
+            unit_ids=[groups.township.id], now=created,
+        )
+    calls = []
+    real = scheduler.arranged_slots
+
+    def counted(rule, *args, **kwargs):
+        calls.append(rule)
+        return real(rule, *args, **kwargs)
+
+    monkeypatch.setattr(scheduler, "arranged_slots", counted)
+    outcome = await scheduler.run_due(sim.app, at(2026, 12, 1, 9))
+    assert sorted(k.ref_id for k in outcome.sent if k.kind == "event_notice") == [1, 2, 3, 4]
+    assert calls.count(lecture) == 1 and calls.count(other) == 1
