@@ -174,7 +174,7 @@ class Tracker:
         self.message: int | None = None
 
     def _expected(self, elapsed: float) -> int:
-        return shown_seconds(max(self.seconds, elapsed + EVERY))  # later than said: say so
+        return shown_seconds(max(self.seconds, elapsed + 5))  # later than said: say so
 
     async def _tell(self) -> None:
         elapsed = self.clock() - self.started
