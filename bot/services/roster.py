@@ -2,7 +2,7 @@
 informed of a long import, and the texts of an import (problems with the file, row errors,
 the summary).
 
-Reading an XLSX with openpyxl costs about 40 µs a cell, all of it Python under the GIL: read
+Reading an XLSX with openpyxl costs about 40-50 µs a cell, all of it Python under the GIL: read
 on the event loop (or in a thread) it stalls every other chat. :func:`parse_off_loop` reads it
 in the worker process (:func:`bot.services.offloop.process_pool`: one worker, started on first
 use and kept, the charts' too), with the garbage collector paused (openpyxl's many small
@@ -41,11 +41,12 @@ TELL_AFTER = 3.0  # seconds: an import expected to take longer is told at once
 EVERY = 15.0  # seconds between two progress edits of that message
 TICK = 1.0  # seconds between two looks at the clock while the file is read (tests: 0)
 # The pace, measured with bench/roster_stall.py (2 cores shared, the reading in the worker
-# process with the collector paused): openpyxl 32-43 µs a cell, flat from 5,000 to 50,000 rows;
-# a CSV 50-70 µs a row; the import after reading 30-45 µs a row.
-XLSX_SECONDS_PER_CELL = 40e-6
+# process with the collector paused): openpyxl 32-48 µs a cell, flat from 5,000 to 50,000 rows;
+# a CSV 50-70 µs a row; the import after reading 40-80 µs a row. The busier end is used: an
+# estimate a little long is better than one the admin sees run out.
+XLSX_SECONDS_PER_CELL = 50e-6
 CSV_SECONDS_PER_ROW = 70e-6
-IMPORT_SECONDS_PER_ROW = 50e-6
+IMPORT_SECONDS_PER_ROW = 80e-6
 XLSX_SECONDS_PER_MB = 11  # when a sheet does not say its size: about 11 s a MB at 12-49 columns
 log = logging.getLogger("cadre.roster")
 CLOCK: Callable[[], float] = time.monotonic  # the trackers' clock (tests set their own)

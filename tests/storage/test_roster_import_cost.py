@@ -38,7 +38,9 @@ async def statements(repos: Repos, data: bytes) -> int:
     return repos.roster.statements
 
 
-async def test_round_trips_do_not_grow_with_the_rows(tmp_path: Path) -> None:
+async def test_round_trips_do_not_grow_with_the_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the chunks (one round trip per CHUNK rows written, set large here), none per row."""
+    monkeypatch.setattr(roster_storage, "CHUNK", 10_000)
     counts = []
     for rows in (100, 1500):
         db = await Database.open(tmp_path / f"{rows}.db")
