@@ -447,22 +447,52 @@ def one_apart(a: str, b: str) -> bool:
 def close_names(names: Iterable[str], known: Iterable[str] = ()) -> dict[str, str]:
     """For each of ``names`` that is one character apart from another name (of ``names`` or
     ``known``): that name. Of two close names in the file, the one on fewer rows is the likely
-    typo; ``known`` names (already in the database) are never the typo."""
+    typo; ``known`` names (already in the database) are never the typo.
+
+    Each name is compared only with the names an index of one-character deletions says may be
+    one apart (:func:`_near_keys`), not with every other name: linear in the names."""
     counts: dict[str, int] = {}
     for name in names:
         counts[name] = counts.get(name, 0) + 1
     known_set = set(known)
+    order = [*known_set, *counts]  # the order candidates are tried in (a known name first)
+    index: dict[tuple[object, ...], list[int]] = {}
+    for position, other in enumerate(order):
+        for key in _own_keys(other):
+            index.setdefault(key, []).append(position)
     out: dict[str, str] = {}
     for name in counts:
         if name in known_set:
             continue
-        for other in [*known_set, *counts]:
+        candidates = sorted({p for key in _near_keys(name) for p in index.get(key, ())})
+        for position in candidates:
+            other = order[position]
             if other == name or not one_apart(name, other):
                 continue
             if other in known_set or counts[other] > counts[name] or (counts[other] == counts[name] and other < name):
                 out[name] = other
                 break
     return out
+
+
+def _own_keys(name: str) -> Iterator[tuple[object, ...]]:
+    """The keys ``name`` is filed under: each deletion at its place (a same-length name one
+    substitution away shares one), each deletion (a name one shorter equals one), itself (a name
+    one longer has it as a deletion)."""
+    yield ("whole", name)
+    for i in range(len(name)):
+        rest = name[:i] + name[i + 1 :]
+        yield ("at", i, rest)
+        yield ("less", rest)
+
+
+def _near_keys(name: str) -> Iterator[tuple[object, ...]]:
+    """The keys under which a name one character apart from ``name`` is filed."""
+    yield ("less", name)  # one longer
+    for i in range(len(name)):
+        rest = name[:i] + name[i + 1 :]
+        yield ("at", i, rest)  # same length
+        yield ("whole", rest)  # one shorter
 
 
 def close_name_errors(rows: Sequence[RosterRow], *, column_of: dict[str, str]) -> list[RowError]:

@@ -1,18 +1,32 @@
-"""Roster files for the bot and the command line: parsing off the event loop, and the texts of
-an import (problems with the file, row errors, the summary).
+"""Roster files for the bot and the command line: parsing off the event loop, the admin kept
+informed of a long import, and the texts of an import (problems with the file, row errors,
+the summary).
 
-A 3 MB XLSX of 20,000 rows takes about 20 s to read with openpyxl, all of it Python under the
-GIL: read on the event loop (or in a thread) it stalls every other chat. :func:`parse_off_loop`
-reads it in the worker process (:func:`bot.services.offloop.process_pool`: one worker, started
-on first use and kept, the charts' too), so the bot keeps
-answering; when the reading takes longer than :data:`PROGRESS_AFTER` seconds, ``on_slow`` is
-called once (the handler tells the admin how long it will take).
+Reading an XLSX with openpyxl costs about 40-50 µs a cell, all of it Python under the GIL: read
+on the event loop (or in a thread) it stalls every other chat. :func:`parse_off_loop` reads it
+in the worker process (:func:`bot.services.offloop.process_pool`: one worker, started on first
+use and kept, the charts' too), with the garbage collector paused (openpyxl's many small
+objects made each full collection walk all of them: the reading grew faster than the rows), so
+the bot keeps answering.
+
+How long it will take is known before reading (:func:`estimate_seconds`: the rows counted
+cheaply, :func:`count_cells`, times the pace measured by ``bench/roster_stall.py``). An import
+expected to take over :data:`TELL_AFTER` seconds is told at once how long; any other that is
+still reading after :data:`PROGRESS_AFTER` seconds is told then; and the message is edited
+every :data:`EVERY` seconds with how far it is (:class:`Tracker`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import gc
+import io
+import logging
+import math
+import re
+import time
+import zipfile
 from collections.abc import Awaitable, Callable
 
 from bot.i18n import Translator
@@ -23,8 +37,19 @@ from storage.roster import ImportResult
 
 SHOWN_ERRORS = 30
 PROGRESS_AFTER = 2.0  # seconds of reading before the admin is told to wait
-SECONDS_PER_MB = 8  # measured: about 21 s for a 3 MB XLSX of 20k rows x 49 columns
-
+TELL_AFTER = 3.0  # seconds: an import expected to take longer is told at once
+EVERY = 15.0  # seconds between two progress edits of that message
+TICK = 1.0  # seconds between two looks at the clock while the file is read (tests: 0)
+# The pace, measured with bench/roster_stall.py (2 cores shared, the reading in the worker
+# process with the collector paused): openpyxl 32-48 µs a cell, flat from 5,000 to 50,000 rows;
+# a CSV 50-70 µs a row; the import after reading 40-80 µs a row. The busier end is used: an
+# estimate a little long is better than one the admin sees run out.
+XLSX_SECONDS_PER_CELL = 50e-6
+CSV_SECONDS_PER_ROW = 70e-6
+IMPORT_SECONDS_PER_ROW = 80e-6
+XLSX_SECONDS_PER_MB = 11  # when a sheet does not say its size: about 11 s a MB at 12-49 columns
+log = logging.getLogger("cadre.roster")
+CLOCK: Callable[[], float] = time.monotonic  # the trackers' clock (tests set their own)
 
 
 def _executor() -> concurrent.futures.Executor:
@@ -35,9 +60,163 @@ def _reset() -> None:
     offloop.reset_process_pool()
 
 
-def estimate_seconds(size: int) -> int:
-    """A rough reading time for a file of ``size`` bytes, for the "please wait" message."""
-    return max(5, round(size / 1024 / 1024 * SECONDS_PER_MB / 5) * 5)
+def _parse(data: bytes, filename: str) -> Roster:
+    """:func:`parse_roster` with the garbage collector paused (in the worker process; its
+    garbage is collected once, after)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return parse_roster(data, filename)
+    finally:
+        if enabled:
+            gc.enable()
+        gc.collect()
+
+
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="[A-Z]+\d+(?::([A-Z]+)(\d+))?"')
+_FIRST_SHEET = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?\br:id="([^"]+)"')
+_TARGET = re.compile(rb'<Relationship\b[^>]*?\bId="([^"]+)"[^>]*?\bTarget="([^"]+)"|'
+                     rb'<Relationship\b[^>]*?\bTarget="([^"]+)"[^>]*?\bId="([^"]+)"')
+
+
+def count_cells(data: bytes, filename: str = "") -> tuple[int, int] | None:
+    """(rows, columns) of a roster file, counted without reading it, or None when that cannot
+    be known cheaply. A CSV: its lines (a line break is never part of another character in
+    UTF-8 or GB18030; UTF-16 is decoded first). An XLSX: the ``<dimension ref="A1:L50001">``
+    its first sheet declares at its top (the first 4 KB of it, unzipped from a stream, so a
+    zip bomb costs nothing here), columns from its last column's letters."""
+    if data[:4] == b"PK\x03\x04":
+        try:
+            return _xlsx_dimension(data)
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError, RuntimeError, NotImplementedError):
+            return None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            return None
+        first = text.split("\n", 1)[0]
+        return text.count("\n") + (not text.endswith("\n")), first.count(",") + first.count("\t") + 1
+    first = data.split(b"\n", 1)[0]
+    return data.count(b"\n") + (not data.endswith(b"\n")), first.count(b",") + first.count(b"\t") + 1
+
+
+def _xlsx_dimension(data: bytes) -> tuple[int, int] | None:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = set(archive.namelist())
+        sheet = "xl/worksheets/sheet1.xml"
+        if "xl/workbook.xml" in names and "xl/_rels/workbook.xml.rels" in names:
+            with archive.open("xl/workbook.xml") as f:
+                first = _FIRST_SHEET.search(f.read(64 * 1024))
+            with archive.open("xl/_rels/workbook.xml.rels") as f:
+                rels = f.read(64 * 1024)
+            targets = {}
+            for m in _TARGET.finditer(rels):
+                ident, target = (m[1], m[2]) if m[1] else (m[4], m[3])
+                targets[ident] = target.decode()
+            if first and first[1] in targets:
+                target = targets[first[1]]
+                sheet = target.lstrip("/") if target.startswith("/") else "xl/" + target
+        if sheet not in names:
+            return None
+        with archive.open(sheet) as f:
+            head = f.read(4096)
+    found = _DIMENSION.search(head)
+    if found is None:
+        return None
+    if found[2] is None:  # "A1": an empty sheet, or a writer that does not say
+        return None
+    columns = 0
+    for letter in found[1].decode():
+        columns = columns * 26 + ord(letter) - 64
+    return int(found[2]), columns
+
+
+def estimate_seconds(data: bytes, filename: str = "") -> float:
+    """How long reading and importing the file will take: its rows counted
+    (:func:`count_cells`) times the measured pace; by its size when they cannot be counted."""
+    counted = count_cells(data, filename)
+    xlsx = data[:4] == b"PK\x03\x04"
+    if counted is None:
+        if not xlsx:
+            return len(data) / 1024 / 1024 * 2  # not reached for a CSV: its lines always count
+        return len(data) / 1024 / 1024 * XLSX_SECONDS_PER_MB
+    rows, columns = counted
+    reading = rows * columns * XLSX_SECONDS_PER_CELL if xlsx else rows * CSV_SECONDS_PER_ROW
+    return reading + rows * IMPORT_SECONDS_PER_ROW
+
+
+def shown_seconds(seconds: float) -> int:
+    """Seconds as the admin is told them: up to the next 5, at least 5."""
+    return max(5, math.ceil(seconds / 5) * 5)
+
+
+class Tracker:
+    """Keeps the admin informed of one import: :meth:`begin` tells at once when it is expected
+    to take over :data:`TELL_AFTER` seconds; :meth:`slow` (reading still going after
+    :data:`PROGRESS_AFTER` seconds) tells then if not told yet; :meth:`reading` and
+    :meth:`rows` edit that message at most every :data:`EVERY` seconds, with the time so far
+    and (importing) the rows done. ``send(text)`` returns the message's id, ``edit(id, text)``
+    changes it (the handler's, best effort); ``clock`` is injected by tests."""
+
+    def __init__(
+        self,
+        t: Translator,
+        send: Callable[[str], Awaitable[int]],
+        edit: Callable[[int, str], Awaitable[object]],
+        *,
+        seconds: float,
+        rows: int | None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.t, self.send, self.edit, self.clock = t, send, edit, clock or CLOCK
+        self.seconds, self.counted = seconds, rows
+        self.started = self.last = self.clock()
+        self.message: int | None = None
+
+    def _expected(self, elapsed: float) -> int:
+        return shown_seconds(max(self.seconds, elapsed + 5))  # later than said: say so
+
+    async def _tell(self) -> None:
+        elapsed = self.clock() - self.started
+        if self.counted:
+            text = self.t("roster.reading_counted", rows=self.counted, seconds=self._expected(elapsed))
+        else:
+            text = self.t("roster.reading", seconds=self._expected(elapsed))
+        self.message = await self.send(text)
+        self.last = self.clock()
+
+    async def begin(self) -> None:
+        if self.seconds > TELL_AFTER:
+            await self._tell()
+
+    async def slow(self) -> None:
+        if self.message is None:
+            await self._tell()
+
+    def _due(self) -> bool:
+        return self.message is not None and self.clock() - self.last >= EVERY
+
+    async def reading(self) -> None:
+        if self._due():
+            elapsed = self.clock() - self.started
+            await self._edit(self.t("roster.reading_progress", elapsed=round(elapsed),
+                                    seconds=self._expected(elapsed)))
+
+    async def rows(self, done: int, total: int) -> None:
+        """The import's progress: ``done`` of ``total`` steps (two a row: checked, written)."""
+        if self.message is None and self.clock() - self.started > TELL_AFTER:
+            await self._tell()
+            return
+        if self._due():
+            rows = total // 2
+            await self._edit(self.t("roster.importing_progress", done=rows * done // max(total, 1), total=rows,
+                                    elapsed=round(self.clock() - self.started)))
+
+    async def _edit(self, text: str) -> None:
+        self.last = self.clock()
+        if self.message is not None:
+            await self.edit(self.message, text)
 
 
 async def parse_off_loop(
@@ -46,22 +225,29 @@ async def parse_off_loop(
     *,
     on_slow: Callable[[], Awaitable[object]] | None = None,
     slow_after: float | None = None,
+    on_tick: Callable[[], Awaitable[object]] | None = None,
 ) -> Roster:
     """:func:`bot.rules.roster.parse_roster` in the worker process; file problems are raised
     as :exc:`RosterFileError` as usual. A worker that died (out of memory on a hostile file)
-    is replaced and the file refused as too complex."""
+    is replaced and the file refused as too complex. ``on_slow()`` once after ``slow_after``
+    seconds; then ``on_tick()`` every :data:`TICK` seconds until the file is read."""
     loop = asyncio.get_running_loop()
     try:
-        future = loop.run_in_executor(_executor(), parse_roster, data, filename)
+        future = loop.run_in_executor(_executor(), _parse, data, filename)
     except RuntimeError:  # the pool was shut down (interpreter exit, a dead worker)
         _reset()
-        future = loop.run_in_executor(_executor(), parse_roster, data, filename)
+        future = loop.run_in_executor(_executor(), _parse, data, filename)
     wait = PROGRESS_AFTER if slow_after is None else slow_after
     try:
         if on_slow is not None:
             done, _ = await asyncio.wait({future}, timeout=wait)
             if not done:
                 await on_slow()
+        if on_tick is not None:
+            while not future.done():
+                done, _ = await asyncio.wait({future}, timeout=TICK)
+                if not done:
+                    await on_tick()
         return await future
     except concurrent.futures.process.BrokenProcessPool as exc:
         _reset()

@@ -2,8 +2,9 @@
 
 ``/import`` explains the format and sends a template to fill in. A file is refused before it
 is downloaded when it is too large. It is read by :mod:`bot.rules.roster` in a worker process
-(:func:`bot.services.roster.parse_off_loop`: a big file does not stall other chats, and the
-admin is told how long it takes when it takes over 2 s) and imported by
+(:func:`bot.services.roster.parse_off_loop`: a big file does not stall other chats; the admin
+is told how long it will take, from the rows counted before reading, and the message is edited
+with the progress every 15 s: :class:`bot.services.roster.Tracker`) and imported by
 :class:`storage.roster.RosterRepo` within the admin's units, in one transaction. When a row
 is wrong, nothing is kept: the reply lists the rows by number, says what the good rows would
 do, and offers "import the good rows" (the file is read again from Telegram by its file_id,
@@ -12,14 +13,23 @@ so nothing large is kept in ``user_data``).
 
 from __future__ import annotations
 
+import logging
 import secrets
 
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import CadreContext
-from bot.rules.roster import MAX_BYTES, RosterFileError, template_xlsx
-from bot.services.roster import estimate_seconds, file_problem, parse_off_loop, report
+from bot.rules.roster import MAX_BYTES, Roster, RosterFileError, template_xlsx
+from bot.services.roster import (
+    Tracker,
+    count_cells,
+    estimate_seconds,
+    file_problem,
+    parse_off_loop,
+    report,
+)
 from handlers.auth import ADMINS, command, requires
 from handlers.flow import answer, ask, cb, keyboard, parse_cb
 
@@ -47,18 +57,34 @@ async def import_command(update: Update, context: CadreContext) -> None:
     )
 
 
-async def read(update: Update, context: CadreContext, file_id: str, file_name: str):
-    """Download and parse the file in the worker process (other chats keep their answers);
-    if that takes a while, say how long."""
+log = logging.getLogger("cadre.roster")
+
+
+async def read(update: Update, context: CadreContext, file_id: str, file_name: str) -> tuple[Roster, Tracker]:
+    """Download and parse the file in the worker process (other chats keep their answers).
+    The admin is told how long it will take (at once when that is over 3 s, else when the
+    reading takes over 2 s) and the message is edited with the progress every 15 s; the
+    tracker returned goes on with the import's rows."""
     data = bytes(await (await context.bot.get_file(file_id)).download_as_bytearray())
     chat_id = update.effective_chat.id
 
-    async def tell_to_wait() -> None:
-        await context.bot.send_message(
-            chat_id, context.t("roster.reading", seconds=estimate_seconds(len(data)))
-        )
+    async def send(text: str) -> int:
+        return (await context.bot.send_message(chat_id, text)).message_id
 
-    return await parse_off_loop(data, file_name, on_slow=tell_to_wait)
+    async def edit(message_id: int, text: str) -> None:
+        try:
+            await context.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
+        except TelegramError:  # a progress note is best effort: the result follows anyway
+            log.info("could not edit the roster progress message", exc_info=True)
+
+    counted = count_cells(data, file_name)
+    tracker = Tracker(
+        context.t, send, edit,
+        seconds=estimate_seconds(data, file_name), rows=max(counted[0] - 1, 1) if counted else None,
+    )
+    await tracker.begin()
+    roster = await parse_off_loop(data, file_name, on_slow=tracker.slow, on_tick=tracker.reading)
+    return roster, tracker
 
 
 @requires(IMPORT)
@@ -74,11 +100,11 @@ async def roster_file(update: Update, context: CadreContext) -> None:
         return
     context.user_data.pop("roster", None)
     try:
-        roster = await read(update, context, document.file_id, document.file_name or "")
+        roster, tracker = await read(update, context, document.file_id, document.file_name or "")
     except RosterFileError as problem:
         await update.effective_message.reply_text(file_problem(t, problem))
         return
-    result = await context.repos.roster.import_roster(roster, scope_unit_id=me.unit_id)
+    result = await context.repos.roster.import_roster(roster, scope_unit_id=me.unit_id, progress=tracker.rows)
     text = report(t, result, roster.ignored)
     if result.committed:
         await update.effective_message.reply_text(text + "\n\n" + t("roster.next_steps"))
@@ -110,12 +136,13 @@ async def roster_pressed(update: Update, context: CadreContext) -> None:
         await ask(update, context, t("roster.dropped"))
         return
     try:
-        roster = await read(update, context, draft["file_id"], draft["name"])
+        roster, tracker = await read(update, context, draft["file_id"], draft["name"])
     except RosterFileError as problem:
         await ask(update, context, file_problem(t, problem))
         return
     result = await context.repos.roster.import_roster(
-        roster, scope_unit_id=me.unit_id, good_rows=True, confirm_close_names=action == "names"
+        roster, scope_unit_id=me.unit_id, good_rows=True, confirm_close_names=action == "names",
+        progress=tracker.rows,
     )
     await ask(update, context, report(t, result, roster.ignored) + "\n\n" + t("roster.next_steps"))
 

@@ -262,3 +262,56 @@ def test_a_real_row_that_shares_a_samples_names_is_kept() -> None:
     roster = parse_roster(text.encode(), "r.csv")
     assert [r.stars for r in roster.rows] == [2] and roster.samples == 0
     assert [e.code for e in roster.errors] == ["conflicting_stars"]
+
+
+def _close_names_by_pairs(names: list[str], known: list[str]) -> dict[str, str]:
+    """The reference: every name against every other, in the order close_names tries them."""
+    counts: dict[str, int] = {}
+    for name in names:
+        counts[name] = counts.get(name, 0) + 1
+    known_set = set(known)
+    out: dict[str, str] = {}
+    for name in counts:
+        if name in known_set:
+            continue
+        for other in [*known_set, *counts]:
+            if other == name or not one_apart(name, other):
+                continue
+            if other in known_set or counts[other] > counts[name] or (counts[other] == counts[name] and other < name):
+                out[name] = other
+                break
+    return out
+
+
+_NAME = st.text(alphabet="红旗向阳村材东西新", min_size=1, max_size=4)
+
+
+@given(st.lists(_NAME, max_size=30), st.lists(_NAME, max_size=8))
+@settings(max_examples=300, deadline=None)
+def test_close_names_through_the_index_finds_what_comparing_every_pair_finds(names, known) -> None:
+    assert close_names(names, known) == _close_names_by_pairs(names, known)
+
+
+def test_close_names_compares_each_name_with_a_few_not_with_all(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Linear in the names: the comparisons per name stay flat as a township's names grow
+    (no timing: one_apart calls are counted)."""
+    import bot.rules.roster as rules
+
+    calls = 0
+    real = rules.one_apart
+
+    def counted(a: str, b: str) -> bool:
+        nonlocal calls
+        calls += 1
+        return real(a, b)
+
+    monkeypatch.setattr(rules, "one_apart", counted)
+
+    def per_name(count: int) -> float:
+        nonlocal calls
+        calls = 0
+        names = ["村" + "".join(d * 2 for d in str(n)) for n in range(count)]  # none one apart
+        assert rules.close_names(names, names[: count // 10]) == {}
+        return calls / count
+
+    assert per_name(2000) <= per_name(200) * 1.5 + 1
