@@ -21,7 +21,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     add = admin_sub.add_parser("add", help="make a Telegram user an admin of a district (or township)")
     add.add_argument("telegram_id", type=int, help="their numeric Telegram user id (/me in the bot shows it)")
     add.add_argument("--name", required=True, help="their name as colleagues know it")
-    add.add_argument("--unit", help="district or township name or path (a new name creates a district)")
+    add.add_argument("--unit", help="district or township name or path (on an empty database a new name creates a district)")
+    add.add_argument("--new-district", action="store_true", help="create a district of that --unit name although others exist")
     add.add_argument("--db")
 
     org = sub.add_parser("org", help="the organisation: units, people, households")
@@ -40,11 +41,13 @@ async def _open(db_path: Path) -> Repos:
     return Repos.over(await Database.open(db_path))
 
 
-async def admin_add(db_path: Path, t: Translator, telegram_id: int, name: str, unit: str | None) -> tuple[int, str]:
+async def admin_add(db_path: Path, t: Translator, telegram_id: int, name: str, unit: str | None, *,
+                    new_district: bool = False) -> tuple[int, str]:
     repos = await _open(db_path)
     try:
-        added = await repos.org.add_admin(telegram_id, name, unit)
-        values: dict[str, object] = {"user_id": telegram_id, "name": name, "unit": unit or "", "units": added.detail}
+        added = await repos.org.add_admin(telegram_id, name, unit, new_district=new_district)
+        values: dict[str, object] = {"user_id": telegram_id, "name": name, "unit": unit or "", "units": added.detail,
+                                     "districts": t("list.sep").join(added.others)}
         if added.unit is not None:
             values["unit"] = " / ".join(await repos.org.path_names(added.unit.id))
         if added.person is not None:
@@ -80,7 +83,8 @@ def cmd_admin(args: argparse.Namespace) -> int:
 
     settings = load_settings(require_token=False, db=args.db)
     t = translator(settings.locale)
-    code, text = asyncio.run(admin_add(settings.db_path, t, args.telegram_id, args.name, args.unit))
+    code, text = asyncio.run(admin_add(settings.db_path, t, args.telegram_id, args.name, args.unit,
+                                       new_district=args.new_district))
     print(text)
     return code
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from storage.db import Database, Row, record
 from storage.timefmt import SQL_NOW
@@ -82,6 +82,7 @@ class AdminAdded:
     person: Person | None = None
     unit: Unit | None = None
     detail: str = ""
+    others: list[str] = field(default_factory=list)  # the districts there are, for a name not found
 
 
 class OrgRepo:
@@ -331,11 +332,13 @@ class OrgRepo:
                 (telegram_id, person_id),
             )
 
-    async def add_admin(self, telegram_id: int, name: str, unit_spec: str | None) -> AdminAdded:
+    async def add_admin(self, telegram_id: int, name: str, unit_spec: str | None, *,
+                        new_district: bool = False) -> AdminAdded:
         """``cadre-bot admin add``: make ``telegram_id`` an admin of a district or township.
 
-        Without ``unit_spec`` the only district is used; a ``unit_spec`` naming no unit creates
-        a district of that name (the first step on an empty database).
+        Without ``unit_spec`` the only district is used. A ``unit_spec`` naming no unit creates
+        a district of that name on an empty database (the first step) or with ``new_district``;
+        otherwise it is refused with the districts there are (a typo does not make a district).
         """
         name = " ".join(name.split())
         if not name:
@@ -343,6 +346,10 @@ class OrgRepo:
         if unit_spec:
             units = await self.find_units(unit_spec)
             if not units and "/" not in unit_spec:
+                districts = await self.districts()
+                if districts and not new_district:
+                    return AdminAdded("unknown_unit_here", detail=unit_spec,
+                                      others=[d.name for d in districts])
                 units = [await self.add_unit(unit_spec.strip(), "district")]
             if not units:
                 return AdminAdded("unknown_unit", detail=unit_spec)

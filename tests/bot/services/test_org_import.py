@@ -171,5 +171,11 @@ def test_command_line_bootstrap_and_import(tmp_path: Path, capsys: pytest.Captur
     assert "乡镇(街道)管理员" in capsys.readouterr().out
     assert main(["admin", "add", "103", "--name", "某人", "--unit", "红旗村"]) == 1
     assert "管理员只能属于区或乡镇" in capsys.readouterr().out
+    # a name not found (a typo, or a township written without its district) makes no district
+    assert main(["admin", "add", "104", "--name", "孙镇长", "--unit", "东风乡"]) == 1
+    out = capsys.readouterr().out
+    assert "找不到单位“东风乡”" in out and "现有的区:示例区" in out and "--new-district" in out
+    assert main(["admin", "add", "104", "--name", "孙区长", "--unit", "新区", "--new-district"]) == 0
+    assert "已添加区级管理员:孙区长(Telegram ID 104),单位:新区" in capsys.readouterr().out
     assert main(["org", "import", str(tmp_path / "none.csv")]) == 1
     assert "找不到文件" in capsys.readouterr().out
