@@ -38,6 +38,7 @@ from telegram.ext import (
 
 from bot.context import CadreContext
 from bot.errors import on_error
+from bot.forms.core import is_cancel_words
 from bot.forms.ptb import hand_over
 from handlers.auth import (
     COMMANDS,
@@ -186,7 +187,11 @@ async def unexpected_private(update: Update, context: CadreContext) -> None:
     """Input no feature is waiting for, in a private chat. Text or photos that read as a
     clean-up report (or a visit) get an offer to save them; someone who has not joined hears how
     to join (an invite code or link from their secretary); someone who has gets their main
-    actions as buttons."""
+    actions as buttons. A typed 取消 (or 算了…) with nothing in progress is answered as /cancel."""
+    text = update.effective_message.text
+    if text and is_cancel_words(text):
+        await cancel_outside(update, context)
+        return
     if await offer_report(update, context):  # a clean-up report in one message (or photos)
         return
     if context.person is None:

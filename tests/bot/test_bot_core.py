@@ -79,6 +79,9 @@ async def test_quiet_in_groups_and_for_edits_and_channel_posts(sim: Simulator) -
 
 async def test_cancel_with_nothing_in_progress(sim: Simulator) -> None:
     assert texts(await sim.send("/cancel", STRANGER)) == ["现在没有正在进行的操作,不需要取消。"]
+    # typed, as on a phone: the same answer, not "I did not understand"
+    assert texts(await sim.send("取消", STRANGER)) == ["现在没有正在进行的操作,不需要取消。"]
+    assert texts(await sim.send("算了", STRANGER)) == ["现在没有正在进行的操作,不需要取消。"]
 
 
 async def test_stale_button_is_answered(sim: Simulator) -> None:
