@@ -3,12 +3,18 @@ roster workbook made in memory."""
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import io
 import re
+import threading
+from collections.abc import Callable
 
 from openpyxl import Workbook
 
 from bot.fakebot import Call
+from bot.rules.roster import parse_roster
+from bot.services import roster as roster_service
 from bot.simulator import Simulator
 from tests.conftest import SECRETARY, Org
 
@@ -36,3 +42,33 @@ def xlsx(rows: list[list[object]]) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def hold_roster_reading(monkeypatch) -> tuple[threading.Event, concurrent.futures.ThreadPoolExecutor]:
+    """Roster files are read in a worker thread that waits until the returned event is set
+    (shut the returned pool down at the end of the test)."""
+    release = threading.Event()
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+
+    def held_parse(data: bytes, name: str):
+        release.wait(30)
+        return parse_roster(data, name)
+
+    monkeypatch.setattr(roster_service, "_executor", lambda: pool)
+    monkeypatch.setattr(roster_service, "parse_roster", held_parse)
+    return release, pool
+
+
+def when_called(sim: Simulator, monkeypatch, seen: Callable[[Call], bool]) -> asyncio.Event:
+    """An event set once the bot has made a Bot API call for which ``seen`` is true."""
+    reached = asyncio.Event()
+    request = sim.api.do_request
+
+    async def watched(*args, **kwargs):
+        answer = await request(*args, **kwargs)
+        if any(seen(c) for c in sim.api.calls):
+            reached.set()
+        return answer
+
+    monkeypatch.setattr(sim.api, "do_request", watched)
+    return reached

@@ -5,9 +5,7 @@ is wrong with it (not "too large (max 5 MB)" for a 0.2 MB file)."""
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import io
-import threading
 import zipfile
 
 import pytest
@@ -18,7 +16,7 @@ from bot.services import offloop
 from bot.services import roster as service
 from bot.simulator import Simulator, texts
 from tests.conftest import ADMIN, STRANGER
-from tests.helpers.org import xlsx
+from tests.helpers.org import hold_roster_reading, when_called, xlsx
 
 
 def zip_bomb() -> bytes:
@@ -65,27 +63,10 @@ async def test_other_chats_are_answered_while_a_roster_is_read_and_the_admin_tol
 ) -> None:
     """The reading is held (a worker blocked on an event) until another chat was answered;
     the admin gets the progress message first and the result after."""
-    release = threading.Event()
-    pool = concurrent.futures.ThreadPoolExecutor(1)
-
-    def held_parse(data: bytes, name: str):
-        release.wait(30)
-        return parse_roster(data, name)
-
-    monkeypatch.setattr(service, "_executor", lambda: pool)
-    monkeypatch.setattr(service, "parse_roster", held_parse)
+    release, pool = hold_roster_reading(monkeypatch)
     monkeypatch.setattr(service, "PROGRESS_AFTER", 0.0)
     data = xlsx([["区", "乡镇", "村", "户主"], ["示例区", "东风镇", "红旗村", "张大山"]])
-    told = asyncio.Event()
-    request = sim.api.do_request
-
-    async def watched(*args, **kwargs):  # the progress message reaching the Bot API sets ``told``
-        answer = await request(*args, **kwargs)
-        if any("正在读取" in c.text for c in sim.api.calls):
-            told.set()
-        return answer
-
-    monkeypatch.setattr(sim.api, "do_request", watched)
+    told = when_called(sim, monkeypatch, lambda c: "正在读取" in c.text)  # the progress message
     importing = asyncio.ensure_future(sim.document(data, "r.xlsx", ADMIN))
     await asyncio.wait_for(told.wait(), 30)  # a bound for a broken build, not a timing
     assert any("正在读取" in c.text and "秒" in c.text for c in sim.api.calls)

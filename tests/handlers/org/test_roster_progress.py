@@ -5,17 +5,14 @@ clock, no waiting on the wall clock)."""
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import threading
 
 import pytest
 
 import storage.roster as roster_storage
-from bot.rules.roster import parse_roster
 from bot.services import roster as service
 from bot.simulator import Simulator, texts
 from tests.conftest import ADMIN
-from tests.helpers.org import xlsx
+from tests.helpers.org import hold_roster_reading, when_called, xlsx
 
 
 def csv_rows(rows: int) -> bytes:
@@ -77,28 +74,11 @@ async def test_the_message_is_edited_with_the_rows_imported(sim: Simulator, dist
 
 async def test_a_long_reading_is_edited_with_the_time_so_far(sim: Simulator, district, monkeypatch) -> None:
     """The reading is held (a worker thread blocked on an event) until the progress edit is seen."""
-    release = threading.Event()
-    pool = concurrent.futures.ThreadPoolExecutor(1)
-
-    def held_parse(data: bytes, name: str):
-        release.wait(30)
-        return parse_roster(data, name)
-
-    monkeypatch.setattr(service, "_executor", lambda: pool)
-    monkeypatch.setattr(service, "parse_roster", held_parse)
+    release, pool = hold_roster_reading(monkeypatch)
     monkeypatch.setattr(service, "CSV_SECONDS_PER_ROW", 2.0)
     monkeypatch.setattr(service, "TICK", 0.0)
     monkeypatch.setattr(service, "CLOCK", FakeClock())
-    edited = asyncio.Event()
-    request = sim.api.do_request
-
-    async def watched(*args, **kwargs):
-        answer = await request(*args, **kwargs)
-        if any(c.method == "editMessageText" and "还在读取" in c.text for c in sim.api.calls):
-            edited.set()
-        return answer
-
-    monkeypatch.setattr(sim.api, "do_request", watched)
+    edited = when_called(sim, monkeypatch, lambda c: c.method == "editMessageText" and "还在读取" in c.text)
     importing = asyncio.ensure_future(sim.document(csv_rows(6), "r.csv", ADMIN))
     await asyncio.wait_for(edited.wait(), 30)  # a bound for a broken build, not a timing
     edit = next(c for c in sim.api.calls if c.method == "editMessageText")
