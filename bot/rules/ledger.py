@@ -98,9 +98,22 @@ def display_width(text: str) -> int:
     return _display_width(text)
 
 
+class _NarrowOnly(dict):
+    """A str.translate table that drops wide (CJK, full-width) characters and keeps the others,
+    filled as characters are met: a text's width is then counted at C speed."""
+
+    def __missing__(self, code: int) -> int | None:
+        kept = None if unicodedata.east_asian_width(chr(code)) in "WF" else code
+        self[code] = kept
+        return kept
+
+
+_NARROW_ONLY = _NarrowOnly()
+
+
 @functools.lru_cache(maxsize=4096)  # names of villages, townships and people come back row after row
 def _display_width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return 2 * len(text) - len(text.translate(_NARROW_ONLY))  # a wide character counts two
 
 
 def sheet_title(title: str, taken: set[str]) -> str:
@@ -277,6 +290,7 @@ _XML_ESCAPED = re.compile(r"(_x[0-9a-fA-F]{4}_)")  # a literal _xHHHH_ keeps its
 _FORMULA_ERRORS = frozenset({"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!"})
 _XLSX_MAX_UTF16 = 32767
 _XML_BATCH = 200  # rows joined into one write
+_REMEMBERED, _REMEMBERED_CHARS = 4096, 64  # per column: how many short values' XML is kept
 
 
 def _xml_data(text: str) -> str:
@@ -348,19 +362,33 @@ class _RowsXml:
         blank = style + "/>"
         convert = self.ws._convert_date_time
 
+        seen: dict[object, str] = {}  # short values come back row after row: names, states, days
+
         def text(r: str, value: object) -> str:
+            if type(value) is str and len(value) <= _REMEMBERED_CHARS:
+                tail = seen.get(value)
+                if tail is None:
+                    tail = blank if value == "" else style + _inline_string(clean_text(value))
+                    if len(seen) < _REMEMBERED:
+                        seen[value] = tail
+                return pre + r + tail
             if value is None or value == "":
                 return pre + r + blank
             return pre + r + style + _inline_string(clean_text(value))
 
         def numeric(r: str, value: object) -> str:
+            if type(value) is int:  # not a float: 0.0 and -0.0 are one key, not one number
+                tail = seen.get(value)
+                if tail is None:
+                    tail = style + _number(value)
+                    if len(seen) < _REMEMBERED:
+                        seen[value] = tail
+                return pre + r + tail
             if value is None or value == "":
                 return pre + r + blank
             if isinstance(value, int | float) and not isinstance(value, bool):
                 return pre + r + style + _number(value)
             return pre + r + style + _inline_string(clean_text(value))
-
-        seen: dict[object, str] = {}  # a date column repeats a few dozen days
 
         def day(r: str, value: object) -> str:
             if value is None or value == "":
@@ -369,7 +397,7 @@ class _RowsXml:
             if tail is None:
                 moment = local_date(value, tz)
                 tail = blank if moment is None else style + _number(convert(moment))
-                if len(seen) < 4096:
+                if len(seen) < _REMEMBERED:
                     seen[value] = tail
             return pre + r + tail
 
@@ -469,6 +497,7 @@ def _write_sheet(
     sums: list[float] = [0] * len(columns)
     count = 0
     text_columns = [(i, max(1, int(w) - 1)) for i, (c, w) in enumerate(zip(columns, widths, strict=True)) if c.kind == "text"]
+    wrapped = _Wrapped(text_columns)
     row_info = getattr(ws, "row_info", None)  # xlsxwriter's row heights, kept until the end
     tall = -1
     as_xml = rows_as_xml and _RowsXml.usable(ws)
@@ -477,7 +506,7 @@ def _write_sheet(
         if len(row) != len(kinds):
             raise ValueError(f"sheet {title!r}: a row has {len(row)} values for {len(kinds)} columns")
         row_index = header_row + count  # 0-based: the first data row is under the header
-        lines = wrapped_lines(row, text_columns)
+        lines = wrapped(row)
         if as_xml:
             if xml is None:
                 xml = _RowsXml(ws, kinds, formats, tz, row_index)
@@ -519,6 +548,28 @@ def wrapped_lines(row: Sequence[object], text_columns: Sequence[tuple[int, int]]
             continue  # short enough for one line whatever its characters
         lines = max(lines, sum(max(1, -(-display_width(part) // width)) for part in value.split("\n")))
     return min(lines, MAX_ROW_LINES)
+
+
+class _Wrapped:
+    """:func:`wrapped_lines` with each column's short values remembered (the names of villages,
+    townships and people come back row after row)."""
+
+    def __init__(self, text_columns: Sequence[tuple[int, int]]) -> None:
+        self.columns = [(index, width, {}) for index, width in text_columns]
+
+    def __call__(self, row: Sequence[object]) -> int:
+        lines = 1
+        for index, width, seen in self.columns:
+            value = row[index]
+            if not isinstance(value, str) or (len(value) * 2 <= width and "\n" not in value):
+                continue  # short enough for one line whatever its characters
+            n = seen.get(value)
+            if n is None:
+                n = wrapped_lines((value,), ((0, width),))
+                if len(value) <= _REMEMBERED_CHARS and len(seen) < _REMEMBERED:
+                    seen[value] = n
+            lines = max(lines, n)
+        return lines
 
 
 def _chain(first: list, rest: Iterator) -> Iterator:

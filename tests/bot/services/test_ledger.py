@@ -144,7 +144,7 @@ def test_rows_written_as_xml_are_the_files_xlsxwriter_writes(tmp_path: Path) -> 
 
     def sheets() -> list[Sheet]:
         return [
-            Sheet("台账", columns, iter([list(r) for r in rows]), heading="东风镇 2026年11月", totals="合计"),
+            Sheet("台账", columns, iter([list(r) for r in rows + rows]), heading="东风镇 2026年11月", totals="合计"),
             Sheet("plain", columns, iter([list(r) for r in rows])),
             Sheet("空表", columns, iter([]), heading="空", totals="合计"),
             Sheet("一列", [Column("名")], iter([["甲"], ["乙\n丙"]]), heading="一列", totals="合计"),
