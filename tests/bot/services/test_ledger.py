@@ -166,6 +166,23 @@ def test_rows_written_as_xml_are_the_files_xlsxwriter_writes(tmp_path: Path) -> 
     assert len(ws["A13"].value.encode("utf-16-le")) // 2 == 32766  # the emoji that would pass 32,767 is cut
 
 
+def test_the_installed_xlsxwriter_takes_rows_as_xml(monkeypatch) -> None:
+    """A ledger's rows do go as XML with the XlsxWriter installed: the files above would not
+    tell the three times slower write_* calls apart."""
+    from bot.rules import ledger
+
+    made = []
+    init = ledger._RowsXml.__init__
+
+    def spy(self, *args, **kw) -> None:
+        made.append(args[-1])  # the first data row, counted from 0
+        init(self, *args, **kw)
+
+    monkeypatch.setattr(ledger._RowsXml, "__init__", spy)
+    write_bytes([Sheet("s", [Column("名")], iter([["甲"], ["乙"]]), heading="标题"), Sheet("空", [Column("名")], iter([]))])
+    assert made == [2]  # under the title and the header; an empty sheet needs none
+
+
 def write_bytes(sheets: list[Sheet]) -> bytes:
     target = io.BytesIO()
     write_workbook(target, sheets, tz=TZ)
