@@ -299,11 +299,12 @@ class Written:
             self.rows += 1
 
 
-# Seconds per row of each sheet, and for the whole: measured with bench/export.py and a district
-# of bench/scale.py (2,000 villages, 2 cores shared with other work): about 0.3 ms a visit,
-# 0.4 ms a report or follow-up, 0.2 ms a task entry, 0.5 ms a village of the summary sheet.
-SECONDS_PER_ROW = {"reports": 0.0004, "visits": 0.0003, "followups": 0.0004, "tasks": 0.0002, "villages": 0.0005}
-SECONDS_FIXED = 0.2  # opening the database, the summary's queries, closing the workbook
+# Seconds per row of each sheet, and for the whole: measured on a district of bench/scale.py
+# (2,000 villages, links on, 2 cores shared with other work) since the rows are written as XML
+# (bot/rules/ledger.py): about 0.1 ms a visit or a village of the summary sheet, 0.12 ms a
+# report, 0.15 ms a follow-up, 0.07 ms a task entry (each 3-4 times less than before).
+SECONDS_PER_ROW = {"reports": 0.00012, "visits": 0.0001, "followups": 0.00015, "tasks": 0.00007, "villages": 0.0001}
+SECONDS_FIXED = 0.5  # opening the database, the summary's queries, zipping the workbook on close
 
 
 class Pace:
