@@ -65,6 +65,7 @@ class CadreApplication(Application):
         if self.services.repos is None:
             db = await Database.open(self.services.settings.db_path)
             self.services.repos = Repos.over(db)
+        await self.services.repos.db.checkpoint_in_background()  # not in an update's commit
         self.inbox = InboxRepo(self.services.repos.db)
         await super().initialize()
         if isinstance(self.update_queue, DurableQueue):
