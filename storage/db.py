@@ -9,6 +9,7 @@ database at the previous version.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import sqlite3
@@ -168,6 +169,12 @@ def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
 _WATCHED = re.compile(r"\b(people|units)\b", re.IGNORECASE)
 _WATCHED_REPORTS = re.compile(r"\breports\b", re.IGNORECASE)
 OTHER_WRITERS_CHECK_SECONDS = 1.0
+
+
+@functools.lru_cache(maxsize=512)
+def _watched(sql: str) -> tuple[bool, bool]:
+    """Whether ``sql`` names people/units, and reports (the statements are few and come again)."""
+    return bool(_WATCHED.search(sql)), bool(_WATCHED_REPORTS.search(sql))
 # With checkpoints in the background (Database.checkpoint_in_background): one after this many
 # commits, about SQLite's own 1,000 WAL pages at a flush's five or so.
 CHECKPOINT_AFTER_COMMITS = 200
@@ -303,9 +310,10 @@ class Database:
         self._checkpointing: asyncio.Task | None = None
 
     def _note(self, sql: str) -> None:
-        if not self._touched and _WATCHED.search(sql):
+        people, reports = _watched(sql)
+        if people:
             self._touched = True
-        if not self._touched_reports and _WATCHED_REPORTS.search(sql):
+        if reports:
             self._touched_reports = True
 
     def _settle_generation(self) -> None:
