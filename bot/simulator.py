@@ -94,8 +94,12 @@ class Simulator:
         if self.durable and not self.app.admit_update(update):
             return []  # a redelivery the inbox holds
         processing = self.app.update_processor.process_update(update, self.app.process_update(update))
-        if self.durable:  # as DurableQueue.put: stored while it is handled
-            await asyncio.gather(self.app.store_update(update, json.dumps(data, ensure_ascii=False)), processing)
+        if self.durable:  # as DurableQueue.put: queued (the application's task handles it), then stored
+            handling = asyncio.ensure_future(processing)
+            try:
+                await self.app.store_update(update, json.dumps(data, ensure_ascii=False))
+            finally:
+                await handling
         else:
             await processing
         if settle:
