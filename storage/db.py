@@ -324,10 +324,11 @@ class Database:
             self._touched_reports = False
             self.reports_generation += 1
 
-    async def current_generation(self) -> int:
-        """``generation``, after looking (at most once a second) for other processes' commits."""
+    async def current_generation(self, *, fresh: bool = False) -> int:
+        """``generation``, after looking (at most once a second, or now if ``fresh``) for
+        other processes' commits."""
         now = time.monotonic()
-        if now - self._checked_at >= OTHER_WRITERS_CHECK_SECONDS:
+        if fresh or now - self._checked_at >= OTHER_WRITERS_CHECK_SECONDS:
             self._checked_at = now
             self.stats.count()
             rows = await self.conn.execute_fetchall("PRAGMA data_version")
