@@ -429,8 +429,9 @@ class Database:
             return (1, -1, -1)
         busy, frames, done = (int(v) for v in next(iter(rows)))
         if frames >= CATCH_UP_FRAMES and self._background_checkpoints:
-            try:  # in this connection's thread: no commit in between, the next write restarts the WAL
-                busy, frames, done = await self.run(_checkpoint_here)
+            try:  # in this connection's thread, between two transactions: the next write restarts the WAL
+                async with self._write_lock:
+                    busy, frames, done = await self.run(_checkpoint_here)
             except sqlite3.Error:
                 log.warning("a checkpoint failed", exc_info=True)
         return busy, frames, done
