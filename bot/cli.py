@@ -41,7 +41,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--user", type=int, default=10001, help="your Telegram user id in the console")
     c.add_argument("--name", help="your first name in the console (default: a sample name)")
     c.add_argument("--chat", type=int, help="start in this chat (a negative id is a group)")
-    c.add_argument("--demo", action="store_true", help="fresh temporary database with a sample district")
+    c.add_argument("--demo", action="store_true",
+                   help="a sample district: in a fresh temporary database, or in --db PATH (made there once, kept)")
 
     db = sub.add_parser("db", help="database maintenance")
     dbsub = db.add_subparsers(dest="db_command", required=True)
@@ -84,7 +85,7 @@ def cmd_console(args: argparse.Namespace) -> int:
     from bot.console import run_console
 
     settings = load_settings(require_token=False, db=args.db)
-    if args.demo:
+    if args.demo and not args.db:
         from dataclasses import replace
 
         settings = replace(settings, db_path=Path(tempfile.mkdtemp(prefix="cadre-demo-")) / "demo.db")

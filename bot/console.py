@@ -352,13 +352,19 @@ async def run_console(
     try:
         t = app.services.catalogs.get(settings.locale)
         name = name or t("console.default_name")
+        kept = False
         if demo:
             from bot.demo import seed_demo
 
-            await seed_demo(app.services.repos, console_user=user_id, console_name=name)
+            if await app.services.repos.org.districts():  # --db PATH holds a district: use it as it is
+                kept = True
+            else:
+                await seed_demo(app.services.repos, console_user=user_id, console_name=name)
         sim.user(user_id, name)
         console = Console(sim, t, stdout, user_id=user_id, chat_id=chat_id, clock=clock)
         api.listeners.append(console.heard)
+        if kept:
+            console.say(t("console.demo_kept", path=str(settings.db_path)))
         console.say(t("console.hint"))
         console.say(t("console.hint_time"))
         keeper = asyncio.create_task(console.keep_time())

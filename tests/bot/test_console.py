@@ -185,3 +185,13 @@ async def test_documents_are_saved_under_their_own_names(tmp_path: Path) -> None
     assert len(saved) == 1 and saved[0].endswith("东风镇2026年11月工作通报.docx)")
     path = Path(saved[0].rsplit("已保存到 ", 1)[1].rstrip(")"))
     assert path.read_bytes().startswith(b"PK")  # a real .docx (a zip)
+
+
+async def test_demo_with_a_db_path_is_made_there_once_and_kept(tmp_path: Path) -> None:
+    """``--demo --db PATH``: the sample district goes into PATH the first time; the next time
+    the console opens PATH as it is (no second copy of the roster, the user's work kept)."""
+    first = await console(["/start"], tmp_path, demo=True)
+    assert "您好" in first and "已经有数据" not in first
+    assert (tmp_path / "console.db").exists()
+    again = await console(["/start"], tmp_path, demo=True)
+    assert "已经有数据" in again and "您好" in again  # the console user is still the secretary
