@@ -138,6 +138,18 @@ def alerts(calls) -> list[str]:
 
 
 @pytest.fixture
+async def repos(tmp_path: Path):
+    """The repositories over a fresh database file of their own (no Application)."""
+    from storage import Database, Repos
+
+    db = await Database.open(tmp_path / "repos.db")
+    try:
+        yield Repos.over(db)
+    finally:
+        await db.close()
+
+
+@pytest.fixture
 async def sim(settings: Settings):
     simulator = await start_sim(settings)
     try:

@@ -23,15 +23,6 @@ def roster_csv(rows: int, *, phone: str = "") -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-@pytest.fixture
-async def repos(tmp_path: Path):
-    db = await Database.open(tmp_path / "cost.db")
-    try:
-        yield Repos.over(db)
-    finally:
-        await db.close()
-
-
 async def statements(repos: Repos, data: bytes) -> int:
     result = await repos.roster.import_roster(parse_roster(data, "r.csv"))
     assert result.committed and not result.errors

@@ -5,13 +5,12 @@ change meanwhile, it decides again, holding the lock, and its writes are still r
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 
 import storage.roster as roster_storage
 from bot.rules.roster import parse_roster
-from storage import Database, Repos
+from storage import Repos
 
 WAIT = 10  # seconds: only a guard against a hang (a write waiting for a lock the import holds)
 ROWS = 450
@@ -20,15 +19,6 @@ ROWS = 450
 def roster_csv(rows: int) -> bytes:
     lines = ["区,乡镇,村,户主,地址"] + [f"示例区,东风镇,红旗村,户主{n},{n % 9}组" for n in range(rows)]
     return ("\n".join(lines) + "\n").encode()
-
-
-@pytest.fixture
-async def repos(tmp_path: Path):
-    db = await Database.open(tmp_path / "lock.db")
-    try:
-        yield Repos.over(db)
-    finally:
-        await db.close()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from bot.cli import main
 from bot.demo import demo_data, roster_csv, seed_demo
 from bot.rules.roster import parse_roster
 from bot.simulator import Simulator, texts
-from storage import Database, Repos
+from storage import Repos
 
 BASE = (
     "区,乡镇,村,星级,书记,户主,地址,网格,电话,联户党员,党员电话\n"
@@ -19,15 +19,6 @@ BASE = (
     "示例区,东风镇,红旗村,,,刘小河,二组,,,李建国,\n"
     "示例区,东风镇,向阳村,,,陈长顺,一组,,,孙红梅,\n"
 )
-
-
-@pytest.fixture
-async def repos(tmp_path: Path):
-    db = await Database.open(tmp_path / "import.db")
-    try:
-        yield Repos.over(db)
-    finally:
-        await db.close()
 
 
 async def load(repos: Repos, text: str, **kwargs):
