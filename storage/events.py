@@ -96,6 +96,28 @@ def _event(row: Row) -> Event:
     )
 
 
+def _events_alike(rows: Sequence[Row]) -> list[tuple[Event, int]]:
+    """:func:`_event` of many rows without unit ids, with their plan revisions: a text read
+    (a rule, leads, a moment) is parsed once for all the events that share it (10,000 events
+    just added share a few hundred rules; the parsed values are read, never changed)."""
+    seen: dict[str, Any] = {}
+
+    def parsed(text: str, parse: Any) -> Any:
+        value = seen.get(text)
+        if value is None:
+            value = seen[text] = parse(text)
+        return value
+
+    out = []
+    for r in rows:
+        (eid, title, rule, place, speaker, leads, audience, organiser, scope, paused, created, updated,
+         _units, rev) = r
+        out.append((Event(eid, title, parsed(rule, json.loads), place, speaker,
+                          parsed(leads, lambda text: tuple(json.loads(text))), audience, organiser, scope,
+                          bool(paused), parsed(created, from_db), parsed(updated, from_db)), rev))
+    return out
+
+
 class EventsRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -207,7 +229,9 @@ class EventsRepo:
             " AND e.next_at <= ? AND e.id > ? ORDER BY e.id LIMIT ?",
             (to_db(now), after, limit),
         )
-        return [(_event(r), r["plan_rev"]) for r in rows]
+        if units:
+            return [(_event(r), r["plan_rev"]) for r in rows]
+        return _events_alike(rows)
 
     async def next_planned(self, now: datetime) -> datetime | None:
         """The earliest moment after ``now`` an active event next needs looking at."""
@@ -249,6 +273,36 @@ class EventsRepo:
         out: dict[int, list[int]] = {}
         for event_id, chat_id in rows:
             out.setdefault(event_id, []).append(chat_id)
+        return out
+
+    async def owed_chats(self, groups: Iterable[tuple[int, str, str]]) -> dict[tuple[int, str, str], list[int]]:
+        """For each ``(event_id, occurrence, slot)``: the active bound groups receiving notices
+        of the event's target units (by chat id) whose notice under it (kind ``event_notice``)
+        the push log does not hold as sent or dropped; a group with none owed is left out. One
+        query for any number of them: the chats and the log are looked up in their indexes,
+        so 10,000 events' first notices cost no Python object per chat already told."""
+        todo = sorted({(int(e), o, s) for e, o, s in groups})
+        if not todo:
+            return {}
+        rows = await self.db.fetchall(
+            "WITH g(event_id, occurrence, slot) AS MATERIALIZED (SELECT j.value ->> 0, j.value ->> 1,"
+            "  j.value ->> 2 FROM json_each(?) j),"
+            " r(event_id, occurrence, slot, chat_id) AS (SELECT DISTINCT g.event_id, g.occurrence, g.slot,"
+            "  c.chat_id FROM g CROSS JOIN event_units eu ON eu.event_id = g.event_id"
+            "  JOIN chats c ON c.unit_id = eu.unit_id AND c.active = 1 AND c.notices = 1)"
+            # a push logged under the key: its status read only for the few claimed or failed
+            # (by the status index, once), as storage.pushes.PushesRepo.finished_keys does
+            " SELECT r.event_id, r.occurrence, r.slot, r.chat_id FROM r WHERE NOT EXISTS (SELECT 1 FROM pushes p"
+            "  WHERE p.kind = 'event_notice' AND p.ref_id = r.event_id AND p.occurrence = r.occurrence"
+            "  AND p.slot = r.slot AND p.chat_id = r.chat_id)"
+            "  OR (r.event_id, r.occurrence, r.slot, r.chat_id) IN (SELECT ref_id, occurrence, slot, chat_id"
+            "   FROM pushes INDEXED BY pushes_status WHERE status IN ('claimed', 'failed') AND kind = 'event_notice')"
+            " ORDER BY 1, 2, 3, 4",
+            (json.dumps(todo),),
+        )
+        out: dict[tuple[int, str, str], list[int]] = {}
+        for event_id, occurrence, slot, chat_id in rows:
+            out.setdefault((event_id, occurrence, slot), []).append(chat_id)
         return out
 
     async def counts_of(self, occurrences: Iterable[tuple[int, str]]) -> dict[tuple[int, str], tuple[int, int]]:

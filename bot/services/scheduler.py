@@ -394,7 +394,7 @@ def event_leads(event: Event) -> list[Lead]:
     return [Lead.parse(code) for code in event.leads]
 
 
-_SlotsMemo = dict[tuple[Rule, tuple[str, ...]], list[tuple[date, datetime, Any]]]
+_SlotsMemo = dict[tuple[Any, ...], Any]  # a sweep's slots of events alike (event_slots, _alike)
 
 
 def event_slots(event: Event, rule: Rule, changes: Mapping[date, Any], now: datetime, tz: tzinfo,
@@ -449,35 +449,69 @@ def _changed(changes: dict[date, Any], rule: Rule, now: datetime, tz: tzinfo) ->
     return out
 
 
+@dataclass(frozen=True)
+class _Alike:
+    """What events alike (the same rule and leads, no date of their own) share at a sweep:
+    the rule, the slots, those due now, and when the next falls due."""
+
+    rule: Rule
+    slots: list[tuple[date, datetime, Any]]
+    due: list[tuple[date, datetime, Any]]
+    next_at: datetime | None
+
+
+def _alike(event: Event, changes: Mapping[date, Any], now: datetime, tz: tzinfo, memo: _SlotsMemo,
+           rules: dict) -> _Alike:
+    """The rule and slots of an event (:func:`event_slots`), with those due and the next
+    moment; worked out once per sweep for all the events alike (``memo``, ``rules``: the rules
+    read so far, by their fields)."""
+    fields = tuple(event.rule.items())
+    rule = rules.get(fields)
+    if rule is None:
+        rule = rules[fields] = event_rule(event)
+    if changes:
+        slots = event_slots(event, rule, changes, now, tz, memo)
+        return _Alike(rule, slots, [s for s in slots if s[2].due(now)], next_slot_at([s[2] for s in slots], now))
+    key = ("alike", rule, event.leads)
+    alike = memo.get(key)
+    if alike is None:
+        slots = event_slots(event, rule, changes, now, tz, memo)
+        alike = memo[key] = _Alike(rule, slots, [s for s in slots if s[2].due(now)],  # type: ignore[assignment]
+                                   next_slot_at([s[2] for s in slots], now))
+    return alike  # type: ignore[return-value]
+
+
 async def _event_batch(app: Host, due: list[tuple[Event, int]], now: datetime,
                        memo: _SlotsMemo | None = None) -> list[_Plan]:
+    """The plans of these events. By the work due: events alike share their slots
+    (:func:`_alike`); the groups a notice is still owed to are read with the push log's answer
+    in one query (:meth:`storage.events.EventsRepo.owed_chats`), so a push is made only for a
+    chat not yet told, and the counts of answers only for the occurrences still to tell."""
     repos, tz = repos_of(app), zone(app)
     memo = {} if memo is None else memo
+    rules = memo.setdefault(("rules",), {})  # type: ignore[arg-type]
     changes_of = await _arrangements(repos, [event.id for event, _ in due], now, tz)
-    rules = {event.id: event_rule(event) for event, _ in due}  # read once per event
-    slots_of = {
-        event.id: event_slots(event, rules[event.id], changes_of.get(event.id, {}), now, tz, memo)
-        for event, _ in due
-    }
-    due_of = {eid: [(day, at, slot) for day, at, slot in slots if slot.due(now)] for eid, slots in slots_of.items()}
-    changed_of = {event.id: _changed(changes_of.get(event.id, {}), rules[event.id], now, tz) for event, _ in due}
-    with_due = [eid for eid, d in due_of.items() if d]
-    chats_of = await repos.events.notice_chats(with_due) if with_due else {}
-    counts = await repos.events.counts_of(
-        (eid, day.isoformat()) for eid in with_due for day, _, _ in due_of[eid]
+    alike_of = {event.id: _alike(event, changes_of.get(event.id, {}), now, tz, memo, rules) for event, _ in due}
+    changed_of = {eid: _changed(changes, alike_of[eid].rule, now, tz) for eid, changes in changes_of.items()}
+    owed = await repos.events.owed_chats(
+        (eid, day.isoformat(), slot.key) for eid, alike in alike_of.items() for day, _, slot in alike.due
     )
+    counts = await repos.events.counts_of({(eid, occurrence) for eid, occurrence, _ in owed}) if owed else {}
     told = await repos.pushes.first_sent(
         "event_notice", [(eid, occ.occurrence) for eid, changed in changed_of.items() for occ, _ in changed]
     )
     plans = []
+    changes_to_check = []
     for event, rev in due:
-        rule = rules[event.id]
-        plan = _Plan("events", event.id, rev, next_slot_at([slot for _, _, slot in slots_of[event.id]], now))
+        alike = alike_of[event.id]
+        plan = _Plan("events", event.id, rev, alike.next_at, checked=True)
         plans.append(plan)
-        chats = chats_of.get(event.id, [])
         changes = changes_of.get(event.id, {})
-        for day, at, slot in due_of[event.id]:
+        for day, at, slot in alike.due:
             occurrence = day.isoformat()
+            chats = owed.get((event.id, occurrence, slot.key))
+            if not chats:
+                continue
             draw = functools.partial(
                 notices.event_notice,
                 event=event,
@@ -486,12 +520,12 @@ async def _event_batch(app: Host, due: list[tuple[Event, int]], now: datetime,
                 counts=counts[(event.id, occurrence)],
                 soon=Lead.parse(slot.key).at is None,
                 occ=changes.get(day),
-                was=occurrence_on(rule, day, tz),
+                was=occurrence_on(alike.rule, day, tz),
             )
-            for chat_id in chats:
-                plan.pushes.append(Push(PushKey("event_notice", event.id, occurrence, slot.key, chat_id), draw))
+            plan.pushes += [Push(PushKey("event_notice", event.id, occurrence, slot.key, chat_id), draw)
+                            for chat_id in chats]
         # the groups that got the notice of an occurrence before it was skipped or moved are told, once
-        for occ, was in changed_of[event.id]:
+        for occ, was in changed_of.get(event.id, ()):
             moved = None if occ.skipped else occ.moved_to.astimezone(tz)
             slot = "skip" if moved is None else f"to{moved:%Y%m%d%H%M}"
             known = occ.moved_to if occ.skipped and occ.moved_to is not None else was  # a moved date cancelled: its new time
@@ -499,7 +533,14 @@ async def _event_batch(app: Host, due: list[tuple[Event, int]], now: datetime,
             for chat_id, sent_at in told.get((event.id, occ.occurrence), {}).items():
                 # sent before the change, or in the same second (the log keeps seconds): told
                 if occ.updated_at is not None and sent_at <= occ.updated_at:
-                    plan.pushes.append(Push(PushKey("event_change", event.id, occ.occurrence, slot, chat_id), draw))
+                    push = Push(PushKey("event_change", event.id, occ.occurrence, slot, chat_id), draw)
+                    plan.pushes.append(push)
+                    changes_to_check.append(push.key)
+    if changes_to_check:  # the few words of a change: those already sent or dropped are left out
+        finished = await repos.pushes.finished_keys(changes_to_check)
+        if finished:
+            for plan in plans:
+                plan.pushes = [push for push in plan.pushes if push.key not in finished]
     return plans
 
 
@@ -675,17 +716,18 @@ async def next_push_at(app: Host, now: datetime, *, afresh: bool = True) -> date
         if pending.get(task.id):
             moments.append(_task_next_at(task, [Lead.parse(code) for code in task.leads], tz, now))
     memo: _SlotsMemo = {}
+    rules: dict = {}
     async for due in _due_events(repos, now):
         quiet = []  # events looked at afresh with nothing due now: planned on at once
         changes_of = await _arrangements(repos, [event.id for event, _ in due], now, tz)
         for event, rev in due:
-            changes, rule = changes_of.get(event.id, {}), event_rule(event)
-            slots = [slot for _, _, slot in event_slots(event, rule, changes, now, tz, memo)]
-            at = next_slot_at(slots, now)
+            changes = changes_of.get(event.id, {})
+            alike = _alike(event, changes, now, tz, memo, rules)
+            at = alike.next_at
             if at is not None:
                 moments.append(at)
             # a skipped or moved occurrence may owe its groups a word: left to collect()
-            if not any(slot.due(now) for slot in slots) and not _changed(changes, rule, now, tz):
+            if not alike.due and not (changes and _changed(changes, alike.rule, now, tz)):
                 quiet.append((event.id, rev, at))
         await repos.events.advance(quiet)
     return min(moments, default=None)
