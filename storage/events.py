@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -96,26 +97,16 @@ def _event(row: Row) -> Event:
     )
 
 
-def _events_alike(rows: Sequence[Row]) -> list[tuple[Event, int]]:
-    """:func:`_event` of many rows without unit ids, with their plan revisions: a text read
-    (a rule, leads, a moment) is parsed once for all the events that share it (10,000 events
-    just added share a few hundred rules; the parsed values are read, never changed)."""
-    seen: dict[str, Any] = {}
+# The scheduler reads the events it pushes for in batches, and events share a few rules: a
+# stored rule or leads is parsed once (the value is shared: read, never changed).
+@functools.lru_cache(maxsize=1024)
+def _stored_rule(text: str) -> dict[str, Any]:
+    return json.loads(text)
 
-    def parsed(text: str, parse: Any) -> Any:
-        value = seen.get(text)
-        if value is None:
-            value = seen[text] = parse(text)
-        return value
 
-    out = []
-    for r in rows:
-        (eid, title, rule, place, speaker, leads, audience, organiser, scope, paused, created, updated,
-         _units, rev) = r
-        out.append((Event(eid, title, parsed(rule, json.loads), place, speaker,
-                          parsed(leads, lambda text: tuple(json.loads(text))), audience, organiser, scope,
-                          bool(paused), parsed(created, from_db), parsed(updated, from_db)), rev))
-    return out
+@functools.lru_cache(maxsize=1024)
+def _stored_leads(text: str) -> tuple[str, ...]:
+    return tuple(json.loads(text))
 
 
 class EventsRepo:
@@ -229,9 +220,36 @@ class EventsRepo:
             " AND e.next_at <= ? AND e.id > ? ORDER BY e.id LIMIT ?",
             (to_db(now), after, limit),
         )
-        if units:
-            return [(_event(r), r["plan_rev"]) for r in rows]
-        return _events_alike(rows)
+        return [(_event(r), r["plan_rev"]) for r in rows]
+
+    async def due_rules(self, now: datetime, *, after: int = 0, limit: int = -1) -> list[tuple[int, int, str, str]]:
+        """:meth:`due`'s events (by id, from after ``after``, at most ``limit``) as ``(id, plan
+        revision, rule, leads)``, the rule and leads as stored (JSON): the scheduler parses and
+        works out each text once for all the events that share it, and reads the rest of an
+        event (:meth:`many`) only if it has a push to make."""
+        rows = await self.db.fetchall(
+            "SELECT e.id, e.plan_rev, e.rule, e.leads FROM events e WHERE e.deleted_at IS NULL AND e.paused = 0"
+            " AND e.next_at <= ? AND e.id > ? ORDER BY e.id LIMIT ?",
+            (to_db(now), after, limit),
+        )
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+    async def many(self, event_ids: Iterable[int]) -> dict[int, tuple[Event, int]]:
+        """These events (not deleted; paused ones too) with their plan revisions, by id, without
+        their unit ids (one query)."""
+        cols = _COLS.replace(_UNIT_IDS, "NULL AS unit_ids")
+        rows = await self.db.fetchall(
+            f"SELECT {cols}, e.plan_rev FROM events e WHERE e.id IN (SELECT value FROM json_each(?))"
+            " AND e.deleted_at IS NULL",
+            (json.dumps(sorted({int(i) for i in event_ids})),),
+        )
+        out = {}
+        for r in rows:
+            (eid, title, rule, place, speaker, leads, audience, organiser, scope, paused, created, updated,
+             _units, rev) = r
+            out[eid] = (Event(eid, title, _stored_rule(rule), place, speaker, _stored_leads(leads), audience,
+                              organiser, scope, bool(paused), from_db(created), from_db(updated)), rev)
+        return out
 
     async def next_planned(self, now: datetime) -> datetime | None:
         """The earliest moment after ``now`` an active event next needs looking at."""
@@ -245,15 +263,20 @@ class EventsRepo:
     async def advance(self, plans: Iterable[tuple[int, int, datetime | None]]) -> None:
         """``(event_id, plan_rev, next_at)``: nothing is due for the event before ``next_at``
         (None: never); skipped if the event changed since it was read."""
-        rows = [(to_db(at) if at is not None else NEVER, event_id, rev) for event_id, rev, at in plans]
+        moments: dict[datetime | None, str] = {None: NEVER}  # things alike share their next moment
+        rows = []
+        for event_id, rev, at in plans:
+            text = moments.get(at)
+            if text is None:
+                text = moments[at] = to_db(at)  # type: ignore[arg-type]
+            rows.append((text, event_id, rev))
         if not rows:
             return
-        async with self.db.transaction() as conn:  # one statement for any number of them
-            await conn.execute(
-                "UPDATE events SET next_at = j.value ->> 0 FROM json_each(?) j"
-                " WHERE events.id = j.value ->> 1 AND events.plan_rev = j.value ->> 2",
-                (json.dumps(rows),),
-            )
+        await self.db.write(  # one statement (and one thread hop) for any number of them
+            "UPDATE events SET next_at = j.value ->> 0 FROM json_each(?) j"
+            " WHERE events.id = j.value ->> 1 AND events.plan_rev = j.value ->> 2",
+            (json.dumps(rows),),
+        )
 
     async def replan_all(self) -> None:
         """Every event is looked at again by the next sweep (the clock went back)."""
@@ -287,7 +310,7 @@ class EventsRepo:
         rows = await self.db.fetchall(
             "WITH g(event_id, occurrence, slot) AS MATERIALIZED (SELECT j.value ->> 0, j.value ->> 1,"
             "  j.value ->> 2 FROM json_each(?) j),"
-            " r(event_id, occurrence, slot, chat_id) AS (SELECT DISTINCT g.event_id, g.occurrence, g.slot,"
+            " r(event_id, occurrence, slot, chat_id) AS (SELECT g.event_id, g.occurrence, g.slot,"
             "  c.chat_id FROM g CROSS JOIN event_units eu ON eu.event_id = g.event_id"
             "  JOIN chats c ON c.unit_id = eu.unit_id AND c.active = 1 AND c.notices = 1)"
             # a push logged under the key: its status read only for the few claimed or failed

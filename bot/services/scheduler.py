@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
@@ -394,32 +395,54 @@ def event_leads(event: Event) -> list[Lead]:
     return [Lead.parse(code) for code in event.leads]
 
 
-_SlotsMemo = dict[tuple[Any, ...], Any]  # a sweep's slots of events alike (event_slots, _alike)
+_SlotsMemo = dict[tuple[Any, ...], Any]  # a sweep's working-out of events alike (_alike)
 
 
-def event_slots(event: Event, rule: Rule, changes: Mapping[date, Any], now: datetime, tz: tzinfo,
-                memo: _SlotsMemo) -> list[tuple[date, datetime, Any]]:
-    """The event's arranged slots (:func:`bot.rules.recurrence.arranged_slots`); events with
-    the same rule and leads and no date of their own (a township's lecture in every branch,
-    a weekly meeting in every village) share one working-out per sweep (``memo``; the lists
-    are read, never changed)."""
-    if changes:
-        return arranged_slots(rule, event_leads(event), changes, now, tz)
-    key = (rule, tuple(event.leads))
-    slots = memo.get(key)
-    if slots is None:
-        slots = memo[key] = arranged_slots(rule, event_leads(event), {}, now, tz)
-    return slots
+@dataclass(frozen=True)
+class _Alike:
+    """What events alike (the same rule and leads, no date of their own) share at a sweep:
+    the rule, the slots, those due now, and when the next falls due."""
+
+    rule: Rule
+    slots: list[tuple[date, datetime, Any]]
+    due: list[tuple[date, datetime, Any]]
+    next_at: datetime | None
+
+
+def _alike(rule_text: str, leads_text: str, changes: Mapping[date, Any], now: datetime, tz: tzinfo,
+           memo: _SlotsMemo) -> _Alike:
+    """The rule and arranged slots of an event (:func:`bot.rules.recurrence.arranged_slots`),
+    with those due and the next moment, from its rule and leads as stored. Events with the
+    same rule and leads and no date of their own (a township's lecture in every branch, a
+    weekly meeting in every village) share one reading and working-out per sweep (``memo``;
+    what it holds is read, never changed)."""
+    key = (rule_text, leads_text)
+    alike = None if changes else memo.get(key)
+    if alike is None:
+        rule = memo.get(rule_text)
+        if rule is None:
+            rule = memo[rule_text] = Rule.from_dict(json.loads(rule_text))
+        leads = [Lead.parse(code) for code in json.loads(leads_text)]
+        slots = arranged_slots(rule, leads, changes, now, tz)
+        alike = _Alike(rule, slots, [s for s in slots if s[2].due(now)], next_slot_at([s[2] for s in slots], now))
+        if not changes:
+            memo[key] = alike
+    return alike
 
 
 EVENT_BATCH = 500  # events looked at afresh are read and worked out this many at a time
 
+# (event id, plan revision, rule, leads as stored): one event due, as the sweep reads it
+_DueEvent = tuple[int, int, str, str]
 
-async def _due_events(repos: Repos, now: datetime) -> AsyncIterator[list[tuple[Event, int]]]:
+
+async def _due_events(repos: Repos, now: datetime) -> AsyncIterator[list[_DueEvent]]:
+    """The events due, :data:`EVENT_BATCH` at a time, by id, without their texts
+    (:meth:`storage.events.EventsRepo.due_rules`)."""
     after = 0
-    while batch := await repos.events.due(now, after=after, limit=EVENT_BATCH, units=False):
+    while batch := await repos.events.due_rules(now, after=after, limit=EVENT_BATCH):
         yield batch
-        after = batch[-1][0].id
+        after = batch[-1][0]
 
 
 async def _event_plans(app: Host, now: datetime) -> AsyncIterator[list[_Plan]]:
@@ -449,67 +472,44 @@ def _changed(changes: dict[date, Any], rule: Rule, now: datetime, tz: tzinfo) ->
     return out
 
 
-@dataclass(frozen=True)
-class _Alike:
-    """What events alike (the same rule and leads, no date of their own) share at a sweep:
-    the rule, the slots, those due now, and when the next falls due."""
-
-    rule: Rule
-    slots: list[tuple[date, datetime, Any]]
-    due: list[tuple[date, datetime, Any]]
-    next_at: datetime | None
-
-
-def _alike(event: Event, changes: Mapping[date, Any], now: datetime, tz: tzinfo, memo: _SlotsMemo,
-           rules: dict) -> _Alike:
-    """The rule and slots of an event (:func:`event_slots`), with those due and the next
-    moment; worked out once per sweep for all the events alike (``memo``, ``rules``: the rules
-    read so far, by their fields)."""
-    fields = tuple(event.rule.items())
-    rule = rules.get(fields)
-    if rule is None:
-        rule = rules[fields] = event_rule(event)
-    if changes:
-        slots = event_slots(event, rule, changes, now, tz, memo)
-        return _Alike(rule, slots, [s for s in slots if s[2].due(now)], next_slot_at([s[2] for s in slots], now))
-    key = ("alike", rule, event.leads)
-    alike = memo.get(key)
-    if alike is None:
-        slots = event_slots(event, rule, changes, now, tz, memo)
-        alike = memo[key] = _Alike(rule, slots, [s for s in slots if s[2].due(now)],  # type: ignore[assignment]
-                                   next_slot_at([s[2] for s in slots], now))
-    return alike  # type: ignore[return-value]
-
-
-async def _event_batch(app: Host, due: list[tuple[Event, int]], now: datetime,
+async def _event_batch(app: Host, due: list[_DueEvent], now: datetime,
                        memo: _SlotsMemo | None = None) -> list[_Plan]:
     """The plans of these events. By the work due: events alike share their slots
     (:func:`_alike`); the groups a notice is still owed to are read with the push log's answer
     in one query (:meth:`storage.events.EventsRepo.owed_chats`), so a push is made only for a
-    chat not yet told, and the counts of answers only for the occurrences still to tell."""
+    chat not yet told; the texts of an event (and the counts of answers) are read only for
+    the events with a push to make."""
     repos, tz = repos_of(app), zone(app)
     memo = {} if memo is None else memo
-    rules = memo.setdefault(("rules",), {})  # type: ignore[arg-type]
-    changes_of = await _arrangements(repos, [event.id for event, _ in due], now, tz)
-    alike_of = {event.id: _alike(event, changes_of.get(event.id, {}), now, tz, memo, rules) for event, _ in due}
+    changes_of = await _arrangements(repos, [eid for eid, *_ in due], now, tz)
+    alike_of = {eid: _alike(rule, leads, changes_of.get(eid, {}), now, tz, memo) for eid, _, rule, leads in due}
     changed_of = {eid: _changed(changes, alike_of[eid].rule, now, tz) for eid, changes in changes_of.items()}
     owed = await repos.events.owed_chats(
         (eid, day.isoformat(), slot.key) for eid, alike in alike_of.items() for day, _, slot in alike.due
     )
-    counts = await repos.events.counts_of({(eid, occurrence) for eid, occurrence, _ in owed}) if owed else {}
     told = await repos.pushes.first_sent(
         "event_notice", [(eid, occ.occurrence) for eid, changed in changed_of.items() for occ, _ in changed]
     )
+    counts = await repos.events.counts_of({(eid, occurrence) for eid, occurrence, _ in owed}) if owed else {}
+    # the texts, for the events with a push to make; one changed since it was read is left to
+    # the next run (its plan revision moved on: it is due again, worked out afresh)
+    wanted = {eid for eid, _, _ in owed} | {eid for eid, _ in told}
+    events = await repos.events.many(wanted) if wanted else {}
     plans = []
     changes_to_check = []
-    for event, rev in due:
-        alike = alike_of[event.id]
-        plan = _Plan("events", event.id, rev, alike.next_at, checked=True)
+    for eid, rev, _, _ in due:
+        if eid in wanted and (eid not in events or events[eid][1] != rev):
+            continue
+        alike = alike_of[eid]
+        plan = _Plan("events", eid, rev, alike.next_at, checked=True)
         plans.append(plan)
-        changes = changes_of.get(event.id, {})
+        if eid not in wanted:
+            continue
+        event = events[eid][0]
+        changes = changes_of.get(eid, {})
         for day, at, slot in alike.due:
             occurrence = day.isoformat()
-            chats = owed.get((event.id, occurrence, slot.key))
+            chats = owed.get((eid, occurrence, slot.key))
             if not chats:
                 continue
             draw = functools.partial(
@@ -517,23 +517,23 @@ async def _event_batch(app: Host, due: list[tuple[Event, int]], now: datetime,
                 event=event,
                 at=at,
                 zone=tz,
-                counts=counts[(event.id, occurrence)],
+                counts=counts[(eid, occurrence)],
                 soon=Lead.parse(slot.key).at is None,
                 occ=changes.get(day),
                 was=occurrence_on(alike.rule, day, tz),
             )
-            plan.pushes += [Push(PushKey("event_notice", event.id, occurrence, slot.key, chat_id), draw)
+            plan.pushes += [Push(PushKey("event_notice", eid, occurrence, slot.key, chat_id), draw)
                             for chat_id in chats]
         # the groups that got the notice of an occurrence before it was skipped or moved are told, once
-        for occ, was in changed_of.get(event.id, ()):
+        for occ, was in changed_of.get(eid, ()):
             moved = None if occ.skipped else occ.moved_to.astimezone(tz)
             slot = "skip" if moved is None else f"to{moved:%Y%m%d%H%M}"
             known = occ.moved_to if occ.skipped and occ.moved_to is not None else was  # a moved date cancelled: its new time
             draw = functools.partial(notices.event_change, event=event, was=known, at=moved, zone=tz)
-            for chat_id, sent_at in told.get((event.id, occ.occurrence), {}).items():
+            for chat_id, sent_at in told.get((eid, occ.occurrence), {}).items():
                 # sent before the change, or in the same second (the log keeps seconds): told
                 if occ.updated_at is not None and sent_at <= occ.updated_at:
-                    push = Push(PushKey("event_change", event.id, occ.occurrence, slot, chat_id), draw)
+                    push = Push(PushKey("event_change", eid, occ.occurrence, slot, chat_id), draw)
                     plan.pushes.append(push)
                     changes_to_check.append(push.key)
     if changes_to_check:  # the few words of a change: those already sent or dropped are left out
@@ -716,19 +716,18 @@ async def next_push_at(app: Host, now: datetime, *, afresh: bool = True) -> date
         if pending.get(task.id):
             moments.append(_task_next_at(task, [Lead.parse(code) for code in task.leads], tz, now))
     memo: _SlotsMemo = {}
-    rules: dict = {}
     async for due in _due_events(repos, now):
         quiet = []  # events looked at afresh with nothing due now: planned on at once
-        changes_of = await _arrangements(repos, [event.id for event, _ in due], now, tz)
-        for event, rev in due:
-            changes = changes_of.get(event.id, {})
-            alike = _alike(event, changes, now, tz, memo, rules)
+        changes_of = await _arrangements(repos, [eid for eid, *_ in due], now, tz)
+        for eid, rev, rule, leads in due:
+            changes = changes_of.get(eid, {})
+            alike = _alike(rule, leads, changes, now, tz, memo)
             at = alike.next_at
             if at is not None:
                 moments.append(at)
             # a skipped or moved occurrence may owe its groups a word: left to collect()
             if not alike.due and not (changes and _changed(changes, alike.rule, now, tz)):
-                quiet.append((event.id, rev, at))
+                quiet.append((eid, rev, at))
         await repos.events.advance(quiet)
     return min(moments, default=None)
 

@@ -814,14 +814,18 @@ async def test_the_sweep_reads_events_without_their_units(sim: Simulator, groups
     [(full, _)] = await repos.events.due(now)
     assert full.unit_ids == tuple(sorted([groups.village.id, groups.other_village.id]))
     seen = []
-    due = repos.events.due
+    many = repos.events.many
 
     async def recorded(*args, **kw):
-        got = await due(*args, **kw)
-        seen.extend(e.unit_ids for e, _ in got)
+        got = await many(*args, **kw)
+        seen.extend(e.unit_ids for e, _ in got.values())
         return got
 
-    monkeypatch.setattr(repos.events, "due", recorded)
+    async def not_read(*args, **kw):
+        raise AssertionError("the sweep reads the events due grouped by rule, without their units")
+
+    monkeypatch.setattr(repos.events, "many", recorded)
+    monkeypatch.setattr(repos.events, "due", not_read)
     pushes = await scheduler.collect(sim.app, now)
     assert {p.key.chat_id for p in pushes if p.key.ref_id == event.id} == {RED_GROUP, SUN_GROUP}
     assert seen == [()]
