@@ -31,7 +31,7 @@ from tests.conftest import (
     start_clocked,
 )
 from tests.conftest import local as at
-from tests.helpers.scheduler import add_lecture, add_task
+from tests.helpers.scheduler import Statements, add_lecture, add_task
 
 
 def sends(sim: Simulator) -> list[tuple[int, str]]:
@@ -408,24 +408,6 @@ async def test_a_due_follow_up_is_reminded_privately_to_its_member_once(sim, org
 
 
 # -- by the work due (issue 11) ---------------------------------------------------------------
-class Statements:
-    """Counts the SQL statements the application's connection runs."""
-
-    def __init__(self, sim: Simulator) -> None:
-        self.db = sim.app.services.repos.db
-        self.n = 0
-
-    def _count(self, _sql: str) -> None:
-        self.n += 1
-
-    async def __aenter__(self) -> Statements:
-        await self.db.conn._execute(self.db.conn._conn.set_trace_callback, self._count)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.db.conn._execute(self.db.conn._conn.set_trace_callback, None)
-
-
 async def many_villages(sim: Simulator, org: Org, n: int) -> list[int]:
     repo = sim.app.services.repos.org
     ids = []
