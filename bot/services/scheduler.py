@@ -430,7 +430,8 @@ def _alike(rule_text: str, leads_text: str, changes: Mapping[date, Any], now: da
     return alike
 
 
-EVENT_BATCH = 500  # events looked at afresh are read and worked out this many at a time
+EVENT_BATCH = 1000  # events looked at afresh are read and worked out this many at a time
+DELIVER_CHUNK = 500  # a batch's pushes are handed to deliver() this many at a time (its memory)
 
 # (event id, plan revision, rule, leads as stored): one event due, as the sweep reads it
 _DueEvent = tuple[int, int, str, str]
@@ -445,9 +446,14 @@ async def _due_events(repos: Repos, now: datetime) -> AsyncIterator[list[_DueEve
         after = batch[-1][0]
 
 
-async def _event_plans(app: Host, now: datetime) -> AsyncIterator[list[_Plan]]:
-    """The plans of the events due, :data:`EVENT_BATCH` at a time; each batch is read and
-    worked out once the one before is sent (events alike share their slots: ``memo``)."""
+_Quiet = list[tuple[int, int, "datetime | None"]]  # (id, plan revision, next moment): nothing to push now
+
+
+async def _event_plans(app: Host, now: datetime) -> AsyncIterator[tuple[list[_Plan], _Quiet]]:
+    """The plans of the events due with pushes to make, and the others (planned on with
+    no plan made: most of 10,000 events just added), :data:`EVENT_BATCH` at a time; each batch
+    is read and worked out once the one before is sent (events alike share their slots:
+    ``memo``)."""
     memo: _SlotsMemo = {}
     async for due in _due_events(repos_of(app), now):
         yield await _event_batch(app, due, now, memo)
@@ -473,7 +479,7 @@ def _changed(changes: dict[date, Any], rule: Rule, now: datetime, tz: tzinfo) ->
 
 
 async def _event_batch(app: Host, due: list[_DueEvent], now: datetime,
-                       memo: _SlotsMemo | None = None) -> list[_Plan]:
+                       memo: _SlotsMemo | None = None) -> tuple[list[_Plan], _Quiet]:
     """The plans of these events. By the work due: events alike share their slots
     (:func:`_alike`); the groups a notice is still owed to are read with the push log's answer
     in one query (:meth:`storage.events.EventsRepo.owed_chats`), so a push is made only for a
@@ -496,15 +502,17 @@ async def _event_batch(app: Host, due: list[_DueEvent], now: datetime,
     wanted = {eid for eid, _, _ in owed} | {eid for eid, _ in told}
     events = await repos.events.many(wanted) if wanted else {}
     plans = []
+    quiet: _Quiet = []
     changes_to_check = []
     for eid, rev, _, _ in due:
-        if eid in wanted and (eid not in events or events[eid][1] != rev):
-            continue
         alike = alike_of[eid]
+        if eid not in wanted:
+            quiet.append((eid, rev, alike.next_at))
+            continue
+        if eid not in events or events[eid][1] != rev:
+            continue
         plan = _Plan("events", eid, rev, alike.next_at, checked=True)
         plans.append(plan)
-        if eid not in wanted:
-            continue
         event = events[eid][0]
         changes = changes_of.get(eid, {})
         for day, at, slot in alike.due:
@@ -541,7 +549,7 @@ async def _event_batch(app: Host, due: list[_DueEvent], now: datetime,
         if finished:
             for plan in plans:
                 plan.pushes = [push for push in plan.pushes if push.key not in finished]
-    return plans
+    return plans, quiet
 
 
 def followup_remind_at(due_on: date, due_at: datetime, tz: tzinfo) -> datetime:
@@ -608,21 +616,22 @@ async def sweep_batches(app: Host, now: datetime) -> AsyncIterator[tuple[list[Pu
     await _rewound(app, now)
     async for plans in _task_plans(app, now):
         yield await _settle(app, plans)
-    async for plans in _event_plans(app, now):
-        yield await _settle(app, plans)
+    async for plans, quiet in _event_plans(app, now):
+        yield await _settle(app, plans, quiet)
     yield await followup_pushes(app, now), []
 
 
-async def _settle(app: Host, plans: list[_Plan]) -> tuple[list[Push], list[_Waiting]]:
+async def _settle(app: Host, plans: list[_Plan], quiet_events: _Quiet = ()) -> tuple[list[Push], list[_Waiting]]:  # type: ignore[assignment]
     """The pushes of these plans not yet sent or dropped, and the plans that wait for them;
-    the plans with none left are planned on to their next moment."""
+    the plans with none left (and the ``quiet_events``, with nothing to push) are planned on
+    to their next moment."""
     repos = repos_of(app)
     finished = await repos.pushes.finished_keys(
         push.key for plan in plans if not plan.checked for push in plan.pushes
     )
     out: list[Push] = []
     waiting: list[_Waiting] = []
-    done: dict[str, list[tuple[int, int, datetime | None]]] = {"tasks": [], "events": []}
+    done: dict[str, list[tuple[int, int, datetime | None]]] = {"tasks": [], "events": [*quiet_events]}
     for plan in plans:
         keys = []
         for push in plan.pushes:
@@ -672,7 +681,9 @@ async def run_due(app: Host, now: datetime | None = None) -> Outcome:
         # batch by batch: each batch is sent and its tasks and events planned on before the
         # next is read, so a sweep holds one batch's pushes, not 10,000 events' notices
         async for pushes, waiting in sweep_batches(app, now):
-            sent = await deliver(app, pushes, now) if pushes else Outcome()
+            sent = Outcome()
+            for start in range(0, len(pushes), DELIVER_CHUNK):  # deliver holds a task per push
+                sent.merge(await deliver(app, pushes[start:start + DELIVER_CHUNK], now))
             await _advance_delivered(app, waiting, sent)
             outcome.merge(sent)
             del pushes, waiting
