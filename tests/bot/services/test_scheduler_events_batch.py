@@ -138,3 +138,25 @@ async def test_an_event_changed_while_its_batch_is_read_is_left_to_the_next_run(
     assert {p.key.chat_id for p in pushes} == {RED_GROUP, SUN_GROUP}
     t = sim.app.services.catalogs.get(None)
     assert all("改过的讲堂" in p.render(t)[0] for p in pushes)
+
+
+async def test_run_due_hands_a_batch_to_deliver_a_chunk_at_a_time(sim: Simulator, groups: Org, monkeypatch) -> None:
+    """deliver() holds a task per push: a batch of events' notices is handed over at most
+    DELIVER_CHUNK at a time, each sent once, and the batch's events planned on once all are."""
+    await add_events(sim, groups, 6)
+    monkeypatch.setattr(scheduler, "EVENT_BATCH", 4)
+    monkeypatch.setattr(scheduler, "DELIVER_CHUNK", 3)
+    handed: list[int] = []
+    deliver = scheduler.deliver
+
+    async def counted(app, pushes, when):
+        pushes = list(pushes)
+        handed.append(len(pushes))
+        return await deliver(app, pushes, when)
+
+    monkeypatch.setattr(scheduler, "deliver", counted)
+    outcome = await scheduler.run_due(sim.app, NOTICE)
+    assert handed == [3, 3, 2, 3, 1]  # 8 notices of the first four events, then 4 of the last two
+    assert len(outcome.sent) == len(set(outcome.sent)) == 12
+    assert await sim.app.services.repos.events.due(NOTICE) == []
+    assert await scheduler.collect(sim.app, NOTICE + timedelta(minutes=5)) == []
