@@ -285,19 +285,6 @@ class EventsRepo:
                 "UPDATE events SET next_at = '', plan_rev = plan_rev + 1 WHERE next_at <> ''"
             )
 
-    async def notice_chats(self, event_ids: Iterable[int]) -> dict[int, list[int]]:
-        """The active bound groups receiving notices of each event's target units, by chat id."""
-        rows = await self.db.fetchall(
-            "SELECT DISTINCT eu.event_id, c.chat_id FROM event_units eu JOIN chats c"
-            " ON c.unit_id = eu.unit_id AND c.active = 1 AND c.notices = 1"
-            " WHERE eu.event_id IN (SELECT value FROM json_each(?)) ORDER BY eu.event_id, c.chat_id",
-            (json.dumps(sorted(set(event_ids))),),
-        )
-        out: dict[int, list[int]] = {}
-        for event_id, chat_id in rows:
-            out.setdefault(event_id, []).append(chat_id)
-        return out
-
     async def owed_chats(self, groups: Iterable[tuple[int, str, str]]) -> dict[tuple[int, str, str], list[int]]:
         """For each ``(event_id, occurrence, slot)``: the active bound groups receiving notices
         of the event's target units (by chat id) whose notice under it (kind ``event_notice``)
@@ -312,6 +299,7 @@ class EventsRepo:
             "  j.value ->> 2 FROM json_each(?) j),"
             " r(event_id, occurrence, slot, chat_id) AS (SELECT g.event_id, g.occurrence, g.slot,"
             "  c.chat_id FROM g CROSS JOIN event_units eu ON eu.event_id = g.event_id"
+            # no DISTINCT: a chat is bound to one unit, an event has each unit once
             "  JOIN chats c ON c.unit_id = eu.unit_id AND c.active = 1 AND c.notices = 1)"
             # a push logged under the key: its status read only for the few claimed or failed
             # (by the status index, once), as storage.pushes.PushesRepo.finished_keys does

@@ -160,3 +160,24 @@ async def test_run_due_hands_a_batch_to_deliver_a_chunk_at_a_time(sim: Simulator
     assert len(outcome.sent) == len(set(outcome.sent)) == 12
     assert await sim.app.services.repos.events.due(NOTICE) == []
     assert await scheduler.collect(sim.app, NOTICE + timedelta(minutes=5)) == []
+
+
+async def test_the_working_out_kept_for_events_alike_is_bounded(sim: Simulator, groups: Org, monkeypatch) -> None:
+    """Events each with a rule of its own: the sweep keeps at most ALIKE_MEMO workings-out
+    (memory bounded whatever the number of events), and still sends every notice once."""
+    for k in range(8):
+        await add_events(sim, groups, 1, start=k, rule=FRIDAY.replace(minute=k))
+    monkeypatch.setattr(scheduler, "ALIKE_MEMO", 4)
+    monkeypatch.setattr(scheduler, "EVENT_BATCH", 2)
+    sizes = []
+    alike = scheduler._alike
+
+    def watched(rule, leads, changes, now, tz, memo):
+        got = alike(rule, leads, changes, now, tz, memo)
+        sizes.append(len(memo))
+        return got
+
+    monkeypatch.setattr(scheduler, "_alike", watched)
+    pushes = await scheduler.collect(sim.app, NOTICE)
+    assert len(pushes) == len({p.key for p in pushes}) == 16
+    assert len(sizes) == 8 and max(sizes) <= 4
