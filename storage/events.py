@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -94,6 +95,18 @@ def _event(row: Row) -> Event:
         updated_at=from_db(row["updated_at"]),
         unit_ids=units,
     )
+
+
+# The scheduler reads the events it pushes for in batches, and events share a few rules: a
+# stored rule or leads is parsed once (the value is shared: read, never changed).
+@functools.lru_cache(maxsize=1024)
+def _stored_rule(text: str) -> dict[str, Any]:
+    return json.loads(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _stored_leads(text: str) -> tuple[str, ...]:
+    return tuple(json.loads(text))
 
 
 class EventsRepo:
@@ -209,6 +222,35 @@ class EventsRepo:
         )
         return [(_event(r), r["plan_rev"]) for r in rows]
 
+    async def due_rules(self, now: datetime, *, after: int = 0, limit: int = -1) -> list[tuple[int, int, str, str]]:
+        """:meth:`due`'s events (by id, from after ``after``, at most ``limit``) as ``(id, plan
+        revision, rule, leads)``, the rule and leads as stored (JSON): the scheduler parses and
+        works out each text once for all the events that share it, and reads the rest of an
+        event (:meth:`many`) only if it has a push to make."""
+        rows = await self.db.fetchall(
+            "SELECT e.id, e.plan_rev, e.rule, e.leads FROM events e WHERE e.deleted_at IS NULL AND e.paused = 0"
+            " AND e.next_at <= ? AND e.id > ? ORDER BY e.id LIMIT ?",
+            (to_db(now), after, limit),
+        )
+        return rows  # type: ignore[return-value]  # sqlite3.Row: unpacked and indexed as the tuple
+
+    async def many(self, event_ids: Iterable[int]) -> dict[int, tuple[Event, int]]:
+        """These events (not deleted; paused ones too) with their plan revisions, by id, without
+        their unit ids (one query)."""
+        cols = _COLS.replace(_UNIT_IDS, "NULL AS unit_ids")
+        rows = await self.db.fetchall(
+            f"SELECT {cols}, e.plan_rev FROM events e WHERE e.id IN (SELECT value FROM json_each(?))"
+            " AND e.deleted_at IS NULL",
+            (json.dumps(sorted({int(i) for i in event_ids})),),
+        )
+        out = {}
+        for r in rows:
+            (eid, title, rule, place, speaker, leads, audience, organiser, scope, paused, created, updated,
+             _units, rev) = r
+            out[eid] = (Event(eid, title, _stored_rule(rule), place, speaker, _stored_leads(leads), audience,
+                              organiser, scope, bool(paused), from_db(created), from_db(updated)), rev)
+        return out
+
     async def next_planned(self, now: datetime) -> datetime | None:
         """The earliest moment after ``now`` an active event next needs looking at."""
         row = await self.db.fetchone(
@@ -221,15 +263,20 @@ class EventsRepo:
     async def advance(self, plans: Iterable[tuple[int, int, datetime | None]]) -> None:
         """``(event_id, plan_rev, next_at)``: nothing is due for the event before ``next_at``
         (None: never); skipped if the event changed since it was read."""
-        rows = [(to_db(at) if at is not None else NEVER, event_id, rev) for event_id, rev, at in plans]
+        moments: dict[datetime | None, str] = {None: NEVER}  # things alike share their next moment
+        rows = []
+        for event_id, rev, at in plans:
+            text = moments.get(at)
+            if text is None:
+                text = moments[at] = to_db(at)  # type: ignore[arg-type]
+            rows.append((text, event_id, rev))
         if not rows:
             return
-        async with self.db.transaction() as conn:  # one statement for any number of them
-            await conn.execute(
-                "UPDATE events SET next_at = j.value ->> 0 FROM json_each(?) j"
-                " WHERE events.id = j.value ->> 1 AND events.plan_rev = j.value ->> 2",
-                (json.dumps(rows),),
-            )
+        await self.db.write(  # one statement (and one thread hop) for any number of them
+            "UPDATE events SET next_at = j.value ->> 0 FROM json_each(?) j"
+            " WHERE events.id = j.value ->> 1 AND events.plan_rev = j.value ->> 2",
+            (json.dumps(rows),),
+        )
 
     async def replan_all(self) -> None:
         """Every event is looked at again by the next sweep (the clock went back)."""
@@ -238,18 +285,34 @@ class EventsRepo:
                 "UPDATE events SET next_at = '', plan_rev = plan_rev + 1 WHERE next_at <> ''"
             )
 
-    async def notice_chats(self, event_ids: Iterable[int]) -> dict[int, list[int]]:
-        """The active bound groups receiving notices of each event's target units, by chat id."""
+    async def owed_chats(self, groups: Iterable[tuple[int, str, str]]) -> dict[tuple[int, str, str], list[int]]:
+        """For each ``(event_id, occurrence, slot)``: the active bound groups receiving notices
+        of the event's target units (by chat id) whose notice under it (kind ``event_notice``)
+        the push log does not hold as sent or dropped; a group with none owed is left out. One
+        query for any number of them: the chats and the log are looked up in their indexes,
+        so 10,000 events' first notices cost no Python object per chat already told."""
+        todo = sorted({(int(e), o, s) for e, o, s in groups})
+        if not todo:
+            return {}
         rows = await self.db.fetchall(
-            "SELECT DISTINCT eu.event_id, c.chat_id FROM event_units eu JOIN chats c"
-            " ON c.unit_id = eu.unit_id AND c.active = 1 AND c.notices = 1"
-            " WHERE eu.event_id IN (SELECT value FROM json_each(?)) ORDER BY eu.event_id, c.chat_id",
-            (json.dumps(sorted(set(event_ids))),),
+            "WITH g(event_id, occurrence, slot) AS MATERIALIZED (SELECT j.value ->> 0, j.value ->> 1,"
+            "  j.value ->> 2 FROM json_each(?) j),"
+            " r(event_id, occurrence, slot, chat_id) AS (SELECT g.event_id, g.occurrence, g.slot,"
+            "  c.chat_id FROM g CROSS JOIN event_units eu ON eu.event_id = g.event_id"
+            # no DISTINCT: a chat is bound to one unit, an event has each unit once
+            "  JOIN chats c ON c.unit_id = eu.unit_id AND c.active = 1 AND c.notices = 1)"
+            # a push logged under the key: its status read only for the few claimed or failed
+            # (by the status index, once), as storage.pushes.PushesRepo.finished_keys does
+            " SELECT r.event_id, r.occurrence, r.slot, group_concat(r.chat_id) FROM r WHERE NOT EXISTS (SELECT 1 FROM pushes p"
+            "  WHERE p.kind = 'event_notice' AND p.ref_id = r.event_id AND p.occurrence = r.occurrence"
+            "  AND p.slot = r.slot AND p.chat_id = r.chat_id)"
+            "  OR (r.event_id, r.occurrence, r.slot, r.chat_id) IN (SELECT ref_id, occurrence, slot, chat_id"
+            "   FROM pushes INDEXED BY pushes_status WHERE status IN ('claimed', 'failed') AND kind = 'event_notice')"
+            " GROUP BY 1, 2, 3",  # a row per group, its chats in one text: 14,733 chats owed are 3,355 rows
+            (json.dumps(todo),),
         )
-        out: dict[int, list[int]] = {}
-        for event_id, chat_id in rows:
-            out.setdefault(event_id, []).append(chat_id)
-        return out
+        return {(event_id, occurrence, slot): sorted(map(int, chats.split(",")))
+                for event_id, occurrence, slot, chats in rows}
 
     async def counts_of(self, occurrences: Iterable[tuple[int, str]]) -> dict[tuple[int, str], tuple[int, int]]:
         """(参加, 请假) of each ``(event_id, occurrence)``."""

@@ -188,15 +188,20 @@ class TasksRepo:
     async def advance(self, plans: Iterable[tuple[int, int, datetime | None]]) -> None:
         """``(task_id, plan_rev, next_at)``: nothing is due for the task before ``next_at``
         (None: never, all its units are done); skipped if the task changed since it was read."""
-        rows = [(to_db(at) if at is not None else NEVER, task_id, rev) for task_id, rev, at in plans]
+        moments: dict[datetime | None, str] = {None: NEVER}  # things alike share their next moment
+        rows = []
+        for task_id, rev, at in plans:
+            text = moments.get(at)
+            if text is None:
+                text = moments[at] = to_db(at)  # type: ignore[arg-type]
+            rows.append((text, task_id, rev))
         if not rows:
             return
-        async with self.db.transaction() as conn:  # one statement for any number of them
-            await conn.execute(
-                "UPDATE tasks SET next_at = j.value ->> 0 FROM json_each(?) j"
-                " WHERE tasks.id = j.value ->> 1 AND tasks.plan_rev = j.value ->> 2",
-                (json.dumps(rows),),
-            )
+        await self.db.write(  # one statement (and one thread hop) for any number of them
+            "UPDATE tasks SET next_at = j.value ->> 0 FROM json_each(?) j"
+            " WHERE tasks.id = j.value ->> 1 AND tasks.plan_rev = j.value ->> 2",
+            (json.dumps(rows),),
+        )
 
     async def replan_all(self) -> None:
         """Every open task is looked at again by the next sweep (the clock went back)."""

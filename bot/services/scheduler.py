@@ -24,7 +24,11 @@ sweep costs a few queries whatever the number of tasks, events, units and people
 :func:`next_push_at` is the earliest planned moment plus what is due now. Of a task looked at
 again, only the units a push may still be owed to are read
 (:meth:`storage.tasks.TasksRepo.owed_units`): a catch-up over a province's tasks whose pushes
-all went out reads no unit. :func:`run_due` collects and sends batch by batch
+all went out reads no unit. Of the events due, the rule and leads are read first and worked
+out once for all the events alike (10,000 events just added share a few hundred rules); the
+groups still owed a notice come with the push log's answer in one query
+(:meth:`storage.events.EventsRepo.owed_chats`), and an event's texts are read only if it has a
+push to make. :func:`run_due` collects and sends batch by batch
 (:func:`sweep_batches`), so it holds one batch's pushes, not 10,000 events' notices.
 
 Exactly once: see :mod:`bot.services.delivery` (every push is claimed in the push log before it
@@ -42,6 +46,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
@@ -68,7 +73,6 @@ from bot.services.delivery import (
 )
 from bot.services.notices import Rendered
 from storage import Repos
-from storage.events import Event
 from storage.org import Person
 from storage.pushes import PushKey
 from storage.tasks import Task, TaskUnit
@@ -386,45 +390,70 @@ async def _task_batch(app: Host, due: list[tuple[Task, int]], now: datetime, *,
     return plans
 
 
-def event_rule(event: Event) -> Rule:
-    return Rule.from_dict(event.rule)
+_SlotsMemo = dict[tuple[Any, ...], Any]  # a sweep's working-out of events alike (_alike)
 
 
-def event_leads(event: Event) -> list[Lead]:
-    return [Lead.parse(code) for code in event.leads]
+@dataclass(frozen=True)
+class _Alike:
+    """What events alike (the same rule and leads, no date of their own) share at a sweep:
+    the rule, the slots, those due now, and when the next falls due."""
+
+    rule: Rule
+    slots: list[tuple[date, datetime, Any]]
+    due: list[tuple[date, datetime, Any]]
+    next_at: datetime | None
 
 
-_SlotsMemo = dict[tuple[Rule, tuple[str, ...]], list[tuple[date, datetime, Any]]]
+ALIKE_MEMO = 2000  # rules and workings-out a sweep keeps at most
 
 
-def event_slots(event: Event, rule: Rule, changes: Mapping[date, Any], now: datetime, tz: tzinfo,
-                memo: _SlotsMemo) -> list[tuple[date, datetime, Any]]:
-    """The event's arranged slots (:func:`bot.rules.recurrence.arranged_slots`); events with
-    the same rule and leads and no date of their own (a township's lecture in every branch,
-    a weekly meeting in every village) share one working-out per sweep (``memo``; the lists
-    are read, never changed)."""
-    if changes:
-        return arranged_slots(rule, event_leads(event), changes, now, tz)
-    key = (rule, tuple(event.leads))
-    slots = memo.get(key)
-    if slots is None:
-        slots = memo[key] = arranged_slots(rule, event_leads(event), {}, now, tz)
-    return slots
+def _alike(rule_text: str, leads_text: str, changes: Mapping[date, Any], now: datetime, tz: tzinfo,
+           memo: _SlotsMemo) -> _Alike:
+    """The rule and arranged slots of an event (:func:`bot.rules.recurrence.arranged_slots`),
+    with those due and the next moment, from its rule and leads as stored. Events with the
+    same rule and leads and no date of their own (a township's lecture in every branch, a
+    weekly meeting in every village) share one reading and working-out per sweep (``memo``;
+    what it holds is read, never changed)."""
+    key = (rule_text, leads_text)
+    alike = None if changes else memo.get(key)
+    if alike is None:
+        if len(memo) + 2 > ALIKE_MEMO:  # 10,000 events each with a rule of its own: bounded memory
+            memo.clear()
+        rule = memo.get(rule_text)
+        if rule is None:
+            rule = memo[rule_text] = Rule.from_dict(json.loads(rule_text))
+        leads = [Lead.parse(code) for code in json.loads(leads_text)]
+        slots = arranged_slots(rule, leads, changes, now, tz)
+        alike = _Alike(rule, slots, [s for s in slots if s[2].due(now)], next_slot_at([s[2] for s in slots], now))
+        if not changes:
+            memo[key] = alike
+    return alike
 
 
-EVENT_BATCH = 500  # events looked at afresh are read and worked out this many at a time
+EVENT_BATCH = 1000  # events looked at afresh are read and worked out this many at a time
+DELIVER_CHUNK = 500  # a batch's pushes are handed to deliver() this many at a time (its memory)
+
+# (event id, plan revision, rule, leads as stored): one event due, as the sweep reads it
+_DueEvent = tuple[int, int, str, str]
 
 
-async def _due_events(repos: Repos, now: datetime) -> AsyncIterator[list[tuple[Event, int]]]:
+async def _due_events(repos: Repos, now: datetime) -> AsyncIterator[list[_DueEvent]]:
+    """The events due, :data:`EVENT_BATCH` at a time, by id, without their texts
+    (:meth:`storage.events.EventsRepo.due_rules`)."""
     after = 0
-    while batch := await repos.events.due(now, after=after, limit=EVENT_BATCH, units=False):
+    while batch := await repos.events.due_rules(now, after=after, limit=EVENT_BATCH):
         yield batch
-        after = batch[-1][0].id
+        after = batch[-1][0]
 
 
-async def _event_plans(app: Host, now: datetime) -> AsyncIterator[list[_Plan]]:
-    """The plans of the events due, :data:`EVENT_BATCH` at a time; each batch is read and
-    worked out once the one before is sent (events alike share their slots: ``memo``)."""
+_Quiet = list[tuple[int, int, "datetime | None"]]  # (id, plan revision, next moment): nothing to push now
+
+
+async def _event_plans(app: Host, now: datetime) -> AsyncIterator[tuple[list[_Plan], _Quiet]]:
+    """The plans of the events due with pushes to make, and the others (planned on with
+    no plan made: most of 10,000 events just added), :data:`EVENT_BATCH` at a time; each batch
+    is read and worked out once the one before is sent (events alike share their slots:
+    ``memo``)."""
     memo: _SlotsMemo = {}
     async for due in _due_events(repos_of(app), now):
         yield await _event_batch(app, due, now, memo)
@@ -449,58 +478,78 @@ def _changed(changes: dict[date, Any], rule: Rule, now: datetime, tz: tzinfo) ->
     return out
 
 
-async def _event_batch(app: Host, due: list[tuple[Event, int]], now: datetime,
-                       memo: _SlotsMemo | None = None) -> list[_Plan]:
+async def _event_batch(app: Host, due: list[_DueEvent], now: datetime,
+                       memo: _SlotsMemo | None = None) -> tuple[list[_Plan], _Quiet]:
+    """The plans of these events. By the work due: events alike share their slots
+    (:func:`_alike`); the groups a notice is still owed to are read with the push log's answer
+    in one query (:meth:`storage.events.EventsRepo.owed_chats`), so a push is made only for a
+    chat not yet told; the texts of an event (and the counts of answers) are read only for
+    the events with a push to make."""
     repos, tz = repos_of(app), zone(app)
     memo = {} if memo is None else memo
-    changes_of = await _arrangements(repos, [event.id for event, _ in due], now, tz)
-    rules = {event.id: event_rule(event) for event, _ in due}  # read once per event
-    slots_of = {
-        event.id: event_slots(event, rules[event.id], changes_of.get(event.id, {}), now, tz, memo)
-        for event, _ in due
-    }
-    due_of = {eid: [(day, at, slot) for day, at, slot in slots if slot.due(now)] for eid, slots in slots_of.items()}
-    changed_of = {event.id: _changed(changes_of.get(event.id, {}), rules[event.id], now, tz) for event, _ in due}
-    with_due = [eid for eid, d in due_of.items() if d]
-    chats_of = await repos.events.notice_chats(with_due) if with_due else {}
-    counts = await repos.events.counts_of(
-        (eid, day.isoformat()) for eid in with_due for day, _, _ in due_of[eid]
+    changes_of = await _arrangements(repos, [eid for eid, *_ in due], now, tz)
+    alike_of = {eid: _alike(rule, leads, changes_of.get(eid, {}), now, tz, memo) for eid, _, rule, leads in due}
+    changed_of = {eid: _changed(changes, alike_of[eid].rule, now, tz) for eid, changes in changes_of.items()}
+    owed = await repos.events.owed_chats(
+        (eid, day.isoformat(), slot.key) for eid, alike in alike_of.items() for day, _, slot in alike.due
     )
     told = await repos.pushes.first_sent(
         "event_notice", [(eid, occ.occurrence) for eid, changed in changed_of.items() for occ, _ in changed]
     )
+    counts = await repos.events.counts_of({(eid, occurrence) for eid, occurrence, _ in owed}) if owed else {}
+    # the texts, for the events with a push to make; one changed since it was read is left to
+    # the next run (its plan revision moved on: it is due again, worked out afresh)
+    wanted = {eid for eid, _, _ in owed} | {eid for eid, _ in told}
+    events = await repos.events.many(wanted) if wanted else {}
     plans = []
-    for event, rev in due:
-        rule = rules[event.id]
-        plan = _Plan("events", event.id, rev, next_slot_at([slot for _, _, slot in slots_of[event.id]], now))
+    quiet: _Quiet = []
+    changes_to_check = []
+    for eid, rev, _, _ in due:
+        alike = alike_of[eid]
+        if eid not in wanted:
+            quiet.append((eid, rev, alike.next_at))
+            continue
+        if eid not in events or events[eid][1] != rev:
+            continue
+        plan = _Plan("events", eid, rev, alike.next_at, checked=True)
         plans.append(plan)
-        chats = chats_of.get(event.id, [])
-        changes = changes_of.get(event.id, {})
-        for day, at, slot in due_of[event.id]:
+        event = events[eid][0]
+        changes = changes_of.get(eid, {})
+        for day, at, slot in alike.due:
             occurrence = day.isoformat()
+            chats = owed.get((eid, occurrence, slot.key))
+            if not chats:
+                continue
             draw = functools.partial(
                 notices.event_notice,
                 event=event,
                 at=at,
                 zone=tz,
-                counts=counts[(event.id, occurrence)],
+                counts=counts[(eid, occurrence)],
                 soon=Lead.parse(slot.key).at is None,
                 occ=changes.get(day),
-                was=occurrence_on(rule, day, tz),
+                was=occurrence_on(alike.rule, day, tz),
             )
-            for chat_id in chats:
-                plan.pushes.append(Push(PushKey("event_notice", event.id, occurrence, slot.key, chat_id), draw))
+            plan.pushes += [Push(PushKey("event_notice", eid, occurrence, slot.key, chat_id), draw)
+                            for chat_id in chats]
         # the groups that got the notice of an occurrence before it was skipped or moved are told, once
-        for occ, was in changed_of[event.id]:
+        for occ, was in changed_of.get(eid, ()):
             moved = None if occ.skipped else occ.moved_to.astimezone(tz)
             slot = "skip" if moved is None else f"to{moved:%Y%m%d%H%M}"
             known = occ.moved_to if occ.skipped and occ.moved_to is not None else was  # a moved date cancelled: its new time
             draw = functools.partial(notices.event_change, event=event, was=known, at=moved, zone=tz)
-            for chat_id, sent_at in told.get((event.id, occ.occurrence), {}).items():
+            for chat_id, sent_at in told.get((eid, occ.occurrence), {}).items():
                 # sent before the change, or in the same second (the log keeps seconds): told
                 if occ.updated_at is not None and sent_at <= occ.updated_at:
-                    plan.pushes.append(Push(PushKey("event_change", event.id, occ.occurrence, slot, chat_id), draw))
-    return plans
+                    push = Push(PushKey("event_change", eid, occ.occurrence, slot, chat_id), draw)
+                    plan.pushes.append(push)
+                    changes_to_check.append(push.key)
+    if changes_to_check:  # the few words of a change: those already sent or dropped are left out
+        finished = await repos.pushes.finished_keys(changes_to_check)
+        if finished:
+            for plan in plans:
+                plan.pushes = [push for push in plan.pushes if push.key not in finished]
+    return plans, quiet
 
 
 def followup_remind_at(due_on: date, due_at: datetime, tz: tzinfo) -> datetime:
@@ -567,21 +616,22 @@ async def sweep_batches(app: Host, now: datetime) -> AsyncIterator[tuple[list[Pu
     await _rewound(app, now)
     async for plans in _task_plans(app, now):
         yield await _settle(app, plans)
-    async for plans in _event_plans(app, now):
-        yield await _settle(app, plans)
+    async for plans, quiet in _event_plans(app, now):
+        yield await _settle(app, plans, quiet)
     yield await followup_pushes(app, now), []
 
 
-async def _settle(app: Host, plans: list[_Plan]) -> tuple[list[Push], list[_Waiting]]:
+async def _settle(app: Host, plans: list[_Plan], quiet_events: _Quiet = ()) -> tuple[list[Push], list[_Waiting]]:  # type: ignore[assignment]
     """The pushes of these plans not yet sent or dropped, and the plans that wait for them;
-    the plans with none left are planned on to their next moment."""
+    the plans with none left (and the ``quiet_events``, with nothing to push) are planned on
+    to their next moment."""
     repos = repos_of(app)
     finished = await repos.pushes.finished_keys(
         push.key for plan in plans if not plan.checked for push in plan.pushes
     )
     out: list[Push] = []
     waiting: list[_Waiting] = []
-    done: dict[str, list[tuple[int, int, datetime | None]]] = {"tasks": [], "events": []}
+    done: dict[str, list[tuple[int, int, datetime | None]]] = {"tasks": [], "events": [*quiet_events]}
     for plan in plans:
         keys = []
         for push in plan.pushes:
@@ -631,7 +681,9 @@ async def run_due(app: Host, now: datetime | None = None) -> Outcome:
         # batch by batch: each batch is sent and its tasks and events planned on before the
         # next is read, so a sweep holds one batch's pushes, not 10,000 events' notices
         async for pushes, waiting in sweep_batches(app, now):
-            sent = await deliver(app, pushes, now) if pushes else Outcome()
+            sent = Outcome()
+            for start in range(0, len(pushes), DELIVER_CHUNK):  # deliver holds a task per push
+                sent.merge(await deliver(app, pushes[start:start + DELIVER_CHUNK], now))
             await _advance_delivered(app, waiting, sent)
             outcome.merge(sent)
             del pushes, waiting
@@ -677,16 +729,16 @@ async def next_push_at(app: Host, now: datetime, *, afresh: bool = True) -> date
     memo: _SlotsMemo = {}
     async for due in _due_events(repos, now):
         quiet = []  # events looked at afresh with nothing due now: planned on at once
-        changes_of = await _arrangements(repos, [event.id for event, _ in due], now, tz)
-        for event, rev in due:
-            changes, rule = changes_of.get(event.id, {}), event_rule(event)
-            slots = [slot for _, _, slot in event_slots(event, rule, changes, now, tz, memo)]
-            at = next_slot_at(slots, now)
+        changes_of = await _arrangements(repos, [eid for eid, *_ in due], now, tz)
+        for eid, rev, rule, leads in due:
+            changes = changes_of.get(eid, {})
+            alike = _alike(rule, leads, changes, now, tz, memo)
+            at = alike.next_at
             if at is not None:
                 moments.append(at)
             # a skipped or moved occurrence may owe its groups a word: left to collect()
-            if not any(slot.due(now) for slot in slots) and not _changed(changes, rule, now, tz):
-                quiet.append((event.id, rev, at))
+            if not alike.due and not (changes and _changed(changes, alike.rule, now, tz)):
+                quiet.append((eid, rev, at))
         await repos.events.advance(quiet)
     return min(moments, default=None)
 

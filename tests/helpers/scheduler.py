@@ -49,3 +49,21 @@ async def notice_in_town_group(sim: Simulator, now):
     await scheduler.run_due(sim.app, now)
     (call,) = [c for c in sim.api.calls if c.chat_id == TOWN_GROUP and c.method == "sendMessage"]
     return call
+
+
+class Statements:
+    """Counts the SQL statements the application's connection runs."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self.db = sim.app.services.repos.db
+        self.n = 0
+
+    def _count(self, _sql: str) -> None:
+        self.n += 1
+
+    async def __aenter__(self) -> Statements:
+        await self.db.conn._execute(self.db.conn._conn.set_trace_callback, self._count)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.db.conn._execute(self.db.conn._conn.set_trace_callback, None)

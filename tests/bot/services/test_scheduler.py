@@ -31,7 +31,7 @@ from tests.conftest import (
     start_clocked,
 )
 from tests.conftest import local as at
-from tests.helpers.scheduler import add_lecture, add_task
+from tests.helpers.scheduler import Statements, add_lecture, add_task
 
 
 def sends(sim: Simulator) -> list[tuple[int, str]]:
@@ -408,24 +408,6 @@ async def test_a_due_follow_up_is_reminded_privately_to_its_member_once(sim, org
 
 
 # -- by the work due (issue 11) ---------------------------------------------------------------
-class Statements:
-    """Counts the SQL statements the application's connection runs."""
-
-    def __init__(self, sim: Simulator) -> None:
-        self.db = sim.app.services.repos.db
-        self.n = 0
-
-    def _count(self, _sql: str) -> None:
-        self.n += 1
-
-    async def __aenter__(self) -> Statements:
-        await self.db.conn._execute(self.db.conn._conn.set_trace_callback, self._count)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.db.conn._execute(self.db.conn._conn.set_trace_callback, None)
-
-
 async def many_villages(sim: Simulator, org: Org, n: int) -> list[int]:
     repo = sim.app.services.repos.org
     ids = []
@@ -814,14 +796,18 @@ async def test_the_sweep_reads_events_without_their_units(sim: Simulator, groups
     [(full, _)] = await repos.events.due(now)
     assert full.unit_ids == tuple(sorted([groups.village.id, groups.other_village.id]))
     seen = []
-    due = repos.events.due
+    many = repos.events.many
 
     async def recorded(*args, **kw):
-        got = await due(*args, **kw)
-        seen.extend(e.unit_ids for e, _ in got)
+        got = await many(*args, **kw)
+        seen.extend(e.unit_ids for e, _ in got.values())
         return got
 
-    monkeypatch.setattr(repos.events, "due", recorded)
+    async def not_read(*args, **kw):
+        raise AssertionError("the sweep reads the events due grouped by rule, without their units")
+
+    monkeypatch.setattr(repos.events, "many", recorded)
+    monkeypatch.setattr(repos.events, "due", not_read)
     pushes = await scheduler.collect(sim.app, now)
     assert {p.key.chat_id for p in pushes if p.key.ref_id == event.id} == {RED_GROUP, SUN_GROUP}
     assert seen == [()]
