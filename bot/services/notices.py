@@ -333,7 +333,8 @@ def reach_text(t: Translator, result: Reach, sent: Iterable[int] | None = None) 
             lines.append(t("reach.waiting", count=len(waiting), names=names(t, [u.name for u in waiting])))
     missed = sorted_missed(result)
     if missed:
-        lines.append(t("reach.missed", count=len(missed)))
+        if sent is not None or result.reachable:  # (with none reachable, the first line counted them)
+            lines.append(t("reach.missed", count=len(missed)))
         lines += [t("reach.item", text=why_line(t, u)) for u in missed[:MAX_NAMES]]
         if len(missed) > MAX_NAMES:
             lines.append(t("reach.more", count=len(missed) - MAX_NAMES))

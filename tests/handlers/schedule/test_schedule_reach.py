@@ -41,3 +41,25 @@ async def test_the_answers_do_not_hide_villages_never_reached(sim: Simulator, or
     answers = last_text(await sim.press("回复情况", TOWNSHIP_ADMIN))
     assert "还没回复" in answers and "收不到通知的单位(2个)" in answers
     assert "向阳村(没有绑定群)" in answers and "青山村(机器人已被移出群)" in answers
+
+
+async def test_units_none_of_which_can_be_told_are_counted_once_and_listed_once(sim: Simulator, org: Org) -> None:
+    """No group bound anywhere: the page says once how many cannot be told and lists them; the
+    answers say on a line of their own that only units told are counted, and list them once."""
+    now = at(2026, 11, 25, 10)
+    sim.app.services.extras["clock"] = Clock(now)
+    repos = sim.app.services.repos
+    rule = Rule(MONTHLY_WEEKDAY, nth=1, weekday=4, hour=14, minute=30)
+    await repos.events.create(
+        token="lecture", title="书记讲给书记听", rule=rule.to_dict(), place="镇会议室", speaker="",
+        leads=[lead.code for lead in DEFAULT_EVENT_LEADS], audience="secretaries",
+        organiser=org.township_admin.id, scope_unit_id=org.township.id,
+        unit_ids=[org.village.id, org.other_village.id], now=now,
+    )
+    await sim.send("/schedule", TOWNSHIP_ADMIN)
+    page = last_text(await sim.press("1", TOWNSHIP_ADMIN))
+    assert "2个单位现在都收不到通知:" in page and "收不到通知的单位(2个)" not in page
+    assert page.count("红旗村(没有绑定群)") == 1 and page.count("向阳村(没有绑定群)") == 1
+    answers = last_text(await sim.press("回复情况", TOWNSHIP_ADMIN))
+    assert "以上只算收到通知的单位。\n⚠️ 2个单位现在都收不到通知:" in answers
+    assert answers.count("红旗村(没有绑定群)") == 1 and "收不到通知的单位(2个)" not in answers
