@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import gc
 import io
 import logging
@@ -28,7 +29,7 @@ import pickle
 import re
 import time
 import zipfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 
 from bot.i18n import Translator
@@ -53,6 +54,33 @@ PACKED = 500  # rows (or row errors) per part handed back by the worker process:
 XLSX_SECONDS_PER_MB = 11  # when a sheet does not say its size: about 11 s a MB at 12-49 columns
 log = logging.getLogger("cadre.roster")
 CLOCK: Callable[[], float] = time.monotonic  # the trackers' clock (tests set their own)
+
+
+_pauses = 0  # imports running with the collector paused (collector_paused)
+_was_enabled = True
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """The garbage collector paused while a roster is unpacked and imported in the bot's process.
+
+    A 30,000-row roster is about half a million objects alive at once (rows, then the import's
+    units, people and households); each full collection walked all of them on the event loop,
+    22-66 ms several times per import (bench/roster_stall.py: another chat's /help waited up to
+    120-150 ms). They are freed by reference counting once the import is done (no cycles), so
+    the collector is not needed for them; other chats' cyclic garbage waits the few seconds.
+    Counted: two imports at once, the collector runs again when both are done."""
+    global _pauses, _was_enabled
+    if _pauses == 0:
+        _was_enabled = gc.isenabled()
+        gc.disable()
+    _pauses += 1
+    try:
+        yield
+    finally:
+        _pauses -= 1
+        if _pauses == 0 and _was_enabled:
+            gc.enable()
 
 
 def _executor() -> concurrent.futures.Executor:

@@ -24,6 +24,7 @@ from bot.context import CadreContext
 from bot.rules.roster import MAX_BYTES, Roster, RosterFileError, template_xlsx
 from bot.services.roster import (
     Tracker,
+    collector_paused,
     count_cells,
     estimate_seconds,
     file_problem,
@@ -99,12 +100,13 @@ async def roster_file(update: Update, context: CadreContext) -> None:
         )
         return
     context.user_data.pop("roster", None)
-    try:
-        roster, tracker = await read(update, context, document.file_id, document.file_name or "")
-    except RosterFileError as problem:
-        await update.effective_message.reply_text(file_problem(t, problem))
-        return
-    result = await context.repos.roster.import_roster(roster, scope_unit_id=me.unit_id, progress=tracker.rows)
+    with collector_paused():  # the rows and the import's objects: not walked by full collections
+        try:
+            roster, tracker = await read(update, context, document.file_id, document.file_name or "")
+        except RosterFileError as problem:
+            await update.effective_message.reply_text(file_problem(t, problem))
+            return
+        result = await context.repos.roster.import_roster(roster, scope_unit_id=me.unit_id, progress=tracker.rows)
     text = report(t, result, roster.ignored)
     if result.committed:
         await update.effective_message.reply_text(text + "\n\n" + t("roster.next_steps"))
@@ -135,15 +137,16 @@ async def roster_pressed(update: Update, context: CadreContext) -> None:
     if action == "drop":
         await ask(update, context, t("roster.dropped"))
         return
-    try:
-        roster, tracker = await read(update, context, draft["file_id"], draft["name"])
-    except RosterFileError as problem:
-        await ask(update, context, file_problem(t, problem))
-        return
-    result = await context.repos.roster.import_roster(
-        roster, scope_unit_id=me.unit_id, good_rows=True, confirm_close_names=action == "names",
-        progress=tracker.rows,
-    )
+    with collector_paused():
+        try:
+            roster, tracker = await read(update, context, draft["file_id"], draft["name"])
+        except RosterFileError as problem:
+            await ask(update, context, file_problem(t, problem))
+            return
+        result = await context.repos.roster.import_roster(
+            roster, scope_unit_id=me.unit_id, good_rows=True, confirm_close_names=action == "names",
+            progress=tracker.rows,
+        )
     await ask(update, context, report(t, result, roster.ignored) + "\n\n" + t("roster.next_steps"))
 
 

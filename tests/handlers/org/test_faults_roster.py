@@ -106,3 +106,49 @@ async def test_a_roster_from_the_worker_is_unpickled_a_part_at_a_time(monkeypatc
     assert roster == await service.parse_off_loop(data, "r.xlsx")
     with_errors = replace(roster, errors=tuple(RowError(line=n, code="no_village") for n in range(120)))
     assert await service.unpacked(service.packed(with_errors)) == with_errors  # errors come back in parts too
+
+
+def test_the_collector_pause_is_counted() -> None:
+    """Two imports at once: the collector runs again only when both are done (and stays off if it
+    was off before)."""
+    import gc
+
+    assert gc.isenabled()
+    with service.collector_paused():
+        with service.collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with service.collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+async def test_a_roster_is_imported_with_the_collector_paused_and_it_runs_again_after(
+    sim: Simulator, district, monkeypatch
+) -> None:
+    """Full collections walked the half million objects of a big import (22-66 ms each, on the
+    event loop): the reading and the import run with the collector paused; it runs again after,
+    also when the file is refused."""
+    import gc
+
+    from storage.roster import RosterRepo
+
+    seen: list[bool] = []
+    real = RosterRepo.import_roster
+
+    async def import_roster(self, *args, **kwargs):
+        seen.append(gc.isenabled())
+        return await real(self, *args, **kwargs)
+
+    monkeypatch.setattr(RosterRepo, "import_roster", import_roster)
+    data = xlsx([["区", "乡镇", "村", "户主"], ["示例区", "东风镇", "红旗村", "张大山"]])
+    assert texts(await sim.document(data, "r.xlsx", ADMIN))
+    assert seen == [False] and gc.isenabled()
+    assert await sim.app.services.repos.org.units_named("红旗村")
+    await sim.document(b"PK\x03\x04 broken", "r.xlsx", ADMIN)  # refused while reading
+    assert gc.isenabled()
