@@ -307,6 +307,7 @@ class Database:
         self._background_checkpoints = False
         self._commits = 0  # since the last background checkpoint
         self._checkpointer: aiosqlite.Connection | None = None
+        self._side: aiosqlite.Connection | None = None  # side_transaction's connection, opened on first use
         self._checkpointing: asyncio.Task | None = None
 
     def _note(self, sql: str) -> None:
@@ -378,6 +379,9 @@ class Database:
         return db
 
     async def close(self) -> None:
+        if self._side is not None:
+            await self._side.close()
+            self._side = None
         self._background_checkpoints = False
         if self._checkpointing is not None:
             await asyncio.gather(self._checkpointing, return_exceptions=True)
@@ -527,6 +531,48 @@ class Database:
                 if translated is not exc:
                     raise translated from exc
                 raise
+
+    @asynccontextmanager
+    async def side_transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A write transaction on a connection of its own, in its own thread, for a long write
+        (a roster import): reads on this connection go on beside it (they do not wait behind
+        its statements in the one database thread) and see none of it until it commits. Writes
+        on this connection wait for it (the write lock), as they wait for :meth:`transaction`;
+        otherwise the same (retries, rollback, errors, the generations). ``:memory:`` is one
+        database per connection: there it is :meth:`transaction`."""
+        if self.path == ":memory:":
+            async with self.transaction() as conn:
+                yield conn
+            return
+        async with self._write_lock:
+            side = await self._side_connection()
+            await self._retry(lambda: side.execute("BEGIN IMMEDIATE"))
+            self.stats.count()
+            try:
+                yield _WatchedConnection(side, self)  # type: ignore[misc]
+                self.stats.count()
+                await side.execute("COMMIT")
+                self._settle_generation()
+                self._committed()
+            except BaseException as exc:
+                self._settle_generation()
+                if side.in_transaction:
+                    await side.execute("ROLLBACK")
+                translated = _translate(exc)
+                if translated is not exc:
+                    raise translated from exc
+                raise
+
+    async def _side_connection(self) -> aiosqlite.Connection:
+        if self._side is None:
+            side = await aiosqlite.connect(self.path, isolation_level=None)
+            side.row_factory = aiosqlite.Row
+            for pragma in (f"busy_timeout = {BUSY_TIMEOUT_MS}", "foreign_keys = ON", "synchronous = NORMAL"):
+                await side.execute(f"PRAGMA {pragma}")
+            if self._background_checkpoints:
+                await side.execute("PRAGMA wal_autocheckpoint = 0")
+            self._side = side
+        return self._side
 
     async def write(self, sql: str, params: Sequence | dict = ()) -> list[aiosqlite.Row]:
         """One write statement on its own (its own implicit transaction): one thread hop.

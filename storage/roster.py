@@ -22,8 +22,9 @@ them, ``max(id) + 1`` on). Meanwhile other chats' reads and writes go on. Then i
 write lock and, if nothing it depends on changed (:meth:`RosterRepo._marks`: the generation of
 units and people, here or by another program, and the newest ids), writes with
 ``executemany`` in chunks of :data:`CHUNK` rows, one atomic change for the admin; if something
-changed, it decides again holding the lock (the old way) and writes. Other chats' writes wait
-only for the writing (``bench/roster_stall.py``: at 20,000 new rows, 885 ms when the whole
+changed, it decides again holding the lock (the old way) and writes. The writing goes through
+a connection of its own (``Database.side_transaction``): other chats' reads go on beside it
+and see none of it until it commits. Other chats' writes wait only for the writing (``bench/roster_stall.py``: at 20,000 new rows, 885 ms when the whole
 import held the lock). A file with errors that is not imported writes nothing and takes no
 lock. ``progress(done, total)`` is awaited after each chunk of rows gone through and each chunk
 written (``total`` counts both passes).
@@ -185,7 +186,7 @@ class RosterRepo:
             run, result = await self._decide(self.db.conn, roster, scope_unit_id, confirm_close_names, good_rows, progress)
             if not result.committed:
                 return result
-            async with self.db.transaction() as conn:
+            async with self.db.side_transaction() as conn:  # this connection's reads go on beside it
                 if await self._marks() != marks:  # the units, people or households changed meanwhile
                     run, result = await self._decide(conn, roster, scope_unit_id, confirm_close_names, good_rows, progress)
                     if not result.committed:

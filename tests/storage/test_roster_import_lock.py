@@ -84,3 +84,20 @@ async def test_a_unit_added_meanwhile_is_seen_by_the_import(repos: Repos, villag
     assert result.committed and not result.errors
     assert len(await repos.org.units_named("新建村")) == 1
     assert sum((await repos.households.counts(created[0].id)).values()) == 300
+
+
+async def test_reads_beside_the_writing_see_none_of_the_import_until_it_commits(
+    repos: Repos, village: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writes go through a connection of their own: a chat's read while they are written is
+    not queued behind them and sees the households as they were; after the commit, all of them."""
+    monkeypatch.setattr(roster_storage, "CHUNK", 100)
+    seen: list[int] = []
+
+    async def progress(done: int, total: int) -> None:
+        if done > ROWS:  # writing: some chunks of households are in, not committed
+            seen.append(sum((await asyncio.wait_for(repos.households.counts(village), WAIT)).values()))
+
+    result = await repos.roster.import_roster(parse_roster(roster_csv(ROWS), "r.csv"), progress=progress)
+    assert result.committed and seen and set(seen) == {0}
+    assert sum((await repos.households.counts(village)).values()) == ROWS
