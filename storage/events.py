@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from storage.db import Database, Row, record
-from storage.timefmt import from_db, to_db
+from storage.timefmt import from_db, plan_rows, to_db
 
 AUDIENCES = ("secretaries", "everyone")
 ANSWERS = ("yes", "no")
@@ -263,13 +263,7 @@ class EventsRepo:
     async def advance(self, plans: Iterable[tuple[int, int, datetime | None]]) -> None:
         """``(event_id, plan_rev, next_at)``: nothing is due for the event before ``next_at``
         (None: never); skipped if the event changed since it was read."""
-        moments: dict[datetime | None, str] = {None: NEVER}  # things alike share their next moment
-        rows = []
-        for event_id, rev, at in plans:
-            text = moments.get(at)
-            if text is None:
-                text = moments[at] = to_db(at)  # type: ignore[arg-type]
-            rows.append((text, event_id, rev))
+        rows = plan_rows(plans, NEVER)
         if not rows:
             return
         await self.db.write(  # one statement (and one thread hop) for any number of them

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from storage.db import Database, Row, record
-from storage.timefmt import from_db, to_db
+from storage.timefmt import from_db, plan_rows, to_db
 
 
 @dataclass(frozen=True)
@@ -188,13 +188,7 @@ class TasksRepo:
     async def advance(self, plans: Iterable[tuple[int, int, datetime | None]]) -> None:
         """``(task_id, plan_rev, next_at)``: nothing is due for the task before ``next_at``
         (None: never, all its units are done); skipped if the task changed since it was read."""
-        moments: dict[datetime | None, str] = {None: NEVER}  # things alike share their next moment
-        rows = []
-        for task_id, rev, at in plans:
-            text = moments.get(at)
-            if text is None:
-                text = moments[at] = to_db(at)  # type: ignore[arg-type]
-            rows.append((text, task_id, rev))
+        rows = plan_rows(plans, NEVER)
         if not rows:
             return
         await self.db.write(  # one statement (and one thread hop) for any number of them
