@@ -51,6 +51,23 @@ async def notice_in_town_group(sim: Simulator, now):
     return call
 
 
+def handed_to_deliver(monkeypatch, check=None) -> list[int]:
+    """``scheduler.deliver`` counted: how many pushes each call was handed, in order.
+    ``check(app, when, calls)``, when given, is awaited before each call is delivered."""
+    handed: list[int] = []
+    deliver = scheduler.deliver
+
+    async def counted(app, pushes, when):
+        pushes = list(pushes)
+        handed.append(len(pushes))
+        if check is not None:
+            await check(app, when, len(handed))
+        return await deliver(app, pushes, when)
+
+    monkeypatch.setattr(scheduler, "deliver", counted)
+    return handed
+
+
 class Statements:
     """Counts the SQL statements the application's connection runs."""
 

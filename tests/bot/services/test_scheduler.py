@@ -31,7 +31,7 @@ from tests.conftest import (
     start_clocked,
 )
 from tests.conftest import local as at
-from tests.helpers.scheduler import Statements, add_lecture, add_task
+from tests.helpers.scheduler import Statements, add_lecture, add_task, handed_to_deliver
 
 
 def sends(sim: Simulator) -> list[tuple[int, str]]:
@@ -737,18 +737,13 @@ async def test_run_due_sends_batch_by_batch_and_holds_one_batch_at_a_time(sim: S
         )
     now = at(2026, 12, 1, 9)  # the 3-day notices
     monkeypatch.setattr(scheduler, "EVENT_BATCH", 2)
-    handed: list[int] = []
-    deliver = scheduler.deliver
 
-    async def counted(app, pushes, when):
-        pushes = list(pushes)
-        handed.append(len(pushes))
+    async def planned_on(app, when, calls: int) -> None:
         # the batches already sent are planned on before the next is read
         due = await app.services.repos.events.due(when)
-        assert len(due) == 10 - 2 * (len(handed) - 1)
-        return await deliver(app, pushes, when)
+        assert len(due) == 10 - 2 * (calls - 1)
 
-    monkeypatch.setattr(scheduler, "deliver", counted)
+    handed = handed_to_deliver(monkeypatch, planned_on)
     outcome = await scheduler.run_due(sim.app, now)
     per_event = {k.ref_id for k in outcome.sent if k.kind == "event_notice"}
     assert len(per_event) == 10 and len(outcome.sent) == len(set(outcome.sent)) == 20  # two groups each

@@ -14,7 +14,7 @@ from bot.simulator import Simulator
 from storage.pushes import PushKey
 from tests.conftest import RED_GROUP, SUN_GROUP, Org, setup_groups
 from tests.conftest import local as at
-from tests.helpers.scheduler import Statements
+from tests.helpers.scheduler import Statements, handed_to_deliver
 
 FRIDAY = Rule(MONTHLY_WEEKDAY, nth=1, weekday=4, hour=14, minute=30)  # Friday 4 December 14:30
 NOTICE = at(2026, 12, 1, 9)  # its 3-day notices are due
@@ -146,15 +146,7 @@ async def test_run_due_hands_a_batch_to_deliver_a_chunk_at_a_time(sim: Simulator
     await add_events(sim, groups, 6)
     monkeypatch.setattr(scheduler, "EVENT_BATCH", 4)
     monkeypatch.setattr(scheduler, "DELIVER_CHUNK", 3)
-    handed: list[int] = []
-    deliver = scheduler.deliver
-
-    async def counted(app, pushes, when):
-        pushes = list(pushes)
-        handed.append(len(pushes))
-        return await deliver(app, pushes, when)
-
-    monkeypatch.setattr(scheduler, "deliver", counted)
+    handed = handed_to_deliver(monkeypatch)
     outcome = await scheduler.run_due(sim.app, NOTICE)
     assert handed == [3, 3, 2, 3, 1]  # 8 notices of the first four events, then 4 of the last two
     assert len(outcome.sent) == len(set(outcome.sent)) == 12
