@@ -221,14 +221,19 @@ class RosterRepo:
         run.check_close_names = not confirm_close_names
         await run.prepare()
         await run.load()
+        # the file's own errors; a village one character from another in the file is not the
+        # typo when it is there already (the other one is, and the pass says so)
+        file_errors = [e for e in roster.errors if not (e.code == "close_name" and run.exists(e.line))]
+        skipped = {e.line for e in file_errors}  # a row with an error is never written, good rows or not
         total = 2 * len(roster.rows)
         rows = roster.rows
         for start in range(0, len(rows), CHUNK):
             for row in rows[start : start + CHUNK]:
-                run.row(row)
+                if row.line not in skipped:
+                    run.row(row)
             if start + CHUNK < len(rows):
                 await _turn(progress, start + CHUNK, total)
-        errors = tuple(sorted((*roster.errors, *run.errors), key=lambda e: (e.line, e.code)))
+        errors = tuple(sorted((*file_errors, *run.errors), key=lambda e: (e.line, e.code)))
         bad = {e.line for e in errors}
         good = len({r.line for r in roster.rows} - bad)
         commit = not errors or good_rows
@@ -265,6 +270,7 @@ class _Run:
         self.households: dict[int, dict[tuple[str, str], _Household]] = {}
         self.heads: dict[int, dict[str, list[_Household]]] = {}  # a village's households by head
         self.status: dict[tuple[str, int], str] = {}
+        self.rows_by_line = {r.line: r for r in roster.rows}
         self.heads_in_file = Counter((r.district, r.township, r.village, r.head) for r in roster.rows if r.head)
         self.check_close_names = True
         self.children: dict[int, list[str]] = {}  # names of the units under a parent (as first asked)
@@ -345,6 +351,11 @@ class _Run:
             household = record(_Household, r)
             self.households[r["village_id"]][(r["head"], r["address"])] = household
             self.heads[r["village_id"]].setdefault(r["head"], []).append(household)
+
+    def exists(self, line: int) -> bool:
+        """Whether the village the row of ``line`` names is there already."""
+        row = self.rows_by_line.get(line)
+        return row is not None and self._existing_village(row) is not None
 
     def _existing_village(self, row: RosterRow) -> _Unit | None:
         """The village the row names if it exists (a dictionary look-up per level)."""

@@ -75,6 +75,27 @@ async def test_errors_keep_nothing_unless_the_good_rows_are_asked_for(repos: Rep
     assert len(await repos.org.districts()) == 1
 
 
+async def test_a_row_reported_skipped_is_never_written_and_a_village_there_is_not_the_typo(repos: Repos) -> None:
+    """Two villages one character apart in a file (红旗村 and 红旗材): when 红旗村 is there
+    already, only the new spelling is the likely typo; importing the good rows writes exactly
+    the rows it says it keeps (a row it reported skipped had been written all the same)."""
+    await load(repos, BASE)
+    more = "区,乡镇,村,户主,地址\n示例区,东风镇,红旗村,王新户,三组\n示例区,东风镇,红旗材,赵新户,二组\n"
+    result = await load(repos, more)
+    assert [(e.line, e.code) for e in result.errors] == [(3, "close_name")]
+    assert result.good_rows == 1 and result.households.created == 1
+    result = await load(repos, more, good_rows=True)
+    assert result.committed and result.households.created == 1
+    village = (await repos.org.units_named("红旗村"))[0]
+    assert await repos.households.find(village.id, "王新户", "三组") is not None
+    assert await repos.org.units_named("红旗材") == []
+    # both spellings new: the file's own check flags the rarer one; its row is not written
+    pair = "区,乡镇,村,户主\n示例区,东风镇,石桥村,甲\n示例区,东风镇,石桥村,乙\n示例区,东风镇,石乔村,丙\n"
+    result = await load(repos, pair, good_rows=True)
+    assert [(e.line, e.code) for e in result.errors] == [(4, "close_name")]
+    assert result.households.created == 2 and await repos.org.units_named("石乔村") == []
+
+
 async def test_an_admin_imports_only_into_their_units(repos: Repos) -> None:
     await load(repos, BASE + "示例区,西岭乡,青山村,,,,,,,,\n")
     township = (await repos.org.units_named("东风镇"))[0]
