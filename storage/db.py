@@ -29,6 +29,8 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # it is kept short; longer waits for another process's write lock happen in :meth:`_retry`,
 # on the event loop, with backoff.
 BUSY_TIMEOUT_MS = 100
+# every connection of the bot's (the file keeps journal_mode = WAL itself)
+_PRAGMAS = (f"busy_timeout = {BUSY_TIMEOUT_MS}", "foreign_keys = ON", "synchronous = NORMAL")
 LOCK_WAIT_SECONDS = 30.0
 LOCK_NOTICE_AFTER = 2.0
 
@@ -355,10 +357,9 @@ class Database:
         conn.row_factory = aiosqlite.Row
         db = cls(conn, path)
         try:
-            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            await conn.execute("PRAGMA journal_mode = WAL")
-            await conn.execute("PRAGMA foreign_keys = ON")
-            await conn.execute("PRAGMA synchronous = NORMAL")
+            await conn.execute("PRAGMA journal_mode = WAL")  # kept in the file: the other connections have it
+            for pragma in _PRAGMAS:
+                await conn.execute(f"PRAGMA {pragma}")
             if upgrade:
                 await db.upgrade()
                 db.flush_carries_inbox = True
@@ -425,8 +426,7 @@ class Database:
         (the next one tries again), as ``(1, -1, -1)``."""
         try:
             if self._checkpointer is None:
-                self._checkpointer = await aiosqlite.connect(self.path, isolation_level=None)
-                await self._checkpointer.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                self._checkpointer = await self._another_connection()
             rows = await self._checkpointer.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
         except sqlite3.Error:
             log.warning("a background checkpoint failed", exc_info=True)
@@ -565,14 +565,18 @@ class Database:
 
     async def _side_connection(self) -> aiosqlite.Connection:
         if self._side is None:
-            side = await aiosqlite.connect(self.path, isolation_level=None)
-            side.row_factory = aiosqlite.Row
-            for pragma in (f"busy_timeout = {BUSY_TIMEOUT_MS}", "foreign_keys = ON", "synchronous = NORMAL"):
-                await side.execute(f"PRAGMA {pragma}")
-            if self._background_checkpoints:
-                await side.execute("PRAGMA wal_autocheckpoint = 0")
-            self._side = side
+            self._side = await self._another_connection()
         return self._side
+
+    async def _another_connection(self) -> aiosqlite.Connection:
+        """A second connection to the same file (its own thread), set up as this one is."""
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        for pragma in _PRAGMAS:
+            await conn.execute(f"PRAGMA {pragma}")
+        if self._background_checkpoints:  # checkpoints are the checkpointer's, on every connection
+            await conn.execute("PRAGMA wal_autocheckpoint = 0")
+        return conn
 
     async def write(self, sql: str, params: Sequence | dict = ()) -> list[aiosqlite.Row]:
         """One write statement on its own (its own implicit transaction): one thread hop.
