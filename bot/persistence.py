@@ -41,12 +41,22 @@ def copy_json(value: Any) -> Any:
     return deepcopy(value)
 
 
+class Snapshot(str):
+    """A ``user_data`` as it is stored: its JSON text. PTB deep-copies the data of every
+    update's user for the persistence; the text is that copy (made in C, and compared and
+    written as it is, so one ``json.dumps`` per update is all the copying there is)."""
+
+
+def snapshot(data: Any) -> str:
+    return data if isinstance(data, Snapshot) else json.dumps(data, ensure_ascii=False)
+
+
 class UserData(dict):
     """``context.user_data``: PTB deep-copies it for the persistence after every update that
-    touched it; the data is JSON (it is stored so), so the copy is :func:`copy_json`."""
+    touched it; the data is JSON (it is stored so), so the copy is its :class:`Snapshot`."""
 
-    def __deepcopy__(self, memo: dict) -> dict:
-        return copy_json(self)
+    def __deepcopy__(self, memo: dict) -> Snapshot:
+        return Snapshot(json.dumps(self, ensure_ascii=False))
 InboxRow = tuple[int, int | None, str]  # update id, chat key, JSON (bot.inbox.Row)
 
 
@@ -82,6 +92,7 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
         )
         self._repo = repo
         self._user_data: dict[int, dict] | None = None
+        self._user_text: dict[int, str] = {}  # the stored text of each user's data, once known
         self._chat_data: dict[int, dict] | None = None
         self._bot_data: dict | None = None
         self._states_of: dict[str, ConversationDict] = {}
@@ -137,6 +148,8 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
     async def get_user_data(self) -> dict[int, dict]:
         if self._user_data is None:
             self._user_data = await self.repo.user_data()
+        for user_id, text in self._user_text.items():  # the newest data, kept as text since
+            self._user_data[user_id] = json.loads(text)
         return {user_id: UserData(copy_json(data)) for user_id, data in self._user_data.items()}
 
     async def get_chat_data(self) -> dict[int, dict]:
@@ -170,22 +183,33 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
             known[key] = new_state
             self._stage("conv", name, encoded, ("conv", name, encoded, json.dumps(new_state)))
 
-    @staging
-    def update_user_data(self, user_id: int, data: dict) -> None:  # type: ignore[override]
-        # PTB hands over a deep copy made for this call: keep it, no second copy
-        if self._user_data is not None:
-            if self._user_data.get(user_id) == data:
-                return
-            self._user_data[user_id] = data
-        self._stage("user", "", str(user_id), ("user", "", str(user_id), json.dumps(data, ensure_ascii=False)))
+    def stage_user_data(self, user_id: int, data: dict) -> None:
+        """Stage a user's data for the next commit unless it is what is stored already."""
+        text = snapshot(data)
+        known = self._user_text.get(user_id)
+        if known is None and self._user_data is not None and user_id in self._user_data:
+            known = json.dumps(self._user_data[user_id], ensure_ascii=False)
+        if known == text:
+            return
+        self._user_text[user_id] = text
+        self._stage("user", "", str(user_id), ("user", "", str(user_id), text))
 
     @staging
-    def update_chat_data(self, chat_id: int, data: dict) -> None:  # type: ignore[override]
+    def update_user_data(self, user_id: int, data: dict) -> None:  # type: ignore[override]
+        # PTB hands over the copy it made for this call (a Snapshot from UserData): no other
+        self.stage_user_data(user_id, data)
+
+    def stage_chat_data(self, chat_id: int, data: dict) -> None:
+        """Stage a chat's data (a copy of it) for the next commit unless it is stored already."""
         if self._chat_data is not None:
             if self._chat_data.get(chat_id) == data:
                 return
-            self._chat_data[chat_id] = data
+            self._chat_data[chat_id] = copy_json(data)
         self._stage("chat", "", str(chat_id), ("chat", "", str(chat_id), json.dumps(data, ensure_ascii=False)))
+
+    @staging
+    def update_chat_data(self, chat_id: int, data: dict) -> None:  # type: ignore[override]
+        self.stage_chat_data(chat_id, data)
 
     @staging
     def update_bot_data(self, data: dict) -> None:  # type: ignore[override]
@@ -207,6 +231,7 @@ class SQLitePersistence(BasePersistence[dict, dict, dict]):
     def drop_user_data(self, user_id: int) -> None:  # type: ignore[override]
         if self._user_data is not None:
             self._user_data.pop(user_id, None)
+        self._user_text.pop(user_id, None)
         self._stage("user", "", str(user_id), ("user_drop", "", str(user_id), ""))
 
     async def refresh_user_data(self, user_id: int, user_data: dict) -> None:
