@@ -22,7 +22,14 @@ import warnings
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    BaseHandler,
+    ContextTypes,
+    ConversationHandler,
+    Defaults,
+)
 from telegram.request import BaseRequest, HTTPXRequest
 from telegram.warnings import PTBUserWarning
 
@@ -59,6 +66,7 @@ class CadreApplication(Application):
         self._from_inbox: set[int] = set()  # update ids in the inbox and not done yet
         self._known: dict[int, None] = {}  # ids the inbox holds (the newest KNOWN), oldest first
         self._commits = 0
+        self._persistent_conversations = False  # a persistent ConversationHandler is registered
         # rows of arrived updates until stored (by their flush, or a group insert soon after)
         self.inbox_writer = InboxWriter(self._add_rows)
 
@@ -145,8 +153,9 @@ class CadreApplication(Application):
         handling was quick, the whole update costs this one thread hop.
         """
         lock_notice.set(None)  # the answer is out: a wait for the lock now needs no "one moment"
-        await super().update_persistence()
         persistence: SQLitePersistence = self.persistence  # type: ignore[assignment]
+        if not self._stage_own_data(update, persistence):
+            await super().update_persistence()
         done = None
         if isinstance(update, Update) and update.update_id in self._from_inbox:
             done = update.update_id
@@ -174,6 +183,32 @@ class CadreApplication(Application):
             self._commits += 1
             if self._commits % PRUNE_EVERY == 0 and self.inbox is not None:
                 await self.inbox.prune()
+
+    def add_handler(self, handler: BaseHandler, group: int = 0) -> None:
+        super().add_handler(handler, group)
+        if isinstance(handler, ConversationHandler) and handler.persistent:
+            self._persistent_conversations = True  # its states are PTB's to flush: see below
+
+    def _stage_own_data(self, update: object, persistence: SQLitePersistence) -> bool:
+        """After an update in a private chat: stage its user's and chat's data, the only data
+        such an update touches (as PTB marks it), here and now. PTB's own flush would gather
+        every ``update_*`` call for it (two event-loop turns); it still runs on its interval
+        (and at stop) for anything else, after every update in a group (where a chat may move to
+        a new id, dropping its old data), and after every update while a persistent
+        ConversationHandler is registered (the bot's forms are not one: their state is in
+        ``user_data``). False: not such an update."""
+        if not isinstance(update, Update) or self._persistent_conversations:
+            return False
+        chat, user = update.effective_chat, update.effective_user
+        if chat is None or user is None or chat.type != "private":
+            return False
+        data = self.user_data.get(user.id)
+        if data is not None:
+            persistence.stage_user_data(user.id, data)
+        chat_data = self.chat_data.get(chat.id)
+        if chat_data is not None:
+            persistence.stage_chat_data(chat.id, chat_data)
+        return True
 
     async def update_persistence(self) -> None:
         await super().update_persistence()

@@ -1,14 +1,13 @@
-"""A JobQueue whose conversation timeouts cost next to nothing to re-arm.
+"""A JobQueue whose idle timeouts cost next to nothing to re-arm.
 
-Every update of a conversation with ``conversation_timeout`` makes PTB's ConversationHandler
-cancel its idle-timeout job and schedule a new one (``run_once``): with APScheduler that is a
-job added and a job removed, each under the scheduler's lock and with a wake-up of its loop,
-on every single update. :class:`CadreJobQueue` keeps those timeouts itself: one asyncio timer
-per conversation, armed when the conversation first needs one and re-armed only when it fires
-while the deadline has meanwhile moved later (at most once per idle period), so an update only
-records the new deadline and the newest job. Every other job goes to APScheduler as before.
+A form's idle timeout moves on with every step it takes. As an APScheduler job that would be a
+job added and a job removed, each under the scheduler's lock and with a wake-up of its loop, on
+every single update. :meth:`CadreJobQueue.run_idle` keeps those timeouts itself: one asyncio
+timer per key (a user's forms), armed when the key first needs one and re-armed only when it
+fires while the deadline has meanwhile moved later (at most once per idle period), so a step
+only records the new deadline and the newest job. Every other job goes to APScheduler as before.
 
-The timeout jobs behave as PTB's: ``jobs()`` lists them (named ``_trigger_timeout``),
+The timeout jobs behave as PTB's jobs: ``jobs()`` lists them (named after their callback),
 ``next_t`` is their due time, ``schedule_removal()`` cancels them, ``run(application)`` runs
 them at once, and they fire only while the job queue runs.
 """
@@ -20,13 +19,11 @@ import datetime as dtm
 import re
 from typing import Any
 
-from telegram.ext import ConversationHandler, Job, JobQueue
-
-_TRIGGER = ConversationHandler._trigger_timeout  # the callback PTB schedules (pinned to 22.x)
+from telegram.ext import Job, JobQueue
 
 
 class TimeoutJob(Job):
-    """A conversation's idle-timeout job, timed by :class:`CadreJobQueue` (no APScheduler job)."""
+    """An idle-timeout job, timed by :class:`CadreJobQueue` (no APScheduler job)."""
 
     __slots__ = ("_due", "_key", "_queue")
 
@@ -68,31 +65,30 @@ class CadreJobQueue(JobQueue):
         super().__init__()
         self._slots: dict[tuple, _Slot] = {}
 
-    @staticmethod
-    def _is_timeout(callback: Any) -> bool:
-        return getattr(callback, "__func__", None) is _TRIGGER and isinstance(
-            getattr(callback, "__self__", None), ConversationHandler
-        )
-
-    def run_once(self, callback: Any, when: Any, data: object | None = None, name: str | None = None,
-                 chat_id: int | None = None, user_id: int | None = None,
-                 job_kwargs: dict | None = None) -> Job:
-        if not self._is_timeout(callback) or job_kwargs or not isinstance(when, int | float | dtm.timedelta):
-            return super().run_once(callback, when, data=data, name=name, chat_id=chat_id,
-                                    user_id=user_id, job_kwargs=job_kwargs)
+    def run_idle(self, callback: Any, when: dtm.timedelta | float, *, key: tuple, data: object | None = None,
+                 name: str | None = None, chat_id: int | None = None, user_id: int | None = None) -> Job:
+        """Run ``callback`` once ``when`` from now unless this is called again for ``key``
+        first (which moves the deadline on and makes the new job the one that runs) or
+        :meth:`cancel_idle` is."""
         seconds = when.total_seconds() if isinstance(when, dtm.timedelta) else float(when)
         loop = asyncio.get_running_loop()
         due = loop.time() + seconds
-        key = (id(callback.__self__), getattr(data, "conversation_key", None))
         job = TimeoutJob(callback, data=data, name=name, chat_id=chat_id, user_id=user_id,
                          due=dtm.datetime.now(dtm.UTC) + dtm.timedelta(seconds=seconds), key=key, queue=self)
         slot = self._slots.get(key)
         if slot is None:
             self._slots[key] = _Slot(job, due, loop.call_at(due, self._fire, key))
         else:  # no new timer: the armed one fires first and sees the later deadline
+            slot.job.schedule_removal()
             slot.job = job
             slot.due = max(slot.due, due)
         return job
+
+    def cancel_idle(self, key: tuple) -> None:
+        """The timeout of ``key`` is not wanted any more (its timer, if armed, fires for nothing)."""
+        slot = self._slots.get(key)
+        if slot is not None:
+            slot.job.schedule_removal()
 
     def _fire(self, key: tuple) -> None:
         slot = self._slots.get(key)

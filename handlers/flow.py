@@ -17,8 +17,8 @@ their conventions:
 * Another command in the middle of a conversation pauses it (the draft stays, so the
   conversation's own command offers to go on) and then runs at once: :func:`hand_over`.
   Nobody is asked to send a command twice, and no answer lands in a forgotten conversation.
-* One conversation at a time, by construction: one ConversationHandler runs every form
-  (see :mod:`bot.forms.ptb`).
+* One conversation at a time, by construction: one handler runs every form, routing by the
+  form open now, a marker in ``user_data`` saved with the drafts (see :mod:`bot.forms.ptb`).
 """
 
 from __future__ import annotations
@@ -117,8 +117,8 @@ EXTRA_FORMS: list[Form] = []  # forms outside handlers/ (the engine's tests add 
 
 
 def register_forms(app: Application, forms: Sequence[Form]) -> None:
-    """The one ConversationHandler of every engine form, with the bot's permission table and
-    clock (the engine itself knows neither)."""
+    """The one handler of every engine form (:class:`bot.forms.ptb.FormsHandler`), with the
+    bot's permission table and clock (the engine itself knows neither)."""
     every = [*forms, *EXTRA_FORMS]
     if every:
         Forms(every, env_of=env_of, refusal=form_refusal).register(app)

@@ -49,9 +49,9 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("rules", ("bot.rules",)),  # pure rules: dates, numbers, coverage, recurrence...
     ("storage", ("storage",)),  # all SQL
     # what every layer above shares: settings, catalogs, the callback context, persistence,
-    # the update processor, the in-memory Bot API and the simulator, the demo data
+    # the update processor, the job queue, the in-memory Bot API and the simulator, the demo data
     ("support", ("bot.settings", "bot.i18n", "bot.channel", "bot.runtime", "bot.context", "bot.persistence", "bot.processor",
-                 "bot.ratelimit", "bot.fakebot", "bot.simulator", "bot.demo", "bot.errors")),
+                 "bot.ratelimit", "bot.jobs", "bot.fakebot", "bot.simulator", "bot.demo", "bot.errors")),
     ("services", ("bot.services",)),  # scheduler, delivery, notices, ledger export, charts
     ("adapter", ("bot.channel_telegram",)),  # the channel port's Telegram side (bot.channel)
     ("engine", ("bot.forms",)),  # the form engine: core + python-telegram-bot adapter

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from telegram.ext import CallbackQueryHandler, ConversationHandler
 
+from bot.forms.ptb import FormsHandler
 from bot.rules.ids import MAX_ID, id_or_zero, parse_id, parse_ids, parse_numbers, parse_page
 from bot.simulator import Simulator
 from tests.conftest import (
@@ -81,7 +82,7 @@ def test_pages_and_lists() -> None:
 
 def walk(handlers):
     for handler in handlers:
-        if isinstance(handler, ConversationHandler):
+        if isinstance(handler, ConversationHandler | FormsHandler):
             yield from walk(handler.entry_points)
             for state in handler.states.values():
                 yield from walk(state)

@@ -1,10 +1,12 @@
-"""The python-telegram-bot adapter of the form engine: ONE ConversationHandler for every form.
+"""The python-telegram-bot adapter of the form engine: ONE handler for every form.
 
 Entry points are every form's command, its entry button and, last, any payload of a form (a
-button of a form that is not open is stale). The states are every ``"<form>:<step>"``; in a
-state, the form's own buttons and every private message (text, photos, a location, a
-command...) become an :class:`~bot.forms.core.Input` for :func:`bot.forms.core.handle`, and
-the :class:`~bot.forms.core.Reply` becomes send/edit calls. One idle timeout for all forms.
+button of a form that is not open is stale). While a form is open, its own buttons and every
+private message (text, photos, a location, a command...) become an
+:class:`~bot.forms.core.Input` for :func:`bot.forms.core.handle`, and the
+:class:`~bot.forms.core.Reply` becomes send/edit calls. One idle timeout for all forms.
+Which form is open is the engine's marker in ``user_data`` (below), saved with the drafts: the
+handler (:class:`FormsHandler`) keeps no state of its own.
 
 One conversation at a time, by a public marker: ``user_data[ACTIVE]`` names the conversation
 the user is in. Whoever starts claims it; a form that receives an update while the marker
@@ -29,14 +31,13 @@ from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
-    ConversationHandler,
     MessageHandler,
-    TypeHandler,
     filters,
 )
 
 from bot.forms import core
 from bot.forms.core import Env, Form, Input, Reply
+from bot.jobs import CadreJobQueue
 
 IDLE_MINUTES = 30
 NAME = "forms"
@@ -103,9 +104,14 @@ class _Opening(BaseHandler):
         pending = _OPENING.get(id(update))
         return pending is not None and pending[0] is update and pending[1] in self.forms.forms
 
-    async def open_(self, update: Update, context: Any) -> object:
+    async def open_(self, update: Update, context: Any) -> None:
         _, name, arg = _OPENING.pop(id(update))
-        return await self.forms.open(update, context, self.forms.forms[name], arg)
+        await self.forms.open(update, context, self.forms.forms[name], arg)
+
+
+def is_private(update: Update) -> bool:
+    chat = update.effective_chat
+    return chat is not None and update.effective_user is not None and chat.type == "private"
 
 
 # -- updates in, screens out ------------------------------------------------------------------------
@@ -180,7 +186,7 @@ async def show(update: Update, context: Any, reply: Reply) -> Message | None:
 
 
 class Forms:
-    """The forms of the bot and the one ConversationHandler that runs them."""
+    """The forms of the bot and the one handler that runs them (:class:`FormsHandler`)."""
 
     def __init__(self, forms: Sequence[Form], *, env_of: EnvOf, refusal: RefusalOf) -> None:
         self.forms = {f.name: f for f in forms}
@@ -188,9 +194,11 @@ class Forms:
             raise ValueError("two forms with one name")
         self.env_of = env_of
         self.refusal = refusal
+        self.steppers = {name: self.stepper(form) for name, form in self.forms.items()}
+        self.openers = {name: self.opener(form) for name, form in self.forms.items()}
 
     # -- the callbacks -------------------------------------------------------------------------
-    async def apply(self, update: Update, context: Any, form: Form, reply: Reply) -> object:
+    async def apply(self, update: Update, context: Any, form: Form, reply: Reply) -> None:
         user_data = context.user_data
         if reply.draft is None:
             user_data.pop(form.name, None)
@@ -206,7 +214,6 @@ class Forms:
             reply.draft["asked"] = message.message_id
         if reply.hand_over:
             hand_over(update, context)
-        return reply.state if reply.state is not None else ConversationHandler.END
 
     async def refused(self, update: Update, context: Any, form: Form) -> str | None:
         refusal = self.refusal(form, update, context)
@@ -218,36 +225,39 @@ class Forms:
         return refusal
 
     def opener(self, form: Form) -> Callable[[Update, Any], Any]:
-        async def open_(update: Update, context: Any) -> object:
+        async def open_(update: Update, context: Any) -> None:
             inp = to_input(update)
-            return await self.open(update, context, form, inp.arg if inp.kind == "button" else "")
+            await self.open(update, context, form, inp.arg if inp.kind == "button" else "")
 
         return open_
 
-    async def open(self, update: Update, context: Any, form: Form, arg: str) -> object:
+    async def open(self, update: Update, context: Any, form: Form, arg: str) -> None:
         if await self.refused(update, context, form):
-            return ConversationHandler.END
+            if context.user_data.get(OPEN) == form.name and is_private(update):
+                context.user_data.pop(OPEN, None)  # its own entry button, refused now: it closes
+            return
         env = self.env_of(update, context)
         draft = context.user_data.get(form.name)
         inp = to_input(update)
         reply = await core.open_form(form, env, draft, arg, at=inp.at, inp=inp if inp.kind == "button" else None)
-        return await self.apply(update, context, form, reply)
+        await self.apply(update, context, form, reply)
 
     def stepper(self, form: Form) -> Callable[[Update, Any], Any]:
-        async def step(update: Update, context: Any) -> object:
+        async def step(update: Update, context: Any) -> None:
             if not owns(context.user_data, form.name):  # another conversation started meanwhile
                 context.user_data.pop(OPEN, None)
                 hand_over(update, context)
-                return ConversationHandler.END
+                return
             if await self.refused(update, context, form):
-                return ConversationHandler.END
+                context.user_data.pop(OPEN, None)
+                return
             env = self.env_of(update, context)
             reply = await core.handle(form, env, context.user_data.get(form.name), to_input(update))
-            return await self.apply(update, context, form, reply)
+            await self.apply(update, context, form, reply)
 
         return step
 
-    async def elsewhere(self, update: Update, context: Any) -> object:
+    async def elsewhere(self, update: Update, context: Any) -> None:
         """A form's button while no form (or another one) is open: an entry button of another
         form pauses this one and starts that one; any other is stale."""
         data = update.callback_query.data if update.callback_query else ""
@@ -261,17 +271,17 @@ class Forms:
         if target is not None and is_entry and open_name and open_name != target.name:
             context.user_data.pop(OPEN, None)
             hand_over(update, context)
-            return ConversationHandler.END
+            return
         if alias is not None and open_name == alias.name:  # the open form's own (older) entry button
-            return await self.open(update, context, alias, arg)
+            await self.open(update, context, alias, arg)
+            return
         if target is not None and await self.refused(update, context, target):
-            return None
+            return
         env = self.env_of(update, context)
         if target is not None:
             await show(update, context, await core.late(target, env, to_input(update)))
         else:
             await show(update, context, core.stale(next(iter(self.forms.values())), env, None, None))
-        return None
 
     async def timed_out(self, update: Update, context: Any) -> None:
         name = context.user_data.get(OPEN)
@@ -298,37 +308,129 @@ class Forms:
         aliases = [re.escape(a) for f in self.forms.values() for a in f.aliases]
         return rf"^({self.prefixes()}):" + (rf"|^({'|'.join(aliases)}):" if aliases else "")
 
-    def conversation(self) -> ConversationHandler:
-        private = filters.ChatType.PRIVATE
-        entry: list[BaseHandler] = []
-        for form in self.forms.values():
-            if form.command is not None:
-                entry.append(CommandHandler(form.command.name, self.opener(form), filters=private))
-            if form.entry:
-                entry.append(CallbackQueryHandler(self.opener(form), pattern=rf"^{form.name}:{form.entry}:"))
-            for alias in form.aliases:  # an older payload of the entry button opens the form too
-                entry.append(CallbackQueryHandler(self.opener(form), pattern=rf"^{alias}:"))
-        entry.append(_Opening(self))
-        entry.append(CallbackQueryHandler(self.elsewhere, pattern=self.pattern()))
-        states: dict[object, list[BaseHandler]] = {}
-        for form in self.forms.values():
-            step = self.stepper(form)
-            handlers: list[BaseHandler] = [
-                CallbackQueryHandler(step, pattern=rf"^{form.name}:"),
-                MessageHandler(filters.UpdateType.MESSAGE & private, step),
-            ]
-            for state in form.states:
-                states[state] = handlers
-        states[ConversationHandler.TIMEOUT] = [TypeHandler(Update, self.timed_out)]
-        return ConversationHandler(
-            entry_points=entry,
-            states=states,
-            fallbacks=[CallbackQueryHandler(self.elsewhere, pattern=self.pattern())],
-            name=NAME,
-            persistent=True,
-            allow_reentry=False,
-            conversation_timeout=timedelta(minutes=IDLE_MINUTES),
-        )
+    def handler(self, app: Application) -> FormsHandler:
+        return FormsHandler(self, app)
 
     def register(self, app: Application, group: int = 0) -> None:
-        app.add_handler(self.conversation(), group=group)
+        app.add_handler(self.handler(app), group=group)
+
+
+class FormsHandler(BaseHandler):
+    """Every form's updates, routed by the engine's own marker (``user_data[OPEN]``, the form
+    open now): no state of its own to keep in step with the drafts, and no per-update
+    bookkeeping of PTB's ConversationHandler (its lock, its state dict, its persisted states).
+
+    While a form is open (in a private chat), its buttons and every message go to its step;
+    another form's button goes to :meth:`Forms.elsewhere` (an entry button there pauses this
+    form). While none is, a form's command or entry button (or an older alias of it) opens
+    it, :func:`open_later`'s update opens its form, and any other form payload is late or
+    stale. The idle timeout is one timer per user (:meth:`bot.jobs.CadreJobQueue.run_idle`),
+    moved on by each step and dropped when the form closes.
+
+    ``entry_points``, ``states`` and ``fallbacks`` list the PTB handlers whose patterns and
+    filters decide the routes (the commands with their private filter and bot username rules):
+    read them to see every payload the forms take.
+    """
+
+    def __init__(self, forms: Forms, app: Application) -> None:
+        super().__init__(self._unused)
+        self.forms = forms
+        self.app = app
+        private = filters.ChatType.PRIVATE
+        self.commands: list[tuple[CommandHandler, Form]] = [
+            (CommandHandler(form.command.name, forms.openers[form.name], filters=private), form)
+            for form in forms.forms.values()
+            if form.command is not None
+        ]
+        self.entries: list[tuple[str, Form]] = []  # payload prefix -> the form it opens
+        for form in forms.forms.values():
+            if form.entry:
+                self.entries.append((f"{form.name}:{form.entry}:", form))
+            for alias in form.aliases:  # an older payload of the entry button opens the form too
+                self.entries.append((f"{alias}:", form))
+        self.any_form = re.compile(forms.pattern())
+        self.opening = _Opening(forms)
+        # the same routes as PTB handlers, for whoever reads the patterns (tests, docs)
+        self.entry_points: list[BaseHandler] = [
+            *(c for c, _ in self.commands),
+            *(CallbackQueryHandler(forms.openers[f.name], pattern="^" + re.escape(p)) for p, f in self.entries),
+            self.opening,
+        ]
+        self.states: dict[str, list[BaseHandler]] = {
+            name: [CallbackQueryHandler(forms.steppers[name], pattern=rf"^{name}:"),
+                   MessageHandler(filters.UpdateType.MESSAGE & private, forms.steppers[name])]
+            for name in forms.forms
+        }
+        self.fallbacks: list[BaseHandler] = [CallbackQueryHandler(forms.elsewhere, pattern=self.any_form)]
+
+    @staticmethod
+    async def _unused(update: object, context: Any) -> None:  # the routes carry their own callbacks
+        return None
+
+    def open_form(self, update: Update) -> Form | None:
+        """The form open in this private chat (None in a group, or when none is)."""
+        if not is_private(update):
+            return None
+        data = self.app.user_data.get(update.effective_user.id)  # type: ignore[union-attr]
+        return self.forms.forms.get(data.get(OPEN) or "") if data else None
+
+    def check_update(self, update: object) -> Callable[[Update, Any], Any] | None:
+        """The callback for this update, or None when it is not the forms' (cheap: called for
+        every update)."""
+        if not isinstance(update, Update):
+            return None
+        query = update.callback_query
+        form = self.open_form(update)
+        if form is not None:  # in a form: its buttons and every message are its steps
+            if query is not None:
+                data = query.data or ""
+                if data.startswith(form.name) and data[len(form.name) : len(form.name) + 1] == ":":
+                    return self.forms.steppers[form.name]
+                return self.forms.elsewhere if self.any_form.match(data) else None
+            return self.forms.steppers[form.name] if update.message is not None else None
+        if self.opening.check_update(update):
+            return self.opening.open_
+        if query is not None:
+            data = query.data or ""
+            for prefix, target in self.entries:
+                if data.startswith(prefix):
+                    return self.forms.openers[target.name]
+            return self.forms.elsewhere if self.any_form.match(data) else None
+        message = update.message
+        if message is not None and message.text and message.text.startswith("/"):
+            for handler, _ in self.commands:
+                check = handler.check_update(update)
+                if check:  # the command's own handler runs it (it sets context.args)
+                    return functools.partial(handler.handle_update, check_result=check)
+        return None
+
+    async def handle_update(self, update: Update, application: Application, check_result: Any,
+                            context: Any) -> None:
+        if isinstance(check_result, functools.partial):
+            await check_result(update, application, context=context)
+        else:
+            await check_result(update, context)
+        self.keep_time(update, context)
+
+    # -- the idle timeout ------------------------------------------------------------------------
+    def keep_time(self, update: Update, context: Any) -> None:
+        """After an update: a form open now is given IDLE_MINUTES more; none open, no timer."""
+        queue = self.app.job_queue
+        user = update.effective_user
+        if not isinstance(queue, CadreJobQueue) or user is None:
+            return
+        key = ("forms", user.id)
+        if self.open_form(update) is not None:
+            if queue.scheduler.running:
+                queue.run_idle(self._trigger_timeout, timedelta(minutes=IDLE_MINUTES), key=key,
+                               data=(update, context), chat_id=user.id, user_id=user.id)
+        else:
+            queue.cancel_idle(key)
+
+    async def _trigger_timeout(self, context: Any) -> None:
+        """A form left idle IDLE_MINUTES: the engine's timeout note (its draft stays)."""
+        job = context.job
+        update, update_context = job.data
+        if job.removed or self.open_form(update) is None:  # a later step's timer replaced it
+            return
+        await self.forms.timed_out(update, update_context)

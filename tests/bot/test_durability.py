@@ -17,7 +17,7 @@ from bot.apiserver import LocalBotAPIServer
 from bot.app import build_application
 from bot.fakebot import FakeBotAPI
 from bot.simulator import Simulator, texts
-from tests.conftest import MEMBER, SECRETARY, Org, make_settings, start_sim
+from tests.conftest import MEMBER, RED_GROUP, SECRETARY, Org, make_settings, start_sim
 
 
 async def inbox_rows(sim: Simulator) -> list[tuple[int, int]]:
@@ -67,10 +67,9 @@ async def test_handling_marks_the_row_done_with_the_state_it_leaves(sim: Simulat
     [(_, done)] = await inbox_rows(sim)
     assert done == 1
     db = sim.app.services.repos.db
-    [state] = await db.fetchall("SELECT state FROM ptb_conversations WHERE name = 'forms'")
-    assert json.loads(state[0]) is not None
     [data] = await db.fetchall("SELECT data FROM ptb_user_data WHERE user_id = ?", (SECRETARY,))
-    assert "report" in json.loads(data[0])
+    stored = json.loads(data[0])
+    assert "report" in stored and stored["open_form"] == "report"  # the draft, and the form open
 
 
 async def test_a_failed_flush_leaves_the_update_to_be_handled_again(sim: Simulator, org: Org, monkeypatch) -> None:
@@ -271,3 +270,31 @@ async def test_staging_is_done_at_once_and_its_errors_reach_ptb(sim: Simulator, 
     await persistence.update_conversation(name="forms", key=(SECRETARY, SECRETARY), new_state="report:date")
     await persistence.commit()
     assert await sim.app.services.repos.state.conversations("forms") == {(SECRETARY, SECRETARY): "report:date"}
+
+
+async def test_a_private_update_stages_its_own_data_and_a_group_update_gets_ptb_s_flush(
+    sim: Simulator, org: Org, monkeypatch
+) -> None:
+    """After an update in a private chat its user's data is staged and committed at once, not
+    through PTB's flush (which gathers every update_* call: two event-loop turns); an update in
+    a group still goes through PTB's flush (a chat can move to a new id there)."""
+    from telegram.ext import Application
+
+    flushes: list[int] = []
+    ptb_flush = Application.update_persistence
+
+    async def counted(self) -> None:
+        flushes.append(1)
+        await ptb_flush(self)
+
+    monkeypatch.setattr(Application, "update_persistence", counted)
+    sim.durable = True
+    await sim.send("/report", SECRETARY)
+    await sim.press("昨天", SECRETARY)
+    assert flushes == []
+    db = sim.app.services.repos.db
+    [(data,)] = await db.fetchall("SELECT data FROM ptb_user_data WHERE user_id = ?", (SECRETARY,))
+    assert json.loads(data)["report"]["work_date"]  # stored with the update that answered it
+    assert [done for _, done in await inbox_rows(sim)] == [1, 1]
+    await sim.send("/help", SECRETARY, RED_GROUP)
+    assert flushes == [1]

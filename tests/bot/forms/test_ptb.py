@@ -3,12 +3,14 @@ generic behaviour of the engine, tested once, here."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bot.simulator import Simulator, texts
 from handlers import flow
 from handlers.auth import Command
-from tests.conftest import SECRETARY, TOWNSHIP_ADMIN, Clock, Org, alerts, start_sim
+from tests.conftest import RED_GROUP, SECRETARY, TOWNSHIP_ADMIN, Clock, Org, alerts, start_sim
 from tests.conftest import local as at
 from tests.helpers.forms import RECORDS, TOY, toy_read
 
@@ -276,3 +278,36 @@ async def test_a_draft_kept_by_closed_is_offered_again(sim: Simulator, monkeypat
     assert cancelled == "已取消,没有保存任何内容。\n\n另一份还在" and draft(sim)["title"] == "半截的会"
     (offer,) = texts(await sim.send("/toy", USER))
     assert "“半截的会”" in offer and labels(sim) == ["继续填写", "重新开始"]
+
+
+def timeout_jobs(sim: Simulator) -> list:
+    return [j for j in sim.app.job_queue.jobs() if j.name == "_trigger_timeout"]
+
+
+async def test_the_open_form_is_the_user_s_marker_saved_with_the_drafts(sim: Simulator) -> None:
+    """No state of the handler's own: which form is open is in user_data, committed with the
+    draft after each update; the idle timer goes when the form closes."""
+    await sim.send("/toy", USER)
+    await sim.send("会议", USER)
+    [(data,)] = await sim.app.services.repos.db.fetchall("SELECT data FROM ptb_user_data WHERE user_id = ?", (USER,))
+    stored = json.loads(data)
+    assert stored["open_form"] == "toy" and stored["toy"]["title"] == "会议"
+    assert await sim.app.services.repos.state.conversations("forms") == {}
+    [job] = timeout_jobs(sim)
+    await sim.press("取消", USER)
+    assert timeout_jobs(sim) == [] and job.removed
+    assert "open_form" not in sim.app.user_data[USER]
+    sim.api.clear()
+    await job.run(sim.app)  # a timer of a closed form says nothing
+    assert sim.api.sent() == []
+
+
+async def test_a_group_message_or_press_neither_reaches_nor_closes_the_private_form(sim: Simulator, org: Org) -> None:
+    await sim.send("/toy", USER)
+    await sim.send("会议", USER, RED_GROUP)  # said in a group: not the form's answer
+    assert "title" not in (draft(sim) or {})
+    refused = await sim.click("rsvp_why:start:1.20261122.ill", USER, RED_GROUP)  # a form's entry, in a group
+    assert alerts(refused)
+    assert sim.app.user_data[USER]["open_form"] == "toy"
+    (q,) = texts(await sim.send("会议", USER))  # in private, the form still takes the answer
+    assert "✅ toy.field.title:会议" in q
