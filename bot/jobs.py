@@ -50,12 +50,16 @@ class TimeoutJob(Job):
 
 
 class _Slot:
-    __slots__ = ("due", "handle", "job")
+    """One key's timer: the deadline it waits for, and the newest job asked for (its
+    arguments; the :class:`TimeoutJob` itself is made only when it is listed or due)."""
 
-    def __init__(self, job: TimeoutJob, due: float, handle: asyncio.TimerHandle) -> None:
-        self.job = job
+    __slots__ = ("args", "due", "handle", "job")
+
+    def __init__(self, due: float, handle: asyncio.TimerHandle) -> None:
         self.due = due
         self.handle = handle
+        self.args: tuple | None = None  # (callback, data, name, chat_id, user_id, due) or None: cancelled
+        self.job: TimeoutJob | None = None  # made from args, once asked for
 
 
 class CadreJobQueue(JobQueue):
@@ -66,29 +70,44 @@ class CadreJobQueue(JobQueue):
         self._slots: dict[tuple, _Slot] = {}
 
     def run_idle(self, callback: Any, when: dtm.timedelta | float, *, key: tuple, data: object | None = None,
-                 name: str | None = None, chat_id: int | None = None, user_id: int | None = None) -> Job:
+                 name: str | None = None, chat_id: int | None = None, user_id: int | None = None) -> None:
         """Run ``callback`` once ``when`` from now unless this is called again for ``key``
         first (which moves the deadline on and makes the new job the one that runs) or
-        :meth:`cancel_idle` is."""
+        :meth:`cancel_idle` is. Cheap enough for every step of a form: no APScheduler job, no
+        new timer while one is armed, and the job object is made only if it is listed or due."""
         seconds = when.total_seconds() if isinstance(when, dtm.timedelta) else float(when)
         loop = asyncio.get_running_loop()
         due = loop.time() + seconds
-        job = TimeoutJob(callback, data=data, name=name, chat_id=chat_id, user_id=user_id,
-                         due=dtm.datetime.now(dtm.UTC) + dtm.timedelta(seconds=seconds), key=key, queue=self)
         slot = self._slots.get(key)
         if slot is None:
-            self._slots[key] = _Slot(job, due, loop.call_at(due, self._fire, key))
+            slot = self._slots[key] = _Slot(due, loop.call_at(due, self._fire, key))
         else:  # no new timer: the armed one fires first and sees the later deadline
-            slot.job.schedule_removal()
-            slot.job = job
+            if slot.job is not None:
+                slot.job.schedule_removal()
+                slot.job = None
             slot.due = max(slot.due, due)
-        return job
+        slot.args = (callback, data, name, chat_id, user_id, due)
 
     def cancel_idle(self, key: tuple) -> None:
         """The timeout of ``key`` is not wanted any more (its timer, if armed, fires for nothing)."""
         slot = self._slots.get(key)
         if slot is not None:
-            slot.job.schedule_removal()
+            if slot.job is not None:
+                slot.job.schedule_removal()
+                slot.job = None
+            slot.args = None
+
+    def _job_of(self, key: tuple, slot: _Slot) -> TimeoutJob | None:
+        if slot.job is None and slot.args is not None:
+            callback, data, name, chat_id, user_id, due = slot.args
+            try:
+                left = due - asyncio.get_running_loop().time()
+            except RuntimeError:  # listed with no loop running: it can only be due
+                left = 0.0
+            wall = dtm.datetime.now(dtm.UTC) + dtm.timedelta(seconds=left)
+            slot.job = TimeoutJob(callback, data=data, name=name, chat_id=chat_id, user_id=user_id,
+                                  due=wall, key=key, queue=self)
+        return slot.job
 
     def _fire(self, key: tuple) -> None:
         slot = self._slots.get(key)
@@ -99,14 +118,15 @@ class CadreJobQueue(JobQueue):
             slot.handle = loop.call_at(slot.due, self._fire, key)
             return
         del self._slots[key]
-        job = slot.job
-        if job.removed or not self.scheduler.running:
+        job = self._job_of(key, slot)
+        if job is None or job.removed or not self.scheduler.running:
             return
         application = self.application
-        application.create_task(job.run(application), name="CadreJobQueue:conversation_timeout")
+        application.create_task(job.run(application), name="CadreJobQueue:idle_timeout")
 
     def jobs(self, pattern: str | re.Pattern[str] | None = None) -> tuple[Job, ...]:
-        mine = tuple(s.job for s in self._slots.values() if not s.job.removed)
+        made = (self._job_of(key, slot) for key, slot in self._slots.items())
+        mine = tuple(job for job in made if job is not None and not job.removed)
         if pattern is not None:
             mine = tuple(j for j in mine if j.name and re.search(pattern, j.name))
         return super().jobs(pattern) + mine

@@ -39,3 +39,21 @@ async def test_steps_rearm_one_timer_and_add_no_scheduler_jobs(sim: Simulator, o
             break
         await asyncio.sleep(0)
     assert any("30分钟" in t for t in texts(sim.api.calls[before:]))
+
+
+async def test_a_step_makes_no_job_object_and_an_unlisted_timer_still_fires(sim: Simulator, org: Org) -> None:
+    await sim.app.start()
+    queue = sim.app.job_queue
+    await sim.send("/report", SECRETARY)
+    await sim.press("昨天", SECRETARY)
+    [(key, slot)] = list(queue._slots.items())
+    assert slot.job is None  # nobody listed it: only the newest step's arguments are kept
+    before = len(sim.api.calls)
+    slot.due = asyncio.get_running_loop().time()  # 30 minutes later
+    queue._fire(key)
+    for _ in range(200):
+        if len(sim.api.calls) > before:
+            break
+        await asyncio.sleep(0)
+    assert any("30分钟" in t for t in texts(sim.api.calls[before:]))
+    assert "open_form" not in sim.app.user_data[SECRETARY]
