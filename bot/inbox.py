@@ -44,7 +44,10 @@ at 0.34-0.36x of a bare PTB handler with the inbox and 0.39-0.40x without (it wa
 with the inbox before its rows rode in the flush); with the flush as one transaction in one
 thread hop (``Database.write_batch``, about 5 statements where the ``state_writes`` triggers ran
 32) and 1.2 hops an update in all (2.3 before), 0.37-0.42x with the inbox and about the same
-without, on a machine busy with other work. ``bench/crash.py`` (a SIGKILL after every reply of
+without, on a machine busy with other work; with the forms on a handler of their own and a
+private update's data staged without PTB's gathered flush, 0.36-0.48x against 0.24-0.41x for
+the code before (four pairs of runs, each pair back to back; the figure swings with the
+machine's state, the gap between the two does not). ``bench/crash.py`` (a SIGKILL after every reply of
 /report and /visit): 0 steps lost, 0 answers in a wrong step, 1 record each, no saved draft
 offered again.
 """
