@@ -45,6 +45,9 @@ ACTIVE = "active_flow"  # user_data: the conversation the user is in now
 OPEN = "open_form"  # user_data: the engine form in a state (for the timeout)
 
 EnvOf = Callable[[Update, Any], Env]
+# what FormsHandler.check_update found: the callback, and the command handler (with its check
+# result) that sets the context's args, for a command
+Route = tuple[Callable[[Update, Any], Any], "BaseHandler | None", object]
 RefusalOf = Callable[[Form, Update, Any], "str | None"]
 
 
@@ -327,9 +330,11 @@ class FormsHandler(BaseHandler):
     stale. The idle timeout is one timer per user (:meth:`bot.jobs.CadreJobQueue.run_idle`),
     moved on by each step and dropped when the form closes.
 
-    ``entry_points``, ``states`` and ``fallbacks`` list the PTB handlers whose patterns and
-    filters decide the routes (the commands with their private filter and bot username rules):
-    read them to see every payload the forms take.
+    :meth:`check_update` decides the route itself (it is called for every update, so it only
+    looks at the marker and the payload's prefix); a command is matched by its PTB
+    ``CommandHandler`` (the private filter, a ``/command@bot`` suffix, ``context.args``).
+    ``entry_points``, ``states`` and ``fallbacks`` list the same routes as PTB handlers, for
+    whoever reads every payload the forms take (``tests/test_faults_ids.py`` feeds them bad ids).
     """
 
     def __init__(self, forms: Forms, app: Application) -> None:
@@ -374,9 +379,9 @@ class FormsHandler(BaseHandler):
         data = self.app.user_data.get(update.effective_user.id)  # type: ignore[union-attr]
         return self.forms.forms.get(data.get(OPEN) or "") if data else None
 
-    def check_update(self, update: object) -> Callable[[Update, Any], Any] | None:
-        """The callback for this update, or None when it is not the forms' (cheap: called for
-        every update)."""
+    def check_update(self, update: object) -> Route | None:
+        """The route of this update (its callback, and the command handler whose context it
+        needs), or None when it is not the forms'."""
         if not isinstance(update, Update):
             return None
         query = update.callback_query
@@ -384,32 +389,32 @@ class FormsHandler(BaseHandler):
         if form is not None:  # in a form: its buttons and every message are its steps
             if query is not None:
                 data = query.data or ""
-                if data.startswith(form.name) and data[len(form.name) : len(form.name) + 1] == ":":
-                    return self.forms.steppers[form.name]
-                return self.forms.elsewhere if self.any_form.match(data) else None
-            return self.forms.steppers[form.name] if update.message is not None else None
+                if data.startswith(f"{form.name}:"):
+                    return self.forms.steppers[form.name], None, None
+                return (self.forms.elsewhere, None, None) if self.any_form.match(data) else None
+            return (self.forms.steppers[form.name], None, None) if update.message is not None else None
         if self.opening.check_update(update):
-            return self.opening.open_
+            return self.opening.open_, None, None
         if query is not None:
             data = query.data or ""
             for prefix, target in self.entries:
                 if data.startswith(prefix):
-                    return self.forms.openers[target.name]
-            return self.forms.elsewhere if self.any_form.match(data) else None
+                    return self.forms.openers[target.name], None, None
+            return (self.forms.elsewhere, None, None) if self.any_form.match(data) else None
         message = update.message
         if message is not None and message.text and message.text.startswith("/"):
             for handler, _ in self.commands:
                 check = handler.check_update(update)
-                if check:  # the command's own handler runs it (it sets context.args)
-                    return functools.partial(handler.handle_update, check_result=check)
+                if check:
+                    return handler.callback, handler, check
         return None
 
-    async def handle_update(self, update: Update, application: Application, check_result: Any,
+    async def handle_update(self, update: Update, application: Application, check_result: Route,
                             context: Any) -> None:
-        if isinstance(check_result, functools.partial):
-            await check_result(update, application, context=context)
-        else:
-            await check_result(update, context)
+        callback, handler, check = check_result
+        if handler is not None:  # a command: context.args, as its own handler sets them
+            handler.collect_additional_context(context, update, application, check)
+        await callback(update, context)
         self.keep_time(update, context)
 
     # -- the idle timeout ------------------------------------------------------------------------
