@@ -40,7 +40,6 @@ from bot.forms.core import Env, Form, Input, Reply
 from bot.jobs import CadreJobQueue
 
 IDLE_MINUTES = 30
-NAME = "forms"
 ACTIVE = "active_flow"  # user_data: the conversation the user is in now
 OPEN = "open_form"  # user_data: the engine form in a state (for the timeout)
 

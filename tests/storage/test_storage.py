@@ -126,3 +126,19 @@ async def test_locked_database_is_a_clear_error(tmp_path: Path) -> None:
     finally:
         holder.rollback()
         holder.close()
+
+
+async def test_the_forms_old_conversation_states_go_and_others_stay(tmp_path: Path) -> None:
+    """0019: the forms' states were PTB's ConversationHandler "forms" (now the marker in
+    user_data is all there is); another conversation's rows are kept."""
+    path = tmp_path / "forms.db"
+    db = await Database.open(path, upgrade=False)
+    await db.upgrade(MIGRATIONS[:18])
+    await db.write("INSERT INTO ptb_conversations (name, key, state) VALUES"
+                   " ('forms', '[1, 1]', '\"report:date\"'), ('probe', '[1, 1]', '0')")
+    await db.close()
+    db = await Database.open(path)
+    try:
+        assert [tuple(r) for r in await db.fetchall("SELECT name FROM ptb_conversations")] == [("probe",)]
+    finally:
+        await db.close()
