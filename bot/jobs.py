@@ -25,14 +25,12 @@ from telegram.ext import Job, JobQueue
 class TimeoutJob(Job):
     """An idle-timeout job, timed by :class:`CadreJobQueue` (no APScheduler job)."""
 
-    __slots__ = ("_due", "_key", "_queue")
+    __slots__ = ("_due",)
 
     def __init__(self, callback: Any, *, data: Any, name: str | None, chat_id: int | None,
-                 user_id: int | None, due: dtm.datetime, key: tuple, queue: CadreJobQueue) -> None:
+                 user_id: int | None, due: dtm.datetime) -> None:
         super().__init__(callback, data=data, name=name, chat_id=chat_id, user_id=user_id)
         self._due = due
-        self._key = key
-        self._queue = queue
         self._enabled = True
 
     @property
@@ -97,7 +95,7 @@ class CadreJobQueue(JobQueue):
                 slot.job = None
             slot.args = None
 
-    def _job_of(self, key: tuple, slot: _Slot) -> TimeoutJob | None:
+    def _job_of(self, slot: _Slot) -> TimeoutJob | None:
         if slot.job is None and slot.args is not None:
             callback, data, name, chat_id, user_id, due = slot.args
             try:
@@ -105,8 +103,7 @@ class CadreJobQueue(JobQueue):
             except RuntimeError:  # listed with no loop running: it can only be due
                 left = 0.0
             wall = dtm.datetime.now(dtm.UTC) + dtm.timedelta(seconds=left)
-            slot.job = TimeoutJob(callback, data=data, name=name, chat_id=chat_id, user_id=user_id,
-                                  due=wall, key=key, queue=self)
+            slot.job = TimeoutJob(callback, data=data, name=name, chat_id=chat_id, user_id=user_id, due=wall)
         return slot.job
 
     def _fire(self, key: tuple) -> None:
@@ -118,14 +115,14 @@ class CadreJobQueue(JobQueue):
             slot.handle = loop.call_at(slot.due, self._fire, key)
             return
         del self._slots[key]
-        job = self._job_of(key, slot)
+        job = self._job_of(slot)
         if job is None or job.removed or not self.scheduler.running:
             return
         application = self.application
         application.create_task(job.run(application), name="CadreJobQueue:idle_timeout")
 
     def jobs(self, pattern: str | re.Pattern[str] | None = None) -> tuple[Job, ...]:
-        made = (self._job_of(key, slot) for key, slot in self._slots.items())
+        made = (self._job_of(slot) for slot in self._slots.values())
         mine = tuple(job for job in made if job is not None and not job.removed)
         if pattern is not None:
             mine = tuple(j for j in mine if j.name and re.search(pattern, j.name))

@@ -341,8 +341,8 @@ class FormsHandler(BaseHandler):
         self.forms = forms
         self.app = app
         private = filters.ChatType.PRIVATE
-        self.commands: list[tuple[CommandHandler, Form]] = [
-            (CommandHandler(form.command.name, forms.openers[form.name], filters=private), form)
+        self.commands: list[CommandHandler] = [
+            CommandHandler(form.command.name, forms.openers[form.name], filters=private)
             for form in forms.forms.values()
             if form.command is not None
         ]
@@ -356,7 +356,7 @@ class FormsHandler(BaseHandler):
         self.opening = _Opening(forms)
         # the same routes as PTB handlers, for whoever reads the patterns (tests, docs)
         self.entry_points: list[BaseHandler] = [
-            *(c for c, _ in self.commands),
+            *self.commands,
             *(CallbackQueryHandler(forms.openers[f.name], pattern="^" + re.escape(p)) for p, f in self.entries),
             self.opening,
         ]
@@ -402,7 +402,7 @@ class FormsHandler(BaseHandler):
             return (self.forms.elsewhere, None, None) if self.any_form.match(data) else None
         message = update.message
         if message is not None and message.text and message.text.startswith("/"):
-            for handler, _ in self.commands:
+            for handler in self.commands:
                 check = handler.check_update(update)
                 if check:
                     return handler.callback, handler, check
