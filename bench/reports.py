@@ -4,15 +4,18 @@ Usage: ``python bench/reports.py [--rounds 7] [--reports 40] [--users 20] [--war
 
 Two applications run side by side in one process, over the same kind of in-memory Bot API
 (:class:`bot.fakebot.FakeBotAPI`, answering instantly) and driven the same way, by
-:class:`bot.simulator.Simulator` (each update goes through the application's update processor
-and ``process_update``):
+:class:`bot.simulator.Simulator` with ``via_queue``: each update goes the way polling takes it,
+put on the application's ``update_queue`` and handled by PTB's update fetcher in a task of its
+own (the update processor, ``process_update``), and the next one is sent once the queue is done
+with it (``Queue.join``):
 
 * **cadre-bot**: the whole bot from :func:`bot.app.build_application` over a real SQLite file
   (WAL, the project's migrations), started (so its job queue runs the conversation timeouts).
   Each report is 11 updates (/report, 昨天, two category buttons, the place, the participants,
   the amounts, one photo, 完成, the notes, 保存) by one of ``--users`` village secretaries.
-  With ``--inbox`` (the default) every update is first written to the durable inbox, as the
-  polling and webhook paths do in production (design B of ``bot.inbox``).
+  Its ``update_queue`` is the durable inbox's queue (design B of ``bot.inbox``), as in
+  production: each update's row is taken from the poll's text and stored with the state its
+  handling leaves; ``--no-inbox`` turns the queue's storing off (a plain queue).
 * **bare PTB**: an ``Application`` with the same processor settings and no persistence, whose
   handlers make, for each step, exactly the Bot API calls the bot made for that step (method,
   text, keyboard), recorded from one report of the bot before the rounds: ``sendMessage``
@@ -122,7 +125,9 @@ async def start_bot(db: Path, users: int, *, inbox: bool) -> tuple[Simulator, li
     api = FakeBotAPI()
     app = build_application(settings, request=api, rate_limit=False)
     sim = await Simulator(app, api, clock=NOW.timestamp).start(jobs=True)
-    sim.durable = inbox
+    sim.via_queue = True
+    if not inbox:  # the queue stores nothing: a plain asyncio.Queue
+        app.update_queue.admit = app.update_queue.store = app.update_queue.known = None
     org = app.services.repos.org
     district = await org.add_unit("示例区", "district")
     township = await org.add_unit("东风镇", "township", district.id)
@@ -172,6 +177,7 @@ async def start_bare(users: int, shape: Shape) -> tuple[Simulator, list[int]]:
     app.add_handler(MessageHandler(filters.ALL, reply))
     app.add_handler(CallbackQueryHandler(press))
     sim = await Simulator(app, api, clock=NOW.timestamp).start(jobs=True)
+    sim.via_queue = True
     return sim, [FIRST_USER + n for n in range(users)]
 
 
@@ -185,7 +191,7 @@ async def main() -> None:
     parser.add_argument("--reports", type=int, default=40, help="reports per round and side (default 40)")
     parser.add_argument("--users", type=int, default=20, help="secretaries taking turns (default 20)")
     parser.add_argument("--warmup", type=int, default=5, help="reports per side before measuring (default 5)")
-    parser.add_argument("--no-inbox", action="store_true", help="feed the bot without the durable inbox")
+    parser.add_argument("--no-inbox", action="store_true", help="the bot's update queue stores nothing")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=PTBUserWarning)
 

@@ -48,6 +48,11 @@ class Simulator:
         # True: every update first goes into the application's durable inbox, as the polling
         # and webhook paths do (``CadreApplication.accept_update``)
         self.durable = False
+        # True (a started application): every update goes the way PTB's polling takes it, put
+        # on the application's ``update_queue`` (the bot's :class:`bot.inbox.DurableQueue`
+        # stores it) and handled by PTB's update fetcher in a task of its own; ``feed`` waits
+        # for the queue to be done with it (``Queue.join``)
+        self.via_queue = False
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self, *, jobs: bool = False) -> Simulator:
@@ -91,6 +96,11 @@ class Simulator:
         before = len(self.api.calls)
         data = {"update_id": next(self._update_ids), **payload}
         update = Update.de_json(data, self.app.bot)
+        if self.via_queue:
+            await self._through_queue(update, data)
+            if settle:
+                await self.settle()
+            return self.api.calls[before:]
         if self.durable and not self.app.admit_update(update):
             return []  # a redelivery the inbox holds
         processing = self.app.update_processor.process_update(update, self.app.process_update(update))
@@ -105,6 +115,16 @@ class Simulator:
         if settle:
             await self.settle()
         return self.api.calls[before:]
+
+    async def _through_queue(self, update: Update, data: dict[str, Any]) -> None:
+        """As polling: the getUpdates answer's text kept (the bot's connection keeps it for the
+        inbox row), the update put on the queue, then until PTB's fetcher has handled it."""
+        raw = getattr(self.app, "raw_updates", None)
+        if raw is not None:
+            raw.keep(json.dumps({"ok": True, "result": [data]}, ensure_ascii=False).encode())
+        queue = self.app.update_queue
+        await queue.put(update)
+        await queue.join()
 
     async def settle(self) -> None:
         """Wait for work the update started in the background (e.g. a handed-over command)."""

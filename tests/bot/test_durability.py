@@ -298,3 +298,32 @@ async def test_a_private_update_stages_its_own_data_and_a_group_update_gets_ptb_
     assert [done for _, done in await inbox_rows(sim)] == [1, 1]
     await sim.send("/help", SECRETARY, RED_GROUP)
     assert flushes == [1]
+
+
+async def test_a_feed_through_the_queue_is_handled_by_ptb_s_fetcher_and_stored_from_the_poll(settings, org: Org) -> None:
+    """``Simulator.via_queue`` (bench/reports.py drives both sides so): the update goes the
+    polling way, its row from the poll's text, and ``feed`` returns once it is handled and done."""
+    api = FakeBotAPI()
+    sim = await start_sim(settings, api, jobs=True)
+    try:
+        sim.via_queue = True
+        fetched: list[int] = []
+        keep = sim.app.raw_updates.keep
+
+        def kept(payload: bytes) -> None:
+            fetched.extend(item["update_id"] for item in json.loads(payload)["result"])
+            keep(payload)
+
+        sim.app.raw_updates.keep = kept
+        (question,) = texts(await sim.send("/report", SECRETARY))
+        assert "哪一天" in question
+        assert fetched == [1]
+        assert await inbox_rows(sim) == [(1, 1)]  # handled and marked done before feed returned
+        [stored] = await sim.app.services.repos.db.fetchall("SELECT data FROM inbox WHERE update_id = 1")
+        assert json.loads(stored[0])["message"]["text"] == "/report"
+        assert sim.app.update_queue.qsize() == 0
+        assert "✅ 日期" in texts(await sim.press("昨天", SECRETARY))[0]
+        rows = await inbox_rows(sim)
+        assert len(rows) == 2 and all(done for _, done in rows)
+    finally:
+        await sim.stop()
