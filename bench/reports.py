@@ -32,14 +32,19 @@ latency and the CPU time an update took (all threads, so the database thread's w
 and the bot's thread hops and SQL statements per update (counted, not timed).
 
 What the gap is made of (December 2026, the shared 2-core VM, where one run's ratio moves by
-about ±0.07): in instructions the bot does 0.71x of the bare handler's work, counted and so
-free of the machine's noise (``valgrind --tool=callgrind --cache-sim=no``, a run of 40 reports
-less one of 10: 5.18 M against 3.69 M instructions an update, both threads); in wall time it
-is 0.4-0.5x. The rest is the one commit an update must wait for, through aiosqlite's thread:
-39 system calls an update against the bare handler's 7 (``strace -f -c``: futex 9, fcntl 7,
-pwrite 7, epoll_wait 6 against 3, ...), and per commit about 70 us from the submit to the thread starting, 150-180
-us of SQLite (``BEGIN IMMEDIATE`` 31, the inbox row 41, ``user_data`` 14, ``COMMIT`` 64) and
-110-130 us from its end to the loop resuming: the waking of threads, not Python code.
+about ±0.05 with the machine's state):
+
+* Instructions, counted and so free of that noise (``valgrind --tool=callgrind --cache-sim=no``,
+  a run of 40 reports less one of 10, both threads): 5.18 M an update for the bot, 3.69 M for
+  the bare handler (0.71). The wall-time ratio is lower, 0.40-0.46: the bot's longer path runs
+  slower per instruction than the bare handler's few functions, and it waits for its commit.
+* The commit, one an update (the state and the inbox's "done" mark). Left out, as an
+  experiment, in runs alternated with the code as it is (0.43-0.46): 0.52-0.63; not awaited
+  (overlapping the next update): 0.39-0.48, no better than awaited. It costs 39 system calls an update against the
+  bare handler's 7 (``strace -f -c``: futex 9, fcntl 7, pwrite 7, epoll_wait 6 against 3, ...)
+  and, per commit, about 70 us from the submit to aiosqlite's thread starting, 150-180 us of
+  SQLite (``BEGIN IMMEDIATE`` 31, the inbox row 41, ``user_data`` 14, ``COMMIT`` 64) and
+  110-130 us from its end to the loop resuming: mostly the waking of threads.
 """
 
 from __future__ import annotations
