@@ -36,11 +36,11 @@ about ±0.05 with the machine's state):
 
 * Instructions, counted and so free of that noise (``valgrind --tool=callgrind --cache-sim=no``,
   a run of 40 reports less one of 10, both threads): 5.18 M an update for the bot, 3.69 M for
-  the bare handler (0.71). The wall-time ratio is lower, 0.40-0.46: the bot's longer path runs
+  the bare handler (0.71). The wall-time ratio is lower, 0.41-0.47: the bot's longer path runs
   slower per instruction than the bare handler's few functions, and it waits for its commit.
 * The commit, one an update (the state and the inbox's "done" mark). Left out, as an
   experiment, in runs alternated with the code as it is (0.43-0.46): 0.52-0.63; not awaited
-  (overlapping the next update): 0.39-0.48, no better than awaited. It costs 39 system calls an update against the
+  (overlapping the next update): 0.38-0.48, no better than awaited. It costs 39 system calls an update against the
   bare handler's 7 (``strace -f -c``: futex 9, fcntl 7, pwrite 7, epoll_wait 6 against 3, ...)
   and, per commit, about 70 us from the submit to aiosqlite's thread starting, 150-180 us of
   SQLite (``BEGIN IMMEDIATE`` 31, the inbox row 41, ``user_data`` 14, ``COMMIT`` 64) and
