@@ -40,11 +40,12 @@ about ±0.05 with the machine's state):
   slower per instruction than the bare handler's few functions, and it waits for its commit.
 * The commit, one an update (the state and the inbox's "done" mark). Left out, as an
   experiment, in runs alternated with the code as it is (0.43-0.46): 0.52-0.63; not awaited
-  (overlapping the next update): 0.38-0.48, no better than awaited. It costs 39 system calls an update against the
-  bare handler's 7 (``strace -f -c``: futex 9, fcntl 7, pwrite 7, epoll_wait 6 against 3, ...)
-  and, per commit, about 70 us from the submit to aiosqlite's thread starting, 150-180 us of
-  SQLite (``BEGIN IMMEDIATE`` 31, the inbox row 41, ``user_data`` 14, ``COMMIT`` 64) and
-  110-130 us from its end to the loop resuming: mostly the waking of threads.
+  (overlapping the next update): 0.38-0.48, no better than awaited. It costs 39 system calls
+  an update against the bare handler's 7 (``strace -f -c``: futex 9, fcntl 7, pwrite 7,
+  epoll_wait 6 against 3, ...) and, per commit, about 70 us from the submit to aiosqlite's
+  thread starting, 150-180 us of SQLite (``BEGIN IMMEDIATE`` 31, the inbox row 41,
+  ``user_data`` 14, ``COMMIT`` 64) and 110-130 us from its end to the loop resuming: mostly
+  the waking of threads.
 """
 
 from __future__ import annotations
