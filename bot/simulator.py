@@ -98,23 +98,26 @@ class Simulator:
         update = Update.de_json(data, self.app.bot)
         if self.via_queue:
             await self._through_queue(update, data)
-            if settle:
-                await self.settle()
-            return self.api.calls[before:]
-        if self.durable and not self.app.admit_update(update):
+        elif self.durable and not self.app.admit_update(update):
             return []  # a redelivery the inbox holds
-        processing = self.app.update_processor.process_update(update, self.app.process_update(update))
-        if self.durable:  # as DurableQueue.put: queued (the application's task handles it), then stored
-            handling = asyncio.ensure_future(processing)
-            try:
-                await self.app.store_update(update, json.dumps(data, ensure_ascii=False))
-            finally:
-                await handling
         else:
-            await processing
+            await self._process(update, data)
         if settle:
             await self.settle()
         return self.api.calls[before:]
+
+    async def _process(self, update: Update, data: dict[str, Any]) -> None:
+        """Straight to the update processor; ``durable``: as DurableQueue.put, queued (the
+        application's task handles it), then stored."""
+        processing = self.app.update_processor.process_update(update, self.app.process_update(update))
+        if not self.durable:
+            await processing
+            return
+        handling = asyncio.ensure_future(processing)
+        try:
+            await self.app.store_update(update, json.dumps(data, ensure_ascii=False))
+        finally:
+            await handling
 
     async def _through_queue(self, update: Update, data: dict[str, Any]) -> None:
         """As polling: the getUpdates answer's text kept (the bot's connection keeps it for the
