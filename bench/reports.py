@@ -4,17 +4,20 @@ Usage: ``python bench/reports.py [--rounds 28] [--reports 10] [--users 20] [--wa
 
 Two applications run side by side in one process, over the same kind of in-memory Bot API
 (:class:`bot.fakebot.FakeBotAPI`, answering instantly) and driven the same way, by
-:class:`bot.simulator.Simulator` with ``via_queue``: each update goes the way polling takes it,
-put on the application's ``update_queue`` and handled by PTB's update fetcher in a task of its
-own (the update processor, ``process_update``), and the next one is sent once the queue is done
-with it (``Queue.join``):
+:class:`bot.simulator.Simulator` with ``via_queue``: each update goes the way polling takes it.
+Its ``getUpdates`` answer (the bytes Telegram would send) is parsed by the application's own
+getUpdates connection (``parse_json_payload``: PTB's ``json.loads`` for the bare one, the bot's
+``RawUpdatesRequest``, which keeps each update's text for its inbox row in the same parse), the
+update is read from it (``Update.de_json``), put on the application's ``update_queue`` and
+handled by PTB's update fetcher in a task of its own (the update processor, ``process_update``),
+and the next one is sent once the queue is done with it (``Queue.join``):
 
 * **cadre-bot**: the whole bot from :func:`bot.app.build_application` over a real SQLite file
   (WAL, the project's migrations), started (so its job queue runs the conversation timeouts).
   Each report is 11 updates (/report, 昨天, two category buttons, the place, the participants,
   the amounts, one photo, 完成, the notes, 保存) by one of ``--users`` village secretaries.
   Its ``update_queue`` is the durable inbox's queue (design B of ``bot.inbox``), as in
-  production: each update's row is taken from the poll's text and stored with the state its
+  production: each update's row is its text in the poll's answer, stored with the state its
   handling leaves; ``--no-inbox`` turns the queue's storing off (a plain queue).
 * **bare PTB**: an ``Application`` with the same processor settings and no persistence, whose
   handlers make, for each step, exactly the Bot API calls the bot made for that step (method,

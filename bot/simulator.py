@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import Update
+from telegram.request import BaseRequest
 
 from bot.fakebot import BOT_ID, BOT_USERNAME, Call, FakeBotAPI
 
@@ -95,12 +96,12 @@ class Simulator:
         (with ``settle``, also those of the work it started in the background)."""
         before = len(self.api.calls)
         data = {"update_id": next(self._update_ids), **payload}
-        update = Update.de_json(data, self.app.bot)
         if self.via_queue:
-            await self._through_queue(update, data)
-        elif self.durable and not self.app.admit_update(update):
-            return []  # a redelivery the inbox holds
+            await self._through_queue(data)
         else:
+            update = Update.de_json(data, self.app.bot)
+            if self.durable and not self.app.admit_update(update):
+                return []  # a redelivery the inbox holds
             await self._process(update, data)
         if settle:
             await self.settle()
@@ -119,12 +120,15 @@ class Simulator:
         finally:
             await handling
 
-    async def _through_queue(self, update: Update, data: dict[str, Any]) -> None:
-        """As polling: the getUpdates answer's text kept (the bot's connection keeps it for the
-        inbox row), the update put on the queue, then until PTB's fetcher has handled it."""
+    async def _through_queue(self, data: dict[str, Any]) -> None:
+        """As polling: the getUpdates answer (its bytes, as they come from Telegram) parsed as
+        the application's getUpdates connection parses it (the bot's keeps each update's text
+        for its inbox row; a bare PTB application's is ``BaseRequest.parse_json_payload``),
+        the update read from it, put on the queue, then until PTB's fetcher has handled it."""
+        answer = json.dumps({"ok": True, "result": [data]}, ensure_ascii=False).encode()
         raw = getattr(self.app, "raw_updates", None)
-        if raw is not None:
-            raw.keep(json.dumps({"ok": True, "result": [data]}, ensure_ascii=False).encode())
+        parsed = raw.answer_of(answer) if raw is not None else BaseRequest.parse_json_payload(answer)
+        update = Update.de_json(parsed["result"][0], self.app.bot)
         queue = self.app.update_queue
         await queue.put(update)
         await queue.join()

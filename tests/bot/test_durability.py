@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from telegram import Update
+from telegram.error import TelegramError
 
 from bot.apiserver import LocalBotAPIServer
 from bot.app import build_application
@@ -163,6 +164,31 @@ def test_the_raw_json_of_fetched_updates_is_kept_for_the_inbox() -> None:
     raw.keep(b"not json")  # ignored
 
 
+def test_a_getupdates_answer_is_parsed_once_and_each_update_kept_as_telegram_sent_it() -> None:
+    """The answer parsed for PTB is the standard parse; each update's text is its own slice of
+    the answer (Telegram's escapes and spacing kept), not the update serialised again."""
+    from bot.inbox import RawUpdates
+
+    first = json.dumps(message_update(7, "你好"))  # ASCII escapes, as Telegram may send them
+    second = '{ "update_id" : 8, "message": {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}} }'
+    payload = f'{{"ok":true,"result":[{first}, {second}\n]}}'.encode()
+    raw = RawUpdates()
+    assert raw.answer_of(payload) == json.loads(payload)
+    assert raw.pop(7) == first and raw.pop(8) == second
+    # another shape (keys in another order, a key more): parsed the standard way, still kept
+    for other in (
+        {"result": [message_update(9, "早")], "ok": True},
+        {"ok": True, "result": [message_update(9, "早")], "note": 1},
+    ):
+        assert raw.answer_of(json.dumps(other, ensure_ascii=False).encode()) == other
+        assert json.loads(raw.pop(9) or "") == message_update(9, "早")
+    # an error answer keeps nothing; bad JSON is PTB's own error
+    assert raw.answer_of(b'{"ok":false,"error_code":409,"description":"Conflict"}')["error_code"] == 409
+    with pytest.raises(TelegramError, match="Invalid server response"):
+        raw.answer_of(b'{"ok":true,"result":[{"update_id":10,')
+    assert raw.pop(10) is None
+
+
 async def test_a_redelivery_after_a_restart_is_dropped_without_handling(settings, org: Org, sim: Simulator) -> None:
     sim.durable = True
     await sim.send("/report", SECRETARY)  # handled and done, but (say) never confirmed
@@ -241,8 +267,9 @@ async def test_fetched_updates_are_confirmed_only_once_stored(sim: Simulator, or
     fetching = RawUpdatesRequest(telegram, app.raw_updates)  # type: ignore[arg-type]
     fetching.before_fetch = app.inbox_writer.wait_all
     app.inbox_writer.delay = 60.0  # stored only because the next getUpdates waits for them
-    _code, payload = await fetching.do_request("https://api/bot1/getUpdates", "POST")
-    for item in json.loads(payload)["result"]:
+    items = await fetching.post("https://api/bot1/getUpdates")  # as Bot.get_updates: parsed once
+    assert [item["update_id"] for item in items] == [61, 62]
+    for item in items:
         await app.update_queue.put(Update.de_json(item, app.bot))  # as the Updater: returns at once
     assert app.inbox_writer.pending == 2 and await inbox_rows(sim) == []
     # the next getUpdates (its offset confirms 61 and 62) waits while their rows are not stored
@@ -253,6 +280,8 @@ async def test_fetched_updates_are_confirmed_only_once_stored(sim: Simulator, or
     await app.inbox_writer.write_pending()  # what the timer does STORE_AFTER after they arrived
     await confirming
     assert telegram.asked == [[], [(61, 0), (62, 0)]]  # both stored before Telegram was asked
+    stored = await sim.app.services.repos.db.fetchall("SELECT data FROM inbox ORDER BY update_id")
+    assert [row[0] for row in stored] == [json.dumps(message_update(n, text)) for n, text in ((61, "你好"), (62, "/help"))]
 
 
 async def test_staging_is_done_at_once_and_its_errors_reach_ptb(sim: Simulator, org: Org) -> None:
@@ -308,13 +337,14 @@ async def test_a_feed_through_the_queue_is_handled_by_ptb_s_fetcher_and_stored_f
     try:
         sim.via_queue = True
         fetched: list[int] = []
-        keep = sim.app.raw_updates.keep
+        answer_of = sim.app.raw_updates.answer_of
 
-        def kept(payload: bytes) -> None:
-            fetched.extend(item["update_id"] for item in json.loads(payload)["result"])
-            keep(payload)
+        def parsed(payload: bytes) -> dict:
+            answer = answer_of(payload)
+            fetched.extend(item["update_id"] for item in answer["result"])
+            return answer
 
-        sim.app.raw_updates.keep = kept
+        sim.app.raw_updates.answer_of = parsed
         (question,) = texts(await sim.send("/report", SECRETARY))
         assert "哪一天" in question
         assert fetched == [1]
