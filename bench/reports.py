@@ -35,20 +35,28 @@ latency and the CPU time an update took (all threads, so the database thread's w
 and the bot's thread hops and SQL statements per update (counted, not timed).
 
 What the gap is made of (December 2026, the shared 2-core VM, where one run's ratio moves by
-about ±0.05 with the machine's state):
+about ±0.05 with the machine's state; default runs now print 0.49-0.55 as the median of the
+rounds' ratios, 0.48-0.57 as the ratio of the medians):
 
 * Instructions, counted and so free of that noise (``valgrind --tool=callgrind --cache-sim=no``,
-  a run of 40 reports less one of 10, both threads): 5.18 M an update for the bot, 3.69 M for
-  the bare handler (0.71). The wall-time ratio is lower, 0.41-0.47: the bot's longer path runs
-  slower per instruction than the bare handler's few functions, and it waits for its commit.
-* The commit, one an update (the state and the inbox's "done" mark). Left out, as an
-  experiment, in runs alternated with the code as it is (0.43-0.46): 0.52-0.63; not awaited
-  (overlapping the next update): 0.38-0.48, no better than awaited. It costs 39 system calls
-  an update against the bare handler's 7 (``strace -f -c``: futex 9, fcntl 7, pwrite 7,
-  epoll_wait 6 against 3, ...) and, per commit, about 70 us from the submit to aiosqlite's
-  thread starting, 150-180 us of SQLite (``BEGIN IMMEDIATE`` 31, the inbox row 41,
-  ``user_data`` 14, ``COMMIT`` 64) and 110-130 us from its end to the loop resuming: mostly
-  the waking of threads.
+  both threads, counted between two marks around 20 reports): 5.66 M an update for the bot,
+  4.35 M for the bare handler (0.77). Both include the poll's parse and ``Update.de_json``
+  (about 0.4 ms of each side's update).
+* The bot's update waits once for its commit (1.2 thread hops an update), and its threads
+  sleep in between: on this VM a thread that slept comes back slow. The commit's statements
+  take about 3.5 times what they take in a tight loop (``BEGIN IMMEDIATE`` 27 us against 8, the
+  inbox row 33 against 8, ``user_data`` 12 against 4, ``COMMIT`` 57 against 13-17); a loop
+  that sleeps 2 ms between its transactions measures the same 32/29/10/47 us. The main thread
+  then runs the same PTB code slower too: the same Bot API calls cost 30-85% more in the bot's
+  rounds than in the bare handler's, which never sleeps. The loop waits about 0.3 ms an update
+  in ``epoll_wait`` (the bare handler 0.01 ms).
+* The commit left out, as an experiment: 0.52-0.63 when the code measured 0.43-0.46; not
+  awaited (overlapping the next update): no better, as the database thread then needs the GIL
+  while the next update holds it. The process pinned to one CPU (``taskset -c 0``, so a hop is
+  a switch and no CPU idles): 0.52-0.57 against 0.46-0.57 unpinned, within the noise.
+* The bot's own Python (py-spy, main thread) is spread thin: the forms engine about 13%, the
+  commit's main-thread part about 7%, PTB's dispatch over the bot's handler groups about 5%,
+  then items of about 1% each; nothing large is left to cut.
 """
 
 from __future__ import annotations
