@@ -249,13 +249,6 @@ class RawUpdates:
         except ValueError:
             return BaseRequest.parse_json_payload(payload)  # PTB's error (and log) for bad JSON
 
-    def keep(self, payload: bytes) -> None:
-        """Keep the updates' text of a ``getUpdates`` answer (anything else is ignored)."""
-        try:
-            self._parse(payload.decode("utf-8", "replace"))
-        except ValueError:
-            return
-
     def _parse(self, text: str) -> Any:
         split = _split_answer(text)
         if split is None:

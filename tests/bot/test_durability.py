@@ -158,10 +158,9 @@ def test_the_raw_json_of_fetched_updates_is_kept_for_the_inbox() -> None:
 
     raw = RawUpdates()
     answer = {"ok": True, "result": [message_update(5, "你好"), message_update(6, "/report")]}
-    raw.keep(json.dumps(answer, ensure_ascii=False).encode())
+    raw.answer_of(json.dumps(answer, ensure_ascii=False).encode())
     assert json.loads(raw.pop(5) or "") == message_update(5, "你好")
     assert raw.pop(5) is None and raw.pop(6) is not None
-    raw.keep(b"not json")  # ignored
 
 
 def test_a_getupdates_answer_is_parsed_once_and_each_update_kept_as_telegram_sent_it() -> None:
